@@ -1,0 +1,32 @@
+// The Neutron v2.0 API: routes requests to resources, runs reads under the model's shared
+// lock and writes through the group-commit writer, and turns results into responses.
+#pragma once
+#include <map>
+#include <memory>
+
+#include "api/resource.h"
+#include "core/writer.h"
+#include "http/message.h"
+
+namespace nt {
+
+class Api {
+ public:
+  Api(const Settings& settings, Model& model, Writer& writer);
+  ~Api();
+  void handle(HttpRequest&& req, Reply reply);
+
+ private:
+  struct Route;
+  void read(const Route& route, Reply reply);
+  void write(Route route, Reply reply);
+  Result<boost::json::value> run_read(const Route& route);
+  Result<boost::json::value> run_write(Txn& txn, const Route& route);
+
+  const Settings& settings_;
+  Model& model_;
+  Writer& writer_;
+  std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment
+};
+
+}  // namespace nt

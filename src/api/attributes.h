@@ -1,0 +1,67 @@
+// Resource definitions as Neutron's RESOURCE_ATTRIBUTE_MAP: per attribute whether it may
+// be set on POST or PUT, filtered, sorted, whether it is admin-only, its default and its
+// validator. The generic checks of request bodies live here, with Neutron's messages.
+#pragma once
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/context.h"
+#include "core/model.h"
+#include "core/validate.h"
+
+namespace nt {
+
+enum AttrFlag : unsigned {
+  kPost = 1,         // allowed on POST
+  kPut = 2,          // allowed on PUT
+  kFilter = 4,       // valid filter
+  kSort = 8,         // valid sort key
+  kRequired = 16,    // POST must give it
+  kAdminOnly = 32,   // read and written by admins only (stripped for others)
+  kAdminWrite = 64,  // anyone reads, only admins write
+  kInputOnly = 128,  // accepted on input, never shown
+};
+
+struct Attr {
+  std::string name;
+  unsigned flags = 0;
+  check::Check check;
+  std::optional<boost::json::value> default_value;  // nullopt = no default
+};
+
+struct ResourceDef {
+  std::string singular;    // "network"
+  std::string plural;      // "networks": body key, table name
+  std::string path;        // "networks" or "security-groups"
+  std::string not_found;   // exception type, e.g. "NetworkNotFound"
+  std::string not_found_fmt;  // message with {} for the id
+  std::vector<Attr> attrs;
+
+  const Attr* attr(const std::string& name) const;
+  std::string missing(const std::string& id) const;  // not-found message
+};
+
+// The attributes every standard resource has (description, tags, timestamps, revision,
+// project_id/tenant_id, id, name).
+std::vector<Attr> standard_attrs(bool with_name = true);
+
+// Splits a POST body into its items: {"network": {...}} or, for bulk, {"networks": [...]}.
+Result<std::vector<boost::json::value>> unwrap_create(const ResourceDef& def, const boost::json::value& body,
+                                                      bool allow_bulk, bool* bulk);
+Result<Obj> unwrap_update(const ResourceDef& def, const boost::json::value& body);
+
+// Validates a POST item (unknown, forbidden, missing, invalid attributes), converts values
+// and fills defaults, including project_id/tenant_id from the caller.
+Result<Obj> check_create(const ResourceDef& def, const Obj& item, const Ctx& ctx);
+// Validates a PUT body; only allow_put attributes.
+Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx);
+
+// The object as the caller may see it: admin-only and input-only attributes stripped,
+// then only `fields` if given.
+Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::vector<std::string>& fields = {});
+
+Result<boost::json::value> parse_json(const std::string& body);
+
+}  // namespace nt

@@ -1,0 +1,50 @@
+#include "api/errors.h"
+
+#include <boost/json.hpp>
+
+namespace nt {
+
+int http_status(Errc code) {
+  switch (code) {
+    case Errc::invalid_argument: return 400;
+    case Errc::forbidden: return 403;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::precondition_failed: return 412;
+    case Errc::too_large: return 413;
+    case Errc::not_implemented: return 501;
+    case Errc::unavailable: return 503;
+    case Errc::internal: return 500;
+  }
+  return 500;
+}
+
+namespace {
+// The generic exception name for a code, used when the domain did not name one.
+const char* default_type(Errc code) {
+  switch (code) {
+    case Errc::invalid_argument: return "HTTPBadRequest";
+    case Errc::forbidden: return "HTTPForbidden";
+    case Errc::not_found: return "HTTPNotFound";
+    case Errc::conflict: return "Conflict";
+    case Errc::precondition_failed: return "RevisionNumberConstraintFailed";
+    case Errc::too_large: return "RequestEntityTooLarge";
+    case Errc::not_implemented: return "NotImplementedError";
+    case Errc::unavailable: return "ServiceUnavailable";
+    case Errc::internal: return "InternalServerError";
+  }
+  return "InternalServerError";
+}
+}  // namespace
+
+HttpResponse error_response(const Error& e) {
+  namespace json = boost::json;
+  std::string type = e.type.empty() ? default_type(e.code) : e.type;
+  // Store-internal failures never leak SQL to the client.
+  std::string message = e.code == Errc::internal ? "Request Failed: internal server error while processing your request."
+                                                 : e.message;
+  json::object body{{"NeutronError", json::object{{"type", type}, {"message", message}, {"detail", ""}}}};
+  return HttpResponse{http_status(e.code), json::serialize(body)};
+}
+
+}  // namespace nt

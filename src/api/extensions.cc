@@ -1,0 +1,102 @@
+// Static documents: API versions, the v2.0 resource index, the extensions this server
+// implements (and only those), and availability zones.
+#include "api/handlers.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+struct Extension {
+  const char* alias;
+  const char* name;
+  const char* description;
+};
+
+const Extension kExtensions[] = {
+    {"allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"},
+    {"availability_zone", "Availability Zone", "The availability zone extension."},
+    {"binding", "Port Binding", "Expose port bindings of a virtual port to external application"},
+    {"empty-string-filtering", "Empty String Filtering Extension", "Allow filtering by attributes with empty string value"},
+    {"external-net", "Neutron external network", "Adds external network attribute to network resource."},
+    {"extra_dhcp_opt", "Neutron Extra DHCP options", "Extra options configuration for DHCP."},
+    {"filter-validation", "Filter parameters validation", "Provides validation on filtering parameters."},
+    {"ip-substring-filtering", "IP address substring filtering", "Provides IP address substring filtering when listing ports"},
+    {"net-mtu", "Network MTU", "Provides MTU attribute for a network resource."},
+    {"net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU attribute for a network resource."},
+    {"network_availability_zone", "Network Availability Zone", "Availability zone support for network."},
+    {"pagination", "Pagination support", "Extension that indicates that pagination is enabled."},
+    {"port-security", "Port Security", "Provides port security"},
+    {"project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."},
+    {"provider", "Provider Network", "Expose mapping of virtual networks to physical networks"},
+    {"quotas", "Quota management support", "Expose functions for quotas management per project"},
+    {"quota_details", "Quota details management support", "Expose functions for quotas usage statistics per project"},
+    {"revision-if-match", "If-Match constraints based on revision_number",
+     "Extension indicating that If-Match based on revision_number is supported."},
+    {"security-group", "security-group", "The security groups extension."},
+    {"sorting", "Sorting support", "Extension that indicates that sorting is enabled."},
+    {"standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes"},
+    {"standard-attr-revisions", "Resource revision numbers",
+     "This extension will display the revision number of neutron resources."},
+    {"standard-attr-tag", "Tag support for resources with standard attribute: subnet, trunk, network_segment_range, "
+                          "router, network, policy, subnetpool, port, security_group, floatingip",
+     "Enables to set tag on resources with standard attribute."},
+    {"standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."},
+    {"stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"},
+    {"tag-creation", "Tag support for resources during creation", "Enables to set tag on resources during creation."},
+};
+
+json::object extension_json(const Extension& e) {
+  return {{"alias", e.alias}, {"name", e.name}, {"description", e.description},
+          {"updated", "2025-01-01T10:00:00-00:00"}, {"links", json::array{}}};
+}
+
+}  // namespace
+
+json::value versions_doc(const std::string& base) {
+  return json::object{{"versions", json::array{json::object{
+                                       {"id", "v2.0"},
+                                       {"status", "CURRENT"},
+                                       {"links", json::array{json::object{{"href", base + "/v2.0/"}, {"rel", "self"}}}}}}}};
+}
+
+json::value resources_doc(const std::string& base) {
+  json::array out;
+  for (auto [singular, plural, path] : {std::tuple{"network", "networks", "networks"}, {"subnet", "subnets", "subnets"},
+                                        {"port", "ports", "ports"}, {"security_group", "security_groups", "security-groups"},
+                                        {"security_group_rule", "security_group_rules", "security-group-rules"},
+                                        {"quota", "quotas", "quotas"}}) {
+    out.push_back(json::object{{"name", singular},
+                               {"collection", plural},
+                               {"links", json::array{json::object{{"href", base + "/v2.0/" + path}, {"rel", "self"}}}}});
+  }
+  return json::object{{"resources", std::move(out)}};
+}
+
+Result<json::value> extensions_doc(const std::string& alias) {
+  if (alias.empty()) {
+    json::array out;
+    for (const auto& e : kExtensions) out.push_back(extension_json(e));
+    return json::object{{"extensions", std::move(out)}};
+  }
+  for (const auto& e : kExtensions)
+    if (alias == e.alias) return json::object{{"extension", extension_json(e)}};
+  return not_found("HTTPNotFound", "Extension with alias " + alias + " does not exist");
+}
+
+Result<json::value> availability_zones_doc(const Params& params) {
+  json::array out;
+  for (const char* resource : {"network", "router"}) {
+    json::object az{{"name", "nova"}, {"resource", resource}, {"state", "available"}};
+    bool keep = true;
+    for (const auto& [k, v] : params) {
+      if (k == "fields") continue;
+      if (k != "name" && k != "resource" && k != "state") return bad_request("['" + k + "'] is invalid attribute for filtering");
+      keep = keep && json_str(az.if_contains(k)) == v;
+    }
+    if (keep) out.push_back(std::move(az));
+  }
+  return json::object{{"availability_zones", std::move(out)}};
+}
+
+}  // namespace nt

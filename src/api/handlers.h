@@ -1,0 +1,40 @@
+// The resource handlers and the helpers resources share.
+#pragma once
+#include <memory>
+
+#include "api/resource.h"
+
+namespace nt {
+
+std::unique_ptr<Handler> make_networks(const Settings& s);
+std::unique_ptr<Handler> make_subnets(const Settings& s);
+std::unique_ptr<Handler> make_ports(const Settings& s);
+std::unique_ptr<Handler> make_security_groups(const Settings& s);
+std::unique_ptr<Handler> make_security_group_rules(const Settings& s);
+
+// The project's "default" security group, created with its 4 rules if missing.
+bool has_default_sg(const Model& m, const std::string& project);
+Result<std::string> ensure_default_sg(Txn& txn, const std::string& project);
+std::string default_sg_id(const Model& m, const std::string& project);
+
+// Networks a caller may use: own, shared, or (for reading) external.
+bool network_visible(const Obj& net, const Ctx& ctx);
+// Tags sub-resource: GET/PUT/DELETE /v2.0/{coll}/{id}/tags[/{tag}].
+Result<boost::json::value> tags_read(Handler& h, const Model& m, const Ctx& ctx, const std::string& id,
+                                     const std::string& tag);
+Result<boost::json::value> tags_write(Handler& h, Txn& txn, const Ctx& ctx, const std::string& method,
+                                      const std::string& id, const std::string& tag, const std::string& body);
+
+// Quotas.
+Result<boost::json::value> quotas_read(const Model& m, const Settings& s, const Ctx& ctx,
+                                       const std::vector<std::string>& path);
+Result<boost::json::value> quotas_write(Txn& txn, const Settings& s, const Ctx& ctx, const std::string& method,
+                                        const std::vector<std::string>& path, const std::string& body);
+
+// Static documents: versions, the resource index, extensions, availability zones.
+boost::json::value versions_doc(const std::string& base);
+boost::json::value resources_doc(const std::string& base);
+Result<boost::json::value> extensions_doc(const std::string& alias);
+Result<boost::json::value> availability_zones_doc(const Params& params);
+
+}  // namespace nt

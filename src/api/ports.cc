@@ -1,0 +1,365 @@
+// Ports: MAC allocation, fixed IPs (by subnet and/or address, Neutron's defaults), port
+// security with security groups and allowed address pairs, binding attributes.
+#include "api/handlers.h"
+#include "core/ipam.h"
+#include "core/mac.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+const std::vector<std::string> kVnicTypes = {
+    "normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder", "smart-nic", "vdpa",
+    "accelerator-direct", "accelerator-direct-physical", "remote-managed"};
+
+ResourceDef port_def() {
+  ResourceDef d{"port", "ports", "ports", "PortNotFound", "Port {} could not be found.", standard_attrs()};
+  auto& a = d.attrs;
+  a.push_back({"network_id", kPost | kFilter | kSort | kRequired, check::uuid(), std::nullopt});
+  a.push_back({"admin_state_up", kPost | kPut | kFilter | kSort, check::boolean(), json::value(true)});
+  a.push_back({"mac_address", kPost | kPut | kFilter | kSort, check::mac_address(), std::nullopt});
+  a.push_back({"fixed_ips", kPost | kPut, check::list_of(check::dict()), std::nullopt});
+  a.push_back({"device_id", kPost | kPut | kFilter | kSort, check::string(255), json::value("")});
+  a.push_back({"device_owner", kPost | kPut | kFilter | kSort, check::string(255), json::value("")});
+  a.push_back({"status", kFilter | kSort, check::any(), std::nullopt});
+  a.push_back({"security_groups", kPost | kPut | kFilter, check::uuid_list(), std::nullopt});
+  a.push_back({"port_security_enabled", kPost | kPut | kFilter, check::boolean(), std::nullopt});
+  a.push_back({"allowed_address_pairs", kPost | kPut, check::list_of(check::dict()), json::value(json::array{})});
+  a.push_back({"extra_dhcp_opts", kPost | kPut, check::list_of(check::dict()), json::value(json::array{})});
+  a.push_back({"binding:host_id", kPost | kPut | kFilter | kAdminOnly, check::string(255), json::value("")});
+  a.push_back({"binding:vnic_type", kPost | kPut | kFilter, check::one_of(kVnicTypes), json::value("normal")});
+  a.push_back({"binding:profile", kPost | kPut | kAdminOnly, check::dict(true), json::value(json::object{})});
+  a.push_back({"binding:vif_type", kAdminOnly, check::any(), std::nullopt});
+  a.push_back({"binding:vif_details", kAdminOnly, check::any(), std::nullopt});
+  a.push_back({"dns_name", kPost | kPut | kFilter, check::string(255), json::value("")});
+  a.push_back({"dns_assignment", 0, check::any(), std::nullopt});
+  a.push_back({"ip_allocation", 0, check::any(), std::nullopt});
+  a.push_back({"propagate_uplink_status", kPost | kPut, check::boolean(), json::value(false)});
+  a.push_back({"qos_policy_id", 0, check::any(), std::nullopt});
+  a.push_back({"qos_network_policy_id", 0, check::any(), std::nullopt});
+  a.push_back({"resource_request", 0, check::any(), std::nullopt});
+  return d;
+}
+
+bool trusted_owner(const std::string& owner) { return owner.rfind("network:", 0) == 0; }
+
+class Ports final : public Handler {
+ public:
+  using Handler::Handler;
+  const ResourceDef& def() const override { return def_; }
+  std::vector<std::string> special_filters() const override { return {"fixed_ips"}; }
+
+  bool special_match(const Obj& o, const std::string& key, const std::string& value) const override {
+    auto eq = value.find('=');
+    if (eq == std::string::npos) return false;
+    auto field = value.substr(0, eq), want = value.substr(eq + 1);
+    for (const auto& f : o.at("fixed_ips").as_array()) {
+      const auto& fo = f.as_object();
+      if (field == "ip_address_substr" && json_str(fo.if_contains("ip_address")).find(want) != std::string::npos) return true;
+      if ((field == "ip_address" || field == "subnet_id") && json_str(fo.if_contains(field)) == want) return true;
+    }
+    return false;
+  }
+
+  bool needs_setup(const Model& m, const Ctx& ctx) const override { return !has_default_sg(m, ctx.project_id); }
+  Status setup(Txn& txn, const Ctx& ctx) override {
+    NT_TRY(ensure_default_sg(txn, ctx.project_id));
+    return {};
+  }
+
+  Result<Obj> create(Txn& txn, Obj port, const Ctx& ctx) override {
+    auto id = json_str(port.if_contains("id"));
+    auto net_id = json_str(port.if_contains("network_id"));
+    const Obj* net = txn.model().find("networks", net_id);
+    if (!net || !(ctx.is_admin || project_of(*net) == ctx.project_id || net->at("shared").as_bool()))
+      return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
+    NT_TRY(assign_mac(txn, port, net_id, id));
+    json::array wanted = port.contains("fixed_ips") ? port["fixed_ips"].as_array() : json::array{};
+    NT_ASSIGN(auto fixed, port.contains("fixed_ips") ? allocate_given(txn, *net, wanted, id, ctx)
+                                                      : allocate_default(txn, *net, port, id));
+    port["fixed_ips"] = std::move(fixed);
+    if (!port.contains("port_security_enabled")) port["port_security_enabled"] = net->at("port_security_enabled");
+    NT_TRY(apply_security(txn, port, ctx, true));
+    NT_ASSIGN(port["allowed_address_pairs"], check_pairs(port, port.at("allowed_address_pairs")));
+    NT_ASSIGN(port["extra_dhcp_opts"], check_dhcp_opts(port.at("extra_dhcp_opts")));
+    port["status"] = "DOWN";
+    port["binding:vif_type"] = "unbound";
+    port["binding:vif_details"] = json::object{};
+    port["ip_allocation"] = "immediate";
+    port["dns_assignment"] = dns_assignment(port);
+    port["qos_policy_id"] = nullptr;
+    port["qos_network_policy_id"] = nullptr;
+    port["resource_request"] = nullptr;
+    txn.put("ports", port);
+    return port;
+  }
+
+  Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
+    auto id = json_str(current.if_contains("id"));
+    auto net_id = json_str(current.if_contains("network_id"));
+    Obj port = current;
+    for (const auto& kv : changes) port[kv.key()] = kv.value();
+    if (changes.contains("mac_address") && port["mac_address"] != current.at("mac_address")) {
+      if (!json_str(current.if_contains("binding:host_id")).empty())
+        return conflict("PortBound", "Unable to complete operation on port " + id + ", port is already bound, port type: " +
+                                         json_str(current.if_contains("binding:vif_type")) + ", old_mac " +
+                                         json_str(current.if_contains("mac_address")) + ", new_mac " +
+                                         json_str(port.if_contains("mac_address")) + ".");
+      txn.release_mac(net_id, *Mac::parse(json_str(current.if_contains("mac_address"))));
+      NT_TRY(assign_mac(txn, port, net_id, id));
+    }
+    if (changes.contains("fixed_ips")) {
+      const Obj* net = txn.model().find("networks", net_id);
+      release_ips(txn, current);
+      NT_ASSIGN(port["fixed_ips"], allocate_given(txn, *net, changes.at("fixed_ips").as_array(), id, ctx));
+    }
+    if (changes.contains("port_security_enabled") && !port.at("port_security_enabled").as_bool()) {
+      if (!changes.contains("security_groups") && !port.at("security_groups").as_array().empty())
+        return conflict("PortSecurityPortHasSecurityGroup",
+                        "Port has security group associated. Cannot disable port security or ip address until "
+                        "security group is removed");
+      if (!changes.contains("allowed_address_pairs") && !port.at("allowed_address_pairs").as_array().empty())
+        return conflict("AddressPairAndPortSecurityRequired",
+                        "Port Security must be enabled in order to have allowed address pairs on a port.");
+    }
+    NT_TRY(apply_security(txn, port, ctx, false));
+    if (changes.contains("allowed_address_pairs") || changes.contains("port_security_enabled")) {
+      NT_ASSIGN(port["allowed_address_pairs"], check_pairs(port, port.at("allowed_address_pairs")));
+    }
+    if (changes.contains("extra_dhcp_opts")) {
+      NT_ASSIGN(port["extra_dhcp_opts"], check_dhcp_opts(port.at("extra_dhcp_opts")));
+    }
+    port["dns_assignment"] = dns_assignment(port);
+    txn.put("ports", port);
+    return port;
+  }
+
+  Status remove(Txn& txn, const Obj& port, const Ctx& ctx) override {
+    release_ips(txn, port);
+    if (auto mac = Mac::parse(json_str(port.if_contains("mac_address"))))
+      txn.release_mac(json_str(port.if_contains("network_id")), *mac);
+    txn.erase("ports", json_str(port.if_contains("id")));
+    return {};
+  }
+
+ private:
+  Status assign_mac(Txn& txn, Obj& port, const std::string& net_id, const std::string& id) {
+    if (auto* given = port.if_contains("mac_address")) {
+      auto mac = *Mac::parse(json_str(given));
+      if (!txn.claim_mac(net_id, mac, id))
+        return conflict("MacAddressInUse", "Unable to complete operation for network " + net_id + ". The mac address " +
+                                               mac.str() + " is in use.");
+      return {};
+    }
+    auto mac = random_free_mac(txn.model(), net_id, settings_.base_mac);
+    if (!mac || !txn.claim_mac(net_id, *mac, id))
+      return fail(Errc::unavailable, "NetworkMacAddressGenerationFailure",
+                  "Unable to generate unique mac on network " + net_id + ".");
+    port["mac_address"] = mac->str();
+    return {};
+  }
+
+  static void release_ips(Txn& txn, const Obj& port) {
+    for (const auto& f : port.at("fixed_ips").as_array()) {
+      const auto& fo = f.as_object();
+      if (auto ip = IpAddress::parse(json_str(fo.if_contains("ip_address"))))
+        txn.release_ip(json_str(fo.if_contains("subnet_id")), *ip);
+    }
+  }
+
+  static std::optional<Cidr> cidr_of(const Obj& sub) {
+    auto c = Cidr::parse(json_str(sub.if_contains("cidr")));
+    return c ? std::optional<Cidr>(*c) : std::nullopt;
+  }
+
+  // Claims `ip` on `sub` or answers Neutron's IpAddressInUse.
+  static Result<json::value> claim(Txn& txn, const Obj& sub, const IpAddress& ip, const std::string& port) {
+    auto sid = json_str(sub.if_contains("id"));
+    if (!txn.claim_ip(sid, ip, port))
+      return conflict("IpAddressInUse", "Unable to complete operation for network " + json_str(sub.if_contains("network_id")) +
+                                            ". The IP address " + ip.str() + " is in use.");
+    return json::object{{"subnet_id", sid}, {"ip_address", ip.str()}};
+  }
+
+  static Result<json::value> allocate_from(Txn& txn, const Obj& sub, const std::string& port, const Obj* mac_port) {
+    auto sid = json_str(sub.if_contains("id"));
+    auto cidr = *cidr_of(sub);
+    auto mode = json_str(sub.if_contains("ipv6_address_mode"));
+    if (mac_port && cidr.network.version == 6 && (mode == "slaac" || mode == "dhcpv6-stateless"))
+      return claim(txn, sub, eui64_address(cidr, *Mac::parse(json_str(mac_port->if_contains("mac_address")))), port);
+    NT_ASSIGN(auto pools, pools_from_json(sub.at("allocation_pools")));
+    auto ip = pick_free_ip(txn.model(), sid, pools);
+    if (!ip)
+      return conflict("IpAddressGenerationFailure",
+                      "No more IP addresses available on network " + json_str(sub.if_contains("network_id")) + ".");
+    return claim(txn, sub, *ip, port);
+  }
+
+  Result<json::array> allocate_default(Txn& txn, const Obj& net, const Obj& port, const std::string& id) {
+    json::array out;
+    bool v4_tried = false, v4_done = false;
+    bool router = json_str(port.if_contains("device_owner")).rfind("network:router_interface", 0) == 0;
+    for (const auto& sid : net.at("subnets").as_array()) {
+      const Obj* sub = txn.model().find("subnets", json_str(&sid));
+      if (!sub) continue;
+      auto version = sub->at("ip_version").as_int64();
+      if (version == 4) {
+        if (v4_done) continue;
+        v4_tried = true;
+        auto r = allocate_from(txn, *sub, id, nullptr);
+        if (r) out.push_back(std::move(*r)), v4_done = true;
+        continue;
+      }
+      auto mode = json_str(sub->if_contains("ipv6_address_mode"));
+      bool auto_addr = mode == "slaac" || mode == "dhcpv6-stateless";
+      if (auto_addr && router) continue;
+      NT_ASSIGN(auto f, allocate_from(txn, *sub, id, &port));
+      out.push_back(std::move(f));
+    }
+    if (v4_tried && !v4_done)
+      return conflict("IpAddressGenerationFailure",
+                      "No more IP addresses available on network " + json_str(net.if_contains("id")) + ".");
+    return out;
+  }
+
+  Result<json::array> allocate_given(Txn& txn, const Obj& net, const json::array& wanted, const std::string& id,
+                                     const Ctx& ctx) {
+    auto net_id = json_str(net.if_contains("id"));
+    json::array out;
+    std::set<std::string> seen;
+    for (const auto& w : wanted) {
+      const auto& wo = w.as_object();
+      for (const auto& kv : wo)
+        if (kv.key() != "subnet_id" && kv.key() != "ip_address")
+          return bad_request("Invalid input for fixed_ips. Reason: Unrecognized attribute(s) '" + std::string(kv.key()) + "'.");
+      auto* sid_v = wo.if_contains("subnet_id");
+      auto* ip_v = wo.if_contains("ip_address");
+      if (!sid_v && !ip_v) return invalid_input("Exceeded maximum amount of fixed ips per port.");
+      std::optional<IpAddress> ip;
+      if (ip_v) {
+        auto parsed = IpAddress::parse(json_str(ip_v));
+        if (!parsed) return bad_request("Invalid input for fixed_ips. Reason: '" + check::show(*ip_v) + "' is not a valid IP address.");
+        ip = *parsed;
+        if (!seen.insert(ip->str()).second) return bad_request("Duplicate IP address '" + ip->str() + "'");
+      }
+      const Obj* sub = nullptr;
+      if (sid_v) {
+        auto sid = json_str(sid_v);
+        sub = txn.model().find("subnets", sid);
+        if (!sub || json_str(sub->if_contains("network_id")) != net_id)
+          return invalid_input("Failed to create port on network " + net_id + ", because fixed_ips included invalid subnet " + sid);
+        if (ip && !cidr_of(*sub)->contains(*ip))
+          return fail(Errc::invalid_argument, "InvalidIpForSubnet",
+                      "IP address " + ip->str() + " is not a valid IP for the specified subnet.");
+      } else {
+        for (const auto& s : net.at("subnets").as_array()) {
+          const Obj* cand = txn.model().find("subnets", json_str(&s));
+          if (cand && cidr_of(*cand)->contains(*ip)) sub = cand;
+        }
+        if (!sub)
+          return fail(Errc::invalid_argument, "InvalidIpForNetwork",
+                      "IP address " + ip->str() + " is not a valid IP for any of the subnets on the specified network.");
+      }
+      NT_ASSIGN(auto f, ip ? claim(txn, *sub, *ip, id) : allocate_from(txn, *sub, id, nullptr));
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  Status apply_security(Txn& txn, Obj& port, const Ctx& ctx, bool creating) {
+    bool secure = port.at("port_security_enabled").as_bool();
+    auto owner = json_str(port.if_contains("device_owner"));
+    if (!port.contains("security_groups")) {
+      std::string def_sg = default_sg_id(txn.model(), project_of(port));
+      if (def_sg.empty() && secure && !trusted_owner(owner)) {
+        NT_ASSIGN(def_sg, ensure_default_sg(txn, project_of(port)));
+      }
+      port["security_groups"] = (secure && !trusted_owner(owner) && creating) ? json::array{json::value(def_sg)} : json::array{};
+      return {};
+    }
+    const auto& groups = port.at("security_groups").as_array();
+    if (!groups.empty() && (!secure || port.at("fixed_ips").as_array().empty()))
+      return fail(Errc::invalid_argument, "PortSecurityAndIPRequiredForSecurityGroups",
+                  "Port security must be enabled and port must have an IP address in order to use security groups.");
+    for (const auto& g : groups) {
+      const Obj* sg = txn.model().find("security_groups", json_str(&g));
+      if (!sg || (!ctx.is_admin && project_of(*sg) != ctx.project_id))
+        return not_found("SecurityGroupNotFound", "Security group " + json_str(&g) + " does not exist");
+    }
+    return {};
+  }
+
+  Result<json::value> check_pairs(const Obj& port, const json::value& pairs) const {
+    const auto& list = pairs.as_array();
+    if (list.empty()) return pairs;
+    if (!port.at("port_security_enabled").as_bool())
+      return conflict("AddressPairAndPortSecurityRequired",
+                      "Port Security must be enabled in order to have allowed address pairs on a port.");
+    if (static_cast<int>(list.size()) > settings_.max_allowed_address_pair)
+      return fail(Errc::invalid_argument, "AllowedAddressPairExhausted",
+                  "The number of allowed address pair exceeds the maximum " + std::to_string(settings_.max_allowed_address_pair) + ".");
+    json::array out;
+    std::set<std::string> seen;
+    for (const auto& p : list) {
+      const auto& po = p.as_object();
+      auto* ip = po.if_contains("ip_address");
+      if (!ip) return bad_request("Invalid input for allowed_address_pairs. Reason: AllowedAddressPair must contain ip_address.");
+      auto cidr = Cidr::parse(json_str(ip));
+      if (!cidr) return bad_request("Invalid input for allowed_address_pairs. Reason: '" + check::show(*ip) + "' is not a valid IP address.");
+      std::string mac = json_str(port.if_contains("mac_address"));
+      if (auto* m = po.if_contains("mac_address")) {
+        auto parsed = Mac::parse(json_str(m));
+        if (!parsed) return bad_request("Invalid input for allowed_address_pairs. Reason: '" + check::show(*m) + "' is not a valid MAC address.");
+        mac = parsed->str();
+      }
+      auto text = json_str(ip);
+      auto shown = text.find('/') == std::string::npos ? cidr->network.str() : cidr->str();
+      if (!seen.insert(shown + mac).second)
+        return fail(Errc::invalid_argument, "DuplicateAddressPairInRequest",
+                    "Request contains duplicate address pair: mac_address " + mac + " ip_address " + shown + ".");
+      out.push_back(json::object{{"ip_address", shown}, {"mac_address", mac}});
+    }
+    return json::value(std::move(out));
+  }
+
+  static Result<json::value> check_dhcp_opts(const json::value& opts) {
+    json::array out;
+    for (const auto& o : opts.as_array()) {
+      const auto& oo = o.as_object();
+      auto* name = oo.if_contains("opt_name");
+      auto* value = oo.if_contains("opt_value");
+      if (!name || !name->is_string() || !value || (!value->is_string() && !value->is_null()))
+        return bad_request("Invalid input for extra_dhcp_opts. Reason: Invalid data format for extra-dhcp-opt: " + check::show(o) + ".");
+      int64_t version = 4;
+      if (auto* v = oo.if_contains("ip_version")) {
+        auto conv = check::integer(4, 6)(*v);
+        if (!conv || (conv->as_int64() != 4 && conv->as_int64() != 6))
+          return bad_request("Invalid input for extra_dhcp_opts. Reason: '" + check::show(*v) + "' is not in [4, 6].");
+        version = conv->as_int64();
+      }
+      out.push_back(json::object{{"opt_name", *name}, {"opt_value", *value}, {"ip_version", version}});
+    }
+    return json::value(std::move(out));
+  }
+
+  static json::array dns_assignment(const Obj& port) {
+    json::array out;
+    for (const auto& f : port.at("fixed_ips").as_array()) {
+      auto ip = json_str(f.as_object().if_contains("ip_address"));
+      std::string name = "host-" + ip;
+      for (auto& c : name)
+        if (c == '.' || c == ':') c = '-';
+      out.push_back(json::object{{"hostname", name}, {"ip_address", ip}, {"fqdn", name + ".openstacklocal."}});
+    }
+    return out;
+  }
+
+  ResourceDef def_ = port_def();
+};
+
+}  // namespace
+
+std::unique_ptr<Handler> make_ports(const Settings& s) { return std::make_unique<Ports>(s); }
+
+}  // namespace nt

@@ -1,0 +1,247 @@
+#include "api/query.h"
+
+#include <boost/url.hpp>
+
+#include <algorithm>
+
+#include "common/clock.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+const std::vector<std::string> kReserved = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse",
+                                            "tags", "tags-any", "not-tags", "not-tags-any", "changed_since"};
+
+bool is_reserved(const std::string& k) { return std::find(kReserved.begin(), kReserved.end(), k) != kReserved.end(); }
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool value_equal(const json::value& have, const json::value& want) {
+  if (have == want) return true;
+  if (want.is_string() && want.get_string().empty()) return have.is_null();
+  if (want.is_string() && (have.is_int64() || have.is_bool())) {
+    std::string h = have.is_bool() ? (have.get_bool() ? "true" : "false") : std::to_string(have.get_int64());
+    return lower(std::string(want.get_string())) == h;
+  }
+  return false;
+}
+
+bool filter_match(const json::value* have, const std::vector<json::value>& wants) {
+  for (const auto& w : wants) {
+    if (!have) {
+      if (w.is_string() && w.get_string().empty()) return true;
+      continue;
+    }
+    if (have->is_array()) {
+      for (const auto& e : have->as_array())
+        if (value_equal(e, w)) return true;
+    } else if (value_equal(*have, w)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    auto end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool has_tag(const Obj& o, const std::string& tag) {
+  auto* t = o.if_contains("tags");
+  if (!t || !t->is_array()) return false;
+  for (const auto& x : t->as_array())
+    if (x.is_string() && x.get_string() == tag) return true;
+  return false;
+}
+
+int type_rank(const json::value& v) {
+  if (v.is_null()) return 0;
+  if (v.is_bool()) return 1;
+  if (v.is_number()) return 2;
+  if (v.is_string()) return 3;
+  return 4;
+}
+
+int compare(const json::value* a, const json::value* b) {
+  static const json::value null;
+  if (!a) a = &null;
+  if (!b) b = &null;
+  int ra = type_rank(*a), rb = type_rank(*b);
+  if (ra != rb) return ra < rb ? -1 : 1;
+  if (a->is_bool()) return int(a->get_bool()) - int(b->get_bool());
+  if (a->is_number()) {
+    double x = a->to_number<double>(), y = b->to_number<double>();
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (a->is_string()) return a->get_string().compare(b->get_string()) < 0 ? -1 : a->get_string() == b->get_string() ? 0 : 1;
+  return 0;
+}
+
+std::string encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else out += '%', out += hex[c >> 4], out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string link(const std::string& base, const Params& params, const std::string& marker, bool reverse) {
+  std::string q;
+  for (const auto& [k, v] : params) {
+    if (k == "marker" || k == "page_reverse") continue;
+    q += (q.empty() ? "" : "&") + encode(k) + "=" + encode(v);
+  }
+  if (!marker.empty()) q += (q.empty() ? "" : "&") + std::string("marker=") + marker;
+  if (reverse) q += (q.empty() ? "" : "&") + std::string("page_reverse=True");
+  return base + (q.empty() ? "" : "?" + q);
+}
+
+}  // namespace
+
+Params parse_query_string(const std::string& target, std::string* path) {
+  Params out;
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) {
+    *path = target.substr(0, target.find('?'));
+    return out;
+  }
+  *path = std::string(parsed->path());
+  if (path->find('%') != std::string::npos) *path = parsed->encoded_path().decode();
+  for (auto p : parsed->params()) out.emplace_back(std::string(p.key), std::string(p.value));
+  return out;
+}
+
+Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
+                                   const std::vector<std::string>& special_filters, int64_t max_limit) {
+  ListQuery q;
+  std::vector<std::string> sort_keys, sort_dirs;
+  bool has_project = false, has_tenant = false;
+  for (const auto& [key, value] : params) {
+    if (key == "fields") {
+      if (!value.empty()) q.fields.push_back(value);
+    } else if (key == "sort_key") {
+      sort_keys.push_back(value);
+    } else if (key == "sort_dir") {
+      sort_dirs.push_back(value);
+    } else if (key == "limit") {
+      int64_t n = -1;
+      try {
+        size_t pos = 0;
+        n = std::stoll(value, &pos);
+        if (pos != value.size()) n = -1;
+      } catch (...) {
+      }
+      if (n < 0) return bad_request("Limit must be an integer 0 or greater and not '" + value + "'");
+      q.limit = n;
+    } else if (key == "marker") {
+      q.marker = value;
+    } else if (key == "page_reverse") {
+      q.page_reverse = lower(value) == "true";
+    } else if (key == "tags" || key == "tags-any" || key == "not-tags" || key == "not-tags-any") {
+      auto& dst = key == "tags" ? q.tags : key == "tags-any" ? q.tags_any : key == "not-tags" ? q.not_tags : q.not_tags_any;
+      for (auto& t : split_commas(value)) dst.push_back(t);
+    } else if (key == "changed_since") {
+      if (!parse_iso_utc(value))
+        return invalid_input("The given timestamp '" + value + "' is not valid, use the format YYYY-MM-DDTHH:MM:SSZ");
+      q.changed_since = iso_utc(*parse_iso_utc(value));
+    } else if (std::find(special_filters.begin(), special_filters.end(), key) != special_filters.end()) {
+      q.special.emplace_back(key, value);
+    } else {
+      const Attr* a = def.attr(key);
+      if (!a || !(a->flags & kFilter)) return bad_request("['" + key + "'] is invalid attribute for filtering");
+      has_project |= key == "project_id";
+      has_tenant |= key == "tenant_id";
+      auto converted = a->check(json::value(value));
+      json::value v = converted ? *converted : json::value(value);
+      auto it = std::find_if(q.filters.begin(), q.filters.end(), [&](auto& f) { return f.first == key; });
+      if (it == q.filters.end()) q.filters.push_back({key, {std::move(v)}});
+      else it->second.push_back(std::move(v));
+    }
+  }
+  if (has_project && has_tenant)
+    return fail(Errc::invalid_argument, "TenantIdProjectIdFilterConflict",
+                "Both tenant_id and project_id passed as filters.");
+  if (sort_keys.size() != sort_dirs.size()) return bad_request("The number of sort_keys and sort_dirs must be same");
+  for (size_t i = 0; i < sort_keys.size(); ++i) {
+    const Attr* a = def.attr(sort_keys[i]);
+    if (!a || !(a->flags & kSort)) return bad_request("['" + sort_keys[i] + "'] is invalid attribute for sort_keys");
+    if (sort_dirs[i] != "asc" && sort_dirs[i] != "desc")
+      return bad_request("['" + sort_dirs[i] + "'] is invalid value for sort_dirs, valid value is 'asc' and 'desc'");
+    q.sort.emplace_back(sort_keys[i], sort_dirs[i] == "asc");
+  }
+  if (max_limit > 0 && (q.limit == 0 || q.limit > max_limit)) q.limit = max_limit;
+  return q;
+}
+
+bool matches(const ListQuery& q, const Obj& obj) {
+  for (const auto& [key, wants] : q.filters)
+    if (!filter_match(obj.if_contains(key), wants)) return false;
+  for (const auto& t : q.tags)
+    if (!has_tag(obj, t)) return false;
+  if (!q.tags_any.empty() && std::none_of(q.tags_any.begin(), q.tags_any.end(), [&](auto& t) { return has_tag(obj, t); }))
+    return false;
+  if (!q.not_tags.empty() && std::all_of(q.not_tags.begin(), q.not_tags.end(), [&](auto& t) { return has_tag(obj, t); }))
+    return false;
+  for (const auto& t : q.not_tags_any)
+    if (has_tag(obj, t)) return false;
+  if (q.changed_since && json_str(obj.if_contains("updated_at")) < *q.changed_since) return false;
+  return true;
+}
+
+Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const std::string& base_url,
+                      const Params& params, const ResourceDef& def) {
+  if (!q.sort.empty()) {
+    std::stable_sort(rows.begin(), rows.end(), [&](const Obj* a, const Obj* b) {
+      for (const auto& [key, asc] : q.sort) {
+        int c = compare(a->if_contains(key), b->if_contains(key));
+        if (c != 0) return asc ? c < 0 : c > 0;
+      }
+      return json_str(a->if_contains("id")) < json_str(b->if_contains("id"));
+    });
+  }
+  Page page;
+  if (q.limit == 0 && q.marker.empty()) {
+    page.rows = std::move(rows);
+    return page;
+  }
+  size_t begin = 0, end = rows.size();
+  if (!q.marker.empty()) {
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const Obj* o) { return json_str(o->if_contains("id")) == q.marker; });
+    if (it == rows.end()) return not_found(def.not_found, def.missing(q.marker));
+    size_t idx = static_cast<size_t>(it - rows.begin());
+    if (q.page_reverse) end = idx;
+    else begin = idx + 1;
+  }
+  size_t limit = q.limit > 0 ? static_cast<size_t>(q.limit) : rows.size();
+  if (q.page_reverse) begin = end > limit ? end - limit : 0;
+  else end = std::min(rows.size(), begin + limit);
+  page.rows.assign(rows.begin() + static_cast<long>(begin), rows.begin() + static_cast<long>(end));
+  if (q.limit > 0) {
+    size_t n = page.rows.size();
+    auto id_at = [&](size_t i) { return json_str(page.rows[i]->if_contains("id")); };
+    if (!(n < limit && !q.page_reverse))
+      page.links.push_back(json::object{{"rel", "next"}, {"href", link(base_url, params, n ? id_at(n - 1) : "", false)}});
+    if (!(n < limit && q.page_reverse))
+      page.links.push_back(json::object{{"rel", "previous"}, {"href", link(base_url, params, n ? id_at(0) : "", true)}});
+  }
+  return page;
+}
+
+std::vector<std::string> fields_for(const ListQuery& q) { return q.fields; }
+
+}  // namespace nt

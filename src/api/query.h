@@ -1,0 +1,45 @@
+// List queries as Neutron parses them: filters (repeated key = OR, different keys = AND,
+// values converted as the attribute's type), fields=, sort_key/sort_dir, limit/marker/
+// page_reverse with <collection>_links, tag filters and changed_since.
+#pragma once
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/attributes.h"
+
+namespace nt {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+struct ListQuery {
+  std::vector<std::pair<std::string, std::vector<boost::json::value>>> filters;
+  std::vector<std::string> fields;
+  std::vector<std::pair<std::string, bool>> sort;  // key, ascending
+  int64_t limit = 0;                                // 0 = no paging
+  std::string marker;
+  bool page_reverse = false;
+  std::vector<std::string> tags, tags_any, not_tags, not_tags_any;
+  std::optional<std::string> changed_since;
+  // Filters on keys other attributes handle (fixed_ips=ip_address=..): raw values.
+  std::vector<std::pair<std::string, std::string>> special;
+};
+
+Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
+                                   const std::vector<std::string>& special_filters = {},
+                                   int64_t max_limit = -1);
+bool matches(const ListQuery& q, const Obj& obj);
+// Sorts and pages `rows` (already filtered and visible); returns the page and the links.
+struct Page {
+  std::vector<const Obj*> rows;
+  boost::json::array links;
+};
+Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const std::string& base_url,
+                      const Params& params, const ResourceDef& def);
+// Only the requested fields, plus the ids paging needs are returned then stripped.
+std::vector<std::string> fields_for(const ListQuery& q);
+
+Params parse_query_string(const std::string& target, std::string* path);
+
+}  // namespace nt

@@ -1,0 +1,97 @@
+// Quotas: per-project limits stored as overrides of the configured defaults; show,
+// update, delete (back to defaults), defaults and details (used/limit/reserved).
+#include "api/handlers.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+// Quota resource -> the table whose rows it counts ("" = not implemented yet, usage 0).
+const std::vector<std::pair<std::string, std::string>> kResources = {
+    {"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"}, {"router", ""}, {"floatingip", ""},
+    {"security_group", "security_groups"}, {"security_group_rule", "security_group_rules"}, {"rbac_policy", ""},
+    {"subnetpool", ""}};
+
+json::object limits(const Model& m, const Settings& s, const std::string& project) {
+  json::object q;
+  for (const auto& [name, table] : kResources) q[name] = quota_limit(m, s, project, name);
+  return q;
+}
+
+Status may_read(const Ctx& ctx, const std::string& project) {
+  if (ctx.is_admin || ctx.project_id == project) return {};
+  return fail(Errc::forbidden, "HTTPForbidden", "Non-admin is not authorized to access quotas for another project");
+}
+
+Status admin_only(const Ctx& ctx) {
+  if (ctx.is_admin) return {};
+  return fail(Errc::forbidden, "HTTPForbidden", "Only admin can view or configure quota");
+}
+
+}  // namespace
+
+Result<json::value> quotas_read(const Model& m, const Settings& s, const Ctx& ctx, const std::vector<std::string>& path) {
+  // path: ["quotas"], ["quotas", P], ["quotas", P, "default"], ["quotas", P, "details"]
+  if (path.size() == 1) {
+    NT_TRY(admin_only(ctx));
+    json::array out;
+    if (const Table* t = m.find_table("quotas"))
+      for (const auto& [project, row] : *t) {
+        auto q = limits(m, s, project);
+        q["project_id"] = project;
+        q["tenant_id"] = project;
+        out.push_back(std::move(q));
+      }
+    return json::object{{"quotas", std::move(out)}};
+  }
+  const auto& project = path[1];
+  if (project == "tenant") return json::object{{"tenant", json::object{{"tenant_id", ctx.project_id}}}};
+  NT_TRY(may_read(ctx, project));
+  if (path.size() == 2) return json::object{{"quota", limits(m, s, project)}};
+  if (path.size() == 3 && path[2] == "default") {
+    json::object q;
+    for (const auto& [name, limit] : s.default_quotas) q[name] = limit;
+    return json::object{{"quota", std::move(q)}};
+  }
+  if (path.size() == 3 && path[2] == "details") {
+    json::object q;
+    for (const auto& [name, table] : kResources)
+      q[name] = json::object{{"limit", quota_limit(m, s, project, name)},
+                             {"used", table.empty() ? 0 : m.count(table, project)},
+                             {"reserved", 0}};
+    return json::object{{"quota", std::move(q)}};
+  }
+  return not_found("HTTPNotFound", "The resource could not be found.");
+}
+
+Result<json::value> quotas_write(Txn& txn, const Settings& s, const Ctx& ctx, const std::string& method,
+                                 const std::vector<std::string>& path, const std::string& body) {
+  if (path.size() != 2) return not_found("HTTPNotFound", "The resource could not be found.");
+  NT_TRY(admin_only(ctx));
+  const auto& project = path[1];
+  if (method == "DELETE") {
+    txn.erase("quotas", project);
+    return json::value(nullptr);
+  }
+  NT_ASSIGN(auto doc, parse_json(body));
+  auto* q = doc.is_object() ? doc.as_object().if_contains("quota") : nullptr;
+  if (!q || !q->is_object()) return bad_request("Unable to find 'quota' in request body");
+  Obj row;
+  if (const Obj* existing = txn.model().find("quotas", project)) row = *existing;
+  row["id"] = project;
+  row["project_id"] = project;
+  for (const auto& kv : q->as_object()) {
+    std::string name(kv.key());
+    if (name == "project_id" || name == "tenant_id") continue;
+    auto known = std::find_if(kResources.begin(), kResources.end(), [&](auto& r) { return r.first == name; });
+    if (known == kResources.end()) return bad_request("Unrecognized attribute(s) '" + name + "'");
+    auto limit = check::integer(-1, INT32_MAX)(kv.value());
+    if (!limit) return bad_request("Invalid input for " + name + ". Reason: " + limit.error().message + ".");
+    row[name] = *limit;
+  }
+  txn.put("quotas", row);
+  return json::object{{"quota", limits(txn.model(), s, project)}};
+}
+
+}  // namespace nt

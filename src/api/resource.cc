@@ -1,0 +1,155 @@
+#include "api/resource.h"
+
+#include "common/clock.h"
+#include "common/uuid.h"
+
+namespace nt {
+namespace json = boost::json;
+
+bool Handler::visible(const Model&, const Obj& o, const Ctx& ctx) const {
+  return ctx.is_admin || project_of(o) == ctx.project_id;
+}
+
+Result<Obj> Handler::update(Txn& txn, const Obj& current, const Obj& changes, const Ctx&) {
+  Obj next = current;
+  for (const auto& kv : changes) next[kv.key()] = kv.value();
+  txn.put(def().plural, next);
+  return next;
+}
+
+Status Handler::remove(Txn& txn, const Obj& current, const Ctx&) {
+  txn.erase(def().plural, json_str(current.if_contains("id")));
+  return {};
+}
+
+void bump_revision(Txn& txn, const std::string& kind, const std::string& id) {
+  const Obj* o = txn.model().find(kind, id);
+  if (!o) return;
+  Obj next = *o;
+  next["revision_number"] = next["revision_number"].to_number<int64_t>() + 1;
+  next["updated_at"] = iso_utc(now_seconds());
+  txn.put(kind, std::move(next));
+}
+
+Obj& stamp_new(Obj& o) {
+  if (!o.contains("id")) o["id"] = new_uuid();
+  auto now = iso_utc(now_seconds());
+  o["created_at"] = now;
+  o["updated_at"] = now;
+  o["revision_number"] = 1;
+  return o;
+}
+
+int64_t quota_limit(const Model& m, const Settings& s, const std::string& project, const std::string& resource) {
+  if (const Obj* q = m.find("quotas", project))
+    if (auto* v = q->if_contains(resource); v && v->is_int64()) return v->get_int64();
+  for (const auto& [name, limit] : s.default_quotas)
+    if (name == resource) return limit;
+  return -1;
+}
+
+Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, const std::string& id) {
+  const Obj* o = m.find(h.def().plural, id);
+  if (!o || !h.visible(m, *o, ctx)) return not_found(h.def().not_found, h.def().missing(id));
+  return o;
+}
+
+Result<json::value> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
+                                   const std::string& base_url) {
+  const auto& def = h.def();
+  NT_ASSIGN(auto q, parse_list_query(def, params, h.special_filters(), h.settings().pagination_max_limit));
+  std::vector<const Obj*> rows;
+  if (const Table* table = m.find_table(def.plural)) {
+    for (const auto& [id, stored] : *table) {
+      if (!h.visible(m, stored, ctx) || !matches(q, stored)) continue;
+      bool ok = true;
+      for (const auto& [k, v] : q.special) ok = ok && h.special_match(stored, k, v);
+      if (ok) rows.push_back(&stored);
+    }
+  }
+  NT_ASSIGN(auto page, paginate(q, std::move(rows), base_url, params, def));
+  json::array items;
+  items.reserve(page.rows.size());
+  for (const Obj* o : page.rows) items.push_back(render(def, h.decorate(m, *o), ctx, q.fields));
+  json::object out{{def.plural, std::move(items)}};
+  if (q.limit > 0 || !q.marker.empty()) out[def.plural + "_links"] = std::move(page.links);
+  return out;
+}
+
+Result<json::value> show_resource(Handler& h, const Model& m, const Ctx& ctx, const std::string& id,
+                                  const Params& params) {
+  NT_ASSIGN(const Obj* o, find_visible(h, m, ctx, id));
+  std::vector<std::string> fields;
+  for (const auto& [k, v] : params)
+    if (k == "fields" && !v.empty()) fields.push_back(v);
+  return json::object{{h.def().singular, render(h.def(), h.decorate(m, *o), ctx, fields)}};
+}
+
+Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const json::value& body) {
+  const auto& def = h.def();
+  bool bulk = false;
+  NT_ASSIGN(auto items, unwrap_create(def, body, h.settings().allow_bulk, &bulk));
+  if (h.needs_setup(txn.model(), ctx)) NT_TRY(h.setup(txn, ctx));
+  json::array created;
+  for (const auto& item : items) {
+    NT_ASSIGN(Obj checked, check_create(def, item.as_object(), ctx));
+    auto project = project_of(checked);
+    auto quota = h.quota_name();
+    if (!quota.empty()) {
+      int64_t limit = quota_limit(txn.model(), h.settings(), project, quota);
+      if (limit >= 0 && txn.model().count(def.plural, project) + 1 > limit)
+        return conflict("OverQuota", "Quota exceeded for resources: ['" + quota + "'].");
+    }
+    NT_ASSIGN(Obj stored, h.create(txn, std::move(stamp_new(checked)), ctx));
+    created.push_back(render(def, h.decorate(txn.model(), stored), ctx));
+  }
+  if (bulk) return json::object{{def.plural, std::move(created)}};
+  return json::object{{def.singular, std::move(created[0])}};
+}
+
+namespace {
+Status check_if_match(const Obj& current, const std::string& if_match) {
+  if (if_match.empty()) return {};
+  const std::string prefix = "revision_number=";
+  if (if_match.find(',') != std::string::npos) return bad_request("Multiple revision_number etags are not supported.");
+  if (if_match.rfind(prefix, 0) != 0) return bad_request("Revision number etag must be in the format of revision_number=<int>");
+  int64_t want = 0;
+  try {
+    size_t pos = 0;
+    want = std::stoll(if_match.substr(prefix.size()), &pos);
+    if (pos != if_match.size() - prefix.size()) throw 1;
+  } catch (...) {
+    return bad_request("Revision number etag must be in the format of revision_number=<int>");
+  }
+  int64_t have = current.at("revision_number").to_number<int64_t>();
+  if (have != want)
+    return fail(Errc::precondition_failed, "RevisionNumberConstraintFailed",
+                "Constrained to " + std::to_string(want) + ", but current revision is " + std::to_string(have));
+  return {};
+}
+}  // namespace
+
+Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const json::value& body,
+                                    const std::string& if_match) {
+  const auto& def = h.def();
+  NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
+  Obj current = *found;
+  NT_TRY(check_if_match(current, if_match));
+  NT_ASSIGN(Obj item, unwrap_update(def, body));
+  NT_ASSIGN(Obj changes, check_update(def, item, ctx));
+  NT_ASSIGN(Obj next, h.update(txn, current, changes, ctx));
+  if (next != current) {
+    bump_revision(txn, def.plural, id);
+    next = *txn.model().find(def.plural, id);
+  }
+  return json::object{{def.singular, render(def, h.decorate(txn.model(), next), ctx)}};
+}
+
+Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& if_match) {
+  NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
+  Obj current = *found;
+  NT_TRY(check_if_match(current, if_match));
+  return h.remove(txn, current, ctx);
+}
+
+}  // namespace nt

@@ -1,0 +1,60 @@
+// The generic REST engine: list/show/create/update/delete for any resource, with what
+// every Neutron resource shares (ids, project, timestamps, revision_number and If-Match,
+// tags, quotas, bulk create as one transaction, visibility). Each resource supplies a
+// Handler with its own rules.
+#pragma once
+#include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/attributes.h"
+#include "api/query.h"
+#include "core/settings.h"
+
+namespace nt {
+
+class Handler {
+ public:
+  explicit Handler(const Settings& settings) : settings_(settings) {}
+  virtual ~Handler() = default;
+  virtual const ResourceDef& def() const = 0;
+  // "network", "port", ...: the quota resource; "" = not counted.
+  virtual std::string quota_name() const { return def().singular; }
+  virtual bool visible(const Model& m, const Obj& o, const Ctx& ctx) const;
+  // Stores a new resource; `body` is validated, with id, project and timestamps set.
+  virtual Result<Obj> create(Txn& txn, Obj body, const Ctx& ctx) = 0;
+  // Applies validated `changes` to `current` and stores the result.
+  virtual Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx);
+  virtual Status remove(Txn& txn, const Obj& current, const Ctx& ctx);
+  // The object with computed attributes (e.g. a security group's rules).
+  virtual Obj decorate(const Model& m, const Obj& stored) const { return stored; }
+  // Query keys the resource filters on itself (e.g. ports' fixed_ips).
+  virtual std::vector<std::string> special_filters() const { return {}; }
+  virtual bool special_match(const Obj& o, const std::string& key, const std::string& value) const { return true; }
+  // Work to do before a list or create for this project (e.g. the default security group).
+  virtual bool needs_setup(const Model& m, const Ctx& ctx) const { return false; }
+  virtual Status setup(Txn& txn, const Ctx& ctx) { return {}; }
+  const Settings& settings() const { return settings_; }
+
+ protected:
+  const Settings& settings_;
+};
+
+// Bumps revision_number and updated_at of a stored resource (child changes do this).
+void bump_revision(Txn& txn, const std::string& kind, const std::string& id);
+Obj& stamp_new(Obj& o);  // id (unless set), created_at, updated_at, revision_number
+
+int64_t quota_limit(const Model& m, const Settings& s, const std::string& project, const std::string& resource);
+
+Result<boost::json::value> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
+                                          const std::string& base_url);
+Result<boost::json::value> show_resource(Handler& h, const Model& m, const Ctx& ctx, const std::string& id,
+                                         const Params& params);
+Result<boost::json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const boost::json::value& body);
+Result<boost::json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id,
+                                           const boost::json::value& body, const std::string& if_match);
+Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& if_match);
+// The stored object if it exists and ctx may see it; else the resource's NotFound error.
+Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, const std::string& id);
+
+}  // namespace nt

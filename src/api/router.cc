@@ -1,0 +1,163 @@
+#include <spdlog/spdlog.h>
+
+#include "api/api.h"
+#include "api/errors.h"
+#include "api/handlers.h"
+
+namespace nt {
+namespace json = boost::json;
+
+struct Api::Route {
+  std::string method;
+  std::vector<std::string> path;  // segments after /v2.0
+  Params params;
+  std::string body, base_url, collection_url, if_match;
+  Ctx ctx;
+  bool root = false, v2_root = false;
+  Handler* handler = nullptr;  // for resource collections
+};
+
+namespace {
+
+std::vector<std::string> split_path(std::string path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end > start) out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+HttpResponse json_response(int status, const json::value& v) { return HttpResponse{status, json::serialize(v), "application/json", {}}; }
+
+// Status and whether the body is sent, as Neutron answers each kind of write.
+std::pair<int, bool> success_status(const std::string& method, const std::vector<std::string>& path) {
+  bool tag_item = path.size() == 4 && path[2] == "tags";
+  if (method == "POST") return {201, true};
+  if (method == "DELETE") return {204, false};
+  if (tag_item) return {201, false};
+  return {200, true};
+}
+
+}  // namespace
+
+Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(settings), model_(model), writer_(writer) {
+  std::unique_ptr<Handler> all[] = {make_networks(settings), make_subnets(settings), make_ports(settings),
+                                     make_security_groups(settings), make_security_group_rules(settings)};
+  for (auto& h : all) {
+    auto path = h->def().path;
+    handlers_[path] = std::move(h);
+  }
+}
+Api::~Api() = default;
+
+void Api::handle(HttpRequest&& req, Reply reply) {
+  Route r;
+  r.method = req.method;
+  std::string path;
+  r.params = parse_query_string(req.target, &path);
+  if (path.size() > 5 && path.ends_with(".json")) path.resize(path.size() - 5);
+  auto segments = split_path(path);
+  std::string proto = req.header("x-forwarded-proto");
+  std::string host = req.header("host");
+  r.base_url = (proto.empty() ? "http" : proto) + "://" + (host.empty() ? "localhost" : host);
+  r.ctx = context_from(req, settings_.noauth_project_id);
+  r.body = std::move(req.body);
+  r.if_match = req.header("if-match");
+  if (segments.empty()) {
+    r.root = true;
+  } else if (segments[0] != "v2.0") {
+    return reply(error_response(Error{Errc::not_found, "HTTPNotFound", "The resource could not be found."}));
+  } else if (segments.size() == 1) {
+    r.v2_root = true;
+  } else {
+    r.path.assign(segments.begin() + 1, segments.end());
+    if (auto it = handlers_.find(r.path[0]); it != handlers_.end()) r.handler = it->second.get();
+    r.collection_url = r.base_url + "/v2.0/" + r.path[0];
+  }
+  if (r.method == "GET" || r.method == "HEAD") return read(r, std::move(reply));
+  if (r.method == "POST" || r.method == "PUT" || r.method == "DELETE") return write(std::move(r), std::move(reply));
+  reply(error_response(Error{Errc::not_implemented, "HTTPMethodNotAllowed", "The method is not allowed for this resource."}));
+}
+
+void Api::read(const Route& route, Reply reply) {
+  Handler* h = route.handler;
+  bool setup = false;
+  {
+    std::shared_lock lock(writer_.lock());
+    setup = h && route.path.size() == 1 && h->needs_setup(model_, route.ctx);
+    if (!setup) {
+      auto r = run_read(route);
+      lock.unlock();
+      return reply(r ? json_response(200, *r) : error_response(r.error()));
+    }
+  }
+  // The project's default security group is created on first use, as Neutron does.
+  auto shared_route = std::make_shared<Route>(route);
+  writer_.submit([this, shared_route](Txn& txn) -> Result<json::value> {
+        NT_TRY(shared_route->handler->setup(txn, shared_route->ctx));
+        return json::value(nullptr);
+      },
+      [this, shared_route, reply](Result<json::value> done) {
+        if (!done) return reply(error_response(done.error()));
+        std::shared_lock lock(writer_.lock());
+        auto r = run_read(*shared_route);
+        lock.unlock();
+        reply(r ? json_response(200, *r) : error_response(r.error()));
+      });
+}
+
+Result<json::value> Api::run_read(const Route& r) {
+  if (r.root) return versions_doc(r.base_url);
+  if (r.v2_root) return resources_doc(r.base_url);
+  const auto& p = r.path;
+  if (p[0] == "extensions" && p.size() <= 2) return extensions_doc(p.size() == 2 ? p[1] : "");
+  if (p[0] == "availability_zones" && p.size() == 1) return availability_zones_doc(r.params);
+  if (p[0] == "quotas") return quotas_read(model_, settings_, r.ctx, p);
+  if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
+  if (p.size() == 1) return list_resources(*r.handler, model_, r.ctx, r.params, r.collection_url);
+  if (p.size() == 2) return show_resource(*r.handler, model_, r.ctx, p[1], r.params);
+  if (p[2] == "tags" && p.size() <= 4) return tags_read(*r.handler, model_, r.ctx, p[1], p.size() == 4 ? p[3] : "");
+  return not_found("HTTPNotFound", "The resource could not be found.");
+}
+
+Result<json::value> Api::run_write(Txn& txn, const Route& r) {
+  if (r.root || r.v2_root) return fail(Errc::not_implemented, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
+  const auto& p = r.path;
+  if (p[0] == "quotas") return quotas_write(txn, settings_, r.ctx, r.method, p, r.body);
+  if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
+  if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4)
+    return tags_write(*r.handler, txn, r.ctx, r.method, p[1], p.size() == 4 ? p[3] : "", r.body);
+  if (p.size() == 1 && r.method == "POST") {
+    NT_ASSIGN(auto body, parse_json(r.body));
+    return create_resources(*r.handler, txn, r.ctx, body);
+  }
+  if (p.size() == 2 && r.method == "PUT") {
+    NT_ASSIGN(auto body, parse_json(r.body));
+    return update_resource(*r.handler, txn, r.ctx, p[1], body, r.if_match);
+  }
+  if (p.size() == 2 && r.method == "DELETE") {
+    NT_TRY(delete_resource(*r.handler, txn, r.ctx, p[1], r.if_match));
+    return json::value(nullptr);
+  }
+  return fail(Errc::not_implemented, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
+}
+
+void Api::write(Route route, Reply reply) {
+  auto shared_route = std::make_shared<Route>(std::move(route));
+  writer_.submit([this, shared_route](Txn& txn) { return run_write(txn, *shared_route); },
+                 [shared_route, reply](Result<json::value> r) {
+                   if (!r) {
+                     if (r.error().code == Errc::internal) spdlog::error("internal error: {}", r.error().message);
+                     return reply(error_response(r.error()));
+                   }
+                   auto [status, with_body] = success_status(shared_route->method, shared_route->path);
+                   if (!with_body) return reply(HttpResponse{status, "", "application/json", {}});
+                   reply(json_response(status, *r));
+                 });
+}
+
+}  // namespace nt

@@ -1,0 +1,175 @@
+#include "core/model.h"
+
+namespace nt {
+namespace json = boost::json;
+
+std::string json_str(const json::value* v) {
+  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
+}
+std::string project_of(const Obj& o) { return json_str(o.if_contains("project_id")); }
+
+const Obj* Model::find(const std::string& kind, const std::string& id) const {
+  auto t = tables_.find(kind);
+  if (t == tables_.end()) return nullptr;
+  auto it = t->second.find(id);
+  return it == t->second.end() ? nullptr : &it->second;
+}
+
+bool Model::ip_used(const std::string& subnet, u128 ip) const {
+  auto it = ips_.find(subnet);
+  return it != ips_.end() && it->second.count(ip);
+}
+const std::unordered_set<u128, U128Hash>* Model::ips_of(const std::string& subnet) const {
+  auto it = ips_.find(subnet);
+  return it == ips_.end() ? nullptr : &it->second;
+}
+bool Model::mac_used(const std::string& network, uint64_t mac) const {
+  auto it = macs_.find(network);
+  return it != macs_.end() && it->second.count(mac);
+}
+bool Model::segment_used(const std::string& type_physnet, uint64_t id) const {
+  auto it = segments_.find(type_physnet);
+  return it != segments_.end() && it->second.count(id);
+}
+
+int64_t Model::count(const std::string& kind, const std::string& project) const {
+  auto it = counts_.find(kind + "/" + project);
+  return it == counts_.end() ? 0 : it->second;
+}
+void Model::count_row(const std::string& kind, const Obj& o, int64_t delta) {
+  counts_[kind + "/" + project_of(o)] += delta;
+}
+
+void Model::clear() {
+  counts_.clear();
+  tables_.clear(), ips_.clear(), macs_.clear(), segments_.clear(), ports_by_network.clear();
+  revision = 0;
+}
+
+void Model::index_port(const Obj& port, bool add) {
+  auto net = json_str(port.if_contains("network_id"));
+  auto id = json_str(port.if_contains("id"));
+  if (add) ports_by_network[net].insert(id);
+  else ports_by_network[net].erase(id);
+}
+
+Status Model::load(const LoadedState& state) {
+  clear();
+  revision = state.revision;
+  for (const auto& [kind, rows] : state.rows) {
+    auto& table = tables_[kind];
+    for (const auto& row : rows) {
+      boost::system::error_code ec;
+      auto v = json::parse(row.body, ec);
+      if (ec || !v.is_object())
+        return fail(Errc::internal, "StoreError", "corrupt " + kind + " row " + row.id);
+      count_row(kind, v.as_object(), 1);
+      table[row.id] = std::move(v.as_object());
+    }
+  }
+  // Rebuild allocation indexes from the resources themselves.
+  for (const auto& [id, port] : tables_["ports"]) {
+    index_port(port, true);
+    auto net = json_str(port.if_contains("network_id"));
+    if (auto mac = Mac::parse(json_str(port.if_contains("mac_address")))) macs_[net].insert(mac->value);
+    if (auto* ips = port.if_contains("fixed_ips"); ips && ips->is_array())
+      for (const auto& f : ips->as_array()) {
+        auto ip = IpAddress::parse(json_str(f.as_object().if_contains("ip_address")));
+        if (ip) ips_[json_str(f.as_object().if_contains("subnet_id"))].insert(ip->value);
+      }
+  }
+  for (const auto& [id, net] : tables_["networks"]) {
+    auto* seg = net.if_contains("provider:segmentation_id");
+    auto type = json_str(net.if_contains("provider:network_type"));
+    auto phys = json_str(net.if_contains("provider:physical_network"));
+    if (type == "flat") segments_["flat/" + phys].insert(0);
+    else if (seg && seg->is_int64()) segments_[type + "/" + phys].insert(static_cast<uint64_t>(seg->as_int64()));
+  }
+  return {};
+}
+
+void Txn::put(const std::string& kind, Obj obj) {
+  auto id = json_str(obj.if_contains("id"));
+  auto& table = model_.tables_[kind];
+  auto it = table.find(id);
+  changes_.rows.push_back({kind, id, project_of(obj), json::serialize(obj)});
+  if (kind == "ports") {
+    if (it != table.end()) model_.index_port(it->second, false);
+    model_.index_port(obj, true);
+  }
+  if (it == table.end()) {
+    model_.count_row(kind, obj, 1);
+    table.emplace(id, std::move(obj));
+    undo_.push_back([this, kind, id] {
+      auto& row = model_.tables_[kind][id];
+      if (kind == "ports") model_.index_port(row, false);
+      model_.count_row(kind, row, -1);
+      model_.tables_[kind].erase(id);
+    });
+  } else {
+    Obj old = std::exchange(it->second, std::move(obj));
+    undo_.push_back([this, kind, id, old = std::move(old)]() mutable {
+      auto& slot = model_.tables_[kind][id];
+      if (kind == "ports") model_.index_port(slot, false), model_.index_port(old, true);
+      slot = std::move(old);
+    });
+  }
+}
+
+void Txn::erase(const std::string& kind, const std::string& id) {
+  auto& table = model_.tables_[kind];
+  auto it = table.find(id);
+  if (it == table.end()) return;
+  changes_.rows.push_back({kind, id, project_of(it->second), std::nullopt});
+  if (kind == "ports") model_.index_port(it->second, false);
+  model_.count_row(kind, it->second, -1);
+  Obj old = std::move(it->second);
+  table.erase(it);
+  undo_.push_back([this, kind, id, old = std::move(old)]() mutable {
+    if (kind == "ports") model_.index_port(old, true);
+    model_.count_row(kind, old, 1);
+    model_.tables_[kind][id] = std::move(old);
+  });
+}
+
+bool Txn::claim_ip(const std::string& subnet, const IpAddress& ip, const std::string& port) {
+  if (!model_.ips_[subnet].insert(ip.value).second) return false;
+  changes_.allocs.push_back({AllocKind::ip, subnet, ip.str(), port, true});
+  undo_.push_back([this, subnet, v = ip.value] { model_.ips_[subnet].erase(v); });
+  return true;
+}
+void Txn::release_ip(const std::string& subnet, const IpAddress& ip) {
+  if (!model_.ips_[subnet].erase(ip.value)) return;
+  changes_.allocs.push_back({AllocKind::ip, subnet, ip.str(), "", false});
+  undo_.push_back([this, subnet, v = ip.value] { model_.ips_[subnet].insert(v); });
+}
+bool Txn::claim_mac(const std::string& network, const Mac& mac, const std::string& port) {
+  if (!model_.macs_[network].insert(mac.value).second) return false;
+  changes_.allocs.push_back({AllocKind::mac, network, mac.str(), port, true});
+  undo_.push_back([this, network, v = mac.value] { model_.macs_[network].erase(v); });
+  return true;
+}
+void Txn::release_mac(const std::string& network, const Mac& mac) {
+  if (!model_.macs_[network].erase(mac.value)) return;
+  changes_.allocs.push_back({AllocKind::mac, network, mac.str(), "", false});
+  undo_.push_back([this, network, v = mac.value] { model_.macs_[network].insert(v); });
+}
+bool Txn::claim_segment(const std::string& tp, uint64_t id, const std::string& network) {
+  if (!model_.segments_[tp].insert(id).second) return false;
+  changes_.allocs.push_back({AllocKind::segment, tp, std::to_string(id), network, true});
+  undo_.push_back([this, tp, id] { model_.segments_[tp].erase(id); });
+  return true;
+}
+void Txn::release_segment(const std::string& tp, uint64_t id) {
+  if (!model_.segments_[tp].erase(id)) return;
+  changes_.allocs.push_back({AllocKind::segment, tp, std::to_string(id), "", false});
+  undo_.push_back([this, tp, id] { model_.segments_[tp].insert(id); });
+}
+
+void Txn::rollback() {
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
+  undo_.clear();
+  changes_ = {};
+}
+
+}  // namespace nt

@@ -1,0 +1,93 @@
+// The logical model in memory: every resource as a JSON object, by kind and id, plus the
+// allocation indexes (IPs per subnet, MACs per network, segment ids) that IPAM and the
+// type drivers consult. The Store is the truth on disk; the Model is rebuilt from it at
+// start. All changes go through a Txn, which records how to undo them (a failed request
+// leaves nothing behind) and the ChangeSet the store must persist.
+#pragma once
+#include <boost/json.hpp>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/error.h"
+#include "common/net.h"
+#include "store/store.h"
+
+namespace nt {
+
+using Obj = boost::json::object;
+using Table = std::map<std::string, Obj>;  // id -> resource, ordered by id
+
+struct U128Hash {
+  size_t operator()(u128 v) const noexcept {
+    return std::hash<uint64_t>{}(static_cast<uint64_t>(v) ^ static_cast<uint64_t>(v >> 64) * 31);
+  }
+};
+
+class Model {
+ public:
+  Table& table(const std::string& kind) { return tables_[kind]; }
+  const Table* find_table(const std::string& kind) const {
+    auto it = tables_.find(kind);
+    return it == tables_.end() ? nullptr : &it->second;
+  }
+  const Obj* find(const std::string& kind, const std::string& id) const;
+  Status load(const LoadedState& state);  // rebuilds objects and indexes
+  void clear();
+
+  bool ip_used(const std::string& subnet, u128 ip) const;
+  bool mac_used(const std::string& network, uint64_t mac) const;
+  bool segment_used(const std::string& type_physnet, uint64_t id) const;
+  const std::unordered_set<u128, U128Hash>* ips_of(const std::string& subnet) const;
+
+  int64_t revision = 0;
+  // Resources per (kind, project), for quotas.
+  int64_t count(const std::string& kind, const std::string& project) const;
+  // Ports per network and subnets per network, kept by Txn for fast in-use checks.
+  std::unordered_map<std::string, std::set<std::string>> ports_by_network;
+
+ private:
+  friend class Txn;
+  std::map<std::string, Table> tables_;
+  std::unordered_map<std::string, std::unordered_set<u128, U128Hash>> ips_;
+  std::unordered_map<std::string, std::unordered_set<uint64_t>> macs_;
+  std::unordered_map<std::string, std::unordered_set<uint64_t>> segments_;
+  std::unordered_map<std::string, int64_t> counts_;
+  void count_row(const std::string& kind, const Obj& o, int64_t delta);
+  void index_port(const Obj& port, bool add);
+};
+
+class Txn {
+ public:
+  explicit Txn(Model& model) : model_(model) {}
+  Model& model() { return model_; }
+  const Model& model() const { return model_; }
+
+  void put(const std::string& kind, Obj obj);     // insert or replace by obj["id"]
+  void erase(const std::string& kind, const std::string& id);
+
+  // Claims fail with a conflict when already taken; the caller maps them to Neutron errors.
+  bool claim_ip(const std::string& subnet, const IpAddress& ip, const std::string& port);
+  void release_ip(const std::string& subnet, const IpAddress& ip);
+  bool claim_mac(const std::string& network, const Mac& mac, const std::string& port);
+  void release_mac(const std::string& network, const Mac& mac);
+  bool claim_segment(const std::string& type_physnet, uint64_t id, const std::string& network);
+  void release_segment(const std::string& type_physnet, uint64_t id);
+
+  const ChangeSet& changes() const { return changes_; }
+  void rollback();  // undoes every change, newest first
+
+ private:
+  Model& model_;
+  ChangeSet changes_;
+  std::vector<std::function<void()>> undo_;
+};
+
+std::string json_str(const boost::json::value* v);  // "" unless a string
+std::string project_of(const Obj& o);
+
+}  // namespace nt

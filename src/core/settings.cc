@@ -1,0 +1,160 @@
+#include "core/settings.h"
+
+#include <algorithm>
+
+namespace nt {
+namespace {
+
+Result<uint64_t> parse_u64(const std::string& s) {
+  if (s.empty() || s.size() > 19) return bad_request(s);
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return bad_request(s);
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+std::unexpected<Error> bad_value(const Config& c, const std::string& sec, const std::string& name,
+                                 const std::string& why) {
+  auto where = c.where(sec, name);
+  return fail(Errc::invalid_argument, "ConfigError",
+              (where.empty() ? std::string("defaults") : where) + ": option \"" + name + "\" in [" + sec +
+                  "]: " + why);
+}
+
+// "1:1000,2000:3000" with ids between lo and hi.
+Result<std::vector<IdRange>> parse_ranges(const Config& c, const std::string& sec, const std::string& name,
+                                          uint64_t lo, uint64_t hi) {
+  std::vector<IdRange> out;
+  for (const auto& item : c.list(sec, name)) {
+    auto colon = item.find(':');
+    auto a = parse_u64(item.substr(0, colon));
+    auto b = colon == std::string::npos ? a : parse_u64(item.substr(colon + 1));
+    if (!a || !b || colon == std::string::npos)
+      return bad_value(c, sec, name, "\"" + item + "\" is not a range like \"1:1000\"");
+    if (*a > *b || *a < lo || *b > hi)
+      return bad_value(c, sec, name, "range \"" + item + "\" must lie within " + std::to_string(lo) + ":" +
+                                         std::to_string(hi) + " with start <= end");
+    out.push_back({*a, *b});
+  }
+  return out;
+}
+
+Result<std::vector<VlanRange>> parse_vlan_ranges(const Config& c) {
+  std::vector<VlanRange> out;
+  for (const auto& item : c.list("ml2_type_vlan", "network_vlan_ranges")) {
+    auto colon = item.find(':');
+    VlanRange r{item.substr(0, colon), {}};
+    if (r.physnet.empty()) return bad_value(c, "ml2_type_vlan", "network_vlan_ranges", "empty physical network");
+    if (colon != std::string::npos) {
+      auto rest = item.substr(colon + 1);
+      auto colon2 = rest.find(':');
+      auto a = parse_u64(rest.substr(0, colon2));
+      auto b = colon2 == std::string::npos ? a : parse_u64(rest.substr(colon2 + 1));
+      if (!a || !b || colon2 == std::string::npos || *a < 1 || *b > 4094 || *a > *b)
+        return bad_value(c, "ml2_type_vlan", "network_vlan_ranges",
+                         "\"" + item + "\" is not \"physnet\" or \"physnet:min:max\" with 1 <= min <= max <= 4094");
+      r.ranges.push_back({*a, *b});
+    }
+    bool merged = false;
+    for (auto& e : out)
+      if (e.physnet == r.physnet) e.ranges.insert(e.ranges.end(), r.ranges.begin(), r.ranges.end()), merged = true;
+    if (!merged) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& server_schema() {
+  using T = OptType;
+  static const std::vector<OptionSpec> schema = {
+      {"DEFAULT", "bind_host", T::string, "127.0.0.1", "address the API listens on"},
+      {"DEFAULT", "bind_port", T::integer, "9696", "port the API listens on"},
+      {"DEFAULT", "api_workers", T::integer, "2", "threads serving the API"},
+      {"DEFAULT", "base_mac", T::string, "fa:16:3e:00:00:00", "base of generated MAC addresses"},
+      {"DEFAULT", "auth_strategy", T::string, "noauth", "noauth (keystone comes later)"},
+      {"DEFAULT", "noauth_project_id", T::string, "fake_project_id", "project of requests without X-Project-Id"},
+      {"DEFAULT", "max_request_body_size", T::integer, "114688", "bytes; larger bodies get 413"},
+      {"DEFAULT", "pagination_max_limit", T::integer, "-1", "-1 = no cap"},
+      {"DEFAULT", "allow_bulk", T::boolean, "true", "allow bulk create"},
+      {"DEFAULT", "max_dns_nameservers", T::integer, "5", ""},
+      {"DEFAULT", "max_subnet_host_routes", T::integer, "20", ""},
+      {"DEFAULT", "max_allowed_address_pair", T::integer, "10", ""},
+      {"DEFAULT", "global_physnet_mtu", T::integer, "1500", "MTU of the underlay"},
+      {"DEFAULT", "debug", T::boolean, "false", "log at debug level"},
+      {"DEFAULT", "core_plugin", T::string, "ml2", "accepted for compatibility; only ml2"},
+      {"DEFAULT", "service_plugins", T::string, "", "accepted for compatibility"},
+      {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path"},
+      {"ml2", "type_drivers", T::list, "flat,vlan,vxlan,gre,geneve", ""},
+      {"ml2", "tenant_network_types", T::list, "vxlan", ""},
+      {"ml2", "mechanism_drivers", T::list, "neutrino", "accepted for compatibility"},
+      {"ml2", "extension_drivers", T::list, "port_security", "accepted for compatibility"},
+      {"ml2_type_vxlan", "vni_ranges", T::list, "1:1000", ""},
+      {"ml2_type_gre", "tunnel_id_ranges", T::list, "1:1000", ""},
+      {"ml2_type_geneve", "vni_ranges", T::list, "1:1000", ""},
+      {"ml2_type_geneve", "max_header_size", T::integer, "30", ""},
+      {"ml2_type_vlan", "network_vlan_ranges", T::list, "", "physnet or physnet:min:max"},
+      {"ml2_type_flat", "flat_networks", T::list, "*", "physical networks allowed as flat; * = any"},
+      {"quotas", "default_quota", T::integer, "-1", ""},
+      {"quotas", "quota_network", T::integer, "100", ""},
+      {"quotas", "quota_subnet", T::integer, "100", ""},
+      {"quotas", "quota_port", T::integer, "500", ""},
+      {"quotas", "quota_router", T::integer, "10", ""},
+      {"quotas", "quota_floatingip", T::integer, "50", ""},
+      {"quotas", "quota_security_group", T::integer, "10", ""},
+      {"quotas", "quota_security_group_rule", T::integer, "100", ""},
+      {"quotas", "quota_rbac_policy", T::integer, "10", ""},
+      {"quotas", "quota_subnetpool", T::integer, "-1", ""},
+  };
+  return schema;
+}
+
+Result<Settings> settings_from(const Config& c) {
+  Settings s;
+  s.bind_host = c.str("DEFAULT", "bind_host");
+  s.bind_port = static_cast<int>(c.integer("DEFAULT", "bind_port"));
+  if (s.bind_port < 0 || s.bind_port > 65535) return bad_value(c, "DEFAULT", "bind_port", "must be 0..65535");
+  s.api_workers = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "api_workers")));
+  auto mac = Mac::parse(c.str("DEFAULT", "base_mac"));
+  if (!mac) return bad_value(c, "DEFAULT", "base_mac", "\"" + c.str("DEFAULT", "base_mac") + "\" is not a MAC address");
+  s.base_mac = *mac;
+  s.auth_strategy = c.str("DEFAULT", "auth_strategy");
+  if (s.auth_strategy != "noauth")
+    return bad_value(c, "DEFAULT", "auth_strategy", "only \"noauth\" is supported in this release");
+  s.noauth_project_id = c.str("DEFAULT", "noauth_project_id");
+  s.max_request_body_size = static_cast<size_t>(std::max<int64_t>(1024, c.integer("DEFAULT", "max_request_body_size")));
+  s.pagination_max_limit = c.integer("DEFAULT", "pagination_max_limit");
+  s.allow_bulk = c.boolean("DEFAULT", "allow_bulk");
+  s.max_dns_nameservers = static_cast<int>(c.integer("DEFAULT", "max_dns_nameservers"));
+  s.max_subnet_host_routes = static_cast<int>(c.integer("DEFAULT", "max_subnet_host_routes"));
+  s.max_allowed_address_pair = static_cast<int>(c.integer("DEFAULT", "max_allowed_address_pair"));
+  s.global_physnet_mtu = static_cast<int>(c.integer("DEFAULT", "global_physnet_mtu"));
+  if (s.global_physnet_mtu < 68) return bad_value(c, "DEFAULT", "global_physnet_mtu", "must be at least 68");
+  auto conn = c.str("database", "connection");
+  if (conn.rfind("sqlite:///", 0) != 0)
+    return bad_value(c, "database", "connection", "\"" + conn + "\" is not sqlite:///path (PostgreSQL comes later)");
+  s.database = conn.substr(10);
+  static const std::vector<std::string> known_types = {"flat", "vlan", "vxlan", "gre", "geneve"};
+  s.type_drivers = c.list("ml2", "type_drivers");
+  for (const auto& t : s.type_drivers)
+    if (std::find(known_types.begin(), known_types.end(), t) == known_types.end())
+      return bad_value(c, "ml2", "type_drivers", "unknown type driver \"" + t + "\" (known: flat, vlan, vxlan, gre, geneve)");
+  s.tenant_network_types = c.list("ml2", "tenant_network_types");
+  for (const auto& t : s.tenant_network_types)
+    if (std::find(s.type_drivers.begin(), s.type_drivers.end(), t) == s.type_drivers.end())
+      return bad_value(c, "ml2", "tenant_network_types", "\"" + t + "\" is not in [ml2] type_drivers");
+  NT_ASSIGN(s.vni_ranges, parse_ranges(c, "ml2_type_vxlan", "vni_ranges", 1, 16777215));
+  NT_ASSIGN(s.gre_ranges, parse_ranges(c, "ml2_type_gre", "tunnel_id_ranges", 1, 4294967295ULL));
+  NT_ASSIGN(s.geneve_ranges, parse_ranges(c, "ml2_type_geneve", "vni_ranges", 1, 16777215));
+  s.geneve_max_header_size = static_cast<int>(c.integer("ml2_type_geneve", "max_header_size"));
+  NT_ASSIGN(s.vlan_ranges, parse_vlan_ranges(c));
+  s.flat_networks = c.list("ml2_type_flat", "flat_networks");
+  for (const char* r : {"network", "subnet", "port", "router", "floatingip", "security_group",
+                        "security_group_rule", "rbac_policy", "subnetpool"})
+    s.default_quotas.emplace_back(r, c.integer("quotas", std::string("quota_") + r));
+  return s;
+}
+
+}  // namespace nt

@@ -1,0 +1,46 @@
+// Server settings: the schema of server.ini (Neutron option names where the idea is the
+// same) and the typed values the domain uses.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/net.h"
+
+namespace nt {
+
+struct IdRange {
+  uint64_t min = 0, max = 0;
+};
+struct VlanRange {
+  std::string physnet;
+  std::vector<IdRange> ranges;  // empty = physnet usable for provider networks only
+};
+
+struct Settings {
+  std::string bind_host = "127.0.0.1";
+  int bind_port = 9696;
+  int api_workers = 2;
+  std::string database = "neutrino.db";
+  Mac base_mac{0xfa163e000000ULL};
+  std::string auth_strategy = "noauth";
+  std::string noauth_project_id = "fake_project_id";
+  size_t max_request_body_size = 114688;
+  int64_t pagination_max_limit = -1;
+  bool allow_bulk = true;
+  int max_dns_nameservers = 5;
+  int max_subnet_host_routes = 20;
+  int max_allowed_address_pair = 10;
+  int global_physnet_mtu = 1500;
+  int geneve_max_header_size = 30;
+  std::vector<std::string> type_drivers, tenant_network_types, flat_networks;
+  std::vector<IdRange> vni_ranges, gre_ranges, geneve_ranges;
+  std::vector<VlanRange> vlan_ranges;
+  std::vector<std::pair<std::string, int64_t>> default_quotas;  // resource -> limit
+};
+
+const std::vector<OptionSpec>& server_schema();
+// Builds typed settings; range and value errors name file:line and the option.
+Result<Settings> settings_from(const Config& config);
+
+}  // namespace nt

@@ -1,0 +1,42 @@
+// Attribute validators and converters, with Neutron's wording. Each returns the value in
+// canonical form (booleans from "true"/"1", CIDRs normalised, MACs lower case) or an
+// error whose message is the reason, which the API wraps as
+// "Invalid input for <attribute>. Reason: <reason>."
+#pragma once
+#include <boost/json.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace nt::check {
+
+using Value = boost::json::value;
+using Check = std::function<Result<Value>(const Value&)>;
+
+std::string show(const Value& v);  // the value as Neutron's messages print it
+
+Check string(size_t max_len = 255);
+Check name();                        // string(255)
+Check nullable_string(size_t max_len = 255);
+Check boolean();
+Check uuid();
+Check nullable_uuid();
+Check integer(int64_t min, int64_t max);
+Check one_of(std::vector<std::string> values, bool nullable = false);
+Check ip_address(bool nullable = false);
+Check cidr();                        // any CIDR, normalised
+Check mac_address();
+Check dict(bool nullable = false);
+Check list_of(Check item);
+Check uuid_list();
+Check string_list(size_t max_len = 255);
+Check nameservers();
+Check host_routes();
+Check any();
+
+// Converts a filter's query-string value to the attribute's JSON type before comparing.
+Result<bool> to_bool(const Value& v);
+
+}  // namespace nt::check

@@ -1,0 +1,101 @@
+#include "core/writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+namespace nt {
+
+Writer::Writer(Model& model, Store& store, size_t max_group)
+    : model_(model), store_(store), max_group_(max_group), thread_([this] { loop(); }) {}
+
+Writer::~Writer() { stop(); }
+
+void Writer::stop() {
+  {
+    std::lock_guard g(queue_mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Writer::submit(WriteFn fn, DoneFn done) {
+  {
+    std::lock_guard g(queue_mutex_);
+    if (!stopping_) {
+      queue_.push_back({std::move(fn), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(fail(Errc::unavailable, "ServiceUnavailable", "the server is shutting down"));
+}
+
+Result<boost::json::value> Writer::run(WriteFn fn) {
+  std::promise<Result<boost::json::value>> p;
+  auto f = p.get_future();
+  submit(std::move(fn), [&p](Result<boost::json::value> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+void Writer::loop() {
+  for (;;) {
+    std::deque<Job> group;
+    {
+      std::unique_lock g(queue_mutex_);
+      queue_cv_.wait(g, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      while (!queue_.empty() && group.size() < max_group_) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    run_group(group);
+  }
+}
+
+void Writer::run_group(std::deque<Job>& group) {
+  std::vector<Result<boost::json::value>> results;
+  results.reserve(group.size());
+  bool wrote = false;
+  {
+    std::unique_lock exclusive(lock_);
+    auto began = store_.begin();
+    for (auto& job : group) {
+      if (!began) {
+        results.push_back(std::unexpected(began.error()));
+        continue;
+      }
+      Txn txn(model_);
+      auto r = job.fn(txn);
+      if (r && !txn.changes().empty()) {
+        auto stored = store_.apply(txn.changes(), model_.revision + 1);
+        if (stored) {
+          ++model_.revision;
+          wrote = true;
+        } else {
+          spdlog::error("store rejected a change: {}", stored.error().message);
+          r = std::unexpected(stored.error());
+        }
+      }
+      if (!r) txn.rollback();
+      results.push_back(std::move(r));
+    }
+    if (began) {
+      // Commit while readers wait: they must never see what might not be durable.
+      auto committed = wrote ? store_.commit() : (store_.rollback(), Status{});
+      if (!committed) {
+        spdlog::error("commit failed, reloading the model from the store: {}", committed.error().message);
+        store_.rollback();
+        if (auto state = store_.load()) (void)model_.load(*state);
+        for (auto& r : results)
+          if (r) r = std::unexpected(committed.error());
+      }
+    }
+  }
+  for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+}
+
+}  // namespace nt

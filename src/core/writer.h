@@ -1,0 +1,54 @@
+// Group commit. One writer thread owns all changes: it takes every request waiting in its
+// queue, runs each against the model inside its own Txn and store SAVEPOINT (a failing
+// request is undone alone), commits the group once (one fsync), and only then answers
+// each request. Readers take the shared lock and see the model between requests.
+#pragma once
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "core/model.h"
+#include "store/store.h"
+
+namespace nt {
+
+using WriteFn = std::function<Result<boost::json::value>(Txn&)>;
+using DoneFn = std::function<void(Result<boost::json::value>)>;
+
+class Writer {
+ public:
+  Writer(Model& model, Store& store, size_t max_group = 256);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void submit(WriteFn fn, DoneFn done);
+  // Runs fn synchronously through the same path (start-up tasks and tests).
+  Result<boost::json::value> run(WriteFn fn);
+  std::shared_mutex& lock() { return lock_; }
+  void stop();
+
+ private:
+  struct Job {
+    WriteFn fn;
+    DoneFn done;
+  };
+  void loop();
+  void run_group(std::deque<Job>& group);
+
+  Model& model_;
+  Store& store_;
+  size_t max_group_;
+  std::shared_mutex lock_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace nt

@@ -1,0 +1,80 @@
+// neutrino-server: the Neutron v2.0 API on an embedded SQLite store.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "api/api.h"
+#include "core/settings.h"
+#include "http/server.h"
+
+namespace {
+nt::HttpServer* g_server = nullptr;
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"neutrino-server: Neutron-compatible network API server"};
+  std::string config_file;
+  std::string database;
+  int port = -1;
+  bool check_only = false;
+  app.add_option("--config-file", config_file, "server.ini (Neutron option names)");
+  app.add_option("--database", database, "SQLite file; overrides [database] connection");
+  app.add_option("--port", port, "listen port; overrides bind_port (0 = any free port)");
+  app.add_flag("--check-config", check_only, "validate the configuration and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = config_file.empty() ? nt::Config::defaults(nt::server_schema())
+                                    : nt::Config::load(config_file, nt::server_schema());
+  if (!config) {
+    std::cerr << "neutrino-server: " << config.error().message << "\n";
+    return 2;
+  }
+  for (const auto& w : config->warnings()) spdlog::warn("{}", w);
+  auto settings = nt::settings_from(*config);
+  if (!settings) {
+    std::cerr << "neutrino-server: " << settings.error().message << "\n";
+    return 2;
+  }
+  if (check_only) {
+    std::cout << "configuration OK\n";
+    return 0;
+  }
+  if (config->boolean("DEFAULT", "debug")) spdlog::set_level(spdlog::level::debug);
+  if (!database.empty()) settings->database = database;
+  if (port >= 0) settings->bind_port = port;
+
+  auto store = nt::open_sqlite_store(settings->database);
+  if (!store) {
+    std::cerr << "neutrino-server: " << store.error().message << "\n";
+    return 1;
+  }
+  nt::Model model;
+  auto state = (*store)->load();
+  if (!state || !model.load(*state)) {
+    std::cerr << "neutrino-server: cannot load the database " << settings->database << "\n";
+    return 1;
+  }
+  nt::Writer writer(model, **store);
+  nt::Api api(*settings, model, writer);
+  nt::HttpServer server({settings->bind_host, settings->bind_port, settings->api_workers, settings->max_request_body_size},
+                        [&api](nt::HttpRequest&& req, nt::Reply reply) { api.handle(std::move(req), std::move(reply)); });
+  if (auto started = server.start(); !started) {
+    std::cerr << "neutrino-server: " << started.error().message << "\n";
+    return 1;
+  }
+  g_server = &server;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  spdlog::info("neutrino-server listening on {}:{} (database {}, revision {})", settings->bind_host, server.port(),
+               settings->database, model.revision);
+  std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
+  server.run();
+  writer.stop();
+  spdlog::info("neutrino-server stopped");
+  return 0;
+}

@@ -1,0 +1,33 @@
+// Plain HTTP request/response values shared by the Beast server and the API, so that the
+// API neither sees Beast nor depends on the transport.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nt {
+
+struct HttpRequest {
+  std::string method;   // "GET", "POST", ...
+  std::string target;   // path and query, as received
+  std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using Reply = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(HttpRequest&&, Reply)>;
+
+}  // namespace nt

@@ -1,0 +1,38 @@
+#include "store/schema.h"
+
+namespace nt {
+
+const std::vector<std::string>& resource_kinds() {
+  static const std::vector<std::string> kinds = {
+      "networks", "subnets", "ports", "security_groups", "security_group_rules", "quotas"};
+  return kinds;
+}
+
+// Each entry migrates the schema from version i to i+1; PRAGMA user_version holds the
+// current version. Never edit a released migration: append a new one.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> steps = {
+      R"sql(
+      CREATE TABLE networks (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE subnets (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE ports (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE security_groups (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE security_group_rules (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE quotas (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE ip_allocations (subnet_id TEXT NOT NULL, ip_address TEXT NOT NULL,
+                                   port_id TEXT NOT NULL, PRIMARY KEY (subnet_id, ip_address));
+      CREATE TABLE mac_allocations (network_id TEXT NOT NULL, mac_address TEXT NOT NULL,
+                                    port_id TEXT NOT NULL, PRIMARY KEY (network_id, mac_address));
+      CREATE TABLE segment_allocations (type_physnet TEXT NOT NULL, segmentation_id TEXT NOT NULL,
+                                        network_id TEXT NOT NULL, PRIMARY KEY (type_physnet, segmentation_id));
+      CREATE TABLE changes (revision INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+                            op TEXT NOT NULL);
+      CREATE INDEX changes_by_revision ON changes (revision);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('revision', '0');
+      )sql",
+  };
+  return steps;
+}
+
+}  // namespace nt
