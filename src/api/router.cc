@@ -92,6 +92,7 @@ void Api::read(const Route& route, Reply reply) {
     if (!setup) {
       auto r = run_read(route);
       lock.unlock();
+      if (r && route.path.size() == 4 && route.path[2] == "tags") return reply(HttpResponse{204, "", "application/json", {}});
       return reply(r ? json_response(200, *r) : error_response(r.error()));
     }
   }

@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include "api/query.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+ResourceDef def() {
+  ResourceDef d{"network", "networks", "networks", "NetworkNotFound", "Network {} could not be found.", standard_attrs()};
+  d.attrs.push_back({"admin_state_up", kPost | kPut | kFilter | kSort, check::boolean(), json::value(true)});
+  d.attrs.push_back({"shared", kFilter, check::boolean(), std::nullopt});
+  return d;
+}
+Params params(std::initializer_list<std::pair<std::string, std::string>> p) { return Params(p); }
+}  // namespace
+
+TEST(Query, ParsesTheQueryString) {
+  std::string path;
+  auto p = parse_query_string("/v2.0/networks?name=a%20b&fields=id&fields=name", &path);
+  EXPECT_EQ(path, "/v2.0/networks");
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].second, "a b");
+}
+
+TEST(Query, RejectsUnknownFiltersBadLimitsAndSortKeys) {
+  auto d = def();
+  EXPECT_EQ(parse_list_query(d, params({{"foo", "1"}})).error().message, "['foo'] is invalid attribute for filtering");
+  EXPECT_EQ(parse_list_query(d, params({{"limit", "-1"}})).error().message,
+            "Limit must be an integer 0 or greater and not '-1'");
+  EXPECT_EQ(parse_list_query(d, params({{"sort_key", "name"}})).error().message,
+            "The number of sort_keys and sort_dirs must be same");
+  EXPECT_FALSE(parse_list_query(d, params({{"sort_key", "shared"}, {"sort_dir", "asc"}})));
+  EXPECT_FALSE(parse_list_query(d, params({{"sort_key", "name"}, {"sort_dir", "up"}})));
+  EXPECT_EQ(parse_list_query(d, params({{"project_id", "a"}, {"tenant_id", "a"}})).error().type,
+            "TenantIdProjectIdFilterConflict");
+}
+
+TEST(Query, FiltersAndRepeatedKeysOr) {
+  auto d = def();
+  Obj a{{"id", "1"}, {"name", "a"}, {"admin_state_up", true}, {"tags", json::array{"x", "y"}}};
+  Obj b{{"id", "2"}, {"name", "b"}, {"admin_state_up", false}, {"tags", json::array{"y"}}};
+  auto q = *parse_list_query(d, params({{"name", "a"}, {"name", "b"}, {"admin_state_up", "True"}}));
+  EXPECT_TRUE(matches(q, a));
+  EXPECT_FALSE(matches(q, b));
+  auto t = *parse_list_query(d, params({{"tags", "x,y"}}));
+  EXPECT_TRUE(matches(t, a));
+  EXPECT_FALSE(matches(t, b));
+  auto nt = *parse_list_query(d, params({{"not-tags-any", "x"}}));
+  EXPECT_FALSE(matches(nt, a));
+  EXPECT_TRUE(matches(nt, b));
+}
+
+TEST(Query, PagesForwardAndBackWithLinks) {
+  auto d = def();
+  std::vector<Obj> objs;
+  for (int i = 0; i < 5; ++i) objs.push_back(Obj{{"id", std::to_string(i)}, {"name", std::string(1, char('e' - i))}});
+  std::vector<const Obj*> rows;
+  for (auto& o : objs) rows.push_back(&o);
+  auto p = params({{"limit", "2"}, {"marker", "1"}});
+  auto page = *paginate(*parse_list_query(d, p), rows, "http://h/v2.0/networks", p, d);
+  ASSERT_EQ(page.rows.size(), 2u);
+  EXPECT_EQ(page.rows[0]->at("id"), json::value("2"));
+  ASSERT_EQ(page.links.size(), 2u);
+  EXPECT_EQ(page.links[0].as_object().at("href"), json::value("http://h/v2.0/networks?limit=2&marker=3"));
+  EXPECT_EQ(page.links[1].as_object().at("href"), json::value("http://h/v2.0/networks?limit=2&marker=2&page_reverse=True"));
+  auto rp = params({{"limit", "2"}, {"marker", "1"}, {"page_reverse", "True"}});
+  auto back = *paginate(*parse_list_query(d, rp), rows, "http://h", rp, d);
+  ASSERT_EQ(back.rows.size(), 1u);
+  EXPECT_EQ(back.rows[0]->at("id"), json::value("0"));
+  auto sp = params({{"sort_key", "name"}, {"sort_dir", "asc"}});
+  auto sorted = *paginate(*parse_list_query(d, sp), rows, "http://h", sp, d);
+  EXPECT_EQ(sorted.rows[0]->at("id"), json::value("4"));
+  auto missing = params({{"limit", "2"}, {"marker", "nope"}});
+  EXPECT_EQ(paginate(*parse_list_query(d, missing), rows, "http://h", missing, d).error().type, "NetworkNotFound");
+}
+
+}  // namespace nt

@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/ipam.h"
+#include "core/mac.h"
+
+namespace nt {
+
+namespace {
+Cidr cidr(const char* s) { return *Cidr::parse(s); }
+IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+}  // namespace
+
+TEST(Pools, DefaultV4ExcludesNetworkBroadcastAndGateway) {
+  auto pools = default_pools(cidr("10.0.0.0/24"), ip("10.0.0.1"));
+  ASSERT_EQ(pools.size(), 1u);
+  EXPECT_EQ(pools[0].start.str(), "10.0.0.2");
+  EXPECT_EQ(pools[0].end.str(), "10.0.0.254");
+}
+
+TEST(Pools, GatewayInTheMiddleSplitsThePool) {
+  auto pools = default_pools(cidr("10.0.0.0/24"), ip("10.0.0.100"));
+  ASSERT_EQ(pools.size(), 2u);
+  EXPECT_EQ(pools[0].end.str(), "10.0.0.99");
+  EXPECT_EQ(pools[1].start.str(), "10.0.0.101");
+}
+
+TEST(Pools, DefaultV6ExcludesOnlyTheAnycastAddress) {
+  auto pools = default_pools(cidr("2001:db8::/64"), std::nullopt);
+  ASSERT_EQ(pools.size(), 1u);
+  EXPECT_EQ(pools[0].start.str(), "2001:db8::1");
+  EXPECT_EQ(pools[0].end.str(), "2001:db8::ffff:ffff:ffff:ffff");
+}
+
+TEST(Pools, ValidationErrorsAreNeutrons) {
+  auto c = cidr("10.0.2.0/24");
+  auto out = check_pools({{ip("10.0.2.210"), ip("10.0.3.5")}}, c, std::nullopt);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().type, "OutOfBoundsAllocationPool");
+  out = check_pools({{ip("10.0.2.20"), ip("10.0.2.10")}}, c, std::nullopt);
+  EXPECT_EQ(out.error().type, "InvalidAllocationPool");
+  out = check_pools({{ip("10.0.2.10"), ip("10.0.2.20")}, {ip("10.0.2.15"), ip("10.0.2.30")}}, c, std::nullopt);
+  EXPECT_EQ(out.error().type, "OverlappingAllocationPools");
+  EXPECT_EQ(out.error().code, Errc::conflict);
+  out = check_pools({{ip("10.0.2.1"), ip("10.0.2.20")}}, c, ip("10.0.2.2"));
+  EXPECT_EQ(out.error().type, "GatewayConflictWithAllocationPools");
+  EXPECT_TRUE(check_pools({{ip("10.0.2.210"), ip("10.0.2.220")}}, c, ip("10.0.2.2")));
+}
+
+TEST(PickFreeIp, NeverReturnsAUsedAddressAndReportsExhaustion) {
+  Model m;
+  Txn txn(m);
+  std::vector<Pool> pools = {{ip("10.0.0.2"), ip("10.0.0.6")}};
+  std::set<std::string> seen;
+  for (int i = 0; i < 5; ++i) {
+    auto got = pick_free_ip(m, "s", pools);
+    ASSERT_TRUE(got);
+    EXPECT_TRUE(pools[0].contains(*got));
+    ASSERT_TRUE(txn.claim_ip("s", *got, "p"));
+    EXPECT_TRUE(seen.insert(got->str()).second);
+  }
+  EXPECT_FALSE(pick_free_ip(m, "s", pools));
+  txn.rollback();
+  EXPECT_TRUE(pick_free_ip(m, "s", pools));  // rollback freed them
+}
+
+TEST(PickFreeIp, ChoosesRandomlyWithinTheWindow) {
+  Model m;
+  std::vector<Pool> pools = {{ip("10.0.0.2"), ip("10.0.255.254")}};
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) {
+    auto got = pick_free_ip(m, "s", pools, 1000);
+    ASSERT_TRUE(got);
+    EXPECT_LT(got->value - pools[0].start.value, u128{1000});
+    seen.insert(got->str());
+  }
+  EXPECT_GT(seen.size(), 10u);
+}
+
+TEST(Mac, RandomMacKeepsTheBaseOctets) {
+  Model m;
+  auto mac = random_free_mac(m, "net", *Mac::parse("fa:16:3e:00:00:00"));
+  ASSERT_TRUE(mac);
+  EXPECT_EQ(mac->str().substr(0, 8), "fa:16:3e");
+  auto four = random_free_mac(m, "net", *Mac::parse("fa:16:3e:4f:00:00"));
+  EXPECT_EQ(four->str().substr(0, 11), "fa:16:3e:4f");
+}
+
+}  // namespace nt
