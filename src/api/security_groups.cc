@@ -54,7 +54,7 @@ Obj make_rule(const std::string& sg, const std::string& project, const std::stri
   return stamp_new(r);
 }
 
-std::unexpected<Error> rule_error(const std::string& type, const std::string& message) {
+nt::unexpected<Error> rule_error(const std::string& type, const std::string& message) {
   return fail(Errc::invalid_argument, type, message);
 }
 

@@ -2,13 +2,13 @@
 
 namespace nt {
 
-std::unexpected<Error> invalid_input(const std::string& message) {
+nt::unexpected<Error> invalid_input(const std::string& message) {
   return fail(Errc::invalid_argument, "InvalidInput", "Invalid input for operation: " + message + ".");
 }
-std::unexpected<Error> not_found(std::string type, std::string message) {
+nt::unexpected<Error> not_found(std::string type, std::string message) {
   return fail(Errc::not_found, std::move(type), std::move(message));
 }
-std::unexpected<Error> conflict(std::string type, std::string message) {
+nt::unexpected<Error> conflict(std::string type, std::string message) {
   return fail(Errc::conflict, std::move(type), std::move(message));
 }
 

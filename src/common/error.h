@@ -2,7 +2,7 @@
 // the name of the Neutron exception it corresponds to (empty = a generic one for the
 // code), and a message a user can act on. Codes map to HTTP only in api/errors.cc.
 #pragma once
-#include <expected>
+#include "common/expected.h"
 #include <string>
 #include <utility>
 
@@ -28,19 +28,19 @@ struct Error {
 };
 
 template <class T>
-using Result = std::expected<T, Error>;
-using Status = std::expected<void, Error>;
+using Result = nt::expected<T, Error>;
+using Status = nt::expected<void, Error>;
 
-inline std::unexpected<Error> fail(Errc code, std::string type, std::string message) {
-  return std::unexpected(Error{code, std::move(type), std::move(message), 0});
+inline nt::unexpected<Error> fail(Errc code, std::string type, std::string message) {
+  return nt::unexpected(Error{code, std::move(type), std::move(message), 0});
 }
-inline std::unexpected<Error> bad_request(std::string message) {
+inline nt::unexpected<Error> bad_request(std::string message) {
   return fail(Errc::invalid_argument, "HTTPBadRequest", std::move(message));
 }
 // Neutron's InvalidInput: "Invalid input for operation: <msg>."
-std::unexpected<Error> invalid_input(const std::string& message);
-std::unexpected<Error> not_found(std::string type, std::string message);
-std::unexpected<Error> conflict(std::string type, std::string message);
+nt::unexpected<Error> invalid_input(const std::string& message);
+nt::unexpected<Error> not_found(std::string type, std::string message);
+nt::unexpected<Error> conflict(std::string type, std::string message);
 std::string_view errc_name(Errc code);
 
 }  // namespace nt
@@ -49,7 +49,7 @@ std::string_view errc_name(Errc code);
 #define NT_TRY(expr)                                              \
   do {                                                            \
     if (auto nt_try_r_ = (expr); !nt_try_r_)                      \
-      return std::unexpected(std::move(nt_try_r_).error());       \
+      return nt::unexpected(std::move(nt_try_r_).error());       \
   } while (0)
 
 #define NT_CONCAT_INNER(a, b) a##b
@@ -58,5 +58,5 @@ std::string_view errc_name(Errc code);
 #define NT_ASSIGN(decl, expr) NT_ASSIGN_IMPL(NT_CONCAT(nt_r_, __LINE__), decl, expr)
 #define NT_ASSIGN_IMPL(tmp, decl, expr)                           \
   auto tmp = (expr);                                              \
-  if (!tmp) return std::unexpected(std::move(tmp).error());       \
+  if (!tmp) return nt::unexpected(std::move(tmp).error());       \
   decl = std::move(*tmp)

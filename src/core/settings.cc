@@ -15,7 +15,7 @@ Result<uint64_t> parse_u64(const std::string& s) {
   return v;
 }
 
-std::unexpected<Error> bad_value(const Config& c, const std::string& sec, const std::string& name,
+nt::unexpected<Error> bad_value(const Config& c, const std::string& sec, const std::string& name,
                                  const std::string& why) {
   auto where = c.where(sec, name);
   return fail(Errc::invalid_argument, "ConfigError",

@@ -9,7 +9,7 @@ namespace nt::check {
 namespace json = boost::json;
 
 namespace {
-std::unexpected<Error> reason(std::string text) { return bad_request(std::move(text)); }
+nt::unexpected<Error> reason(std::string text) { return bad_request(std::move(text)); }
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;

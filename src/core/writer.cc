@@ -65,7 +65,7 @@ void Writer::run_group(std::deque<Job>& group) {
     auto began = store_.begin();
     for (auto& job : group) {
       if (!began) {
-        results.push_back(std::unexpected(began.error()));
+        results.push_back(nt::unexpected(began.error()));
         continue;
       }
       Txn txn(model_);
@@ -77,7 +77,7 @@ void Writer::run_group(std::deque<Job>& group) {
           wrote = true;
         } else {
           spdlog::error("store rejected a change: {}", stored.error().message);
-          r = std::unexpected(stored.error());
+          r = nt::unexpected(stored.error());
         }
       }
       if (!r) txn.rollback();
@@ -91,7 +91,7 @@ void Writer::run_group(std::deque<Job>& group) {
         store_.rollback();
         if (auto state = store_.load()) (void)model_.load(*state);
         for (auto& r : results)
-          if (r) r = std::unexpected(committed.error());
+          if (r) r = nt::unexpected(committed.error());
       }
     }
   }

@@ -72,7 +72,7 @@ class SqliteStore final : public Store {
     return p ? reinterpret_cast<const char*>(p) : "";
   }
 
-  std::unexpected<Error> db_error(const std::string& what) {
+  nt::unexpected<Error> db_error(const std::string& what) {
     int code = sqlite3_errcode(db_);
     std::string msg = what + ": " + sqlite3_errmsg(db_);
     if ((code & 0xff) == SQLITE_CONSTRAINT) return fail(Errc::conflict, "Conflict", msg);

@@ -314,3 +314,14 @@ def parse_table(text):
         fields[name] = value
         last = name
     return fields
+
+
+class NeutronCli(Osc):
+    """The legacy `neutron` CLI (python3-neutronclient), for what OSC cannot do without
+    Keystone/Nova (quotas)."""
+
+    def __init__(self, server):
+        super().__init__(server, binary=NEUTRON_BIN)
+
+    def run(self, *args, timeout=120):
+        return super().run("--os-auth-strategy", "noauth", "--os-url", self.server.url, *args, timeout=timeout)
