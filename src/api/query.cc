@@ -168,7 +168,8 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
       has_tenant |= key == "tenant_id";
       auto converted = a->check(json::value(value));
       json::value v = converted ? *converted : json::value(value);
-      auto it = std::find_if(q.filters.begin(), q.filters.end(), [&](auto& f) { return f.first == key; });
+      const std::string& name = key;
+      auto it = std::find_if(q.filters.begin(), q.filters.end(), [&](auto& f) { return f.first == name; });
       if (it == q.filters.end()) q.filters.push_back({key, {std::move(v)}});
       else it->second.push_back(std::move(v));
     }

@@ -98,7 +98,7 @@ void Api::read(const Route& route, Reply reply) {
   }
   // The project's default security group is created on first use, as Neutron does.
   auto shared_route = std::make_shared<Route>(route);
-  writer_.submit([this, shared_route](Txn& txn) -> Result<json::value> {
+  writer_.submit([shared_route](Txn& txn) -> Result<json::value> {
         NT_TRY(shared_route->handler->setup(txn, shared_route->ctx));
         return json::value(nullptr);
       },
