@@ -20,7 +20,7 @@ class Api {
   struct Route;
   void read(const Route& route, Reply reply);
   void write(Route route, Reply reply);
-  Result<boost::json::value> run_read(const Route& route);
+  Result<std::string> run_read(const Route& route);
   Result<boost::json::value> run_write(Txn& txn, const Route& route);
 
   const Settings& settings_;

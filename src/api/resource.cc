@@ -54,12 +54,13 @@ Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, cons
   return o;
 }
 
-Result<json::value> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
+Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
                                    const std::string& base_url) {
   const auto& def = h.def();
   NT_ASSIGN(auto q, parse_list_query(def, params, h.special_filters(), h.settings().pagination_max_limit));
   std::vector<const Obj*> rows;
   if (const Table* table = m.find_table(def.plural)) {
+    rows.reserve(table->size());
     for (const auto& [id, stored] : *table) {
       if (!h.visible(m, stored, ctx) || !matches(q, stored)) continue;
       bool ok = true;
@@ -68,11 +69,19 @@ Result<json::value> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
     }
   }
   NT_ASSIGN(auto page, paginate(q, std::move(rows), base_url, params, def));
-  json::array items;
-  items.reserve(page.rows.size());
-  for (const Obj* o : page.rows) items.push_back(render(def, h.decorate(m, *o), ctx, q.fields));
-  json::object out{{def.plural, std::move(items)}};
-  if (q.limit > 0 || !q.marker.empty()) out[def.plural + "_links"] = std::move(page.links);
+  // Whole objects that the caller may see entirely are copied from their stored text.
+  bool verbatim = ctx.is_admin && q.fields.empty() && !h.decorates();
+  std::string out = "{\"" + def.plural + "\": [";
+  for (size_t i = 0; i < page.rows.size(); ++i) {
+    const Obj* o = page.rows[i];
+    if (i) out += ", ";
+    const std::string* text = verbatim ? m.text(def.plural, json_str(o->if_contains("id"))) : nullptr;
+    if (text) out += *text;
+    else out += json::serialize(render(def, h.decorates() ? h.decorate(m, *o) : *o, ctx, q.fields));
+  }
+  out += "]";
+  if (q.limit > 0 || !q.marker.empty()) out += ", \"" + def.plural + "_links\": " + json::serialize(page.links);
+  out += "}";
   return out;
 }
 

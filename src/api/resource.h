@@ -28,6 +28,7 @@ class Handler {
   virtual Status remove(Txn& txn, const Obj& current, const Ctx& ctx);
   // The object with computed attributes (e.g. a security group's rules).
   virtual Obj decorate(const Model& m, const Obj& stored) const { return stored; }
+  virtual bool decorates() const { return false; }  // true when decorate() adds anything
   // Query keys the resource filters on itself (e.g. ports' fixed_ips).
   virtual std::vector<std::string> special_filters() const { return {}; }
   virtual bool special_match(const Obj& o, const std::string& key, const std::string& value) const { return true; }
@@ -46,8 +47,9 @@ Obj& stamp_new(Obj& o);  // id (unless set), created_at, updated_at, revision_nu
 
 int64_t quota_limit(const Model& m, const Settings& s, const std::string& project, const std::string& resource);
 
-Result<boost::json::value> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
-                                          const std::string& base_url);
+// The list response body, serialized (large lists are assembled from stored JSON text).
+Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
+                                   const std::string& base_url);
 Result<boost::json::value> show_resource(Handler& h, const Model& m, const Ctx& ctx, const std::string& id,
                                          const Params& params);
 Result<boost::json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const boost::json::value& body);

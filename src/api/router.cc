@@ -93,7 +93,7 @@ void Api::read(const Route& route, Reply reply) {
       auto r = run_read(route);
       lock.unlock();
       if (r && route.path.size() == 4 && route.path[2] == "tags") return reply(HttpResponse{204, "", "application/json", {}});
-      return reply(r ? json_response(200, *r) : error_response(r.error()));
+      return reply(r ? HttpResponse{200, std::move(*r), "application/json", {}} : error_response(r.error()));
     }
   }
   // The project's default security group is created on first use, as Neutron does.
@@ -107,21 +107,28 @@ void Api::read(const Route& route, Reply reply) {
         std::shared_lock lock(writer_.lock());
         auto r = run_read(*shared_route);
         lock.unlock();
-        reply(r ? json_response(200, *r) : error_response(r.error()));
+        reply(r ? HttpResponse{200, std::move(*r), "application/json", {}} : error_response(r.error()));
       });
 }
 
-Result<json::value> Api::run_read(const Route& r) {
-  if (r.root) return versions_doc(r.base_url);
-  if (r.v2_root) return resources_doc(r.base_url);
+namespace {
+Result<std::string> serialized(Result<json::value> r) {
+  if (!r) return nt::unexpected(std::move(r).error());
+  return json::serialize(*r);
+}
+}  // namespace
+
+Result<std::string> Api::run_read(const Route& r) {
+  if (r.root) return json::serialize(versions_doc(r.base_url));
+  if (r.v2_root) return json::serialize(resources_doc(r.base_url));
   const auto& p = r.path;
-  if (p[0] == "extensions" && p.size() <= 2) return extensions_doc(p.size() == 2 ? p[1] : "");
-  if (p[0] == "availability_zones" && p.size() == 1) return availability_zones_doc(r.params);
-  if (p[0] == "quotas") return quotas_read(model_, settings_, r.ctx, p);
+  if (p[0] == "extensions" && p.size() <= 2) return serialized(extensions_doc(p.size() == 2 ? p[1] : ""));
+  if (p[0] == "availability_zones" && p.size() == 1) return serialized(availability_zones_doc(r.params));
+  if (p[0] == "quotas") return serialized(quotas_read(model_, settings_, r.ctx, p));
   if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
   if (p.size() == 1) return list_resources(*r.handler, model_, r.ctx, r.params, r.collection_url);
-  if (p.size() == 2) return show_resource(*r.handler, model_, r.ctx, p[1], r.params);
-  if (p[2] == "tags" && p.size() <= 4) return tags_read(*r.handler, model_, r.ctx, p[1], p.size() == 4 ? p[3] : "");
+  if (p.size() == 2) return serialized(show_resource(*r.handler, model_, r.ctx, p[1], r.params));
+  if (p[2] == "tags" && p.size() <= 4) return serialized(tags_read(*r.handler, model_, r.ctx, p[1], p.size() == 4 ? p[3] : ""));
   return not_found("HTTPNotFound", "The resource could not be found.");
 }
 

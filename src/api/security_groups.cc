@@ -103,6 +103,7 @@ class SecurityGroups final : public Handler {
     return {};
   }
 
+  bool decorates() const override { return true; }
   Obj decorate(const Model& m, const Obj& sg) const override {
     Obj out = sg;
     json::array rules;

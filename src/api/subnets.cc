@@ -44,6 +44,7 @@ class Subnets final : public Handler {
     return net && network_visible(*net, ctx);
   }
 
+  bool decorates() const override { return true; }
   Obj decorate(const Model& m, const Obj& stored) const override {
     Obj out = stored;
     const Obj* net = m.find("networks", json_str(stored.if_contains("network_id")));

@@ -15,6 +15,13 @@ const Obj* Model::find(const std::string& kind, const std::string& id) const {
   return it == t->second.end() ? nullptr : &it->second;
 }
 
+const std::string* Model::text(const std::string& kind, const std::string& id) const {
+  auto t = texts_.find(kind);
+  if (t == texts_.end()) return nullptr;
+  auto it = t->second.find(id);
+  return it == t->second.end() ? nullptr : &it->second;
+}
+
 bool Model::ip_used(const std::string& subnet, u128 ip) const {
   auto it = ips_.find(subnet);
   return it != ips_.end() && it->second.count(ip);
@@ -42,6 +49,7 @@ void Model::count_row(const std::string& kind, const Obj& o, int64_t delta) {
 
 void Model::clear() {
   counts_.clear();
+  texts_.clear();
   tables_.clear(), ips_.clear(), macs_.clear(), segments_.clear(), ports_by_network.clear();
   revision = 0;
 }
@@ -65,6 +73,7 @@ Status Model::load(const LoadedState& state) {
         return fail(Errc::internal, "StoreError", "corrupt " + kind + " row " + row.id);
       count_row(kind, v.as_object(), 1);
       table[row.id] = std::move(v.as_object());
+      texts_[kind][row.id] = row.body;
     }
   }
   // Rebuild allocation indexes from the resources themselves.
@@ -92,7 +101,14 @@ void Txn::put(const std::string& kind, Obj obj) {
   auto id = json_str(obj.if_contains("id"));
   auto& table = model_.tables_[kind];
   auto it = table.find(id);
-  changes_.rows.push_back({kind, id, project_of(obj), json::serialize(obj)});
+  auto text = json::serialize(obj);
+  auto& text_slot = model_.texts_[kind][id];
+  std::string old_text = std::exchange(text_slot, text);
+  changes_.rows.push_back({kind, id, project_of(obj), std::move(text)});
+  undo_.push_back([this, kind, id, old_text = std::move(old_text)]() mutable {
+    if (old_text.empty()) model_.texts_[kind].erase(id);
+    else model_.texts_[kind][id] = std::move(old_text);
+  });
   if (kind == "ports") {
     if (it != table.end()) model_.index_port(it->second, false);
     model_.index_port(obj, true);
@@ -121,6 +137,14 @@ void Txn::erase(const std::string& kind, const std::string& id) {
   auto it = table.find(id);
   if (it == table.end()) return;
   changes_.rows.push_back({kind, id, project_of(it->second), std::nullopt});
+  auto text_it = model_.texts_[kind].find(id);
+  if (text_it != model_.texts_[kind].end()) {
+    std::string old_text = std::move(text_it->second);
+    model_.texts_[kind].erase(text_it);
+    undo_.push_back([this, kind, id, old_text = std::move(old_text)]() mutable {
+      model_.texts_[kind][id] = std::move(old_text);
+    });
+  }
   if (kind == "ports") model_.index_port(it->second, false);
   model_.count_row(kind, it->second, -1);
   Obj old = std::move(it->second);

@@ -36,6 +36,8 @@ class Model {
     return it == tables_.end() ? nullptr : &it->second;
   }
   const Obj* find(const std::string& kind, const std::string& id) const;
+  // The object's JSON text as last stored (lists of whole objects are served from it).
+  const std::string* text(const std::string& kind, const std::string& id) const;
   Status load(const LoadedState& state);  // rebuilds objects and indexes
   void clear();
 
@@ -53,6 +55,7 @@ class Model {
  private:
   friend class Txn;
   std::map<std::string, Table> tables_;
+  std::unordered_map<std::string, std::unordered_map<std::string, std::string>> texts_;  // kind -> id -> JSON
   std::unordered_map<std::string, std::unordered_set<u128, U128Hash>> ips_;
   std::unordered_map<std::string, std::unordered_set<uint64_t>> macs_;
   std::unordered_map<std::string, std::unordered_set<uint64_t>> segments_;

@@ -221,6 +221,10 @@ def test_cli_shows_conflicts(osc):
     assert f"The mac address {port['mac_address']} is in use" in p.stderr, p.stderr
     p = osc.fail("network", "delete", net["id"])
     assert f"Unable to complete operation on network {net['id']}" in p.stderr, p.stderr
+    seg = str(500000 + int(uniq("")[-5:], 16) % 400000)
+    osc("network", "create", "--provider-network-type", "vxlan", "--provider-segment", seg, uniq("seg"))
+    p = osc.fail("network", "create", "--provider-network-type", "vxlan", "--provider-segment", seg, uniq("seg"))
+    assert "ConflictException: 409" in p.stderr and f"The tunnel ID {seg} is in use" in p.stderr, p.stderr
     p = osc.fail("security", "group", "create", "default")
     assert "Default security group already exists" in p.stderr, p.stderr
     osc("port", "delete", port["id"], fmt=False)

@@ -180,6 +180,27 @@ def test_delete_with_ports_is_refused(api):
     expect_error(api("GET", f"/v2.0/networks/{net['id']}"), 404, "NetworkNotFound")
 
 
+def test_delete_with_only_dhcp_ports(api):
+    # ports of network:dhcp are the network's own service ports: deleted with it (Neutron's
+    # AUTO_DELETE_PORT_OWNERS), they never block a subnet or network delete
+    net, sub = api.net_with_subnet("10.33.0.0/24")
+    dhcp = api.port(net["id"], device_owner="network:dhcp")
+    api.delete("subnets", sub["id"])
+    assert api.show("ports", dhcp["id"])["fixed_ips"] == []
+    api.delete("networks", net["id"])
+    expect_error(api("GET", f"/v2.0/ports/{dhcp['id']}"), 404, "PortNotFound")
+
+
+def test_tags_on_create(api):
+    net = api.network(tags=["a", "b"])
+    sub = api.subnet(net["id"], "10.34.0.0/24", tags=["c"])
+    port = api.port(net["id"], tags=["d"])
+    sg = api.create("security-groups", name=uniq("sg"), tags=["e"])
+    assert sorted(net["tags"]) == ["a", "b"] and sub["tags"] == ["c"] and port["tags"] == ["d"]
+    assert sg["tags"] == ["e"]
+    assert api.show("ports", port["id"])["tags"] == ["d"]
+
+
 def test_delete_twice_is_404(api):
     net = api.network()
     api.delete("networks", net["id"])

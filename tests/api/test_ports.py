@@ -81,33 +81,57 @@ def test_fixed_ip_by_subnet_and_address(api):
     assert port["fixed_ips"][0]["ip_address"] == "10.72.0.254"
 
 
-def test_fixed_ip_errors(api):
+@pytest.fixture
+def two_nets(api):
     net, sub = api.net_with_subnet("10.73.0.0/24")
     other_net, other_sub = api.net_with_subnet("10.74.0.0/24")
+    return net, sub, other_sub
+
+
+def test_fixed_ip_in_use(api, two_nets):
+    net, sub, _ = two_nets
     taken = api.port(net["id"], fixed_ips=[{"ip_address": "10.73.0.10"}])
+    assert taken["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.73.0.10"}]
     r = post_port(api, network_id=net["id"], fixed_ips=[{"ip_address": "10.73.0.10"}])
     err = expect_error(r, 409, "IpAddressInUse")
     assert err["message"] == (f"Unable to complete operation for network {net['id']}. "
                               "The IP address 10.73.0.10 is in use.")
+    r = post_port(api, network_id=net["id"], fixed_ips=[{"subnet_id": sub["id"], "ip_address": "10.73.0.10"}])
+    expect_error(r, 409, "IpAddressInUse")
+
+
+def test_fixed_ip_not_on_network(api, two_nets):
+    net, sub, _ = two_nets
     r = post_port(api, network_id=net["id"], fixed_ips=[{"ip_address": "10.99.0.10"}])
     expect_error(r, 400, "InvalidIpForNetwork")
     r = post_port(api, network_id=net["id"], fixed_ips=[{"subnet_id": sub["id"], "ip_address": "10.74.0.5"}])
     expect_error(r, 400, "InvalidIpForSubnet")
+
+
+def test_fixed_ip_subnet_of_other_network(api, two_nets):
+    net, _, other_sub = two_nets
     r = post_port(api, network_id=net["id"], fixed_ips=[{"subnet_id": other_sub["id"]}])
-    expect_error(r, 400, "InvalidInput")
+    expect_error(r, 400, "InvalidInput", "because fixed_ips included invalid subnet")
+
+
+def test_fixed_ip_unknown_subnet(api, two_nets):
+    net, _, _ = two_nets
     r = post_port(api, network_id=net["id"], fixed_ips=[{"subnet_id": MISSING}])
     expect_error(r, 404, "SubnetNotFound")
-    r = post_port(api, network_id=net["id"], fixed_ips=[{"ip_address": "10.73.0.11"}, {"ip_address": "10.73.0.11"}])
-    expect_error(r, 400)
-    r = post_port(api, network_id=net["id"], fixed_ips=[{"ip_address": "not-an-ip"}])
-    expect_error(r, 400)
-    r = post_port(api, network_id=net["id"], fixed_ips="10.73.0.12")
-    expect_error(r, 400)
-    # the network address and broadcast are never port addresses
-    for ip in ("10.73.0.0", "10.73.0.255"):
-        r = post_port(api, network_id=net["id"], fixed_ips=[{"ip_address": ip}])
-        expect_error(r, 400)
-    assert taken["fixed_ips"][0]["ip_address"] == "10.73.0.10"
+
+
+@pytest.mark.parametrize("fixed_ips", [
+    [{"ip_address": "10.73.0.11"}, {"ip_address": "10.73.0.11"}],  # duplicate in one request
+    [{"ip_address": "not-an-ip"}],
+    "10.73.0.12",
+    [{}],
+    [{"ip_address": "10.73.0.0"}],    # network address
+    [{"ip_address": "10.73.0.255"}],  # broadcast
+])
+def test_fixed_ip_invalid(api, two_nets, fixed_ips):
+    net, _, _ = two_nets
+    expect_error(post_port(api, network_id=net["id"], fixed_ips=fixed_ips), 400)
+    assert api.list("ports", {"network_id": net["id"]}) == []
 
 
 def test_pool_exhausted(api):

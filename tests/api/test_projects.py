@@ -99,21 +99,24 @@ def test_shared_network_is_visible(server, alice, bob):
     expect_error(alice("GET", f"/v2.0/ports/{port['id']}"), 404, "PortNotFound")
 
 
-def test_shared_network_cannot_be_changed_by_others(server, alice):
+@pytest.mark.parametrize("action", ["update network", "delete network", "update subnet", "delete subnet",
+                                    "create subnet"])
+def test_shared_network_cannot_be_changed_by_others(server, alice, action):
     # Visible but not owned: Neutron answers 403 (policy), and nothing changes.
     admin = server.client()
     shared = admin.network(shared=True)
     sub = admin.subnet(shared["id"], "10.126.0.0/24")
-    expect_error(alice("PUT", f"/v2.0/networks/{shared['id']}", json={"network": {"name": "pwned"}}),
-                 403, "PolicyNotAuthorized")
-    expect_error(alice("PUT", f"/v2.0/subnets/{sub['id']}", json={"subnet": {"name": "pwned"}}),
-                 403, "PolicyNotAuthorized")
-    expect_error(alice("DELETE", f"/v2.0/subnets/{sub['id']}"), 403, "PolicyNotAuthorized")
-    expect_error(alice("DELETE", f"/v2.0/networks/{shared['id']}"), 403, "PolicyNotAuthorized")
-    expect_error(alice("POST", "/v2.0/subnets", json={"subnet": {"network_id": shared["id"], "ip_version": 4,
-                                                                 "cidr": "10.127.0.0/24"}}),
-                 403, "PolicyNotAuthorized")
+    r = {
+        "update network": lambda: alice("PUT", f"/v2.0/networks/{shared['id']}", json={"network": {"name": "pwned"}}),
+        "delete network": lambda: alice("DELETE", f"/v2.0/networks/{shared['id']}"),
+        "update subnet": lambda: alice("PUT", f"/v2.0/subnets/{sub['id']}", json={"subnet": {"name": "pwned"}}),
+        "delete subnet": lambda: alice("DELETE", f"/v2.0/subnets/{sub['id']}"),
+        "create subnet": lambda: alice("POST", "/v2.0/subnets", json={"subnet": {
+            "network_id": shared["id"], "ip_version": 4, "cidr": "10.127.0.0/24"}}),
+    }[action]()
+    expect_error(r, 403, "PolicyNotAuthorized")
     assert admin.show("networks", shared["id"])["name"] == shared["name"]
+    assert admin.show("networks", shared["id"])["subnets"] == [sub["id"]]
     assert admin.show("subnets", sub["id"])["name"] == sub["name"]
 
 

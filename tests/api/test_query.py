@@ -64,6 +64,21 @@ def test_port_filters(api):
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.parametrize("params", [{"admin_state_up": "maybe"}, {"shared": "sometimes"},
+                                    {"router:external": "2"}])
+def test_unconvertible_filter_value_is_400(api, params):
+    # filter values go through the attribute's convert_to (api_common.get_filters_from_dict);
+    # convert_to_boolean raises InvalidInput: a 400, not an empty list
+    expect_error(api("GET", "/v2.0/networks", params=params), 400, "InvalidInput")
+
+
+def test_links_honour_x_forwarded_proto(api, server):
+    tagged_networks(api, 2, tag=(tag := uniq("xfp")))
+    r = api("GET", "/v2.0/networks", params={"tags": tag, "limit": 1}, headers={"X-Forwarded-Proto": "https"})
+    links = links_of(r.json(), "networks")
+    assert links["next"].startswith("https://127.0.0.1:%d/v2.0/networks" % server.port), links
+
+
 def test_unknown_filter_is_400(api):
     r = api("GET", "/v2.0/networks", params={"colour": "blue"})
     err = expect_error(r, 400, "HTTPBadRequest")

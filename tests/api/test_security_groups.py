@@ -230,3 +230,28 @@ def test_update_group(api):
     assert upd["revision_number"] > sg["revision_number"]
     r = api("PUT", f"/v2.0/security-groups/{sg['id']}", json={"security_group": {"security_group_rules": []}})
     expect_error(r, 400)
+
+
+def test_bulk_rules(api):
+    sg = api.create("security-groups", name=uniq("sg"))
+    rule = {"security_group_id": sg["id"], "direction": "ingress", "protocol": "tcp",
+            "port_range_min": 80, "port_range_max": 80}
+    r = api("POST", "/v2.0/security-group-rules", json={"security_group_rules": [
+        rule, dict(rule, port_range_min=443, port_range_max=443)]})
+    assert r.status_code == 201, r.text
+    assert len(r.json()["security_group_rules"]) == 2
+    # a bulk whose second rule already exists creates nothing
+    r = api("POST", "/v2.0/security-group-rules", json={"security_group_rules": [
+        dict(rule, port_range_min=22, port_range_max=22), rule]})
+    expect_error(r, 409, "SecurityGroupRuleExists")
+    ports = sorted(x["port_range_min"] or 0 for x in api.show("security-groups", sg["id"])["security_group_rules"])
+    assert ports == [0, 0, 80, 443]
+
+
+def test_bulk_rules_duplicate_in_one_request(api):
+    sg = api.create("security-groups", name=uniq("sg"))
+    rule = {"security_group_id": sg["id"], "direction": "ingress", "protocol": "tcp",
+            "port_range_min": 8080, "port_range_max": 8080}
+    r = api("POST", "/v2.0/security-group-rules", json={"security_group_rules": [rule, dict(rule)]})
+    expect_error(r, 409, "DuplicateSecurityGroupRuleInPost")  # an InUse in neutron
+    assert len(api.show("security-groups", sg["id"])["security_group_rules"]) == 2
