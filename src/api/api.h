@@ -21,6 +21,7 @@ class Api {
   void read(const Route& route, Reply reply);
   void write(Route route, Reply reply);
   Result<std::string> run_read(const Route& route);
+  Result<std::string> read_route(const Route& route);
   Result<boost::json::value> run_write(Txn& txn, const Route& route);
 
   const Settings& settings_;

@@ -119,6 +119,15 @@ Result<std::string> serialized(Result<json::value> r) {
 }  // namespace
 
 Result<std::string> Api::run_read(const Route& r) {
+  try {
+    return read_route(r);
+  } catch (const std::exception& e) {
+    spdlog::error("read failed with an exception: {}", e.what());
+    return fail(Errc::internal, "InternalServerError", e.what());
+  }
+}
+
+Result<std::string> Api::read_route(const Route& r) {
   if (r.root) return json::serialize(versions_doc(r.base_url));
   if (r.v2_root) return json::serialize(resources_doc(r.base_url));
   const auto& p = r.path;

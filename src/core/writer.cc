@@ -56,6 +56,16 @@ void Writer::loop() {
   }
 }
 
+// A bug that throws (e.g. a JSON accessor on an unexpected type) fails only its request.
+Result<boost::json::value> Writer::guarded(const WriteFn& fn, Txn& txn) {
+  try {
+    return fn(txn);
+  } catch (const std::exception& e) {
+    spdlog::error("request failed with an exception: {}", e.what());
+    return fail(Errc::internal, "InternalServerError", e.what());
+  }
+}
+
 void Writer::run_group(std::deque<Job>& group) {
   std::vector<Result<boost::json::value>> results;
   results.reserve(group.size());
@@ -69,7 +79,7 @@ void Writer::run_group(std::deque<Job>& group) {
         continue;
       }
       Txn txn(model_);
-      auto r = job.fn(txn);
+      auto r = guarded(job.fn, txn);
       if (r && !txn.changes().empty()) {
         auto stored = store_.apply(txn.changes(), model_.revision + 1);
         if (stored) {

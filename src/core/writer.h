@@ -39,6 +39,7 @@ class Writer {
   };
   void loop();
   void run_group(std::deque<Job>& group);
+  static Result<boost::json::value> guarded(const WriteFn& fn, Txn& txn);
 
   Model& model_;
   Store& store_;

@@ -54,9 +54,15 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     for (const auto& field : msg) req.headers[lower(std::string(field.name_string()))] = std::string(field.value());
     auto self = shared_from_this();
-    handler_(std::move(req), [self](HttpResponse r) {
+    auto reply = [self](HttpResponse r) {
       asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
-    });
+    };
+    try {
+      handler_(std::move(req), reply);
+    } catch (const std::exception& e) {
+      spdlog::error("handler threw: {}", e.what());
+      reply(HttpResponse{500, R"({"NeutronError": {"type": "HTTPInternalServerError", "message": "Request Failed: internal server error while processing your request.", "detail": ""}})"});
+    }
   }
 
   void send(HttpResponse r) {

@@ -4,6 +4,7 @@ and the real openstack CLI.
 Everything here talks to the server over HTTP exactly as a user would; nothing reaches into
 the server's internals.
 """
+import atexit
 import json as jsonlib
 import os
 import re
@@ -51,6 +52,15 @@ class ServerError(RuntimeError):
     pass
 
 
+_RUNNING = set()  # servers started and not yet killed: a last resort if pytest itself dies
+
+
+@atexit.register
+def _kill_leftovers():
+    for server in list(_RUNNING):
+        server.kill()
+
+
 class Server:
     """One neutrino-server process on a database file and a free port.
 
@@ -84,6 +94,7 @@ class Server:
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                          cwd=self.workdir)
+        _RUNNING.add(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             m = re.search(r"listening on [0-9.]+:(\d+)", self.stdout_path.read_text(errors="replace"))
@@ -112,6 +123,7 @@ class Server:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
         self.proc = None
+        _RUNNING.discard(self)
 
     def stop(self):
         self.kill(signal.SIGTERM)
