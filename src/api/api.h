@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "api/resource.h"
+#include "core/liveness.h"
 #include "core/writer.h"
 #include "http/message.h"
 
@@ -15,8 +16,13 @@ class Api {
   Api(const Settings& settings, Model& model, Writer& writer);
   ~Api();
   void handle(HttpRequest&& req, Reply reply);
+  // Stores agent liveness transitions and reschedules gateways (called periodically).
+  void sweep();
+  Liveness& liveness() { return liveness_; }
 
  private:
+  int64_t model_revision();
+  void handle_agent_channel(const std::vector<std::string>& segments, const HttpRequest& req, Reply reply);
   struct Route;
   void read(const Route& route, Reply reply);
   void write(Route route, Reply reply);
@@ -27,6 +33,7 @@ class Api {
   const Settings& settings_;
   Model& model_;
   Writer& writer_;
+  Liveness liveness_;
   std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment
 };
 

@@ -12,7 +12,10 @@ struct Ctx {
   std::string project_id;
   bool is_admin = false;
   bool is_service = false;
+  bool internal = false;  // the server acting on its own behalf (router ports, FIP ports)
 };
+
+inline Ctx internal_ctx() { return Ctx{"", true, true, true}; }
 
 Ctx context_from(const HttpRequest& req, const std::string& default_project);
 

@@ -7,6 +7,7 @@ namespace nt {
 int http_status(Errc code) {
   switch (code) {
     case Errc::invalid_argument: return 400;
+    case Errc::unauthenticated: return 401;
     case Errc::forbidden: return 403;
     case Errc::not_found: return 404;
     case Errc::conflict: return 409;
@@ -24,6 +25,7 @@ namespace {
 const char* default_type(Errc code) {
   switch (code) {
     case Errc::invalid_argument: return "HTTPBadRequest";
+    case Errc::unauthenticated: return "HTTPUnauthorized";
     case Errc::forbidden: return "HTTPForbidden";
     case Errc::not_found: return "HTTPNotFound";
     case Errc::conflict: return "Conflict";

@@ -14,6 +14,14 @@ struct Extension {
 };
 
 const Extension kExtensions[] = {
+    {"agent", "agent", "The agent management extension."},
+    {"dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."},
+    {"ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"},
+    {"extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"},
+    {"fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"},
+    {"l3-ha", "HA Router extension", "Adds HA capability to routers."},
+    {"l3_agent_scheduler", "L3 Agent Scheduler", "Schedule routers among l3 agents"},
+    {"router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."},
     {"allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"},
     {"availability_zone", "Availability Zone", "The availability zone extension."},
     {"binding", "Port Binding", "Expose port bindings of a virtual port to external application"},
@@ -65,7 +73,8 @@ json::value resources_doc(const std::string& base) {
   for (auto [singular, plural, path] : {std::tuple{"network", "networks", "networks"}, {"subnet", "subnets", "subnets"},
                                         {"port", "ports", "ports"}, {"security_group", "security_groups", "security-groups"},
                                         {"security_group_rule", "security_group_rules", "security-group-rules"},
-                                        {"quota", "quotas", "quotas"}}) {
+                                        {"quota", "quotas", "quotas"}, {"router", "routers", "routers"},
+                                        {"floatingip", "floatingips", "floatingips"}, {"agent", "agents", "agents"}}) {
     out.push_back(json::object{{"name", singular},
                                {"collection", plural},
                                {"links", json::array{json::object{{"href", base + "/v2.0/" + path}, {"rel", "self"}}}}});

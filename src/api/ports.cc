@@ -44,6 +44,32 @@ ResourceDef port_def() {
 
 bool trusted_owner(const std::string& owner) { return owner.rfind("network:", 0) == 0; }
 
+bool is_l3_owner(const std::string& owner) {
+  static const std::vector<std::string> owners = {
+      "network:router_interface", "network:router_interface_distributed", "network:router_gateway",
+      "network:router_centralized_snat", "network:floatingip", "network:floatingip_agent_gateway",
+      "network:ha_router_replicated_interface", "network:router_ha_interface"};
+  return std::find(owners.begin(), owners.end(), owner) != owners.end();
+}
+
+// A deleted port takes its floating IPs' associations with it, as in Neutron.
+void disassociate_floating_ips(Txn& txn, const std::string& port_id) {
+  std::vector<std::string> fips;
+  if (const Table* t = txn.model().find_table("floatingips"))
+    for (const auto& [id, fip] : *t)
+      if (json_str(fip.if_contains("port_id")) == port_id) fips.push_back(id);
+  for (const auto& id : fips) {
+    Obj fip = *txn.model().find("floatingips", id);
+    fip["port_id"] = nullptr;
+    fip["fixed_ip_address"] = nullptr;
+    fip["router_id"] = nullptr;
+    fip["status"] = "DOWN";
+    fip["port_details"] = nullptr;
+    txn.put("floatingips", std::move(fip));
+    bump_revision(txn, "floatingips", id);
+  }
+}
+
 class Ports final : public Handler {
  public:
   using Handler::Handler;
@@ -136,6 +162,11 @@ class Ports final : public Handler {
   }
 
   Status remove(Txn& txn, const Obj& port, const Ctx& ctx) override {
+    auto owner = json_str(port.if_contains("device_owner"));
+    if (!ctx.internal && is_l3_owner(owner))
+      return conflict("L3PortInUse", "Port " + json_str(port.if_contains("id")) +
+                                         " cannot be deleted directly via the port API: has device owner " + owner + ".");
+    disassociate_floating_ips(txn, json_str(port.if_contains("id")));
     release_ips(txn, port);
     if (auto mac = Mac::parse(json_str(port.if_contains("mac_address"))))
       txn.release_mac(json_str(port.if_contains("network_id")), *mac);

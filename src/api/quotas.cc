@@ -9,7 +9,7 @@ namespace {
 
 // Quota resource -> the table whose rows it counts ("" = not implemented yet, usage 0).
 const std::vector<std::pair<std::string, std::string>> kResources = {
-    {"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"}, {"router", ""}, {"floatingip", ""},
+    {"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"}, {"router", "routers"}, {"floatingip", "floatingips"},
     {"security_group", "security_groups"}, {"security_group_rule", "security_group_rules"}, {"rbac_policy", ""},
     {"subnetpool", ""}};
 

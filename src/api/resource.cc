@@ -162,3 +162,33 @@ Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& 
 }
 
 }  // namespace nt
+
+namespace nt {
+
+Result<Obj> create_internal(Handler& h, Txn& txn, Obj item) {
+  Ctx ctx = internal_ctx();
+  std::string project = json_str(item.if_contains("project_id"));
+  item.erase("project_id");
+  NT_ASSIGN(Obj checked, check_create(h.def(), item, ctx));
+  checked["project_id"] = project;
+  checked["tenant_id"] = project;
+  return h.create(txn, std::move(stamp_new(checked)), ctx);
+}
+
+Status delete_internal(Handler& h, Txn& txn, const std::string& id) {
+  const Obj* o = txn.model().find(h.def().plural, id);
+  if (!o) return {};
+  Obj current = *o;
+  return h.remove(txn, current, internal_ctx());
+}
+
+Result<Obj> update_internal(Handler& h, Txn& txn, const std::string& id, const Obj& changes) {
+  const Obj* o = txn.model().find(h.def().plural, id);
+  if (!o) return not_found(h.def().not_found, h.def().missing(id));
+  Obj current = *o;
+  NT_ASSIGN(Obj next, h.update(txn, current, changes, internal_ctx()));
+  if (next != current) bump_revision(txn, h.def().plural, id);
+  return *txn.model().find(h.def().plural, id);
+}
+
+}  // namespace nt

@@ -4,6 +4,7 @@
 // Handler with its own rules.
 #pragma once
 #include <boost/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,20 @@ class Handler {
   virtual bool needs_setup(const Model& m, const Ctx& ctx) const { return false; }
   virtual Status setup(Txn& txn, const Ctx& ctx) { return {}; }
   const Settings& settings() const { return settings_; }
+  // Other resources' handlers, for resources that create or remove their ports.
+  void link(const std::map<std::string, Handler*>& peers) { peers_ = peers; }
+  Handler& peer(const std::string& path) const { return *peers_.at(path); }
 
  protected:
   const Settings& settings_;
+  std::map<std::string, Handler*> peers_;
 };
+
+// Creates a resource on the server's own behalf (validation and defaults as for a POST
+// by an admin, no quota); `item` may set project_id "" for hidden service resources.
+Result<Obj> create_internal(Handler& h, Txn& txn, Obj item);
+Status delete_internal(Handler& h, Txn& txn, const std::string& id);
+Result<Obj> update_internal(Handler& h, Txn& txn, const std::string& id, const Obj& changes);
 
 // Bumps revision_number and updated_at of a stored resource (child changes do this).
 void bump_revision(Txn& txn, const std::string& kind, const std::string& id);

@@ -2,6 +2,7 @@
 
 #include "api/api.h"
 #include "api/errors.h"
+#include "api/agents.h"
 #include "api/handlers.h"
 
 namespace nt {
@@ -45,12 +46,20 @@ std::pair<int, bool> success_status(const std::string& method, const std::vector
 }  // namespace
 
 Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(settings), model_(model), writer_(writer) {
-  std::unique_ptr<Handler> all[] = {make_networks(settings), make_subnets(settings), make_ports(settings),
-                                     make_security_groups(settings), make_security_group_rules(settings)};
+  std::unique_ptr<Handler> all[] = {make_networks(settings),        make_subnets(settings),
+                                     make_ports(settings),           make_security_groups(settings),
+                                     make_security_group_rules(settings), make_routers(settings),
+                                     make_floating_ips(settings),    make_agents(settings, liveness_)};
+  std::map<std::string, Handler*> peers;
   for (auto& h : all) {
     auto path = h->def().path;
+    peers[path] = h.get();
     handlers_[path] = std::move(h);
   }
+  for (auto& [path, h] : handlers_) h->link(peers);
+  // Hosts known from before a restart get one agent_down_time of grace.
+  if (const Table* hosts = model_.find_table("hosts"))
+    for (const auto& [name, h] : *hosts) liveness_.beat(name);
 }
 Api::~Api() = default;
 
@@ -61,6 +70,7 @@ void Api::handle(HttpRequest&& req, Reply reply) {
   r.params = parse_query_string(req.target, &path);
   if (path.size() > 5 && path.ends_with(".json")) path.resize(path.size() - 5);
   auto segments = split_path(path);
+  if (!segments.empty() && segments[0] == "agent") return handle_agent_channel(segments, req, std::move(reply));
   std::string proto = req.header("x-forwarded-proto");
   std::string host = req.header("host");
   r.base_url = (proto.empty() ? "http" : proto) + "://" + (host.empty() ? "localhost" : host);
@@ -137,6 +147,10 @@ Result<std::string> Api::read_route(const Route& r) {
   if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
   if (p.size() == 1) return list_resources(*r.handler, model_, r.ctx, r.params, r.collection_url);
   if (p.size() == 2) return serialized(show_resource(*r.handler, model_, r.ctx, p[1], r.params));
+  if (p.size() == 3 && p[0] == "routers" && p[2] == "l3-agents")
+    return serialized(l3_agents_of_router(*handlers_.at("agents"), *r.handler, model_, r.ctx, p[1]));
+  if (p.size() == 3 && p[0] == "agents" && p[2] == "l3-routers")
+    return serialized(l3_routers_of_agent(*r.handler, *handlers_.at("routers"), model_, r.ctx, p[1]));
   if (p[2] == "tags" && p.size() <= 4) return serialized(tags_read(*r.handler, model_, r.ctx, p[1], p.size() == 4 ? p[3] : ""));
   return not_found("HTTPNotFound", "The resource could not be found.");
 }
@@ -146,6 +160,9 @@ Result<json::value> Api::run_write(Txn& txn, const Route& r) {
   const auto& p = r.path;
   if (p[0] == "quotas") return quotas_write(txn, settings_, r.ctx, r.method, p, r.body);
   if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
+  if (p.size() == 3 && p[0] == "routers" && r.method == "PUT" &&
+      (p[2] == "add_router_interface" || p[2] == "remove_router_interface"))
+    return router_interface_action(*r.handler, txn, r.ctx, p[1], p[2], r.body);
   if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4)
     return tags_write(*r.handler, txn, r.ctx, r.method, p[1], p.size() == 4 ? p[3] : "", r.body);
   if (p.size() == 1 && r.method == "POST") {
@@ -175,6 +192,53 @@ void Api::write(Route route, Reply reply) {
                    if (!with_body) return reply(HttpResponse{status, "", "application/json", {}});
                    reply(json_response(status, *r));
                  });
+}
+
+}  // namespace nt
+
+namespace nt {
+
+// /agent/v1/register and /agent/v1/hosts/{host}/status (ARCHITECTURE §5).
+void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRequest& req, Reply reply) {
+  auto answer = [reply](Result<json::value> r) {
+    reply(r ? json_response(200, *r) : error_response(r.error()));
+  };
+  if (auto token = check_agent_token(settings_, req); !token) return answer(nt::unexpected(token.error()));
+  bool is_register = seg.size() == 3 && seg[1] == "v1" && seg[2] == "register";
+  bool is_status = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "status";
+  if (req.method != "POST" || (!is_register && !is_status))
+    return answer(not_found("HTTPNotFound", "The resource could not be found."));
+  if (is_register) {
+    auto body = std::make_shared<std::string>(req.body);
+    return writer_.submit([this, body](Txn& txn) { return register_host(txn, settings_, liveness_, *body); }, answer);
+  }
+  auto report = parse_status(seg[3], req.body);
+  if (!report) return answer(nt::unexpected(report.error()));
+  bool known = false, needs_write = false;
+  {
+    std::shared_lock lock(writer_.lock());
+    known = model_.find("hosts", report->host) != nullptr;
+    needs_write = known && status_needs_write(model_, *report);
+  }
+  if (!known) return answer(not_found("HostNotFound", "Host " + report->host + " is not registered."));
+  liveness_.beat(report->host);
+  if (!needs_write) return answer(json::object{{"revision", model_revision()}});
+  auto shared = std::make_shared<StatusReport>(std::move(*report));
+  writer_.submit([this, shared](Txn& txn) { return apply_status(txn, settings_, *shared); }, answer);
+}
+
+int64_t Api::model_revision() {
+  std::shared_lock lock(writer_.lock());
+  return model_.revision;
+}
+
+void Api::sweep() {
+  writer_.submit(
+      [this](Txn& txn) -> Result<json::value> {
+        NT_TRY(sweep_liveness(txn, settings_, liveness_));
+        return json::value(nullptr);
+      },
+      [](Result<json::value>) {});
 }
 
 }  // namespace nt

@@ -18,6 +18,7 @@ std::string_view errc_name(Errc code) {
     case Errc::not_found: return "not found";
     case Errc::conflict: return "conflict";
     case Errc::precondition_failed: return "precondition failed";
+    case Errc::unauthenticated: return "unauthenticated";
     case Errc::forbidden: return "forbidden";
     case Errc::too_large: return "too large";
     case Errc::unavailable: return "unavailable";

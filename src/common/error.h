@@ -13,6 +13,7 @@ enum class Errc {
   not_found,            // 404
   conflict,             // 409: in use, already exists, exhausted
   precondition_failed,  // 412: If-Match revision mismatch
+  unauthenticated,      // 401
   forbidden,            // 403
   too_large,            // 413
   unavailable,          // 503: nothing left to allocate, store busy

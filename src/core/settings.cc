@@ -86,6 +86,14 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "debug", T::boolean, "false", "log at debug level"},
       {"DEFAULT", "core_plugin", T::string, "ml2", "accepted for compatibility; only ml2"},
       {"DEFAULT", "service_plugins", T::string, "", "accepted for compatibility"},
+      {"DEFAULT", "router_distributed", T::boolean, "false", "default of a new router's distributed flag"},
+      {"DEFAULT", "l3_ha", T::boolean, "false", "default of a new router's ha flag"},
+      {"DEFAULT", "enable_snat_by_default", T::boolean, "true", ""},
+      {"DEFAULT", "max_l3_agents_per_router", T::integer, "3", "gateway hosts per router"},
+      {"DEFAULT", "max_routes", T::integer, "30", "extra routes per router"},
+      {"DEFAULT", "agent_down_time", T::integer, "75", "seconds without heartbeat before an agent is dead"},
+      {"DEFAULT", "dvr_base_mac", T::string, "fa:16:3f:00:00:00", "base of per-host DVR MACs"},
+      {"agent", "token", T::string, "", "shared token agents present (X-Neutrino-Token); empty = no check"},
       {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path"},
       {"ml2", "type_drivers", T::list, "flat,vlan,vxlan,gre,geneve", ""},
       {"ml2", "tenant_network_types", T::list, "vxlan", ""},
@@ -151,6 +159,19 @@ Result<Settings> settings_from(const Config& c) {
   s.geneve_max_header_size = static_cast<int>(c.integer("ml2_type_geneve", "max_header_size"));
   NT_ASSIGN(s.vlan_ranges, parse_vlan_ranges(c));
   s.flat_networks = c.list("ml2_type_flat", "flat_networks");
+  s.router_distributed = c.boolean("DEFAULT", "router_distributed");
+  s.l3_ha = c.boolean("DEFAULT", "l3_ha");
+  s.enable_snat_by_default = c.boolean("DEFAULT", "enable_snat_by_default");
+  s.max_l3_agents_per_router = static_cast<int>(c.integer("DEFAULT", "max_l3_agents_per_router"));
+  if (s.max_l3_agents_per_router < 1)
+    return bad_value(c, "DEFAULT", "max_l3_agents_per_router", "must be at least 1");
+  s.max_routes = static_cast<int>(c.integer("DEFAULT", "max_routes"));
+  s.agent_down_time = static_cast<int>(c.integer("DEFAULT", "agent_down_time"));
+  if (s.agent_down_time < 1) return bad_value(c, "DEFAULT", "agent_down_time", "must be at least 1 second");
+  auto dvr_mac = Mac::parse(c.str("DEFAULT", "dvr_base_mac"));
+  if (!dvr_mac) return bad_value(c, "DEFAULT", "dvr_base_mac", "\"" + c.str("DEFAULT", "dvr_base_mac") + "\" is not a MAC address");
+  s.dvr_base_mac = *dvr_mac;
+  s.agent_token = c.str("agent", "token");
   for (const char* r : {"network", "subnet", "port", "router", "floatingip", "security_group",
                         "security_group_rule", "rbac_policy", "subnetpool"})
     s.default_quotas.emplace_back(r, c.integer("quotas", std::string("quota_") + r));

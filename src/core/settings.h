@@ -37,6 +37,15 @@ struct Settings {
   std::vector<IdRange> vni_ranges, gre_ranges, geneve_ranges;
   std::vector<VlanRange> vlan_ranges;
   std::vector<std::pair<std::string, int64_t>> default_quotas;  // resource -> limit
+  // L3 and agents.
+  bool router_distributed = false;
+  bool l3_ha = false;
+  bool enable_snat_by_default = true;
+  int max_l3_agents_per_router = 3;
+  int max_routes = 30;
+  int agent_down_time = 75;  // seconds
+  std::string agent_token;   // shared secret of the agent channel
+  Mac dvr_base_mac{0xfa163f000000ULL};
 };
 
 const std::vector<OptionSpec>& server_schema();

@@ -2,7 +2,10 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <thread>
 #include <iostream>
 
 #include "api/api.h"
@@ -68,12 +71,24 @@ int main(int argc, char** argv) {
     return 1;
   }
   g_server = &server;
+  // Agent liveness: transitions are stored and gateways rescheduled a few times per
+  // agent_down_time.
+  std::atomic<bool> running{true};
+  std::thread sweeper([&] {
+    auto period = std::chrono::milliseconds(std::clamp(settings->agent_down_time * 250, 100, 1000));
+    while (running) {
+      std::this_thread::sleep_for(period);
+      if (running) api.sweep();
+    }
+  });
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   spdlog::info("neutrino-server listening on {}:{} (database {}, revision {})", settings->bind_host, server.port(),
                settings->database, model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
   server.run();
+  running = false;
+  sweeper.join();
   writer.stop();
   spdlog::info("neutrino-server stopped");
   return 0;

@@ -4,7 +4,8 @@ namespace nt {
 
 const std::vector<std::string>& resource_kinds() {
   static const std::vector<std::string> kinds = {
-      "networks", "subnets", "ports", "security_groups", "security_group_rules", "quotas"};
+      "networks", "subnets", "ports", "security_groups", "security_group_rules", "quotas",
+      "routers", "floatingips", "agents", "hosts", "l3_bindings"};
   return kinds;
 }
 
@@ -30,6 +31,15 @@ const std::vector<std::string>& migrations() {
       CREATE INDEX changes_by_revision ON changes (revision);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       INSERT INTO meta VALUES ('revision', '0');
+      )sql",
+      // 2: L3 (routers, floating IPs), agents, hosts (one row per agent host, with its DVR
+      // MAC) and the gateway scheduling of routers.
+      R"sql(
+      CREATE TABLE routers (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE floatingips (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE agents (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE hosts (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE l3_bindings (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       )sql",
   };
   return steps;

@@ -204,3 +204,32 @@ def test_errors_have_neutron_shape(api):
     assert list(body) == ["NeutronError"]
     assert body["NeutronError"]["detail"] == ""
     assert body["NeutronError"]["message"] == f"Network {MISSING} could not be found."
+
+
+def test_malformed_http_never_crashes(api, server):
+    import socket
+
+    nasty = [
+        b"GARBAGE\r\n\r\n",
+        b"GET /v2.0/networks HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n{}",
+        b"POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nxx\r\n0\r\n\r\n",
+        b"GET /v2.0/networks HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n",
+        b"GET /" + b"a/" * 50000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /v2.0/networks?" + b"name=x&" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"network\"",  # then hang up
+    ]
+    for raw in nasty:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            try:
+                sock.sendall(raw)
+                sock.shutdown(socket.SHUT_WR)
+                reply = sock.recv(65536)
+            except OSError:
+                reply = b""
+        if reply:
+            status = int(reply.split(b" ", 2)[1])
+            assert status < 500 or status in (501, 505), (raw[:60], reply[:200])
+        assert server.alive(), f"server died on {raw[:60]!r}"
+    assert api("GET", "/v2.0/networks", params={"limit": 1}).status_code == 200

@@ -290,3 +290,12 @@ def test_service_ports_do_not_get_default_group(api, owner):
     net, _ = api.net_with_subnet("10.85.0.0/24")
     port = api.port(net["id"], device_owner=owner)
     assert port["security_groups"] == []
+
+
+def test_port_dns_name_and_description(api):
+    net, _ = api.net_with_subnet("10.132.0.0/24")
+    port = api.port(net["id"], dns_name="vm-1", description="web server")
+    assert port["dns_name"] == "vm-1" and port["description"] == "web server"
+    upd = api.update("ports", port["id"], dns_name="vm-2", description="")
+    assert upd["dns_name"] == "vm-2" and upd["description"] == ""
+    expect_error(api("POST", "/v2.0/ports", json={"port": {"network_id": net["id"], "dns_name": "no spaces!"}}), 400)

@@ -1,0 +1,177 @@
+// Server side of the agent channel (ARCHITECTURE §5): registration, status reports and
+// the liveness sweep. The watch stream comes with the planner.
+#include "api/agents.h"
+#include "common/clock.h"
+#include "common/uuid.h"
+#include "core/mac.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+struct AgentKind {
+  const char* type;
+  const char* binary;
+  const char* topic;
+  bool zoned;
+};
+const AgentKind kAgentKinds[] = {
+    {"L3 agent", "neutrino-l3-agent", "l3_agent", true},
+    {"Linux bridge agent", "neutrino-linuxbridge-agent", "N/A", false},
+    {"DHCP agent", "neutrino-dhcp-agent", "dhcp_agent", true},
+    {"Metadata agent", "neutrino-metadata-agent", "N/A", false},
+};
+
+std::string agent_now() {
+  auto iso = iso_utc(now_seconds());
+  iso[10] = ' ';
+  iso.pop_back();
+  return iso;
+}
+
+json::object configurations(const AgentKind& k, const Obj& host) {
+  auto mode = host.at("agent_mode");
+  if (std::string(k.type) == "L3 agent")
+    return {{"agent_mode", mode}, {"routers", 0}, {"ex_gw_ports", 0}, {"interfaces", 0}, {"floating_ips", 0},
+            {"interface_driver", "linuxbridge"}, {"handle_internal_only_routers", true},
+            {"gateway_external_network_id", ""}, {"log_agent_heartbeats", false}};
+  if (std::string(k.type) == "Linux bridge agent")
+    return {{"bridge_mappings", host.at("bridge_mappings")}, {"interface_mappings", json::object{}},
+            {"tunnel_types", json::array{"vxlan"}}, {"tunneling_ip", host.at("local_ip")}, {"l2_population", true},
+            {"devices", 0}, {"extensions", json::array{}}};
+  if (std::string(k.type) == "DHCP agent")
+    return {{"dhcp_driver", "neutrino (in-agent DHCP)"}, {"networks", 0}, {"ports", 0}, {"subnets", 0},
+            {"dhcp_lease_duration", 86400}, {"log_agent_heartbeats", false}};
+  return {{"metadata_proxy_socket", "built into neutrino-agent"}, {"nova_metadata_host", ""}, {"log_agent_heartbeats", false}};
+}
+
+Result<Obj> parse_registration(const std::string& body) {
+  NT_ASSIGN(auto doc, parse_json(body));
+  const auto* o = doc.if_object();
+  if (!o) return bad_request("Body contains invalid data");
+  auto host = json_str(o->if_contains("host"));
+  if (host.empty() || host.size() > 255 || host.find('/') != std::string::npos)
+    return bad_request("Invalid input for host. Reason: a host name of 1 to 255 characters without '/' is required.");
+  auto mode = json_str(o->if_contains("agent_mode"));
+  if (mode != "dvr" && mode != "dvr_snat")
+    return bad_request("Invalid input for agent_mode. Reason: '" + mode + "' is not in ['dvr', 'dvr_snat'].");
+  auto local_ip = json_str(o->if_contains("local_ip"));
+  if (!IpAddress::parse(local_ip)) return bad_request("Invalid input for local_ip. Reason: '" + local_ip + "' is not a valid IP address.");
+  json::object mappings;
+  if (auto* m = o->if_contains("bridge_mappings")) {
+    if (!m->is_object()) return bad_request("Invalid input for bridge_mappings. Reason: a dictionary physnet -> interface is required.");
+    for (const auto& kv : m->as_object()) {
+      if (!kv.value().is_string()) return bad_request("Invalid input for bridge_mappings. Reason: interface names must be strings.");
+      mappings[kv.key()] = kv.value();
+    }
+  }
+  return Obj{{"id", host}, {"project_id", ""}, {"agent_mode", mode}, {"local_ip", local_ip}, {"bridge_mappings", mappings},
+             {"version", json_str(o->if_contains("version"))}, {"alive", true}};
+}
+
+}  // namespace
+
+Status check_agent_token(const Settings& s, const HttpRequest& req) {
+  if (s.agent_token.empty() || req.header("x-neutrino-token") == s.agent_token) return {};
+  return fail(Errc::unauthenticated, "HTTPUnauthorized", "The agent token is missing or wrong.");
+}
+
+Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& liveness, const std::string& body) {
+  NT_ASSIGN(Obj host, parse_registration(body));
+  auto name = json_str(host.if_contains("id"));
+  const Obj* old = txn.model().find("hosts", name);
+  if (old && old->contains("dvr_mac")) {
+    host["dvr_mac"] = old->at("dvr_mac");
+  } else {
+    auto mac = random_free_mac(txn.model(), "dvr", s.dvr_base_mac);
+    if (!mac || !txn.claim_mac("dvr", *mac, name))
+      return fail(Errc::unavailable, "ServiceUnavailable", "Unable to generate a unique DVR MAC for host " + name + ".");
+    host["dvr_mac"] = mac->str();
+  }
+  host["registered_at"] = iso_utc(now_seconds());
+  txn.put("hosts", host);
+  json::array ids;
+  for (const auto& kind : kAgentKinds) {
+    const Obj* existing = nullptr;
+    for (const auto& [id, a] : txn.model().table("agents"))
+      if (json_str(a.if_contains("host")) == name && json_str(a.if_contains("agent_type")) == kind.type) existing = &a;
+    Obj agent = existing ? *existing
+                         : Obj{{"id", new_uuid()}, {"host", name}, {"agent_type", kind.type}, {"binary", kind.binary},
+                               {"topic", kind.topic}, {"admin_state_up", true}, {"description", nullptr},
+                               {"created_at", agent_now()}, {"availability_zone", kind.zoned ? json::value("nova") : json::value(nullptr)},
+                               {"resources_synced", nullptr}, {"resource_versions", json::object{}}, {"project_id", ""}};
+    agent["started_at"] = agent_now();
+    agent["configurations"] = configurations(kind, host);
+    ids.push_back(agent.at("id"));
+    txn.put("agents", std::move(agent));
+  }
+  liveness.beat(name);
+  reschedule_gateways(txn, s);
+  return json::object{{"host", name}, {"dvr_mac", host.at("dvr_mac")}, {"agents", ids}, {"revision", txn.model().revision + 1}};
+}
+
+Result<StatusReport> parse_status(const std::string& host, const std::string& body) {
+  StatusReport r{host, {}};
+  if (body.empty()) return r;
+  NT_ASSIGN(auto doc, parse_json(body));
+  const auto* o = doc.if_object();
+  if (!o) return bad_request("Body contains invalid data");
+  if (auto* routers = o->if_contains("routers")) {
+    if (!routers->is_object()) return bad_request("Invalid input for routers. Reason: a dictionary router -> ha_state is required.");
+    for (const auto& kv : routers->as_object()) {
+      auto state = json_str(&kv.value());
+      if (state != "active" && state != "standby")
+        return bad_request("Invalid input for routers. Reason: '" + state + "' is not in ['active', 'standby'].");
+      r.ha_states[std::string(kv.key())] = state;
+    }
+  }
+  return r;
+}
+
+bool status_needs_write(const Model& m, const StatusReport& report) {
+  const Obj* host = m.find("hosts", report.host);
+  if (!host || !host->at("alive").as_bool()) return true;
+  for (const auto& [router, state] : report.ha_states) {
+    const Obj* b = m.find("l3_bindings", router);
+    if (b && json_str(b->at("ha_state").as_object().if_contains(report.host)) != state) return true;
+  }
+  return false;
+}
+
+Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport& report) {
+  const Obj* found = txn.model().find("hosts", report.host);
+  if (!found) return not_found("HostNotFound", "Host " + report.host + " is not registered.");
+  if (!found->at("alive").as_bool()) {
+    Obj host = *found;
+    host["alive"] = true;
+    txn.put("hosts", std::move(host));
+    reschedule_gateways(txn, s);
+  }
+  for (const auto& [router, state] : report.ha_states) {
+    const Obj* b = txn.model().find("l3_bindings", router);
+    if (!b || json_str(b->at("ha_state").as_object().if_contains(report.host)) == state) continue;
+    Obj next = *b;
+    next["ha_state"].as_object()[report.host] = state;
+    txn.put("l3_bindings", std::move(next));
+  }
+  return json::object{{"revision", txn.model().revision + 1}};
+}
+
+Status sweep_liveness(Txn& txn, const Settings& s, const Liveness& liveness) {
+  std::vector<Obj> changed;
+  if (const Table* t = txn.model().find_table("hosts"))
+    for (const auto& [name, h] : *t) {
+      bool alive = liveness.alive(name, s.agent_down_time);
+      if (alive != h.at("alive").as_bool()) {
+        Obj next = h;
+        next["alive"] = alive;
+        changed.push_back(std::move(next));
+      }
+    }
+  for (auto& h : changed) txn.put("hosts", std::move(h));
+  if (!changed.empty()) reschedule_gateways(txn, s);
+  return {};
+}
+
+}  // namespace nt

@@ -1,0 +1,34 @@
+// Agents as Neutron shows them (GET /v2.0/agents), their L3 listings, and the server side
+// of the agent channel: register, status (heartbeat and gateway ha_state) and the
+// periodic liveness sweep.
+#pragma once
+#include "api/l3.h"
+#include "core/liveness.h"
+#include "http/message.h"
+
+namespace nt {
+
+std::unique_ptr<Handler> make_agents(const Settings& s, Liveness& liveness);
+
+// GET /v2.0/routers/{id}/l3-agents and GET /v2.0/agents/{id}/l3-routers.
+Result<boost::json::value> l3_agents_of_router(Handler& agents, Handler& routers, const Model& m, const Ctx& ctx,
+                                               const std::string& router_id);
+Result<boost::json::value> l3_routers_of_agent(Handler& agents, Handler& routers, const Model& m, const Ctx& ctx,
+                                               const std::string& agent_id);
+
+// POST /agent/v1/register
+Result<boost::json::value> register_host(Txn& txn, const Settings& s, Liveness& liveness, const std::string& body);
+// POST /agent/v1/hosts/{host}/status: the parsed report.
+struct StatusReport {
+  std::string host;
+  std::map<std::string, std::string> ha_states;  // router -> active | standby
+};
+Result<StatusReport> parse_status(const std::string& host, const std::string& body);
+// Whether the report changes stored state (a dead host coming back, new ha_state values).
+bool status_needs_write(const Model& m, const StatusReport& report);
+Result<boost::json::value> apply_status(Txn& txn, const Settings& s, const StatusReport& report);
+// Stores liveness transitions and reschedules gateways; writes nothing when nothing changed.
+Status sweep_liveness(Txn& txn, const Settings& s, const Liveness& liveness);
+Status check_agent_token(const Settings& s, const HttpRequest& req);
+
+}  // namespace nt

@@ -1,0 +1,195 @@
+// Floating IPs: an address on an external network (held by a hidden network:floatingip
+// port), associated with a fixed IP of a port through a router that has a gateway on that
+// network and an interface on the port's subnet.
+#include "api/handlers.h"
+#include "api/l3.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+ResourceDef fip_def() {
+  ResourceDef d{"floatingip", "floatingips", "floatingips", "FloatingIPNotFound", "Floating IP {} could not be found",
+                standard_attrs(false)};
+  auto& a = d.attrs;
+  a.push_back({"floating_network_id", kPost | kFilter | kSort | kRequired, check::uuid(), std::nullopt});
+  a.push_back({"floating_ip_address", kPost | kFilter | kSort | kAdminWrite, check::ip_address(), std::nullopt});
+  a.push_back({"subnet_id", kPost | kInputOnly, check::nullable_uuid(), std::nullopt});
+  a.push_back({"port_id", kPost | kPut | kFilter | kSort, check::nullable_uuid(), json::value(nullptr)});
+  a.push_back({"fixed_ip_address", kPost | kPut | kFilter | kSort, check::ip_address(true), json::value(nullptr)});
+  a.push_back({"router_id", kFilter | kSort, check::any(), std::nullopt});
+  a.push_back({"status", kFilter | kSort, check::any(), std::nullopt});
+  a.push_back({"dns_name", kPost, check::string(255), json::value("")});
+  a.push_back({"dns_domain", kPost, check::string(255), json::value("")});
+  a.push_back({"port_details", 0, check::any(), std::nullopt});
+  a.push_back({"port_forwardings", 0, check::any(), std::nullopt});
+  a.push_back({"qos_policy_id", 0, check::any(), std::nullopt});
+  return d;
+}
+
+std::unexpected<Error> bad_fip(const std::string& msg) {
+  return fail(Errc::invalid_argument, "BadRequest", "Bad floatingip request: " + msg + ".");
+}
+
+class FloatingIps final : public Handler {
+ public:
+  using Handler::Handler;
+  const ResourceDef& def() const override { return def_; }
+  bool decorates() const override { return true; }
+
+  Obj decorate(const Model& m, const Obj& fip) const override {
+    Obj out = fip;
+    const Obj* port = m.find("ports", json_str(fip.if_contains("port_id")));
+    if (!port) {
+      out["port_details"] = nullptr;
+      return out;
+    }
+    json::object details;
+    for (const char* k : {"name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner"})
+      details[k] = port->at(k);
+    out["port_details"] = std::move(details);
+    return out;
+  }
+
+  Result<Obj> create(Txn& txn, Obj fip, const Ctx& ctx) override {
+    auto id = json_str(fip.if_contains("id"));
+    auto net_id = json_str(fip.if_contains("floating_network_id"));
+    const Obj* net = txn.model().find("networks", net_id);
+    if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
+    if (!net->at("router:external").as_bool()) return bad_fip("Network " + net_id + " is not a valid external network");
+    Obj item{{"network_id", net_id}, {"device_owner", kOwnerFloatingIp}, {"device_id", id}, {"project_id", ""}};
+    json::object want;
+    if (auto* sid = fip.if_contains("subnet_id"); sid && !sid->is_null()) want["subnet_id"] = *sid;
+    if (auto* ip = fip.if_contains("floating_ip_address")) want["ip_address"] = *ip;
+    if (!want.empty()) item["fixed_ips"] = json::array{want};
+    auto port = create_internal(peer("ports"), txn, std::move(item));
+    if (!port && port.error().type == "IpAddressGenerationFailure")
+      return fail(Errc::invalid_argument, "ExternalIpAddressExhausted",
+                  "Unable to find any IP address on external network " + net_id + ".");
+    if (!port) return nt::unexpected(std::move(port).error());
+    const auto& ips = port->at("fixed_ips").as_array();
+    if (ips.empty() || ips[0].as_object().at("ip_address").as_string().find(':') != json::string::npos)
+      return fail(Errc::invalid_argument, "ExternalIpAddressExhausted",
+                  "Unable to find any IP address on external network " + net_id + ".");
+    fip.erase("subnet_id");
+    fip["floating_ip_address"] = ips[0].as_object().at("ip_address");
+    fip["status"] = "DOWN";
+    fip["router_id"] = nullptr;
+    fip["port_details"] = nullptr;
+    fip["port_forwardings"] = json::array{};
+    fip["qos_policy_id"] = nullptr;
+    auto port_id = fip["port_id"];
+    auto fixed = fip["fixed_ip_address"];
+    fip["port_id"] = nullptr;
+    fip["fixed_ip_address"] = nullptr;
+    if (!port_id.is_null()) NT_TRY(associate(txn, fip, port_id, fixed, ctx));
+    else if (!fixed.is_null()) return bad_fip("fixed_ip_address cannot be specified without a port_id");
+    txn.put("floatingips", fip);
+    return fip;
+  }
+
+  Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
+    Obj fip = current;
+    if (auto* d = changes.if_contains("description")) fip["description"] = *d;
+    if (changes.contains("port_id")) {
+      json::value fixed = changes.contains("fixed_ip_address") ? changes.at("fixed_ip_address") : json::value(nullptr);
+      NT_TRY(associate(txn, fip, changes.at("port_id"), fixed, ctx));
+    } else if (changes.contains("fixed_ip_address")) {
+      if (fip.at("port_id").is_null()) return bad_fip("fixed_ip_address cannot be specified without a port_id");
+      NT_TRY(associate(txn, fip, fip.at("port_id"), changes.at("fixed_ip_address"), ctx));
+    }
+    txn.put("floatingips", fip);
+    return fip;
+  }
+
+  Status remove(Txn& txn, const Obj& fip, const Ctx& ctx) override {
+    std::vector<std::string> ports;
+    if (auto it = txn.model().ports_by_network.find(json_str(fip.if_contains("floating_network_id")));
+        it != txn.model().ports_by_network.end())
+      for (const auto& pid : it->second)
+        if (const Obj* p = txn.model().find("ports", pid);
+            p && json_str(p->if_contains("device_id")) == json_str(fip.if_contains("id")))
+          ports.push_back(pid);
+    for (const auto& pid : ports) NT_TRY(delete_internal(peer("ports"), txn, pid));
+    txn.erase("floatingips", json_str(fip.if_contains("id")));
+    return {};
+  }
+
+ private:
+  static Result<std::string> choose_fixed_ip(const Obj& port, const json::value& wanted) {
+    auto pid = json_str(port.if_contains("id"));
+    std::vector<std::string> v4;
+    for (const auto& f : port.at("fixed_ips").as_array()) {
+      auto ip = json_str(f.as_object().if_contains("ip_address"));
+      if (ip.find(':') == std::string::npos) v4.push_back(ip);
+    }
+    if (!wanted.is_null()) {
+      auto ip = json_str(&wanted);
+      if (std::find(v4.begin(), v4.end(), ip) == v4.end()) return bad_fip("Port " + pid + " does not have fixed ip " + ip);
+      return ip;
+    }
+    if (v4.empty()) return bad_fip("Port " + pid + " does not have any IPv4 address");
+    if (v4.size() > 1)
+      return bad_fip("Port " + pid + " has multiple fixed IPv4 addresses. Must provide a specific IPv4 address when assigning a floating IP");
+    return v4[0];
+  }
+
+  static Result<std::string> find_router(const Model& m, const std::string& ext_net, const std::string& subnet,
+                                         const std::string& port_id) {
+    if (const Table* t = m.find_table("routers"))
+      for (const auto& [rid, r] : *t) {
+        const auto* gw = r.at("external_gateway_info").if_object();
+        if (!gw || json_str(gw->if_contains("network_id")) != ext_net) continue;
+        auto subnets = router_interface_subnets(m, rid);
+        if (std::find(subnets.begin(), subnets.end(), subnet) != subnets.end()) return rid;
+      }
+    return not_found("ExternalGatewayForFloatingIPNotFound",
+                     "External network " + ext_net + " is not reachable from subnet " + subnet +
+                         ". Therefore, cannot associate Port " + port_id + " with a Floating IP.");
+  }
+
+  Status associate(Txn& txn, Obj& fip, const json::value& port_v, const json::value& fixed_v, const Ctx& ctx) {
+    if (port_v.is_null()) {
+      if (!fixed_v.is_null()) return bad_fip("fixed_ip_address cannot be specified without a port_id");
+      fip["port_id"] = nullptr;
+      fip["fixed_ip_address"] = nullptr;
+      fip["router_id"] = nullptr;
+      fip["status"] = "DOWN";
+      return {};
+    }
+    auto port_id = json_str(&port_v);
+    const Obj* port = txn.model().find("ports", port_id);
+    if (!port || !(ctx.is_admin || project_of(*port) == ctx.project_id))
+      return not_found("PortNotFound", "Port " + port_id + " could not be found.");
+    if (!ctx.is_admin && project_of(*port) != project_of(fip))
+      return bad_fip("Cannot create floating IP and bind it to Port " + port_id + ", since that port is owned by a different tenant");
+    NT_ASSIGN(auto fixed, choose_fixed_ip(*port, fixed_v));
+    auto ext_net = json_str(fip.if_contains("floating_network_id"));
+    if (const Table* t = txn.model().find_table("floatingips"))
+      for (const auto& [oid, other] : *t)
+        if (oid != json_str(fip.if_contains("id")) && json_str(other.if_contains("port_id")) == port_id &&
+            json_str(other.if_contains("fixed_ip_address")) == fixed &&
+            json_str(other.if_contains("floating_network_id")) == ext_net)
+          return conflict("FloatingIPPortAlreadyAssociated",
+                          "Cannot associate floating IP " + json_str(fip.if_contains("floating_ip_address")) + " (" +
+                              json_str(fip.if_contains("id")) + ") with port " + port_id + " using fixed IP " + fixed +
+                              ", as that fixed IP already has a floating IP on external network " + ext_net + ".");
+    std::string subnet;
+    for (const auto& f : port->at("fixed_ips").as_array())
+      if (json_str(f.as_object().if_contains("ip_address")) == fixed) subnet = json_str(f.as_object().if_contains("subnet_id"));
+    NT_ASSIGN(auto router, find_router(txn.model(), ext_net, subnet, port_id));
+    fip["port_id"] = port_id;
+    fip["fixed_ip_address"] = fixed;
+    fip["router_id"] = router;
+    return {};
+  }
+
+  ResourceDef def_ = fip_def();
+};
+
+}  // namespace
+
+std::unique_ptr<Handler> make_floating_ips(const Settings& s) { return std::make_unique<FloatingIps>(s); }
+
+}  // namespace nt

@@ -1,0 +1,36 @@
+#include "core/liveness.h"
+
+#include <chrono>
+
+namespace nt {
+
+Liveness::Liveness(Clock clock) : clock_(std::move(clock)) {
+  if (!clock_)
+    clock_ = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+}
+
+void Liveness::beat(const std::string& host) {
+  std::lock_guard g(mu_);
+  last_[host] = clock_();
+}
+
+std::optional<int64_t> Liveness::last_ms(const std::string& host) const {
+  std::lock_guard g(mu_);
+  auto it = last_.find(host);
+  return it == last_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+}
+
+bool Liveness::alive(const std::string& host, int down_time_s) const {
+  auto last = last_ms(host);
+  return last && clock_() - *last <= int64_t{down_time_s} * 1000;
+}
+
+void Liveness::forget(const std::string& host) {
+  std::lock_guard g(mu_);
+  last_.erase(host);
+}
+
+}  // namespace nt

@@ -1,0 +1,31 @@
+// Agent heartbeats, kept in memory: a heartbeat is not a change of the model, so it costs
+// no write. Only liveness transitions (alive -> dead and back, decided against
+// agent_down_time by the server's periodic sweep) are stored and enter the change log.
+// On start every known host gets one agent_down_time of grace.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace nt {
+
+class Liveness {
+ public:
+  using Clock = std::function<int64_t()>;  // milliseconds since the epoch
+  explicit Liveness(Clock clock = nullptr);
+  void beat(const std::string& host);
+  std::optional<int64_t> last_ms(const std::string& host) const;
+  bool alive(const std::string& host, int down_time_s) const;
+  void forget(const std::string& host);
+  int64_t now_ms() const { return clock_(); }
+
+ private:
+  Clock clock_;
+  mutable std::mutex mu_;
+  std::map<std::string, int64_t> last_;
+};
+
+}  // namespace nt
