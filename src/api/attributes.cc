@@ -132,10 +132,11 @@ Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx
   Obj out;
   for (const auto& kv : item) {
     const Attr& a = *def.attr(std::string(kv.key()));
-    if (!(a.flags & kPut)) return bad_request("Cannot update read-only attribute " + a.name);
+    // Policy is enforced before the attribute map, as in Neutron.
     if ((a.flags & (kAdminOnly | kAdminWrite)) && !ctx.is_admin)
       return fail(Errc::forbidden, "PolicyNotAuthorized",
                   "(rule:update_" + def.singular + ":" + a.name + ") is disallowed by policy");
+    if (!(a.flags & kPut)) return bad_request("Cannot update read-only attribute " + a.name);
     NT_TRY(convert_into(a, kv.value(), out));
   }
   return out;

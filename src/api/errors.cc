@@ -12,6 +12,7 @@ int http_status(Errc code) {
     case Errc::not_found: return 404;
     case Errc::conflict: return 409;
     case Errc::precondition_failed: return 412;
+    case Errc::not_allowed: return 405;
     case Errc::too_large: return 413;
     case Errc::not_implemented: return 501;
     case Errc::unavailable: return 503;
@@ -30,6 +31,7 @@ const char* default_type(Errc code) {
     case Errc::not_found: return "HTTPNotFound";
     case Errc::conflict: return "Conflict";
     case Errc::precondition_failed: return "RevisionNumberConstraintFailed";
+    case Errc::not_allowed: return "HTTPMethodNotAllowed";
     case Errc::too_large: return "RequestEntityTooLarge";
     case Errc::not_implemented: return "NotImplementedError";
     case Errc::unavailable: return "ServiceUnavailable";

@@ -13,13 +13,57 @@ const std::vector<std::string> kVnicTypes = {
     "normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder", "smart-nic", "vdpa",
     "accelerator-direct", "accelerator-direct-physical", "remote-managed"};
 
+// fixed_ips entries are checked for shape and types before anything is looked up.
+check::Check fixed_ips_check() {
+  return [](const json::value& v) -> Result<json::value> {
+    if (!v.is_array()) return bad_request("'" + check::show(v) + "' is not a list");
+    for (const auto& item : v.as_array()) {
+      const auto* o = item.if_object();
+      if (!o) return bad_request("'" + check::show(item) + "' is not a dictionary");
+      for (const auto& kv : *o) {
+        if (kv.key() == "subnet_id") {
+          NT_TRY(check::uuid()(kv.value()));
+        } else if (kv.key() == "ip_address") {
+          NT_TRY(check::ip_address()(kv.value()));
+        } else {
+          return bad_request("Unrecognized attribute(s) '" + std::string(kv.key()) + "'");
+        }
+      }
+    }
+    return v;
+  };
+}
+
+// A DNS host name or FQDN label sequence, as Neutron's dns_host_name validator wants.
+check::Check dns_name_check() {
+  return [](const json::value& v) -> Result<json::value> {
+    NT_TRY(check::string(255)(v));
+    std::string name(v.get_string());
+    if (name.empty()) return v;
+    std::string trimmed = name.back() == '.' ? name.substr(0, name.size() - 1) : name;
+    size_t start = 0;
+    while (start <= trimmed.size()) {
+      auto end = trimmed.find('.', start);
+      if (end == std::string::npos) end = trimmed.size();
+      auto label = trimmed.substr(start, end - start);
+      bool ok = !label.empty() && label.size() <= 63 && label.front() != '-' && label.back() != '-' &&
+                std::all_of(label.begin(), label.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; });
+      if (!ok)
+        return bad_request("'" + name + "' not a valid PQDN or FQDN. Reason: labels must be 1-63 characters of letters, "
+                           "digits and '-', not starting or ending with '-'");
+      start = end + 1;
+    }
+    return v;
+  };
+}
+
 ResourceDef port_def() {
   ResourceDef d{"port", "ports", "ports", "PortNotFound", "Port {} could not be found.", standard_attrs()};
   auto& a = d.attrs;
   a.push_back({"network_id", kPost | kFilter | kSort | kRequired, check::uuid(), std::nullopt});
   a.push_back({"admin_state_up", kPost | kPut | kFilter | kSort, check::boolean(), json::value(true)});
   a.push_back({"mac_address", kPost | kPut | kFilter | kSort, check::mac_address(), std::nullopt});
-  a.push_back({"fixed_ips", kPost | kPut, check::list_of(check::dict()), std::nullopt});
+  a.push_back({"fixed_ips", kPost | kPut, fixed_ips_check(), std::nullopt});
   a.push_back({"device_id", kPost | kPut | kFilter | kSort, check::string(255), json::value("")});
   a.push_back({"device_owner", kPost | kPut | kFilter | kSort, check::string(255), json::value("")});
   a.push_back({"status", kFilter | kSort, check::any(), std::nullopt});
@@ -32,7 +76,7 @@ ResourceDef port_def() {
   a.push_back({"binding:profile", kPost | kPut | kAdminOnly, check::dict(true), json::value(json::object{})});
   a.push_back({"binding:vif_type", kAdminOnly, check::any(), std::nullopt});
   a.push_back({"binding:vif_details", kAdminOnly, check::any(), std::nullopt});
-  a.push_back({"dns_name", kPost | kPut | kFilter, check::string(255), json::value("")});
+  a.push_back({"dns_name", kPost | kPut | kFilter, dns_name_check(), json::value("")});
   a.push_back({"dns_assignment", 0, check::any(), std::nullopt});
   a.push_back({"ip_allocation", 0, check::any(), std::nullopt});
   a.push_back({"propagate_uplink_status", kPost | kPut, check::boolean(), json::value(false)});
@@ -278,7 +322,8 @@ class Ports final : public Handler {
       if (sid_v) {
         auto sid = json_str(sid_v);
         sub = txn.model().find("subnets", sid);
-        if (!sub || json_str(sub->if_contains("network_id")) != net_id)
+        if (!sub) return not_found("SubnetNotFound", "Subnet " + sid + " could not be found.");
+        if (json_str(sub->if_contains("network_id")) != net_id)
           return invalid_input("Failed to create port on network " + net_id + ", because fixed_ips included invalid subnet " + sid);
         if (ip && !cidr_of(*sub)->contains(*ip))
           return fail(Errc::invalid_argument, "InvalidIpForSubnet",
@@ -291,6 +336,13 @@ class Ports final : public Handler {
         if (!sub)
           return fail(Errc::invalid_argument, "InvalidIpForNetwork",
                       "IP address " + ip->str() + " is not a valid IP for any of the subnets on the specified network.");
+      }
+      if (ip) {
+        auto cidr = *cidr_of(*sub);
+        if (cidr.network.version == 4 && cidr.prefix < 31 && (*ip == cidr.first() || *ip == cidr.last()))
+          return fail(Errc::invalid_argument, sid_v ? "InvalidIpForSubnet" : "InvalidIpForNetwork",
+                      "IP address " + ip->str() + " is not a valid IP for " +
+                          (sid_v ? std::string("the specified subnet.") : std::string("any of the subnets on the specified network.")));
       }
       NT_ASSIGN(auto f, ip ? claim(txn, *sub, *ip, id) : allocate_from(txn, *sub, id, nullptr));
       out.push_back(std::move(f));

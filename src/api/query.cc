@@ -167,6 +167,10 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
       has_project |= key == "project_id";
       has_tenant |= key == "tenant_id";
       auto converted = a->check(json::value(value));
+      // Boolean attributes convert their filter values strictly (Neutron's convert_to).
+      auto as_bool = a->check(json::value(true));
+      if (!converted && as_bool && as_bool->is_bool())
+        return invalid_input("'" + value + "' cannot be converted to boolean");
       json::value v = converted ? *converted : json::value(value);
       const std::string& name = key;
       auto it = std::find_if(q.filters.begin(), q.filters.end(), [&](auto& f) { return f.first == name; });

@@ -54,6 +54,17 @@ Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, cons
   return o;
 }
 
+namespace {
+// Repeating a special key ORs its values; different keys AND, as for plain filters.
+bool special_matches(const Handler& h, const ListQuery& q, const Obj& o) {
+  std::map<std::string, bool> by_key;
+  for (const auto& [k, v] : q.special) by_key[k] = by_key[k] || h.special_match(o, k, v);
+  for (const auto& [k, ok] : by_key)
+    if (!ok) return false;
+  return true;
+}
+}  // namespace
+
 Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
                                    const std::string& base_url) {
   const auto& def = h.def();
@@ -63,9 +74,7 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
     rows.reserve(table->size());
     for (const auto& [id, stored] : *table) {
       if (!h.visible(m, stored, ctx) || !matches(q, stored)) continue;
-      bool ok = true;
-      for (const auto& [k, v] : q.special) ok = ok && h.special_match(stored, k, v);
-      if (ok) rows.push_back(&stored);
+      if (special_matches(h, q, stored)) rows.push_back(&stored);
     }
   }
   NT_ASSIGN(auto page, paginate(q, std::move(rows), base_url, params, def));
@@ -117,6 +126,13 @@ Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const
 }
 
 namespace {
+// Visible is not enough to change: shared networks and their subnets are read-only to others.
+Status check_owner(const ResourceDef& def, const Obj& o, const Ctx& ctx, const char* action) {
+  if (ctx.is_admin || project_of(o) == ctx.project_id) return {};
+  return fail(Errc::forbidden, "PolicyNotAuthorized",
+              std::string("(rule:") + action + "_" + def.singular + ") is disallowed by policy");
+}
+
 Status check_if_match(const Obj& current, const std::string& if_match) {
   if (if_match.empty()) return {};
   const std::string prefix = "revision_number=";
@@ -143,6 +159,7 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
   const auto& def = h.def();
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
+  NT_TRY(check_owner(def, current, ctx, "update"));
   NT_TRY(check_if_match(current, if_match));
   NT_ASSIGN(Obj item, unwrap_update(def, body));
   NT_ASSIGN(Obj changes, check_update(def, item, ctx));
@@ -157,6 +174,7 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
 Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& if_match) {
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
+  NT_TRY(check_owner(h.def(), current, ctx, "delete"));
   NT_TRY(check_if_match(current, if_match));
   return h.remove(txn, current, ctx);
 }

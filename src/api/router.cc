@@ -90,7 +90,7 @@ void Api::handle(HttpRequest&& req, Reply reply) {
   }
   if (r.method == "GET" || r.method == "HEAD") return read(r, std::move(reply));
   if (r.method == "POST" || r.method == "PUT" || r.method == "DELETE") return write(std::move(r), std::move(reply));
-  reply(error_response(Error{Errc::not_implemented, "HTTPMethodNotAllowed", "The method is not allowed for this resource."}));
+  reply(error_response(Error{Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource."}));
 }
 
 void Api::read(const Route& route, Reply reply) {
@@ -156,7 +156,7 @@ Result<std::string> Api::read_route(const Route& r) {
 }
 
 Result<json::value> Api::run_write(Txn& txn, const Route& r) {
-  if (r.root || r.v2_root) return fail(Errc::not_implemented, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
+  if (r.root || r.v2_root) return fail(Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
   const auto& p = r.path;
   if (p[0] == "quotas") return quotas_write(txn, settings_, r.ctx, r.method, p, r.body);
   if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
@@ -177,7 +177,7 @@ Result<json::value> Api::run_write(Txn& txn, const Route& r) {
     NT_TRY(delete_resource(*r.handler, txn, r.ctx, p[1], r.if_match));
     return json::value(nullptr);
   }
-  return fail(Errc::not_implemented, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
+  return fail(Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
 }
 
 void Api::write(Route route, Reply reply) {

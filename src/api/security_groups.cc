@@ -58,11 +58,30 @@ nt::unexpected<Error> rule_error(const std::string& type, const std::string& mes
   return fail(Errc::invalid_argument, type, message);
 }
 
-Result<json::value> port_value(const json::value& v, const char* name) {
+Result<json::value> port_value(const json::value& v, const char*) {
   if (v.is_null()) return v;
   auto r = check::integer(0, 65535)(v);
-  if (!r) return bad_request(std::string("Invalid input for ") + name + ". Reason: " + r.error().message + ".");
+  if (!r) return fail(Errc::invalid_argument, "SecurityGroupInvalidPortValue", "Invalid value for port " + check::show(v) + ".");
   return *r;
+}
+
+// Protocol names and numbers compare equal for duplicate detection (Neutron's _rule_to_key).
+std::string protocol_key(const json::value& p) {
+  static const std::map<std::string, std::string> numbers = {
+      {"icmp", "1"}, {"igmp", "2"}, {"tcp", "6"}, {"egp", "8"}, {"udp", "17"}, {"ipv6-encap", "41"},
+      {"ipv6-route", "43"}, {"ipv6-frag", "44"}, {"rsvp", "46"}, {"gre", "47"}, {"esp", "50"}, {"ah", "51"},
+      {"ipv6-icmp", "58"}, {"ipv6-nonxt", "59"}, {"ipv6-opts", "60"}, {"ospf", "89"}, {"ipip", "4"},
+      {"pgm", "113"}, {"vrrp", "112"}, {"sctp", "132"}, {"udplite", "136"}, {"dccp", "33"}, {"hopopt", "0"}};
+  if (p.is_null()) return "";
+  auto name = json_str(&p);
+  auto it = numbers.find(name);
+  return it == numbers.end() ? name : it->second;
+}
+
+// 0.0.0.0/0 and ::/0 mean the same as no prefix.
+std::string prefix_key(const json::value& p) {
+  auto text = json_str(&p);
+  return (text == "0.0.0.0/0" || text == "::/0") ? "" : text;
 }
 
 }  // namespace
@@ -164,12 +183,16 @@ class SecurityGroupRules final : public Handler {
 
   Result<Obj> create(Txn& txn, Obj rule, const Ctx& ctx) override {
     auto sg_id = json_str(rule.if_contains("security_group_id"));
+    NT_TRY(normalize(txn.model(), rule, ctx));
     const Obj* sg = txn.model().find("security_groups", sg_id);
     if (!sg || (!ctx.is_admin && project_of(*sg) != ctx.project_id))
       return not_found("SecurityGroupNotFound", "Security group " + sg_id + " does not exist");
-    NT_TRY(normalize(txn.model(), rule, ctx));
-    if (auto dup = find_duplicate(txn.model(), rule); !dup.empty())
+    if (auto dup = find_duplicate(txn.model(), rule); !dup.empty()) {
+      for (const auto& row : txn.changes().rows)  // created earlier in this same bulk request
+        if (row.kind == "security_group_rules" && row.id == dup)
+          return conflict("DuplicateSecurityGroupRuleInPost", "Duplicate Security Group Rule in POST.");
       return conflict("SecurityGroupRuleExists", "Security group rule already exists. Rule id is " + dup + ".");
+    }
     rule["belongs_to_default_sg"] = json_str(sg->if_contains("name")) == "default";
     txn.put("security_group_rules", rule);
     bump_revision(txn, "security_groups", sg_id);
@@ -278,11 +301,12 @@ class SecurityGroupRules final : public Handler {
   }
 
   static std::string find_duplicate(const Model& m, const Obj& rule) {
-    static const char* keys[] = {"security_group_id", "direction", "ethertype", "protocol", "port_range_min",
-                                 "port_range_max", "remote_group_id", "normalized_cidr", "remote_address_group_id"};
+    static const char* keys[] = {"security_group_id", "direction", "ethertype", "port_range_min",
+                                 "port_range_max", "remote_group_id", "remote_address_group_id"};
     if (const Table* t = m.find_table("security_group_rules"))
       for (const auto& [id, r] : *t) {
-        bool same = true;
+        bool same = protocol_key(r.at("protocol")) == protocol_key(rule.at("protocol")) &&
+                    prefix_key(r.at("normalized_cidr")) == prefix_key(rule.at("normalized_cidr"));
         for (const char* k : keys) same = same && r.at(k) == rule.at(k);
         if (same) return id;
       }

@@ -58,7 +58,7 @@ Result<json::value> tags_write(Handler& h, Txn& txn, const Ctx& ctx, const std::
     if (!has(tags, tag)) return not_found("TagNotFound", "Tag " + tag + " could not be found for " + h.def().singular + " " + id + ".");
     for (auto it = tags.begin(); it != tags.end();) it = json_str(&*it) == tag ? tags.erase(it) : it + 1;
   } else {
-    return fail(Errc::not_implemented, "HTTPMethodNotAllowed", "Method not allowed");
+    return fail(Errc::not_allowed, "HTTPMethodNotAllowed", "Method not allowed");
   }
   if (tags != o.at("tags").as_array()) {
     o["tags"] = tags;

@@ -15,6 +15,7 @@ enum class Errc {
   precondition_failed,  // 412: If-Match revision mismatch
   unauthenticated,      // 401
   forbidden,            // 403
+  not_allowed,          // 405: method not allowed on this resource
   too_large,            // 413
   unavailable,          // 503: nothing left to allocate, store busy
   not_implemented,      // 501

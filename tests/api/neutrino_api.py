@@ -30,6 +30,9 @@ SINGULAR = {
     "ports": "port",
     "security-groups": "security_group",
     "security-group-rules": "security_group_rule",
+    "routers": "router",
+    "floatingips": "floatingip",
+    "agents": "agent",
 }
 BODY_KEY = {
     "networks": "networks",
@@ -37,6 +40,9 @@ BODY_KEY = {
     "ports": "ports",
     "security-groups": "security_groups",
     "security-group-rules": "security_group_rules",
+    "routers": "routers",
+    "floatingips": "floatingips",
+    "agents": "agents",
 }
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -238,6 +244,168 @@ class Client:
         net = self.network()
         sub = self.subnet(net["id"], cidr, **subnet_attrs)
         return net, sub
+
+
+    # -- L3 ---------------------------------------------------------------------------
+    def ext_network(self, cidr="203.0.113.0/24", **subnet_attrs):
+        """An external network (admin only) with one subnet."""
+        net = self.network(**{"router:external": True})
+        sub = self.subnet(net["id"], cidr, **subnet_attrs)
+        return net, sub
+
+    def router(self, **attrs):
+        attrs.setdefault("name", uniq("router"))
+        return self.create("routers", **attrs)
+
+    def router_action(self, router_id, action, **body):
+        """PUT /v2.0/routers/{id}/{action} with a raw body; returns the response."""
+        return self("PUT", f"/v2.0/routers/{router_id}/{action}", json=body)
+
+    def add_interface(self, router_id, **body):
+        r = self.router_action(router_id, "add_router_interface", **body)
+        assert r.status_code == 200, f"add_router_interface {body}: {r.status_code} {r.text}"
+        return r.json()
+
+    def remove_interface(self, router_id, **body):
+        r = self.router_action(router_id, "remove_router_interface", **body)
+        assert r.status_code == 200, f"remove_router_interface {body}: {r.status_code} {r.text}"
+        return r.json()
+
+    def set_gateway(self, router_id, network_id, **info):
+        return self.update("routers", router_id, external_gateway_info=dict(network_id=network_id, **info))
+
+    def router_ports(self, router_id, owner=None):
+        params = {"device_id": router_id}
+        if owner:
+            params["device_owner"] = owner
+        return self.list("ports", params)
+
+    def floatingip(self, network_id, **attrs):
+        return self.create("floatingips", floating_network_id=network_id, **attrs)
+
+
+class AgentChannel:
+    """The agent side of the agent channel: register a host, post its status (heartbeat)."""
+
+    def __init__(self, url, token=None):
+        self.url = url
+        self.token = token
+        self.session = requests.Session()
+
+    def headers(self, token=None):
+        token = self.token if token is None else token
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["X-Neutrino-Token"] = token
+        return h
+
+    def register_raw(self, body, token=None):
+        return self.session.post(self.url + "/agent/v1/register", data=jsonlib.dumps(body),
+                                 headers=self.headers(token), timeout=30)
+
+    def register(self, host, mode="dvr_snat", local_ip="192.0.2.11", bridge_mappings=None, version="test"):
+        body = {"host": host, "agent_mode": mode, "local_ip": local_ip,
+                "bridge_mappings": {"physnet1": "eth1"} if bridge_mappings is None else bridge_mappings,
+                "version": version}
+        r = self.register_raw(body)
+        assert r.status_code == 200, f"register {host}: {r.status_code} {r.text}"
+        return r.json()
+
+    def status_raw(self, host, body=None, token=None):
+        return self.session.post(f"{self.url}/agent/v1/hosts/{host}/status",
+                                 data=jsonlib.dumps(body if body is not None else {"routers": {}}),
+                                 headers=self.headers(token), timeout=30)
+
+    def status(self, host, routers=None):
+        r = self.status_raw(host, {"routers": routers or {}})
+        assert r.status_code == 200, f"status {host}: {r.status_code} {r.text}"
+        return r.json()
+
+
+class Heartbeat:
+    """A background thread that posts a status for each of its hosts every `interval` seconds,
+    as running agents would. `stop(host)` silences one host, `resume(host)` brings it back."""
+
+    def __init__(self, url, hosts, interval=0.3, token=None):
+        import threading
+
+        self.channel = AgentChannel(url, token)
+        self.hosts = set(hosts)
+        self.interval = interval
+        self.states = {}  # host -> {router_id: state} reported with every beat
+        self.errors = []
+        self.last_beat = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            with self._lock:
+                hosts = sorted(self.hosts)
+                states = {h: dict(self.states.get(h, {})) for h in hosts}
+            for h in hosts:
+                try:
+                    r = self.channel.status_raw(h, {"routers": states[h]})
+                    if r.status_code != 200:
+                        self.errors.append(f"{h}: {r.status_code} {r.text[:200]}")
+                    else:
+                        self.last_beat[h] = time.monotonic()
+                except requests.RequestException as e:  # server restarting / gone
+                    self.errors.append(f"{h}: {e}")
+            self._stop.wait(self.interval)
+
+    def stop(self, host):
+        """Stop beating for host; returns the monotonic time of its last successful beat."""
+        with self._lock:
+            self.hosts.discard(host)
+        # a beat for it may be in flight: wait one round so none follows
+        time.sleep(self.interval + 0.1)
+        return self.last_beat.get(host, time.monotonic())
+
+    def resume(self, host):
+        with self._lock:
+            self.hosts.add(host)
+
+    def report(self, host, routers):
+        with self._lock:
+            self.states[host] = dict(routers)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def wait_for(predicate, timeout, interval=0.05, message="condition"):
+    """Poll predicate() until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}; last value {value!r}")
+        time.sleep(interval)
+
+
+SEED_BASE = [
+    ("n1", "network create --provider-network-type vxlan --provider-segment 123 n1"),
+    ("n1subnet", "subnet create --subnet-range 172.16.100.0/24 --network n1 n1subnet"),
+    ("ext_n2", "network create --provider-network-type flat --provider-physical-network extnet0 ext_n2 --external"),
+    ("extsubnet", "subnet create --subnet-range 10.0.2.0/24 --network ext_n2 extsubnet --no-dhcp --gateway 10.0.2.2 "
+                  "--allocation-pool start=10.0.2.210,end=10.0.2.220"),
+    ("p1", "port create --network n1 p1"),
+]
+
+
+def run_seed_base(server):
+    """The issue's seed network/subnet/port commands through the real CLI; returns key -> object."""
+    osc = server.osc()
+    made = {}
+    for key, command in SEED_BASE:
+        made[key] = osc(*command.split())
+    return made
 
 
 def expect_error(resp, status, neutron_type=None, message_contains=None):
