@@ -28,7 +28,7 @@ ResourceDef fip_def() {
   return d;
 }
 
-std::unexpected<Error> bad_fip(const std::string& msg) {
+nt::unexpected<Error> bad_fip(const std::string& msg) {
   return fail(Errc::invalid_argument, "BadRequest", "Bad floatingip request: " + msg + ".");
 }
 

@@ -67,7 +67,11 @@ void reschedule_gateways(Txn& txn, const Settings& s) {
     auto it = current.find(id);
     if (it != current.end() && it->second == hosts) continue;
     Obj row{{"id", id}, {"project_id", ""}, {"hosts", json::array(hosts.begin(), hosts.end())}, {"ha_state", json::object{}}};
-    if (const Obj* old = m.find("l3_bindings", id)) row["ha_state"] = old->at("ha_state");
+    // Reported states stay valid only while the active (first) host stays the same.
+    const Obj* old = m.find("l3_bindings", id);
+    if (old && it != current.end() && !it->second.empty() && !hosts.empty() && it->second[0] == hosts[0])
+      for (const auto& kv : old->at("ha_state").as_object())
+        if (std::find(hosts.begin(), hosts.end(), std::string(kv.key())) != hosts.end()) row["ha_state"].as_object()[kv.key()] = kv.value();
     txn.put("l3_bindings", std::move(row));
   }
 }

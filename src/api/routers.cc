@@ -26,7 +26,7 @@ ResourceDef router_def() {
   return d;
 }
 
-std::unexpected<Error> bad_router(const std::string& msg) {
+nt::unexpected<Error> bad_router(const std::string& msg) {
   return fail(Errc::invalid_argument, "BadRequest", "Bad router request: " + msg + ".");
 }
 
