@@ -428,6 +428,14 @@ def expect_error(resp, status, neutron_type=None, message_contains=None):
     return err
 
 
+def expect_error_of(resp, status, types):
+    """Like expect_error, for answers where Neutron releases differ in the type's name."""
+    assert resp.status_code == status, f"expected HTTP {status} {types}, got {resp.status_code}: {resp.text[:500]}"
+    err = resp.json().get("NeutronError")
+    assert err is not None and err.get("type") in types, f"expected one of {types}, got {resp.text[:500]}"
+    return err
+
+
 class CliError(AssertionError):
     pass
 
