@@ -24,7 +24,7 @@ Status Handler::remove(Txn& txn, const Obj& current, const Ctx&) {
 
 void bump_revision(Txn& txn, const std::string& kind, const std::string& id) {
   const Obj* o = txn.model().find(kind, id);
-  if (!o) return;
+  if (!o || !o->contains("revision_number")) return;  // e.g. agents have no revisions
   Obj next = *o;
   next["revision_number"] = next["revision_number"].to_number<int64_t>() + 1;
   next["updated_at"] = iso_utc(now_seconds());

@@ -59,12 +59,11 @@ class Routers final : public Handler {
     bool active = current.at("admin_state_up").as_bool();
     if (auto* d = changes.if_contains("distributed"); d && *d != current.at("distributed")) {
       if (active)
-        return bad_request("Cannot change the 'distributed' attribute of active routers. Please set router "
-                           "admin_state_up to False prior to upgrade");
-      if (!d->as_bool()) return bad_request("Migration from distributed router to centralized is not supported");
+        return bad_router("Cannot change the 'distributed' attribute of active routers. Please set router "
+                          "admin_state_up to False prior to upgrade");
     }
     if (auto* h = changes.if_contains("ha"); h && *h != current.at("ha") && active)
-      return bad_request("Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade");
+      return bad_router("Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade");
     Obj router = current;
     for (const auto& kv : changes)
       if (kv.key() != "external_gateway_info") router[kv.key()] = kv.value();

@@ -188,8 +188,8 @@ def test_external_gateway_needed(api, topo):
 def test_one_floating_ip_per_fixed_ip(api, topo):
     first = topo.fip(port_id=topo.port["id"])
     second = topo.fip()
-    err = expect_error(api("PUT", f"/v2.0/floatingips/{second['id']}", json={"floatingip": {"port_id": topo.port["id"]}}),
-                       409, "FloatingIPPortAlreadyAssociated")
+    err = expect_error(api("PUT", f"/v2.0/floatingips/{second['id']}",
+                           json={"floatingip": {"port_id": topo.port["id"]}}), 409, "FloatingIPPortAlreadyAssociated")
     for part in (second["floating_ip_address"], second["id"], topo.port["id"], port_ip(topo.port), topo.ext["id"]):
         assert part in err["message"], (part, err["message"])
     expect_error(api("POST", "/v2.0/floatingips", json={"floatingip": {"floating_network_id": topo.ext["id"],

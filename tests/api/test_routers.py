@@ -10,7 +10,8 @@ import ipaddress
 
 import pytest
 
-from neutrino_api import AgentChannel, TIMESTAMP_RE, UUID_RE, expect_error, expect_error_of, parse_table, run_seed_base, uniq
+from neutrino_api import (AgentChannel, TIMESTAMP_RE, UUID_RE, expect_error, expect_error_of, parse_table,
+                          run_seed_base, uniq)
 
 PORT_IN_USE = ("L3PortInUse", "ServicePortInUse")  # the name changed across releases
 MISSING = "0d5a7e2c-4f1b-4c3a-9e8d-7b6a5f4e3d21"
@@ -108,9 +109,12 @@ def test_changing_distributed_or_ha_needs_the_router_down(api):
     assert "Cannot change HA attribute of active routers" in err["message"]
     shown = api.show("routers", r["id"])
     assert shown["distributed"] is False and shown["ha"] is False and shown["admin_state_up"] is True
+
+
+def test_distributed_and_ha_change_while_down(api):
+    r = api.router()
     # the same value is no change and needs nothing
     assert api.update("routers", r["id"], distributed=False, ha=False)["distributed"] is False
-
     api.update("routers", r["id"], admin_state_up=False)
     assert api.update("routers", r["id"], distributed=True)["distributed"] is True
     assert api.update("routers", r["id"], ha=True)["ha"] is True
@@ -377,6 +381,14 @@ def test_router_in_use_and_router_ports_are_protected(api, ext):
         err = expect_error_of(api("DELETE", f"/v2.0/ports/{pid}"), 409, PORT_IN_USE)
         assert pid in err["message"]
         assert api.show("ports", pid)["device_id"] == r["id"]
+
+    # the networks and subnet under the router's ports are in use too
+    expect_error(api("DELETE", f"/v2.0/subnets/{sub['id']}"), 409, "SubnetInUse")
+    expect_error(api("DELETE", f"/v2.0/networks/{net['id']}"), 409, "NetworkInUse")
+    expect_error(api("DELETE", f"/v2.0/networks/{ext[0]['id']}"), 409, "NetworkInUse")
+    expect_error(api("PUT", f"/v2.0/networks/{ext[0]['id']}", json={"network": {"router:external": False}}),
+                 409, "ExternalNetworkInUse")
+    assert api.show("networks", ext[0]["id"])["router:external"] is True
 
     api.remove_interface(r["id"], subnet_id=sub["id"])
     api.delete("routers", r["id"])
