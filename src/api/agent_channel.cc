@@ -126,12 +126,35 @@ Result<StatusReport> parse_status(const std::string& host, const std::string& bo
       r.ha_states[std::string(kv.key())] = state;
     }
   }
+  if (auto* ports = o->if_contains("ports")) {
+    if (!ports->is_object()) return bad_request("Invalid input for ports. Reason: a dictionary port -> up|down is required.");
+    for (const auto& kv : ports->as_object()) {
+      auto state = json_str(&kv.value());
+      if (state != "up" && state != "down")
+        return bad_request("Invalid input for ports. Reason: '" + state + "' is not in ['up', 'down'].");
+      r.port_states[std::string(kv.key())] = state;
+    }
+  }
   return r;
 }
+
+namespace {
+// The status a port bound to `host` should have after the report, or "" to leave it.
+std::string reported_port_status(const Model& m, const std::string& host, const std::string& port_id,
+                                 const std::string& state) {
+  const Obj* p = m.find("ports", port_id);
+  if (!p || json_str(p->if_contains("binding:host_id")) != host || json_str(p->if_contains("binding:vif_type")) != "bridge")
+    return "";
+  std::string want = state == "up" && p->at("admin_state_up").as_bool() ? "ACTIVE" : "DOWN";
+  return json_str(p->if_contains("status")) == want ? "" : want;
+}
+}  // namespace
 
 bool status_needs_write(const Model& m, const StatusReport& report) {
   const Obj* host = m.find("hosts", report.host);
   if (!host || !host->at("alive").as_bool()) return true;
+  for (const auto& [port, state] : report.port_states)
+    if (!reported_port_status(m, report.host, port, state).empty()) return true;
   for (const auto& [router, state] : report.ha_states) {
     const Obj* b = m.find("l3_bindings", router);
     if (b && json_str(b->at("ha_state").as_object().if_contains(report.host)) != state) return true;
@@ -154,6 +177,14 @@ Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport
     Obj next = *b;
     next["ha_state"].as_object()[report.host] = state;
     txn.put("l3_bindings", std::move(next));
+  }
+  for (const auto& [port_id, state] : report.port_states) {
+    auto status = reported_port_status(txn.model(), report.host, port_id, state);
+    if (status.empty()) continue;
+    Obj port = *txn.model().find("ports", port_id);
+    port["status"] = status;
+    txn.put("ports", std::move(port));
+    bump_revision(txn, "ports", port_id);
   }
   return json::object{{"revision", txn.model().revision + 1}};
 }

@@ -22,6 +22,7 @@ Result<boost::json::value> register_host(Txn& txn, const Settings& s, Liveness& 
 struct StatusReport {
   std::string host;
   std::map<std::string, std::string> ha_states;  // router -> active | standby
+  std::map<std::string, std::string> port_states;  // port -> up | down (taps plugged on the host)
 };
 Result<StatusReport> parse_status(const std::string& host, const std::string& body);
 // Whether the report changes stored state (a dead host coming back, new ha_state values).

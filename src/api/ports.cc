@@ -1,5 +1,6 @@
 // Ports: MAC allocation, fixed IPs (by subnet and/or address, Neutron's defaults), port
 // security with security groups and allowed address pairs, binding attributes.
+#include "api/binding.h"
 #include "api/handlers.h"
 #include "core/ipam.h"
 #include "core/mac.h"
@@ -154,8 +155,7 @@ class Ports final : public Handler {
     NT_ASSIGN(port["allowed_address_pairs"], check_pairs(port, port.at("allowed_address_pairs")));
     NT_ASSIGN(port["extra_dhcp_opts"], check_dhcp_opts(port.at("extra_dhcp_opts")));
     port["status"] = "DOWN";
-    port["binding:vif_type"] = "unbound";
-    port["binding:vif_details"] = json::object{};
+    bind_port(txn.model(), port);
     port["ip_allocation"] = "immediate";
     port["dns_assignment"] = dns_assignment(port);
     port["qos_policy_id"] = nullptr;
@@ -201,6 +201,11 @@ class Ports final : public Handler {
       NT_ASSIGN(port["extra_dhcp_opts"], check_dhcp_opts(port.at("extra_dhcp_opts")));
     }
     port["dns_assignment"] = dns_assignment(port);
+    if (binding_inputs_changed(changes)) {
+      if (changes.contains("binding:host_id") && changes.at("binding:host_id") != current.at("binding:host_id"))
+        port["status"] = "DOWN";  // the new host's agent reports it up once plugged
+      bind_port(txn.model(), port);
+    }
     txn.put("ports", port);
     return port;
   }

@@ -1,0 +1,72 @@
+"""Port binding and port status, as Nova and operators see them: binding a port to a host
+with a live agent gives binding:vif_type "bridge"; a host without an agent, a dead agent, or
+no bridge_mappings entry for a flat network's physical network gives "binding_failed" with
+a reason (the seed articles' classic bind_failed). The port turns ACTIVE when the host's
+agent reports its tap plugged, and DOWN when unplugged.
+"""
+from neutrino_api import AgentChannel, uniq, wait_for
+
+
+def bind(client, port_id, host):
+    return client.update("ports", port_id, **{"binding:host_id": host})
+
+
+def test_bound_to_a_live_agent(server, admin):
+    host = uniq("cmp")
+    AgentChannel(server.url).register(host, mode="dvr")
+    net, _ = admin.net_with_subnet("10.61.0.0/24")
+    port = admin.port(net["id"])
+    assert port["binding:vif_type"] == "unbound"
+    bound = bind(admin, port["id"], host)
+    assert bound["binding:host_id"] == host
+    assert bound["binding:vif_type"] == "bridge"
+    assert bound["binding:vif_details"]["bridge_name"] == "brq" + net["id"][:11]
+    assert bound["binding:vif_details"]["port_filter"] is True
+    assert bound["status"] == "DOWN"
+    unbound = bind(admin, port["id"], "")
+    assert unbound["binding:vif_type"] == "unbound"
+
+
+def test_host_without_agent_fails_with_a_reason(server, admin):
+    net, _ = admin.net_with_subnet("10.62.0.0/24")
+    port = admin.port(net["id"], **{"binding:host_id": "nowhere-" + uniq("h")})
+    assert port["binding:vif_type"] == "binding_failed"
+    assert "has no registered agent" in port["binding:vif_details"]["reason"]
+
+
+def test_flat_network_needs_a_bridge_mapping(server, admin):
+    host = uniq("cmp")
+    physnet = uniq("extnet")
+    AgentChannel(server.url).register(host, mode="dvr", bridge_mappings={"physnet1": "eth1"})
+    net = admin.create("networks", name=uniq("flat"), **{"provider:network_type": "flat",
+                                                         "provider:physical_network": physnet})
+    admin.subnet(net["id"], "10.63.0.0/24")
+    port = admin.port(net["id"], **{"binding:host_id": host})
+    assert port["binding:vif_type"] == "binding_failed"
+    assert port["binding:vif_details"]["reason"] == (
+        f"host {host} has no bridge_mappings entry for physical network {physnet}")
+    # Once the agent has the mapping, binding again succeeds.
+    AgentChannel(server.url).register(host, mode="dvr", bridge_mappings={physnet: "eth2"})
+    bind(admin, port["id"], "")
+    assert bind(admin, port["id"], host)["binding:vif_type"] == "bridge"
+
+
+def test_reported_tap_state_drives_port_status(server, admin):
+    host = uniq("cmp")
+    agent = AgentChannel(server.url)
+    agent.register(host, mode="dvr")
+    net, _ = admin.net_with_subnet("10.64.0.0/24")
+    port = admin.port(net["id"], **{"binding:host_id": host})
+    assert port["status"] == "DOWN"
+    r = agent.status_raw(host, {"ports": {port["id"]: "up"}})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: admin.show("ports", port["id"])["status"] == "ACTIVE", timeout=5)
+    agent.status_raw(host, {"ports": {port["id"]: "down"}})
+    wait_for(lambda: admin.show("ports", port["id"])["status"] == "DOWN", timeout=5)
+    # Another host cannot change the status of a port that is not bound to it.
+    other = uniq("cmp")
+    agent.register(other, mode="dvr")
+    agent.status_raw(other, {"ports": {port["id"]: "up"}})
+    assert admin.show("ports", port["id"])["status"] == "DOWN"
+    bad = agent.status_raw(host, {"ports": {port["id"]: "sideways"}})
+    assert bad.status_code == 400
