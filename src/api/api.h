@@ -5,7 +5,9 @@
 #include <memory>
 
 #include "api/resource.h"
+#include "channel/watch_hub.h"
 #include "core/liveness.h"
+#include "planner/planner.h"
 #include "core/writer.h"
 #include "http/message.h"
 
@@ -22,6 +24,7 @@ class Api {
 
  private:
   int64_t model_revision();
+  void watch(const std::string& host, const HttpRequest& req, Reply reply);
   void handle_agent_channel(const std::vector<std::string>& segments, const HttpRequest& req, Reply reply);
   struct Route;
   void read(const Route& route, Reply reply);
@@ -33,7 +36,10 @@ class Api {
   const Settings& settings_;
   Model& model_;
   Writer& writer_;
+  void follow(const std::vector<ChangeSet>& committed);  // feeds the planner and the watches
   Liveness liveness_;
+  Planner planner_;
+  WatchHub watches_;
   std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment
 };
 

@@ -11,10 +11,7 @@ namespace json = boost::json;
 
 namespace {
 
-const std::vector<std::string> kReserved = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse",
-                                            "tags", "tags-any", "not-tags", "not-tags-any", "changed_since"};
 
-bool is_reserved(const std::string& k) { return std::find(kReserved.begin(), kReserved.end(), k) != kReserved.end(); }
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

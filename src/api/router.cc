@@ -60,6 +60,25 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   // Hosts known from before a restart get one agent_down_time of grace.
   if (const Table* hosts = model_.find_table("hosts"))
     for (const auto& [name, h] : *hosts) liveness_.beat(name);
+  for (const char* kind : {"hosts", "networks", "ports"})
+    if (const Table* t = model_.find_table(kind))
+      for (const auto& [id, obj] : *t) planner_.apply(kind, id, obj);
+  writer_.on_commit([this](const std::vector<ChangeSet>& committed) { follow(committed); });
+}
+
+void Api::follow(const std::vector<ChangeSet>& committed) {
+  for (const auto& cs : committed)
+    for (const auto& row : cs.rows) {
+      if (row.kind != "hosts" && row.kind != "networks" && row.kind != "ports") continue;
+      try {
+        std::optional<Obj> obj;
+        if (row.body) obj = json::parse(*row.body).as_object();
+        planner_.apply(row.kind, row.id, obj);
+        watches_.publish(planner_.last_deltas());
+      } catch (const std::exception& e) {
+        spdlog::error("planner could not follow {} {}: {}", row.kind, row.id, e.what());
+      }
+    }
 }
 Api::~Api() = default;
 
@@ -204,6 +223,8 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
     reply(r ? json_response(200, *r) : error_response(r.error()));
   };
   if (auto token = check_agent_token(settings_, req); !token) return answer(nt::unexpected(token.error()));
+  bool is_watch = req.method == "GET" && seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "watch";
+  if (is_watch) return watch(seg[3], req, reply);
   bool is_register = seg.size() == 3 && seg[1] == "v1" && seg[2] == "register";
   bool is_status = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "status";
   if (req.method != "POST" || (!is_register && !is_status))
@@ -227,6 +248,29 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   writer_.submit([this, shared](Txn& txn) { return apply_status(txn, settings_, *shared); }, answer);
 }
 
+// GET /agent/v1/hosts/{host}/watch?since=R: the host view as a stream of JSON lines.
+void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
+  std::string path;
+  std::optional<int64_t> since;
+  for (const auto& [k, v] : parse_query_string(req.target, &path)) {
+    if (k != "since") continue;
+    try {
+      size_t pos = 0;
+      since = std::stoll(v, &pos);
+      if (pos != v.size() || *since < 0) throw std::invalid_argument(v);
+    } catch (...) {
+      return reply(error_response(Error{Errc::invalid_argument, "HTTPBadRequest", "since must be a revision number, not '" + v + "'"}));
+    }
+  }
+  std::shared_lock lock(writer_.lock());
+  if (!model_.find("hosts", host))
+    return reply(error_response(Error{Errc::not_found, "HostNotFound", "Host " + host + " is not registered."}));
+  HttpResponse r{200, "", "application/x-ndjson", {}};
+  r.stream = watches_.subscribe(host, since, planner_);
+  lock.unlock();
+  reply(std::move(r));
+}
+
 int64_t Api::model_revision() {
   std::shared_lock lock(writer_.lock());
   return model_.revision;
@@ -239,6 +283,7 @@ void Api::sweep() {
         return json::value(nullptr);
       },
       [](Result<json::value>) {});
+  watches_.keepalive();
 }
 
 }  // namespace nt

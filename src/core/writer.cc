@@ -70,6 +70,7 @@ void Writer::run_group(std::deque<Job>& group) {
   std::vector<Result<boost::json::value>> results;
   results.reserve(group.size());
   bool wrote = false;
+  std::vector<ChangeSet> committed;
   {
     std::unique_lock exclusive(lock_);
     auto began = store_.begin();
@@ -85,6 +86,7 @@ void Writer::run_group(std::deque<Job>& group) {
         if (stored) {
           ++model_.revision;
           wrote = true;
+          committed.push_back(txn.changes());
         } else {
           spdlog::error("store rejected a change: {}", stored.error().message);
           r = nt::unexpected(stored.error());
@@ -95,13 +97,15 @@ void Writer::run_group(std::deque<Job>& group) {
     }
     if (began) {
       // Commit while readers wait: they must never see what might not be durable.
-      auto committed = wrote ? store_.commit() : (store_.rollback(), Status{});
-      if (!committed) {
-        spdlog::error("commit failed, reloading the model from the store: {}", committed.error().message);
+      auto done = wrote ? store_.commit() : (store_.rollback(), Status{});
+      if (!done) {
+        spdlog::error("commit failed, reloading the model from the store: {}", done.error().message);
         store_.rollback();
         if (auto state = store_.load()) (void)model_.load(*state);
         for (auto& r : results)
-          if (r) r = nt::unexpected(committed.error());
+          if (r) r = nt::unexpected(done.error());
+      } else if (wrote && on_commit_) {
+        on_commit_(committed);
       }
     }
   }

@@ -30,6 +30,9 @@ class Writer {
   // Runs fn synchronously through the same path (start-up tasks and tests).
   Result<boost::json::value> run(WriteFn fn);
   std::shared_mutex& lock() { return lock_; }
+  // Called after each successful commit, still under the exclusive lock, with the change
+  // sets of the requests that committed (the planner follows the model this way).
+  void on_commit(std::function<void(const std::vector<ChangeSet>&)> hook) { on_commit_ = std::move(hook); }
   void stop();
 
  private:
@@ -49,6 +52,7 @@ class Writer {
   std::condition_variable queue_cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
+  std::function<void(const std::vector<ChangeSet>&)> on_commit_;
   std::thread thread_;
 };
 

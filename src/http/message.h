@@ -3,6 +3,8 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,11 +22,22 @@ struct HttpRequest {
   }
 };
 
+// A response body produced over time, sent with chunked encoding: next() delivers the
+// next piece (possibly later, from any thread) or nullopt at the end; close() is called
+// when the client went away.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual void next(std::function<void(std::optional<std::string>)> deliver) = 0;
+  virtual void close() = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<BodyStream> stream;  // set: the body is streamed, `body` is ignored
 };
 
 using Reply = std::function<void(HttpResponse)>;

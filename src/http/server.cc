@@ -66,6 +66,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(HttpResponse r) {
+    if (r.stream) return send_stream(std::move(r));
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<http::status>(r.status));
@@ -80,6 +81,39 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
       if (ec || !self->keep_alive_) return self->close();
       self->read();
+    });
+  }
+
+  // Chunked streaming: header first, then one chunk per piece the stream delivers.
+  void send_stream(HttpResponse r) {
+    auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "neutrino");
+    res->set(http::field::content_type, r.content_type);
+    res->chunked(true);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    stream_.expires_never();
+    http::async_write_header(stream_, *sr, [self = shared_from_this(), res, sr, body = r.stream](beast::error_code ec, size_t) {
+      if (ec) return body->close(), self->close();
+      self->pump(body);
+    });
+  }
+
+  void pump(std::shared_ptr<BodyStream> body) {
+    auto self = shared_from_this();
+    body->next([self, body](std::optional<std::string> piece) {
+      asio::post(self->stream_.get_executor(), [self, body, piece = std::move(piece)]() mutable {
+        if (!piece) {
+          asio::async_write(self->stream_, http::make_chunk_last(),
+                            [self](beast::error_code, size_t) { self->close(); });
+          return;
+        }
+        auto data = std::make_shared<std::string>(std::move(*piece));
+        asio::async_write(self->stream_, http::make_chunk(asio::buffer(*data)),
+                          [self, body, data](beast::error_code ec, size_t) {
+                            if (ec) return body->close(), self->close();
+                            self->pump(body);
+                          });
+      });
     });
   }
 

@@ -10,7 +10,11 @@ std::string str(const json::object& o, const char* key) {
   return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
 }
 
-std::string host_of(const json::object& port) { return str(port, "binding:host_id"); }
+// The host a port is bound to; a failed binding binds it nowhere.
+std::string host_of(const json::object& port) {
+  auto vif = str(port, "binding:vif_type");
+  return (vif == "binding_failed" || vif == "unbound") ? std::string() : str(port, "binding:host_id");
+}
 
 json::array ips_of(const json::object& port) {
   json::array out;
@@ -101,13 +105,20 @@ std::map<std::string, HostView> Planner::recompute() const {
 
 void Planner::refresh(const std::set<std::string>& hosts) {
   touched_ = hosts;
+  deltas_.clear();
   for (const auto& h : hosts) {
     if (h.empty()) continue;
     auto next = compute(h);
     auto& current = views_[h];
     if (next != current) {
+      int64_t rev = ++revisions_[h];
+      for (const auto& [key, obj] : current)
+        if (!next.count(key)) deltas_.push_back({h, rev, key.first, key.second, std::nullopt});
+      for (const auto& [key, obj] : next) {
+        auto it = current.find(key);
+        if (it == current.end() || it->second != obj) deltas_.push_back({h, rev, key.first, key.second, obj});
+      }
       current = std::move(next);
-      ++revisions_[h];
     }
     if (current.empty()) views_.erase(h);
   }

@@ -18,11 +18,20 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace nt {
 
 using ViewKey = std::pair<std::string, std::string>;  // kind, id
 using HostView = std::map<ViewKey, boost::json::object>;
+
+// One change of one host view: put (obj set) or del.
+struct ViewDelta {
+  std::string host;
+  int64_t revision;  // the host view's revision after this change
+  std::string kind, id;
+  std::optional<boost::json::object> obj;
+};
 
 class Planner {
  public:
@@ -35,6 +44,8 @@ class Planner {
   std::map<std::string, HostView> recompute() const;
   // Which hosts the last apply() recomputed (for tests and metrics).
   const std::set<std::string>& last_touched() const { return touched_; }
+  // The changes of host views made by the last apply().
+  const std::vector<ViewDelta>& last_deltas() const { return deltas_; }
 
  private:
   HostView compute(const std::string& host) const;
@@ -47,6 +58,7 @@ class Planner {
   std::map<std::string, HostView> views_;
   std::map<std::string, int64_t> revisions_;
   std::set<std::string> touched_;
+  std::vector<ViewDelta> deltas_;
 };
 
 }  // namespace nt

@@ -79,8 +79,13 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
     World world(seed);
     std::map<std::string, HostView> before;
     std::map<std::string, int64_t> revs;
+    std::map<std::string, HostView> replayed;  // what an agent applying only the deltas holds
     for (int step = 0; step < 1500; ++step) {
       world.step(planner);
+      for (const auto& d : planner.last_deltas()) {
+        if (d.obj) replayed[d.host][{d.kind, d.id}] = *d.obj;
+        else replayed[d.host].erase({d.kind, d.id});
+      }
       auto full = planner.recompute();
       ASSERT_EQ(planner.hosts_with_views(), [&] {
         std::set<std::string> s;
@@ -88,6 +93,7 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
         return s;
       }()) << "seed " << seed << " step " << step;
       for (const auto& [host, view] : full) ASSERT_EQ(planner.view(host), view) << host << " step " << step;
+      for (const auto& [host, view] : replayed) ASSERT_EQ(view, planner.view(host)) << "deltas of " << host;
       // A revision moves exactly when the host's view changed.
       for (int i = 0; i < 25; ++i) {
         auto h = "host" + std::to_string(i);

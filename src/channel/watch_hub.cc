@@ -1,0 +1,129 @@
+#include "channel/watch_hub.h"
+
+#include <boost/json.hpp>
+
+namespace nt {
+namespace json = boost::json;
+
+// One agent's stream: lines wait in a queue until the HTTP session asks for the next one.
+class WatchStream final : public BodyStream, public std::enable_shared_from_this<WatchStream> {
+ public:
+  WatchStream(WatchHub& hub, std::string host) : hub_(hub), host_(std::move(host)) {}
+
+  void push(std::string line) {
+    std::function<void(std::optional<std::string>)> deliver;
+    {
+      std::lock_guard g(mu_);
+      if (closed_) return;
+      if (waiting_) deliver = std::exchange(waiting_, nullptr);
+      else queue_.push_back(std::move(line));
+    }
+    if (deliver) deliver(std::move(line));
+  }
+
+  void next(std::function<void(std::optional<std::string>)> deliver) override {
+    std::optional<std::string> ready;
+    {
+      std::lock_guard g(mu_);
+      if (closed_) {
+        ready = std::nullopt;
+      } else if (!queue_.empty()) {
+        ready = std::move(queue_.front());
+        queue_.pop_front();
+      } else {
+        waiting_ = std::move(deliver);
+        return;
+      }
+    }
+    deliver(std::move(ready));
+  }
+
+  void close() override {
+    {
+      std::lock_guard g(mu_);
+      closed_ = true;
+      waiting_ = nullptr;
+      queue_.clear();
+    }
+    hub_.forget(this);
+  }
+
+  const std::string& host() const { return host_; }
+
+ private:
+  WatchHub& hub_;
+  std::string host_;
+  std::mutex mu_;
+  std::deque<std::string> queue_;
+  std::function<void(std::optional<std::string>)> waiting_;
+  bool closed_ = false;
+};
+
+std::string WatchHub::line(const ViewDelta& d) {
+  json::object o{{"rev", d.revision}, {"op", d.obj ? "put" : "del"}, {"kind", d.kind}, {"id", d.id}};
+  if (d.obj) o["obj"] = *d.obj;
+  return json::serialize(o) + "\n";
+}
+
+void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
+  std::vector<std::pair<std::shared_ptr<WatchStream>, std::string>> out;
+  {
+    std::lock_guard g(mu_);
+    for (const auto& d : deltas) {
+      auto text = line(d);
+      auto& h = history_[d.host];
+      h.emplace_back(d.revision, text);
+      if (h.size() > history_limit_) h.pop_front();
+      revisions_[d.host] = d.revision;
+      auto [b, e] = watchers_.equal_range(d.host);
+      for (auto it = b; it != e; ++it)
+        if (auto s = it->second.lock()) out.emplace_back(std::move(s), text);
+    }
+  }
+  for (auto& [s, text] : out) s->push(std::move(text));
+}
+
+std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::optional<int64_t> since,
+                                                const Planner& planner) {
+  auto stream = std::make_shared<WatchStream>(*this, host);
+  int64_t rev = planner.host_revision(host);
+  std::lock_guard g(mu_);
+  const auto& h = history_[host];
+  // The history covers `since` if it holds every revision after it.
+  bool covered = since && *since <= rev && (*since == rev || (!h.empty() && h.front().first <= *since + 1));
+  if (covered) {
+    for (const auto& [r, text] : h)
+      if (r > *since) stream->push(text);
+  } else {
+    for (const auto& [key, obj] : planner.view(host))
+      stream->push(line(ViewDelta{host, rev, key.first, key.second, obj}));
+  }
+  stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n");
+  watchers_.emplace(host, stream);
+  return stream;
+}
+
+void WatchHub::keepalive() {
+  std::vector<std::pair<std::shared_ptr<WatchStream>, int64_t>> out;
+  {
+    std::lock_guard g(mu_);
+    for (auto& [host, weak] : watchers_)
+      if (auto s = weak.lock()) out.emplace_back(std::move(s), revisions_[host]);
+  }
+  for (auto& [s, rev] : out) s->push(json::serialize(json::object{{"op", "keepalive"}, {"rev", rev}}) + "\n");
+}
+
+size_t WatchHub::watchers() const {
+  std::lock_guard g(mu_);
+  return watchers_.size();
+}
+
+void WatchHub::forget(const WatchStream* s) {
+  std::lock_guard g(mu_);
+  for (auto it = watchers_.begin(); it != watchers_.end();) {
+    auto locked = it->second.lock();
+    it = (!locked || locked.get() == s) ? watchers_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace nt

@@ -1,0 +1,48 @@
+// The server side of GET /agent/v1/hosts/{host}/watch?since=R (ARCHITECTURE §5): one
+// stream of JSON lines per watching agent.
+//   {"rev":N,"op":"put","kind":"port","id":"...","obj":{...}}
+//   {"rev":N,"op":"del","kind":"l2pop","id":"..."}
+//   {"op":"synced","rev":N}          after a full snapshot (or a resume)
+//   {"op":"keepalive","rev":N}       while idle
+// `rev` is the host view's revision. A watch resumes after `since` when the history still
+// holds every change since then; otherwise it starts with the full view and "synced".
+#pragma once
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/message.h"
+#include "planner/planner.h"
+
+namespace nt {
+
+class WatchStream;
+
+class WatchHub {
+ public:
+  explicit WatchHub(size_t history_per_host = 4096) : history_limit_(history_per_host) {}
+  // After each commit, with the planner's deltas (called with the model locked).
+  void publish(const std::vector<ViewDelta>& deltas);
+  // A new watch; `planner` must not change during the call (hold the model's lock).
+  std::shared_ptr<BodyStream> subscribe(const std::string& host, std::optional<int64_t> since, const Planner& planner);
+  void keepalive();
+  size_t watchers() const;
+
+  static std::string line(const ViewDelta& d);
+
+ private:
+  friend class WatchStream;
+  void forget(const WatchStream* s);
+
+  size_t history_limit_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::deque<std::pair<int64_t, std::string>>> history_;  // host -> (rev, line)
+  std::map<std::string, int64_t> revisions_;                                    // host -> latest rev
+  std::multimap<std::string, std::weak_ptr<WatchStream>> watchers_;
+};
+
+}  // namespace nt
