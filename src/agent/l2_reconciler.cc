@@ -1,0 +1,147 @@
+#include "agent/l2_reconciler.h"
+
+namespace nt::agent {
+namespace json = boost::json;
+using kernel::Fdb;
+using kernel::Link;
+using kernel::Neighbour;
+using kernel::Op;
+
+namespace {
+
+constexpr const char* kFloodMac = "00:00:00:00:00:00";
+
+std::string str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
+}
+int64_t num(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return (v && v->is_int64()) ? v->get_int64() : 0;
+}
+
+// The tunnel or VLAN device of a network ("" for flat: the mapped interface is used).
+std::string segment_device(const json::object& net, const L2Settings& s) {
+  auto type = str(net, "network_type");
+  auto id = std::to_string(num(net, "segmentation_id"));
+  if (type == "vxlan") return "vxlan-" + id;
+  if (type == "geneve") return "geneve-" + id;
+  if (type == "vlan") {
+    auto it = s.bridge_mappings.find(str(net, "physical_network"));
+    return it == s.bridge_mappings.end() ? "" : it->second + "." + id;
+  }
+  return "";
+}
+
+void add_network(kernel::State& want, const kernel::State& actual, const std::string& net_id, const json::object& net,
+                 const L2Settings& s) {
+  int mtu = static_cast<int>(num(net, "mtu"));
+  auto bridge = str(net, "bridge");
+  want.links[bridge] = Link{bridge, "bridge", "", mtu, true};
+  auto type = str(net, "network_type");
+  auto dev = segment_device(net, s);
+  if (type == "vxlan" || type == "geneve") {
+    Link l{dev, type, bridge, mtu, true};
+    l.vni = static_cast<uint32_t>(num(net, "segmentation_id"));
+    l.local_ip = s.local_ip;
+    l.learning = false;
+    l.proxy = type == "vxlan";
+    l.port_learning = false;
+    want.links[dev] = l;
+    if (auto* flood = net.if_contains("flood"); flood && flood->is_array())
+      for (const auto& vtep : flood->as_array()) want.fdb.insert(Fdb{dev, kFloodMac, std::string(vtep.as_string())});
+  } else if (type == "vlan" && !dev.empty()) {
+    want.links[dev] = Link{dev, "vlan", bridge, mtu, true};
+  } else if (type == "flat") {
+    auto it = s.bridge_mappings.find(str(net, "physical_network"));
+    if (it != s.bridge_mappings.end())
+      if (auto phys = actual.links.find(it->second); phys != actual.links.end()) {
+        Link l = phys->second;  // not ours: only enslaved and brought up
+        l.master = bridge;
+        l.up = true;
+        want.links[l.name] = l;
+      }
+  }
+  (void)net_id;
+}
+
+bool immutable_differs(const Link& a, const Link& b) {
+  return a.kind != b.kind || a.vni != b.vni || a.local_ip != b.local_ip || a.learning != b.learning || a.proxy != b.proxy;
+}
+
+}  // namespace
+
+bool owned_link(const std::string& name) {
+  return name.rfind("brq", 0) == 0 || name.rfind("vxlan-", 0) == 0 || name.rfind("geneve-", 0) == 0;
+}
+
+kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& s) {
+  kernel::State want;
+  std::map<std::string, const json::object*> networks;
+  for (const auto& [key, obj] : view)
+    if (key.first == "network") networks[key.second] = &obj, add_network(want, actual, key.second, obj, s);
+  for (const auto& [key, obj] : view) {
+    auto net = networks.find(str(obj, "network_id"));
+    if (net == networks.end()) continue;
+    if (key.first == "port") {
+      // Taps appear when Nova plugs them; an absent tap is not an error, just not yet.
+      auto tap = actual.links.find(str(obj, "device"));
+      if (tap == actual.links.end()) continue;
+      Link l = tap->second;
+      l.master = str(*net->second, "bridge");
+      l.mtu = static_cast<int>(num(*net->second, "mtu"));
+      l.up = true;
+      want.links[l.name] = l;
+    } else if (key.first == "l2pop" && str(*net->second, "network_type") == "vxlan") {
+      auto dev = segment_device(*net->second, s);
+      auto mac = str(obj, "mac_address");
+      want.fdb.insert(Fdb{dev, mac, str(obj, "vtep")});
+      want.fdb.insert(Fdb{dev, mac, ""});
+      if (auto* ips = obj.if_contains("fixed_ips"); ips && ips->is_array())
+        for (const auto& ip : ips->as_array()) want.neighbours.insert(Neighbour{dev, std::string(ip.as_string()), mac});
+    }
+  }
+  return want;
+}
+
+std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const L2Settings& s) {
+  auto want = desired_l2(view, actual, s);
+  std::vector<Op> removals, links, entries;
+  auto stays = [&](const std::string& dev) {
+    auto w = want.links.find(dev);
+    auto a = actual.links.find(dev);
+    return w != want.links.end() && a != actual.links.end() && !immutable_differs(w->second, a->second);
+  };
+  // 1. Entries on our devices that are no longer wanted (entries on removed devices go with them).
+  for (const auto& f : actual.fdb)
+    if (owned_link(f.dev) && !want.fdb.count(f) && stays(f.dev)) removals.push_back(Op{Op::del_fdb, {}, f, {}});
+  for (const auto& n : actual.neighbours)
+    if (owned_link(n.dev) && !want.neighbours.count(n) && stays(n.dev)) removals.push_back(Op{Op::del_neigh, {}, {}, n});
+  // 2. Our links no longer wanted, or to be recreated: tunnels before bridges.
+  for (int pass = 0; pass < 2; ++pass)
+    for (const auto& [name, l] : actual.links) {
+      bool bridge = l.kind == "bridge";
+      if (!owned_link(name) || bridge != (pass == 1)) continue;
+      auto w = want.links.find(name);
+      if (w == want.links.end() || immutable_differs(w->second, l)) removals.push_back(Op{Op::del_link, l, {}, {}});
+    }
+  // 3. Links to add or change: bridges first, then their ports.
+  for (int pass = 0; pass < 2; ++pass)
+    for (const auto& [name, l] : want.links) {
+      if ((l.kind == "bridge") != (pass == 0)) continue;
+      auto a = actual.links.find(name);
+      if (a == actual.links.end() || immutable_differs(l, a->second)) links.push_back(Op{Op::add_link, l, {}, {}});
+      else if (a->second != l) links.push_back(Op{Op::set_link, l, {}, {}});
+    }
+  // 4. Entries to add (all of them on a recreated device).
+  auto recreated = [&](const std::string& dev) { return !stays(dev); };
+  for (const auto& f : want.fdb)
+    if (!actual.fdb.count(f) || recreated(f.dev)) entries.push_back(Op{Op::add_fdb, {}, f, {}});
+  for (const auto& n : want.neighbours)
+    if (!actual.neighbours.count(n) || recreated(n.dev)) entries.push_back(Op{Op::add_neigh, {}, {}, n});
+  removals.insert(removals.end(), links.begin(), links.end());
+  removals.insert(removals.end(), entries.begin(), entries.end());
+  return removals;
+}
+
+}  // namespace nt::agent

@@ -1,0 +1,29 @@
+// L2 reconciliation (ARCHITECTURE §6): from the host view's network, port and l2pop
+// objects to bridges, VXLAN devices (nolearning proxy, learning off on their bridge port),
+// per remote port a VXLAN FDB entry to its VTEP, a static bridge FDB entry and a permanent
+// neighbour, and flood entries for the VTEPs that have the network. Taps (plugged by Nova)
+// and mapped physical interfaces of flat networks are enslaved to the network's bridge.
+//
+// The agent owns links named brq* and vxlan-* / geneve-* and the entries on them; it
+// removes only stale objects it owns and adopts whatever already matches, so a restart
+// changes nothing. plan_l2 is pure: actual state in, the smallest list of operations out.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kernel/kernel.h"
+#include "planner/planner.h"
+
+namespace nt::agent {
+
+struct L2Settings {
+  std::string local_ip;                                  // this host's VTEP
+  std::map<std::string, std::string> bridge_mappings;    // physnet -> interface
+};
+
+kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings);
+std::vector<kernel::Op> plan_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings);
+bool owned_link(const std::string& name);
+
+}  // namespace nt::agent

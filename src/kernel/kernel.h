@@ -1,0 +1,68 @@
+// The only door to the OS network stack (ARCHITECTURE §2, §6). Kernel work is expressed as
+// operation values (FRR's dplane style) and applied in batches; state is read back as plain
+// values so reconcilers can diff desired against actual. Implementations: the fake kernel
+// (fake_kernel.cc, in memory, with the errno behaviour of the real one) for unit tests;
+// the netlink implementation comes with the agent.
+#pragma once
+#include <compare>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace nt::kernel {
+
+struct Link {
+  std::string name;
+  std::string kind;    // "bridge", "vxlan", "vlan", "geneve", "veth", "tap", "dummy"
+  std::string master;  // bridge this link is a port of ("" = none)
+  int mtu = 1500;
+  bool up = false;
+  // vxlan / geneve
+  uint32_t vni = 0;
+  std::string local_ip;
+  bool learning = true;        // the device's own learning (vxlan "nolearning" = false)
+  bool proxy = false;          // vxlan "proxy": answer ARP from the neighbour table
+  bool port_learning = true;   // learning flag of its bridge port
+  auto operator<=>(const Link&) const = default;
+};
+
+struct Fdb {
+  std::string dev, mac;
+  std::string dst;        // VTEP for a vxlan (self) entry; "" for a bridge (master) entry
+  auto operator<=>(const Fdb&) const = default;
+};
+
+struct Neighbour {
+  std::string dev, ip, mac;  // permanent entries
+  auto operator<=>(const Neighbour&) const = default;
+};
+
+struct State {
+  std::map<std::string, Link> links;
+  std::set<Fdb> fdb;
+  std::set<Neighbour> neighbours;
+};
+
+struct Op {
+  enum Kind { add_link, set_link, del_link, add_fdb, del_fdb, add_neigh, del_neigh } kind;
+  Link link;
+  Fdb fdb;
+  Neighbour neigh;
+  std::string describe() const;  // "add link vxlan-123 (vxlan)", for --once and logs
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Result<State> read() = 0;
+  // Applies ops in order and stops at the first failure, which names the op and errno.
+  virtual Status apply(const std::vector<Op>& batch) = 0;
+};
+
+// The ONE place where errno becomes an Error (code, and the errno kept for callers).
+Error from_errno(int err, const std::string& what);
+
+}  // namespace nt::kernel

@@ -1,0 +1,159 @@
+// The L2 reconciler against the fake kernel: create, idempotence, update, delete, adopt,
+// a crash mid-batch then convergence, and kernels without a feature.
+#include <gtest/gtest.h>
+
+#include "agent/l2_reconciler.h"
+#include "kernel/fake/fake_kernel.h"
+
+namespace nt::agent {
+namespace json = boost::json;
+using kernel::FakeKernel;
+using kernel::Link;
+
+namespace {
+
+const std::string kNet = "1234567890ab-net";
+const std::string kBridge = "brq1234567890a";
+
+json::object network(const std::string& type = "vxlan", json::array flood = {"192.0.2.2"}) {
+  return {{"network_type", type}, {"physical_network", type == "vxlan" ? json::value(nullptr) : json::value("physnet1")},
+          {"segmentation_id", type == "flat" ? json::value(nullptr) : json::value(123)}, {"mtu", 1450},
+          {"bridge", kBridge}, {"flood", flood}};
+}
+
+HostView view_with_remote_port() {
+  HostView v;
+  v[{"network", kNet}] = network();
+  v[{"port", "p1"}] = {{"network_id", kNet}, {"mac_address", "fa:16:3e:00:00:01"}, {"device", "tapp1"}, {"mtu", 1450}};
+  v[{"l2pop", "p2"}] = {{"network_id", kNet}, {"mac_address", "fa:16:3e:00:00:02"},
+                        {"fixed_ips", json::array{"10.0.0.2"}}, {"vtep", "192.0.2.2"}};
+  return v;
+}
+
+L2Settings settings() { return L2Settings{"192.0.2.1", {{"physnet1", "eth1"}}}; }
+
+Status reconcile(FakeKernel& k, const HostView& v) {
+  auto actual = k.read();
+  return k.apply(plan_l2(v, *actual, settings()));
+}
+
+}  // namespace
+
+TEST(L2Reconciler, BuildsBridgeVxlanAndL2pop) {
+  FakeKernel k;
+  k.state().links["tapp1"] = Link{"tapp1", "tap"};
+  ASSERT_TRUE(reconcile(k, view_with_remote_port()));
+  const auto& s = k.state();
+  ASSERT_TRUE(s.links.count(kBridge));
+  const auto& vx = s.links.at("vxlan-123");
+  EXPECT_EQ(vx.master, kBridge);
+  EXPECT_EQ(vx.vni, 123u);
+  EXPECT_FALSE(vx.learning);
+  EXPECT_TRUE(vx.proxy);
+  EXPECT_FALSE(vx.port_learning);
+  EXPECT_EQ(vx.mtu, 1450);
+  EXPECT_EQ(s.links.at("tapp1").master, kBridge);
+  EXPECT_TRUE(s.fdb.count({"vxlan-123", "fa:16:3e:00:00:02", "192.0.2.2"}));
+  EXPECT_TRUE(s.fdb.count({"vxlan-123", "fa:16:3e:00:00:02", ""}));
+  EXPECT_TRUE(s.fdb.count({"vxlan-123", "00:00:00:00:00:00", "192.0.2.2"}));
+  EXPECT_TRUE(s.neighbours.count({"vxlan-123", "10.0.0.2", "fa:16:3e:00:00:02"}));
+}
+
+TEST(L2Reconciler, SecondPassChangesNothing) {
+  FakeKernel k;
+  k.state().links["tapp1"] = Link{"tapp1", "tap"};
+  ASSERT_TRUE(reconcile(k, view_with_remote_port()));
+  auto actual = k.read();
+  EXPECT_TRUE(plan_l2(view_with_remote_port(), *actual, settings()).empty());
+}
+
+TEST(L2Reconciler, RemovedRemotePortTakesItsEntries) {
+  FakeKernel k;
+  ASSERT_TRUE(reconcile(k, view_with_remote_port()));
+  auto v = view_with_remote_port();
+  v.erase({"l2pop", "p2"});
+  v[{"network", kNet}] = network("vxlan", {});
+  ASSERT_TRUE(reconcile(k, v));
+  EXPECT_TRUE(k.state().fdb.empty());
+  EXPECT_TRUE(k.state().neighbours.empty());
+  EXPECT_TRUE(k.state().links.count("vxlan-123"));
+}
+
+TEST(L2Reconciler, DeletedNetworkRemovesOnlyWhatTheAgentOwns) {
+  FakeKernel k;
+  k.state().links["tapp1"] = Link{"tapp1", "tap"};
+  k.state().links["eth0"] = Link{"eth0", "dummy", "", 1500, true};
+  ASSERT_TRUE(reconcile(k, view_with_remote_port()));
+  ASSERT_TRUE(reconcile(k, HostView{}));
+  EXPECT_FALSE(k.state().links.count(kBridge));
+  EXPECT_FALSE(k.state().links.count("vxlan-123"));
+  EXPECT_TRUE(k.state().links.count("tapp1"));  // Nova's tap stays, detached
+  EXPECT_EQ(k.state().links.at("tapp1").master, "");
+  EXPECT_TRUE(k.state().links.count("eth0"));
+}
+
+TEST(L2Reconciler, AdoptsExistingObjectsAndRemovesStaleOwnedOnes) {
+  FakeKernel built;
+  ASSERT_TRUE(reconcile(built, view_with_remote_port()));
+  FakeKernel k;
+  k.state() = built.state();  // as left by a previous agent run
+  k.state().links["brqdeadbeef000"] = Link{"brqdeadbeef000", "bridge", "", 1500, true};
+  k.state().fdb.insert({"vxlan-123", "fa:16:3e:00:00:99", "192.0.2.9"});
+  ASSERT_TRUE(reconcile(k, view_with_remote_port()));
+  EXPECT_EQ(k.applied(), 2u);  // exactly: delete the stale bridge and the stale entry
+  EXPECT_FALSE(k.state().links.count("brqdeadbeef000"));
+  EXPECT_EQ(k.state().links, built.state().links);
+  EXPECT_EQ(k.state().fdb, built.state().fdb);
+}
+
+TEST(L2Reconciler, CrashMidBatchThenConverges) {
+  FakeKernel reference;
+  ASSERT_TRUE(reconcile(reference, view_with_remote_port()));
+  for (size_t crash_at = 0; crash_at < 6; ++crash_at) {
+    FakeKernel k;
+    k.fail_after(crash_at);
+    EXPECT_FALSE(reconcile(k, view_with_remote_port()));
+    k.fail_after(1000);
+    ASSERT_TRUE(reconcile(k, view_with_remote_port())) << crash_at;
+    EXPECT_EQ(k.state().links, reference.state().links);
+    EXPECT_EQ(k.state().fdb, reference.state().fdb);
+    EXPECT_EQ(k.state().neighbours, reference.state().neighbours);
+  }
+}
+
+TEST(L2Reconciler, FlatNetworksBridgeTheMappedInterface) {
+  FakeKernel k;
+  k.state().links["eth1"] = Link{"eth1", "dummy", "", 1500, false};
+  HostView v;
+  v[{"network", kNet}] = network("flat", {});
+  ASSERT_TRUE(reconcile(k, v));
+  EXPECT_EQ(k.state().links.at("eth1").master, kBridge);
+  EXPECT_TRUE(k.state().links.at("eth1").up);
+}
+
+TEST(L2Reconciler, MissingKernelFeatureIsAClearError) {
+  FakeKernel k({"bridge", "vxlan", "tap"});  // built without 8021q
+  HostView v;
+  v[{"network", kNet}] = network("vlan", {});
+  auto r = reconcile(k, v);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::not_implemented);
+  EXPECT_NE(r.error().message.find("add link eth1.123 (vlan)"), std::string::npos);
+  EXPECT_NE(r.error().message.find("Operation not supported"), std::string::npos);
+}
+
+TEST(Kernel, ErrnoMapsToCodesInOnePlace) {
+  EXPECT_EQ(kernel::from_errno(EEXIST, "x").code, Errc::conflict);
+  EXPECT_EQ(kernel::from_errno(ENODEV, "x").code, Errc::not_found);
+  EXPECT_EQ(kernel::from_errno(EPERM, "x").code, Errc::forbidden);
+  EXPECT_EQ(kernel::from_errno(ENODEV, "x").sys_errno, ENODEV);
+  FakeKernel k;
+  auto dup = k.apply({kernel::Op{kernel::Op::add_link, Link{"brqx", "bridge"}, {}, {}},
+                      kernel::Op{kernel::Op::add_link, Link{"brqx", "bridge"}, {}, {}}});
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().sys_errno, EEXIST);
+  auto orphan = k.apply({kernel::Op{kernel::Op::add_fdb, {}, {"nodev", "fa:16:3e:00:00:01", ""}, {}}});
+  EXPECT_EQ(orphan.error().sys_errno, ENODEV);
+}
+
+}  // namespace nt::agent
