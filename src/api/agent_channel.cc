@@ -111,30 +111,34 @@ Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& livenes
   return json::object{{"host", name}, {"dvr_mac", host.at("dvr_mac")}, {"agents", ids}, {"revision", txn.model().revision + 1}};
 }
 
+namespace {
+// {"<id>": "<a>"|"<b>", ...} under `key` of a status report.
+Result<std::map<std::string, std::string>> state_map(const Obj& report, const char* key, const char* a, const char* b,
+                                                     const char* shape) {
+  std::map<std::string, std::string> out;
+  auto* v = report.if_contains(key);
+  if (!v) return out;
+  if (!v->is_object())
+    return bad_request(std::string("Invalid input for ") + key + ". Reason: a dictionary " + shape + " is required.");
+  for (const auto& kv : v->as_object()) {
+    auto state = json_str(&kv.value());
+    if (state != a && state != b)
+      return bad_request(std::string("Invalid input for ") + key + ". Reason: '" + state + "' is not in ['" + a +
+                         "', '" + b + "'].");
+    out[std::string(kv.key())] = state;
+  }
+  return out;
+}
+}  // namespace
+
 Result<StatusReport> parse_status(const std::string& host, const std::string& body) {
   StatusReport r{host, {}};
   if (body.empty()) return r;
   NT_ASSIGN(auto doc, parse_json(body));
   const auto* o = doc.if_object();
   if (!o) return bad_request("Body contains invalid data");
-  if (auto* routers = o->if_contains("routers")) {
-    if (!routers->is_object()) return bad_request("Invalid input for routers. Reason: a dictionary router -> ha_state is required.");
-    for (const auto& kv : routers->as_object()) {
-      auto state = json_str(&kv.value());
-      if (state != "active" && state != "standby")
-        return bad_request("Invalid input for routers. Reason: '" + state + "' is not in ['active', 'standby'].");
-      r.ha_states[std::string(kv.key())] = state;
-    }
-  }
-  if (auto* ports = o->if_contains("ports")) {
-    if (!ports->is_object()) return bad_request("Invalid input for ports. Reason: a dictionary port -> up|down is required.");
-    for (const auto& kv : ports->as_object()) {
-      auto state = json_str(&kv.value());
-      if (state != "up" && state != "down")
-        return bad_request("Invalid input for ports. Reason: '" + state + "' is not in ['up', 'down'].");
-      r.port_states[std::string(kv.key())] = state;
-    }
-  }
+  NT_ASSIGN(r.ha_states, state_map(*o, "routers", "active", "standby", "router -> ha_state"));
+  NT_ASSIGN(r.port_states, state_map(*o, "ports", "up", "down", "port -> up|down"));
   return r;
 }
 

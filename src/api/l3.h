@@ -25,6 +25,8 @@ std::vector<const Obj*> router_floating_ips(const Model& m, const std::string& r
 void reschedule_gateways(Txn& txn, const Settings& s);
 
 std::unique_ptr<Handler> make_routers(const Settings& s);
+// Creates or removes a router's sg- ports to match its interfaces and gateway.
+Status router_sync_snat(Handler& routers, Txn& txn, const Obj& router);
 std::unique_ptr<Handler> make_floating_ips(const Settings& s);
 // PUT /v2.0/routers/{id}/add_router_interface and .../remove_router_interface
 Result<boost::json::value> router_interface_action(Handler& routers, Txn& txn, const Ctx& ctx, const std::string& id,

@@ -244,6 +244,5 @@ Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const st
   return page;
 }
 
-std::vector<std::string> fields_for(const ListQuery& q) { return q.fields; }
 
 }  // namespace nt

@@ -37,8 +37,6 @@ struct Page {
 };
 Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const std::string& base_url,
                       const Params& params, const ResourceDef& def);
-// Only the requested fields, plus the ids paging needs are returned then stripped.
-std::vector<std::string> fields_for(const ListQuery& q);
 
 Params parse_query_string(const std::string& target, std::string* path);
 

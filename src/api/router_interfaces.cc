@@ -9,8 +9,6 @@
 namespace nt {
 namespace json = boost::json;
 
-Status router_sync_snat(Handler& routers, Txn& txn, const Obj& router);
-
 bool is_interface_owner(const std::string& owner) { return owner == kOwnerInterface || owner == kOwnerInterfaceDvr; }
 
 std::vector<const Obj*> router_ports(const Model& m, const std::string& router, const std::vector<std::string>& owners) {
