@@ -12,13 +12,6 @@
 #include "core/settings.h"
 #include "http/server.h"
 
-namespace {
-nt::HttpServer* g_server = nullptr;
-void on_signal(int) {
-  if (g_server) g_server->stop();
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"neutrino-server: Neutron-compatible network API server"};
   std::string config_file;
@@ -70,7 +63,6 @@ int main(int argc, char** argv) {
     std::cerr << "neutrino-server: " << started.error().message << "\n";
     return 1;
   }
-  g_server = &server;
   // Agent liveness: transitions are stored and gateways rescheduled a few times per
   // agent_down_time.
   std::atomic<bool> running{true};
@@ -81,8 +73,6 @@ int main(int argc, char** argv) {
       if (running) api.sweep();
     }
   });
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   spdlog::info("neutrino-server listening on {}:{} (database {}, revision {})", settings->bind_host, server.port(),
                settings->database, model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;

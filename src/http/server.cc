@@ -4,6 +4,7 @@
 #include <boost/beast.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <thread>
 
 namespace nt {
@@ -137,6 +138,7 @@ struct HttpServer::Impl {
   HttpHandler handler;
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  asio::signal_set signals{io, SIGINT, SIGTERM};  // a clean stop, handled on the pool
   int bound_port = 0;
 
   void accept() {
@@ -171,6 +173,9 @@ Status HttpServer::start() {
     return fail(Errc::unavailable, "BindError",
                 "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) + ": " + ec.message());
   impl_->bound_port = a.local_endpoint().port();
+  impl_->signals.async_wait([this](beast::error_code ec, int) {
+    if (!ec) impl_->io.stop();
+  });
   impl_->accept();
   return {};
 }
