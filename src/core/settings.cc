@@ -94,6 +94,7 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "agent_down_time", T::integer, "75", "seconds without heartbeat before an agent is dead"},
       {"DEFAULT", "dvr_base_mac", T::string, "fa:16:3f:00:00:00", "base of per-host DVR MACs"},
       {"agent", "token", T::string, "", "shared token agents present (X-Neutrino-Token); empty = no check"},
+      {"agent", "unix_socket", T::string, "", "also serve the API on this Unix socket (unix:// agent URLs)"},
       {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path"},
       {"ml2", "type_drivers", T::list, "flat,vlan,vxlan,gre,geneve", ""},
       {"ml2", "tenant_network_types", T::list, "vxlan", ""},
@@ -172,6 +173,7 @@ Result<Settings> settings_from(const Config& c) {
   if (!dvr_mac) return bad_value(c, "DEFAULT", "dvr_base_mac", "\"" + c.str("DEFAULT", "dvr_base_mac") + "\" is not a MAC address");
   s.dvr_base_mac = *dvr_mac;
   s.agent_token = c.str("agent", "token");
+  s.unix_socket = c.str("agent", "unix_socket");
   for (const char* r : {"network", "subnet", "port", "router", "floatingip", "security_group",
                         "security_group_rule", "rbac_policy", "subnetpool"})
     s.default_quotas.emplace_back(r, c.integer("quotas", std::string("quota_") + r));

@@ -45,6 +45,7 @@ struct Settings {
   int max_routes = 30;
   int agent_down_time = 75;  // seconds
   std::string agent_token;   // shared secret of the agent channel
+  std::string unix_socket;   // [agent] unix_socket: where agents in other namespaces connect
   Mac dvr_base_mac{0xfa163f000000ULL};
 };
 

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--config-file", config_file, "server.ini (Neutron option names)");
   app.add_option("--database", database, "SQLite file; overrides [database] connection");
   app.add_option("--port", port, "listen port; overrides bind_port (0 = any free port)");
+  std::string unix_socket;
+  app.add_option("--unix-socket", unix_socket, "also serve on this Unix socket (agents use unix://PATH)");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -57,7 +59,9 @@ int main(int argc, char** argv) {
   }
   nt::Writer writer(model, **store);
   nt::Api api(*settings, model, writer);
-  nt::HttpServer server({settings->bind_host, settings->bind_port, settings->api_workers, settings->max_request_body_size},
+  if (unix_socket.empty()) unix_socket = settings->unix_socket;
+  nt::HttpServer server({settings->bind_host, settings->bind_port, settings->api_workers, settings->max_request_body_size,
+                         unix_socket},
                         [&api](nt::HttpRequest&& req, nt::Reply reply) { api.handle(std::move(req), std::move(reply)); });
   if (auto started = server.start(); !started) {
     std::cerr << "neutrino-server: " << started.error().message << "\n";
@@ -73,8 +77,8 @@ int main(int argc, char** argv) {
       if (running) api.sweep();
     }
   });
-  spdlog::info("neutrino-server listening on {}:{} (database {}, revision {})", settings->bind_host, server.port(),
-               settings->database, model.revision);
+  spdlog::info("neutrino-server listening on {}:{}{} (database {}, revision {})", settings->bind_host, server.port(),
+               unix_socket.empty() ? "" : " and unix://" + unix_socket, settings->database, model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
   server.run();
   running = false;

@@ -4,6 +4,9 @@
 #include <boost/beast.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <thread>
 
@@ -20,9 +23,14 @@ std::string lower(std::string s) {
   return s;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// One HTTP/1.1 connection, over TCP or a Unix socket (agents in the sandbox's host
+// namespaces reach the server through one).
+template <class Protocol>
+class Session : public std::enable_shared_from_this<Session<Protocol>> {
+  using std::enable_shared_from_this<Session<Protocol>>::shared_from_this;
+
  public:
-  Session(tcp::socket socket, const HttpHandler& handler, size_t max_body)
+  Session(typename Protocol::socket socket, const HttpHandler& handler, size_t max_body)
       : stream_(std::move(socket)), handler_(handler), max_body_(max_body) {}
 
   void start() {
@@ -120,10 +128,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().shutdown(asio::socket_base::shutdown_send, ec);
   }
 
-  beast::tcp_stream stream_;
+  beast::basic_stream<Protocol> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpHandler& handler_;
@@ -138,6 +146,7 @@ struct HttpServer::Impl {
   HttpHandler handler;
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  asio::local::stream_protocol::acceptor local_acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};  // a clean stop, handled on the pool
   int bound_port = 0;
 
@@ -146,10 +155,36 @@ struct HttpServer::Impl {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), handler, options.max_body)->start();
+        std::make_shared<Session<tcp>>(std::move(socket), handler, options.max_body)->start();
       }
       accept();
     });
+  }
+
+  void accept_local() {
+    local_acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, asio::local::stream_protocol::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<Session<asio::local::stream_protocol>>(std::move(s), handler, options.max_body)->start();
+      accept_local();
+    });
+  }
+
+  Status listen_local() {
+    const auto& path = options.unix_socket;
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode))
+        return fail(Errc::invalid_argument, "BindError", path + " exists and is not a socket; not replacing it");
+      ::unlink(path.c_str());  // a socket left by a previous run
+    }
+    beast::error_code ec;
+    asio::local::stream_protocol::endpoint ep(path);
+    local_acceptor.open(ep.protocol(), ec);
+    if (!ec) local_acceptor.bind(ep, ec);
+    if (!ec) local_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail(Errc::unavailable, "BindError", "cannot listen on unix://" + path + ": " + ec.message());
+    accept_local();
+    return {};
   }
 };
 
@@ -173,6 +208,7 @@ Status HttpServer::start() {
     return fail(Errc::unavailable, "BindError",
                 "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) + ": " + ec.message());
   impl_->bound_port = a.local_endpoint().port();
+  if (!impl_->options.unix_socket.empty()) NT_TRY(impl_->listen_local());
   impl_->signals.async_wait([this](beast::error_code ec, int) {
     if (!ec) impl_->io.stop();
   });

@@ -14,6 +14,7 @@ struct HttpServerOptions {
   int port = 9696;  // 0 = any free port
   int threads = 2;
   size_t max_body = 114688;
+  std::string unix_socket;  // also listen on this Unix socket path ("" = no)
 };
 
 class HttpServer {
