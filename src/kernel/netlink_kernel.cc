@@ -1,0 +1,270 @@
+// rtnetlink through libnl-route-3: links (bridge, vxlan, and existing taps/interfaces
+// enslaved), bridge-port learning, FDB entries (vxlan "self" with a VTEP, bridge "master"
+// static) and permanent neighbours. libnl returns negative NLE_* codes; the errno behind
+// them comes from nl_syserr2nlerr's inverse, which libnl keeps in the socket's last error,
+// so the translation to Error stays in kernel.cc's from_errno.
+#include "kernel/netlink_kernel.h"
+
+#include <linux/if.h>
+#include <linux/neighbour.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/neighbour.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace nt::kernel {
+namespace {
+
+// libnl error codes back to errno for the ones the reconcilers care about.
+int errno_of(int nle) {
+  switch (-nle < 0 ? nle : -nle) {
+    case NLE_EXIST: return EEXIST;
+    case NLE_NODEV: return ENODEV;
+    case NLE_OBJ_NOTFOUND: return ENOENT;
+    case NLE_INVAL: return EINVAL;
+    case NLE_PERM: return EPERM;
+    case NLE_OPNOTSUPP: return EOPNOTSUPP;
+    case NLE_BUSY: return EBUSY;
+    case NLE_NOMEM: return ENOMEM;
+    case NLE_RANGE: return ERANGE;
+    default: return EIO;
+  }
+}
+
+template <class T, void (*Free)(T*)>
+struct Owned {
+  T* p = nullptr;
+  ~Owned() { if (p) Free(p); }
+};
+void free_addr(nl_addr* a) { nl_addr_put(a); }
+void free_link(rtnl_link* l) { rtnl_link_put(l); }
+void free_neigh(rtnl_neigh* n) { rtnl_neigh_put(n); }
+void free_cache(nl_cache* c) { nl_cache_free(c); }
+
+std::string addr_str(nl_addr* a, bool mac) {
+  if (!a) return "";
+  char buf[128];
+  nl_addr2str(a, buf, sizeof buf);
+  std::string s(buf);
+  if (!mac) {
+    auto slash = s.find('/');
+    if (slash != std::string::npos) s.resize(slash);
+  }
+  return s;
+}
+
+class NetlinkKernel final : public Kernel {
+ public:
+  explicit NetlinkKernel(nl_sock* sk) : sk_(sk) {}
+  ~NetlinkKernel() override {
+    if (links_) nl_cache_free(links_);
+    nl_socket_free(sk_);
+  }
+
+  Result<State> read() override {
+    State s;
+    Owned<nl_cache, free_cache> links, ports, neighs;
+    if (int e = rtnl_link_alloc_cache(sk_, AF_UNSPEC, &links.p); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump links"));
+    std::map<int, std::string> names;
+    for (auto* o = nl_cache_get_first(links.p); o; o = nl_cache_get_next(o)) {
+      auto* l = reinterpret_cast<rtnl_link*>(o);
+      names[rtnl_link_get_ifindex(l)] = rtnl_link_get_name(l);
+    }
+    for (auto* o = nl_cache_get_first(links.p); o; o = nl_cache_get_next(o)) {
+      auto* l = reinterpret_cast<rtnl_link*>(o);
+      Link link;
+      link.name = rtnl_link_get_name(l);
+      const char* type = rtnl_link_get_type(l);
+      link.kind = type ? type : "device";
+      if (int m = rtnl_link_get_master(l); m > 0) link.master = names[m];
+      link.mtu = static_cast<int>(rtnl_link_get_mtu(l));
+      link.up = rtnl_link_get_flags(l) & IFF_UP;
+      if (link.kind == "vxlan") {
+        uint32_t id = 0;
+        rtnl_link_vxlan_get_id(l, &id);
+        link.vni = id;
+        nl_addr* local = nullptr;
+        if (rtnl_link_vxlan_get_local(l, &local) == 0) {
+          link.local_ip = addr_str(local, false);
+          nl_addr_put(local);
+        }
+        link.learning = rtnl_link_vxlan_get_learning(l) == 1;
+        link.proxy = rtnl_link_vxlan_get_proxy(l) == 1;
+      }
+      s.links[link.name] = link;
+    }
+    // Bridge ports' learning flag comes from the AF_BRIDGE dump.
+    if (rtnl_link_alloc_cache(sk_, AF_BRIDGE, &ports.p) == 0)
+      for (auto* o = nl_cache_get_first(ports.p); o; o = nl_cache_get_next(o)) {
+        auto* l = reinterpret_cast<rtnl_link*>(o);
+        auto it = s.links.find(rtnl_link_get_name(l));
+        // The dump also lists the bridges themselves; only their ports have the flag.
+        if (it != s.links.end() && !it->second.master.empty())
+          it->second.port_learning = rtnl_link_bridge_get_flags(l) & RTNL_BRIDGE_LEARNING;
+      }
+    if (int e = rtnl_neigh_alloc_cache_flags(sk_, &neighs.p, NL_CACHE_AF_ITER); e < 0)
+      return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
+    for (auto* o = nl_cache_get_first(neighs.p); o; o = nl_cache_get_next(o)) read_neigh(reinterpret_cast<rtnl_neigh*>(o), names, s);
+    return s;
+  }
+
+  Status apply(const std::vector<Op>& batch) override {
+    for (const auto& op : batch) {
+      int e = apply_one(op);
+      if (e < 0) return nt::unexpected(from_errno(errno_of(e), op.describe()));
+    }
+    return {};
+  }
+
+ private:
+  static void read_neigh(rtnl_neigh* n, const std::map<int, std::string>& names, State& s) {
+    auto dev = names.find(rtnl_neigh_get_ifindex(n));
+    if (dev == names.end()) return;
+    int state = rtnl_neigh_get_state(n);
+    unsigned flags = rtnl_neigh_get_flags(n);
+    auto mac = addr_str(rtnl_neigh_get_lladdr(n), true);
+    if (rtnl_neigh_get_family(n) == AF_BRIDGE) {
+      if ((flags & NTF_SELF) && rtnl_neigh_get_dst(n)) s.fdb.insert({dev->second, mac, addr_str(rtnl_neigh_get_dst(n), false)});
+      else if (!(flags & NTF_SELF) && (state & NUD_NOARP) && !(state & NUD_PERMANENT)) s.fdb.insert({dev->second, mac, ""});
+    } else if (state & NUD_PERMANENT) {
+      s.neighbours.insert({dev->second, addr_str(rtnl_neigh_get_dst(n), false), mac});
+    }
+  }
+
+  int ifindex(const std::string& name) { return rtnl_link_name2i(cache(), name.c_str()); }
+
+  nl_cache* cache() {
+    if (!links_) rtnl_link_alloc_cache(sk_, AF_UNSPEC, &links_);
+    else nl_cache_refill(sk_, links_);
+    return links_;
+  }
+
+  int apply_link(const Op& op) {
+    const Link& want = op.link;
+    Owned<rtnl_link, free_link> l;
+    l.p = want.kind == "vxlan" && op.kind == Op::add_link ? rtnl_link_vxlan_alloc() : rtnl_link_alloc();
+    rtnl_link_set_name(l.p, want.name.c_str());
+    rtnl_link_set_mtu(l.p, static_cast<unsigned>(want.mtu));
+    if (!want.master.empty()) {
+      int m = ifindex(want.master);
+      if (m == 0) return -NLE_NODEV;
+      rtnl_link_set_master(l.p, m);
+    }
+    if (want.up) rtnl_link_set_flags(l.p, IFF_UP);
+    else rtnl_link_unset_flags(l.p, IFF_UP);
+    int e = 0;
+    if (op.kind == Op::add_link) {
+      if (want.kind != "vxlan" && rtnl_link_set_type(l.p, want.kind.c_str()) < 0) return -NLE_OPNOTSUPP;
+      if (want.kind == "vxlan") {
+        rtnl_link_vxlan_set_id(l.p, want.vni);
+        Owned<nl_addr, free_addr> local;
+        if (!want.local_ip.empty() && nl_addr_parse(want.local_ip.c_str(), AF_INET, &local.p) == 0)
+          rtnl_link_vxlan_set_local(l.p, local.p);
+        rtnl_link_vxlan_set_learning(l.p, want.learning ? 1 : 0);
+        rtnl_link_vxlan_set_proxy(l.p, want.proxy ? 1 : 0);
+        rtnl_link_vxlan_set_port(l.p, 4789);
+      }
+      e = rtnl_link_add(sk_, l.p, NLM_F_CREATE | NLM_F_EXCL);
+    } else {
+      Owned<rtnl_link, free_link> orig;
+      if ((e = rtnl_link_get_kernel(sk_, 0, want.name.c_str(), &orig.p)) < 0) return e;
+      e = rtnl_link_change(sk_, orig.p, l.p, 0);
+    }
+    if (e < 0 || want.master.empty()) return e;
+    return set_port_learning(want.name, want.port_learning);
+  }
+
+  // `bridge link set dev X learning on|off`: RTM_SETLINK in the AF_BRIDGE family with
+  // IFLA_PROTINFO { IFLA_BRPORT_LEARNING }, encoded directly (libnl's bridge helpers need
+  // a cached bridge object for this).
+  int set_port_learning(const std::string& name, bool on) {
+    int idx = ifindex(name);
+    if (idx == 0) return -NLE_NODEV;
+    nl_msg* msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK);
+    if (!msg) return -NLE_NOMEM;
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_BRIDGE;
+    ifi.ifi_index = idx;
+    int e = nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO);
+    nlattr* proto = e < 0 ? nullptr : nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED);
+    if (!proto || nla_put_u8(msg, IFLA_BRPORT_LEARNING, on ? 1 : 0) < 0) e = -NLE_NOMEM;
+    if (e >= 0) nla_nest_end(msg, proto);
+    if (e >= 0) e = nl_send_auto_complete(sk_, msg);
+    nlmsg_free(msg);
+    return e < 0 ? e : nl_wait_for_ack(sk_);
+  }
+
+  int apply_entry(const Op& op) {
+    bool fdb = op.kind == Op::add_fdb || op.kind == Op::del_fdb;
+    const std::string& dev = fdb ? op.fdb.dev : op.neigh.dev;
+    int idx = ifindex(dev);
+    if (idx == 0) return -NLE_NODEV;
+    Owned<rtnl_neigh, free_neigh> n;
+    n.p = rtnl_neigh_alloc();
+    rtnl_neigh_set_ifindex(n.p, idx);
+    Owned<nl_addr, free_addr> mac, dst;
+    if (nl_addr_parse((fdb ? op.fdb.mac : op.neigh.mac).c_str(), AF_LLC, &mac.p) < 0) return -NLE_INVAL;
+    rtnl_neigh_set_lladdr(n.p, mac.p);
+    if (fdb) {
+      if (!op.fdb.dst.empty()) {
+        // The VTEP first: libnl refuses a destination whose family differs from the entry's.
+        if (nl_addr_parse(op.fdb.dst.c_str(), AF_INET, &dst.p) < 0) return -NLE_INVAL;
+        rtnl_neigh_set_dst(n.p, dst.p);
+        rtnl_neigh_set_family(n.p, AF_BRIDGE);
+        rtnl_neigh_set_flags(n.p, NTF_SELF);
+        rtnl_neigh_set_state(n.p, NUD_NOARP | NUD_PERMANENT);
+      } else {
+        rtnl_neigh_set_family(n.p, AF_BRIDGE);
+        rtnl_neigh_set_flags(n.p, NTF_MASTER);
+        rtnl_neigh_set_state(n.p, NUD_NOARP);
+      }
+    } else {
+      rtnl_neigh_set_family(n.p, AF_INET);
+      if (nl_addr_parse(op.neigh.ip.c_str(), AF_INET, &dst.p) < 0) return -NLE_INVAL;
+      rtnl_neigh_set_dst(n.p, dst.p);
+      rtnl_neigh_set_state(n.p, NUD_PERMANENT);
+    }
+    bool add = op.kind == Op::add_fdb || op.kind == Op::add_neigh;
+    // Flood entries share the all-zero MAC: each VTEP is appended.
+    int flags = NLM_F_CREATE | (fdb && op.fdb.mac == "00:00:00:00:00:00" ? NLM_F_APPEND : NLM_F_EXCL);
+    return add ? rtnl_neigh_add(sk_, n.p, flags) : rtnl_neigh_delete(sk_, n.p, 0);
+  }
+
+  int apply_one(const Op& op) {
+    switch (op.kind) {
+      case Op::add_link:
+      case Op::set_link: return apply_link(op);
+      case Op::del_link: {
+        Owned<rtnl_link, free_link> l;
+        l.p = rtnl_link_alloc();
+        rtnl_link_set_name(l.p, op.link.name.c_str());
+        return rtnl_link_delete(sk_, l.p);
+      }
+      default: return apply_entry(op);
+    }
+  }
+
+  nl_sock* sk_;
+  nl_cache* links_ = nullptr;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> open_netlink_kernel() {
+  nl_sock* sk = nl_socket_alloc();
+  if (!sk) return nt::unexpected(from_errno(ENOMEM, "netlink socket"));
+  if (int e = nl_connect(sk, NETLINK_ROUTE); e < 0) {
+    nl_socket_free(sk);
+    return nt::unexpected(from_errno(errno_of(e), "connect rtnetlink"));
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<NetlinkKernel>(sk));
+}
+
+}  // namespace nt::kernel
