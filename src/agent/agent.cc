@@ -1,0 +1,230 @@
+#include "agent/agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <fstream>
+#include <mutex>
+#include <ostream>
+#include <thread>
+
+#include "agent/client.h"
+#include "common/config.h"
+#include "common/net.h"
+#include "kernel/netlink_kernel.h"
+
+namespace nt::agent {
+namespace json = boost::json;
+
+namespace {
+
+const std::vector<OptionSpec>& agent_schema() {
+  using T = OptType;
+  static const std::vector<OptionSpec> schema = {
+      {"DEFAULT", "host", T::string, "", "this host's name, as in binding:host_id"},
+      {"DEFAULT", "local_ip", T::string, "", "VTEP address on the underlay"},
+      {"DEFAULT", "agent_mode", T::string, "dvr", "dvr (compute) or dvr_snat (gateway)"},
+      {"DEFAULT", "bridge_mappings", T::list, "", "physnet:interface,..."},
+      {"DEFAULT", "server_url", T::string, "http://127.0.0.1:9696", "http://host:port or unix:///path"},
+      {"DEFAULT", "token", T::string, "", "the server's [agent] token"},
+      {"DEFAULT", "namespace_prefix", T::string, "", "prefix of the namespaces the agent makes"},
+      {"DEFAULT", "report_interval", T::integer, "2", "seconds between heartbeats"},
+      {"DEFAULT", "debug", T::boolean, "false", ""},
+  };
+  return schema;
+}
+
+// Applies one watch line to the view; returns the line's op.
+std::string apply_line(HostView& view, const std::string& line, int64_t& rev) {
+  boost::system::error_code ec;
+  auto v = json::parse(line, ec);
+  if (ec || !v.is_object()) return "";
+  const auto& o = v.as_object();
+  auto op = o.if_contains("op");
+  if (!op || !op->is_string()) return "";
+  if (auto* r = o.if_contains("rev"); r && r->is_int64()) rev = r->get_int64();
+  std::string kind = o.contains("kind") ? std::string(o.at("kind").as_string()) : "";
+  std::string id = o.contains("id") ? std::string(o.at("id").as_string()) : "";
+  if (op->as_string() == "put") view[{kind, id}] = o.at("obj").as_object();
+  else if (op->as_string() == "del") view.erase({kind, id});
+  return std::string(op->as_string());
+}
+
+// "up" for each port whose tap is in its network's bridge and up, else "down".
+json::object port_states(const HostView& view, const kernel::State& actual) {
+  json::object out;
+  for (const auto& [key, obj] : view) {
+    if (key.first != "port") continue;
+    auto net = view.find({"network", std::string(obj.at("network_id").as_string())});
+    auto tap = actual.links.find(std::string(obj.at("device").as_string()));
+    bool up = net != view.end() && tap != actual.links.end() && tap->second.up &&
+              tap->second.master == std::string(net->second.at("bridge").as_string());
+    out[key.second] = up ? "up" : "down";
+  }
+  return out;
+}
+
+class Agent {
+ public:
+  Agent(const AgentConfig& c, std::unique_ptr<kernel::Kernel> k, bool dry_run)
+      : config_(c), kernel_(std::move(k)), client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run) {}
+
+  void register_host() {
+    json::object mappings;
+    for (const auto& [p, i] : config_.l2.bridge_mappings) mappings[p] = i;
+    auto body = json::serialize(json::object{{"host", config_.host}, {"agent_mode", config_.agent_mode},
+                                             {"local_ip", config_.l2.local_ip}, {"bridge_mappings", mappings},
+                                             {"version", "0.1"}});
+    while (true) {
+      auto r = client_.post("/agent/v1/register", body);
+      if (r) return spdlog::info("registered host {} with the server", config_.host);
+      spdlog::warn("register: {}; retrying in 1 s", r.error().message);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+
+  // Reconciles the kernel with the current view; returns the number of operations.
+  size_t reconcile() {
+    std::lock_guard g(mu_);
+    auto actual = kernel_->read();
+    if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
+    auto ops = plan_l2(view_, *actual, config_.l2);
+    for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
+    if (!dry_run_ && !ops.empty())
+      if (auto r = kernel_->apply(ops); !r) spdlog::error("reconcile: {}", r.error().message);
+    if (auto after = kernel_->read()) states_ = port_states(view_, *after);
+    return ops.size();
+  }
+
+  void report() {
+    json::object states;
+    {
+      std::lock_guard g(mu_);
+      states = states_;
+    }
+    auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", json::serialize(json::object{{"ports", states}}));
+    if (!r) spdlog::warn("status report: {}", r.error().message);
+  }
+
+  // One watch connection: snapshot (or resume), then deltas until it breaks.
+  Status watch(bool once) {
+    std::string target = "/agent/v1/hosts/" + config_.host + "/watch" + (rev_ >= 0 ? "?since=" + std::to_string(rev_) : "");
+    return client_.watch(target, [&](const std::string& line) {
+      std::string op;
+      {
+        std::lock_guard g(mu_);
+        op = apply_line(view_, line, rev_);
+      }
+      if (op == "synced") {
+        size_t n = reconcile();
+        if (first_) spdlog::info("first reconcile: {} changes", n), first_ = false;
+        report();
+        return !once;
+      }
+      if (op == "put" || op == "del") dirty_ = true;
+      if (dirty_ && (op == "keepalive" || op == "put" || op == "del")) {
+        reconcile();
+        report();
+        dirty_ = false;
+      }
+      return true;
+    });
+  }
+
+  size_t reconcile_and_report() {
+    size_t n = reconcile();
+    report();
+    return n;
+  }
+
+ private:
+  const AgentConfig& config_;
+  std::unique_ptr<kernel::Kernel> kernel_;
+  ChannelClient client_;
+  bool dry_run_;
+  std::mutex mu_;
+  HostView view_;
+  json::object states_;
+  int64_t rev_ = -1;
+  bool first_ = true, dirty_ = false;
+};
+
+}  // namespace
+
+Result<AgentConfig> load_agent_config(const std::string& path) {
+  NT_ASSIGN(auto c, Config::load(path, agent_schema()));
+  AgentConfig a;
+  a.host = c.str("DEFAULT", "host");
+  a.agent_mode = c.str("DEFAULT", "agent_mode");
+  a.server_url = c.str("DEFAULT", "server_url");
+  a.token = c.str("DEFAULT", "token");
+  a.report_interval = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "report_interval")));
+  a.l2.local_ip = c.str("DEFAULT", "local_ip");
+  auto where = [&](const char* o) { auto w = c.where("DEFAULT", o); return w.empty() ? path : w; };
+  if (a.host.empty()) return fail(Errc::invalid_argument, "ConfigError", where("host") + ": option \"host\" in [DEFAULT] is required");
+  if (!IpAddress::parse(a.l2.local_ip))
+    return fail(Errc::invalid_argument, "ConfigError", where("local_ip") + ": option \"local_ip\" in [DEFAULT]: \"" +
+                                                           a.l2.local_ip + "\" is not an IP address");
+  if (a.agent_mode != "dvr" && a.agent_mode != "dvr_snat")
+    return fail(Errc::invalid_argument, "ConfigError", where("agent_mode") + ": option \"agent_mode\" in [DEFAULT]: \"" +
+                                                           a.agent_mode + "\" is not dvr or dvr_snat");
+  if (auto u = ServerUrl::parse(a.server_url); !u)
+    return fail(Errc::invalid_argument, "ConfigError", where("server_url") + ": " + u.error().message);
+  for (const auto& m : c.list("DEFAULT", "bridge_mappings")) {
+    auto colon = m.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == m.size())
+      return fail(Errc::invalid_argument, "ConfigError", where("bridge_mappings") + ": option \"bridge_mappings\" in [DEFAULT]: \"" +
+                                                             m + "\" is not physnet:interface");
+    a.l2.bridge_mappings[m.substr(0, colon)] = m.substr(colon + 1);
+  }
+  return a;
+}
+
+Result<HostView> read_view_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail(Errc::invalid_argument, "ViewError", path + ": cannot open");
+  HostView view;
+  int64_t rev = 0;
+  for (std::string line; std::getline(in, line);)
+    if (apply_line(view, line, rev) == "synced") break;
+  return view;
+}
+
+Result<size_t> reconcile_once(const HostView& view, const L2Settings& settings, bool dry_run, std::ostream& out) {
+  NT_ASSIGN(auto kernel, kernel::open_netlink_kernel());
+  NT_ASSIGN(auto actual, kernel->read());
+  auto ops = plan_l2(view, actual, settings);
+  for (const auto& op : ops) out << op.describe() << "\n";
+  out << ops.size() << " change(s)" << (dry_run ? " (dry run)" : "") << std::endl;
+  if (!dry_run) NT_TRY(kernel->apply(ops));
+  return ops.size();
+}
+
+int run_agent(const AgentConfig& config, bool once, bool dry_run) {
+  auto kernel = kernel::open_netlink_kernel();
+  if (!kernel) return spdlog::error("{}", kernel.error().message), 1;
+  Agent agent(config, std::move(*kernel), dry_run);
+  agent.register_host();
+  if (once) {
+    auto r = agent.watch(true);
+    if (!r) return spdlog::error("{}", r.error().message), 1;
+    return 0;
+  }
+  std::atomic<bool> running{true};
+  std::thread heartbeat([&] {
+    while (running) {
+      std::this_thread::sleep_for(std::chrono::seconds(config.report_interval));
+      agent.reconcile_and_report();  // also picks up taps plugged since the last change
+    }
+  });
+  while (running) {
+    auto r = agent.watch(false);
+    spdlog::warn("watch ended: {}; reconnecting in 1 s", r ? "closed" : r.error().message);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  heartbeat.join();
+  return 0;
+}
+
+}  // namespace nt::agent

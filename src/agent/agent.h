@@ -1,0 +1,27 @@
+// The agent loop: register, heartbeat (with the state of the host's ports), watch the
+// host view from the server and reconcile the kernel whenever it changes, resuming the
+// watch from the last revision after a disconnect. Stateless: on start it adopts what the
+// kernel already has, so a restart changes nothing.
+#pragma once
+#include <iosfwd>
+#include <string>
+
+#include "agent/l2_reconciler.h"
+#include "common/error.h"
+
+namespace nt::agent {
+
+struct AgentConfig {
+  std::string host, agent_mode, server_url, token;
+  L2Settings l2;
+  int report_interval = 2;
+};
+
+Result<AgentConfig> load_agent_config(const std::string& path);
+Result<HostView> read_view_file(const std::string& path);
+// Plans and (unless dry_run) applies one reconcile against the netlink kernel; prints the
+// operations to `out`; returns how many there were.
+Result<size_t> reconcile_once(const HostView& view, const L2Settings& settings, bool dry_run, std::ostream& out);
+int run_agent(const AgentConfig& config, bool once, bool dry_run);
+
+}  // namespace nt::agent

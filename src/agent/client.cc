@@ -1,0 +1,106 @@
+#include "agent/client.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+
+namespace nt::agent {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+Result<ServerUrl> ServerUrl::parse(const std::string& url) {
+  ServerUrl u;
+  if (url.rfind("unix://", 0) == 0) {
+    u.unix_socket = true;
+    u.path = url.substr(7);
+    if (u.path.empty() || u.path[0] != '/') return bad_request("server_url \"" + url + "\": unix:// needs an absolute path");
+    return u;
+  }
+  if (url.rfind("http://", 0) != 0) return bad_request("server_url \"" + url + "\" is neither http://host:port nor unix:///path");
+  auto rest = url.substr(7);
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  auto colon = rest.rfind(':');
+  u.host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  u.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  if (u.host.empty()) return bad_request("server_url \"" + url + "\" has no host");
+  return u;
+}
+
+namespace {
+
+template <class Stream>
+http::request<http::string_body> request(http::verb verb, const std::string& target, const std::string& body,
+                                         const std::string& token) {
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "neutrino-server");
+  req.set(http::field::content_type, "application/json");
+  if (!token.empty()) req.set("X-Neutrino-Token", token);
+  req.body() = body;
+  req.prepare_payload();
+  return req;
+}
+
+template <class Stream>
+Result<std::string> do_post(Stream& s, const std::string& target, const std::string& body, const std::string& token) {
+  http::write(s, request<Stream>(http::verb::post, target, body, token));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  if (res.result_int() != 200)
+    return fail(Errc::unavailable, "ChannelError", "POST " + target + ": HTTP " + std::to_string(res.result_int()) + " " + res.body());
+  return res.body();
+}
+
+template <class Stream>
+Status do_watch(Stream& s, const std::string& target, const std::string& token,
+                const std::function<bool(const std::string&)>& on_line) {
+  http::write(s, request<Stream>(http::verb::get, target, "", token));
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(boost::none);
+  http::read_header(s, buf, parser);
+  if (parser.get().result_int() != 200) {
+    http::read(s, buf, parser);
+    return fail(Errc::unavailable, "ChannelError", "watch: HTTP " + std::to_string(parser.get().result_int()) + " " +
+                                                       parser.get().body());
+  }
+  while (!parser.is_done()) {
+    http::read_some(s, buf, parser);
+    auto& body = parser.get().body();
+    size_t start = 0;
+    for (size_t nl; (nl = body.find('\n', start)) != std::string::npos; start = nl + 1)
+      if (!on_line(body.substr(start, nl - start))) return {};
+    body.erase(0, start);  // the parser only appends: consumed lines can go
+  }
+  return fail(Errc::unavailable, "ChannelError", "watch: the server ended the stream");
+}
+
+template <class Fn>
+auto with_stream(const ServerUrl& u, Fn&& fn) -> decltype(fn(std::declval<beast::tcp_stream&>())) {
+  asio::io_context io;
+  try {
+    if (u.unix_socket) {
+      asio::local::stream_protocol::socket sock(io);
+      sock.connect(asio::local::stream_protocol::endpoint(u.path));
+      beast::basic_stream<asio::local::stream_protocol> s(std::move(sock));
+      return fn(s);
+    }
+    beast::tcp_stream s(io);
+    s.connect(asio::ip::tcp::resolver(io).resolve(u.host, u.port));
+    return fn(s);
+  } catch (const std::exception& e) {
+    return fail(Errc::unavailable, "ChannelError", std::string("server unreachable: ") + e.what());
+  }
+}
+
+}  // namespace
+
+Result<std::string> ChannelClient::post(const std::string& target, const std::string& body) {
+  return with_stream(url_, [&](auto& s) { return do_post(s, target, body, token_); });
+}
+
+Status ChannelClient::watch(const std::string& target, const std::function<bool(const std::string&)>& on_line) {
+  return with_stream(url_, [&](auto& s) { return do_watch(s, target, token_, on_line); });
+}
+
+}  // namespace nt::agent

@@ -1,0 +1,32 @@
+// The agent's side of the agent channel: plain HTTP/1.1 to http://host:port or
+// unix:///path, JSON bodies, and the watch stream read line by line.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+
+namespace nt::agent {
+
+struct ServerUrl {
+  bool unix_socket = false;
+  std::string host, port, path;  // path: the socket for unix://
+  static Result<ServerUrl> parse(const std::string& url);
+};
+
+class ChannelClient {
+ public:
+  ChannelClient(ServerUrl url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  // POST a JSON body; the answer's body, or an error naming the status.
+  Result<std::string> post(const std::string& target, const std::string& body);
+  // GET a stream; on_line gets every complete line until the stream ends, on_line returns
+  // false, or the connection fails (the error says which).
+  Status watch(const std::string& target, const std::function<bool(const std::string&)>& on_line);
+
+ private:
+  ServerUrl url_;
+  std::string token_;
+};
+
+}  // namespace nt::agent
