@@ -212,10 +212,24 @@ int run_agent(const AgentConfig& config, bool once, bool dry_run) {
     return 0;
   }
   std::atomic<bool> running{true};
+  // The VIF watcher: link events (a tap plugged or removed) trigger a pass at once; a
+  // pass and a heartbeat also run every report_interval.
+  auto links = kernel::LinkWatcher::open();
+  if (!links) spdlog::warn("no link events ({}); taps are picked up every {} s", links.error().message, config.report_interval);
   std::thread heartbeat([&] {
+    auto period = std::chrono::seconds(config.report_interval);
+    auto next_report = std::chrono::steady_clock::now() + period;
     while (running) {
-      std::this_thread::sleep_for(std::chrono::seconds(config.report_interval));
-      agent.reconcile_and_report();  // also picks up taps plugged since the last change
+      int wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         next_report - std::chrono::steady_clock::now()).count());
+      bool event = links ? (*links)->wait(std::max(wait_ms, 0))
+                         : (std::this_thread::sleep_for(std::chrono::milliseconds(std::max(wait_ms, 0))), false);
+      if (event) {
+        if (agent.reconcile() > 0) agent.report();
+        continue;
+      }
+      agent.reconcile_and_report();
+      next_report = std::chrono::steady_clock::now() + period;
     }
   });
   while (running) {

@@ -15,6 +15,7 @@
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -265,6 +266,48 @@ Result<std::unique_ptr<Kernel>> open_netlink_kernel() {
     return nt::unexpected(from_errno(errno_of(e), "connect rtnetlink"));
   }
   return std::unique_ptr<Kernel>(std::make_unique<NetlinkKernel>(sk));
+}
+
+}  // namespace nt::kernel
+
+namespace nt::kernel {
+namespace {
+
+class NetlinkLinkWatcher final : public LinkWatcher {
+ public:
+  explicit NetlinkLinkWatcher(nl_sock* sk) : sk_(sk) {}
+  ~NetlinkLinkWatcher() override { nl_socket_free(sk_); }
+
+  bool wait(int timeout_ms) override {
+    pollfd p{nl_socket_get_fd(sk_), POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    // Drain everything queued; the content does not matter, the agent re-reads the kernel.
+    while (nl_recvmsgs_default(sk_) >= 0) {
+      pollfd again{nl_socket_get_fd(sk_), POLLIN, 0};
+      if (::poll(&again, 1, 0) <= 0) break;
+    }
+    return true;
+  }
+
+ private:
+  nl_sock* sk_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LinkWatcher>> LinkWatcher::open() {
+  nl_sock* sk = nl_socket_alloc();
+  if (!sk) return nt::unexpected(from_errno(ENOMEM, "netlink socket"));
+  nl_socket_disable_seq_check(sk);
+  nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, [](nl_msg*, void*) { return static_cast<int>(NL_OK); }, nullptr);
+  int e = nl_connect(sk, NETLINK_ROUTE);
+  if (e >= 0) e = nl_socket_add_membership(sk, RTNLGRP_LINK);
+  if (e >= 0) e = nl_socket_set_nonblocking(sk);
+  if (e < 0) {
+    nl_socket_free(sk);
+    return nt::unexpected(from_errno(errno_of(e), "subscribe to link events"));
+  }
+  return std::unique_ptr<LinkWatcher>(std::make_unique<NetlinkLinkWatcher>(sk));
 }
 
 }  // namespace nt::kernel

@@ -8,3 +8,15 @@
 namespace nt::kernel {
 Result<std::unique_ptr<Kernel>> open_netlink_kernel();
 }  // namespace nt::kernel
+
+namespace nt::kernel {
+// Link events (RTNLGRP_LINK) of the current network namespace: the VIF watcher wakes the
+// agent when Nova plugs or removes a tap, instead of waiting for the next periodic pass.
+class LinkWatcher {
+ public:
+  static Result<std::unique_ptr<LinkWatcher>> open();
+  virtual ~LinkWatcher() = default;
+  // Waits up to timeout_ms for link events; true if any came (they are drained).
+  virtual bool wait(int timeout_ms) = 0;
+};
+}  // namespace nt::kernel

@@ -1,7 +1,8 @@
 """Live agents on the real kernel: a real server (Unix socket for agents, as the sandbox
 will use), two host namespaces each running `neutrino-agent`, VMs plugged like os-vif
 plugs them. Ports created through the API with binding:host_id get built by the agents:
-the VMs ping each other over VXLAN, the ports turn ACTIVE, an agent killed with SIGKILL
+the VMs ping each other over VXLAN (taps plugged after the ports are picked up by the VIF
+watcher: the periodic pass is set to 30 s), the ports turn ACTIVE, an agent killed with SIGKILL
 and restarted changes nothing on its first reconcile, and a deleted port's entries go.
 Needs root; namespaces are nt-e2e-*, removed at the end; processes stopped by their PID."""
 import json
@@ -61,7 +62,7 @@ class Cloud:
     def start_agent(self, host):
         ini = self.tmp / f"{host}.ini"
         ini.write_text(f"[DEFAULT]\nhost = {ns(host)}\nlocal_ip = {VTEP[host]}\nagent_mode = dvr\n"
-                       f"server_url = unix://{self.sock}\nreport_interval = 1\n")
+                       f"server_url = unix://{self.sock}\nreport_interval = 30\n")  # taps: link events only
         log = open(self.tmp / f"{host}.log", "a")
         self.procs[host] = subprocess.Popen(["ip", "netns", "exec", ns(host), str(BIN / "neutrino-agent"),
                                             "--config-file", str(ini)], stdout=log, stderr=subprocess.STDOUT)
