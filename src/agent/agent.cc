@@ -85,8 +85,11 @@ class Agent {
   }
 
   // Reconciles the kernel with the current view; returns the number of operations.
+  // Nothing happens before the first complete view: a partial one would tear down what
+  // is right (and lose traffic after a restart).
   size_t reconcile() {
     std::lock_guard g(mu_);
+    if (!have_view_) return 0;
     auto actual = kernel_->read();
     if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
     auto ops = plan_l2(view_, *actual, config_.l2);
@@ -110,12 +113,22 @@ class Agent {
   // One watch connection: snapshot (or resume), then deltas until it breaks.
   Status watch(bool once) {
     std::string target = "/agent/v1/hosts/" + config_.host + "/watch" + (rev_ >= 0 ? "?since=" + std::to_string(rev_) : "");
+    bool synced = false;  // this connection's snapshot or resume is complete
+    HostView incoming;    // a full snapshot is collected apart and swapped in whole
+    bool resuming = rev_ >= 0;
     return client_.watch(target, [&](const std::string& line) {
       std::string op;
       {
         std::lock_guard g(mu_);
-        op = apply_line(view_, line, rev_);
+        if (synced || resuming) {
+          op = apply_line(view_, line, rev_);
+        } else {
+          op = apply_line(incoming, line, rev_);
+          if (op == "synced") view_ = std::move(incoming);
+        }
+        if (op == "synced") synced = true, have_view_ = true;
       }
+      if (!synced) return true;
       if (op == "synced") {
         size_t n = reconcile();
         if (first_) spdlog::info("first reconcile: {} changes", n), first_ = false;
@@ -147,7 +160,7 @@ class Agent {
   HostView view_;
   json::object states_;
   int64_t rev_ = -1;
-  bool first_ = true, dirty_ = false;
+  bool first_ = true, dirty_ = false, have_view_ = false;
 };
 
 }  // namespace

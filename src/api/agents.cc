@@ -52,7 +52,10 @@ class Agents final : public Handler {
     auto host = json_str(agent.if_contains("host"));
     auto last = liveness_.last_ms(host);
     out["heartbeat_timestamp"] = last ? json::value(agent_time(*last)) : agent.at("started_at");
-    out["alive"] = liveness_.alive(host, settings_.agent_down_time);
+    // The stored liveness (updated by the sweep within a second), which binding and
+    // scheduling use too, so that all of them agree.
+    const Obj* h = m.find("hosts", host);
+    out["alive"] = h && h->at("alive").as_bool();
     auto& conf = out["configurations"].as_object();
     auto type = json_str(agent.if_contains("agent_type"));
     if (type == "L3 agent") conf["routers"] = count_routers_on(m, host);

@@ -62,7 +62,9 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
     for (const auto& [name, h] : *hosts) liveness_.beat(name);
   for (const char* kind : {"hosts", "networks", "ports"})
     if (const Table* t = model_.find_table(kind))
-      for (const auto& [id, obj] : *t) planner_.apply(kind, id, obj);
+      for (const auto& [id, obj] : *t) planner_.apply(kind, id, obj, model_.revision);
+  // Changes before this start are not in the watch history: resuming needs a snapshot.
+  for (const auto& [host, rev] : planner_.revisions()) watches_.set_floor(host, rev);
   writer_.on_commit([this](const std::vector<ChangeSet>& committed) { follow(committed); });
 }
 
@@ -73,7 +75,7 @@ void Api::follow(const std::vector<ChangeSet>& committed) {
       try {
         std::optional<Obj> obj;
         if (row.body) obj = json::parse(*row.body).as_object();
-        planner_.apply(row.kind, row.id, obj);
+        planner_.apply(row.kind, row.id, obj, model_.revision);
         watches_.publish(planner_.last_deltas());
       } catch (const std::exception& e) {
         spdlog::error("planner could not follow {} {}: {}", row.kind, row.id, e.what());

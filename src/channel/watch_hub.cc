@@ -73,7 +73,10 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
       auto text = line(d);
       auto& h = history_[d.host];
       h.emplace_back(d.revision, text);
-      if (h.size() > history_limit_) h.pop_front();
+      if (h.size() > history_limit_) {
+        floors_[d.host] = h.front().first;
+        h.pop_front();
+      }
       revisions_[d.host] = d.revision;
       auto [b, e] = watchers_.equal_range(d.host);
       for (auto it = b; it != e; ++it)
@@ -89,8 +92,8 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   int64_t rev = planner.host_revision(host);
   std::lock_guard g(mu_);
   const auto& h = history_[host];
-  // The history covers `since` if it holds every revision after it.
-  bool covered = since && *since <= rev && (*since == rev || (!h.empty() && h.front().first <= *since + 1));
+  // The history covers `since` if it holds every change after it.
+  bool covered = since && *since <= rev && *since >= floors_[host];
   if (covered) {
     for (const auto& [r, text] : h)
       if (r > *since) stream->push(text);
@@ -101,6 +104,11 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n");
   watchers_.emplace(host, stream);
   return stream;
+}
+
+void WatchHub::set_floor(const std::string& host, int64_t revision) {
+  std::lock_guard g(mu_);
+  floors_[host] = revision;
 }
 
 void WatchHub::keepalive() {

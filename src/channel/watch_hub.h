@@ -30,6 +30,8 @@ class WatchHub {
   // A new watch; `planner` must not change during the call (hold the model's lock).
   std::shared_ptr<BodyStream> subscribe(const std::string& host, std::optional<int64_t> since, const Planner& planner);
   void keepalive();
+  // The history of `host` is complete only after `revision` (e.g. the server's start).
+  void set_floor(const std::string& host, int64_t revision);
   size_t watchers() const;
 
   static std::string line(const ViewDelta& d);
@@ -42,6 +44,7 @@ class WatchHub {
   mutable std::mutex mu_;
   std::map<std::string, std::deque<std::pair<int64_t, std::string>>> history_;  // host -> (rev, line)
   std::map<std::string, int64_t> revisions_;                                    // host -> latest rev
+  std::map<std::string, int64_t> floors_;  // host -> history holds every change after this
   std::multimap<std::string, std::weak_ptr<WatchStream>> watchers_;
 };
 

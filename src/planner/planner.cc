@@ -1,5 +1,7 @@
 #include "planner/planner.h"
 
+#include <algorithm>
+
 namespace nt {
 namespace json = boost::json;
 
@@ -103,7 +105,7 @@ std::map<std::string, HostView> Planner::recompute() const {
   return out;
 }
 
-void Planner::refresh(const std::set<std::string>& hosts) {
+void Planner::refresh(const std::set<std::string>& hosts, int64_t revision) {
   touched_ = hosts;
   deltas_.clear();
   for (const auto& h : hosts) {
@@ -111,7 +113,8 @@ void Planner::refresh(const std::set<std::string>& hosts) {
     auto next = compute(h);
     auto& current = views_[h];
     if (next != current) {
-      int64_t rev = ++revisions_[h];
+      auto& slot = revisions_[h];
+      int64_t rev = slot = std::max(slot + 1, revision);
       for (const auto& [key, obj] : current)
         if (!next.count(key)) deltas_.push_back({h, rev, key.first, key.second, std::nullopt});
       for (const auto& [key, obj] : next) {
@@ -124,7 +127,8 @@ void Planner::refresh(const std::set<std::string>& hosts) {
   }
 }
 
-void Planner::apply(const std::string& kind, const std::string& id, const std::optional<json::object>& obj) {
+void Planner::apply(const std::string& kind, const std::string& id, const std::optional<json::object>& obj,
+                    int64_t revision) {
   std::set<std::string> hosts;
   if (kind == "ports") {
     if (auto old = ports_.find(id); old != ports_.end()) {
@@ -158,7 +162,7 @@ void Planner::apply(const std::string& kind, const std::string& id, const std::o
     touched_.clear();
     return;
   }
-  refresh(hosts);
+  refresh(hosts, revision);
 }
 
 }  // namespace nt

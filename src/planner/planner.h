@@ -36,9 +36,14 @@ struct ViewDelta {
 class Planner {
  public:
   // kind is "networks", "ports" or "hosts" (store table names); obj nullopt = deleted.
-  void apply(const std::string& kind, const std::string& id, const std::optional<boost::json::object>& obj);
+  // `revision` is the model's (durable, global) revision of the change: a host view that
+  // changes takes it, so revisions stay comparable across server restarts. 0 = the
+  // host's previous revision + 1.
+  void apply(const std::string& kind, const std::string& id, const std::optional<boost::json::object>& obj,
+             int64_t revision = 0);
   const HostView& view(const std::string& host) const;
   int64_t host_revision(const std::string& host) const;
+  const std::map<std::string, int64_t>& revisions() const { return revisions_; }
   std::set<std::string> hosts_with_views() const;
   // The views computed from scratch from the current inputs.
   std::map<std::string, HostView> recompute() const;
@@ -50,7 +55,7 @@ class Planner {
  private:
   HostView compute(const std::string& host) const;
   std::set<std::string> hosts_of_network(const std::string& network) const;
-  void refresh(const std::set<std::string>& hosts);
+  void refresh(const std::set<std::string>& hosts, int64_t revision);
 
   std::map<std::string, boost::json::object> networks_, ports_, hosts_;
   std::map<std::string, std::set<std::string>> ports_by_network_;  // network -> ports bound anywhere

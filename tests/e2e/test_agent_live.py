@@ -50,19 +50,23 @@ class Cloud:
         self.sock = tmp / "server.sock"
 
     def start_server(self):
-        out = open(self.tmp / "server.out", "w")
-        p = subprocess.Popen([str(BIN / "neutrino-server"), "--database", str(self.tmp / "db"), "--port", "0",
+        (self.tmp / "server.ini").write_text("[DEFAULT]\nagent_down_time = 3\n")
+        self.starts = getattr(self, "starts", 0) + 1
+        out_path = self.tmp / f"server-{self.starts}.out"
+        out = open(out_path, "w")
+        p = subprocess.Popen([str(BIN / "neutrino-server"), "--config-file", str(self.tmp / "server.ini"),
+                              "--database", str(self.tmp / "db"), "--port", str(getattr(self, "port", 0)),
                               "--unix-socket", str(self.sock)], stdout=out, stderr=subprocess.STDOUT)
         self.procs["server"] = p
-        text = wait_for(lambda: "listening on" in (self.tmp / "server.out").read_text() and
-                        (self.tmp / "server.out").read_text(), 10, "the server")
-        port = int(text.split("listening on 127.0.0.1:")[-1].split()[0])
-        self.url = f"http://127.0.0.1:{port}"
+        text = wait_for(lambda: "listening on" in out_path.read_text() and out_path.read_text(), 10, "the server")
+        self.port = int(text.split("listening on 127.0.0.1:")[-1].split()[0])
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def start_agent(self, host):
+    def start_agent(self, host, report_interval=30):
         ini = self.tmp / f"{host}.ini"
         ini.write_text(f"[DEFAULT]\nhost = {ns(host)}\nlocal_ip = {VTEP[host]}\nagent_mode = dvr\n"
-                       f"server_url = unix://{self.sock}\nreport_interval = 30\n")  # taps: link events only
+                       f"server_url = unix://{self.sock}\nreport_interval = {report_interval}\n"
+                       f"bridge_mappings = physnet1:ex0\n")
         log = open(self.tmp / f"{host}.log", "a")
         self.procs[host] = subprocess.Popen(["ip", "netns", "exec", ns(host), str(BIN / "neutrino-agent"),
                                             "--config-file", str(ini)], stdout=log, stderr=subprocess.STDOUT)
@@ -99,6 +103,8 @@ def cloud(tmp_path):
         for n in c.namespaces:
             sh("ip", "netns", "add", n)
         sh("ip", "-n", ns("h1"), "link", "add", "ul0", "type", "veth", "peer", "name", "ul0", "netns", ns("h2"))
+        # The physical network physnet1: a second wire between the hosts (mapped as ex0).
+        sh("ip", "-n", ns("h1"), "link", "add", "ex0", "type", "veth", "peer", "name", "ex0", "netns", ns("h2"))
         for h in ("h1", "h2"):
             sh("ip", "-n", ns(h), "addr", "add", VTEP[h] + "/24", "dev", "ul0")
             sh("ip", "-n", ns(h), "link", "set", "ul0", "up")
@@ -156,3 +162,78 @@ def test_agents_build_the_network_the_api_describes(cloud):
     cloud.api("DELETE", f"/v2.0/ports/{ports['h2']['id']}")
     wait_for(lambda: mac2 not in sh("bridge", "-n", ns("h1"), "fdb", "show").stdout, 10, "h1 to drop vm2's FDB entries")
     assert "10.91.0.12" not in sh("ip", "-n", ns("h1"), "neigh", "show").stdout
+
+
+def arp_in_vxlan(host, seconds, action):
+    """Counts ARP frames inside VXLAN on a host's underlay while `action` runs."""
+    cap = subprocess.Popen(["ip", "netns", "exec", ns(host), "timeout", str(seconds), "tcpdump", "-i", "ul0", "-n", "-l",
+                            "udp port 4789 and udp[28:2] = 0x0806"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+    time.sleep(0.5)  # tcpdump attaches
+    action()
+    out, _ = cap.communicate(timeout=seconds + 5)
+    return len([line for line in out.splitlines() if line.strip()])
+
+
+def test_l2_guarantees_on_the_real_kernel(cloud):
+    # Agents heartbeat every second here, well within agent_down_time (3 s).
+    for h in ("h1", "h2"):
+        cloud.start_agent(h, report_interval=1)
+    wait_for(lambda: len(cloud.api("GET", "/v2.0/agents?agent_type=Linux+bridge+agent")["agents"]) == 2, 10, "agents")
+    vx = cloud.api("POST", "/v2.0/networks", {"network": {"name": "vx"}})["network"]
+    cloud.api("POST", "/v2.0/subnets", {"subnet": {"network_id": vx["id"], "ip_version": 4, "cidr": "10.92.0.0/24"}})
+    ports = {}
+    for h, vm, ip in (("h1", "vm1", "10.92.0.11"), ("h2", "vm2", "10.92.0.12")):
+        ports[h] = cloud.api("POST", "/v2.0/ports", {"port": {
+            "network_id": vx["id"], "fixed_ips": [{"ip_address": ip}], "binding:host_id": ns(h)}})["port"]
+        plug_vm(cloud, h, vm, ports[h])
+    wait_for(lambda: pings("vm1", "10.92.0.12"), 20, "vm1 to reach vm2")
+
+    # ARP never crosses a tunnel: the VMs resolve each other from the hosts' neighbour tables.
+    def resolve_again():
+        for vm in ("vm1", "vm2"):
+            sh("ip", "-n", ns(vm), "neigh", "flush", "dev", "eth0")
+        assert pings("vm1", "10.92.0.12") and pings("vm2", "10.92.0.11")
+    assert arp_in_vxlan("h2", 4, resolve_again) == 0
+
+    # SIGKILL and restart of an agent while vm1 pings vm2 every 10 ms: nothing is lost.
+    flood = subprocess.Popen(["ip", "netns", "exec", ns("vm1"), "ping", "-q", "-i", "0.01", "-c", "400", "-W", "1",
+                              "10.92.0.12"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.5)
+    cloud.stop("h1", signal.SIGKILL)
+    cloud.start_agent("h1", report_interval=1)
+    out, _ = flood.communicate(timeout=30)
+    assert " 0% packet loss" in out, out
+
+    # The server restarts: agents reconnect and resume; the data plane is untouched.
+    cloud.stop("server")
+    assert pings("vm1", "10.92.0.12")
+    cloud.start_server()
+    wait_for(lambda: "watch ended" in cloud.log("h2") and cloud.log("h2").count("first reconcile") == 1, 10,
+             "h2 to notice the restart")
+    assert pings("vm1", "10.92.0.12")
+
+    # A flat network on physnet1 (the ex0 wire): the mapped interface joins the bridge.
+    flat = cloud.api("POST", "/v2.0/networks", {"network": {"name": "flat", "provider:network_type": "flat",
+                                                            "provider:physical_network": "physnet1"}})["network"]
+    cloud.api("POST", "/v2.0/subnets", {"subnet": {"network_id": flat["id"], "ip_version": 4, "cidr": "10.93.0.0/24"}})
+    fports = {}
+    for h, vm, ip in (("h1", "vm1", "10.93.0.11"), ("h2", "vm2", "10.93.0.12")):
+        fports[h] = cloud.api("POST", "/v2.0/ports", {"port": {
+            "network_id": flat["id"], "fixed_ips": [{"ip_address": ip}], "binding:host_id": ns(h)}})["port"]
+        assert fports[h]["binding:vif_type"] == "bridge", fports[h]
+        tap = "tap" + fports[h]["id"][:11]
+        sh("ip", "-n", ns(h), "link", "add", tap, "type", "veth", "peer", "name", "eth1", "netns", ns(vm))
+        sh("ip", "-n", ns(h), "link", "set", tap, "up")
+        sh("ip", "-n", ns(vm), "link", "set", "eth1", "address", fports[h]["mac_address"], "up")
+        sh("ip", "-n", ns(vm), "addr", "add", ip + "/24", "dev", "eth1")
+    wait_for(lambda: pings("vm1", "10.93.0.12"), 20, "vm1 to reach vm2 on the flat network")
+    assert "master brq" + flat["id"][:11] in sh("ip", "-n", ns("h1"), "link", "show", "ex0").stdout
+
+    # A killed agent turns not-alive after agent_down_time (3 s here).
+    cloud.stop("h2", signal.SIGKILL)
+    wait_for(lambda: not [a for a in cloud.api("GET", f"/v2.0/agents?host={ns('h2')}")["agents"] if a["alive"]], 10,
+             "h2's agents to turn not-alive")
+    # Binding to a host whose agent is dead fails with the reason.
+    p = cloud.api("POST", "/v2.0/ports", {"port": {"network_id": vx["id"], "binding:host_id": ns("h2")}})["port"]
+    assert p["binding:vif_type"] == "binding_failed" and "not alive" in p["binding:vif_details"]["reason"]
