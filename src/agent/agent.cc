@@ -184,14 +184,23 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
                                                            a.agent_mode + "\" is not dvr or dvr_snat");
   if (auto u = ServerUrl::parse(a.server_url); !u)
     return fail(Errc::invalid_argument, "ConfigError", where("server_url") + ": " + u.error().message);
-  for (const auto& m : c.list("DEFAULT", "bridge_mappings")) {
+  auto mappings = parse_bridge_mappings(c.list("DEFAULT", "bridge_mappings"));
+  if (!mappings)
+    return fail(Errc::invalid_argument, "ConfigError",
+                where("bridge_mappings") + ": option \"bridge_mappings\" in [DEFAULT]: " + mappings.error().message);
+  a.l2.bridge_mappings = std::move(*mappings);
+  return a;
+}
+
+Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vector<std::string>& entries) {
+  std::map<std::string, std::string> out;
+  for (const auto& m : entries) {
     auto colon = m.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == m.size())
-      return fail(Errc::invalid_argument, "ConfigError", where("bridge_mappings") + ": option \"bridge_mappings\" in [DEFAULT]: \"" +
-                                                             m + "\" is not physnet:interface");
-    a.l2.bridge_mappings[m.substr(0, colon)] = m.substr(colon + 1);
+      return bad_request("\"" + m + "\" is not physnet:interface");
+    out[m.substr(0, colon)] = m.substr(colon + 1);
   }
-  return a;
+  return out;
 }
 
 Result<HostView> read_view_file(const std::string& path) {

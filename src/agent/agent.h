@@ -18,6 +18,8 @@ struct AgentConfig {
 };
 
 Result<AgentConfig> load_agent_config(const std::string& path);
+// "physnet:interface" entries (agent.ini bridge_mappings, --bridge-mapping) into a map.
+Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vector<std::string>& entries);
 Result<HostView> read_view_file(const std::string& path);
 // Plans and (unless dry_run) applies one reconcile against the netlink kernel; prints the
 // operations to `out`; returns how many there were.

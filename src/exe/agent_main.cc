@@ -33,14 +33,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (!view_file.empty()) {
-    nt::agent::L2Settings settings{local_ip, {}};
-    for (const auto& m : mappings) {
-      auto colon = m.find(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == m.size())
-        return std::cerr << "neutrino-agent: --bridge-mapping \"" << m << "\" is not physnet:interface\n", 2;
-      settings.bridge_mappings[m.substr(0, colon)] = m.substr(colon + 1);
-    }
-    return offline(view_file, settings, dry_run);
+    auto parsed = nt::agent::parse_bridge_mappings(mappings);
+    if (!parsed) return std::cerr << "neutrino-agent: --bridge-mapping " << parsed.error().message << "\n", 2;
+    return offline(view_file, nt::agent::L2Settings{local_ip, std::move(*parsed)}, dry_run);
   }
   if (config_file.empty()) return std::cerr << "neutrino-agent: give --config-file (or --view FILE)\n", 2;
   auto config = nt::agent::load_agent_config(config_file);

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from nt_e2e import sh
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-e2e-*)")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,10 +22,6 @@ NET = "e2e0000000ab-0000-0000-0000-000000000001"
 BRIDGE = "brq" + NET[:11]
 PORTS = {"h1": ("p1000000000a", "fa:16:3e:00:10:01", "10.90.0.1"), "h2": ("p2000000000b", "fa:16:3e:00:10:02", "10.90.0.2")}
 VTEP = {"h1": "192.0.2.1", "h2": "192.0.2.2"}
-
-
-def sh(*args, check=True):
-    return subprocess.run(args, capture_output=True, text=True, timeout=30, check=check)
 
 
 def ns(name):
