@@ -52,6 +52,17 @@ Result<std::string> do_post(Stream& s, const std::string& target, const std::str
 }
 
 template <class Stream>
+Result<HttpAnswer> do_call(Stream& s, http::verb verb, const std::string& target, const std::string& body,
+                           const std::string& token) {
+  http::write(s, request<Stream>(verb, target, body, token));
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(boost::none);
+  http::read(s, buf, parser);
+  return HttpAnswer{static_cast<int>(parser.get().result_int()), parser.get().body()};
+}
+
+template <class Stream>
 Status do_watch(Stream& s, const std::string& target, const std::string& token,
                 const std::function<bool(const std::string&)>& on_line) {
   http::write(s, request<Stream>(http::verb::get, target, "", token));
@@ -97,6 +108,12 @@ auto with_stream(const ServerUrl& u, Fn&& fn) -> decltype(fn(std::declval<beast:
 
 Result<std::string> ChannelClient::post(const std::string& target, const std::string& body) {
   return with_stream(url_, [&](auto& s) { return do_post(s, target, body, token_); });
+}
+
+Result<HttpAnswer> ChannelClient::call(const std::string& method, const std::string& target, const std::string& body) {
+  auto verb = http::string_to_verb(method);
+  if (verb == http::verb::unknown) return bad_request("unknown HTTP method " + method);
+  return with_stream(url_, [&](auto& s) { return do_call(s, verb, target, body, token_); });
 }
 
 Status ChannelClient::watch(const std::string& target, const std::function<bool(const std::string&)>& on_line) {

@@ -15,11 +15,19 @@ struct ServerUrl {
   static Result<ServerUrl> parse(const std::string& url);
 };
 
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
 class ChannelClient {
  public:
   ChannelClient(ServerUrl url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
   // POST a JSON body; the answer's body, or an error naming the status.
   Result<std::string> post(const std::string& target, const std::string& body);
+  // Any method (GET, POST, PUT, DELETE) to any path, e.g. the Neutron API for the sandbox;
+  // the status is the caller's to judge.
+  Result<HttpAnswer> call(const std::string& method, const std::string& target, const std::string& body = "");
   // GET a stream; on_line gets every complete line until the stream ends, on_line returns
   // false, or the connection fails (the error says which).
   Status watch(const std::string& target, const std::function<bool(const std::string&)>& on_line);

@@ -23,8 +23,12 @@
 namespace nt::kernel {
 namespace {
 
+int errno_of(int nle) { return errno_of_nle(nle); }
+
+}  // namespace
+
 // libnl error codes back to errno for the ones the reconcilers care about.
-int errno_of(int nle) {
+int errno_of_nle(int nle) {
   switch (-nle < 0 ? nle : -nle) {
     case NLE_EXIST: return EEXIST;
     case NLE_NODEV: return ENODEV;
@@ -38,6 +42,8 @@ int errno_of(int nle) {
     default: return EIO;
   }
 }
+
+namespace {
 
 template <class T, void (*Free)(T*)>
 struct Owned {

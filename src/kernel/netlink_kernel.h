@@ -7,6 +7,8 @@
 
 namespace nt::kernel {
 Result<std::unique_ptr<Kernel>> open_netlink_kernel();
+// A libnl NLE_* code (negative or not) as the errno it stands for; for from_errno().
+int errno_of_nle(int nle);
 }  // namespace nt::kernel
 
 namespace nt::kernel {

@@ -1,0 +1,86 @@
+// neutrino: the operator's tool. `neutrino sandbox ...` runs a multi-host cloud on this
+// machine from real kernel parts (needs root).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "sandbox/sandbox.h"
+
+namespace {
+
+namespace sb = nt::sandbox;
+
+int report(const nt::Status& s, const std::string& what) {
+  if (s) return 0;
+  std::cerr << "neutrino " << what << ": " << s.error().message << "\n";
+  return 1;
+}
+
+// Where neutrino-server and neutrino-agent are: next to this binary.
+std::string own_dir() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"neutrino: tools for a Neutrino cloud"};
+  app.require_subcommand(1);
+  sb::Options o;
+  o.bin_dir = own_dir();
+  auto* sandbox = app.add_subcommand("sandbox", "a multi-host cloud on this machine (root)");
+  sandbox->require_subcommand(1);
+  sandbox->add_option("--prefix", o.prefix, "namespace name prefix (must start with nt-)")->default_val(o.prefix);
+  sandbox->add_option("--state-dir", o.state_dir, "where state, database and logs are kept")->default_val(o.state_dir);
+
+  auto* up = sandbox->add_subcommand("up", "start the server, build the fabric and hosts, start the agents");
+  up->add_option("--computes", o.computes, "compute hosts cmp1..N")->default_val(o.computes);
+  up->add_option("--gateways", o.gateways, "gateway hosts gw1..M")->default_val(o.gateways);
+  up->add_option("--port", o.port, "API port on 127.0.0.1")->default_val(o.port);
+  up->add_option("--agent-down-time", o.agent_down_time, "server's agent_down_time (s)")->default_val(o.agent_down_time);
+  auto* down = sandbox->add_subcommand("down", "stop everything and remove every sandbox namespace");
+  auto* status = sandbox->add_subcommand("status", "hosts, agents and VMs");
+  auto* host = sandbox->add_subcommand("host", "hosts")->require_subcommand(1);
+  std::string host_name;
+  auto* host_add = host->add_subcommand("add", "add a host (cmpN or gwN) to the running sandbox");
+  host_add->add_option("name", host_name)->required();
+
+  auto* vm = sandbox->add_subcommand("vm", "VMs")->require_subcommand(1);
+  sb::VmRequest req;
+  auto* vm_create = vm->add_subcommand("create", "a port bound to HOST and a VM namespace plugged to it");
+  vm_create->add_option("name", req.name)->required();
+  vm_create->add_option("--host", req.host, "cmpN or gwN")->required();
+  vm_create->add_option("--network", req.network, "network name or id")->required();
+  vm_create->add_option("--fixed-ip", req.fixed_ips, "subnet=S,ip-address=A (repeatable)");
+  std::string vm_name;
+  auto* vm_delete = vm->add_subcommand("delete", "delete the VM and its port");
+  vm_delete->add_option("name", vm_name)->required();
+  auto* vm_exec = vm->add_subcommand("exec", "run a command in a VM: vm exec NAME CMD...");
+  vm_exec->add_option("name", vm_name)->required();
+  vm_exec->prefix_command();
+  auto* exec = sandbox->add_subcommand("exec", "run a command on a host: exec HOST CMD... (HOST: cmpN, gwN, internet, fabric)");
+  exec->add_option("host", host_name)->required();
+  exec->prefix_command();
+  CLI11_PARSE(app, argc, argv);
+
+  if (o.prefix.rfind("nt-", 0) != 0) return std::cerr << "neutrino sandbox: --prefix must start with nt-\n", 2;
+  if (::geteuid() != 0) return std::cerr << "neutrino sandbox: needs root (network namespaces)\n", 2;
+  o.state_dir = std::filesystem::absolute(o.state_dir).lexically_normal().string();
+  // Everything after NAME/HOST is the command, verbatim (prefix_command keeps it in order).
+  auto rest = [&] { return vm_exec->parsed() ? vm_exec->remaining() : exec->remaining(); };
+  if ((vm_exec->parsed() || exec->parsed()) && rest().empty())
+    return std::cerr << "neutrino sandbox: give the command to run\n", 2;
+  if (up->parsed()) return report(sb::up(o), "sandbox up");
+  if (down->parsed()) return report(sb::down(o), "sandbox down");
+  if (status->parsed()) return report(sb::status(o), "sandbox status");
+  if (host_add->parsed()) return report(sb::host_add(o, host_name), "sandbox host add");
+  if (vm_create->parsed()) return report(sb::vm_create(o, req), "sandbox vm create");
+  if (vm_delete->parsed()) return report(sb::vm_delete(o, vm_name), "sandbox vm delete");
+  if (vm_exec->parsed()) return report(sb::exec_in_vm(o, vm_name, rest()), "sandbox vm exec");
+  if (exec->parsed()) return report(sb::exec_in_host(o, host_name, rest()), "sandbox exec");
+  return 0;
+}

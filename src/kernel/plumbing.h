@@ -1,0 +1,34 @@
+// One-off plumbing of links, addresses and routes in the current thread's namespace, for
+// building hosts and VMs (the sandbox) rather than reconciling: each call does one thing
+// and reports the kernel's answer. Use inside run_in_namespace().
+#pragma once
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+
+namespace nt::kernel {
+
+struct VethSpec {
+  std::string name;       // this end, in the current namespace
+  std::string peer;       // the other end's name
+  int peer_netns_fd = -1; // -1: the peer stays here too
+  std::string peer_mac;   // "" = kernel's random MAC
+  int mtu = 1500;
+};
+
+class Plumbing {
+ public:
+  static Result<std::unique_ptr<Plumbing>> open();
+  virtual ~Plumbing() = default;
+  virtual Status add_bridge(const std::string& name, int mtu) = 0;
+  virtual Status add_veth(const VethSpec& spec) = 0;
+  // Brings the link up; with master non-empty, enslaves it to that bridge first.
+  virtual Status link_up(const std::string& name, const std::string& master = "") = 0;
+  virtual Status add_address(const std::string& dev, const std::string& cidr) = 0;
+  // `ip route add DST via GW` (DST "default" or a CIDR).
+  virtual Status add_route(const std::string& dst, const std::string& via) = 0;
+  virtual bool has_link(const std::string& name) = 0;
+};
+
+}  // namespace nt::kernel

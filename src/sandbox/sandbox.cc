@@ -1,0 +1,260 @@
+#include "sandbox/sandbox.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <set>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "kernel/netns.h"
+#include "sandbox/fabric.h"
+#include "sandbox/state.h"
+
+namespace nt::sandbox {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kInternetCidr = "203.0.113.1/24";
+constexpr const char* kPhysnet = "physnet1";
+
+Status sandbox_error(const std::string& message) { return fail(Errc::conflict, "SandboxError", message); }
+
+// cmpN → 198.51.100.(10+N), gwN → 198.51.100.(100+N).
+Result<HostRecord> host_record(const std::string& name) {
+  static const std::regex pattern("(cmp|gw)([1-9][0-9]?)");
+  std::smatch m;
+  if (!std::regex_match(name, m, pattern))
+    return fail(Errc::invalid_argument, "SandboxError", "host names are cmp1..cmp89 and gw1..gw99, not '" + name + "'");
+  int n = std::stoi(m[2]);
+  bool compute = m[1] == "cmp";
+  if (compute && n > 89) return fail(Errc::invalid_argument, "SandboxError", "at most cmp89");
+  return HostRecord{name, compute ? "compute" : "gateway", "198.51.100." + std::to_string((compute ? 10 : 100) + n), 0};
+}
+
+// Polls until ready() or the deadline; false on timeout.
+template <class Fn>
+bool wait_until(Fn&& ready, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  while (!ready()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+std::string tail(const std::string& path) {
+  std::ifstream f(path);
+  std::string line, last;
+  while (std::getline(f, line)) last = line;
+  return last;
+}
+
+Status start_server(const Options& o, SandboxState& s) {
+  auto ini = o.state_dir + "/server.ini";
+  std::ofstream(ini) << "[DEFAULT]\nbind_host = 127.0.0.1\nagent_down_time = " << o.agent_down_time << "\n";
+  auto log = o.state_dir + "/server.log";
+  NT_ASSIGN(s.server_pid, spawn({o.bin_dir + "/neutrino-server", "--config-file", ini, "--database",
+                                 o.state_dir + "/neutrino.db", "--port", std::to_string(o.port), "--unix-socket",
+                                 o.state_dir + "/server.sock"},
+                                log, ""));
+  s.port = o.port;
+  NT_TRY(save_state(o, s));
+  bool died = false;
+  bool ready = wait_until([&] { return (died = child_exited(s.server_pid)) || api(o, "GET", "/v2.0/networks"); },
+                          std::chrono::seconds(15));
+  if (!ready || died)
+    return sandbox_error("neutrino-server did not start: " + tail(log) + " (log: " + log + ")");
+  return {};
+}
+
+Status start_agent(const Options& o, HostRecord& h) {
+  auto ini = o.state_dir + "/" + h.name + ".ini";
+  std::ofstream(ini) << "[DEFAULT]\nhost = " << h.name << "\nlocal_ip = " << h.underlay_ip
+                     << "\nagent_mode = " << (h.role == "gateway" ? "dvr_snat" : "dvr") << "\nbridge_mappings = " << kPhysnet
+                     << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n";
+  NT_ASSIGN(h.agent_pid, spawn({o.bin_dir + "/neutrino-agent", "--config-file", ini}, o.state_dir + "/" + h.name + ".log",
+                               host_ns(o, h.name)));
+  return {};
+}
+
+// Hosts whose L3 agent the API reports alive.
+std::set<std::string> alive_hosts(const Options& o) {
+  std::set<std::string> alive;
+  if (auto agents = api(o, "GET", "/v2.0/agents?agent_type=L3%20agent"))
+    for (const auto& a : agents->as_object().at("agents").as_array())
+      if (a.as_object().at("alive").as_bool()) alive.insert(std::string(a.as_object().at("host").as_string()));
+  return alive;
+}
+
+Status wait_agents_alive(const Options& o, const std::vector<std::string>& hosts) {
+  bool all = wait_until([&] {
+    auto alive = alive_hosts(o);
+    return std::all_of(hosts.begin(), hosts.end(), [&](const auto& h) { return alive.count(h) > 0; });
+  }, std::chrono::seconds(20));
+  if (!all) return sandbox_error("agents did not report alive within 20 s (logs: " + o.state_dir + "/<host>.log)");
+  return {};
+}
+
+Status add_host(const Options& o, SandboxState& s, HostRecord h) {
+  NT_TRY(build_host(fabric_ns(o), host_ns(o, h.name), h.name, h.underlay_ip + "/24"));
+  s.hosts.push_back(h);
+  NT_TRY(start_agent(o, s.hosts.back()));
+  return save_state(o, s);
+}
+
+Status create_public_network(const Options& o) {
+  NT_ASSIGN(auto net, api(o, "POST", "/v2.0/networks",
+                          json::object{{"network", json::object{{"name", "public"},
+                                                                {"router:external", true},
+                                                                {"provider:network_type", "flat"},
+                                                                {"provider:physical_network", kPhysnet}}}}));
+  auto id = net.as_object().at("network").as_object().at("id");
+  NT_TRY(api(o, "POST", "/v2.0/subnets",
+             json::object{{"subnet", json::object{{"name", "public-subnet"},
+                                                  {"network_id", id},
+                                                  {"ip_version", 4},
+                                                  {"cidr", "203.0.113.0/24"},
+                                                  {"gateway_ip", "203.0.113.1"},
+                                                  {"enable_dhcp", false}}}}));
+  return {};
+}
+
+Status build(const Options& o) {
+  SandboxState s;
+  NT_TRY(start_server(o, s));
+  NT_TRY(build_fabric(fabric_ns(o)));
+  NT_TRY(build_internet(fabric_ns(o), host_ns(o, "internet"), kInternetCidr));
+  std::vector<std::string> names;
+  for (int i = 1; i <= o.computes; ++i) names.push_back("cmp" + std::to_string(i));
+  for (int i = 1; i <= o.gateways; ++i) names.push_back("gw" + std::to_string(i));
+  for (const auto& name : names) {
+    NT_ASSIGN(auto h, host_record(name));
+    NT_TRY(add_host(o, s, h));
+  }
+  NT_TRY(wait_agents_alive(o, names));
+  return create_public_network(o);
+}
+
+bool sandbox_namespace(const Options& o, const std::string& ns) {
+  static const std::regex pattern("fabric|internet|cmp[0-9]+|gw[0-9]+|vm-.+");
+  return ns.rfind(o.prefix, 0) == 0 && std::regex_match(ns.substr(o.prefix.size()), pattern);
+}
+
+// Agents of a crashed run still inside our namespaces (their pids are lost with the state).
+void stop_stray_agents(const std::vector<std::string>& namespaces) {
+  std::set<ino_t> ours;
+  for (const auto& ns : namespaces) {
+    struct stat st{};
+    if (::stat(("/run/netns/" + ns).c_str(), &st) == 0) ours.insert(st.st_ino);
+  }
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    auto pid_text = entry.path().filename().string();
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    struct stat st{};
+    int pid = std::stoi(pid_text);
+    if (::stat(("/proc/" + pid_text + "/ns/net").c_str(), &st) == 0 && ours.count(st.st_ino))
+      stop_process(pid, "neutrino-agent");
+  }
+}
+
+}  // namespace
+
+Status up(const Options& o) {
+  if (kernel::namespace_exists(fabric_ns(o)) || fs::exists(state_file(o)))
+    return sandbox_error("a sandbox is already up (namespace " + fabric_ns(o) + " or " + state_file(o) +
+                         " exists); run `neutrino sandbox down` first");
+  if (o.computes < 1 || o.computes > 89 || o.gateways < 0 || o.gateways > 99)
+    return fail(Errc::invalid_argument, "SandboxError", "--computes is 1..89 and --gateways 0..99");
+  fs::create_directories(o.state_dir);
+  for (const char* stale : {"neutrino.db", "neutrino.db-wal", "neutrino.db-shm", "server.sock"}) fs::remove(o.state_dir + "/" + stale);
+  if (auto built = build(o); !built) {
+    std::cerr << "neutrino sandbox up: " << built.error().message << "; removing what was built\n";
+    (void)down(o);
+    return built;
+  }
+  std::cout << "sandbox up: server http://127.0.0.1:" << o.port << " (agents on unix://" << o.state_dir
+            << "/server.sock), " << o.computes << " compute and " << o.gateways << " gateway hosts, internet host 203.0.113.1, "
+            << "network public (flat, physnet1) 203.0.113.0/24\n";
+  return {};
+}
+
+Status down(const Options& o) {
+  if (auto s = load_state(o)) {
+    for (const auto& h : s->hosts) stop_process(h.agent_pid, "neutrino-agent");
+    stop_process(s->server_pid, "neutrino-server");
+  }
+  std::vector<std::string> ours;
+  for (const auto& ns : kernel::list_namespaces(o.prefix))
+    if (sandbox_namespace(o, ns)) ours.push_back(ns);
+  stop_stray_agents(ours);
+  // VMs first (their taps live in the hosts), the fabric last.
+  std::stable_sort(ours.begin(), ours.end(), [&](const auto& a, const auto& b) {
+    auto rank = [&](const std::string& n) { return n.find("vm-") == o.prefix.size() ? 0 : n == fabric_ns(o) ? 2 : 1; };
+    return rank(a) < rank(b);
+  });
+  Status result;
+  for (const auto& ns : ours)
+    if (auto gone = kernel::delete_namespace(ns); !gone && result) result = gone;
+  std::error_code ec;
+  fs::remove(state_file(o), ec);
+  fs::remove(o.state_dir + "/server.sock", ec);
+  std::cout << "sandbox down: removed " << ours.size() << " namespaces\n";
+  return result;
+}
+
+Status host_add(const Options& o, const std::string& name) {
+  NT_ASSIGN(auto s, load_state(o));
+  if (s.host(name)) return sandbox_error("host " + name + " is already in the sandbox");
+  NT_ASSIGN(auto h, host_record(name));
+  NT_TRY(add_host(o, s, h));
+  NT_TRY(wait_agents_alive(o, {name}));
+  std::cout << "host " << name << " (" << h.role << ", underlay " << h.underlay_ip << ") added\n";
+  return {};
+}
+
+Status status(const Options& o) {
+  NT_ASSIGN(auto s, load_state(o));
+  auto alive = alive_hosts(o);
+  std::cout << "server   http://127.0.0.1:" << s.port << "  pid " << s.server_pid
+            << (running_as(s.server_pid, "neutrino-server") ? " running" : " NOT RUNNING") << "\n\n";
+  std::printf("%-9s %-8s %-15s %-16s %s\n", "HOST", "ROLE", "UNDERLAY", "NAMESPACE", "AGENT");
+  for (const auto& h : s.hosts) {
+    bool proc = running_as(h.agent_pid, "neutrino-agent");
+    std::printf("%-9s %-8s %-15s %-16s pid %d %s, %s\n", h.name.c_str(), h.role.c_str(), h.underlay_ip.c_str(),
+                host_ns(o, h.name).c_str(), h.agent_pid, proc ? "running" : "NOT RUNNING", alive.count(h.name) ? "alive" : "not alive");
+  }
+  std::printf("%-9s %-8s %-15s %-16s\n", "internet", "-", "203.0.113.1", host_ns(o, "internet").c_str());
+  if (s.vms.empty()) return {};
+  std::printf("\n%-12s %-9s %-16s %-38s %s\n", "VM", "HOST", "IP", "PORT", "STATUS");
+  for (const auto& v : s.vms) {
+    auto port = api(o, "GET", "/v2.0/ports/" + v.port_id);
+    std::string st = port ? std::string(port->at("port").at("status").as_string()) : "port gone";
+    std::printf("%-12s %-9s %-16s %-38s %s\n", v.name.c_str(), v.host.c_str(), v.ip.c_str(), v.port_id.c_str(), st.c_str());
+  }
+  return {};
+}
+
+Status exec_in_host(const Options& o, const std::string& host, const std::vector<std::string>& argv) {
+  NT_ASSIGN(auto s, load_state(o));
+  if (host != "internet" && host != "fabric" && !s.host(host))
+    return fail(Errc::not_found, "SandboxError", "no sandbox host " + host + " (see `neutrino sandbox status`)");
+  NT_TRY(kernel::enter_namespace(host == "fabric" ? fabric_ns(o) : host_ns(o, host)));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  return fail(Errc::not_found, "SandboxError", "cannot run " + argv[0] + ": " + std::strerror(errno));
+}
+
+}  // namespace nt::sandbox

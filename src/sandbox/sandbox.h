@@ -1,0 +1,44 @@
+// The sandbox cloud (ARCHITECTURE §7): a multi-host cloud on one machine from real kernel
+// parts. A fabric namespace holds the underlay switch (198.51.100.0/24) and the external
+// switch (203.0.113.0/24); every host namespace (cmp1..N, gw1..M) has an underlay link
+// `eth0` and an external link `ex0` (bridge_mappings physnet1:ex0) and runs its
+// neutrino-agent; the `internet` host is 203.0.113.1 on the external switch. The server
+// runs in the root namespace on 127.0.0.1:PORT and a Unix socket for the agents. VMs are
+// namespaces whose eth0 is one end of a veth; the other end is the host's tap, plugged the
+// way Nova's os-vif plugs one. What was started is recorded in STATE_DIR/sandbox.json.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace nt::sandbox {
+
+struct Options {
+  std::string prefix = "nt-";          // every namespace name starts with it
+  std::string state_dir = "run/sandbox";
+  std::string bin_dir;                 // neutrino-server and neutrino-agent live here
+  int computes = 2, gateways = 2;
+  int port = 9696;
+  int agent_down_time = 10;            // the server's, in seconds
+};
+
+struct VmRequest {
+  std::string name, host, network;
+  std::vector<std::string> fixed_ips;  // "ip-address=A", "subnet=S", "subnet=S,ip-address=A"
+};
+
+Status up(const Options& o);
+// Stops what `up` started and removes every sandbox namespace with the prefix, also
+// leftovers of a crashed run.
+Status down(const Options& o);
+Status status(const Options& o);
+Status vm_create(const Options& o, const VmRequest& vm);
+Status vm_delete(const Options& o, const std::string& name);
+// Adds a compute or gateway host (cmpN / gwN) to a running sandbox.
+Status host_add(const Options& o, const std::string& name);
+// Replaces this process with argv run inside the host's or VM's namespace.
+Status exec_in_host(const Options& o, const std::string& host, const std::vector<std::string>& argv);
+Status exec_in_vm(const Options& o, const std::string& vm, const std::vector<std::string>& argv);
+
+}  // namespace nt::sandbox

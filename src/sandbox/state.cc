@@ -1,0 +1,164 @@
+#include "sandbox/state.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/client.h"
+#include "kernel/netns.h"
+
+namespace nt::sandbox {
+namespace json = boost::json;
+
+const HostRecord* SandboxState::host(const std::string& name) const {
+  for (const auto& h : hosts)
+    if (h.name == name) return &h;
+  return nullptr;
+}
+
+std::string state_file(const Options& o) { return o.state_dir + "/sandbox.json"; }
+std::string host_ns(const Options& o, const std::string& host) { return o.prefix + host; }
+std::string vm_ns(const Options& o, const std::string& vm) { return o.prefix + "vm-" + vm; }
+std::string fabric_ns(const Options& o) { return o.prefix + "fabric"; }
+
+namespace {
+std::string str(const json::object& o, const char* k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : "";
+}
+int num(const json::object& o, const char* k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_int64() ? static_cast<int>(v->get_int64()) : 0;
+}
+}  // namespace
+
+Result<SandboxState> load_state(const Options& o) {
+  std::ifstream f(state_file(o));
+  if (!f) return fail(Errc::not_found, "SandboxError", "no sandbox is up (no " + state_file(o) + ")");
+  std::stringstream text;
+  text << f.rdbuf();
+  boost::system::error_code ec;
+  auto v = json::parse(text.str(), ec);
+  if (ec || !v.is_object()) return fail(Errc::internal, "SandboxError", state_file(o) + " is damaged: " + ec.message());
+  const auto& obj = v.as_object();
+  SandboxState s;
+  s.server_pid = num(obj, "server_pid");
+  s.port = num(obj, "port");
+  if (auto* hosts = obj.if_contains("hosts"); hosts && hosts->is_array())
+    for (const auto& h : hosts->as_array()) {
+      const auto& ho = h.as_object();
+      s.hosts.push_back({str(ho, "name"), str(ho, "role"), str(ho, "underlay_ip"), num(ho, "agent_pid")});
+    }
+  if (auto* vms = obj.if_contains("vms"); vms && vms->is_array())
+    for (const auto& m : vms->as_array()) {
+      const auto& mo = m.as_object();
+      s.vms.push_back({str(mo, "name"), str(mo, "host"), str(mo, "port_id"), str(mo, "network_id"), str(mo, "ip")});
+    }
+  return s;
+}
+
+Status save_state(const Options& o, const SandboxState& s) {
+  json::array hosts, vms;
+  for (const auto& h : s.hosts)
+    hosts.push_back(json::object{{"name", h.name}, {"role", h.role}, {"underlay_ip", h.underlay_ip}, {"agent_pid", h.agent_pid}});
+  for (const auto& m : s.vms)
+    vms.push_back(json::object{{"name", m.name}, {"host", m.host}, {"port_id", m.port_id}, {"network_id", m.network_id}, {"ip", m.ip}});
+  json::object doc{{"prefix", o.prefix}, {"server_pid", s.server_pid}, {"port", s.port}, {"hosts", hosts}, {"vms", vms}};
+  auto tmp = state_file(o) + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << json::serialize(doc) << "\n";
+    if (!f) return fail(Errc::internal, "SandboxError", "cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, state_file(o), ec);
+  if (ec) return fail(Errc::internal, "SandboxError", "cannot write " + state_file(o) + ": " + ec.message());
+  return {};
+}
+
+Result<int> spawn(const std::vector<std::string>& argv, const std::string& log, const std::string& netns) {
+  // The pipe closes on exec: once the parent sees EOF the child runs the program (so its
+  // /proc cmdline names it) or has failed.
+  int exec_pipe[2];
+  if (::pipe2(exec_pipe, O_CLOEXEC) < 0) return fail(Errc::internal, "SandboxError", "pipe failed");
+  pid_t pid = ::fork();
+  if (pid < 0) return fail(Errc::internal, "SandboxError", "fork failed");
+  if (pid == 0) {
+    ::close(exec_pipe[0]);
+    ::setsid();
+    if (!netns.empty() && !kernel::enter_namespace(netns)) ::_exit(126);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int in = ::open("/dev/null", O_RDONLY);
+    if (out < 0 || in < 0) ::_exit(126);
+    ::dup2(in, 0), ::dup2(out, 1), ::dup2(out, 2);
+    for (int fd = 3; fd < 1024; ++fd)
+      if (fd != exec_pipe[1]) ::close(fd);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(exec_pipe[1]);
+  char byte;
+  while (::read(exec_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  ::close(exec_pipe[0]);
+  if (child_exited(pid)) return fail(Errc::internal, "SandboxError", "cannot start " + argv[0] + " (see " + log + ")");
+  return static_cast<int>(pid);
+}
+
+bool child_exited(int pid) { return ::waitpid(pid, nullptr, WNOHANG) == pid; }
+
+bool running_as(int pid, const std::string& program) {
+  if (pid <= 0) return false;
+  ::waitpid(pid, nullptr, WNOHANG);  // reap it if it was our child and exited
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string argv0;
+  if (!f || !std::getline(f, argv0, '\0')) return false;
+  return std::filesystem::path(argv0).filename() == program;
+}
+
+void stop_process(int pid, const std::string& program) {
+  if (!running_as(pid, program)) return;
+  ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (running_as(pid, program) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (running_as(pid, program)) ::kill(pid, SIGKILL);
+}
+
+Result<json::value> api(const Options& o, const std::string& method, const std::string& path, const json::value& body) {
+  agent::ChannelClient client(agent::ServerUrl{true, "", "", o.state_dir + "/server.sock"}, "");
+  NT_ASSIGN(auto answer, client.call(method, path, body.is_null() ? "" : json::serialize(body)));
+  boost::system::error_code ec;
+  auto v = answer.body.empty() ? json::value() : json::parse(answer.body, ec);
+  if (answer.status >= 300) {
+    std::string message = answer.body;
+    if (v.is_object())
+      if (auto* e = v.as_object().if_contains("NeutronError"); e && e->is_object()) message = str(e->as_object(), "message");
+    return fail(Errc::invalid_argument, "SandboxError", method + " " + path + ": " + message);
+  }
+  return v;
+}
+
+Result<json::object> find_resource(const Options& o, const std::string& collection, const std::string& name_or_id) {
+  NT_ASSIGN(auto named, api(o, "GET", "/v2.0/" + collection + "?name=" + name_or_id));
+  const auto& list = named.as_object().at(collection).as_array();
+  if (list.size() > 1) return fail(Errc::conflict, "SandboxError", "more than one of " + collection + " is named " + name_or_id);
+  if (list.size() == 1) return list[0].as_object();
+  NT_ASSIGN(auto by_id, api(o, "GET", "/v2.0/" + collection + "?id=" + name_or_id));
+  const auto& ids = by_id.as_object().at(collection).as_array();
+  if (ids.empty()) return fail(Errc::not_found, "SandboxError", "no " + collection.substr(0, collection.size() - 1) + " " + name_or_id);
+  return ids[0].as_object();
+}
+
+}  // namespace nt::sandbox

@@ -1,0 +1,149 @@
+// Sandbox VMs: a port created through the API and bound to the host (what Nova asks of
+// Neutron), then a namespace whose eth0 is the VM's NIC and the host's tap, plugged the way
+// os-vif plugs one for a linux bridge: the tap appears and the agent's VIF watcher puts it
+// on the network's bridge.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <regex>
+#include <thread>
+
+#include "common/uuid.h"
+#include "kernel/netns.h"
+#include "sandbox/fabric.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/state.h"
+
+namespace nt::sandbox {
+namespace json = boost::json;
+
+namespace {
+
+std::string text(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : ""; }
+
+// "ip-address=A", "subnet=S", "subnet=S,ip-address=A" as a Neutron fixed_ips entry.
+Result<json::object> fixed_ip(const Options& o, const std::string& spec) {
+  json::object entry;
+  std::stringstream parts(spec);
+  for (std::string kv; std::getline(parts, kv, ',');) {
+    auto eq = kv.find('=');
+    auto key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (key == "ip-address" && !value.empty()) entry["ip_address"] = value;
+    else if (key == "subnet" && !value.empty()) {
+      NT_ASSIGN(auto subnet, find_resource(o, "subnets", value));
+      entry["subnet_id"] = subnet.at("id");
+    } else {
+      return fail(Errc::invalid_argument, "SandboxError", "--fixed-ip '" + spec + "': use subnet=S,ip-address=A");
+    }
+  }
+  return entry;
+}
+
+Result<json::object> create_port(const Options& o, const VmRequest& vm, const json::object& net) {
+  json::object port{{"network_id", net.at("id")},
+                    {"name", vm.name},
+                    {"device_owner", "compute:nova"},
+                    {"device_id", new_uuid()},
+                    {"binding:host_id", vm.host}};
+  if (!vm.fixed_ips.empty()) {
+    json::array ips;
+    for (const auto& spec : vm.fixed_ips) {
+      NT_ASSIGN(auto ip, fixed_ip(o, spec));
+      ips.push_back(ip);
+    }
+    port["fixed_ips"] = ips;
+  }
+  NT_ASSIGN(auto made, api(o, "POST", "/v2.0/ports", json::object{{"port", port}}));
+  return made.as_object().at("port").as_object();
+}
+
+// eth0's address, prefix and gateway from the port's first fixed IP and its subnet.
+Result<VmLink> vm_link(const Options& o, const json::object& port, int mtu) {
+  const auto& ips = port.at("fixed_ips").as_array();
+  if (ips.empty()) return fail(Errc::invalid_argument, "SandboxError", "the port got no IP address (a network without subnets?)");
+  const auto& first = ips[0].as_object();
+  NT_ASSIGN(auto subnet, api(o, "GET", "/v2.0/subnets/" + text(first.at("subnet_id"))));
+  const auto& sn = subnet.as_object().at("subnet").as_object();
+  auto cidr = text(sn.at("cidr"));
+  auto id = text(port.at("id"));
+  return VmLink{"tap" + id.substr(0, 11), text(port.at("mac_address")),
+                text(first.at("ip_address")) + cidr.substr(cidr.find('/')), text(sn.at("gateway_ip")), mtu};
+}
+
+// Nova waits for the port to turn ACTIVE (vif-plugged) before it reports the VM running.
+std::string wait_active(const Options& o, const std::string& port_id) {
+  std::string status;
+  for (int i = 0; i < 200; ++i) {
+    auto port = api(o, "GET", "/v2.0/ports/" + port_id);
+    if (!port) return "unknown";
+    const auto& p = port->at("port").as_object();
+    status = text(p.at("status"));
+    if (status == "ACTIVE" || text(p.at("binding:vif_type")) == "binding_failed") return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return status;
+}
+
+Status check_vm_name(const std::string& name) {
+  static const std::regex pattern("[a-z0-9][a-z0-9-]{0,11}");
+  if (!std::regex_match(name, pattern))
+    return fail(Errc::invalid_argument, "SandboxError", "VM names are 1-12 of a-z, 0-9 and '-', not '" + name + "'");
+  return {};
+}
+
+}  // namespace
+
+Status vm_create(const Options& o, const VmRequest& vm) {
+  NT_TRY(check_vm_name(vm.name));
+  NT_ASSIGN(auto s, load_state(o));
+  for (const auto& v : s.vms)
+    if (v.name == vm.name) return fail(Errc::conflict, "SandboxError", "VM " + vm.name + " exists");
+  if (!s.host(vm.host)) return fail(Errc::not_found, "SandboxError", "no sandbox host " + vm.host);
+  NT_ASSIGN(auto net, find_resource(o, "networks", vm.network));
+  NT_ASSIGN(auto port, create_port(o, vm, net));
+  auto port_id = text(port.at("id"));
+  auto link = vm_link(o, port, static_cast<int>(net.at("mtu").as_int64()));
+  Status plugged = link ? plug_vm(host_ns(o, vm.host), vm_ns(o, vm.name), *link) : nt::unexpected(link.error());
+  if (!plugged) {
+    (void)api(o, "DELETE", "/v2.0/ports/" + port_id);
+    if (kernel::namespace_exists(vm_ns(o, vm.name))) (void)kernel::delete_namespace(vm_ns(o, vm.name));
+    return plugged;
+  }
+  s.vms.push_back({vm.name, vm.host, port_id, text(net.at("id")), link->cidr.substr(0, link->cidr.find('/'))});
+  NT_TRY(save_state(o, s));
+  auto status = wait_active(o, port_id);
+  std::cout << "vm " << vm.name << " on " << vm.host << ": " << link->cidr << " mac " << link->mac << " port " << port_id
+            << " " << status << " (namespace " << vm_ns(o, vm.name) << ", tap " << link->tap << ")\n";
+  if (status != "ACTIVE")
+    return fail(Errc::unavailable, "SandboxError", "port " + port_id + " is " + status +
+                                                       " (see `openstack port show " + port_id + " -c binding_vif_details`)");
+  return {};
+}
+
+Status vm_delete(const Options& o, const std::string& name) {
+  NT_ASSIGN(auto s, load_state(o));
+  auto it = std::find_if(s.vms.begin(), s.vms.end(), [&](const auto& v) { return v.name == name; });
+  if (it == s.vms.end()) return fail(Errc::not_found, "SandboxError", "no VM " + name);
+  auto gone = api(o, "DELETE", "/v2.0/ports/" + it->port_id);
+  if (!gone && gone.error().message.find("404") == std::string::npos && gone.error().message.find("could not be found") == std::string::npos)
+    return nt::unexpected(gone.error());
+  if (kernel::namespace_exists(vm_ns(o, name))) NT_TRY(kernel::delete_namespace(vm_ns(o, name)));
+  s.vms.erase(it);
+  return save_state(o, s);
+}
+
+Status exec_in_vm(const Options& o, const std::string& vm, const std::vector<std::string>& argv) {
+  NT_ASSIGN(auto s, load_state(o));
+  if (std::none_of(s.vms.begin(), s.vms.end(), [&](const auto& v) { return v.name == vm; }))
+    return fail(Errc::not_found, "SandboxError", "no VM " + vm + " (see `neutrino sandbox status`)");
+  NT_TRY(kernel::enter_namespace(vm_ns(o, vm)));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  return fail(Errc::not_found, "SandboxError", "cannot run " + argv[0] + ": " + std::strerror(errno));
+}
+
+}  // namespace nt::sandbox
