@@ -60,6 +60,16 @@ std::string tail(const std::string& path) {
   return last;
 }
 
+// The port the server printed ("listening on 127.0.0.1:PORT"): --port 0 picks a free one.
+int listening_port(const std::string& log) {
+  std::ifstream f(log);
+  std::string line;
+  int port = 0;
+  while (std::getline(f, line))
+    if (auto at = line.find("listening on 127.0.0.1:"); at == 0) port = std::atoi(line.c_str() + 23);
+  return port;
+}
+
 Status start_server(const Options& o, SandboxState& s) {
   auto ini = o.state_dir + "/server.ini";
   std::ofstream(ini) << "[DEFAULT]\nbind_host = 127.0.0.1\nagent_down_time = " << o.agent_down_time << "\n";
@@ -68,14 +78,13 @@ Status start_server(const Options& o, SandboxState& s) {
                                  o.state_dir + "/neutrino.db", "--port", std::to_string(o.port), "--unix-socket",
                                  o.state_dir + "/server.sock"},
                                 log, ""));
-  s.port = o.port;
   NT_TRY(save_state(o, s));
   bool died = false;
-  bool ready = wait_until([&] { return (died = child_exited(s.server_pid)) || api(o, "GET", "/v2.0/networks"); },
+  bool ready = wait_until([&] { return (died = child_exited(s.server_pid)) || (s.port = listening_port(log)) > 0; },
                           std::chrono::seconds(15));
   if (!ready || died)
     return sandbox_error("neutrino-server did not start: " + tail(log) + " (log: " + log + ")");
-  return {};
+  return save_state(o, s);
 }
 
 Status start_agent(const Options& o, HostRecord& h) {
@@ -177,13 +186,18 @@ Status up(const Options& o) {
   if (o.computes < 1 || o.computes > 89 || o.gateways < 0 || o.gateways > 99)
     return fail(Errc::invalid_argument, "SandboxError", "--computes is 1..89 and --gateways 0..99");
   fs::create_directories(o.state_dir);
-  for (const char* stale : {"neutrino.db", "neutrino.db-wal", "neutrino.db-shm", "server.sock"}) fs::remove(o.state_dir + "/" + stale);
+  // A new cloud: the previous run's database, socket and logs go.
+  for (const auto& entry : fs::directory_iterator(o.state_dir)) {
+    auto name = entry.path().filename().string();
+    if (name.rfind("neutrino.db", 0) == 0 || name == "server.sock" || entry.path().extension() == ".log") fs::remove(entry.path());
+  }
   if (auto built = build(o); !built) {
     std::cerr << "neutrino sandbox up: " << built.error().message << "; removing what was built\n";
     (void)down(o);
     return built;
   }
-  std::cout << "sandbox up: server http://127.0.0.1:" << o.port << " (agents on unix://" << o.state_dir
+  auto s = load_state(o);
+  std::cout << "sandbox up: server http://127.0.0.1:" << (s ? s->port : o.port) << " (agents on unix://" << o.state_dir
             << "/server.sock), " << o.computes << " compute and " << o.gateways << " gateway hosts, internet host 203.0.113.1, "
             << "network public (flat, physnet1) 203.0.113.0/24\n";
   return {};
