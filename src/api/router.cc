@@ -62,7 +62,8 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
     for (const auto& [name, h] : *hosts) liveness_.beat(name);
   for (const char* kind : {"hosts", "networks", "ports"})
     if (const Table* t = model_.find_table(kind))
-      for (const auto& [id, obj] : *t) planner_.apply(kind, id, obj, model_.revision);
+      for (const auto& [id, obj] : *t) planner_.load(kind, id, obj);
+  planner_.rebuild(model_.revision);
   // Changes before this start are not in the watch history: resuming needs a snapshot.
   for (const auto& [host, rev] : planner_.revisions()) watches_.set_floor(host, rev);
   writer_.on_commit([this](const std::vector<ChangeSet>& committed) { follow(committed); });

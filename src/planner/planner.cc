@@ -105,64 +105,194 @@ std::map<std::string, HostView> Planner::recompute() const {
   return out;
 }
 
-void Planner::refresh(const std::set<std::string>& hosts, int64_t revision) {
-  touched_ = hosts;
-  deltas_.clear();
+bool Planner::host_on_network(const std::string& host, const std::string& net) const {
+  auto h = host_networks_.find(host);
+  return h != host_networks_.end() && h->second.count(net) > 0;
+}
+
+std::optional<json::object> Planner::network_entry(const std::string& host, const std::string& net_id) const {
+  auto net = networks_.find(net_id);
+  if (net == networks_.end() || !host_on_network(host, net_id)) return std::nullopt;
+  json::array vteps;
+  std::set<std::string> seen;
+  for (const auto& other : hosts_of_network(net_id)) {
+    if (other == host) continue;
+    auto h = hosts_.find(other);
+    if (h == hosts_.end()) continue;
+    auto vtep = str(h->second, "local_ip");
+    if (!vtep.empty() && seen.insert(vtep).second) vteps.push_back(json::value(vtep));
+  }
+  const auto& n = net->second;
+  return json::object{{"network_type", n.at("provider:network_type")}, {"physical_network", n.at("provider:physical_network")},
+                      {"segmentation_id", n.at("provider:segmentation_id")}, {"mtu", n.at("mtu")},
+                      {"bridge", "brq" + net_id.substr(0, 11)}, {"flood", std::move(vteps)}};
+}
+
+std::optional<json::object> Planner::port_entry(const std::string& host, const std::string& pid) const {
+  auto it = ports_.find(pid);
+  if (it == ports_.end() || host_of(it->second) != host) return std::nullopt;
+  const auto& p = it->second;
+  auto net_id = str(p, "network_id");
+  auto net = networks_.find(net_id);
+  if (net == networks_.end()) return std::nullopt;
+  return json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
+                      {"device", "tap" + pid.substr(0, 11)}, {"admin_state_up", p.at("admin_state_up")},
+                      {"mtu", net->second.at("mtu")}};
+}
+
+std::optional<json::object> Planner::l2pop_entry(const std::string& host, const std::string& pid) const {
+  auto it = ports_.find(pid);
+  if (it == ports_.end()) return std::nullopt;
+  const auto& p = it->second;
+  auto other = host_of(p);
+  auto net_id = str(p, "network_id");
+  auto h = hosts_.find(other);
+  if (other == host || h == hosts_.end() || !networks_.count(net_id) || !host_on_network(host, net_id)) return std::nullopt;
+  return json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
+                      {"vtep", str(h->second, "local_ip")}};
+}
+
+std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) const {
+  if (key.first == "network") return network_entry(host, key.second);
+  if (key.first == "port") return port_entry(host, key.second);
+  return l2pop_entry(host, key.second);
+}
+
+void Planner::add_network_keys(Keys& keys, const std::string& host, const std::string& net) const {
+  auto& mine = keys[host];
+  mine.insert({"network", net});
+  if (auto ports = ports_by_network_.find(net); ports != ports_by_network_.end())
+    for (const auto& pid : ports->second) mine.insert({"l2pop", pid});
+  // Entries held now for ports that are gone from the index.
+  if (auto view = views_.find(host); view != views_.end())
+    for (const auto& [key, obj] : view->second)
+      if (key.first != "network" && str(obj, "network_id") == net) mine.insert(key);
+}
+
+void Planner::index_port(const std::string& id, const json::object& port, int delta) {
+  auto host = host_of(port), net = str(port, "network_id");
+  auto& by_net = ports_by_network_[net];
+  auto& by_host = ports_by_host_[host];
+  auto& count = host_networks_[host][net];
+  if (delta > 0) by_net.insert(id), by_host.insert(id);
+  else by_net.erase(id), by_host.erase(id);
+  count += delta;
+  if (count == 0) host_networks_[host].erase(net);
+  if (host_networks_[host].empty()) host_networks_.erase(host);
+  if (by_net.empty()) ports_by_network_.erase(net);
+  if (by_host.empty()) ports_by_host_.erase(host);
+}
+
+Planner::Keys Planner::port_change(const std::string& id, const std::optional<json::object>& obj) {
+  std::set<std::string> nets, homes, hosts;
+  auto old = ports_.find(id);
+  if (old != ports_.end()) nets.insert(str(old->second, "network_id")), homes.insert(host_of(old->second));
+  bool bound = obj && !host_of(*obj).empty();
+  if (bound) nets.insert(str(*obj, "network_id")), homes.insert(host_of(*obj));
+  std::map<std::pair<std::string, std::string>, bool> member_before;
+  for (const auto& h : homes)
+    for (const auto& n : nets) member_before[{h, n}] = host_on_network(h, n);
+  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
+  if (old != ports_.end()) index_port(id, old->second, -1), ports_.erase(old);
+  if (bound) ports_[id] = *obj, index_port(id, *obj, +1);
+  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
+  hosts.insert(homes.begin(), homes.end());
+  Keys keys;
   for (const auto& h : hosts) {
-    if (h.empty()) continue;
-    auto next = compute(h);
-    auto& current = views_[h];
-    if (next != current) {
-      auto& slot = revisions_[h];
-      int64_t rev = slot = std::max(slot + 1, revision);
-      for (const auto& [key, obj] : current)
-        if (!next.count(key)) deltas_.push_back({h, rev, key.first, key.second, std::nullopt});
-      for (const auto& [key, obj] : next) {
-        auto it = current.find(key);
-        if (it == current.end() || it->second != obj) deltas_.push_back({h, rev, key.first, key.second, obj});
-      }
-      current = std::move(next);
+    auto& mine = keys[h];
+    mine.insert({"port", id});
+    mine.insert({"l2pop", id});
+    for (const auto& n : nets) mine.insert({"network", n});
+  }
+  // A host joining or leaving a network gains or loses all of that network's entries.
+  for (const auto& [hn, was] : member_before)
+    if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second);
+  return keys;
+}
+
+Planner::Keys Planner::network_change(const std::string& id, const std::optional<json::object>& obj) {
+  if (obj) networks_[id] = *obj;
+  else networks_.erase(id);
+  Keys keys;
+  auto ports = ports_by_network_.find(id);
+  for (const auto& h : hosts_of_network(id)) {
+    auto& mine = keys[h];
+    mine.insert({"network", id});
+    if (ports != ports_by_network_.end())
+      for (const auto& pid : ports->second) mine.insert({"port", pid}), mine.insert({"l2pop", pid});
+  }
+  return keys;
+}
+
+Planner::Keys Planner::host_change(const std::string& id, const std::optional<json::object>& obj) {
+  if (obj) hosts_[id] = *obj;
+  else hosts_.erase(id);
+  Keys keys;
+  // The host's VTEP is in the flood lists and l2pop entries of the hosts sharing its networks.
+  std::map<std::string, std::vector<std::string>> mine_by_net;
+  if (auto mine = ports_by_host_.find(id); mine != ports_by_host_.end())
+    for (const auto& pid : mine->second) mine_by_net[str(ports_.at(pid), "network_id")].push_back(pid);
+  for (const auto& [net, pids] : mine_by_net)
+    for (const auto& h : hosts_of_network(net)) {
+      auto& theirs = keys[h];
+      theirs.insert({"network", net});
+      for (const auto& pid : pids) theirs.insert({"l2pop", pid});
     }
-    if (current.empty()) views_.erase(h);
+  keys[id];  // touched, even if nothing of its own view depends on its record
+  return keys;
+}
+
+void Planner::refresh(const Keys& keys, int64_t revision) {
+  touched_.clear();
+  deltas_.clear();
+  for (const auto& [host, wanted] : keys) {
+    if (host.empty()) continue;
+    touched_.insert(host);
+    auto& view = views_[host];
+    std::vector<std::pair<ViewKey, std::optional<json::object>>> changes;
+    for (const auto& key : wanted) {
+      auto want = entry(host, key);
+      auto cur = view.find(key);
+      if (cur == view.end() ? !want : (want && *want == cur->second)) continue;
+      changes.emplace_back(key, std::move(want));
+    }
+    if (!changes.empty()) {
+      auto& slot = revisions_[host];
+      int64_t rev = slot = std::max(slot + 1, revision);
+      for (auto& [key, want] : changes) {
+        if (want) view[key] = *want;
+        else view.erase(key);
+        deltas_.push_back({host, rev, key.first, key.second, std::move(want)});
+      }
+    }
+    if (view.empty()) views_.erase(host);
   }
 }
 
 void Planner::apply(const std::string& kind, const std::string& id, const std::optional<json::object>& obj,
                     int64_t revision) {
-  std::set<std::string> hosts;
-  if (kind == "ports") {
-    if (auto old = ports_.find(id); old != ports_.end()) {
-      auto old_host = host_of(old->second), old_net = str(old->second, "network_id");
-      hosts = hosts_of_network(old_net);
-      ports_by_network_[old_net].erase(id);
-      ports_by_host_[old_host].erase(id);
-      if (ports_by_host_[old_host].empty()) ports_by_host_.erase(old_host);
-      ports_.erase(old);
-    }
-    if (obj && !host_of(*obj).empty()) {
-      ports_[id] = *obj;
-      auto net = str(*obj, "network_id");
-      ports_by_network_[net].insert(id);
-      ports_by_host_[host_of(*obj)].insert(id);
-      for (const auto& h : hosts_of_network(net)) hosts.insert(h);
-    }
-  } else if (kind == "networks") {
-    hosts = hosts_of_network(id);
-    if (obj) networks_[id] = *obj;
-    else networks_.erase(id);
-  } else if (kind == "hosts") {
-    // A host's VTEP appears in the views of hosts sharing a network with it.
-    hosts.insert(id);
-    if (auto mine = ports_by_host_.find(id); mine != ports_by_host_.end())
-      for (const auto& pid : mine->second)
-        for (const auto& h : hosts_of_network(str(ports_.at(pid), "network_id"))) hosts.insert(h);
-    if (obj) hosts_[id] = *obj;
-    else hosts_.erase(id);
-  } else {
-    touched_.clear();
-    return;
+  if (kind == "ports") return refresh(port_change(id, obj), revision);
+  if (kind == "networks") return refresh(network_change(id, obj), revision);
+  if (kind == "hosts") return refresh(host_change(id, obj), revision);
+  touched_.clear();
+  deltas_.clear();
+}
+
+void Planner::load(const std::string& kind, const std::string& id, const json::object& obj) {
+  if (kind == "networks") networks_[id] = obj;
+  else if (kind == "hosts") hosts_[id] = obj;
+  else if (kind == "ports" && !host_of(obj).empty()) {
+    if (auto old = ports_.find(id); old != ports_.end()) index_port(id, old->second, -1);
+    ports_[id] = obj;
+    index_port(id, obj, +1);
   }
-  refresh(hosts, revision);
+}
+
+void Planner::rebuild(int64_t revision) {
+  views_ = recompute();
+  for (const auto& [host, view] : views_) revisions_[host] = std::max(revisions_[host], revision);
+  touched_.clear();
+  deltas_.clear();
 }
 
 }  // namespace nt

@@ -6,9 +6,10 @@
 //    Kinds so far: "network" (segment, MTU, bridge, remote VTEPs of the network),
 //    "port" (ports bound to the host), "l2pop" (ports of the host's networks bound
 //    elsewhere, with their VTEP).
-//  - Incremental: a change recomputes only the hosts it concerns (the port's old and new
-//    host, and the hosts that have the port's network); every host view carries a
-//    revision that moves only when its content changes.
+//  - Incremental: a change re-derives only the entries it can affect, on the hosts it
+//    concerns (a port: its own entries and its networks' entries on the hosts of its old
+//    and new network; a whole network's entries only on a host joining or leaving it);
+//    every host view carries a revision that moves only when its content changes.
 //  - The result of any sequence of changes equals recompute() from scratch: the unit
 //    tests check this after every step of random sequences (the recompute oracle).
 // No I/O: the planner links nothing but common.
@@ -52,14 +53,35 @@ class Planner {
   // The changes of host views made by the last apply().
   const std::vector<ViewDelta>& last_deltas() const { return deltas_; }
 
+  // Bulk start (the server's boot): load() every input without computing, then rebuild()
+  // computes every host view once, all at `revision`.
+  void load(const std::string& kind, const std::string& id, const boost::json::object& obj);
+  void rebuild(int64_t revision);
+
  private:
+  using Keys = std::map<std::string, std::set<ViewKey>>;  // host -> entries to re-derive
+
+  // The whole view from scratch (recompute(), the oracle's reference).
   HostView compute(const std::string& host) const;
+  // One entry of a host's view as it should be now (nullopt: absent); what apply() uses.
+  std::optional<boost::json::object> entry(const std::string& host, const ViewKey& key) const;
+  std::optional<boost::json::object> network_entry(const std::string& host, const std::string& net) const;
+  std::optional<boost::json::object> port_entry(const std::string& host, const std::string& pid) const;
+  std::optional<boost::json::object> l2pop_entry(const std::string& host, const std::string& pid) const;
   std::set<std::string> hosts_of_network(const std::string& network) const;
-  void refresh(const std::set<std::string>& hosts, int64_t revision);
+  bool host_on_network(const std::string& host, const std::string& net) const;
+  // Every entry of host's view that belongs to network net (when membership changes).
+  void add_network_keys(Keys& keys, const std::string& host, const std::string& net) const;
+  void index_port(const std::string& id, const boost::json::object& port, int delta);
+  Keys port_change(const std::string& id, const std::optional<boost::json::object>& obj);
+  Keys network_change(const std::string& id, const std::optional<boost::json::object>& obj);
+  Keys host_change(const std::string& id, const std::optional<boost::json::object>& obj);
+  void refresh(const Keys& keys, int64_t revision);
 
   std::map<std::string, boost::json::object> networks_, ports_, hosts_;
   std::map<std::string, std::set<std::string>> ports_by_network_;  // network -> ports bound anywhere
   std::map<std::string, std::set<std::string>> ports_by_host_;     // host -> ports bound there
+  std::map<std::string, std::map<std::string, int>> host_networks_;  // host -> network -> its ports there
   std::map<std::string, HostView> views_;
   std::map<std::string, int64_t> revisions_;
   std::set<std::string> touched_;

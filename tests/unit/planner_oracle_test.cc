@@ -35,11 +35,16 @@ class World {
 
   void put_network(Planner& p) {
     auto id = network();
-    p.apply("networks", id, json::object{{"provider:network_type", pick(4) ? "vxlan" : "flat"},
-                                         {"provider:physical_network", nullptr},
-                                         {"provider:segmentation_id", pick(1000)}, {"mtu", pick(2) ? 1450 : 1500}});
+    networks_[id] = json::object{{"provider:network_type", pick(4) ? "vxlan" : "flat"},
+                                 {"provider:physical_network", nullptr},
+                                 {"provider:segmentation_id", pick(1000)}, {"mtu", pick(2) ? 1450 : 1500}};
+    p.apply("networks", id, networks_[id]);
   }
-  void delete_network(Planner& p) { p.apply("networks", network(), std::nullopt); }
+  void delete_network(Planner& p) {
+    auto id = network();
+    networks_.erase(id);
+    p.apply("networks", id, std::nullopt);
+  }
   void put_port(Planner& p, const std::string& id) {
     json::object port{{"network_id", network()},
                       {"mac_address", "fa:16:3e:00:00:" + std::to_string(10 + pick(89))},
@@ -61,11 +66,30 @@ class World {
     p.apply("ports", id, std::nullopt);
   }
   void put_host(Planner& p) {
-    p.apply("hosts", host(), json::object{{"local_ip", "192.0.2." + std::to_string(1 + pick(40))}});
+    auto id = host();
+    hosts_[id] = json::object{{"local_ip", "192.0.2." + std::to_string(1 + pick(40))}};
+    p.apply("hosts", id, hosts_[id]);
   }
   void delete_host(Planner& p) {
-    if (pick(3) == 0) p.apply("hosts", host(), std::nullopt);
+    if (pick(3) != 0) return;
+    auto id = host();
+    hosts_.erase(id);
+    p.apply("hosts", id, std::nullopt);
   }
+
+ public:
+  // A planner started from the final inputs in bulk (the server's boot).
+  Planner bulk_loaded(int64_t revision) const {
+    Planner q;
+    for (const auto& [id, h] : hosts_) q.load("hosts", id, h);
+    for (const auto& [id, n] : networks_) q.load("networks", id, n);
+    for (const auto& [id, port] : ports_) q.load("ports", id, port);
+    q.rebuild(revision);
+    return q;
+  }
+
+ private:
+  std::map<std::string, json::object> networks_, hosts_;
 
   std::mt19937 rng_;
   std::map<std::string, json::object> ports_;
@@ -102,6 +126,20 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
         before[h] = planner.view(h);
         revs[h] = planner.host_revision(h);
       }
+    }
+  }
+}
+
+TEST(PlannerOracle, BulkLoadEqualsIncremental) {
+  for (unsigned seed : {4u, 5u}) {
+    Planner planner;
+    World world(seed);
+    for (int step = 0; step < 1000; ++step) world.step(planner);
+    auto bulk = world.bulk_loaded(777);
+    EXPECT_EQ(bulk.hosts_with_views(), planner.hosts_with_views());
+    for (const auto& host : planner.hosts_with_views()) {
+      EXPECT_EQ(bulk.view(host), planner.view(host)) << host;
+      EXPECT_EQ(bulk.host_revision(host), 777) << host;
     }
   }
 }
