@@ -98,8 +98,8 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
     for (const auto& [r, text] : h)
       if (r > *since) stream->push(text);
   } else {
-    for (const auto& [key, obj] : planner.view(host))
-      stream->push(line(ViewDelta{host, rev, key.first, key.second, obj}));
+    for (const auto& [key, obj] : planner.shared_view(host))
+      stream->push(line(ViewDelta{host, rev, key.first, key.second, *obj}));
   }
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n");
   watchers_.emplace(host, stream);

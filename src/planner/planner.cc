@@ -1,6 +1,7 @@
 #include "planner/planner.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace nt {
 namespace json = boost::json;
@@ -28,10 +29,16 @@ json::array ips_of(const json::object& port) {
 
 }  // namespace
 
-const HostView& Planner::view(const std::string& host) const {
-  static const HostView empty;
+const SharedView& Planner::shared_view(const std::string& host) const {
+  static const SharedView empty;
   auto it = views_.find(host);
   return it == views_.end() ? empty : it->second;
+}
+
+HostView Planner::view(const std::string& host) const {
+  HostView out;
+  for (const auto& [key, obj] : shared_view(host)) out.emplace(key, *obj);
+  return out;
 }
 
 int64_t Planner::host_revision(const std::string& host) const {
@@ -48,9 +55,8 @@ std::set<std::string> Planner::hosts_with_views() const {
 
 std::set<std::string> Planner::hosts_of_network(const std::string& network) const {
   std::set<std::string> out;
-  auto it = ports_by_network_.find(network);
-  if (it == ports_by_network_.end()) return out;
-  for (const auto& pid : it->second) out.insert(host_of(ports_.at(pid)));
+  if (auto it = network_hosts_.find(network); it != network_hosts_.end())
+    for (const auto& [host, count] : it->second) out.insert(host);
   return out;
 }
 
@@ -115,7 +121,7 @@ std::optional<json::object> Planner::network_entry(const std::string& host, cons
   if (net == networks_.end() || !host_on_network(host, net_id)) return std::nullopt;
   json::array vteps;
   std::set<std::string> seen;
-  for (const auto& other : hosts_of_network(net_id)) {
+  for (const auto& [other, count] : network_hosts_.at(net_id)) {
     if (other == host) continue;
     auto h = hosts_.find(other);
     if (h == hosts_.end()) continue;
@@ -166,7 +172,7 @@ void Planner::add_network_keys(Keys& keys, const std::string& host, const std::s
   // Entries held now for ports that are gone from the index.
   if (auto view = views_.find(host); view != views_.end())
     for (const auto& [key, obj] : view->second)
-      if (key.first != "network" && str(obj, "network_id") == net) mine.insert(key);
+      if (key.first != "network" && str(*obj, "network_id") == net) mine.insert(key);
 }
 
 void Planner::index_port(const std::string& id, const json::object& port, int delta) {
@@ -177,8 +183,10 @@ void Planner::index_port(const std::string& id, const json::object& port, int de
   if (delta > 0) by_net.insert(id), by_host.insert(id);
   else by_net.erase(id), by_host.erase(id);
   count += delta;
-  if (count == 0) host_networks_[host].erase(net);
+  network_hosts_[net][host] = count;
+  if (count == 0) host_networks_[host].erase(net), network_hosts_[net].erase(host);
   if (host_networks_[host].empty()) host_networks_.erase(host);
+  if (network_hosts_[net].empty()) network_hosts_.erase(net);
   if (by_net.empty()) ports_by_network_.erase(net);
   if (by_host.empty()) ports_by_host_.erase(host);
 }
@@ -245,6 +253,7 @@ Planner::Keys Planner::host_change(const std::string& id, const std::optional<js
 void Planner::refresh(const Keys& keys, int64_t revision) {
   touched_.clear();
   deltas_.clear();
+  std::map<std::string, ViewEntry> l2pop;  // one object per port for every host that gets it
   for (const auto& [host, wanted] : keys) {
     if (host.empty()) continue;
     touched_.insert(host);
@@ -253,15 +262,22 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
     for (const auto& key : wanted) {
       auto want = entry(host, key);
       auto cur = view.find(key);
-      if (cur == view.end() ? !want : (want && *want == cur->second)) continue;
+      if (cur == view.end() ? !want : (want && *want == *cur->second)) continue;
       changes.emplace_back(key, std::move(want));
     }
     if (!changes.empty()) {
       auto& slot = revisions_[host];
       int64_t rev = slot = std::max(slot + 1, revision);
       for (auto& [key, want] : changes) {
-        if (want) view[key] = *want;
-        else view.erase(key);
+        if (!want) {
+          view.erase(key);
+        } else if (key.first == "l2pop") {
+          auto& shared = l2pop[key.second];
+          if (!shared) shared = std::make_shared<const json::object>(*want);
+          view[key] = shared;
+        } else {
+          view[key] = std::make_shared<const json::object>(*want);
+        }
         deltas_.push_back({host, rev, key.first, key.second, std::move(want)});
       }
     }
@@ -288,9 +304,55 @@ void Planner::load(const std::string& kind, const std::string& id, const json::o
   }
 }
 
+SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2pop) const {
+  SharedView view;
+  for (const auto& pid : ports_by_host_.at(host))
+    if (auto e = port_entry(host, pid)) view.emplace(ViewKey{"port", pid}, std::make_shared<const json::object>(std::move(*e)));
+  std::vector<const L2popItem*> remote;
+  for (const auto& [net, count] : host_networks_.at(host)) {
+    auto e = network_entry(host, net);
+    if (!e) continue;
+    view.emplace(ViewKey{"network", net}, std::make_shared<const json::object>(std::move(*e)));
+    if (auto items = l2pop.find(net); items != l2pop.end())
+      for (const auto& item : items->second)
+        if (*item.host != host) remote.push_back(&item);
+  }
+  // Inserted in key order, each at the end: no searching.
+  std::sort(remote.begin(), remote.end(), [](const auto* a, const auto* b) { return *a->pid < *b->pid; });
+  auto hint = view.end();
+  for (const auto* item : remote) hint = std::next(view.emplace_hint(hint, ViewKey{"l2pop", *item->pid}, item->entry));
+  return view;
+}
+
 void Planner::rebuild(int64_t revision) {
-  views_ = recompute();
-  for (const auto& [host, view] : views_) revisions_[host] = std::max(revisions_[host], revision);
+  // Every port's l2pop entry once, grouped by network; the host views share them.
+  L2popByNetwork l2pop;
+  for (const auto& [pid, p] : ports_) {
+    auto h = hosts_.find(host_of(p));
+    auto net = str(p, "network_id");
+    if (h == hosts_.end() || !networks_.count(net)) continue;
+    auto entry = std::make_shared<const json::object>(json::object{
+        {"network_id", p.at("network_id")}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
+        {"vtep", str(h->second, "local_ip")}});
+    l2pop[net].push_back(L2popItem{&pid, &h->first, std::move(entry)});
+  }
+  // Hosts are independent: build them on every core.
+  std::vector<const std::string*> hosts;
+  for (const auto& [host, pids] : ports_by_host_) hosts.push_back(&host);
+  std::vector<SharedView> built(hosts.size());
+  unsigned workers = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::vector<std::thread> pool;
+  for (unsigned w = 0; w < workers; ++w)
+    pool.emplace_back([&, w] {
+      for (size_t i = w; i < hosts.size(); i += workers) built[i] = build_view(*hosts[i], l2pop);
+    });
+  for (auto& t : pool) t.join();
+  views_.clear();
+  for (size_t i = 0; i < hosts.size(); ++i)
+    if (!built[i].empty()) {
+      views_.emplace_hint(views_.end(), *hosts[i], std::move(built[i]));
+      revisions_[*hosts[i]] = std::max(revisions_[*hosts[i]], revision);
+    }
   touched_.clear();
   deltas_.clear();
 }

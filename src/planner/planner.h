@@ -16,6 +16,7 @@
 #pragma once
 #include <boost/json.hpp>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +26,9 @@ namespace nt {
 
 using ViewKey = std::pair<std::string, std::string>;  // kind, id
 using HostView = std::map<ViewKey, boost::json::object>;
+// How the planner keeps views: an l2pop entry is the same object on every host that has it.
+using ViewEntry = std::shared_ptr<const boost::json::object>;
+using SharedView = std::map<ViewKey, ViewEntry>;
 
 // One change of one host view: put (obj set) or del.
 struct ViewDelta {
@@ -42,7 +46,10 @@ class Planner {
   // host's previous revision + 1.
   void apply(const std::string& kind, const std::string& id, const std::optional<boost::json::object>& obj,
              int64_t revision = 0);
-  const HostView& view(const std::string& host) const;
+  // A host's view as plain objects (a copy; for tests and tools).
+  HostView view(const std::string& host) const;
+  // The same without copying (the watch hub's snapshots).
+  const SharedView& shared_view(const std::string& host) const;
   int64_t host_revision(const std::string& host) const;
   const std::map<std::string, int64_t>& revisions() const { return revisions_; }
   std::set<std::string> hosts_with_views() const;
@@ -77,12 +84,20 @@ class Planner {
   Keys network_change(const std::string& id, const std::optional<boost::json::object>& obj);
   Keys host_change(const std::string& id, const std::optional<boost::json::object>& obj);
   void refresh(const Keys& keys, int64_t revision);
+  struct L2popItem {
+    const std::string* pid;
+    const std::string* host;  // where the port is bound
+    ViewEntry entry;
+  };
+  using L2popByNetwork = std::map<std::string, std::vector<L2popItem>>;
+  SharedView build_view(const std::string& host, const L2popByNetwork& l2pop) const;
 
   std::map<std::string, boost::json::object> networks_, ports_, hosts_;
   std::map<std::string, std::set<std::string>> ports_by_network_;  // network -> ports bound anywhere
   std::map<std::string, std::set<std::string>> ports_by_host_;     // host -> ports bound there
   std::map<std::string, std::map<std::string, int>> host_networks_;  // host -> network -> its ports there
-  std::map<std::string, HostView> views_;
+  std::map<std::string, std::map<std::string, int>> network_hosts_;  // the same, network -> host -> ports
+  std::map<std::string, SharedView> views_;
   std::map<std::string, int64_t> revisions_;
   std::set<std::string> touched_;
   std::vector<ViewDelta> deltas_;
