@@ -1,5 +1,7 @@
 #include "agent/l2_reconciler.h"
 
+#include <compare>
+
 namespace nt::agent {
 namespace json = boost::json;
 using kernel::Fdb;
@@ -104,6 +106,36 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
   return want;
 }
 
+namespace {
+
+// Walks two sorted sets once: drop(x) for what only `actual` has, keep(x, present) for
+// everything `want` has (present: actual has it too). Linear, where lookups per entry
+// would cost a search each at 10,000s of FDB entries.
+template <class T, class Drop, class Keep>
+void walk_diff(const std::set<T>& actual, const std::set<T>& want, Drop&& drop, Keep&& keep) {
+  auto a = actual.begin();
+  auto w = want.begin();
+  while (a != actual.end() || w != want.end()) {
+    auto order = a == actual.end() ? std::strong_ordering::greater
+                 : w == want.end() ? std::strong_ordering::less
+                                   : *a <=> *w;
+    if (order < 0) drop(*a++);
+    else if (order > 0) keep(*w++, false);
+    else keep(*w++, true), ++a;
+  }
+}
+
+// Memo of a per-device answer: entries come sorted by device, so it is asked in runs.
+template <class Fn>
+auto per_device(Fn&& fn) {
+  return [fn, last = std::string(), answer = false](const std::string& dev) mutable {
+    if (dev != last || last.empty()) last = dev, answer = fn(dev);
+    return answer;
+  };
+}
+
+}  // namespace
+
 std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const L2Settings& s) {
   auto want = desired_l2(view, actual, s);
   std::vector<Op> removals, links, entries;
@@ -112,11 +144,18 @@ std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const
     auto a = actual.links.find(dev);
     return w != want.links.end() && a != actual.links.end() && !immutable_differs(w->second, a->second);
   };
-  // 1. Entries on our devices that are no longer wanted (entries on removed devices go with them).
-  for (const auto& f : actual.fdb)
-    if (owned_link(f.dev) && !want.fdb.count(f) && stays(f.dev)) removals.push_back(Op{Op::del_fdb, {}, f, {}});
-  for (const auto& n : actual.neighbours)
-    if (owned_link(n.dev) && !want.neighbours.count(n) && stays(n.dev)) removals.push_back(Op{Op::del_neigh, {}, {}, n});
+  // 1. Entries on our devices that are no longer wanted (entries on removed devices go with
+  //    them); 4. entries to add (all of them on a recreated device).
+  std::vector<Op> fdb_adds, neigh_adds;
+  auto drop_fdb = per_device([&](const std::string& d) { return owned_link(d) && stays(d); });
+  auto keep_fdb = per_device(stays);
+  walk_diff(actual.fdb, want.fdb, [&](const Fdb& f) { if (drop_fdb(f.dev)) removals.push_back(Op{Op::del_fdb, {}, f, {}}); },
+            [&](const Fdb& f, bool present) { if (!present || !keep_fdb(f.dev)) fdb_adds.push_back(Op{Op::add_fdb, {}, f, {}}); });
+  auto drop_neigh = per_device([&](const std::string& d) { return owned_link(d) && stays(d); });
+  auto keep_neigh = per_device(stays);
+  walk_diff(actual.neighbours, want.neighbours,
+            [&](const Neighbour& n) { if (drop_neigh(n.dev)) removals.push_back(Op{Op::del_neigh, {}, {}, n}); },
+            [&](const Neighbour& n, bool present) { if (!present || !keep_neigh(n.dev)) neigh_adds.push_back(Op{Op::add_neigh, {}, {}, n}); });
   // 2. Our links no longer wanted, or to be recreated: tunnels before bridges.
   for (int pass = 0; pass < 2; ++pass)
     for (const auto& [name, l] : actual.links) {
@@ -133,14 +172,9 @@ std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const
       if (a == actual.links.end() || immutable_differs(l, a->second)) links.push_back(Op{Op::add_link, l, {}, {}});
       else if (a->second != l) links.push_back(Op{Op::set_link, l, {}, {}});
     }
-  // 4. Entries to add (all of them on a recreated device).
-  auto recreated = [&](const std::string& dev) { return !stays(dev); };
-  for (const auto& f : want.fdb)
-    if (!actual.fdb.count(f) || recreated(f.dev)) entries.push_back(Op{Op::add_fdb, {}, f, {}});
-  for (const auto& n : want.neighbours)
-    if (!actual.neighbours.count(n) || recreated(n.dev)) entries.push_back(Op{Op::add_neigh, {}, {}, n});
   removals.insert(removals.end(), links.begin(), links.end());
-  removals.insert(removals.end(), entries.begin(), entries.end());
+  removals.insert(removals.end(), fdb_adds.begin(), fdb_adds.end());
+  removals.insert(removals.end(), neigh_adds.begin(), neigh_adds.end());
   return removals;
 }
 

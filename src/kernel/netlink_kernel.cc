@@ -15,6 +15,7 @@
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -77,7 +78,7 @@ class NetlinkKernel final : public Kernel {
 
   Result<State> read() override {
     State s;
-    Owned<nl_cache, free_cache> links, ports, neighs;
+    Owned<nl_cache, free_cache> links, ports;
     if (int e = rtnl_link_alloc_cache(sk_, AF_UNSPEC, &links.p); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump links"));
     std::map<int, std::string> names;
     for (auto* o = nl_cache_get_first(links.p); o; o = nl_cache_get_next(o)) {
@@ -116,36 +117,90 @@ class NetlinkKernel final : public Kernel {
         if (it != s.links.end() && !it->second.master.empty())
           it->second.port_learning = rtnl_link_bridge_get_flags(l) & RTNL_BRIDGE_LEARNING;
       }
-    if (int e = rtnl_neigh_alloc_cache_flags(sk_, &neighs.p, NL_CACHE_AF_ITER); e < 0)
-      return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
-    for (auto* o = nl_cache_get_first(neighs.p); o; o = nl_cache_get_next(o)) read_neigh(reinterpret_cast<rtnl_neigh*>(o), names, s);
+    for (int family : {AF_BRIDGE, AF_INET})
+      if (int e = dump_neighbours(family, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
     return s;
   }
 
   Status apply(const std::vector<Op>& batch) override {
+    index_valid_ = false;
     for (const auto& op : batch) {
+      if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
       int e = apply_one(op);
+      if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
       if (e < 0) return nt::unexpected(from_errno(errno_of(e), op.describe()));
     }
     return {};
   }
 
  private:
-  static void read_neigh(rtnl_neigh* n, const std::map<int, std::string>& names, State& s) {
-    auto dev = names.find(rtnl_neigh_get_ifindex(n));
-    if (dev == names.end()) return;
-    int state = rtnl_neigh_get_state(n);
-    unsigned flags = rtnl_neigh_get_flags(n);
-    auto mac = addr_str(rtnl_neigh_get_lladdr(n), true);
-    if (rtnl_neigh_get_family(n) == AF_BRIDGE) {
-      if ((flags & NTF_SELF) && rtnl_neigh_get_dst(n)) s.fdb.insert({dev->second, mac, addr_str(rtnl_neigh_get_dst(n), false)});
-      else if (!(flags & NTF_SELF) && (state & NUD_NOARP) && !(state & NUD_PERMANENT)) s.fdb.insert({dev->second, mac, ""});
-    } else if (state & NUD_PERMANENT) {
-      s.neighbours.insert({dev->second, addr_str(rtnl_neigh_get_dst(n), false), mac});
-    }
+  struct DumpContext {
+    const std::map<int, std::string>* names;
+    State* state;
+  };
+
+  // FDB and neighbour entries straight from the dump messages: libnl's cache objects
+  // (hashing, identity checks) cost more than the kernel's dump itself at 10,000s of entries.
+  int dump_neighbours(int family, const std::map<int, std::string>& names, State& s) {
+    ndmsg ndm{};
+    ndm.ndm_family = static_cast<uint8_t>(family);
+    DumpContext ctx{&names, &s};
+    nl_cb* cb = nl_cb_clone(nl_socket_get_cb(sk_));
+    if (!cb) return -NLE_NOMEM;
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, &NetlinkKernel::on_neighbour, &ctx);
+    int e = nl_send_simple(sk_, RTM_GETNEIGH, NLM_F_DUMP, &ndm, sizeof ndm);
+    if (e >= 0) e = nl_recvmsgs(sk_, cb);
+    nl_cb_put(cb);
+    return e;
   }
 
-  int ifindex(const std::string& name) { return rtnl_link_name2i(cache(), name.c_str()); }
+  static int on_neighbour(nl_msg* msg, void* arg) {
+    auto* ctx = static_cast<DumpContext*>(arg);
+    nlmsghdr* nlh = nlmsg_hdr(msg);
+    if (nlh->nlmsg_type != RTM_NEWNEIGH) return NL_OK;
+    auto* ndm = static_cast<ndmsg*>(nlmsg_data(nlh));
+    nlattr* tb[NDA_MAX + 1];
+    if (nlmsg_parse(nlh, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0) return NL_OK;
+    auto dev = ctx->names->find(ndm->ndm_ifindex);
+    if (dev == ctx->names->end() || !tb[NDA_LLADDR] || nla_len(tb[NDA_LLADDR]) != 6) return NL_OK;
+    auto mac = mac_text(static_cast<const uint8_t*>(nla_data(tb[NDA_LLADDR])));
+    std::string dst = tb[NDA_DST] && nla_len(tb[NDA_DST]) == 4 ? ipv4_text(nla_data(tb[NDA_DST])) : "";
+    if (ndm->ndm_family == AF_BRIDGE) {
+      if ((ndm->ndm_flags & NTF_SELF) && !dst.empty()) ctx->state->fdb.insert({dev->second, mac, dst});
+      else if (!(ndm->ndm_flags & NTF_SELF) && (ndm->ndm_state & NUD_NOARP) && !(ndm->ndm_state & NUD_PERMANENT))
+        ctx->state->fdb.insert({dev->second, mac, ""});
+    } else if (ndm->ndm_family == AF_INET && (ndm->ndm_state & NUD_PERMANENT) && !dst.empty()) {
+      ctx->state->neighbours.insert({dev->second, dst, mac});
+    }
+    return NL_OK;
+  }
+
+  static std::string mac_text(const uint8_t* b) {
+    static const char* hex = "0123456789abcdef";
+    std::string out(17, ':');
+    for (int i = 0; i < 6; ++i) out[i * 3] = hex[b[i] >> 4], out[i * 3 + 1] = hex[b[i] & 15];
+    return out;
+  }
+
+  static std::string ipv4_text(const void* data) {
+    char buf[INET_ADDRSTRLEN];
+    return ::inet_ntop(AF_INET, data, buf, sizeof buf) ? std::string(buf) : std::string();
+  }
+
+  // Interface indexes, dumped once per batch and again after a link operation.
+  int ifindex(const std::string& name) {
+    if (!index_valid_) {
+      index_.clear();
+      nl_cache* c = cache();
+      for (auto* o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
+        auto* l = reinterpret_cast<rtnl_link*>(o);
+        index_[rtnl_link_get_name(l)] = rtnl_link_get_ifindex(l);
+      }
+      index_valid_ = true;
+    }
+    auto it = index_.find(name);
+    return it == index_.end() ? 0 : it->second;
+  }
 
   nl_cache* cache() {
     if (!links_) rtnl_link_alloc_cache(sk_, AF_UNSPEC, &links_);
@@ -184,6 +239,7 @@ class NetlinkKernel final : public Kernel {
       if ((e = rtnl_link_get_kernel(sk_, 0, want.name.c_str(), &orig.p)) < 0) return e;
       e = rtnl_link_change(sk_, orig.p, l.p, 0);
     }
+    index_valid_ = false;  // a new link: its index is not known yet
     if (e < 0 || want.master.empty()) return e;
     return set_port_learning(want.name, want.port_learning);
   }
@@ -260,6 +316,8 @@ class NetlinkKernel final : public Kernel {
 
   nl_sock* sk_;
   nl_cache* links_ = nullptr;
+  std::map<std::string, int> index_;
+  bool index_valid_ = false;
 };
 
 }  // namespace
@@ -271,6 +329,9 @@ Result<std::unique_ptr<Kernel>> open_netlink_kernel() {
     nl_socket_free(sk);
     return nt::unexpected(from_errno(errno_of(e), "connect rtnetlink"));
   }
+  // Big dump batches: the kernel re-walks its FDB from the start of every batch.
+  nl_socket_set_buffer_size(sk, 4 << 20, 4 << 20);
+  nl_socket_set_msg_buf_size(sk, 64 << 10);
   return std::unique_ptr<Kernel>(std::make_unique<NetlinkKernel>(sk));
 }
 

@@ -1,0 +1,96 @@
+// The agent on the real kernel (issue 4), in a namespace of its own (nt-bench-<pid>,
+// removed at the end; needs root): a host view with one VXLAN network and 10,000 remote
+// ports (l2pop: VXLAN FDB entry, bridge FDB entry and permanent neighbour each) applied
+// from nothing; then an idle reconcile (dump the kernel, plan, nothing to do).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "agent/l2_reconciler.h"
+#include "kernel/netlink_kernel.h"
+#include "kernel/netns.h"
+
+namespace {
+namespace json = boost::json;
+constexpr int kRemotePorts = 10000;
+const std::string kNet = "bench00000-0000-4000-8000-000000000000";
+
+nt::HostView remote_ports_view() {
+  nt::HostView view;
+  json::array flood;
+  for (int h = 1; h <= 50; ++h) flood.push_back(json::value("198.51.100." + std::to_string(h)));
+  view[{"network", kNet}] = json::object{{"network_type", "vxlan"}, {"physical_network", nullptr}, {"segmentation_id", 4242},
+                                         {"mtu", 1450}, {"bridge", "brq" + kNet.substr(0, 11)}, {"flood", flood}};
+  for (int i = 0; i < kRemotePorts; ++i) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "fa:16:3e:00:%02x:%02x", i >> 8, i & 0xff);
+    auto ip = "10.40." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
+    view[{"l2pop", "port" + std::to_string(i)}] = json::object{
+        {"network_id", kNet}, {"mac_address", mac}, {"fixed_ips", json::array{json::value(ip)}},
+        {"vtep", "198.51.100." + std::to_string(1 + i % 50)}};
+  }
+  return view;
+}
+
+const nt::agent::L2Settings kSettings{"198.51.100.200", {}};
+
+// One reconcile: read the kernel, plan, apply; returns the number of operations.
+size_t reconcile(nt::kernel::Kernel& k, const nt::HostView& view) {
+  auto actual = k.read();
+  if (!actual) throw std::runtime_error(actual.error().message);
+  auto ops = nt::agent::plan_l2(view, *actual, kSettings);
+  if (auto applied = k.apply(ops); !applied) throw std::runtime_error(applied.error().message);
+  return ops.size();
+}
+
+void remove_network(nt::kernel::Kernel& k) {
+  using nt::kernel::Op;
+  (void)k.apply({Op{Op::del_link, nt::kernel::Link{"vxlan-4242", "vxlan"}, {}, {}},
+                 Op{Op::del_link, nt::kernel::Link{"brq" + kNet.substr(0, 11), "bridge"}, {}, {}}});
+}
+
+void BM_ApplyView10kRemotePorts(benchmark::State& state) {
+  auto view = remote_ports_view();
+  auto k = nt::kernel::open_netlink_kernel();
+  size_t ops = 0;
+  for (auto _ : state) {
+    ops = reconcile(**k, view);
+    state.PauseTiming();
+    remove_network(**k);
+    state.ResumeTiming();
+  }
+  state.counters["kernel_ops"] = static_cast<double>(ops);
+}
+BENCHMARK(BM_ApplyView10kRemotePorts)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5);
+
+void BM_IdleReconcile10kRemotePorts(benchmark::State& state) {
+  auto view = remote_ports_view();
+  auto k = nt::kernel::open_netlink_kernel();
+  reconcile(**k, view);
+  size_t ops = 0;
+  for (auto _ : state) ops = reconcile(**k, view);
+  state.counters["kernel_ops"] = static_cast<double>(ops);  // must be 0
+  remove_network(**k);
+}
+BENCHMARK(BM_IdleReconcile10kRemotePorts)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(5);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (::geteuid() != 0) return std::cerr << "agent bench: needs root (a network namespace of its own)\n", 2;
+  auto ns = "nt-bench-" + std::to_string(::getpid());
+  if (auto made = nt::kernel::create_namespace(ns); !made) return std::cerr << made.error().message << "\n", 1;
+  int rc = 0;
+  if (auto in = nt::kernel::enter_namespace(ns); !in) {
+    std::cerr << in.error().message << "\n";
+    rc = 1;
+  } else {
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+  }
+  (void)nt::kernel::delete_namespace(ns);
+  return rc;
+}
