@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/net.h"
 #include "kernel/netlink_kernel.h"
+#include "kernel/plumbing.h"
 
 namespace nt::agent {
 namespace json = boost::json;
@@ -73,8 +74,16 @@ class Agent {
   void register_host() {
     json::object mappings;
     for (const auto& [p, i] : config_.l2.bridge_mappings) mappings[p] = i;
+    json::array served;
+    json::object unsupported;
+    for (const char* type : {"flat", "vlan", "vxlan", "geneve"}) {
+      auto it = config_.l2.unsupported_types.find(type);
+      if (it == config_.l2.unsupported_types.end()) served.push_back(json::value(type));
+      else unsupported[type] = it->second;
+    }
     auto body = json::serialize(json::object{{"host", config_.host}, {"agent_mode", config_.agent_mode},
                                              {"local_ip", config_.l2.local_ip}, {"bridge_mappings", mappings},
+                                             {"network_types", served}, {"unsupported_network_types", unsupported},
                                              {"version", "0.1"}});
     while (true) {
       auto r = client_.post("/agent/v1/register", body);
@@ -223,7 +232,19 @@ Result<size_t> reconcile_once(const HostView& view, const L2Settings& settings, 
   return ops.size();
 }
 
-int run_agent(const AgentConfig& config, bool once, bool dry_run) {
+// What this host's kernel lets the agent build; the server binds only ports it can serve.
+std::map<std::string, std::string> unsupported_network_types() {
+  auto missing = kernel::missing_link_kinds({"vxlan", "vlan", "geneve"});
+  // A kernel geneve device is point-to-point: the bridge data plane's flooding and
+  // l2pop entries need VXLAN's multipoint FDB.
+  if (!missing.count("geneve")) missing["geneve"] = "the linux-bridge data plane builds tunnels with VXLAN only";
+  for (const auto& [type, why] : missing) spdlog::warn("{} networks cannot be served on this host: {}", type, why);
+  return missing;
+}
+
+int run_agent(const AgentConfig& given, bool once, bool dry_run) {
+  AgentConfig config = given;
+  config.l2.unsupported_types = unsupported_network_types();
   auto kernel = kernel::open_netlink_kernel();
   if (!kernel) return spdlog::error("{}", kernel.error().message), 1;
   Agent agent(config, std::move(*kernel), dry_run);

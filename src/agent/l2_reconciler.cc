@@ -53,7 +53,10 @@ void add_network(kernel::State& want, const kernel::State& actual, const std::st
     if (auto* flood = net.if_contains("flood"); flood && flood->is_array())
       for (const auto& vtep : flood->as_array()) want.fdb.insert(Fdb{dev, kFloodMac, std::string(vtep.as_string())});
   } else if (type == "vlan" && !dev.empty()) {
-    want.links[dev] = Link{dev, "vlan", bridge, mtu, true};
+    Link l{dev, "vlan", bridge, mtu, true};
+    l.vni = static_cast<uint32_t>(num(net, "segmentation_id"));
+    l.parent = s.bridge_mappings.at(str(net, "physical_network"));
+    want.links[dev] = l;
   } else if (type == "flat") {
     auto it = s.bridge_mappings.find(str(net, "physical_network"));
     if (it != s.bridge_mappings.end())
@@ -68,8 +71,12 @@ void add_network(kernel::State& want, const kernel::State& actual, const std::st
 }
 
 bool immutable_differs(const Link& a, const Link& b) {
-  return a.kind != b.kind || a.vni != b.vni || a.local_ip != b.local_ip || a.learning != b.learning || a.proxy != b.proxy;
+  return a.kind != b.kind || a.vni != b.vni || a.parent != b.parent || a.local_ip != b.local_ip ||
+         a.learning != b.learning || a.proxy != b.proxy;
 }
+
+// The agent's own links: brq*, vxlan-*, geneve-*, and VLAN subinterfaces on its bridges.
+bool owned(const Link& l) { return owned_link(l.name) || (l.kind == "vlan" && l.master.rfind("brq", 0) == 0); }
 
 }  // namespace
 
@@ -81,7 +88,8 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
   kernel::State want;
   std::map<std::string, const json::object*> networks;
   for (const auto& [key, obj] : view)
-    if (key.first == "network") networks[key.second] = &obj, add_network(want, actual, key.second, obj, s);
+    if (key.first == "network" && !s.unsupported_types.count(str(obj, "network_type")))
+      networks[key.second] = &obj, add_network(want, actual, key.second, obj, s);
   for (const auto& [key, obj] : view) {
     auto net = networks.find(str(obj, "network_id"));
     if (net == networks.end()) continue;
@@ -160,7 +168,7 @@ std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const
   for (int pass = 0; pass < 2; ++pass)
     for (const auto& [name, l] : actual.links) {
       bool bridge = l.kind == "bridge";
-      if (!owned_link(name) || bridge != (pass == 1)) continue;
+      if (!owned(l) || bridge != (pass == 1)) continue;
       auto w = want.links.find(name);
       if (w == want.links.end() || immutable_differs(w->second, l)) removals.push_back(Op{Op::del_link, l, {}, {}});
     }

@@ -20,6 +20,9 @@ namespace nt::agent {
 struct L2Settings {
   std::string local_ip;                                  // this host's VTEP
   std::map<std::string, std::string> bridge_mappings;    // physnet -> interface
+  // Network types this host cannot build (kernel probe): type -> reason. Their networks
+  // are left out, so they cannot hold up the others.
+  std::map<std::string, std::string> unsupported_types;
 };
 
 kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings);

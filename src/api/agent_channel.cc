@@ -1,6 +1,8 @@
 // Server side of the agent channel (ARCHITECTURE §5): registration, status reports and
 // the liveness sweep. The watch stream comes with the planner.
 #include "api/agents.h"
+
+#include <algorithm>
 #include "common/clock.h"
 #include "common/uuid.h"
 #include "core/mac.h"
@@ -30,6 +32,15 @@ std::string agent_now() {
   return iso;
 }
 
+json::array tunnel_types(const Obj& host) {
+  const auto* types = host.if_contains("network_types");
+  if (!types || !types->is_array()) return json::array{"vxlan"};
+  json::array out;
+  for (const auto& t : types->as_array())
+    if (t == "vxlan" || t == "geneve") out.push_back(t);
+  return out;
+}
+
 json::object configurations(const AgentKind& k, const Obj& host) {
   auto mode = host.at("agent_mode");
   if (std::string(k.type) == "L3 agent")
@@ -38,7 +49,7 @@ json::object configurations(const AgentKind& k, const Obj& host) {
             {"gateway_external_network_id", ""}, {"log_agent_heartbeats", false}};
   if (std::string(k.type) == "Linux bridge agent")
     return {{"bridge_mappings", host.at("bridge_mappings")}, {"interface_mappings", json::object{}},
-            {"tunnel_types", json::array{"vxlan"}}, {"tunneling_ip", host.at("local_ip")}, {"l2_population", true},
+            {"tunnel_types", tunnel_types(host)}, {"tunneling_ip", host.at("local_ip")}, {"l2_population", true},
             {"devices", 0}, {"extensions", json::array{}}};
   if (std::string(k.type) == "DHCP agent")
     return {{"dhcp_driver", "neutrino (in-agent DHCP)"}, {"networks", 0}, {"ports", 0}, {"subnets", 0},
@@ -66,8 +77,19 @@ Result<Obj> parse_registration(const std::string& body) {
       mappings[kv.key()] = kv.value();
     }
   }
-  return Obj{{"id", host}, {"project_id", ""}, {"agent_mode", mode}, {"local_ip", local_ip}, {"bridge_mappings", mappings},
+  Obj record{{"id", host}, {"project_id", ""}, {"agent_mode", mode}, {"local_ip", local_ip}, {"bridge_mappings", mappings},
              {"version", json_str(o->if_contains("version"))}, {"alive", true}};
+  // What the host's kernel lets it build (absent: everything).
+  if (auto* types = o->if_contains("network_types")) {
+    if (!types->is_array() || std::any_of(types->as_array().begin(), types->as_array().end(), [](auto& t) { return !t.is_string(); }))
+      return bad_request("Invalid input for network_types. Reason: a list of network types is required.");
+    record["network_types"] = *types;
+  }
+  if (auto* why = o->if_contains("unsupported_network_types")) {
+    if (!why->is_object()) return bad_request("Invalid input for unsupported_network_types. Reason: a dictionary type -> reason is required.");
+    record["unsupported_network_types"] = *why;
+  }
+  return record;
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include "api/binding.h"
 
+#include <algorithm>
+
 namespace nt {
 namespace json = boost::json;
 
@@ -18,6 +20,15 @@ std::string cannot_serve(const Model& m, const std::string& host, const Obj& net
   if (!h->at("alive").as_bool()) return "the agent of host " + host + " is not alive";
   auto type = json_str(net.if_contains("provider:network_type"));
   auto physnet = json_str(net.if_contains("provider:physical_network"));
+  if (const auto* served = h->if_contains("network_types"); served && served->is_array()) {
+    const auto& list = served->as_array();
+    if (std::find(list.begin(), list.end(), json::value(type)) == list.end()) {
+      std::string why;
+      if (const auto* reasons = h->if_contains("unsupported_network_types"); reasons && reasons->is_object())
+        why = json_str(reasons->as_object().if_contains(type));
+      return "host " + host + " cannot serve " + type + " networks" + (why.empty() ? "" : ": " + why);
+    }
+  }
   if (type == "flat" || type == "vlan") {
     const auto* mappings = h->at("bridge_mappings").if_object();
     if (!mappings || !mappings->contains(physnet))

@@ -20,8 +20,9 @@ struct Link {
   std::string master;  // bridge this link is a port of ("" = none)
   int mtu = 1500;
   bool up = false;
-  // vxlan / geneve
+  // vxlan / geneve: the VNI; vlan: the VLAN id, on top of `parent`
   uint32_t vni = 0;
+  std::string parent;
   std::string local_ip;
   bool learning = true;        // the device's own learning (vxlan "nolearning" = false)
   bool proxy = false;          // vxlan "proxy": answer ARP from the neighbour table

@@ -13,6 +13,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/vlan.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
 #include <arpa/inet.h>
@@ -94,6 +95,10 @@ class NetlinkKernel final : public Kernel {
       if (int m = rtnl_link_get_master(l); m > 0) link.master = names[m];
       link.mtu = static_cast<int>(rtnl_link_get_mtu(l));
       link.up = rtnl_link_get_flags(l) & IFF_UP;
+      if (link.kind == "vlan") {
+        link.vni = rtnl_link_vlan_get_id(l);
+        if (int p = rtnl_link_get_link(l); p > 0) link.parent = names[p];
+      }
       if (link.kind == "vxlan") {
         uint32_t id = 0;
         rtnl_link_vxlan_get_id(l, &id);
@@ -224,6 +229,12 @@ class NetlinkKernel final : public Kernel {
     int e = 0;
     if (op.kind == Op::add_link) {
       if (want.kind != "vxlan" && rtnl_link_set_type(l.p, want.kind.c_str()) < 0) return -NLE_OPNOTSUPP;
+      if (want.kind == "vlan") {
+        int parent = ifindex(want.parent);
+        if (parent == 0) return -NLE_NODEV;
+        rtnl_link_set_link(l.p, parent);
+        rtnl_link_vlan_set_id(l.p, static_cast<uint16_t>(want.vni));
+      }
       if (want.kind == "vxlan") {
         rtnl_link_vxlan_set_id(l.p, want.vni);
         Owned<nl_addr, free_addr> local;

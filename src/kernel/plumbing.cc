@@ -5,9 +5,16 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/geneve.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vlan.h>
+#include <netlink/route/link/vxlan.h>
 #include <netlink/route/route.h>
+#include <sched.h>
 #include <sys/socket.h>
+
+#include <cstring>
+#include <thread>
 
 #include "kernel/kernel.h"
 #include "kernel/netlink_kernel.h"
@@ -118,6 +125,61 @@ class NetlinkPlumbing final : public Plumbing {
 };
 
 }  // namespace
+
+namespace {
+
+std::string module_of(const std::string& kind) { return kind == "vlan" ? "8021q" : kind; }
+
+// Creates one link of `kind` on the socket's (throwaway) namespace; the libnl result.
+int try_link_kind(nl_sock* sk, const std::string& kind, int parent) {
+  Owned<rtnl_link, put_link> l{kind == "vxlan" ? rtnl_link_vxlan_alloc() : rtnl_link_alloc()};
+  rtnl_link_set_name(l.p, ("probe-" + kind).c_str());
+  if (kind == "vxlan") {
+    rtnl_link_vxlan_set_id(l.p, 5);
+  } else {
+    if (int e = rtnl_link_set_type(l.p, kind.c_str()); e < 0) return e;
+    if (kind == "vlan") rtnl_link_set_link(l.p, parent), rtnl_link_vlan_set_id(l.p, 5);
+    if (kind == "geneve") {
+      rtnl_link_geneve_set_id(l.p, 5);
+      Owned<nl_addr, put_addr> remote;
+      if (nl_addr_parse("192.0.2.1", AF_INET, &remote.p) == 0) rtnl_link_geneve_set_remote(l.p, remote.p);
+    }
+  }
+  return rtnl_link_add(sk, l.p, NLM_F_CREATE | NLM_F_EXCL);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> missing_link_kinds(const std::vector<std::string>& kinds) {
+  std::map<std::string, std::string> missing;
+  std::thread probe([&] {
+    auto all = [&](const std::string& why) {
+      for (const auto& k : kinds) missing[k] = why;
+    };
+    if (::unshare(CLONE_NEWNET) < 0) return all(std::string("cannot probe the kernel: ") + std::strerror(errno));
+    nl_sock* sk = nl_socket_alloc();
+    if (!sk || nl_connect(sk, NETLINK_ROUTE) < 0) {
+      if (sk) nl_socket_free(sk);
+      return all("cannot probe the kernel: no rtnetlink");
+    }
+    Owned<rtnl_link, put_link> dummy{rtnl_link_alloc()};
+    rtnl_link_set_name(dummy.p, "probe0");
+    rtnl_link_set_type(dummy.p, "dummy");
+    rtnl_link_add(sk, dummy.p, NLM_F_CREATE | NLM_F_EXCL);
+    Owned<rtnl_link, put_link> parent;
+    int parent_index = rtnl_link_get_kernel(sk, 0, "probe0", &parent.p) == 0 ? rtnl_link_get_ifindex(parent.p) : 0;
+    for (const auto& kind : kinds) {
+      int e = try_link_kind(sk, kind, parent_index);
+      if (e >= 0) continue;
+      int err = errno_of_nle(e);
+      missing[kind] = err == EOPNOTSUPP ? "this kernel has no " + kind + " link type (module " + module_of(kind) + ")"
+                                        : "this kernel cannot create " + kind + " links: " + std::strerror(err);
+    }
+    nl_socket_free(sk);
+  });
+  probe.join();
+  return missing;
+}
 
 Result<std::unique_ptr<Plumbing>> Plumbing::open() {
   nl_sock* sk = nl_socket_alloc();

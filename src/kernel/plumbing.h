@@ -2,7 +2,9 @@
 // building hosts and VMs (the sandbox) rather than reconciling: each call does one thing
 // and reports the kernel's answer. Use inside run_in_namespace().
 #pragma once
+#include <map>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "common/error.h"
@@ -30,5 +32,10 @@ class Plumbing {
   virtual Status add_route(const std::string& dst, const std::string& via) = 0;
   virtual bool has_link(const std::string& name) = 0;
 };
+
+// Which of these link kinds ("vxlan", "vlan", "geneve") this kernel cannot create, each
+// with the reason (naming the missing module). Tried in a throwaway namespace of a
+// short-lived thread, so nothing is left behind.
+std::map<std::string, std::string> missing_link_kinds(const std::vector<std::string>& kinds);
 
 }  // namespace nt::kernel

@@ -72,7 +72,8 @@ int listening_port(const std::string& log) {
 
 Status start_server(const Options& o, SandboxState& s) {
   auto ini = o.state_dir + "/server.ini";
-  std::ofstream(ini) << "[DEFAULT]\nbind_host = 127.0.0.1\nagent_down_time = " << o.agent_down_time << "\n";
+  std::ofstream(ini) << "[DEFAULT]\nbind_host = 127.0.0.1\nagent_down_time = " << o.agent_down_time
+                     << "\n\n[ml2_type_vlan]\nnetwork_vlan_ranges = " << kPhysnet << ":100:199\n";
   auto log = o.state_dir + "/server.log";
   NT_ASSIGN(s.server_pid, spawn({o.bin_dir + "/neutrino-server", "--config-file", ini, "--database",
                                  o.state_dir + "/neutrino.db", "--port", std::to_string(o.port), "--unix-socket",

@@ -70,3 +70,32 @@ def test_reported_tap_state_drives_port_status(server, admin):
     assert admin.show("ports", port["id"])["status"] == "DOWN"
     bad = agent.status_raw(host, {"ports": {port["id"]: "sideways"}})
     assert bad.status_code == 400
+
+
+def test_network_types_the_hosts_kernel_cannot_build_fail_with_the_reason(new_server):
+    """An agent reports what its kernel can build (it probes vxlan, vlan and geneve links);
+    a port on a network of another type is not bound there, and the reason names the
+    missing kernel feature."""
+    server = new_server("[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:300:399\n")
+    admin = server.client()
+    host = uniq("cmp")
+    channel = AgentChannel(server.url)
+    r = channel.register_raw({"host": host, "agent_mode": "dvr", "local_ip": "192.0.2.31",
+                              "bridge_mappings": {"physnet1": "eth1"}, "network_types": ["flat", "vxlan"],
+                              "unsupported_network_types": {"vlan": "this kernel has no vlan link type (module 8021q)"}})
+    assert r.status_code == 200, r.text
+    vlan = admin.create("networks", name=uniq("vlan"), **{"provider:network_type": "vlan",
+                                                          "provider:physical_network": "physnet1",
+                                                          "provider:segmentation_id": 301})
+    admin.subnet(vlan["id"], "10.64.0.0/24")
+    port = admin.port(vlan["id"], **{"binding:host_id": host})
+    assert port["binding:vif_type"] == "binding_failed"
+    assert port["binding:vif_details"]["reason"] == (
+        f"host {host} cannot serve vlan networks: this kernel has no vlan link type (module 8021q)")
+    vx, _ = admin.net_with_subnet("10.65.0.0/24")
+    assert admin.port(vx["id"], **{"binding:host_id": host})["binding:vif_type"] == "bridge"
+    lb = [a for a in admin.list("agents", {"host": host}) if a["agent_type"] == "Linux bridge agent"][0]
+    assert lb["configurations"]["tunnel_types"] == ["vxlan"]
+    # Malformed reports are refused.
+    bad = channel.register_raw({"host": host, "agent_mode": "dvr", "local_ip": "192.0.2.31", "network_types": "vxlan"})
+    assert bad.status_code == 400 and "network_types" in bad.json()["NeutronError"]["message"]

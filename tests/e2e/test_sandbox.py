@@ -159,3 +159,19 @@ def test_killed_agent_turns_not_alive_and_binding_fails_with_the_reason(sandbox)
     assert r.returncode == 1
     reason = sandbox.osc_json("port", "show", "v2")["binding_vif_details"]["reason"]
     assert "cmp1" in reason and "extnet0" in reason, reason
+
+    # A VLAN network on a host whose kernel has no 8021q (this machine's): the agent's
+    # kernel probe is the reason, and the host's other networks are unaffected.
+    no_vlan = "vlan networks cannot be served" in (sandbox.state_file.parent / "cmp1.log").read_text()
+    sandbox.osc("network", "create", "--provider-network-type", "vlan", "--provider-physical-network", "physnet1",
+                "--provider-segment", "150", "v150")
+    sandbox.osc("subnet", "create", "--subnet-range", "10.150.0.0/24", "--network", "v150", "v150subnet")
+    r = sandbox.run("vm", "create", "v3", "--host", "cmp1", "--network", "v150", check=False)
+    if no_vlan:
+        assert r.returncode == 1
+        reason = sandbox.osc_json("port", "show", "v3")["binding_vif_details"]["reason"]
+        assert reason == "host cmp1 cannot serve vlan networks: this kernel has no vlan link type (module 8021q)", reason
+    else:  # a kernel with VLANs builds it
+        assert r.returncode == 0, r.stderr
+    sandbox.run("vm", "create", "v4", "--host", "cmp1", "--network", "public")
+    assert sandbox.pings("v4", "203.0.113.1")

@@ -32,9 +32,9 @@ HostView view_with_remote_port() {
 
 L2Settings settings() { return L2Settings{"192.0.2.1", {{"physnet1", "eth1"}}}; }
 
-Status reconcile(FakeKernel& k, const HostView& v) {
+Status reconcile(FakeKernel& k, const HostView& v, const L2Settings& s = settings()) {
   auto actual = k.read();
-  return k.apply(plan_l2(v, *actual, settings()));
+  return k.apply(plan_l2(v, *actual, s));
 }
 
 }  // namespace
@@ -140,6 +140,38 @@ TEST(L2Reconciler, MissingKernelFeatureIsAClearError) {
   EXPECT_EQ(r.error().code, Errc::not_implemented);
   EXPECT_NE(r.error().message.find("add link eth1.123 (vlan)"), std::string::npos);
   EXPECT_NE(r.error().message.find("Operation not supported"), std::string::npos);
+}
+
+TEST(L2Reconciler, VlanNetworksGetASubinterfaceOfTheMappedInterface) {
+  FakeKernel k({"bridge", "vxlan", "vlan", "tap", "dummy"});
+  k.state().links["eth1"] = Link{"eth1", "dummy", "", 1500, true};
+  HostView v;
+  v[{"network", kNet}] = network("vlan", {});
+  ASSERT_TRUE(reconcile(k, v));
+  const auto& vlan = k.state().links.at("eth1.123");
+  EXPECT_EQ(vlan.kind, "vlan");
+  EXPECT_EQ(vlan.parent, "eth1");
+  EXPECT_EQ(vlan.vni, 123u);
+  EXPECT_EQ(vlan.master, kBridge);
+  EXPECT_EQ(k.applied(), 2u);
+  ASSERT_TRUE(reconcile(k, v));  // idempotent
+  EXPECT_EQ(k.applied(), 2u);
+  // The network goes: its subinterface and bridge go, the physical interface stays.
+  ASSERT_TRUE(reconcile(k, HostView{}));
+  EXPECT_FALSE(k.state().links.count("eth1.123"));
+  EXPECT_FALSE(k.state().links.count(kBridge));
+  EXPECT_TRUE(k.state().links.count("eth1"));
+}
+
+TEST(L2Reconciler, UnsupportedNetworkTypesDoNotHoldUpTheOthers) {
+  FakeKernel k({"bridge", "vxlan", "tap"});  // no 8021q
+  auto v = view_with_remote_port();
+  v[{"network", "vlan-net-000000"}] = network("vlan", {});
+  auto s = settings();
+  s.unsupported_types["vlan"] = "this kernel has no vlan link type (module 8021q)";
+  ASSERT_TRUE(reconcile(k, v, s));
+  EXPECT_TRUE(k.state().links.count("vxlan-123"));
+  EXPECT_FALSE(k.state().links.count("eth1.123"));
 }
 
 TEST(Kernel, ErrnoMapsToCodesInOnePlace) {

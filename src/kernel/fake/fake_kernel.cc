@@ -28,6 +28,7 @@ Status FakeKernel::apply_one(const Op& op) {
       if (op.kind == Op::add_link && !kinds_.count(l.kind)) return err(EOPNOTSUPP);
       if (op.kind == Op::set_link && links[l.name].kind != l.kind) return err(EINVAL);
       if (missing(l.master)) return err(ENODEV);
+      if (op.kind == Op::add_link && l.kind == "vlan" && (l.parent.empty() || missing(l.parent))) return err(ENODEV);
       if (!l.master.empty() && links[l.master].kind != "bridge") return err(EINVAL);
       if (l.mtu < 68 || l.mtu > 65535) return err(EINVAL);
       links[l.name] = l;
