@@ -224,7 +224,10 @@ class NetlinkKernel final : public Kernel {
       if (m == 0) return -NLE_NODEV;
       rtnl_link_set_master(l.p, m);
     }
-    if (want.up) rtnl_link_set_flags(l.p, IFF_UP);
+    // A new bridge port without learning comes up only once learning is off: a frame
+    // arriving in between would be learned, and a learned entry blocks the static one.
+    bool up_later = op.kind == Op::add_link && want.up && !want.master.empty() && !want.port_learning;
+    if (want.up && !up_later) rtnl_link_set_flags(l.p, IFF_UP);
     else rtnl_link_unset_flags(l.p, IFF_UP);
     int e = 0;
     if (op.kind == Op::add_link) {
@@ -252,7 +255,12 @@ class NetlinkKernel final : public Kernel {
     }
     index_valid_ = false;  // a new link: its index is not known yet
     if (e < 0 || want.master.empty()) return e;
-    return set_port_learning(want.name, want.port_learning);
+    if ((e = set_port_learning(want.name, want.port_learning)) < 0 || !up_later) return e;
+    Owned<rtnl_link, free_link> orig, up;
+    if ((e = rtnl_link_get_kernel(sk_, 0, want.name.c_str(), &orig.p)) < 0) return e;
+    up.p = rtnl_link_alloc();
+    rtnl_link_set_flags(up.p, IFF_UP);
+    return rtnl_link_change(sk_, orig.p, up.p, 0);
   }
 
   // `bridge link set dev X learning on|off`: RTM_SETLINK in the AF_BRIDGE family with
@@ -306,8 +314,9 @@ class NetlinkKernel final : public Kernel {
       rtnl_neigh_set_state(n.p, NUD_PERMANENT);
     }
     bool add = op.kind == Op::add_fdb || op.kind == Op::add_neigh;
-    // Flood entries share the all-zero MAC: each VTEP is appended.
-    int flags = NLM_F_CREATE | (fdb && op.fdb.mac == "00:00:00:00:00:00" ? NLM_F_APPEND : NLM_F_EXCL);
+    // Flood entries share the all-zero MAC: each VTEP is appended. Others replace whatever
+    // the kernel has for the MAC (`bridge fdb replace`), a learned entry included.
+    int flags = NLM_F_CREATE | (fdb && op.fdb.mac == "00:00:00:00:00:00" ? NLM_F_APPEND : NLM_F_REPLACE);
     return add ? rtnl_neigh_add(sk_, n.p, flags) : rtnl_neigh_delete(sk_, n.p, 0);
   }
 
