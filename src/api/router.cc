@@ -1,6 +1,10 @@
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "api/api.h"
+
+#include <set>
 #include "api/errors.h"
 #include "api/agents.h"
 #include "api/handlers.h"
@@ -60,7 +64,8 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   // Hosts known from before a restart get one agent_down_time of grace.
   if (const Table* hosts = model_.find_table("hosts"))
     for (const auto& [name, h] : *hosts) liveness_.beat(name);
-  for (const char* kind : {"hosts", "networks", "ports"})
+  // L3 inputs before ports: a router's sg-/qg- ports are placed by its gateway schedule.
+  for (const char* kind : {"hosts", "networks", "subnets", "routers", "floatingips", "l3_bindings", "ports"})
     if (const Table* t = model_.find_table(kind))
       for (const auto& [id, obj] : *t) planner_.load(kind, id, obj);
   planner_.rebuild(model_.revision);
@@ -72,7 +77,8 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
 void Api::follow(const std::vector<ChangeSet>& committed) {
   for (const auto& cs : committed)
     for (const auto& row : cs.rows) {
-      if (row.kind != "hosts" && row.kind != "networks" && row.kind != "ports") continue;
+      static const std::set<std::string> planned{"hosts", "networks", "ports", "subnets", "routers", "floatingips", "l3_bindings"};
+      if (!planned.count(row.kind)) continue;
       try {
         std::optional<Obj> obj;
         if (row.body) obj = json::parse(*row.body).as_object();

@@ -62,6 +62,9 @@ std::set<std::string> Planner::hosts_of_network(const std::string& network) cons
 
 HostView Planner::compute(const std::string& host) const {
   HostView view;
+  std::set<std::string> routers;
+  for (const auto& [r, obj] : routers_) routers.insert(r);
+  add_l3_entries(host, routers, view);
   auto mine = ports_by_host_.find(host);
   if (mine == ports_by_host_.end() || !networks_.size()) return view;
   std::set<std::string> networks;
@@ -104,7 +107,10 @@ HostView Planner::compute(const std::string& host) const {
 
 std::map<std::string, HostView> Planner::recompute() const {
   std::map<std::string, HostView> out;
-  for (const auto& [host, ports] : ports_by_host_) {
+  std::set<std::string> hosts;
+  for (const auto& [host, ports] : ports_by_host_) hosts.insert(host);
+  for (const auto& [router, gws] : gateways_) hosts.insert(gws.begin(), gws.end());
+  for (const auto& host : hosts) {
     auto v = compute(host);
     if (!v.empty()) out[host] = std::move(v);
   }
@@ -161,6 +167,9 @@ std::optional<json::object> Planner::l2pop_entry(const std::string& host, const 
 std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) const {
   if (key.first == "network") return network_entry(host, key.second);
   if (key.first == "port") return port_entry(host, key.second);
+  if (key.first == "router") return router_entry(host, key.second);
+  if (key.first == "snat") return snat_entry(host, key.second);
+  if (key.first == "fip") return fip_entry(host, key.second);
   return l2pop_entry(host, key.second);
 }
 
@@ -287,9 +296,25 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
 
 void Planner::apply(const std::string& kind, const std::string& id, const std::optional<json::object>& obj,
                     int64_t revision) {
-  if (kind == "ports") return refresh(port_change(id, obj), revision);
-  if (kind == "networks") return refresh(network_change(id, obj), revision);
-  if (kind == "hosts") return refresh(host_change(id, obj), revision);
+  if (kind == "ports") return refresh(port_with_l3(id, obj), revision);
+  if (kind == "networks") {
+    auto keys = network_change(id, obj);
+    auto routers = routers_with_external(id);
+    if (auto it = network_routers_.find(id); it != network_routers_.end())
+      for (const auto& [r, n] : it->second) routers.insert(r);
+    add_router_keys(keys, routers);
+    return refresh(keys, revision);
+  }
+  if (kind == "hosts") {
+    auto keys = host_change(id, obj);
+    std::set<std::string> routers;  // its DVR MAC is in their entries
+    for (const auto& [r, hosts] : l3_hosts_)
+      if (hosts.count(id)) routers.insert(r);
+    add_router_keys(keys, routers);
+    return refresh(keys, revision);
+  }
+  if (kind == "routers" || kind == "subnets" || kind == "floatingips" || kind == "l3_bindings")
+    return refresh(l3_change(kind, id, obj), revision);
   touched_.clear();
   deltas_.clear();
 }
@@ -297,15 +322,29 @@ void Planner::apply(const std::string& kind, const std::string& id, const std::o
 void Planner::load(const std::string& kind, const std::string& id, const json::object& obj) {
   if (kind == "networks") networks_[id] = obj;
   else if (kind == "hosts") hosts_[id] = obj;
-  else if (kind == "ports" && !host_of(obj).empty()) {
+  else if (kind == "ports") {
+    // L3 inputs (gateways_ above all) load first: the L2 side sees the effective port.
+    if (auto old = all_ports_.find(id); old != all_ports_.end()) index_l3_port(id, old->second, false);
+    auto& stored = all_ports_[id] = obj;
+    stored["id"] = id;
+    index_l3_port(id, stored, true);
+    auto eff = *effective(obj);
+    if (host_of(eff).empty()) return;
     if (auto old = ports_.find(id); old != ports_.end()) index_port(id, old->second, -1);
-    ports_[id] = obj;
-    index_port(id, obj, +1);
+    ports_[id] = eff;
+    index_port(id, eff, +1);
+  } else if (kind == "routers" || kind == "subnets" || kind == "floatingips" || kind == "l3_bindings") {
+    l3_change(kind, id, obj);
   }
 }
 
-SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2pop) const {
+SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2pop,
+                                const std::set<std::string>& routers) const {
   SharedView view;
+  HostView l3;
+  add_l3_entries(host, routers, l3);
+  for (auto& [key, obj] : l3) view.emplace(key, std::make_shared<const json::object>(std::move(obj)));
+  if (!ports_by_host_.count(host)) return view;
   for (const auto& pid : ports_by_host_.at(host))
     if (auto e = port_entry(host, pid)) view.emplace(ViewKey{"port", pid}, std::make_shared<const json::object>(std::move(*e)));
   std::vector<const L2popItem*> remote;
@@ -336,15 +375,29 @@ void Planner::rebuild(int64_t revision) {
         {"vtep", str(h->second, "local_ip")}});
     l2pop[net].push_back(L2popItem{&pid, &h->first, std::move(entry)});
   }
+  // The routers each host gets entries for.
+  l3_hosts_.clear();
+  l3_external_.clear();
+  std::map<std::string, std::set<std::string>> host_routers;
+  for (const auto& [r, obj] : routers_) {
+    auto hosts = l3_hosts(r);
+    for (const auto& h : hosts) host_routers[h].insert(r);
+    if (!hosts.empty()) l3_hosts_[r] = std::move(hosts);
+    if (auto ext = external_network(r); !ext.empty()) l3_external_[r] = ext;
+  }
   // Hosts are independent: build them on every core.
+  static const std::set<std::string> none;
+  std::set<std::string> names;
+  for (const auto& [host, pids] : ports_by_host_) names.insert(host);
+  for (const auto& [host, rs] : host_routers) names.insert(host);
   std::vector<const std::string*> hosts;
-  for (const auto& [host, pids] : ports_by_host_) hosts.push_back(&host);
+  for (const auto& host : names) hosts.push_back(&host);
   std::vector<SharedView> built(hosts.size());
   unsigned workers = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
   std::vector<std::thread> pool;
   for (unsigned w = 0; w < workers; ++w)
     pool.emplace_back([&, w] {
-      for (size_t i = w; i < hosts.size(); i += workers) built[i] = build_view(*hosts[i], l2pop);
+      for (size_t i = w; i < hosts.size(); i += workers) built[i] = build_view(*hosts[i], l2pop, host_routers.count(*hosts[i]) ? host_routers.at(*hosts[i]) : none);
     });
   for (auto& t : pool) t.join();
   views_.clear();

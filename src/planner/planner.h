@@ -40,7 +40,8 @@ struct ViewDelta {
 
 class Planner {
  public:
-  // kind is "networks", "ports" or "hosts" (store table names); obj nullopt = deleted.
+  // kind is a store table name: "networks", "ports", "hosts" (L2) and "routers",
+  // "subnets", "floatingips", "l3_bindings" (L3); obj nullopt = deleted.
   // `revision` is the model's (durable, global) revision of the change: a host view that
   // changes takes it, so revisions stay comparable across server restarts. 0 = the
   // host's previous revision + 1.
@@ -84,13 +85,46 @@ class Planner {
   Keys network_change(const std::string& id, const std::optional<boost::json::object>& obj);
   Keys host_change(const std::string& id, const std::optional<boost::json::object>& obj);
   void refresh(const Keys& keys, int64_t revision);
+
+  // --- L3 (planner/l3.cc): kinds "router" (a DVR instance on every host with a port on
+  // the router's networks), "snat" (the router's gateway hosts, active first) and "fip"
+  // (per external network, on the hosts of the floating IPs' ports).
+  Keys l3_change(const std::string& kind, const std::string& id, const std::optional<boost::json::object>& obj);
+  Keys port_with_l3(const std::string& id, const std::optional<boost::json::object>& obj);
+  // The port as L2 sees it: a router's sg-/qg- port is bound to its active gateway host.
+  std::optional<boost::json::object> effective(const std::optional<boost::json::object>& port) const;
+  std::set<std::string> routers_of_port(const boost::json::object& port) const;
+  void index_l3_port(const std::string& id, const boost::json::object& port, bool add);
+  std::set<std::string> l3_hosts(const std::string& router) const;
+  void add_router_keys(Keys& keys, const std::set<std::string>& routers);
+  void add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view) const;
+  void index_fip(const std::string& id, const boost::json::object& fip, bool add);
+  std::set<std::string> routers_with_external(const std::string& network) const;
+  std::optional<boost::json::object> router_entry(const std::string& host, const std::string& router) const;
+  std::optional<boost::json::object> snat_entry(const std::string& host, const std::string& router) const;
+  std::optional<boost::json::object> fip_entry(const std::string& host, const std::string& network) const;
+  boost::json::object router_port(const std::string& id, const char* prefix) const;
+  std::string external_network(const std::string& router) const;
+
+  std::map<std::string, boost::json::object> routers_, subnets_, fips_, all_ports_;
+  std::map<std::string, std::vector<std::string>> gateways_;       // router -> gateway hosts, active first
+  std::map<std::string, std::set<std::string>> router_ports_;      // router -> its qr/sg/qg ports
+  std::map<std::string, std::set<std::string>> subnet_ports_;      // subnet -> ports with an address in it
+  std::map<std::string, std::map<std::string, int>> subnet_routers_;   // subnet -> routers with interfaces on it
+  std::map<std::string, std::map<std::string, int>> network_routers_;  // network -> routers with ports on it
+  std::map<std::string, std::set<std::string>> port_fips_;         // port -> its floating IPs
+  std::map<std::string, std::set<std::string>> router_fips_;       // router -> its floating IPs
+  std::map<std::string, std::map<std::string, int>> compute_hosts_;  // network -> host -> instance ports
+  std::map<std::pair<std::string, std::string>, std::string> fg_ports_;  // (host, external network) -> fg port
+  std::map<std::string, std::set<std::string>> l3_hosts_;          // router -> hosts given its entries
+  std::map<std::string, std::string> l3_external_;                 // router -> external network given
   struct L2popItem {
     const std::string* pid;
     const std::string* host;  // where the port is bound
     ViewEntry entry;
   };
   using L2popByNetwork = std::map<std::string, std::vector<L2popItem>>;
-  SharedView build_view(const std::string& host, const L2popByNetwork& l2pop) const;
+  SharedView build_view(const std::string& host, const L2popByNetwork& l2pop, const std::set<std::string>& routers) const;
 
   std::map<std::string, boost::json::object> networks_, ports_, hosts_;
   std::map<std::string, std::set<std::string>> ports_by_network_;  // network -> ports bound anywhere

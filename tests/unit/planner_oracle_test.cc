@@ -11,12 +11,19 @@ namespace json = boost::json;
 
 namespace {
 
+// A view as text, one entry per line: readable when an assertion fails.
+std::string text(const HostView& view) {
+  std::string out;
+  for (const auto& [key, obj] : view) out += key.first + " " + key.second + " " + json::serialize(obj) + "\n";
+  return out;
+}
+
 class World {
  public:
   explicit World(unsigned seed) : rng_(seed) {}
 
   void step(Planner& p) {
-    switch (pick(8)) {
+    switch (pick(14)) {
       case 0: return put_network(p);
       case 1: return delete_network(p);
       case 2:
@@ -24,7 +31,13 @@ class World {
       case 4: return move_port(p);
       case 5: return delete_port(p);
       case 6: return put_host(p);
-      default: return delete_host(p);
+      case 7: return delete_host(p);
+      case 8: return put_subnet(p);
+      case 9: return put_router(p);
+      case 10: return put_router_port(p);
+      case 11: return put_fip(p);
+      case 12: return put_binding(p);
+      default: return delete_l3(p);
     }
   }
 
@@ -45,10 +58,73 @@ class World {
     networks_.erase(id);
     p.apply("networks", id, std::nullopt);
   }
+  // L3: subnets, routers (gateway on network 0 or none), their interface, sg- and gateway
+  // ports, fg- ports, floating IPs, gateway scheduling; and deleting any of them.
+  std::string router() { return "router" + std::to_string(pick(4)) + "-0000"; }
+  void put_subnet(Planner& p) {
+    auto n = pick(8);
+    auto id = "sub" + std::to_string(n);
+    subnets_[id] = json::object{{"network_id", "net" + std::to_string(n) + "-0000-0000"},
+                                {"cidr", "10." + std::to_string(n) + ".0.0/24"},
+                                {"gateway_ip", pick(5) ? json::value("10." + std::to_string(n) + ".0.1") : json::value(nullptr)}};
+    p.apply("subnets", id, subnets_[id]);
+  }
+  void put_router(Planner& p) {
+    auto id = router();
+    json::value gw = nullptr;
+    if (pick(3)) gw = json::object{{"network_id", "net0-0000-0000"}, {"enable_snat", pick(4) != 0}};
+    routers_[id] = json::object{{"external_gateway_info", gw},
+                                {"routes", json::array{json::object{{"destination", "192.0.2.0/24"}, {"nexthop", "10.1.0.9"}}}}};
+    p.apply("routers", id, routers_[id]);
+  }
+  void put_router_port(Planner& p) {
+    static const char* owners[] = {"network:router_interface_distributed", "network:router_centralized_snat",
+                                   "network:router_gateway", "network:floatingip_agent_gateway"};
+    auto kind = pick(4);
+    auto id = "rp" + std::to_string(pick(30));
+    auto n = kind == 2 || kind == 3 ? 0 : pick(8);
+    json::object port{{"network_id", "net" + std::to_string(n) + "-0000-0000"},
+                      {"mac_address", "fa:16:3e:00:01:" + std::to_string(10 + pick(89))},
+                      {"fixed_ips", json::array{json::object{{"subnet_id", "sub" + std::to_string(n)},
+                                                             {"ip_address", "10." + std::to_string(n) + ".0." + std::to_string(2 + pick(200))}}}},
+                      {"admin_state_up", true}, {"device_owner", owners[kind]}, {"device_id", router()},
+                      {"binding:host_id", kind == 3 ? host() : ""}, {"binding:vif_type", kind == 3 ? "bridge" : "unbound"}};
+    l3_ports_[id] = port;
+    p.apply("ports", id, port);
+  }
+  void put_fip(Planner& p) {
+    auto id = "fip" + std::to_string(pick(10));
+    bool associated = pick(4) != 0;
+    fips_[id] = json::object{{"floating_network_id", "net0-0000-0000"}, {"floating_ip_address", "10.0.0." + std::to_string(100 + pick(50))},
+                             {"port_id", associated ? json::value("p" + std::to_string(pick(60))) : json::value(nullptr)},
+                             {"fixed_ip_address", associated ? json::value("10.0.0." + std::to_string(pick(250))) : json::value(nullptr)},
+                             {"router_id", associated ? json::value(router()) : json::value(nullptr)}};
+    p.apply("floatingips", id, fips_[id]);
+  }
+  void put_binding(Planner& p) {
+    auto id = router();
+    json::array hosts;
+    for (int i = pick(3); i > 0; --i) hosts.push_back(json::value(host()));
+    bindings_[id] = json::object{{"hosts", hosts}};
+    p.apply("l3_bindings", id, bindings_[id]);
+  }
+  void delete_l3(Planner& p) {
+    switch (pick(5)) {
+      case 0: { auto id = "sub" + std::to_string(pick(8)); subnets_.erase(id); return p.apply("subnets", id, std::nullopt); }
+      case 1: { auto id = router(); routers_.erase(id); return p.apply("routers", id, std::nullopt); }
+      case 2: { auto id = "rp" + std::to_string(pick(30)); l3_ports_.erase(id); return p.apply("ports", id, std::nullopt); }
+      case 3: { auto id = "fip" + std::to_string(pick(10)); fips_.erase(id); return p.apply("floatingips", id, std::nullopt); }
+      default: { auto id = router(); bindings_.erase(id); return p.apply("l3_bindings", id, std::nullopt); }
+    }
+  }
+
   void put_port(Planner& p, const std::string& id) {
-    json::object port{{"network_id", network()},
+    auto n = pick(8);
+    json::object port{{"network_id", "net" + std::to_string(n) + "-0000-0000"},
                       {"mac_address", "fa:16:3e:00:00:" + std::to_string(10 + pick(89))},
-                      {"fixed_ips", json::array{json::object{{"ip_address", "10.0.0." + std::to_string(pick(250))}}}},
+                      {"device_owner", pick(6) ? "compute:nova" : ""},
+                      {"fixed_ips", json::array{json::object{{"subnet_id", "sub" + std::to_string(n)},
+                                                             {"ip_address", "10." + std::to_string(n) + ".0." + std::to_string(pick(250))}}}},
                       {"admin_state_up", pick(5) != 0},
                       {"binding:host_id", pick(6) ? host() : ""}};
     ports_[id] = port;
@@ -83,13 +159,18 @@ class World {
     Planner q;
     for (const auto& [id, h] : hosts_) q.load("hosts", id, h);
     for (const auto& [id, n] : networks_) q.load("networks", id, n);
+    for (const auto& [id, sn] : subnets_) q.load("subnets", id, sn);
+    for (const auto& [id, r] : routers_) q.load("routers", id, r);
+    for (const auto& [id, f] : fips_) q.load("floatingips", id, f);
+    for (const auto& [id, b] : bindings_) q.load("l3_bindings", id, b);
     for (const auto& [id, port] : ports_) q.load("ports", id, port);
+    for (const auto& [id, port] : l3_ports_) q.load("ports", id, port);
     q.rebuild(revision);
     return q;
   }
 
  private:
-  std::map<std::string, json::object> networks_, hosts_;
+  std::map<std::string, json::object> networks_, hosts_, subnets_, routers_, fips_, bindings_, l3_ports_;
 
   std::mt19937 rng_;
   std::map<std::string, json::object> ports_;
@@ -116,7 +197,7 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
         for (auto& [h, v] : full) s.insert(h);
         return s;
       }()) << "seed " << seed << " step " << step;
-      for (const auto& [host, view] : full) ASSERT_EQ(planner.view(host), view) << host << " step " << step;
+      for (const auto& [host, view] : full) ASSERT_EQ(text(planner.view(host)), text(view)) << host << " step " << step;
       for (const auto& [host, view] : replayed) ASSERT_EQ(view, planner.view(host)) << "deltas of " << host;
       // A revision moves exactly when the host's view changed.
       for (int i = 0; i < 25; ++i) {
@@ -169,4 +250,80 @@ TEST(Planner, L2popAndFloodListFollowPorts) {
   EXPECT_TRUE(p.view("cmp2").empty());
 }
 
+}  // namespace nt
+
+namespace nt {
+namespace {
+namespace json = boost::json;
+
+json::object port_on(const std::string& net, const std::string& subnet, const std::string& ip, const std::string& mac,
+                     const std::string& owner, const std::string& device, const std::string& host) {
+  return json::object{{"network_id", net}, {"mac_address", mac}, {"admin_state_up", true}, {"device_owner", owner},
+                      {"device_id", device}, {"binding:host_id", host},
+                      {"binding:vif_type", host.empty() ? "unbound" : "bridge"},
+                      {"fixed_ips", json::array{json::object{{"subnet_id", subnet}, {"ip_address", ip}}}}};
+}
+
+// Seed 002's picture: two subnets on one distributed router, VMs on two hosts, a gateway
+// host, a floating IP.
+TEST(PlannerL3, DvrSnatAndFloatingIpEntries) {
+  Planner p;
+  for (auto [h, ip] : {std::pair{"cmp1", "192.0.2.1"}, {"cmp2", "192.0.2.2"}, {"gw1", "192.0.2.9"}})
+    p.apply("hosts", h, json::object{{"local_ip", ip}, {"dvr_mac", std::string("fa:16:3f:00:00:0") + ip[8]}});
+  auto vx = [](int seg) {
+    return json::object{{"provider:network_type", "vxlan"}, {"provider:physical_network", nullptr}, {"provider:segmentation_id", seg}, {"mtu", 1450}};
+  };
+  p.apply("networks", "neta-000000000", vx(10));
+  p.apply("networks", "netb-000000000", vx(11));
+  p.apply("networks", "pub-0000000000", json::object{{"provider:network_type", "flat"}, {"provider:physical_network", "physnet1"},
+                                                     {"provider:segmentation_id", nullptr}, {"mtu", 1500}});
+  p.apply("subnets", "sa", json::object{{"network_id", "neta-000000000"}, {"cidr", "192.168.10.0/24"}, {"gateway_ip", "192.168.10.1"}});
+  p.apply("subnets", "sb", json::object{{"network_id", "netb-000000000"}, {"cidr", "10.10.10.0/24"}, {"gateway_ip", "10.10.10.1"}});
+  p.apply("subnets", "sp", json::object{{"network_id", "pub-0000000000"}, {"cidr", "203.0.113.0/24"}, {"gateway_ip", "203.0.113.1"}});
+  p.apply("routers", "r1", json::object{{"external_gateway_info", json::object{{"network_id", "pub-0000000000"}, {"enable_snat", true}}},
+                                        {"routes", json::array{}}});
+  p.apply("ports", "qra", port_on("neta-000000000", "sa", "192.168.10.1", "fa:16:3e:00:0a:01", "network:router_interface_distributed", "r1", ""));
+  p.apply("ports", "qrb", port_on("netb-000000000", "sb", "10.10.10.1", "fa:16:3e:00:0b:01", "network:router_interface_distributed", "r1", ""));
+  p.apply("ports", "sga", port_on("neta-000000000", "sa", "192.168.10.3", "fa:16:3e:00:0a:03", "network:router_centralized_snat", "r1", ""));
+  p.apply("ports", "qg1", port_on("pub-0000000000", "sp", "203.0.113.10", "fa:16:3e:00:ee:10", "network:router_gateway", "r1", ""));
+  p.apply("ports", "vma", port_on("neta-000000000", "sa", "192.168.10.5", "fa:16:3e:00:0a:05", "compute:nova", "i1", "cmp1"));
+  p.apply("ports", "vmb", port_on("netb-000000000", "sb", "10.10.10.5", "fa:16:3e:00:0b:05", "compute:nova", "i2", "cmp2"));
+
+  // A DVR instance on both computes, none on the gateway host yet (not scheduled).
+  auto r = p.view("cmp1").at({"router", "r1"});
+  EXPECT_EQ(r.at("interfaces").as_array().size(), 2u);
+  EXPECT_TRUE(p.view("cmp2").count({"router", "r1"}));
+  EXPECT_FALSE(p.view("gw1").count({"router", "r1"}));
+  EXPECT_EQ(r.at("dvr_mac"), json::value("fa:16:3f:00:00:01"));
+  bool arp_for_vmb = false;
+  for (const auto& a : r.at("arp").as_array())
+    if (a.at("ip") == json::value("10.10.10.5")) arp_for_vmb = a.at("mac") == json::value("fa:16:3e:00:0b:05");
+  EXPECT_TRUE(arp_for_vmb);
+
+  // Scheduled on gw1: the snat role, and the sg-/qg- ports bound there for L2.
+  p.apply("l3_bindings", "r1", json::object{{"hosts", json::array{"gw1"}}});
+  auto snat = p.view("gw1").at({"snat", "r1"});
+  EXPECT_EQ(snat.at("active"), json::value(true));
+  EXPECT_EQ(snat.at("qg").at("ip"), json::value("203.0.113.10"));
+  EXPECT_EQ(snat.at("qg").at("gateway_ip"), json::value("203.0.113.1"));
+  EXPECT_EQ(snat.at("internal_cidrs").as_array().size(), 2u);
+  EXPECT_EQ(p.view("cmp1").at({"l2pop", "sga"}).at("vtep"), json::value("192.0.2.9"));
+  EXPECT_EQ(p.view("cmp1").at({"router", "r1"}).at("interfaces").as_array()[0].at("sg_ip"), json::value("192.168.10.3"));
+  EXPECT_TRUE(p.view("gw1").count({"network", "pub-0000000000"}));
+
+  // A floating IP for vma: on cmp1's router and fip entries, with its fg- port once it exists.
+  p.apply("floatingips", "f1", json::object{{"floating_ip_address", "203.0.113.50"}, {"fixed_ip_address", "192.168.10.5"},
+                                            {"port_id", "vma"}, {"router_id", "r1"}, {"floating_network_id", "pub-0000000000"}});
+  EXPECT_EQ(p.view("cmp1").at({"router", "r1"}).at("floating_ips").as_array().size(), 1u);
+  EXPECT_TRUE(p.view("cmp1").at({"fip", "pub-0000000000"}).at("fg").is_null());
+  EXPECT_FALSE(p.view("cmp2").count({"fip", "pub-0000000000"}));
+  p.apply("ports", "fg1", port_on("pub-0000000000", "sp", "203.0.113.20", "fa:16:3e:00:ee:20", "network:floatingip_agent_gateway", "cmp1", "cmp1"));
+  EXPECT_EQ(p.view("cmp1").at({"fip", "pub-0000000000"}).at("fg").at("device"), json::value("fg-fg1"));
+
+  // The last port on cmp2 goes: so does its DVR instance.
+  p.apply("ports", "vmb", std::nullopt);
+  EXPECT_FALSE(p.view("cmp2").count({"router", "r1"}));
+}
+
+}  // namespace
 }  // namespace nt

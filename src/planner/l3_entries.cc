@@ -1,0 +1,131 @@
+// The L3 host-view entries themselves (see l3.cc for which hosts get them).
+#include "planner/planner.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+std::string str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
+}
+bool is_interface(const std::string& owner) {
+  return owner == "network:router_interface_distributed" || owner == "network:router_interface" ||
+         owner == "network:ha_router_replicated_interface";
+}
+std::string host_of_bound(const json::object& port) {
+  auto vif = str(port, "binding:vif_type");
+  return vif == "binding_failed" || vif == "unbound" ? "" : str(port, "binding:host_id");
+}
+}  // namespace
+
+std::optional<json::object> Planner::router_entry(const std::string& host, const std::string& router) const {
+  auto r = routers_.find(router);
+  auto ports = router_ports_.find(router);
+  if (r == routers_.end() || ports == router_ports_.end()) return std::nullopt;
+  bool here = false;
+  std::map<std::string, std::string> sg_by_subnet;  // subnet -> the sg- address for it
+  for (const auto& pid : ports->second) {
+    const auto& p = all_ports_.at(pid);
+    if (str(p, "device_owner") == "network:router_centralized_snat")
+      if (auto e = router_port(pid, "sg-"); e.contains("ip")) sg_by_subnet[str(e, "subnet_id")] = str(e, "ip");
+  }
+  bool snat = !external_network(router).empty();
+  json::array interfaces, arp;
+  for (const auto& pid : ports->second) {
+    const auto& p = all_ports_.at(pid);
+    if (!is_interface(str(p, "device_owner"))) continue;
+    if (auto c = compute_hosts_.find(str(p, "network_id")); c != compute_hosts_.end() && c->second.count(host)) here = true;
+    auto qr = router_port(pid, "qr-");
+    if (!qr.contains("ip") || str(qr, "cidr").empty()) continue;
+    auto subnet = str(qr, "subnet_id");
+    qr["sg_ip"] = snat && sg_by_subnet.count(subnet) ? json::value(sg_by_subnet[subnet]) : json::value(nullptr);
+    // Permanent ARP for every other port of the subnet.
+    if (auto members = subnet_ports_.find(subnet); members != subnet_ports_.end())
+      for (const auto& other : members->second) {
+        if (other == pid) continue;
+        const auto& o = all_ports_.at(other);
+        if (auto* ips = o.if_contains("fixed_ips"); ips && ips->is_array())
+          for (const auto& ip : ips->as_array())
+            if (str(ip.as_object(), "subnet_id") == subnet)
+              arp.push_back(json::object{{"device", qr.at("device")}, {"ip", ip.as_object().at("ip_address")},
+                                         {"mac", o.at("mac_address")}});
+      }
+    interfaces.push_back(std::move(qr));
+  }
+  if (!here) return std::nullopt;
+  json::array fips;
+  if (auto mine = router_fips_.find(router); mine != router_fips_.end())
+    for (const auto& fid : mine->second) {
+      const auto& f = fips_.at(fid);
+      auto port = ports_.find(str(f, "port_id"));
+      if (port == ports_.end() || host_of_bound(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
+      fips.push_back(json::object{{"id", fid}, {"floating_ip", f.at("floating_ip_address")}, {"fixed_ip", f.at("fixed_ip_address")}});
+    }
+  auto h = hosts_.find(host);
+  const auto* info = r->second.if_contains("external_gateway_info");
+  return json::object{{"interfaces", std::move(interfaces)},
+                      {"arp", std::move(arp)},
+                      {"routes", r->second.contains("routes") ? r->second.at("routes") : json::value(json::array{})},
+                      {"external_network_id", snat ? json::value(external_network(router)) : json::value(nullptr)},
+                      {"enable_snat", snat && info->as_object().contains("enable_snat") ? info->as_object().at("enable_snat") : json::value(snat)},
+                      {"floating_ips", std::move(fips)},
+                      {"dvr_mac", h == hosts_.end() ? json::value(nullptr) : h->second.if_contains("dvr_mac") ? h->second.at("dvr_mac") : json::value(nullptr)}};
+}
+
+std::optional<json::object> Planner::snat_entry(const std::string& host, const std::string& router) const {
+  auto g = gateways_.find(router);
+  auto ext = external_network(router);
+  if (g == gateways_.end() || ext.empty()) return std::nullopt;
+  auto at = std::find(g->second.begin(), g->second.end(), host);
+  if (at == g->second.end()) return std::nullopt;
+  json::array sg, cidrs;
+  json::value qg = nullptr;
+  if (auto ports = router_ports_.find(router); ports != router_ports_.end())
+    for (const auto& pid : ports->second) {
+      auto owner = str(all_ports_.at(pid), "device_owner");
+      if (owner == "network:router_centralized_snat") sg.push_back(router_port(pid, "sg-"));
+      else if (owner == "network:router_gateway") qg = router_port(pid, "qg-");
+      else if (is_interface(owner))
+        if (auto e = router_port(pid, "qr-"); !str(e, "cidr").empty()) cidrs.push_back(e.at("cidr"));
+    }
+  const auto& info = routers_.at(router).at("external_gateway_info").as_object();
+  return json::object{{"active", at == g->second.begin()},
+                      {"priority", at - g->second.begin()},
+                      {"sg", std::move(sg)},
+                      {"qg", std::move(qg)},
+                      {"internal_cidrs", std::move(cidrs)},
+                      {"enable_snat", info.contains("enable_snat") ? info.at("enable_snat") : json::value(true)}};
+}
+
+std::optional<json::object> Planner::fip_entry(const std::string& host, const std::string& network) const {
+  json::array routers;
+  for (const auto& r : routers_with_external(network)) {
+    auto entry = router_entry(host, r);
+    if (!entry || entry->at("floating_ips").as_array().empty()) continue;
+    json::array addresses;
+    for (const auto& f : entry->at("floating_ips").as_array()) addresses.push_back(f.as_object().at("floating_ip"));
+    routers.push_back(json::object{{"router_id", r}, {"floating_ips", std::move(addresses)}});
+  }
+  if (routers.empty()) return std::nullopt;
+  auto fg = fg_ports_.find({host, network});
+  auto net = networks_.find(network);
+  return json::object{{"network_id", network},
+                      {"bridge", "brq" + network.substr(0, 11)},
+                      {"mtu", net == networks_.end() ? json::value(1500) : net->second.at("mtu")},
+                      {"fg", fg == fg_ports_.end() ? json::value(nullptr) : json::value(router_port(fg->second, "fg-"))},
+                      {"routers", std::move(routers)}};
+}
+
+void Planner::add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view) const {
+  std::set<std::string> externals;
+  for (const auto& r : routers) {
+    if (auto e = router_entry(host, r)) view[{"router", r}] = std::move(*e);
+    if (auto e = snat_entry(host, r)) view[{"snat", r}] = std::move(*e);
+    if (auto ext = external_network(r); !ext.empty()) externals.insert(ext);
+  }
+  for (const auto& n : externals)
+    if (auto e = fip_entry(host, n)) view[{"fip", n}] = std::move(*e);
+}
+
+}  // namespace nt
