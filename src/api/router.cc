@@ -3,8 +3,6 @@
 #include <set>
 
 #include "api/api.h"
-
-#include <set>
 #include "api/errors.h"
 #include "api/agents.h"
 #include "api/handlers.h"
