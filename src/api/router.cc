@@ -234,8 +234,14 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   if (is_watch) return watch(seg[3], req, reply);
   bool is_register = seg.size() == 3 && seg[1] == "v1" && seg[2] == "register";
   bool is_status = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "status";
-  if (req.method != "POST" || (!is_register && !is_status))
+  bool is_fip_gateway = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "fip-gateway";
+  if (req.method != "POST" || (!is_register && !is_status && !is_fip_gateway))
     return answer(not_found("HTTPNotFound", "The resource could not be found."));
+  if (is_fip_gateway) {
+    auto host = seg[3];
+    auto body = std::make_shared<std::string>(req.body);
+    return writer_.submit([this, host, body](Txn& txn) { return ensure_fip_gateway(txn, host, *body); }, answer);
+  }
   if (is_register) {
     auto body = std::make_shared<std::string>(req.body);
     return writer_.submit([this, body](Txn& txn) { return register_host(txn, settings_, liveness_, *body); }, answer);
@@ -253,6 +259,28 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   if (!needs_write) return answer(json::object{{"revision", model_revision()}});
   auto shared = std::make_shared<StatusReport>(std::move(*report));
   writer_.submit([this, shared](Txn& txn) { return apply_status(txn, settings_, *shared); }, answer);
+}
+
+// POST /agent/v1/hosts/{host}/fip-gateway {"network_id": N}: the host's floating IP
+// gateway port on external network N (network:floatingip_agent_gateway, bound to the
+// host), created on first use, as Neutron's L3 agent asks for it.
+Result<json::value> Api::ensure_fip_gateway(Txn& txn, const std::string& host, const std::string& body) {
+  NT_ASSIGN(auto doc, parse_json(body));
+  auto net_id = doc.is_object() ? json_str(doc.as_object().if_contains("network_id")) : "";
+  const Model& m = txn.model();
+  if (!m.find("hosts", host)) return not_found("HostNotFound", "Host " + host + " is not registered.");
+  const Obj* net = m.find("networks", net_id);
+  if (!net || !net->at("router:external").as_bool())
+    return bad_request("Invalid input for network_id. Reason: '" + net_id + "' is not an external network.");
+  if (const Table* ports = m.find_table("ports"))
+    for (const auto& [id, p] : *ports)
+      if (json_str(p.if_contains("device_owner")) == "network:floatingip_agent_gateway" &&
+          json_str(p.if_contains("binding:host_id")) == host && json_str(p.if_contains("network_id")) == net_id)
+        return json::object{{"port", p}};
+  Obj item{{"network_id", net_id}, {"device_owner", "network:floatingip_agent_gateway"}, {"device_id", host},
+           {"project_id", ""}, {"binding:host_id", host}};
+  NT_ASSIGN(Obj port, create_internal(*handlers_.at("ports"), txn, std::move(item)));
+  return json::object{{"port", port}};
 }
 
 // GET /agent/v1/hosts/{host}/watch?since=R: the host view as a stream of JSON lines.

@@ -129,6 +129,13 @@ void Planner::index_fip(const std::string& id, const json::object& fip, bool add
 }
 
 std::set<std::string> Planner::l3_hosts(const std::string& router) const {
+  auto hosts = dvr_hosts(router);
+  if (!external_network(router).empty())
+    if (auto g = gateways_.find(router); g != gateways_.end()) hosts.insert(g->second.begin(), g->second.end());
+  return hosts;
+}
+
+std::set<std::string> Planner::dvr_hosts(const std::string& router) const {
   std::set<std::string> hosts;
   if (!routers_.count(router)) return hosts;
   if (auto ports = router_ports_.find(router); ports != router_ports_.end())
@@ -138,12 +145,48 @@ std::set<std::string> Planner::l3_hosts(const std::string& router) const {
       if (auto c = compute_hosts_.find(str(p, "network_id")); c != compute_hosts_.end())
         for (const auto& [h, n] : c->second) hosts.insert(h);
     }
-  if (!external_network(router).empty())
-    if (auto g = gateways_.find(router); g != gateways_.end()) hosts.insert(g->second.begin(), g->second.end());
   return hosts;
 }
 
+namespace {
+void merge_keys(std::map<std::string, std::set<ViewKey>>& into, std::map<std::string, std::set<ViewKey>>&& from) {
+  for (auto& [h, ks] : from) into[h].merge(ks);
+}
+}  // namespace
+
+void Planner::unbind_dvr_port(const std::string& port, Keys& keys) {
+  auto it = dvr_bound_.find(port);
+  if (it == dvr_bound_.end()) return;
+  for (const auto& h : it->second) merge_keys(keys, port_change(port + "@" + h, std::nullopt));
+  dvr_bound_.erase(it);
+}
+
+// Each interface of the router is bound, for L2, on every DVR host of the router (as
+// "<port>@<host>"): those hosts get the network, its bridge plugs the qr- tap, and they
+// are in its flood lists.
+void Planner::sync_dvr_ports(const std::string& router, Keys& keys) {
+  auto hosts = dvr_hosts(router);
+  auto ports = router_ports_.find(router);
+  if (ports == router_ports_.end()) return;
+  for (const auto& pid : ports->second) {
+    const auto& p = all_ports_.at(pid);
+    if (!is_interface(str(p, "device_owner"))) continue;
+    auto& have = dvr_bound_[pid];
+    for (const auto& h : std::set<std::string>(have))
+      if (!hosts.count(h)) merge_keys(keys, port_change(pid + "@" + h, std::nullopt)), have.erase(h);
+    for (const auto& h : hosts) {
+      json::object bound = p;
+      bound["binding:host_id"] = h;
+      bound["binding:vif_type"] = "bridge";
+      merge_keys(keys, port_change(pid + "@" + h, bound));
+      have.insert(h);
+    }
+    if (have.empty()) dvr_bound_.erase(pid);
+  }
+}
+
 void Planner::add_router_keys(Keys& keys, const std::set<std::string>& routers) {
+  for (const auto& r : routers) sync_dvr_ports(r, keys);
   for (const auto& r : routers) {
     auto now = l3_hosts(r);
     auto ext = external_network(r);
@@ -167,7 +210,9 @@ void Planner::add_router_keys(Keys& keys, const std::set<std::string>& routers) 
 
 Planner::Keys Planner::port_with_l3(const std::string& id, const std::optional<json::object>& obj) {
   std::set<std::string> routers;
+  Keys keys;
   if (auto old = all_ports_.find(id); old != all_ports_.end()) {
+    unbind_dvr_port(id, keys);  // bound again by add_router_keys if it stays an interface
     routers.merge(routers_of_port(old->second));
     index_l3_port(id, old->second, false);
     all_ports_.erase(old);
@@ -178,7 +223,7 @@ Planner::Keys Planner::port_with_l3(const std::string& id, const std::optional<j
     index_l3_port(id, stored, true);
     routers.merge(routers_of_port(stored));
   }
-  auto keys = port_change(id, effective(obj));
+  merge_keys(keys, port_change(id, effective(obj)));
   add_router_keys(keys, routers);
   return keys;
 }

@@ -19,6 +19,14 @@ std::string host_of(const json::object& port) {
   return (vif == "binding_failed" || vif == "unbound") ? std::string() : str(port, "binding:host_id");
 }
 
+// A router interface is the same port (IP and MAC) on every host of the router: never an
+// l2pop entry, which would point that MAC at one host's VTEP.
+bool distributed(const json::object& port) {
+  auto owner = str(port, "device_owner");
+  return owner == "network:router_interface_distributed" || owner == "network:router_interface" ||
+         owner == "network:ha_router_replicated_interface";
+}
+
 json::array ips_of(const json::object& port) {
   json::array out;
   if (auto* f = port.if_contains("fixed_ips"); f && f->is_array())
@@ -97,7 +105,7 @@ HostView Planner::compute(const std::string& host) const {
       const auto& p = ports_.at(pid);
       auto other = host_of(p);
       auto h = hosts_.find(other);
-      if (other == host || h == hosts_.end()) continue;
+      if (other == host || h == hosts_.end() || distributed(p)) continue;
       view[{"l2pop", pid}] = json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")},
                                           {"fixed_ips", ips_of(p)}, {"vtep", str(h->second, "local_ip")}};
     }
@@ -159,7 +167,7 @@ std::optional<json::object> Planner::l2pop_entry(const std::string& host, const 
   auto other = host_of(p);
   auto net_id = str(p, "network_id");
   auto h = hosts_.find(other);
-  if (other == host || h == hosts_.end() || !networks_.count(net_id) || !host_on_network(host, net_id)) return std::nullopt;
+  if (distributed(p) || other == host || h == hosts_.end() || !networks_.count(net_id) || !host_on_network(host, net_id)) return std::nullopt;
   return json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
                       {"vtep", str(h->second, "local_ip")}};
 }
@@ -364,12 +372,17 @@ SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2
 }
 
 void Planner::rebuild(int64_t revision) {
+  // Router interfaces bound, for L2, on their routers' DVR hosts.
+  for (const auto& [r, obj] : routers_) {
+    Keys ignored;
+    sync_dvr_ports(r, ignored);
+  }
   // Every port's l2pop entry once, grouped by network; the host views share them.
   L2popByNetwork l2pop;
   for (const auto& [pid, p] : ports_) {
     auto h = hosts_.find(host_of(p));
     auto net = str(p, "network_id");
-    if (h == hosts_.end() || !networks_.count(net)) continue;
+    if (h == hosts_.end() || !networks_.count(net) || distributed(p)) continue;
     auto entry = std::make_shared<const json::object>(json::object{
         {"network_id", p.at("network_id")}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
         {"vtep", str(h->second, "local_ip")}});

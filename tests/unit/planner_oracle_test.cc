@@ -295,6 +295,12 @@ TEST(PlannerL3, DvrSnatAndFloatingIpEntries) {
   EXPECT_TRUE(p.view("cmp2").count({"router", "r1"}));
   EXPECT_FALSE(p.view("gw1").count({"router", "r1"}));
   EXPECT_EQ(r.at("dvr_mac"), json::value("fa:16:3f:00:00:01"));
+  // Every interface is plugged on every DVR host (both networks on cmp1, which has a VM
+  // on one of them), and never an l2pop entry (the same MAC on every host).
+  EXPECT_TRUE(p.view("cmp1").count({"network", "netb-000000000"}));
+  EXPECT_EQ(p.view("cmp1").at({"port", "qrb@cmp1"}).at("device"), json::value("tapqrb@cmp1"));
+  EXPECT_FALSE(p.view("cmp2").count({"l2pop", "qra@cmp1"}));
+  EXPECT_TRUE(p.view("cmp2").count({"l2pop", "vma"}));
   bool arp_for_vmb = false;
   for (const auto& a : r.at("arp").as_array())
     if (a.at("ip") == json::value("10.10.10.5")) arp_for_vmb = a.at("mac") == json::value("fa:16:3e:00:0b:05");
