@@ -178,7 +178,7 @@ std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const
       if ((l.kind == "bridge") != (pass == 0)) continue;
       auto a = actual.links.find(name);
       if (a == actual.links.end() || immutable_differs(l, a->second)) links.push_back(Op{Op::add_link, l, {}, {}});
-      else if (a->second != l) links.push_back(Op{Op::set_link, l, {}, {}});
+      else if (kernel::link_differs(l, a->second)) links.push_back(Op{Op::set_link, l, {}, {}});
     }
   removals.insert(removals.end(), links.begin(), links.end());
   removals.insert(removals.end(), fdb_adds.begin(), fdb_adds.end());

@@ -27,13 +27,41 @@ struct Link {
   bool learning = true;        // the device's own learning (vxlan "nolearning" = false)
   bool proxy = false;          // vxlan "proxy": answer ARP from the neighbour table
   bool port_learning = true;   // learning flag of its bridge port
+  std::string mac;             // "" = whatever the kernel chose (not compared)
+  // veth only, when creating: the other end's name, namespace ("" = here) and MAC.
+  std::string peer, peer_netns, peer_mac;
   auto operator<=>(const Link&) const = default;
 };
+
+// Whether `have` (read from the kernel) differs from `want` in what can be changed in
+// place; a `want` without a MAC takes any.
+bool link_differs(const Link& want, const Link& have);
 
 struct Fdb {
   std::string dev, mac;
   std::string dst;        // VTEP for a vxlan (self) entry; "" for a bridge (master) entry
+  bool sticky = false;    // a master entry the bridge never moves (a DVR gateway MAC)
   auto operator<=>(const Fdb&) const = default;
+};
+
+struct Address {
+  std::string dev, cidr;  // "10.0.0.1/24"
+  auto operator<=>(const Address&) const = default;
+};
+
+struct Route {
+  uint32_t table = 254;   // main
+  std::string dst;        // "0.0.0.0/0" for default
+  std::string via;        // "" = on-link through dev
+  std::string dev;
+  auto operator<=>(const Route&) const = default;
+};
+
+struct Rule {
+  uint32_t priority = 0;
+  std::string from;       // CIDR; "" = all
+  uint32_t table = 0;
+  auto operator<=>(const Rule&) const = default;
 };
 
 struct Neighbour {
@@ -45,13 +73,26 @@ struct State {
   std::map<std::string, Link> links;
   std::set<Fdb> fdb;
   std::set<Neighbour> neighbours;
+  std::set<Address> addresses;
+  std::set<Route> routes;       // static routes of every table but local; not the kernel's connected ones
+  std::set<Rule> rules;         // not the three default ones
+  std::map<std::string, std::string> nft;  // our nftables tables ("bridge nt-dvr") -> their digest
 };
 
 struct Op {
-  enum Kind { add_link, set_link, del_link, add_fdb, del_fdb, add_neigh, del_neigh } kind;
+  enum Kind {
+    add_link, set_link, del_link, add_fdb, del_fdb, add_neigh, del_neigh,
+    add_addr, del_addr, add_route, del_route, add_rule, del_rule, put_nft, del_nft
+  } kind;
   Link link;
   Fdb fdb;
   Neighbour neigh;
+  Address addr = {};
+  Route route = {};
+  Rule rule = {};
+  // put_nft: replaces table `nft_table` ("family name") atomically with `nft_body` (the
+  // statements inside the table), tagged with `nft_digest`; del_nft: deletes it.
+  std::string nft_table = {}, nft_body = {}, nft_digest = {};
   std::string describe() const;  // "add link vxlan-123 (vxlan)", for --once and logs
 };
 

@@ -5,6 +5,9 @@
 // so the translation to Error stays in kernel.cc's from_errno.
 #include "kernel/netlink_kernel.h"
 
+#include "kernel/netlink_l3.h"
+#include "kernel/netns.h"
+
 #include <linux/if.h>
 #include <linux/neighbour.h>
 #include <linux/if_link.h>
@@ -13,11 +16,15 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/route/link/vlan.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
 #include <poll.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -71,9 +78,13 @@ std::string addr_str(nl_addr* a, bool mac) {
 
 class NetlinkKernel final : public Kernel {
  public:
-  explicit NetlinkKernel(nl_sock* sk) : sk_(sk) {}
+  // Both sockets belong to the namespace of the thread that opens the kernel.
+  explicit NetlinkKernel(nl_sock* sk) : sk_(sk), nft_(nft_ctx_new(NFT_CTX_DEFAULT)) {
+    if (nft_) nft_ctx_buffer_output(nft_), nft_ctx_buffer_error(nft_);
+  }
   ~NetlinkKernel() override {
     if (links_) nl_cache_free(links_);
+    if (nft_) nft_ctx_free(nft_);
     nl_socket_free(sk_);
   }
 
@@ -94,6 +105,8 @@ class NetlinkKernel final : public Kernel {
       link.kind = type ? type : "device";
       if (int m = rtnl_link_get_master(l); m > 0) link.master = names[m];
       link.mtu = static_cast<int>(rtnl_link_get_mtu(l));
+      if (nl_addr* mac = rtnl_link_get_addr(l); mac && nl_addr_get_len(mac) == 6)
+        link.mac = mac_text(static_cast<const uint8_t*>(nl_addr_get_binary_addr(mac)));
       link.up = rtnl_link_get_flags(l) & IFF_UP;
       if (link.kind == "vlan") {
         link.vni = rtnl_link_vlan_get_id(l);
@@ -124,6 +137,10 @@ class NetlinkKernel final : public Kernel {
       }
     for (int family : {AF_BRIDGE, AF_INET})
       if (int e = dump_neighbours(family, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
+    if (int e = detail::read_addresses(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump addresses"));
+    if (int e = detail::read_routes(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump routes"));
+    if (int e = detail::read_rules(sk_, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump rules"));
+    if (nft_ && detail::read_nft(nft_, s) != 0) return nt::unexpected(from_errno(EIO, "list nftables tables"));
     return s;
   }
 
@@ -132,6 +149,9 @@ class NetlinkKernel final : public Kernel {
     for (const auto& op : batch) {
       if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
       int e = apply_one(op);
+      if (peer_fd_ >= 0) ::close(peer_fd_), peer_fd_ = -1;
+      if (e < 0 && (op.kind == Op::put_nft || op.kind == Op::del_nft))
+        return nt::unexpected(from_errno(EINVAL, op.describe() + ": " + nft_error_));
       if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
       if (e < 0) return nt::unexpected(from_errno(errno_of(e), op.describe()));
     }
@@ -173,7 +193,7 @@ class NetlinkKernel final : public Kernel {
     if (ndm->ndm_family == AF_BRIDGE) {
       if ((ndm->ndm_flags & NTF_SELF) && !dst.empty()) ctx->state->fdb.insert({dev->second, mac, dst});
       else if (!(ndm->ndm_flags & NTF_SELF) && (ndm->ndm_state & NUD_NOARP) && !(ndm->ndm_state & NUD_PERMANENT))
-        ctx->state->fdb.insert({dev->second, mac, ""});
+        ctx->state->fdb.insert({dev->second, mac, "", (ndm->ndm_flags & NTF_STICKY) != 0});
     } else if (ndm->ndm_family == AF_INET && (ndm->ndm_state & NUD_PERMANENT) && !dst.empty()) {
       ctx->state->neighbours.insert({dev->second, dst, mac});
     }
@@ -216,7 +236,15 @@ class NetlinkKernel final : public Kernel {
   int apply_link(const Op& op) {
     const Link& want = op.link;
     Owned<rtnl_link, free_link> l;
-    l.p = want.kind == "vxlan" && op.kind == Op::add_link ? rtnl_link_vxlan_alloc() : rtnl_link_alloc();
+    bool veth = want.kind == "veth" && op.kind == Op::add_link;
+    l.p = want.kind == "vxlan" && op.kind == Op::add_link ? rtnl_link_vxlan_alloc() : veth ? rtnl_link_veth_alloc() : rtnl_link_alloc();
+    Owned<nl_addr, free_addr> mac;
+    if (!want.mac.empty()) {
+      if (nl_addr_parse(want.mac.c_str(), AF_LLC, &mac.p) < 0) return -NLE_INVAL;
+      rtnl_link_set_addr(l.p, mac.p);
+    }
+    if (veth)
+      if (int e = set_veth_peer(l.p, want); e < 0) return e;
     rtnl_link_set_name(l.p, want.name.c_str());
     rtnl_link_set_mtu(l.p, static_cast<unsigned>(want.mtu));
     if (!want.master.empty()) {
@@ -231,7 +259,7 @@ class NetlinkKernel final : public Kernel {
     else rtnl_link_unset_flags(l.p, IFF_UP);
     int e = 0;
     if (op.kind == Op::add_link) {
-      if (want.kind != "vxlan" && rtnl_link_set_type(l.p, want.kind.c_str()) < 0) return -NLE_OPNOTSUPP;
+      if (want.kind != "vxlan" && !veth && rtnl_link_set_type(l.p, want.kind.c_str()) < 0) return -NLE_OPNOTSUPP;
       if (want.kind == "vlan") {
         int parent = ifindex(want.parent);
         if (parent == 0) return -NLE_NODEV;
@@ -304,7 +332,7 @@ class NetlinkKernel final : public Kernel {
         rtnl_neigh_set_state(n.p, NUD_NOARP | NUD_PERMANENT);
       } else {
         rtnl_neigh_set_family(n.p, AF_BRIDGE);
-        rtnl_neigh_set_flags(n.p, NTF_MASTER);
+        rtnl_neigh_set_flags(n.p, NTF_MASTER | (op.fdb.sticky ? NTF_STICKY : 0));
         rtnl_neigh_set_state(n.p, NUD_NOARP);
       }
     } else {
@@ -330,11 +358,49 @@ class NetlinkKernel final : public Kernel {
         rtnl_link_set_name(l.p, op.link.name.c_str());
         return rtnl_link_delete(sk_, l.p);
       }
+      case Op::add_addr:
+      case Op::del_addr: {
+        int idx = ifindex(op.addr.dev);
+        return idx == 0 ? -NLE_NODEV : detail::change_address(sk_, idx, op.addr, op.kind == Op::add_addr);
+      }
+      case Op::add_route:
+      case Op::del_route: {
+        int idx = op.route.dev.empty() ? 0 : ifindex(op.route.dev);
+        if (!op.route.dev.empty() && idx == 0) return -NLE_NODEV;
+        return detail::change_route(sk_, idx, op.route, op.kind == Op::add_route);
+      }
+      case Op::add_rule:
+      case Op::del_rule: return detail::change_rule(sk_, op.rule, op.kind == Op::add_rule);
+      case Op::put_nft:
+      case Op::del_nft: return nft_ ? -detail::change_nft(nft_, op, nft_error_) : -NLE_OPNOTSUPP;
       default: return apply_entry(op);
     }
   }
 
+  // The other end of a new veth: its name, MAC, MTU, and namespace.
+  int set_veth_peer(rtnl_link* l, const Link& want) {
+    rtnl_link* peer = rtnl_link_veth_get_peer(l);
+    rtnl_link_set_name(peer, want.peer.c_str());
+    rtnl_link_set_mtu(peer, static_cast<unsigned>(want.mtu));
+    int e = 0;
+    Owned<nl_addr, free_addr> mac;
+    if (!want.peer_mac.empty()) {
+      if (nl_addr_parse(want.peer_mac.c_str(), AF_LLC, &mac.p) < 0) e = -NLE_INVAL;
+      else rtnl_link_set_addr(peer, mac.p);
+    }
+    if (e == 0 && !want.peer_netns.empty()) {
+      auto fd = open_namespace(want.peer_netns);
+      if (!fd) e = -NLE_OBJ_NOTFOUND;
+      else peer_fd_ = *fd, rtnl_link_set_ns_fd(peer, *fd);
+    }
+    rtnl_link_put(peer);
+    return e;
+  }
+
   nl_sock* sk_;
+  nft_ctx* nft_;
+  std::string nft_error_;
+  int peer_fd_ = -1;  // a veth peer's namespace, open until the link is made
   nl_cache* links_ = nullptr;
   std::map<std::string, int> index_;
   bool index_valid_ = false;

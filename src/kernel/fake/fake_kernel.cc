@@ -39,6 +39,8 @@ Status FakeKernel::apply_one(const Op& op) {
       // The kernel removes what hangs off a deleted device.
       std::erase_if(state_.fdb, [&](const Fdb& f) { return f.dev == op.link.name; });
       std::erase_if(state_.neighbours, [&](const Neighbour& n) { return n.dev == op.link.name; });
+      std::erase_if(state_.addresses, [&](const Address& a) { return a.dev == op.link.name; });
+      std::erase_if(state_.routes, [&](const Route& r) { return r.dev == op.link.name; });
       for (auto& [name, l] : links)
         if (l.master == op.link.name) l.master.clear();
       return {};
@@ -56,6 +58,32 @@ Status FakeKernel::apply_one(const Op& op) {
       return {};
     case Op::del_neigh:
       if (!state_.neighbours.erase(op.neigh)) return err(ENOENT);
+      return {};
+    case Op::add_addr:
+      if (missing(op.addr.dev)) return err(ENODEV);
+      if (!state_.addresses.insert(op.addr).second) return err(EEXIST);
+      return {};
+    case Op::del_addr:
+      if (!state_.addresses.erase(op.addr)) return err(EADDRNOTAVAIL);
+      return {};
+    case Op::add_route:
+      if (missing(op.route.dev)) return err(ENODEV);
+      if (!state_.routes.insert(op.route).second) return err(EEXIST);
+      return {};
+    case Op::del_route:
+      if (!state_.routes.erase(op.route)) return err(ESRCH);
+      return {};
+    case Op::add_rule:
+      state_.rules.insert(op.rule);
+      return {};
+    case Op::del_rule:
+      if (!state_.rules.erase(op.rule)) return err(ENOENT);
+      return {};
+    case Op::put_nft:
+      state_.nft[op.nft_table] = op.nft_digest;
+      return {};
+    case Op::del_nft:
+      if (!state_.nft.erase(op.nft_table)) return err(ENOENT);
       return {};
   }
   return {};
