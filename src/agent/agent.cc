@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/client.h"
+#include "agent/l3_runner.h"
 #include "common/config.h"
 #include "common/net.h"
 #include "kernel/netlink_kernel.h"
@@ -69,7 +70,8 @@ json::object port_states(const HostView& view, const kernel::State& actual) {
 class Agent {
  public:
   Agent(const AgentConfig& c, std::unique_ptr<kernel::Kernel> k, bool dry_run)
-      : config_(c), kernel_(std::move(k)), client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run) {}
+      : config_(c), kernel_(std::move(k)), client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run),
+        l3_(c.namespace_prefix, *kernel_, dry_run) {}
 
   void register_host() {
     json::object mappings;
@@ -99,14 +101,21 @@ class Agent {
   size_t reconcile() {
     std::lock_guard g(mu_);
     if (!have_view_) return 0;
+    size_t changes = l3_.before_l2(view_);  // namespaces and veths, for L2 to plug
     auto actual = kernel_->read();
-    if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
+    if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     auto ops = plan_l2(view_, *actual, config_.l2);
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
     if (!dry_run_ && !ops.empty())
       if (auto r = kernel_->apply(ops); !r) spdlog::error("reconcile: {}", r.error().message);
+    changes += ops.size() + l3_.after_l2();
     if (auto after = kernel_->read()) states_ = port_states(view_, *after);
-    return ops.size();
+    // The server makes this host's floating IP gateway ports on request (as Neutron's).
+    for (const auto& net : l3_.missing_fip_gateways())
+      if (!dry_run_)
+        if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway", json::serialize(json::object{{"network_id", net}})); !r)
+          spdlog::warn("fip gateway port on {}: {}", net, r.error().message);
+    return changes;
   }
 
   void report() {
@@ -165,6 +174,7 @@ class Agent {
   std::unique_ptr<kernel::Kernel> kernel_;
   ChannelClient client_;
   bool dry_run_;
+  L3Runner l3_;
   std::mutex mu_;
   HostView view_;
   json::object states_;
@@ -181,6 +191,7 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   a.agent_mode = c.str("DEFAULT", "agent_mode");
   a.server_url = c.str("DEFAULT", "server_url");
   a.token = c.str("DEFAULT", "token");
+  a.namespace_prefix = c.str("DEFAULT", "namespace_prefix");
   a.report_interval = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "report_interval")));
   a.l2.local_ip = c.str("DEFAULT", "local_ip");
   auto where = [&](const char* o) { auto w = c.where("DEFAULT", o); return w.empty() ? path : w; };

@@ -13,6 +13,7 @@ namespace nt::agent {
 
 struct AgentConfig {
   std::string host, agent_mode, server_url, token;
+  std::string namespace_prefix;  // of the qrouter-/snat-/fip- namespaces it makes
   L2Settings l2;
   int report_interval = 2;
 };

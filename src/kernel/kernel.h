@@ -77,6 +77,7 @@ struct State {
   std::set<Route> routes;       // static routes of every table but local; not the kernel's connected ones
   std::set<Rule> rules;         // not the three default ones
   std::map<std::string, std::string> nft;  // our nftables tables ("bridge nt-dvr") -> their digest
+  std::map<std::string, std::string> nft_bodies;  // desired states only: each table's statements
 };
 
 struct Op {

@@ -130,4 +130,12 @@ Status write_sysctl(const std::string& key, const std::string& value) {
   return {};
 }
 
+Result<std::string> read_sysctl(const std::string& key) {
+  std::ifstream f("/proc/sys/" + key);
+  if (!f) return nt::unexpected(from_errno(errno ? errno : ENOENT, "open sysctl " + key));
+  std::string value;
+  std::getline(f, value);
+  return value;
+}
+
 }  // namespace nt::kernel

@@ -29,5 +29,6 @@ Result<int> open_namespace(const std::string& name);
 
 // Writes a sysctl of the current thread's namespace: "net/ipv4/ip_forward" = "1".
 Status write_sysctl(const std::string& key, const std::string& value);
+Result<std::string> read_sysctl(const std::string& key);  // trailing newline dropped
 
 }  // namespace nt::kernel

@@ -92,7 +92,8 @@ Status start_agent(const Options& o, HostRecord& h) {
   auto ini = o.state_dir + "/" + h.name + ".ini";
   std::ofstream(ini) << "[DEFAULT]\nhost = " << h.name << "\nlocal_ip = " << h.underlay_ip
                      << "\nagent_mode = " << (h.role == "gateway" ? "dvr_snat" : "dvr") << "\nbridge_mappings = " << kPhysnet
-                     << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n";
+                     << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n"
+                     << "namespace_prefix = " << host_ns(o, h.name) << "-\n";
   NT_ASSIGN(h.agent_pid, spawn({o.bin_dir + "/neutrino-agent", "--config-file", ini}, o.state_dir + "/" + h.name + ".log",
                                host_ns(o, h.name)));
   return {};
@@ -157,7 +158,8 @@ Status build(const Options& o) {
 }
 
 bool sandbox_namespace(const Options& o, const std::string& ns) {
-  static const std::regex pattern("fabric|internet|cmp[0-9]+|gw[0-9]+|vm-.+");
+  // Hosts, their agents' router namespaces (<host>-qrouter-..., -snat-, -fip-), VMs.
+  static const std::regex pattern("fabric|internet|(cmp|gw)[0-9]+(-.+)?|vm-.+");
   return ns.rfind(o.prefix, 0) == 0 && std::regex_match(ns.substr(o.prefix.size()), pattern);
 }
 
@@ -215,7 +217,12 @@ Status down(const Options& o) {
   stop_stray_agents(ours);
   // VMs first (their taps live in the hosts), the fabric last.
   std::stable_sort(ours.begin(), ours.end(), [&](const auto& a, const auto& b) {
-    auto rank = [&](const std::string& n) { return n.find("vm-") == o.prefix.size() ? 0 : n == fabric_ns(o) ? 2 : 1; };
+    auto rank = [&](const std::string& n) {
+      if (n.find("vm-") == o.prefix.size() || n.find("-qrouter-") != std::string::npos || n.find("-snat-") != std::string::npos ||
+          n.find("-fip-") != std::string::npos)
+        return 0;
+      return n == fabric_ns(o) ? 2 : 1;
+    };
     return rank(a) < rank(b);
   });
   Status result;

@@ -1,0 +1,103 @@
+#include "agent/l3_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include "kernel/netlink_kernel.h"
+#include "kernel/netns.h"
+
+namespace nt::agent {
+
+kernel::Kernel* L3Runner::kernel_of(const std::string& ns) {
+  auto it = kernels_.find(ns);
+  if (it != kernels_.end()) return it->second.get();
+  std::unique_ptr<kernel::Kernel> k;
+  // Opened on a thread inside the namespace: its sockets stay bound to it.
+  auto opened = kernel::run_in_namespace(ns, [&]() -> Status {
+    NT_ASSIGN(k, kernel::open_netlink_kernel());
+    return {};
+  });
+  if (!opened) return spdlog::error("namespace {}: {}", ns, opened.error().message), nullptr;
+  return (kernels_[ns] = std::move(k)).get();
+}
+
+size_t L3Runner::apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, const std::string& where) {
+  for (const auto& op : ops) spdlog::info("{}{}{}", dry_run_ ? "would " : "", op.describe(), where.empty() ? "" : " in " + where);
+  if (!dry_run_ && !ops.empty())
+    if (auto r = k.apply(ops); !r) spdlog::error("reconcile{}: {}", where.empty() ? "" : " " + where, r.error().message);
+  return ops.size();
+}
+
+size_t L3Runner::ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values) {
+  size_t writes = 0;
+  auto done = kernel::run_in_namespace(ns, [&]() -> Status {
+    for (const auto& [key, value] : values) {
+      auto now = kernel::read_sysctl(key);
+      if (now && *now == value) continue;
+      ++writes;
+      spdlog::info("{}set {} = {} in {}", dry_run_ ? "would " : "", key, value, ns);
+      if (!dry_run_) NT_TRY(kernel::write_sysctl(key, value));
+    }
+    return {};
+  });
+  if (!done) spdlog::error("sysctls in {}: {}", ns, done.error().message);
+  return writes;
+}
+
+// The rfp- /31 each existing qrouter namespace already has (kept across restarts).
+void L3Runner::learn_link_local() {
+  for (const auto& ns : kernel::list_namespaces(prefix_ + "qrouter-")) {
+    auto* k = kernel_of(ns);
+    auto state = k ? k->read() : Result<kernel::State>(nt::unexpected(Error{}));
+    if (!state) continue;
+    for (const auto& a : state->addresses) {
+      unsigned third = 0, fourth = 0;
+      if (a.dev.rfind("rfp-", 0) != 0 || std::sscanf(a.cidr.c_str(), "169.254.%u.%u/31", &third, &fourth) != 2) continue;
+      rfp_[ns.substr(prefix_.size() + 8)] = static_cast<int>((third - 64) * 128 + fourth / 2);
+    }
+  }
+}
+
+size_t L3Runner::before_l2(const HostView& view) {
+  if (!learned_) learn_link_local(), learned_ = true;
+  rfp_ = allocate_link_local(view, rfp_);
+  desired_ = desired_l3(view, prefix_, rfp_);
+  size_t changes = 0;
+  for (const auto& [ns, plan] : desired_.namespaces) {
+    if (kernel::namespace_exists(ns)) continue;
+    ++changes;
+    spdlog::info("{}add namespace {}", dry_run_ ? "would " : "", ns);
+    if (dry_run_) continue;
+    if (auto made = kernel::create_namespace(ns); !made) spdlog::error("{}", made.error().message);
+    else (void)kernel::run_in_namespace(ns, [] { return kernel::write_sysctl("net/ipv6/conf/default/disable_ipv6", "1"); });
+  }
+  auto actual = host_.read();
+  if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
+  return changes + apply(host_, plan_host_veths(desired_.host, *actual), "");
+}
+
+size_t L3Runner::after_l2() {
+  size_t changes = 0;
+  if (auto actual = host_.read()) changes += apply(host_, plan_host_l3(desired_.host, *actual), "");
+  for (const auto& [ns, plan] : desired_.namespaces) {
+    auto* k = kernel::namespace_exists(ns) ? kernel_of(ns) : nullptr;
+    if (!k) continue;
+    auto actual = k->read();
+    if (!actual) {
+      spdlog::error("reading {}: {}", ns, actual.error().message);
+      continue;
+    }
+    changes += apply(*k, plan_namespace(plan.want, *actual), ns);
+    changes += ensure_sysctls(ns, plan.sysctls);
+  }
+  for (const auto& ns : kernel::list_namespaces(prefix_)) {
+    if (!l3_namespace(ns, prefix_) || desired_.namespaces.count(ns)) continue;
+    ++changes;
+    spdlog::info("{}del namespace {}", dry_run_ ? "would " : "", ns);
+    kernels_.erase(ns);
+    if (!dry_run_)
+      if (auto gone = kernel::delete_namespace(ns); !gone) spdlog::error("{}", gone.error().message);
+  }
+  return changes;
+}
+
+}  // namespace nt::agent

@@ -1,0 +1,41 @@
+// The L3 side of an agent pass: our namespaces (created, reconciled, removed), the veths
+// into them, and what the host itself carries for routers. Split around the L2 pass: the
+// veths' tap ends must exist before L2 plugs them, and FDB entries on them need them plugged.
+#pragma once
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "agent/l3_reconciler.h"
+#include "kernel/kernel.h"
+
+namespace nt::agent {
+
+class L3Runner {
+ public:
+  L3Runner(std::string ns_prefix, kernel::Kernel& host, bool dry_run)
+      : prefix_(std::move(ns_prefix)), host_(host), dry_run_(dry_run) {}
+  // Namespaces and veths; returns the number of changes.
+  size_t before_l2(const HostView& view);
+  // The host's entries and table, then every namespace; removes stale namespaces.
+  size_t after_l2();
+  // External networks the view has floating IPs on but no fg- port for this host yet.
+  const std::set<std::string>& missing_fip_gateways() const { return desired_.missing_fip_gateways; }
+
+ private:
+  kernel::Kernel* kernel_of(const std::string& ns);
+  size_t apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, const std::string& where);
+  size_t ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values);
+  void learn_link_local();
+
+  std::string prefix_;
+  kernel::Kernel& host_;
+  bool dry_run_;
+  std::map<std::string, std::unique_ptr<kernel::Kernel>> kernels_;  // per namespace
+  LinkLocal rfp_;
+  bool learned_ = false;
+  L3Desired desired_;
+};
+
+}  // namespace nt::agent
