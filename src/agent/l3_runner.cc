@@ -4,6 +4,7 @@
 
 #include "kernel/netlink_kernel.h"
 #include "kernel/netns.h"
+#include "kernel/plumbing.h"
 
 namespace nt::agent {
 
@@ -75,9 +76,37 @@ size_t L3Runner::before_l2(const HostView& view) {
   return changes + apply(host_, plan_host_veths(desired_.host, *actual), "");
 }
 
+// A floating IP that arrives on this host is announced from its fg- port (proxy ARP
+// answers for it there) once that port is on the external bridge, so the external
+// network forgets the host that had it before. Each is announced once per arrival.
+void L3Runner::announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host) {
+  if (ns.find("fip-", prefix_.size()) != prefix_.size()) return;
+  const kernel::Link* fg = nullptr;
+  for (const auto& [name, l] : plan.want.links)
+    if (name.rfind("fg-", 0) == 0) fg = &l;
+  std::set<std::string> now;
+  for (const auto& r : plan.want.routes)
+    if (r.dst.size() > 3 && r.dst.ends_with("/32")) now.insert(r.dst.substr(0, r.dst.size() - 3));
+  auto& done = announced_[ns];
+  std::erase_if(done, [&](const std::string& ip) { return !now.count(ip); });
+  if (!fg || dry_run_) return;
+  bool plugged = false;
+  for (const auto& [name, l] : desired_.host.links)
+    if (l.peer == fg->name)
+      if (auto tap = host.links.find(name); tap != host.links.end()) plugged = !tap->second.master.empty();
+  if (!plugged) return;
+  for (const auto& ip : now) {
+    if (done.count(ip)) continue;
+    auto sent = kernel::run_in_namespace(ns, [&] { return kernel::send_gratuitous_arp(fg->name, ip, fg->mac); });
+    if (sent) done.insert(ip), spdlog::info("announced {} from {} in {}", ip, fg->name, ns);
+    else spdlog::warn("{}", sent.error().message);
+  }
+}
+
 size_t L3Runner::after_l2() {
   size_t changes = 0;
-  if (auto actual = host_.read()) changes += apply(host_, plan_host_l3(desired_.host, *actual), "");
+  auto host = host_.read();
+  if (host) changes += apply(host_, plan_host_l3(desired_.host, *host), "");
   for (const auto& [ns, plan] : desired_.namespaces) {
     auto* k = kernel::namespace_exists(ns) ? kernel_of(ns) : nullptr;
     if (!k) continue;
@@ -86,8 +115,10 @@ size_t L3Runner::after_l2() {
       spdlog::error("reading {}: {}", ns, actual.error().message);
       continue;
     }
-    changes += apply(*k, plan_namespace(plan.want, *actual), ns);
+    auto ops = plan_namespace(plan.want, *actual);
+    changes += apply(*k, ops, ns);
     changes += ensure_sysctls(ns, plan.sysctls);
+    if (host) announce_floating_ips(ns, plan, *host);
   }
   for (const auto& ns : kernel::list_namespaces(prefix_)) {
     if (!l3_namespace(ns, prefix_) || desired_.namespaces.count(ns)) continue;

@@ -28,6 +28,7 @@ class L3Runner {
   size_t apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, const std::string& where);
   size_t ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values);
   void learn_link_local();
+  void announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
 
   std::string prefix_;
   kernel::Kernel& host_;
@@ -35,6 +36,7 @@ class L3Runner {
   std::map<std::string, std::unique_ptr<kernel::Kernel>> kernels_;  // per namespace
   LinkLocal rfp_;
   bool learned_ = false;
+  std::map<std::string, std::set<std::string>> announced_;  // fip namespace -> floating IPs announced
   L3Desired desired_;
 };
 

@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
   auto* host_add = host->add_subcommand("add", "add a host (cmpN or gwN) to the running sandbox");
   host_add->add_option("name", host_name)->required();
 
+  bool kill = false;
+  auto* restart = host->add_subcommand("restart-agent", "stop the host's agent (--kill: SIGKILL) and start it again");
+  restart->add_option("name", host_name)->required();
+  restart->add_flag("--kill", kill, "SIGKILL instead of SIGTERM");
+
   auto* vm = sandbox->add_subcommand("vm", "VMs")->require_subcommand(1);
   sb::VmRequest req;
   auto* vm_create = vm->add_subcommand("create", "a port bound to HOST and a VM namespace plugged to it");
@@ -78,6 +83,7 @@ int main(int argc, char** argv) {
   if (down->parsed()) return report(sb::down(o), "sandbox down");
   if (status->parsed()) return report(sb::status(o), "sandbox status");
   if (host_add->parsed()) return report(sb::host_add(o, host_name), "sandbox host add");
+  if (restart->parsed()) return report(sb::agent_restart(o, host_name, kill), "sandbox host restart-agent");
   if (vm_create->parsed()) return report(sb::vm_create(o, req), "sandbox vm create");
   if (vm_delete->parsed()) return report(sb::vm_delete(o, vm_name), "sandbox vm delete");
   if (vm_exec->parsed()) return report(sb::exec_in_vm(o, vm_name, rest()), "sandbox vm exec");

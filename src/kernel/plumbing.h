@@ -33,6 +33,10 @@ class Plumbing {
   virtual bool has_link(const std::string& name) = 0;
 };
 
+// Announces ip at mac on dev with a gratuitous ARP (a broadcast request for its own
+// address), in the current thread's namespace: neighbours drop a stale entry at once.
+Status send_gratuitous_arp(const std::string& dev, const std::string& ip, const std::string& mac);
+
 // Which of these link kinds ("vxlan", "vlan", "geneve") this kernel cannot create, each
 // with the reason (naming the missing module). Tried in a throwaway namespace of a
 // short-lived thread, so nothing is left behind.

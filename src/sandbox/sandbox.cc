@@ -1,5 +1,6 @@
 #include "sandbox/sandbox.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -242,6 +243,22 @@ Status host_add(const Options& o, const std::string& name) {
   NT_TRY(add_host(o, s, h));
   NT_TRY(wait_agents_alive(o, {name}));
   std::cout << "host " << name << " (" << h.role << ", underlay " << h.underlay_ip << ") added\n";
+  return {};
+}
+
+Status agent_restart(const Options& o, const std::string& name, bool kill) {
+  NT_ASSIGN(auto s, load_state(o));
+  auto it = std::find_if(s.hosts.begin(), s.hosts.end(), [&](const auto& h) { return h.name == name; });
+  if (it == s.hosts.end()) return fail(Errc::not_found, "SandboxError", "no sandbox host " + name);
+  if (kill && running_as(it->agent_pid, "neutrino-agent")) {
+    ::kill(it->agent_pid, SIGKILL);
+    wait_until([&] { return !running_as(it->agent_pid, "neutrino-agent"); }, std::chrono::seconds(5));
+  } else {
+    stop_process(it->agent_pid, "neutrino-agent");
+  }
+  NT_TRY(start_agent(o, *it));
+  NT_TRY(save_state(o, s));
+  std::cout << "agent of " << name << " restarted (pid " << it->agent_pid << ")\n";
   return {};
 }
 

@@ -37,6 +37,8 @@ Status vm_create(const Options& o, const VmRequest& vm);
 Status vm_delete(const Options& o, const std::string& name);
 // Adds a compute or gateway host (cmpN / gwN) to a running sandbox.
 Status host_add(const Options& o, const std::string& name);
+// Stops the host's agent (SIGTERM, or SIGKILL with kill) and starts it again.
+Status agent_restart(const Options& o, const std::string& host, bool kill);
 // Replaces this process with argv run inside the host's or VM's namespace.
 Status exec_in_host(const Options& o, const std::string& host, const std::vector<std::string>& argv);
 Status exec_in_vm(const Options& o, const std::string& vm, const std::vector<std::string>& argv);

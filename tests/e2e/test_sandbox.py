@@ -4,61 +4,15 @@ other and the internet host, a host joining later, deletions cleaning every host
 agent turning not-alive and bindings failing with the reason. Each test has its own sandbox
 (prefix nt-s<pid>-<n>-, any free API port); `down` must leave no namespace behind.
 Needs root."""
-import itertools
-import json
 import os
 import signal
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from nt_e2e import sh, wait_for
+from nt_sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
-
-ROOT = Path(__file__).resolve().parents[2]
-NEUTRINO = Path(os.environ.get("NEUTRINO_BUILD_DIR", ROOT / "build")) / "bin" / "neutrino"
-_count = itertools.count()
-
-
-class Sandbox:
-    def __init__(self, tmp):
-        self.prefix = f"nt-s{os.getpid()}-{next(_count)}-"
-        self.args = [str(NEUTRINO), "sandbox", "--prefix", self.prefix, "--state-dir", str(tmp / "sandbox")]
-        self.state_file = tmp / "sandbox" / "sandbox.json"
-
-    def run(self, *args, check=True, timeout=60):
-        r = subprocess.run(self.args + list(args), capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert r.returncode == 0, f"neutrino sandbox {' '.join(args)}: {r.stdout}{r.stderr}"
-        return r
-
-    def state(self):
-        return json.loads(self.state_file.read_text())
-
-    def osc(self, *args, check=True):
-        env = dict(os.environ, OS_AUTH_TYPE="none", OS_ENDPOINT=f"http://127.0.0.1:{self.state()['port']}")
-        r = subprocess.run(["openstack", *args], capture_output=True, text=True, timeout=60, env=env)
-        if check:
-            assert r.returncode == 0, f"openstack {' '.join(args)}: {r.stderr}"
-        return r
-
-    def osc_json(self, *args):
-        return json.loads(self.osc(*args, "-f", "json").stdout)
-
-    def vm_ip(self, name):
-        return next(v["ip"] for v in self.state()["vms"] if v["name"] == name)
-
-    def pings(self, vm, ip):
-        return self.run("vm", "exec", vm, "ping", "-c", "1", "-W", "1", ip, check=False).returncode == 0
-
-    def ns(self, host):
-        return self.prefix + host
-
-    def namespaces(self):
-        return [n.split()[0] for n in sh("ip", "netns", "list").stdout.splitlines() if n.startswith(self.prefix)]
-
 
 @pytest.fixture
 def sandbox(tmp_path):
