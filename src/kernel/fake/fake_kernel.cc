@@ -30,7 +30,7 @@ Status FakeKernel::apply_one(const Op& op) {
       if (missing(l.master)) return err(ENODEV);
       if (op.kind == Op::add_link && l.kind == "vlan" && (l.parent.empty() || missing(l.parent))) return err(ENODEV);
       if (!l.master.empty() && links[l.master].kind != "bridge") return err(EINVAL);
-      if (l.mtu < 68 || l.mtu > 65535) return err(EINVAL);
+      if (l.mtu < 68 || l.mtu > 65536) return err(EINVAL);  // lo has 65536
       links[l.name] = l;
       return {};
     }

@@ -1,0 +1,117 @@
+// The L3 reconciler against the fake kernel: a DVR router with two subnets, SNAT next hops
+// and a floating IP becomes a namespace plan; applying it converges (a second pass plans
+// nothing); removing an interface or the floating IP removes exactly what they brought.
+#include <gtest/gtest.h>
+
+#include "agent/l3_reconciler.h"
+#include "kernel/fake/fake_kernel.h"
+
+namespace nt::agent {
+namespace json = boost::json;
+using kernel::FakeKernel;
+using kernel::Link;
+using kernel::Op;
+
+namespace {
+
+json::object interface(const std::string& id, const std::string& net, const std::string& ip, const std::string& cidr,
+                       const std::string& mac, const std::string& sg) {
+  return {{"port_id", id}, {"device", "qr-" + id.substr(0, 11)}, {"tap", "tap" + id.substr(0, 11)}, {"mac", mac},
+          {"network_id", net}, {"bridge", "brq" + net.substr(0, 11)}, {"mtu", 1450}, {"subnet_id", "sub-" + net},
+          {"ip", ip}, {"cidr", cidr}, {"prefixlen", 24}, {"gateway_ip", ip}, {"sg_ip", sg}};
+}
+
+HostView router_view(bool with_fip, bool both_interfaces) {
+  HostView v;
+  json::array interfaces{interface("qra000000000", "neta00000000", "192.168.10.1", "192.168.10.0/24", "fa:16:3e:00:0a:01", "192.168.10.3")};
+  if (both_interfaces)
+    interfaces.push_back(interface("qrb000000000", "netb00000000", "10.10.10.1", "10.10.10.0/24", "fa:16:3e:00:0b:01", "10.10.10.3"));
+  json::array arp{json::object{{"device", "qr-qra00000000"}, {"ip", "192.168.10.5"}, {"mac", "fa:16:3e:00:0a:05"}}};
+  json::array fips;
+  if (with_fip) fips.push_back(json::object{{"id", "f1"}, {"floating_ip", "203.0.113.50"}, {"fixed_ip", "192.168.10.5"}});
+  v[{"router", "r1"}] = json::object{{"interfaces", interfaces}, {"arp", arp}, {"routes", json::array{}},
+                                     {"external_network_id", "pub"}, {"enable_snat", true}, {"floating_ips", fips},
+                                     {"dvr_mac", "fa:16:3f:00:00:01"}};
+  v[{"network", "neta00000000"}] = json::object{{"network_type", "vxlan"}, {"segmentation_id", 1010}};
+  return v;
+}
+
+// What the host does for a namespace: the veth ends made from the host appear inside.
+void plug_ends(FakeKernel& ns, const kernel::State& want) {
+  for (const auto& [name, l] : want.links)
+    if (l.peer.empty() && !ns.state().links.count(name)) ns.state().links[name] = Link{name, l.kind, "", l.mtu, false};
+}
+
+size_t converge(FakeKernel& ns, const kernel::State& want) {
+  plug_ends(ns, want);
+  auto ops = plan_namespace(want, ns.state());
+  auto applied = ns.apply(ops);
+  EXPECT_TRUE(applied) << (applied ? "" : applied.error().message);
+  return ops.size();
+}
+
+}  // namespace
+
+TEST(L3Reconciler, DvrRouterNamespaceConvergesAndCleansUp) {
+  FakeKernel ns({"veth", "device"});
+  ns.state().links["lo"] = Link{"lo", "device", "", 65536, false};
+  auto want = desired_l3(router_view(false, true), "h1-", {});
+  ASSERT_TRUE(want.namespaces.count("h1-qrouter-r1"));
+  const auto& plan = want.namespaces.at("h1-qrouter-r1");
+  EXPECT_EQ(plan.sysctls.at("net/ipv4/ip_forward"), "1");
+  EXPECT_GT(converge(ns, plan.want), 5u);
+  EXPECT_EQ(plan_namespace(plan.want, ns.state()).size(), 0u);  // a second pass: nothing
+  EXPECT_TRUE(ns.state().addresses.count({"qr-qra00000000", "192.168.10.1/24"}));
+  EXPECT_TRUE(ns.state().neighbours.count({"qr-qra00000000", "192.168.10.5", "fa:16:3e:00:0a:05"}));
+  // Non-local traffic of each subnet goes to its sg- address, after the main table.
+  size_t snat_rules = 0;
+  for (const auto& r : ns.state().rules) snat_rules += r.priority == 40000;
+  EXPECT_EQ(snat_rules, 2u);
+  EXPECT_TRUE(ns.state().nft.count("ip nt-router"));
+  // The host pins both gateway MACs, sticky, and gets its bridge table.
+  EXPECT_EQ(want.host.fdb.size(), 2u);
+  EXPECT_TRUE(want.host.fdb.begin()->sticky);
+  EXPECT_TRUE(want.host.nft.count("bridge nt-dvr"));
+  EXPECT_NE(want.host.nft_bodies.at("bridge nt-dvr").find("ether saddr set fa:16:3f:00:00:01"), std::string::npos);
+
+  // One interface goes: its link, address, rule and route go; nothing else changes.
+  auto fewer = desired_l3(router_view(false, false), "h1-", {}).namespaces.at("h1-qrouter-r1").want;
+  auto ops = plan_namespace(fewer, ns.state());
+  ASSERT_TRUE(ns.apply(ops));
+  EXPECT_FALSE(ns.state().links.count("qr-qrb00000000"));
+  EXPECT_EQ(ns.state().rules.size(), 1u);
+  EXPECT_EQ(plan_namespace(fewer, ns.state()).size(), 0u);
+}
+
+TEST(L3Reconciler, FloatingIpsGetALinkLocalPairRulesAndNat) {
+  auto view = router_view(true, true);
+  auto rfp = allocate_link_local(view, {});
+  ASSERT_EQ(rfp.at("r1"), 0);
+  EXPECT_EQ(link_local_pair(0), (std::pair<std::string, std::string>{"169.254.64.0", "169.254.64.1"}));
+  EXPECT_EQ(link_local_pair(129).first, "169.254.65.2");
+  // Kept across passes and restarts; a new router takes the lowest free pair.
+  EXPECT_EQ(allocate_link_local(view, {{"r1", 7}}).at("r1"), 7);
+
+  auto want = desired_l3(view, "", rfp);
+  const auto& r = want.namespaces.at("qrouter-r1").want;
+  EXPECT_EQ(r.links.at("rfp-r1").peer, "fpr-r1");
+  EXPECT_EQ(r.links.at("rfp-r1").peer_netns, "fip-pub");
+  EXPECT_TRUE(r.addresses.count({"rfp-r1", "203.0.113.50/32"}));
+  EXPECT_TRUE(r.rules.count({32768, "192.168.10.5/32", 16}));
+  EXPECT_NE(r.nft_bodies.at("ip nt-router").find("dnat to 192.168.10.5"), std::string::npos);
+  const auto& fip = want.namespaces.at("fip-pub").want;
+  EXPECT_TRUE(fip.routes.count({254, "203.0.113.50/32", "169.254.64.0", "fpr-r1"}));
+  // No fip entry with an fg- port in the view yet: the agent asks the server for one.
+  EXPECT_TRUE(want.missing_fip_gateways.empty());
+  view[{"fip", "pub"}] = json::object{{"network_id", "pub"}, {"fg", nullptr}, {"routers", json::array{}}};
+  EXPECT_EQ(desired_l3(view, "", rfp).missing_fip_gateways, std::set<std::string>{"pub"});
+}
+
+TEST(L3Reconciler, NamespacesAreOursByPrefix) {
+  EXPECT_TRUE(l3_namespace("nt-cmp1-qrouter-r1", "nt-cmp1-"));
+  EXPECT_TRUE(l3_namespace("snat-r1", ""));
+  EXPECT_FALSE(l3_namespace("nt-cmp1", "nt-cmp1-"));
+  EXPECT_FALSE(l3_namespace("nt-cmp2-qrouter-r1", "nt-cmp1-"));
+}
+
+}  // namespace nt::agent
