@@ -148,18 +148,21 @@ class Agent {
       }
       if (!synced) return true;
       if (op == "synced") {
+        auto started = std::chrono::steady_clock::now();
         size_t n = reconcile();
-        if (first_) spdlog::info("first reconcile: {} changes", n), first_ = false;
+        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        if (first_) spdlog::info("first reconcile: {} changes in {:.1f} ms", n, ms), first_ = false;
         report();
         return !once;
       }
+      // Changes are applied in bursts: once every line received so far is in the view.
       if (op == "put" || op == "del") dirty_ = true;
-      if (dirty_ && (op == "keepalive" || op == "put" || op == "del")) {
-        reconcile();
-        report();
-        dirty_ = false;
-      }
       return true;
+    }, [&] {
+      if (!synced || !dirty_) return;
+      dirty_ = false;
+      reconcile();
+      report();
     });
   }
 

@@ -64,7 +64,7 @@ Result<HttpAnswer> do_call(Stream& s, http::verb verb, const std::string& target
 
 template <class Stream>
 Status do_watch(Stream& s, const std::string& target, const std::string& token,
-                const std::function<bool(const std::string&)>& on_line) {
+                const std::function<bool(const std::string&)>& on_line, const std::function<void()>& on_drained) {
   http::write(s, request<Stream>(http::verb::get, target, "", token));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
@@ -82,6 +82,7 @@ Status do_watch(Stream& s, const std::string& target, const std::string& token,
     for (size_t nl; (nl = body.find('\n', start)) != std::string::npos; start = nl + 1)
       if (!on_line(body.substr(start, nl - start))) return {};
     body.erase(0, start);  // the parser only appends: consumed lines can go
+    if (on_drained) on_drained();
   }
   return fail(Errc::unavailable, "ChannelError", "watch: the server ended the stream");
 }
@@ -116,8 +117,9 @@ Result<HttpAnswer> ChannelClient::call(const std::string& method, const std::str
   return with_stream(url_, [&](auto& s) { return do_call(s, verb, target, body, token_); });
 }
 
-Status ChannelClient::watch(const std::string& target, const std::function<bool(const std::string&)>& on_line) {
-  return with_stream(url_, [&](auto& s) { return do_watch(s, target, token_, on_line); });
+Status ChannelClient::watch(const std::string& target, const std::function<bool(const std::string&)>& on_line,
+                           const std::function<void()>& on_drained) {
+  return with_stream(url_, [&](auto& s) { return do_watch(s, target, token_, on_line, on_drained); });
 }
 
 }  // namespace nt::agent

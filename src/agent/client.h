@@ -30,7 +30,10 @@ class ChannelClient {
   Result<HttpAnswer> call(const std::string& method, const std::string& target, const std::string& body = "");
   // GET a stream; on_line gets every complete line until the stream ends, on_line returns
   // false, or the connection fails (the error says which).
-  Status watch(const std::string& target, const std::function<bool(const std::string&)>& on_line);
+  // on_drained (optional) runs whenever every line received so far has been handled: a
+  // natural point to act on a burst of lines at once.
+  Status watch(const std::string& target, const std::function<bool(const std::string&)>& on_line,
+               const std::function<void()>& on_drained = {});
 
  private:
   ServerUrl url_;

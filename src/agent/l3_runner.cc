@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include "kernel/netlink_kernel.h"
 #include "kernel/netns.h"
 #include "kernel/plumbing.h"
@@ -107,7 +109,16 @@ size_t L3Runner::after_l2() {
   size_t changes = 0;
   auto host = host_.read();
   if (host) changes += apply(host_, plan_host_l3(desired_.host, *host), "");
-  for (const auto& [ns, plan] : desired_.namespaces) {
+  // Routers before fip namespaces: a floating IP becomes reachable (its /32 route in the
+  // fip namespace) only once its DNAT is in place, or the first packets would leave a
+  // conntrack entry without NAT that keeps a steady flow (a ping) from ever reaching the VM.
+  std::vector<const std::string*> order;
+  for (const char* kind : {"qrouter-", "snat-", "fip-"})
+    for (const auto& [ns, plan] : desired_.namespaces)
+      if (ns.compare(prefix_.size(), std::strlen(kind), kind) == 0) order.push_back(&ns);
+  for (const auto* name : order) {
+    const auto& ns = *name;
+    const auto& plan = desired_.namespaces.at(ns);
     auto* k = kernel::namespace_exists(ns) ? kernel_of(ns) : nullptr;
     if (!k) continue;
     auto actual = k->read();
