@@ -82,7 +82,9 @@ Status do_watch(Stream& s, const std::string& target, const std::string& token,
     for (size_t nl; (nl = body.find('\n', start)) != std::string::npos; start = nl + 1)
       if (!on_line(body.substr(start, nl - start))) return {};
     body.erase(0, start);  // the parser only appends: consumed lines can go
-    if (on_drained) on_drained();
+    // Act once nothing more is waiting on the socket: a burst of lines is one pass.
+    boost::system::error_code ec;
+    if (on_drained && beast::get_lowest_layer(s).socket().available(ec) == 0) on_drained();
   }
   return fail(Errc::unavailable, "ChannelError", "watch: the server ended the stream");
 }

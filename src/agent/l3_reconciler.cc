@@ -122,10 +122,6 @@ struct Builder {
       }
       host_bridge_rules(i, str(r, "dvr_mac"));
     }
-    for (const auto& a : arr(r, "arp")) {
-      const auto& o = a.as_object();
-      want.neighbours.insert(Neighbour{str(o, "device"), str(o, "ip"), str(o, "mac")});
-    }
     for (const auto& rt : arr(r, "routes")) {
       auto nexthop = str(rt.as_object(), "nexthop");
       for (const auto& iv : interfaces)
@@ -281,6 +277,11 @@ bool l3_namespace(const std::string& name, const std::string& prefix) {
 L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const LinkLocal& rfp) {
   Builder b{view, ns_prefix, rfp, {}, {}, {}, {}};
   for (const auto& [key, obj] : view) {
+    if (key.first == "arp" && view.count({"router", str(obj, "router_id")})) {
+      auto& want = b.out.namespaces[ns_prefix + "qrouter-" + str(obj, "router_id")].want;
+      for (const auto& a : arr(obj, "addresses"))
+        want.neighbours.insert(Neighbour{str(a.as_object(), "device"), str(a.as_object(), "ip"), str(obj, "mac")});
+    }
     if (key.first == "router") b.router(key.second, obj);
     else if (key.first == "snat") b.snat(key.second, obj);
     else if (key.first == "fip") b.fip(key.second, obj);

@@ -175,6 +175,7 @@ void Planner::sync_dvr_ports(const std::string& router, Keys& keys) {
     for (const auto& h : std::set<std::string>(have))
       if (!hosts.count(h)) merge_keys(keys, port_change(pid + "@" + h, std::nullopt)), have.erase(h);
     for (const auto& h : hosts) {
+      if (have.count(h)) continue;  // a changed port was unbound everywhere first (port_with_l3)
       json::object bound = p;
       bound["binding:host_id"] = h;
       bound["binding:vif_type"] = "bridge";
@@ -185,7 +186,31 @@ void Planner::sync_dvr_ports(const std::string& router, Keys& keys) {
   }
 }
 
-void Planner::add_router_keys(Keys& keys, const std::set<std::string>& routers) {
+// Ports with an address in one of the router's interface subnets.
+std::set<std::string> Planner::router_subnet_ports(const std::string& router) const {
+  std::set<std::string> out;
+  if (auto ports = router_ports_.find(router); ports != router_ports_.end())
+    for (const auto& pid : ports->second) {
+      const auto& p = all_ports_.at(pid);
+      if (!is_interface(str(p, "device_owner"))) continue;
+      for (const auto& [subnet, ip] : addresses(p))
+        if (auto members = subnet_ports_.find(subnet); members != subnet_ports_.end()) out.insert(members->second.begin(), members->second.end());
+    }
+  return out;
+}
+
+// Every ARP entry of the router on a host: those it should have and those it has.
+void Planner::add_arp_keys(Keys& keys, const std::string& host, const std::string& router) const {
+  auto& mine = keys[host];
+  for (const auto& pid : router_subnet_ports(router)) mine.insert({"arp", router + "|" + pid});
+  if (auto view = views_.find(host); view != views_.end())
+    for (auto it = view->second.lower_bound({"arp", router + "|"}); it != view->second.end() && it->first.first == "arp" &&
+                                                                      it->first.second.rfind(router + "|", 0) == 0;
+         ++it)
+      mine.insert(it->first);
+}
+
+void Planner::add_router_keys(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped) {
   for (const auto& r : routers) sync_dvr_ports(r, keys);
   for (const auto& r : routers) {
     auto now = l3_hosts(r);
@@ -194,6 +219,16 @@ void Planner::add_router_keys(Keys& keys, const std::set<std::string>& routers) 
     auto& old_ext = l3_external_[r];
     std::set<std::string> all = given;
     all.insert(now.begin(), now.end());
+    // ARP entries come and go whole on hosts joining or leaving its DVR hosts (a gateway
+    // host may be one too), or with a router reshaped.
+    auto dvr = dvr_hosts(r);
+    auto& dvr_given = dvr_given_[r];
+    for (const auto& h : all)
+      if (reshaped.count(r) || dvr_given.count(h) != dvr.count(h)) add_arp_keys(keys, h, r);
+    for (const auto& h : dvr_given)
+      if (!all.count(h)) add_arp_keys(keys, h, r);
+    dvr_given = std::move(dvr);
+    if (dvr_given.empty()) dvr_given_.erase(r);
     for (const auto& h : all) {
       auto& mine = keys[h];
       mine.insert({"router", r});
@@ -208,12 +243,26 @@ void Planner::add_router_keys(Keys& keys, const std::set<std::string>& routers) 
   }
 }
 
+// Routers whose interface subnets hold an address of the port (its ARP entries).
+std::set<std::string> Planner::arp_routers(const json::object& port) const {
+  std::set<std::string> out;
+  for (const auto& [subnet, ip] : addresses(port))
+    if (auto it = subnet_routers_.find(subnet); it != subnet_routers_.end())
+      for (const auto& [r, n] : it->second) out.insert(r);
+  return out;
+}
+
 Planner::Keys Planner::port_with_l3(const std::string& id, const std::optional<json::object>& obj) {
-  std::set<std::string> routers;
+  std::set<std::string> routers, arp, reshaped;
   Keys keys;
+  auto note = [&](const json::object& p) {
+    routers.merge(routers_of_port(p));
+    arp.merge(arp_routers(p));
+    if (is_interface(str(p, "device_owner"))) reshaped.insert(str(p, "device_id"));
+  };
   if (auto old = all_ports_.find(id); old != all_ports_.end()) {
     unbind_dvr_port(id, keys);  // bound again by add_router_keys if it stays an interface
-    routers.merge(routers_of_port(old->second));
+    note(old->second);
     index_l3_port(id, old->second, false);
     all_ports_.erase(old);
   }
@@ -221,10 +270,18 @@ Planner::Keys Planner::port_with_l3(const std::string& id, const std::optional<j
     auto& stored = all_ports_[id] = *obj;
     stored["id"] = id;
     index_l3_port(id, stored, true);
-    routers.merge(routers_of_port(stored));
+    note(stored);
   }
   merge_keys(keys, port_change(id, effective(obj)));
-  add_router_keys(keys, routers);
+  std::map<std::string, std::set<std::string>> before;
+  for (const auto& r : arp)
+    if (auto it = l3_hosts_.find(r); it != l3_hosts_.end()) before[r] = it->second;
+  add_router_keys(keys, routers, reshaped);
+  for (const auto& r : arp) {
+    auto hosts = before[r];
+    if (auto it = l3_hosts_.find(r); it != l3_hosts_.end()) hosts.insert(it->second.begin(), it->second.end());
+    for (const auto& h : hosts) keys[h].insert({"arp", r + "|" + id});
+  }
   return keys;
 }
 
@@ -266,7 +323,7 @@ Planner::Keys Planner::l3_change(const std::string& kind, const std::string& id,
     }
     routers.erase("");
   }
-  add_router_keys(keys, routers);
+  add_router_keys(keys, routers, kind == "routers" || kind == "subnets" ? routers : std::set<std::string>{});
   return keys;
 }
 

@@ -31,7 +31,7 @@ std::optional<json::object> Planner::router_entry(const std::string& host, const
       if (auto e = router_port(pid, "sg-"); e.contains("ip")) sg_by_subnet[str(e, "subnet_id")] = str(e, "ip");
   }
   bool snat = !external_network(router).empty();
-  json::array interfaces, arp;
+  json::array interfaces;
   for (const auto& pid : ports->second) {
     const auto& p = all_ports_.at(pid);
     if (!is_interface(str(p, "device_owner"))) continue;
@@ -40,17 +40,6 @@ std::optional<json::object> Planner::router_entry(const std::string& host, const
     if (!qr.contains("ip") || str(qr, "cidr").empty()) continue;
     auto subnet = str(qr, "subnet_id");
     qr["sg_ip"] = snat && sg_by_subnet.count(subnet) ? json::value(sg_by_subnet[subnet]) : json::value(nullptr);
-    // Permanent ARP for every other port of the subnet.
-    if (auto members = subnet_ports_.find(subnet); members != subnet_ports_.end())
-      for (const auto& other : members->second) {
-        if (other == pid) continue;
-        const auto& o = all_ports_.at(other);
-        if (auto* ips = o.if_contains("fixed_ips"); ips && ips->is_array())
-          for (const auto& ip : ips->as_array())
-            if (str(ip.as_object(), "subnet_id") == subnet)
-              arp.push_back(json::object{{"device", qr.at("device")}, {"ip", ip.as_object().at("ip_address")},
-                                         {"mac", o.at("mac_address")}});
-      }
     interfaces.push_back(std::move(qr));
   }
   if (!here) return std::nullopt;
@@ -65,7 +54,6 @@ std::optional<json::object> Planner::router_entry(const std::string& host, const
   auto h = hosts_.find(host);
   const auto* info = r->second.if_contains("external_gateway_info");
   return json::object{{"interfaces", std::move(interfaces)},
-                      {"arp", std::move(arp)},
                       {"routes", r->second.contains("routes") ? r->second.at("routes") : json::value(json::array{})},
                       {"external_network_id", snat ? json::value(external_network(router)) : json::value(nullptr)},
                       {"enable_snat", snat && info->as_object().contains("enable_snat") ? info->as_object().at("enable_snat") : json::value(snat)},
@@ -117,10 +105,39 @@ std::optional<json::object> Planner::fip_entry(const std::string& host, const st
                       {"routers", std::move(routers)}};
 }
 
+// Permanent ARP in the router for one port of its subnets ("<router>|<port>"): its MAC
+// and, per address in one of the router's subnets, the qr- device that reaches it.
+std::optional<json::object> Planner::arp_entry(const std::string& host, const std::string& key) const {
+  auto bar = key.find('|');
+  if (bar == std::string::npos) return std::nullopt;
+  auto router = key.substr(0, bar), pid = key.substr(bar + 1);
+  auto port = all_ports_.find(pid);
+  auto ports = router_ports_.find(router);
+  if (port == all_ports_.end() || ports == router_ports_.end() || ports->second.count(pid) || !dvr_hosts(router).count(host))
+    return std::nullopt;
+  json::array addresses;
+  if (auto* ips = port->second.if_contains("fixed_ips"); ips && ips->is_array())
+    for (const auto& ip : ips->as_array())
+      for (const auto& qr : ports->second) {
+        const auto& q = all_ports_.at(qr);
+        if (!is_interface(str(q, "device_owner"))) continue;
+        auto* qips = q.if_contains("fixed_ips");
+        if (!qips || !qips->is_array() || qips->as_array().empty()) continue;
+        if (str(qips->as_array()[0].as_object(), "subnet_id") != str(ip.as_object(), "subnet_id")) continue;
+        addresses.push_back(json::object{{"device", "qr-" + qr.substr(0, 11)}, {"ip", ip.as_object().at("ip_address")}});
+      }
+  if (addresses.empty()) return std::nullopt;
+  return json::object{{"router_id", router}, {"mac", port->second.at("mac_address")}, {"addresses", std::move(addresses)}};
+}
+
 void Planner::add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view) const {
   std::set<std::string> externals;
   for (const auto& r : routers) {
-    if (auto e = router_entry(host, r)) view[{"router", r}] = std::move(*e);
+    if (auto e = router_entry(host, r)) {
+      view[{"router", r}] = std::move(*e);
+      for (const auto& pid : router_subnet_ports(r))
+        if (auto a = arp_entry(host, r + "|" + pid)) view[{"arp", r + "|" + pid}] = std::move(*a);
+    }
     if (auto e = snat_entry(host, r)) view[{"snat", r}] = std::move(*e);
     if (auto ext = external_network(r); !ext.empty()) externals.insert(ext);
   }

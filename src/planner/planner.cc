@@ -178,6 +178,7 @@ std::optional<json::object> Planner::entry(const std::string& host, const ViewKe
   if (key.first == "router") return router_entry(host, key.second);
   if (key.first == "snat") return snat_entry(host, key.second);
   if (key.first == "fip") return fip_entry(host, key.second);
+  if (key.first == "arp") return arp_entry(host, key.second);
   return l2pop_entry(host, key.second);
 }
 
@@ -391,12 +392,14 @@ void Planner::rebuild(int64_t revision) {
   // The routers each host gets entries for.
   l3_hosts_.clear();
   l3_external_.clear();
+  dvr_given_.clear();
   std::map<std::string, std::set<std::string>> host_routers;
   for (const auto& [r, obj] : routers_) {
     auto hosts = l3_hosts(r);
     for (const auto& h : hosts) host_routers[h].insert(r);
     if (!hosts.empty()) l3_hosts_[r] = std::move(hosts);
     if (auto ext = external_network(r); !ext.empty()) l3_external_[r] = ext;
+    if (auto dvr = dvr_hosts(r); !dvr.empty()) dvr_given_[r] = std::move(dvr);
   }
   // Hosts are independent: build them on every core.
   static const std::set<std::string> none;

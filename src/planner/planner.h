@@ -99,7 +99,11 @@ class Planner {
   std::set<std::string> dvr_hosts(const std::string& router) const;
   void sync_dvr_ports(const std::string& router, Keys& keys);
   void unbind_dvr_port(const std::string& port, Keys& keys);
-  void add_router_keys(Keys& keys, const std::set<std::string>& routers);
+  void add_router_keys(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped = {});
+  void add_arp_keys(Keys& keys, const std::string& host, const std::string& router) const;
+  std::set<std::string> router_subnet_ports(const std::string& router) const;
+  std::set<std::string> arp_routers(const boost::json::object& port) const;
+  std::optional<boost::json::object> arp_entry(const std::string& host, const std::string& key) const;
   void add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view) const;
   void index_fip(const std::string& id, const boost::json::object& fip, bool add);
   std::set<std::string> routers_with_external(const std::string& network) const;
@@ -121,6 +125,7 @@ class Planner {
   std::map<std::pair<std::string, std::string>, std::string> fg_ports_;  // (host, external network) -> fg port
   std::map<std::string, std::set<std::string>> l3_hosts_;          // router -> hosts given its entries
   std::map<std::string, std::string> l3_external_;                 // router -> external network given
+  std::map<std::string, std::set<std::string>> dvr_given_;         // router -> DVR hosts given its entries
   std::map<std::string, std::set<std::string>> dvr_bound_;         // interface port -> hosts it is bound on
   struct L2popItem {
     const std::string* pid;

@@ -26,10 +26,11 @@ HostView router_view(bool with_fip, bool both_interfaces) {
   json::array interfaces{interface("qra000000000", "neta00000000", "192.168.10.1", "192.168.10.0/24", "fa:16:3e:00:0a:01", "192.168.10.3")};
   if (both_interfaces)
     interfaces.push_back(interface("qrb000000000", "netb00000000", "10.10.10.1", "10.10.10.0/24", "fa:16:3e:00:0b:01", "10.10.10.3"));
-  json::array arp{json::object{{"device", "qr-qra00000000"}, {"ip", "192.168.10.5"}, {"mac", "fa:16:3e:00:0a:05"}}};
   json::array fips;
   if (with_fip) fips.push_back(json::object{{"id", "f1"}, {"floating_ip", "203.0.113.50"}, {"fixed_ip", "192.168.10.5"}});
-  v[{"router", "r1"}] = json::object{{"interfaces", interfaces}, {"arp", arp}, {"routes", json::array{}},
+  v[{"arp", "r1|vm5"}] = json::object{{"router_id", "r1"}, {"mac", "fa:16:3e:00:0a:05"},
+                                      {"addresses", json::array{json::object{{"device", "qr-qra00000000"}, {"ip", "192.168.10.5"}}}}};
+  v[{"router", "r1"}] = json::object{{"interfaces", interfaces}, {"routes", json::array{}},
                                      {"external_network_id", "pub"}, {"enable_snat", true}, {"floating_ips", fips},
                                      {"dvr_mac", "fa:16:3f:00:00:01"}};
   v[{"network", "neta00000000"}] = json::object{{"network_type", "vxlan"}, {"segmentation_id", 1010}};
