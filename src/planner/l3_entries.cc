@@ -88,12 +88,17 @@ std::optional<json::object> Planner::snat_entry(const std::string& host, const s
 
 std::optional<json::object> Planner::fip_entry(const std::string& host, const std::string& network) const {
   json::array routers;
-  for (const auto& r : routers_with_external(network)) {
-    auto entry = router_entry(host, r);
-    if (!entry || entry->at("floating_ips").as_array().empty()) continue;
+  // Only routers with floating IPs: on this external network, with a DVR instance here.
+  for (const auto& [r, fids] : router_fips_) {
+    if (external_network(r) != network || !dvr_hosts(r).count(host)) continue;
     json::array addresses;
-    for (const auto& f : entry->at("floating_ips").as_array()) addresses.push_back(f.as_object().at("floating_ip"));
-    routers.push_back(json::object{{"router_id", r}, {"floating_ips", std::move(addresses)}});
+    for (const auto& fid : fids) {
+      const auto& f = fips_.at(fid);
+      auto port = ports_.find(str(f, "port_id"));
+      if (port == ports_.end() || host_of_bound(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
+      addresses.push_back(f.at("floating_ip_address"));
+    }
+    if (!addresses.empty()) routers.push_back(json::object{{"router_id", r}, {"floating_ips", std::move(addresses)}});
   }
   if (routers.empty()) return std::nullopt;
   auto fg = fg_ports_.find({host, network});
@@ -107,13 +112,14 @@ std::optional<json::object> Planner::fip_entry(const std::string& host, const st
 
 // Permanent ARP in the router for one port of its subnets ("<router>|<port>"): its MAC
 // and, per address in one of the router's subnets, the qr- device that reaches it.
-std::optional<json::object> Planner::arp_entry(const std::string& host, const std::string& key) const {
+std::optional<json::object> Planner::arp_entry(const std::string& host, const std::string& key, bool router_here) const {
   auto bar = key.find('|');
   if (bar == std::string::npos) return std::nullopt;
   auto router = key.substr(0, bar), pid = key.substr(bar + 1);
   auto port = all_ports_.find(pid);
   auto ports = router_ports_.find(router);
-  if (port == all_ports_.end() || ports == router_ports_.end() || ports->second.count(pid) || !dvr_hosts(router).count(host))
+  if (port == all_ports_.end() || ports == router_ports_.end() || ports->second.count(pid) ||
+      (!router_here && !dvr_hosts(router).count(host)))
     return std::nullopt;
   json::array addresses;
   if (auto* ips = port->second.if_contains("fixed_ips"); ips && ips->is_array())
@@ -130,13 +136,14 @@ std::optional<json::object> Planner::arp_entry(const std::string& host, const st
   return json::object{{"router_id", router}, {"mac", port->second.at("mac_address")}, {"addresses", std::move(addresses)}};
 }
 
-void Planner::add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view) const {
+void Planner::add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view, bool with_arp) const {
   std::set<std::string> externals;
   for (const auto& r : routers) {
     if (auto e = router_entry(host, r)) {
       view[{"router", r}] = std::move(*e);
-      for (const auto& pid : router_subnet_ports(r))
-        if (auto a = arp_entry(host, r + "|" + pid)) view[{"arp", r + "|" + pid}] = std::move(*a);
+      if (with_arp)
+        for (const auto& pid : router_subnet_ports(r))
+        if (auto a = arp_entry(host, r + "|" + pid, true)) view[{"arp", r + "|" + pid}] = std::move(*a);
     }
     if (auto e = snat_entry(host, r)) view[{"snat", r}] = std::move(*e);
     if (auto ext = external_network(r); !ext.empty()) externals.insert(ext);

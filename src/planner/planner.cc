@@ -348,11 +348,16 @@ void Planner::load(const std::string& kind, const std::string& id, const json::o
 }
 
 SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2pop,
-                                const std::set<std::string>& routers) const {
+                                const std::set<std::string>& routers, const ArpByRouter& arp) const {
   SharedView view;
   HostView l3;
-  add_l3_entries(host, routers, l3);
-  for (auto& [key, obj] : l3) view.emplace(key, std::make_shared<const json::object>(std::move(obj)));
+  add_l3_entries(host, routers, l3, false);
+  for (auto& [key, obj] : l3) {
+    view.emplace(key, std::make_shared<const json::object>(std::move(obj)));
+    // A router's ARP entries are the same on every host that has it: shared.
+    if (key.first == "router")
+      if (auto a = arp.find(key.second); a != arp.end()) view.insert(a->second.begin(), a->second.end());
+  }
   if (!ports_by_host_.count(host)) return view;
   for (const auto& pid : ports_by_host_.at(host))
     if (auto e = port_entry(host, pid)) view.emplace(ViewKey{"port", pid}, std::make_shared<const json::object>(std::move(*e)));
@@ -373,10 +378,25 @@ SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2
 }
 
 void Planner::rebuild(int64_t revision) {
-  // Router interfaces bound, for L2, on their routers' DVR hosts.
+  // Router interfaces bound, for L2, on their routers' DVR hosts (indexes only: every
+  // view is computed below anyway).
   for (const auto& [r, obj] : routers_) {
-    Keys ignored;
-    sync_dvr_ports(r, ignored);
+    auto ports = router_ports_.find(r);
+    if (ports == router_ports_.end()) continue;
+    auto dvr = dvr_hosts(r);
+    for (const auto& pid : ports->second) {
+      const auto& p = all_ports_.at(pid);
+      if (!distributed(p)) continue;
+      for (const auto& h : dvr) {
+        if (!dvr_bound_[pid].insert(h).second) continue;
+        json::object bound = p;
+        bound["binding:host_id"] = h;
+        bound["binding:vif_type"] = "bridge";
+        auto id = pid + "@" + h;
+        index_port(id, bound, +1);
+        ports_[id] = std::move(bound);
+      }
+    }
   }
   // Every port's l2pop entry once, grouped by network; the host views share them.
   L2popByNetwork l2pop;
@@ -401,6 +421,11 @@ void Planner::rebuild(int64_t revision) {
     if (auto ext = external_network(r); !ext.empty()) l3_external_[r] = ext;
     if (auto dvr = dvr_hosts(r); !dvr.empty()) dvr_given_[r] = std::move(dvr);
   }
+  ArpByRouter arp;
+  for (const auto& [r, hosts] : l3_hosts_)
+    for (const auto& pid : router_subnet_ports(r))
+      if (auto a = arp_entry("", r + "|" + pid, true))
+        arp[r].emplace_back(ViewKey{"arp", r + "|" + pid}, std::make_shared<const json::object>(std::move(*a)));
   // Hosts are independent: build them on every core.
   static const std::set<std::string> none;
   std::set<std::string> names;
@@ -413,7 +438,7 @@ void Planner::rebuild(int64_t revision) {
   std::vector<std::thread> pool;
   for (unsigned w = 0; w < workers; ++w)
     pool.emplace_back([&, w] {
-      for (size_t i = w; i < hosts.size(); i += workers) built[i] = build_view(*hosts[i], l2pop, host_routers.count(*hosts[i]) ? host_routers.at(*hosts[i]) : none);
+      for (size_t i = w; i < hosts.size(); i += workers) built[i] = build_view(*hosts[i], l2pop, host_routers.count(*hosts[i]) ? host_routers.at(*hosts[i]) : none, arp);
     });
   for (auto& t : pool) t.join();
   views_.clear();

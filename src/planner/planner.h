@@ -103,8 +103,10 @@ class Planner {
   void add_arp_keys(Keys& keys, const std::string& host, const std::string& router) const;
   std::set<std::string> router_subnet_ports(const std::string& router) const;
   std::set<std::string> arp_routers(const boost::json::object& port) const;
-  std::optional<boost::json::object> arp_entry(const std::string& host, const std::string& key) const;
-  void add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view) const;
+  // router_here: the caller knows the host has the router (skips that check).
+  std::optional<boost::json::object> arp_entry(const std::string& host, const std::string& key, bool router_here = false) const;
+  void add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view, bool with_arp = true) const;
+  using ArpByRouter = std::map<std::string, std::vector<std::pair<ViewKey, ViewEntry>>>;
   void index_fip(const std::string& id, const boost::json::object& fip, bool add);
   std::set<std::string> routers_with_external(const std::string& network) const;
   std::optional<boost::json::object> router_entry(const std::string& host, const std::string& router) const;
@@ -133,7 +135,8 @@ class Planner {
     ViewEntry entry;
   };
   using L2popByNetwork = std::map<std::string, std::vector<L2popItem>>;
-  SharedView build_view(const std::string& host, const L2popByNetwork& l2pop, const std::set<std::string>& routers) const;
+  SharedView build_view(const std::string& host, const L2popByNetwork& l2pop, const std::set<std::string>& routers,
+                        const ArpByRouter& arp) const;
 
   std::map<std::string, boost::json::object> networks_, ports_, hosts_;
   std::map<std::string, std::set<std::string>> ports_by_network_;  // network -> ports bound anywhere
