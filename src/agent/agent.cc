@@ -166,6 +166,12 @@ class Agent {
     });
   }
 
+  // A pass asked to be followed by another one soon (repeated gratuitous ARPs).
+  bool repeat_pending() {
+    std::lock_guard g(mu_);
+    return l3_.wants_repeat();
+  }
+
   size_t reconcile_and_report() {
     size_t n = reconcile();
     report();
@@ -276,16 +282,20 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   std::thread heartbeat([&] {
     auto period = std::chrono::seconds(config.report_interval);
     auto next_report = std::chrono::steady_clock::now() + period;
+    bool soon = false;
     while (running) {
       int wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                          next_report - std::chrono::steady_clock::now()).count());
+      if (soon) wait_ms = std::min(wait_ms, 300);
       bool event = links ? (*links)->wait(std::max(wait_ms, 0))
                          : (std::this_thread::sleep_for(std::chrono::milliseconds(std::max(wait_ms, 0))), false);
-      if (event) {
+      if (event || soon) {
         if (agent.reconcile() > 0) agent.report();
+        soon = agent.repeat_pending();
         continue;
       }
       agent.reconcile_and_report();
+      soon = agent.repeat_pending();
       next_report = std::chrono::steady_clock::now() + period;
     }
   });

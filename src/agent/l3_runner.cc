@@ -90,18 +90,25 @@ void L3Runner::announce_floating_ips(const std::string& ns, const NamespacePlan&
   for (const auto& r : plan.want.routes)
     if (r.dst.size() > 3 && r.dst.ends_with("/32")) now.insert(r.dst.substr(0, r.dst.size() - 3));
   auto& done = announced_[ns];
-  std::erase_if(done, [&](const std::string& ip) { return !now.count(ip); });
+  std::erase_if(done, [&](const auto& kv) { return !now.count(kv.first); });
   if (!fg || dry_run_) return;
   bool plugged = false;
   for (const auto& [name, l] : desired_.host.links)
     if (l.peer == fg->name)
       if (auto tap = host.links.find(name); tap != host.links.end()) plugged = !tap->second.master.empty();
   if (!plugged) return;
+  // Three times, one per pass (as Neutron's send_arp_for_ha): a port just plugged may not
+  // forward yet (carrier comes up asynchronously) and the first one can be lost.
   for (const auto& ip : now) {
-    if (done.count(ip)) continue;
+    int& sent_times = done[ip];
+    if (sent_times >= 3) continue;
     auto sent = kernel::run_in_namespace(ns, [&] { return kernel::send_gratuitous_arp(fg->name, ip, fg->mac); });
-    if (sent) done.insert(ip), spdlog::info("announced {} from {} in {}", ip, fg->name, ns);
-    else spdlog::warn("{}", sent.error().message);
+    if (!sent) {
+      spdlog::warn("{}", sent.error().message);
+      continue;
+    }
+    if (sent_times++ == 0) spdlog::info("announced {} from {} in {}", ip, fg->name, ns);
+    repeat_ = true;
   }
 }
 

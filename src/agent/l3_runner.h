@@ -22,6 +22,12 @@ class L3Runner {
   size_t after_l2();
   // External networks the view has floating IPs on but no fg- port for this host yet.
   const std::set<std::string>& missing_fip_gateways() const { return desired_.missing_fip_gateways; }
+  // Whether gratuitous ARPs are still to be repeated (the agent runs another pass soon).
+  bool wants_repeat() {
+    bool r = repeat_;
+    repeat_ = false;
+    return r;
+  }
 
  private:
   kernel::Kernel* kernel_of(const std::string& ns);
@@ -36,7 +42,8 @@ class L3Runner {
   std::map<std::string, std::unique_ptr<kernel::Kernel>> kernels_;  // per namespace
   LinkLocal rfp_;
   bool learned_ = false;
-  std::map<std::string, std::set<std::string>> announced_;  // fip namespace -> floating IPs announced
+  std::map<std::string, std::map<std::string, int>> announced_;  // fip namespace -> floating IP -> times announced
+  bool repeat_ = false;  // announcements are pending: another pass soon
   L3Desired desired_;
 };
 

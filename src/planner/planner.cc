@@ -130,17 +130,39 @@ bool Planner::host_on_network(const std::string& host, const std::string& net) c
   return h != host_networks_.end() && h->second.count(net) > 0;
 }
 
-std::optional<json::object> Planner::network_entry(const std::string& host, const std::string& net_id) const {
-  auto net = networks_.find(net_id);
-  if (net == networks_.end() || !host_on_network(host, net_id)) return std::nullopt;
-  json::array vteps;
+// The (host, VTEP) pairs of a network, in host order; cached for the duration of one
+// refresh(), where every host of a network asks for the same list.
+const Planner::FloodMembers& Planner::flood_members(const std::string& net_id) const {
+  if (caching_flood_)
+    if (auto it = flood_cache_.find(net_id); it != flood_cache_.end()) return it->second;
+  FloodMembers m;
   std::set<std::string> seen;
   for (const auto& [other, count] : network_hosts_.at(net_id)) {
-    if (other == host) continue;
     auto h = hosts_.find(other);
     if (h == hosts_.end()) continue;
     auto vtep = str(h->second, "local_ip");
-    if (!vtep.empty() && seen.insert(vtep).second) vteps.push_back(json::value(vtep));
+    if (vtep.empty()) continue;
+    if (!seen.insert(vtep).second) m.shared = true;
+    m.vteps.emplace_back(other, std::move(vtep));
+  }
+  if (!caching_flood_) {
+    thread_local FloodMembers scratch;
+    scratch = std::move(m);
+    return scratch;
+  }
+  return flood_cache_[net_id] = std::move(m);
+}
+
+std::optional<json::object> Planner::network_entry(const std::string& host, const std::string& net_id) const {
+  auto net = networks_.find(net_id);
+  if (net == networks_.end() || !host_on_network(host, net_id)) return std::nullopt;
+  const auto& members = flood_members(net_id);
+  json::array vteps;
+  vteps.reserve(members.vteps.size());
+  std::set<std::string_view> seen;
+  for (const auto& [other, vtep] : members.vteps) {
+    if (other == host) continue;
+    if (!members.shared || seen.insert(vtep).second) vteps.push_back(json::value(vtep));
   }
   const auto& n = net->second;
   return json::object{{"network_type", n.at("provider:network_type")}, {"physical_network", n.at("provider:physical_network")},
@@ -271,6 +293,12 @@ Planner::Keys Planner::host_change(const std::string& id, const std::optional<js
 void Planner::refresh(const Keys& keys, int64_t revision) {
   touched_.clear();
   deltas_.clear();
+  caching_flood_ = true;
+  flood_cache_.clear();
+  struct StopCaching {
+    const Planner* p;
+    ~StopCaching() { p->caching_flood_ = false, p->flood_cache_.clear(); }
+  } stop{this};
   std::map<std::string, ViewEntry> l2pop;  // one object per port for every host that gets it
   for (const auto& [host, wanted] : keys) {
     if (host.empty()) continue;

@@ -77,6 +77,13 @@ class Planner {
   std::optional<boost::json::object> port_entry(const std::string& host, const std::string& pid) const;
   std::optional<boost::json::object> l2pop_entry(const std::string& host, const std::string& pid) const;
   std::set<std::string> hosts_of_network(const std::string& network) const;
+  struct FloodMembers {
+    std::vector<std::pair<std::string, std::string>> vteps;  // (host, VTEP) in host order
+    bool shared = false;                                      // some hosts share a VTEP
+  };
+  const FloodMembers& flood_members(const std::string& network) const;
+  mutable std::map<std::string, FloodMembers> flood_cache_;
+  mutable bool caching_flood_ = false;
   bool host_on_network(const std::string& host, const std::string& net) const;
   // Every entry of host's view that belongs to network net (when membership changes).
   void add_network_keys(Keys& keys, const std::string& host, const std::string& net) const;

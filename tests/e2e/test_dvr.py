@@ -107,6 +107,10 @@ def test_east_west_is_routed_on_the_senders_host(sandbox):
     assert tunnelled.count(("198.51.100.11", "1011", "request")) >= 2, "\n".join(lines)
     assert tunnelled.count(("198.51.100.12", "1010", "reply")) >= 2, "\n".join(lines)
     assert not [t for t in tunnelled if t[1:] in (("1010", "request"), ("1011", "reply"))], "\n".join(lines)
+    # Routed frames cross the tunnel with the sending host's DVR MAC as source, not the
+    # gateway MAC every host shares.
+    inner = [l for l in lines if "ICMP echo" in l]
+    assert inner and all(l.startswith("fa:16:3f:") for l in inner), "\n".join(lines)
 
     # Both VMs on one host: routed there, nothing on the underlay.
     sb.run("vm", "create", "b2", "--host", "cmp1", "--network", "net11")
@@ -156,6 +160,16 @@ def test_snat_and_floating_ips(sandbox):
     assert web.read_text().splitlines()[-1].startswith(gw_ip + " "), web.read_text()
     assert qg_packets() > before + 4
 
+    # A second gateway host joins: it keeps the router's snat namespace warm, ports up and
+    # no addresses, while gw1 stays active.
+    sb.run("host", "add", "gw2")
+    standby = sb.ns("gw2") + "-snat-" + router
+    wait_for(lambda: "qg-" in sh("ip", "-n", standby, "-br", "link", check=False).stdout, 15, "gw2's warm snat namespace")
+    warm = sh("ip", "-n", standby, "-br", "addr").stdout.splitlines()
+    ports = [l for l in warm if l.startswith(("qg-", "sg-"))]
+    assert len(ports) == 3 and all(l.split()[1] == "UP" and len(l.split()) == 2 for l in ports), warm
+    assert sb.pings("a1", "203.0.113.1")
+
     # Floating IP on b1 (cmp2): reachable from the internet host, its own traffic leaves as the
     # floating IP, and none of it crosses the gateway host.
     fip = sb.osc_json("floating", "ip", "create", "public", "--port", port_of(sb, "b1"))["floating_ip_address"]
@@ -196,7 +210,7 @@ def test_snat_and_floating_ips(sandbox):
 
     # The hosting agents, as Neutron lists them.
     agents = sb.osc_json("network", "agent", "list", "--router", "dvr-r1", "--long")
-    assert [a["Host"] for a in agents] == ["gw1"] and "HA State" in agents[0], agents
+    assert {a["Host"]: a["HA State"] for a in agents} == {"gw1": "active", "gw2": "standby"}, agents
     url = f"http://127.0.0.1:{sb.state()['port']}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     env.update({"OS_AUTH_TYPE": "none", "OS_ENDPOINT": url, "OS_ENDPOINT_TYPE": "public", "PYTHONWARNINGS": "ignore"})
