@@ -30,7 +30,8 @@ HostView router_view(bool with_fip, bool both_interfaces) {
   if (with_fip) fips.push_back(json::object{{"id", "f1"}, {"floating_ip", "203.0.113.50"}, {"fixed_ip", "192.168.10.5"}});
   v[{"arp", "r1|vm5"}] = json::object{{"router_id", "r1"}, {"mac", "fa:16:3e:00:0a:05"},
                                       {"addresses", json::array{json::object{{"device", "qr-qra00000000"}, {"ip", "192.168.10.5"}}}}};
-  v[{"router", "r1"}] = json::object{{"interfaces", interfaces}, {"routes", json::array{}},
+  json::array routes{json::object{{"destination", "198.51.100.0/24"}, {"nexthop", "192.168.10.9"}}};
+  v[{"router", "r1"}] = json::object{{"interfaces", interfaces}, {"routes", routes},
                                      {"external_network_id", "pub"}, {"enable_snat", true}, {"floating_ips", fips},
                                      {"dvr_mac", "fa:16:3f:00:00:01"}};
   v[{"network", "neta00000000"}] = json::object{{"network_type", "vxlan"}, {"segmentation_id", 1010}};
@@ -69,6 +70,8 @@ TEST(L3Reconciler, DvrRouterNamespaceConvergesAndCleansUp) {
   for (const auto& r : ns.state().rules) snat_rules += r.priority == 40000;
   EXPECT_EQ(snat_rules, 2u);
   EXPECT_TRUE(ns.state().nft.count("ip nt-router"));
+  // Extra routes leave through the qr- port whose subnet holds the next hop.
+  EXPECT_TRUE(ns.state().routes.count({254, "198.51.100.0/24", "192.168.10.9", "qr-qra00000000"}));
   // The host pins both gateway MACs, sticky, and gets its bridge table.
   EXPECT_EQ(want.host.fdb.size(), 2u);
   EXPECT_TRUE(want.host.fdb.begin()->sticky);
