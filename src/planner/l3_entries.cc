@@ -19,30 +19,47 @@ std::string host_of_bound(const json::object& port) {
 }
 }  // namespace
 
-std::optional<json::object> Planner::router_entry(const std::string& host, const std::string& router) const {
-  auto r = routers_.find(router);
-  auto ports = router_ports_.find(router);
-  if (r == routers_.end() || ports == router_ports_.end()) return std::nullopt;
-  bool here = false;
+// A router's interfaces as the router entry lists them; the same on every host, so
+// cached for the duration of one refresh.
+const json::array& Planner::router_interfaces(const std::string& router) const {
+  if (caching_flood_ && !flood_frozen_)
+    if (auto it = interface_cache_.find(router); it != interface_cache_.end()) return it->second;
+  const auto& ports = router_ports_.at(router);
   std::map<std::string, std::string> sg_by_subnet;  // subnet -> the sg- address for it
-  for (const auto& pid : ports->second) {
+  for (const auto& pid : ports) {
     const auto& p = all_ports_.at(pid);
     if (str(p, "device_owner") == "network:router_centralized_snat")
       if (auto e = router_port(pid, "sg-"); e.contains("ip")) sg_by_subnet[str(e, "subnet_id")] = str(e, "ip");
   }
   bool snat = !external_network(router).empty();
   json::array interfaces;
-  for (const auto& pid : ports->second) {
-    const auto& p = all_ports_.at(pid);
-    if (!is_interface(str(p, "device_owner"))) continue;
-    if (auto c = compute_hosts_.find(str(p, "network_id")); c != compute_hosts_.end() && c->second.count(host)) here = true;
+  for (const auto& pid : ports) {
+    if (!is_interface(str(all_ports_.at(pid), "device_owner"))) continue;
     auto qr = router_port(pid, "qr-");
     if (!qr.contains("ip") || str(qr, "cidr").empty()) continue;
     auto subnet = str(qr, "subnet_id");
     qr["sg_ip"] = snat && sg_by_subnet.count(subnet) ? json::value(sg_by_subnet[subnet]) : json::value(nullptr);
     interfaces.push_back(std::move(qr));
   }
+  if (caching_flood_ && !flood_frozen_) return interface_cache_[router] = std::move(interfaces);
+  thread_local json::array scratch;
+  scratch = std::move(interfaces);
+  return scratch;
+}
+
+std::optional<json::object> Planner::router_entry(const std::string& host, const std::string& router) const {
+  auto r = routers_.find(router);
+  auto ports = router_ports_.find(router);
+  if (r == routers_.end() || ports == router_ports_.end()) return std::nullopt;
+  bool here = false;
+  for (const auto& pid : ports->second) {
+    const auto& p = all_ports_.at(pid);
+    if (!is_interface(str(p, "device_owner"))) continue;
+    if (auto c = compute_hosts_.find(str(p, "network_id")); c != compute_hosts_.end() && c->second.count(host)) here = true;
+  }
   if (!here) return std::nullopt;
+  bool snat = !external_network(router).empty();
+  json::array interfaces = router_interfaces(router);
   json::array fips;
   if (auto mine = router_fips_.find(router); mine != router_fips_.end())
     for (const auto& fid : mine->second) {

@@ -136,16 +136,17 @@ const Planner::FloodMembers& Planner::flood_members(const std::string& net_id) c
   if (caching_flood_)
     if (auto it = flood_cache_.find(net_id); it != flood_cache_.end()) return it->second;
   FloodMembers m;
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;
   for (const auto& [other, count] : network_hosts_.at(net_id)) {
     auto h = hosts_.find(other);
     if (h == hosts_.end()) continue;
-    auto vtep = str(h->second, "local_ip");
-    if (vtep.empty()) continue;
+    auto* ip = h->second.if_contains("local_ip");
+    if (!ip || !ip->is_string() || ip->get_string().empty()) continue;
+    std::string_view vtep = ip->get_string();  // stable: hosts_ does not change during a refresh
     if (!seen.insert(vtep).second) m.shared = true;
-    m.vteps.emplace_back(other, std::move(vtep));
+    m.vteps.emplace_back(&other, vtep);
   }
-  if (!caching_flood_) {
+  if (!caching_flood_ || flood_frozen_) {
     thread_local FloodMembers scratch;
     scratch = std::move(m);
     return scratch;
@@ -161,7 +162,7 @@ std::optional<json::object> Planner::network_entry(const std::string& host, cons
   vteps.reserve(members.vteps.size());
   std::set<std::string_view> seen;
   for (const auto& [other, vtep] : members.vteps) {
-    if (other == host) continue;
+    if (*other == host) continue;
     if (!members.shared || seen.insert(vtep).second) vteps.push_back(json::value(vtep));
   }
   const auto& n = net->second;
@@ -209,10 +210,6 @@ void Planner::add_network_keys(Keys& keys, const std::string& host, const std::s
   mine.insert({"network", net});
   if (auto ports = ports_by_network_.find(net); ports != ports_by_network_.end())
     for (const auto& pid : ports->second) mine.insert({"l2pop", pid});
-  // Entries held now for ports that are gone from the index.
-  if (auto view = views_.find(host); view != views_.end())
-    for (const auto& [key, obj] : view->second)
-      if (key.first != "network" && str(*obj, "network_id") == net) mine.insert(key);
 }
 
 void Planner::index_port(const std::string& id, const json::object& port, int delta) {
@@ -295,9 +292,10 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
   deltas_.clear();
   caching_flood_ = true;
   flood_cache_.clear();
+  interface_cache_.clear();
   struct StopCaching {
     const Planner* p;
-    ~StopCaching() { p->caching_flood_ = false, p->flood_cache_.clear(); }
+    ~StopCaching() { p->caching_flood_ = false, p->flood_cache_.clear(), p->interface_cache_.clear(); }
   } stop{this};
   std::map<std::string, ViewEntry> l2pop;  // one object per port for every host that gets it
   for (const auto& [host, wanted] : keys) {
@@ -454,6 +452,11 @@ void Planner::rebuild(int64_t revision) {
     for (const auto& pid : router_subnet_ports(r))
       if (auto a = arp_entry("", r + "|" + pid, true))
         arp[r].emplace_back(ViewKey{"arp", r + "|" + pid}, std::make_shared<const json::object>(std::move(*a)));
+  // Every network's flood members once; the workers only read them.
+  caching_flood_ = true;
+  flood_cache_.clear();
+  for (const auto& [net, hosts] : network_hosts_) flood_members(net);
+  flood_frozen_ = true;
   // Hosts are independent: build them on every core.
   static const std::set<std::string> none;
   std::set<std::string> names;
@@ -469,6 +472,8 @@ void Planner::rebuild(int64_t revision) {
       for (size_t i = w; i < hosts.size(); i += workers) built[i] = build_view(*hosts[i], l2pop, host_routers.count(*hosts[i]) ? host_routers.at(*hosts[i]) : none, arp);
     });
   for (auto& t : pool) t.join();
+  flood_frozen_ = caching_flood_ = false;
+  flood_cache_.clear();
   views_.clear();
   for (size_t i = 0; i < hosts.size(); ++i)
     if (!built[i].empty()) {

@@ -78,12 +78,15 @@ class Planner {
   std::optional<boost::json::object> l2pop_entry(const std::string& host, const std::string& pid) const;
   std::set<std::string> hosts_of_network(const std::string& network) const;
   struct FloodMembers {
-    std::vector<std::pair<std::string, std::string>> vteps;  // (host, VTEP) in host order
+    std::vector<std::pair<const std::string*, std::string_view>> vteps;  // (host, VTEP) in host order
     bool shared = false;                                      // some hosts share a VTEP
   };
   const FloodMembers& flood_members(const std::string& network) const;
   mutable std::map<std::string, FloodMembers> flood_cache_;
   mutable bool caching_flood_ = false;
+  bool flood_frozen_ = false;
+  mutable std::map<std::string, boost::json::array> interface_cache_;  // router -> interfaces, per refresh
+  const boost::json::array& router_interfaces(const std::string& router) const;  // during rebuild's parallel phase: the cache is read-only
   bool host_on_network(const std::string& host, const std::string& net) const;
   // Every entry of host's view that belongs to network net (when membership changes).
   void add_network_keys(Keys& keys, const std::string& host, const std::string& net) const;
