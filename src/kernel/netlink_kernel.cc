@@ -6,6 +6,7 @@
 #include "kernel/netlink_kernel.h"
 
 #include "kernel/netlink_l3.h"
+#include "kernel/nl_owned.h"
 #include "kernel/netns.h"
 
 #include <linux/if.h>
@@ -54,16 +55,6 @@ int errno_of_nle(int nle) {
 
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct Owned {
-  T* p = nullptr;
-  ~Owned() { if (p) Free(p); }
-};
-void free_addr(nl_addr* a) { nl_addr_put(a); }
-void free_link(rtnl_link* l) { rtnl_link_put(l); }
-void free_neigh(rtnl_neigh* n) { rtnl_neigh_put(n); }
-void free_cache(nl_cache* c) { nl_cache_free(c); }
-
 std::string addr_str(nl_addr* a, bool mac) {
   if (!a) return "";
   char buf[128];
@@ -90,7 +81,7 @@ class NetlinkKernel final : public Kernel {
 
   Result<State> read() override {
     State s;
-    Owned<nl_cache, free_cache> links, ports;
+    Owned<nl_cache, put_cache> links, ports;
     if (int e = rtnl_link_alloc_cache(sk_, AF_UNSPEC, &links.p); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump links"));
     std::map<int, std::string> names;
     for (auto* o = nl_cache_get_first(links.p); o; o = nl_cache_get_next(o)) {
@@ -235,10 +226,10 @@ class NetlinkKernel final : public Kernel {
 
   int apply_link(const Op& op) {
     const Link& want = op.link;
-    Owned<rtnl_link, free_link> l;
+    Owned<rtnl_link, put_link> l;
     bool veth = want.kind == "veth" && op.kind == Op::add_link;
     l.p = want.kind == "vxlan" && op.kind == Op::add_link ? rtnl_link_vxlan_alloc() : veth ? rtnl_link_veth_alloc() : rtnl_link_alloc();
-    Owned<nl_addr, free_addr> mac;
+    Owned<nl_addr, put_addr> mac;
     if (!want.mac.empty()) {
       if (nl_addr_parse(want.mac.c_str(), AF_LLC, &mac.p) < 0) return -NLE_INVAL;
       rtnl_link_set_addr(l.p, mac.p);
@@ -268,7 +259,7 @@ class NetlinkKernel final : public Kernel {
       }
       if (want.kind == "vxlan") {
         rtnl_link_vxlan_set_id(l.p, want.vni);
-        Owned<nl_addr, free_addr> local;
+        Owned<nl_addr, put_addr> local;
         if (!want.local_ip.empty() && nl_addr_parse(want.local_ip.c_str(), AF_INET, &local.p) == 0)
           rtnl_link_vxlan_set_local(l.p, local.p);
         rtnl_link_vxlan_set_learning(l.p, want.learning ? 1 : 0);
@@ -277,14 +268,14 @@ class NetlinkKernel final : public Kernel {
       }
       e = rtnl_link_add(sk_, l.p, NLM_F_CREATE | NLM_F_EXCL);
     } else {
-      Owned<rtnl_link, free_link> orig;
+      Owned<rtnl_link, put_link> orig;
       if ((e = rtnl_link_get_kernel(sk_, 0, want.name.c_str(), &orig.p)) < 0) return e;
       e = rtnl_link_change(sk_, orig.p, l.p, 0);
     }
     index_valid_ = false;  // a new link: its index is not known yet
     if (e < 0 || want.master.empty()) return e;
     if ((e = set_port_learning(want.name, want.port_learning)) < 0 || !up_later) return e;
-    Owned<rtnl_link, free_link> orig, up;
+    Owned<rtnl_link, put_link> orig, up;
     if ((e = rtnl_link_get_kernel(sk_, 0, want.name.c_str(), &orig.p)) < 0) return e;
     up.p = rtnl_link_alloc();
     rtnl_link_set_flags(up.p, IFF_UP);
@@ -316,10 +307,10 @@ class NetlinkKernel final : public Kernel {
     const std::string& dev = fdb ? op.fdb.dev : op.neigh.dev;
     int idx = ifindex(dev);
     if (idx == 0) return -NLE_NODEV;
-    Owned<rtnl_neigh, free_neigh> n;
+    Owned<rtnl_neigh, put_neigh> n;
     n.p = rtnl_neigh_alloc();
     rtnl_neigh_set_ifindex(n.p, idx);
-    Owned<nl_addr, free_addr> mac, dst;
+    Owned<nl_addr, put_addr> mac, dst;
     if (nl_addr_parse((fdb ? op.fdb.mac : op.neigh.mac).c_str(), AF_LLC, &mac.p) < 0) return -NLE_INVAL;
     rtnl_neigh_set_lladdr(n.p, mac.p);
     if (fdb) {
@@ -353,7 +344,7 @@ class NetlinkKernel final : public Kernel {
       case Op::add_link:
       case Op::set_link: return apply_link(op);
       case Op::del_link: {
-        Owned<rtnl_link, free_link> l;
+        Owned<rtnl_link, put_link> l;
         l.p = rtnl_link_alloc();
         rtnl_link_set_name(l.p, op.link.name.c_str());
         return rtnl_link_delete(sk_, l.p);
@@ -383,7 +374,7 @@ class NetlinkKernel final : public Kernel {
     rtnl_link_set_name(peer, want.peer.c_str());
     rtnl_link_set_mtu(peer, static_cast<unsigned>(want.mtu));
     int e = 0;
-    Owned<nl_addr, free_addr> mac;
+    Owned<nl_addr, put_addr> mac;
     if (!want.peer_mac.empty()) {
       if (nl_addr_parse(want.peer_mac.c_str(), AF_LLC, &mac.p) < 0) e = -NLE_INVAL;
       else rtnl_link_set_addr(peer, mac.p);

@@ -1,5 +1,7 @@
 #include "kernel/netlink_l3.h"
 
+#include "kernel/nl_owned.h"
+
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
@@ -15,17 +17,6 @@
 
 namespace nt::kernel::detail {
 namespace {
-
-template <class T, void (*Free)(T*)>
-struct Owned {
-  T* p = nullptr;
-  ~Owned() { if (p) Free(p); }
-};
-void put_cache(nl_cache* c) { nl_cache_free(c); }
-void put_addr(nl_addr* a) { nl_addr_put(a); }
-void put_rtaddr(rtnl_addr* a) { rtnl_addr_put(a); }
-void put_route(rtnl_route* r) { rtnl_route_put(r); }
-void put_rule(rtnl_rule* r) { rtnl_rule_put(r); }
 
 std::string ip_of(nl_addr* a) {
   if (!a || nl_addr_get_family(a) != AF_INET || nl_addr_get_len(a) != 4) return "";

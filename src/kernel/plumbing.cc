@@ -18,20 +18,11 @@
 
 #include "kernel/kernel.h"
 #include "kernel/netlink_kernel.h"
+#include "kernel/nl_owned.h"
 
 namespace nt::kernel {
 namespace {
 
-// Frees libnl objects at scope exit.
-template <class T, void (*Free)(T*)>
-struct Owned {
-  T* p = nullptr;
-  ~Owned() { if (p) Free(p); }
-};
-void put_addr(nl_addr* a) { nl_addr_put(a); }
-void put_link(rtnl_link* l) { rtnl_link_put(l); }
-void put_rtaddr(rtnl_addr* a) { rtnl_addr_put(a); }
-void put_route(rtnl_route* r) { rtnl_route_put(r); }
 
 class NetlinkPlumbing final : public Plumbing {
  public:

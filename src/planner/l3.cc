@@ -11,21 +11,17 @@
 #include <algorithm>
 
 #include "planner/planner.h"
+#include "planner/port_facts.h"
 
 namespace nt {
 namespace json = boost::json;
 
+using planner_detail::is_interface;
+using planner_detail::str;
+
 namespace {
 
-std::string str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
 bool starts(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-bool is_interface(const std::string& owner) {
-  return owner == "network:router_interface_distributed" || owner == "network:router_interface" ||
-         owner == "network:ha_router_replicated_interface";
-}
 bool is_snat(const std::string& owner) { return owner == "network:router_centralized_snat"; }
 bool is_gateway(const std::string& owner) { return owner == "network:router_gateway"; }
 bool is_fg(const std::string& owner) { return owner == "network:floatingip_agent_gateway"; }

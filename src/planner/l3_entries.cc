@@ -1,23 +1,13 @@
 // The L3 host-view entries themselves (see l3.cc for which hosts get them).
 #include "planner/planner.h"
+#include "planner/port_facts.h"
 
 namespace nt {
 namespace json = boost::json;
 
-namespace {
-std::string str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
-bool is_interface(const std::string& owner) {
-  return owner == "network:router_interface_distributed" || owner == "network:router_interface" ||
-         owner == "network:ha_router_replicated_interface";
-}
-std::string host_of_bound(const json::object& port) {
-  auto vif = str(port, "binding:vif_type");
-  return vif == "binding_failed" || vif == "unbound" ? "" : str(port, "binding:host_id");
-}
-}  // namespace
+using planner_detail::is_interface;
+using planner_detail::str;
+using planner_detail::host_of;
 
 // A router's interfaces as the router entry lists them; the same on every host, so
 // cached for the duration of one refresh.
@@ -65,7 +55,7 @@ std::optional<json::object> Planner::router_entry(const std::string& host, const
     for (const auto& fid : mine->second) {
       const auto& f = fips_.at(fid);
       auto port = ports_.find(str(f, "port_id"));
-      if (port == ports_.end() || host_of_bound(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
+      if (port == ports_.end() || host_of(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
       fips.push_back(json::object{{"id", fid}, {"floating_ip", f.at("floating_ip_address")}, {"fixed_ip", f.at("fixed_ip_address")}});
     }
   auto h = hosts_.find(host);
@@ -112,7 +102,7 @@ std::optional<json::object> Planner::fip_entry(const std::string& host, const st
     for (const auto& fid : fids) {
       const auto& f = fips_.at(fid);
       auto port = ports_.find(str(f, "port_id"));
-      if (port == ports_.end() || host_of_bound(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
+      if (port == ports_.end() || host_of(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
       addresses.push_back(f.at("floating_ip_address"));
     }
     if (!addresses.empty()) routers.push_back(json::object{{"router_id", r}, {"floating_ips", std::move(addresses)}});

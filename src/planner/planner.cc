@@ -1,31 +1,21 @@
 #include "planner/planner.h"
 
+#include "planner/port_facts.h"
+
 #include <algorithm>
 #include <thread>
 
 namespace nt {
 namespace json = boost::json;
 
+using planner_detail::host_of;
+using planner_detail::str;
+
 namespace {
-
-std::string str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
-
-// The host a port is bound to; a failed binding binds it nowhere.
-std::string host_of(const json::object& port) {
-  auto vif = str(port, "binding:vif_type");
-  return (vif == "binding_failed" || vif == "unbound") ? std::string() : str(port, "binding:host_id");
-}
 
 // A router interface is the same port (IP and MAC) on every host of the router: never an
 // l2pop entry, which would point that MAC at one host's VTEP.
-bool distributed(const json::object& port) {
-  auto owner = str(port, "device_owner");
-  return owner == "network:router_interface_distributed" || owner == "network:router_interface" ||
-         owner == "network:ha_router_replicated_interface";
-}
+bool distributed(const json::object& port) { return planner_detail::is_interface(str(port, "device_owner")); }
 
 json::array ips_of(const json::object& port) {
   json::array out;

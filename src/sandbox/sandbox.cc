@@ -289,11 +289,7 @@ Status exec_in_host(const Options& o, const std::string& host, const std::vector
   if (host != "internet" && host != "fabric" && !s.host(host))
     return fail(Errc::not_found, "SandboxError", "no sandbox host " + host + " (see `neutrino sandbox status`)");
   NT_TRY(kernel::enter_namespace(host == "fabric" ? fabric_ns(o) : host_ns(o, host)));
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  ::execvp(args[0], args.data());
-  return fail(Errc::not_found, "SandboxError", "cannot run " + argv[0] + ": " + std::strerror(errno));
+  return exec_argv(argv);
 }
 
 }  // namespace nt::sandbox

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -114,6 +115,14 @@ Result<int> spawn(const std::vector<std::string>& argv, const std::string& log, 
   ::close(exec_pipe[0]);
   if (child_exited(pid)) return fail(Errc::internal, "SandboxError", "cannot start " + argv[0] + " (see " + log + ")");
   return static_cast<int>(pid);
+}
+
+Status exec_argv(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  return fail(Errc::not_found, "SandboxError", "cannot run " + argv[0] + ": " + std::strerror(errno));
 }
 
 bool child_exited(int pid) { return ::waitpid(pid, nullptr, WNOHANG) == pid; }

@@ -35,6 +35,8 @@ std::string fabric_ns(const Options& o);
 
 // Starts argv detached (own session), output appended to log, inside netns ("" = here).
 Result<int> spawn(const std::vector<std::string>& argv, const std::string& log, const std::string& netns);
+// Replaces this process with argv (PATH searched); returns only on failure.
+Status exec_argv(const std::vector<std::string>& argv);
 bool child_exited(int pid);  // a child of this process has exited (and is reaped)
 bool running_as(int pid, const std::string& program);  // pid alive and runs that program
 // SIGTERM, up to 5 s, then SIGKILL; only if the pid still runs `program`.

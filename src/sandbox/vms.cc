@@ -139,11 +139,7 @@ Status exec_in_vm(const Options& o, const std::string& vm, const std::vector<std
   if (std::none_of(s.vms.begin(), s.vms.end(), [&](const auto& v) { return v.name == vm; }))
     return fail(Errc::not_found, "SandboxError", "no VM " + vm + " (see `neutrino sandbox status`)");
   NT_TRY(kernel::enter_namespace(vm_ns(o, vm)));
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  ::execvp(args[0], args.data());
-  return fail(Errc::not_found, "SandboxError", "cannot run " + argv[0] + ": " + std::strerror(errno));
+  return exec_argv(argv);
 }
 
 }  // namespace nt::sandbox

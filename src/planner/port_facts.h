@@ -1,0 +1,25 @@
+// Small facts about Neutron objects as the planner reads them (internal to src/planner).
+#pragma once
+#include <boost/json.hpp>
+#include <string>
+
+namespace nt::planner_detail {
+
+inline std::string str(const boost::json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
+}
+
+// A router interface: the same IP and MAC on every host of a distributed router.
+inline bool is_interface(const std::string& owner) {
+  return owner == "network:router_interface_distributed" || owner == "network:router_interface" ||
+         owner == "network:ha_router_replicated_interface";
+}
+
+// The host a port is bound to; a failed binding binds it nowhere.
+inline std::string host_of(const boost::json::object& port) {
+  auto vif = str(port, "binding:vif_type");
+  return (vif == "binding_failed" || vif == "unbound") ? std::string() : str(port, "binding:host_id");
+}
+
+}  // namespace nt::planner_detail
