@@ -101,15 +101,24 @@ class Agent {
   size_t reconcile() {
     std::lock_guard g(mu_);
     if (!have_view_) return 0;
-    size_t changes = l3_.before_l2(view_);  // namespaces and veths, for L2 to plug
+    // The host is read once per pass, and again only after something changed in it.
     auto actual = kernel_->read();
-    if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
+    auto reread = [&] {
+      if (dry_run_) return true;
+      actual = kernel_->read();
+      return actual.has_value();
+    };
+    if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
+    size_t changes = l3_.before_l2(view_, *actual);  // namespaces and veths, for L2 to plug
+    if (changes > 0 && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     auto ops = plan_l2(view_, *actual, config_.l2);
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
     if (!dry_run_ && !ops.empty())
       if (auto r = kernel_->apply(ops); !r) spdlog::error("reconcile: {}", r.error().message);
-    changes += ops.size() + l3_.after_l2();
-    if (auto after = kernel_->read()) states_ = port_states(view_, *after);
+    if (!ops.empty() && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
+    // The L3 host work after this (FDB entries, the bridge table) leaves plugging alone.
+    changes += ops.size() + l3_.after_l2(*actual);
+    states_ = port_states(view_, *actual);
     // The server makes this host's floating IP gateway ports on request (as Neutron's).
     for (const auto& net : l3_.missing_fip_gateways())
       if (!dry_run_)

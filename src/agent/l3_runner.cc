@@ -60,7 +60,7 @@ void L3Runner::learn_link_local() {
   }
 }
 
-size_t L3Runner::before_l2(const HostView& view) {
+size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
   if (!learned_) learn_link_local(), learned_ = true;
   rfp_ = allocate_link_local(view, rfp_);
   desired_ = desired_l3(view, prefix_, rfp_);
@@ -73,9 +73,7 @@ size_t L3Runner::before_l2(const HostView& view) {
     if (auto made = kernel::create_namespace(ns); !made) spdlog::error("{}", made.error().message);
     else (void)kernel::run_in_namespace(ns, [] { return kernel::write_sysctl("net/ipv6/conf/default/disable_ipv6", "1"); });
   }
-  auto actual = host_.read();
-  if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
-  return changes + apply(host_, plan_host_veths(desired_.host, *actual), "");
+  return changes + apply(host_, plan_host_veths(desired_.host, host), "");
 }
 
 // A floating IP that arrives on this host is announced from its fg- port (proxy ARP
@@ -112,10 +110,8 @@ void L3Runner::announce_floating_ips(const std::string& ns, const NamespacePlan&
   }
 }
 
-size_t L3Runner::after_l2() {
-  size_t changes = 0;
-  auto host = host_.read();
-  if (host) changes += apply(host_, plan_host_l3(desired_.host, *host), "");
+size_t L3Runner::after_l2(const kernel::State& host) {
+  size_t changes = apply(host_, plan_host_l3(desired_.host, host), "");
   // Routers before fip namespaces: a floating IP becomes reachable (its /32 route in the
   // fip namespace) only once its DNAT is in place, or the first packets would leave a
   // conntrack entry without NAT that keeps a steady flow (a ping) from ever reaching the VM.
@@ -136,7 +132,7 @@ size_t L3Runner::after_l2() {
     auto ops = plan_namespace(plan.want, *actual);
     changes += apply(*k, ops, ns);
     changes += ensure_sysctls(ns, plan.sysctls);
-    if (host) announce_floating_ips(ns, plan, *host);
+    announce_floating_ips(ns, plan, host);
   }
   for (const auto& ns : kernel::list_namespaces(prefix_)) {
     if (!l3_namespace(ns, prefix_) || desired_.namespaces.count(ns)) continue;

@@ -16,10 +16,11 @@ class L3Runner {
  public:
   L3Runner(std::string ns_prefix, kernel::Kernel& host, bool dry_run)
       : prefix_(std::move(ns_prefix)), host_(host), dry_run_(dry_run) {}
-  // Namespaces and veths; returns the number of changes.
-  size_t before_l2(const HostView& view);
-  // The host's entries and table, then every namespace; removes stale namespaces.
-  size_t after_l2();
+  // Namespaces and veths, against the host as just read; returns the number of changes.
+  size_t before_l2(const HostView& view, const kernel::State& host);
+  // The host's entries and table (against the host as read after L2), then every
+  // namespace; removes stale namespaces.
+  size_t after_l2(const kernel::State& host);
   // External networks the view has floating IPs on but no fg- port for this host yet.
   const std::set<std::string>& missing_fip_gateways() const { return desired_.missing_fip_gateways; }
   // Whether gratuitous ARPs are still to be repeated (the agent runs another pass soon).

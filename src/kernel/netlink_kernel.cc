@@ -399,13 +399,18 @@ class NetlinkKernel final : public Kernel {
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> open_netlink_kernel() {
+Result<nl_sock*> open_route_socket() {
   nl_sock* sk = nl_socket_alloc();
   if (!sk) return nt::unexpected(from_errno(ENOMEM, "netlink socket"));
   if (int e = nl_connect(sk, NETLINK_ROUTE); e < 0) {
     nl_socket_free(sk);
     return nt::unexpected(from_errno(errno_of(e), "connect rtnetlink"));
   }
+  return sk;
+}
+
+Result<std::unique_ptr<Kernel>> open_netlink_kernel() {
+  NT_ASSIGN(nl_sock* sk, open_route_socket());
   // Big dump batches: the kernel re-walks its FDB from the start of every batch.
   nl_socket_set_buffer_size(sk, 4 << 20, 4 << 20);
   nl_socket_set_msg_buf_size(sk, 64 << 10);

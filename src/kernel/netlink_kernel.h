@@ -5,8 +5,12 @@
 
 #include "kernel/kernel.h"
 
+struct nl_sock;  // libnl
+
 namespace nt::kernel {
 Result<std::unique_ptr<Kernel>> open_netlink_kernel();
+// An rtnetlink socket (libnl) connected in the calling thread's namespace; caller frees it.
+Result<::nl_sock*> open_route_socket();
 // A libnl NLE_* code (negative or not) as the errno it stands for; for from_errno().
 int errno_of_nle(int nle);
 }  // namespace nt::kernel

@@ -23,7 +23,6 @@
 namespace nt::kernel {
 namespace {
 
-
 class NetlinkPlumbing final : public Plumbing {
  public:
   explicit NetlinkPlumbing(nl_sock* sk) : sk_(sk) {}
@@ -148,11 +147,9 @@ std::map<std::string, std::string> missing_link_kinds(const std::vector<std::str
       for (const auto& k : kinds) missing[k] = why;
     };
     if (::unshare(CLONE_NEWNET) < 0) return all(std::string("cannot probe the kernel: ") + std::strerror(errno));
-    nl_sock* sk = nl_socket_alloc();
-    if (!sk || nl_connect(sk, NETLINK_ROUTE) < 0) {
-      if (sk) nl_socket_free(sk);
-      return all("cannot probe the kernel: no rtnetlink");
-    }
+    auto opened = open_route_socket();
+    if (!opened) return all("cannot probe the kernel: " + opened.error().message);
+    nl_sock* sk = *opened;
     Owned<rtnl_link, put_link> dummy{rtnl_link_alloc()};
     rtnl_link_set_name(dummy.p, "probe0");
     rtnl_link_set_type(dummy.p, "dummy");
@@ -173,12 +170,7 @@ std::map<std::string, std::string> missing_link_kinds(const std::vector<std::str
 }
 
 Result<std::unique_ptr<Plumbing>> Plumbing::open() {
-  nl_sock* sk = nl_socket_alloc();
-  if (!sk) return nt::unexpected(from_errno(ENOMEM, "netlink socket"));
-  if (int e = nl_connect(sk, NETLINK_ROUTE); e < 0) {
-    nl_socket_free(sk);
-    return nt::unexpected(from_errno(errno_of_nle(e), "connect rtnetlink"));
-  }
+  NT_ASSIGN(nl_sock* sk, open_route_socket());
   return std::unique_ptr<Plumbing>(std::make_unique<NetlinkPlumbing>(sk));
 }
 
