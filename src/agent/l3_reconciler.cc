@@ -104,8 +104,7 @@ struct Builder {
     auto ns = prefix + "qrouter-" + id;
     auto& plan = out.namespaces[ns];
     auto& want = plan.want;
-    plan.sysctls = {{"net/ipv4/ip_forward", "1"}, {"net/ipv4/conf/all/send_redirects", "0"},
-                    {"net/ipv4/conf/default/send_redirects", "0"}};
+    plan.sysctls["net/ipv4/ip_forward"] = "1";
     const auto& interfaces = arr(r, "interfaces");
     auto tables = snat_tables(interfaces);
     for (const auto& iv : interfaces) {
@@ -187,7 +186,7 @@ struct Builder {
   void snat(const std::string& id, const json::object& sn) {
     auto ns = prefix + "snat-" + id;
     auto& plan = out.namespaces[ns];
-    plan.sysctls = {{"net/ipv4/ip_forward", "1"}};
+    plan.sysctls["net/ipv4/ip_forward"] = "1";
     bool active = sn.contains("active") && sn.at("active").as_bool();
     std::vector<const json::object*> ports;
     for (const auto& p : arr(sn, "sg")) ports.push_back(&p.as_object());
@@ -268,6 +267,12 @@ LinkLocal allocate_link_local(const HostView& view, const LinkLocal& current) {
   return out;
 }
 
+std::vector<std::string> router_sysctl_keys(const kernel::State& want) {
+  std::vector<std::string> keys{"net/ipv4/conf/all/send_redirects", "net/ipv4/conf/default/send_redirects"};
+  for (const auto& [dev, link] : want.links) keys.push_back("net/ipv4/conf/" + dev + "/send_redirects");
+  return keys;
+}
+
 bool l3_namespace(const std::string& name, const std::string& prefix) {
   if (name.rfind(prefix, 0) != 0) return false;
   auto rest = name.substr(prefix.size());
@@ -287,7 +292,14 @@ L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const L
     else if (key.first == "fip") b.fip(key.second, obj);
   }
   b.host_table();
-  for (auto& [name, plan] : b.out.namespaces) plan.want.links["lo"] = Link{"lo", "device", "", 65536, true};
+  for (auto& [name, plan] : b.out.namespaces) {
+    plan.want.links["lo"] = Link{"lo", "device", "", 65536, true};
+    // No ICMP redirects from a router namespace (as Neutron's): a qrouter forwards SNAT
+    // traffic back out of the qr- port it came in on (to the sg- address), and a redirect
+    // would send the VM around it. The kernel sends one if all OR the interface says so,
+    // so each interface is set too, not only all and default.
+    for (const auto& key : router_sysctl_keys(plan.want)) plan.sysctls[key] = "0";
+  }
   return std::move(b.out);
 }
 

@@ -27,7 +27,7 @@ namespace nt::agent {
 
 struct NamespacePlan {
   kernel::State want;
-  std::map<std::string, std::string> sysctls;  // "net/ipv4/ip_forward" -> "1"
+  std::map<std::string, std::string> sysctls;  // "net/ipv4/ip_forward" -> "1"; send_redirects 0 for all, default, each link
 };
 
 struct L3Desired {
@@ -43,6 +43,8 @@ std::pair<std::string, std::string> link_local_pair(int index);  // (rfp address
 L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const LinkLocal& rfp);
 // Which rfp index each router in the view gets, keeping those in `current`.
 LinkLocal allocate_link_local(const HostView& view, const LinkLocal& current);
+// send_redirects keys set to 0 in every router namespace: all, default and each interface.
+std::vector<std::string> router_sysctl_keys(const kernel::State& want);
 // Namespaces of ours are <prefix>qrouter-*, <prefix>snat-*, <prefix>fip-*.
 bool l3_namespace(const std::string& name, const std::string& ns_prefix);
 

@@ -33,12 +33,17 @@ size_t L3Runner::apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, co
 size_t L3Runner::ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values) {
   size_t writes = 0;
   auto done = kernel::run_in_namespace(ns, [&]() -> Status {
+    // One key failing (an interface not there yet) leaves the others to be set.
     for (const auto& [key, value] : values) {
       auto now = kernel::read_sysctl(key);
       if (now && *now == value) continue;
-      ++writes;
       spdlog::info("{}set {} = {} in {}", dry_run_ ? "would " : "", key, value, ns);
-      if (!dry_run_) NT_TRY(kernel::write_sysctl(key, value));
+      if (dry_run_) {
+        ++writes;
+        continue;
+      }
+      if (auto w = kernel::write_sysctl(key, value); !w) spdlog::warn("sysctl {} in {}: {}", key, ns, w.error().message);
+      else ++writes;
     }
     return {};
   });
@@ -71,7 +76,14 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
     spdlog::info("{}add namespace {}", dry_run_ ? "would " : "", ns);
     if (dry_run_) continue;
     if (auto made = kernel::create_namespace(ns); !made) spdlog::error("{}", made.error().message);
-    else (void)kernel::run_in_namespace(ns, [] { return kernel::write_sysctl("net/ipv6/conf/default/disable_ipv6", "1"); });
+    // Before any port arrives: interfaces made later take default's values (no redirects).
+    else if (auto set = kernel::run_in_namespace(ns, []() -> Status {
+               (void)kernel::write_sysctl("net/ipv6/conf/default/disable_ipv6", "1");  // absent without IPv6
+               NT_TRY(kernel::write_sysctl("net/ipv4/conf/all/send_redirects", "0"));
+               return kernel::write_sysctl("net/ipv4/conf/default/send_redirects", "0");
+             });
+             !set)
+      spdlog::error("sysctls in {}: {}", ns, set.error().message);
   }
   return changes + apply(host_, plan_host_veths(desired_.host, host), "");
 }
