@@ -2,6 +2,7 @@
 // security with security groups and allowed address pairs, binding attributes.
 #include "api/binding.h"
 #include "api/handlers.h"
+#include "api/port_policy.h"
 #include "core/ipam.h"
 #include "core/mac.h"
 
@@ -121,6 +122,18 @@ class Ports final : public Handler {
   const ResourceDef& def() const override { return def_; }
   std::vector<std::string> special_filters() const override { return {"fixed_ips"}; }
 
+  // Neutron's port policy (api/port_policy.h): the network's owner sees and may delete others'
+  // ports on it; sensitive attributes are for admins and network owners.
+  bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override { return port_readable(m, o, ctx); }
+  Status authorize(const Model& m, const std::string& action, const Obj& target, const Obj& request,
+                   const Ctx& ctx) const override {
+    if (action == "update") return authorize_port_update(m, target, request, ctx);
+    if (action != "create") return {};  // delete_port allows whoever may read the port
+    const Obj* net = m.find("networks", json_str(target.if_contains("network_id")));
+    if (!net || !usable(*net, ctx)) return {};  // create() answers NetworkNotFound
+    return authorize_port_create(*net, target, ctx);
+  }
+
   bool special_match(const Obj& o, const std::string& key, const std::string& value) const override {
     auto eq = value.find('=');
     if (eq == std::string::npos) return false;
@@ -143,7 +156,7 @@ class Ports final : public Handler {
     auto id = json_str(port.if_contains("id"));
     auto net_id = json_str(port.if_contains("network_id"));
     const Obj* net = txn.model().find("networks", net_id);
-    if (!net || !(ctx.is_admin || project_of(*net) == ctx.project_id || net->at("shared").as_bool()))
+    if (!net || !usable(*net, ctx))
       return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     NT_TRY(assign_mac(txn, port, net_id, id));
     json::array wanted = port.contains("fixed_ips") ? port["fixed_ips"].as_array() : json::array{};
@@ -224,6 +237,11 @@ class Ports final : public Handler {
   }
 
  private:
+  // Networks a port may be created on: own, shared, or any as admin.
+  static bool usable(const Obj& net, const Ctx& ctx) {
+    return ctx.is_admin || project_of(net) == ctx.project_id || net.at("shared").as_bool();
+  }
+
   Status assign_mac(Txn& txn, Obj& port, const std::string& net_id, const std::string& id) {
     if (auto* given = port.if_contains("mac_address")) {
       auto mac = *Mac::parse(json_str(given));

@@ -10,6 +10,21 @@ bool Handler::visible(const Model&, const Obj& o, const Ctx& ctx) const {
   return ctx.is_admin || project_of(o) == ctx.project_id;
 }
 
+namespace {
+// Visible is not enough to change: shared networks and their subnets are read-only to others.
+Status check_owner(const ResourceDef& def, const Obj& o, const Ctx& ctx, const std::string& action) {
+  if (ctx.is_admin || project_of(o) == ctx.project_id) return {};
+  return fail(Errc::forbidden, "PolicyNotAuthorized",
+              "(rule:" + action + "_" + def.singular + ") is disallowed by policy");
+}
+}  // namespace
+
+Status Handler::authorize(const Model&, const std::string& action, const Obj& target, const Obj&,
+                          const Ctx& ctx) const {
+  if (action == "create") return {};
+  return check_owner(def(), target, ctx, action);
+}
+
 Result<Obj> Handler::update(Txn& txn, const Obj& current, const Obj& changes, const Ctx&) {
   Obj next = current;
   for (const auto& kv : changes) next[kv.key()] = kv.value();
@@ -118,6 +133,7 @@ Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const
       if (limit >= 0 && txn.model().count(def.plural, project) + 1 > limit)
         return conflict("OverQuota", "Quota exceeded for resources: ['" + quota + "'].");
     }
+    NT_TRY(h.authorize(txn.model(), "create", item.as_object(), {}, ctx));
     NT_ASSIGN(Obj stored, h.create(txn, std::move(stamp_new(checked)), ctx));
     created.push_back(render(def, h.decorate(txn.model(), stored), ctx));
   }
@@ -126,13 +142,6 @@ Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const
 }
 
 namespace {
-// Visible is not enough to change: shared networks and their subnets are read-only to others.
-Status check_owner(const ResourceDef& def, const Obj& o, const Ctx& ctx, const char* action) {
-  if (ctx.is_admin || project_of(o) == ctx.project_id) return {};
-  return fail(Errc::forbidden, "PolicyNotAuthorized",
-              std::string("(rule:") + action + "_" + def.singular + ") is disallowed by policy");
-}
-
 Status check_if_match(const Obj& current, const std::string& if_match) {
   if (if_match.empty()) return {};
   const std::string prefix = "revision_number=";
@@ -159,10 +168,11 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
   const auto& def = h.def();
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
-  NT_TRY(check_owner(def, current, ctx, "update"));
-  NT_TRY(check_if_match(current, if_match));
+  // As Neutron: the body is validated (400) before policy is enforced (403).
   NT_ASSIGN(Obj item, unwrap_update(def, body));
   NT_ASSIGN(Obj changes, check_update(def, item, ctx));
+  NT_TRY(h.authorize(txn.model(), "update", current, changes, ctx));
+  NT_TRY(check_if_match(current, if_match));
   NT_ASSIGN(Obj next, h.update(txn, current, changes, ctx));
   if (next != current) {
     bump_revision(txn, def.plural, id);
@@ -174,7 +184,7 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
 Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& if_match) {
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
-  NT_TRY(check_owner(h.def(), current, ctx, "delete"));
+  NT_TRY(h.authorize(txn.model(), "delete", current, {}, ctx));
   NT_TRY(check_if_match(current, if_match));
   return h.remove(txn, current, ctx);
 }

@@ -22,6 +22,12 @@ class Handler {
   // "network", "port", ...: the quota resource; "" = not counted.
   virtual std::string quota_name() const { return def().singular; }
   virtual bool visible(const Model& m, const Obj& o, const Ctx& ctx) const;
+  // Policy beyond visibility (Neutron's policy.yaml for the resource), after the request is
+  // validated. action "create": `target` is the item as sent; "update": `target` is the stored
+  // object and `request` the PUT's attributes; "delete": `request` is empty. By default a
+  // caller may create, and change or delete only what its project owns (or as admin).
+  virtual Status authorize(const Model& m, const std::string& action, const Obj& target, const Obj& request,
+                           const Ctx& ctx) const;
   // Stores a new resource; `body` is validated, with id, project and timestamps set.
   virtual Result<Obj> create(Txn& txn, Obj body, const Ctx& ctx) = 0;
   // Applies validated `changes` to `current` and stores the result.
