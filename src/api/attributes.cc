@@ -1,5 +1,7 @@
 #include "api/attributes.h"
 
+#include "common/text.h"
+
 namespace nt {
 namespace json = boost::json;
 
@@ -36,7 +38,8 @@ Result<json::value> parse_json(const std::string& body) {
   json::parse_options opts;
   opts.max_depth = 32;
   auto v = json::parse(body, ec, {}, opts);
-  if (ec) return bad_request("Body contains invalid data");
+  // A number too large for a double parses as infinity: refuse it rather than store it.
+  if (ec || !storable_json(v)) return bad_request("Body contains invalid data");
   return v;
 }
 
@@ -72,9 +75,13 @@ namespace {
 
 Status check_unknown(const ResourceDef& def, const Obj& item) {
   std::string unknown;
+  bool any = false;  // an empty key is unknown too, though it adds nothing to the list
   for (const auto& kv : item)
-    if (!def.attr(std::string(kv.key()))) unknown += (unknown.empty() ? "" : ", ") + std::string(kv.key());
-  if (!unknown.empty()) return bad_request("Unrecognized attribute(s) '" + unknown + "'");
+    if (!def.attr(std::string(kv.key()))) {
+      unknown += (any ? ", " : "") + std::string(kv.key());
+      any = true;
+    }
+  if (any) return bad_request("Unrecognized attribute(s) '" + unknown + "'");
   return {};
 }
 
@@ -131,7 +138,9 @@ Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx
   NT_TRY(check_unknown(def, item));
   Obj out;
   for (const auto& kv : item) {
-    const Attr& a = *def.attr(std::string(kv.key()));
+    const Attr* found = def.attr(std::string(kv.key()));
+    if (!found) return bad_request("Unrecognized attribute(s) '" + std::string(kv.key()) + "'");
+    const Attr& a = *found;
     // Policy is enforced before the attribute map, as in Neutron.
     if ((a.flags & (kAdminOnly | kAdminWrite)) && !ctx.is_admin)
       return fail(Errc::forbidden, "PolicyNotAuthorized",

@@ -1,5 +1,7 @@
 #include "api/errors.h"
 
+#include "common/text.h"
+
 #include <boost/json.hpp>
 
 namespace nt {
@@ -44,9 +46,13 @@ const char* default_type(Errc code) {
 HttpResponse error_response(const Error& e) {
   namespace json = boost::json;
   std::string type = e.type.empty() ? default_type(e.code) : e.type;
-  // Store-internal failures never leak SQL to the client.
-  std::string message = e.code == Errc::internal ? "Request Failed: internal server error while processing your request."
-                                                 : e.message;
+  // Internal failures never leak SQL or exception text to the client; the store's own
+  // errors carry SQLite's sentence for the cause ("database or disk is full"), no SQL.
+  std::string message = e.message;
+  if (e.code == Errc::internal)
+    message = "Request Failed: internal server error while processing your request." +
+              (type == "StoreError" ? " The database said: " + e.message + "." : std::string());
+  if (!valid_utf8(message)) message = "The request could not be processed (its text is not valid UTF-8).";
   json::object body{{"NeutronError", json::object{{"type", type}, {"message", message}, {"detail", ""}}}};
   return HttpResponse{http_status(e.code), json::serialize(body)};
 }

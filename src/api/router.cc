@@ -6,6 +6,7 @@
 #include "api/errors.h"
 #include "api/agents.h"
 #include "api/handlers.h"
+#include "common/text.h"
 
 namespace nt {
 namespace json = boost::json;
@@ -43,6 +44,18 @@ std::pair<int, bool> success_status(const std::string& method, const std::vector
   if (method == "DELETE") return {204, false};
   if (tag_item) return {201, false};
   return {200, true};
+}
+
+// Ids, tags and project names come from the path, the query and the headers, and end up
+// stored and echoed: bytes that are not UTF-8 stop here with a 400.
+Status check_request_text(const HttpRequest& req, const std::string& path, const Params& params) {
+  if (!valid_utf8(path)) return bad_request("The request path is not valid UTF-8 once percent-decoded.");
+  for (const auto& [k, v] : params)
+    if (!valid_utf8(k) || !valid_utf8(v)) return bad_request("The query string is not valid UTF-8 once percent-decoded.");
+  for (const auto& [name, value] : req.headers)
+    if (!valid_utf8(name) || !valid_utf8(value))
+      return bad_request("The value of header " + (valid_utf8(name) ? name : std::string("?")) + " is not valid UTF-8.");
+  return {};
 }
 
 }  // namespace
@@ -95,6 +108,7 @@ void Api::handle(HttpRequest&& req, Reply reply) {
   std::string path;
   r.params = parse_query_string(req.target, &path);
   if (path.size() > 5 && path.ends_with(".json")) path.resize(path.size() - 5);
+  if (auto valid = check_request_text(req, path, r.params); !valid) return reply(error_response(valid.error()));
   auto segments = split_path(path);
   if (!segments.empty() && segments[0] == "agent") return handle_agent_channel(segments, req, std::move(reply));
   std::string proto = req.header("x-forwarded-proto");

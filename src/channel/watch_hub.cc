@@ -1,6 +1,7 @@
 #include "channel/watch_hub.h"
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace nt {
 namespace json = boost::json;
@@ -8,17 +9,32 @@ namespace json = boost::json;
 // One agent's stream: lines wait in a queue until the HTTP session asks for the next one.
 class WatchStream final : public BodyStream, public std::enable_shared_from_this<WatchStream> {
  public:
-  WatchStream(WatchHub& hub, std::string host) : hub_(hub), host_(std::move(host)) {}
+  WatchStream(WatchHub& hub, std::string host, size_t backlog_limit)
+      : hub_(hub), host_(std::move(host)), limit_(backlog_limit) {}
 
-  void push(std::string line) {
+  // `bounded`: a line that would take the backlog past the limit cuts the stream instead.
+  void push(std::string line, bool bounded = true) {
     std::function<void(std::optional<std::string>)> deliver;
+    bool cut = false;
     {
       std::lock_guard g(mu_);
       if (closed_) return;
-      if (waiting_) deliver = std::exchange(waiting_, nullptr);
-      else queue_.push_back(std::move(line));
+      if (waiting_) {
+        deliver = std::exchange(waiting_, nullptr);
+      } else if (bounded && queued_ + line.size() > limit_ + snapshot_) {
+        cut = closed_ = true;
+        queue_.clear();
+      } else {
+        queued_ += line.size();
+        if (!bounded) snapshot_ += line.size();
+        queue_.push_back(std::move(line));
+      }
     }
     if (deliver) deliver(std::move(line));
+    if (cut) {
+      spdlog::warn("watch of host {} fell more than {} bytes behind: cut (the agent resumes)", host_, limit_);
+      hub_.forget(this);
+    }
   }
 
   void next(std::function<void(std::optional<std::string>)> deliver) override {
@@ -30,6 +46,8 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
       } else if (!queue_.empty()) {
         ready = std::move(queue_.front());
         queue_.pop_front();
+        queued_ -= ready->size();
+        snapshot_ -= std::min(snapshot_, ready->size());
       } else {
         waiting_ = std::move(deliver);
         return;
@@ -55,6 +73,7 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
   std::string host_;
   std::mutex mu_;
   std::deque<std::string> queue_;
+  size_t limit_, queued_ = 0, snapshot_ = 0;  // bytes queued; of them, still from the snapshot
   std::function<void(std::optional<std::string>)> waiting_;
   bool closed_ = false;
 };
@@ -88,7 +107,7 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
 
 std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::optional<int64_t> since,
                                                 const Planner& planner) {
-  auto stream = std::make_shared<WatchStream>(*this, host);
+  auto stream = std::make_shared<WatchStream>(*this, host, backlog_limit_);
   int64_t rev = planner.host_revision(host);
   std::lock_guard g(mu_);
   const auto& h = history_[host];
@@ -96,12 +115,12 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   bool covered = since && *since <= rev && *since >= floors_[host];
   if (covered) {
     for (const auto& [r, text] : h)
-      if (r > *since) stream->push(text);
+      if (r > *since) stream->push(text, false);
   } else {
     for (const auto& [key, obj] : planner.shared_view(host))
-      stream->push(line(ViewDelta{host, rev, key.first, key.second, *obj}));
+      stream->push(line(ViewDelta{host, rev, key.first, key.second, *obj}), false);
   }
-  stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n");
+  stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n", false);
   watchers_.emplace(host, stream);
   return stream;
 }

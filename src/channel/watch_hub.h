@@ -6,6 +6,8 @@
 //   {"op":"keepalive","rev":N}       while idle
 // `rev` is the host view's revision. A watch resumes after `since` when the history still
 // holds every change since then; otherwise it starts with the full view and "synced".
+// A watcher that falls behind by more than `backlog_bytes` (beyond its initial snapshot)
+// is cut: its stream ends, and its agent resumes from the last revision it applied.
 #pragma once
 #include <deque>
 #include <map>
@@ -24,7 +26,8 @@ class WatchStream;
 
 class WatchHub {
  public:
-  explicit WatchHub(size_t history_per_host = 4096) : history_limit_(history_per_host) {}
+  explicit WatchHub(size_t history_per_host = 4096, size_t backlog_bytes = 1 << 20)
+      : history_limit_(history_per_host), backlog_limit_(backlog_bytes) {}
   // After each commit, with the planner's deltas (called with the model locked).
   void publish(const std::vector<ViewDelta>& deltas);
   // A new watch; `planner` must not change during the call (hold the model's lock).
@@ -41,6 +44,7 @@ class WatchHub {
   void forget(const WatchStream* s);
 
   size_t history_limit_;
+  size_t backlog_limit_;
   mutable std::mutex mu_;
   std::map<std::string, std::deque<std::pair<int64_t, std::string>>> history_;  // host -> (rev, line)
   std::map<std::string, int64_t> revisions_;                                    // host -> latest rev

@@ -1,6 +1,9 @@
 #include "common/config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -44,11 +47,13 @@ Status check_type(const OptionSpec& spec, const std::string& value, const std::s
                     "\" is not " + what);
   };
   if (spec.type == OptType::integer) {
-    if (value.empty()) return err("an integer");
-    size_t i = value[0] == '-' ? 1 : 0;
-    if (i == value.size() || value.size() > 19) return err("an integer");
-    for (; i < value.size(); ++i)
-      if (!std::isdigit(static_cast<unsigned char>(value[i]))) return err("an integer");
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    bool digits = !value.empty() && value.find_first_not_of("-0123456789") == std::string::npos;
+    if (!digits || end != value.data() + value.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
+      return err("an integer");
+    if (ec == std::errc::result_out_of_range || v < spec.min || v > spec.max)
+      return err("within " + std::to_string(spec.min) + ".." + std::to_string(spec.max));
   } else if (spec.type == OptType::boolean && !parse_bool(value)) {
     return err("a boolean (true or false)");
   }
@@ -87,6 +92,9 @@ Config Config::defaults(const std::vector<OptionSpec>& schema) {
 }
 
 Result<Config> Config::load(const std::string& path, const std::vector<OptionSpec>& schema) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return fail(Errc::invalid_argument, "ConfigError", path + ": is a directory, not a configuration file");
   std::ifstream in(path);
   if (!in) return fail(Errc::invalid_argument, "ConfigError", path + ": cannot open the file");
   std::stringstream ss;
@@ -148,9 +156,12 @@ const Config::Value& Config::value(const std::string& section, const std::string
 std::string Config::str(const std::string& section, const std::string& name) const {
   return value(section, name).text;
 }
+// Values were range-checked when parsed; anything else reads as 0 rather than throwing.
 int64_t Config::integer(const std::string& section, const std::string& name) const {
   auto& v = value(section, name).text;
-  return v.empty() ? 0 : std::stoll(v);
+  int64_t out = 0;
+  std::from_chars(v.data(), v.data() + v.size(), out);
+  return out;
 }
 bool Config::boolean(const std::string& section, const std::string& name) const {
   return parse_bool(value(section, name).text).value_or(false);

@@ -21,6 +21,7 @@ struct OptionSpec {
   OptType type = OptType::string;
   std::string default_value;
   std::string help;
+  int64_t min = INT32_MIN, max = INT32_MAX;  // integers: the accepted range
 };
 
 class Config {

@@ -27,6 +27,7 @@ struct Error {
   std::string type;     // Neutron exception name, e.g. "IpAddressInUse"
   std::string message;
   int sys_errno = 0;    // set only by src/kernel
+  std::string detail;   // for the server's log only, never sent to a client (e.g. the SQL)
 };
 
 template <class T>

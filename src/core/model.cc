@@ -1,5 +1,7 @@
 #include "core/model.h"
 
+#include "common/text.h"
+
 namespace nt {
 namespace json = boost::json;
 
@@ -61,7 +63,7 @@ void Model::index_port(const Obj& port, bool add) {
   else ports_by_network[net].erase(id);
 }
 
-Status Model::load(const LoadedState& state) {
+Status Model::load(const LoadedState& state, std::vector<BadRow>* skipped) {
   clear();
   revision = state.revision;
   for (const auto& [kind, rows] : state.rows) {
@@ -69,32 +71,65 @@ Status Model::load(const LoadedState& state) {
     for (const auto& row : rows) {
       boost::system::error_code ec;
       auto v = json::parse(row.body, ec);
-      if (ec || !v.is_object())
-        return fail(Errc::internal, "StoreError", "corrupt " + kind + " row " + row.id);
+      std::string why = ec ? "not valid JSON (" + ec.message() + ")"
+                      : !v.is_object() ? "not a JSON object"
+                      : !storable_json(v) ? "holds a non-finite number or text that is not UTF-8"
+                                          : "";
+      if (!why.empty()) {
+        if (!skipped) return fail(Errc::internal, "StoreError", "table " + kind + ", row " + row.id + ": " + why);
+        skipped->push_back({kind, row.id, why});
+        continue;
+      }
       count_row(kind, v.as_object(), 1);
       table[row.id] = std::move(v.as_object());
       texts_[kind][row.id] = row.body;
     }
   }
-  // Rebuild allocation indexes from the resources themselves.
-  for (const auto& [id, port] : tables_["ports"]) {
-    index_port(port, true);
-    auto net = json_str(port.if_contains("network_id"));
-    if (auto mac = Mac::parse(json_str(port.if_contains("mac_address")))) macs_[net].insert(mac->value);
-    if (auto* ips = port.if_contains("fixed_ips"); ips && ips->is_array())
-      for (const auto& f : ips->as_array()) {
-        auto ip = IpAddress::parse(json_str(f.as_object().if_contains("ip_address")));
-        if (ip) ips_[json_str(f.as_object().if_contains("subnet_id"))].insert(ip->value);
-      }
-  }
-  for (const auto& [id, net] : tables_["networks"]) {
-    auto* seg = net.if_contains("provider:segmentation_id");
-    auto type = json_str(net.if_contains("provider:network_type"));
-    auto phys = json_str(net.if_contains("provider:physical_network"));
-    if (type == "flat") segments_["flat/" + phys].insert(0);
-    else if (seg && seg->is_int64()) segments_[type + "/" + phys].insert(static_cast<uint64_t>(seg->as_int64()));
-  }
+  index_allocations();
   return {};
+}
+
+// Rebuilds the allocation indexes from the resources themselves.
+void Model::index_allocations() {
+  for (const auto& a : derived_allocations(*this)) {
+    if (a.kind == AllocKind::ip) {
+      if (auto ip = IpAddress::parse(a.value)) ips_[a.scope].insert(ip->value);
+    } else if (a.kind == AllocKind::mac) {
+      if (auto mac = Mac::parse(a.value)) macs_[a.scope].insert(mac->value);
+    } else {
+      segments_[a.scope].insert(std::stoull(a.value));
+    }
+  }
+  for (const auto& [id, port] : tables_["ports"]) index_port(port, true);
+}
+
+std::vector<AllocChange> derived_allocations(const Model& m) {
+  std::vector<AllocChange> out;
+  if (const Table* ports = m.find_table("ports"))
+    for (const auto& [id, port] : *ports) {
+      auto net = json_str(port.if_contains("network_id"));
+      if (auto mac = Mac::parse(json_str(port.if_contains("mac_address")))) out.push_back({AllocKind::mac, net, mac->str(), id});
+      if (auto* ips = port.if_contains("fixed_ips"); ips && ips->is_array())
+        for (const auto& f : ips->as_array()) {
+          const auto* fo = f.if_object();
+          if (!fo) continue;
+          auto ip = IpAddress::parse(json_str(fo->if_contains("ip_address")));
+          if (ip) out.push_back({AllocKind::ip, json_str(fo->if_contains("subnet_id")), ip->str(), id});
+        }
+    }
+  if (const Table* nets = m.find_table("networks"))
+    for (const auto& [id, net] : *nets) {
+      auto* seg = net.if_contains("provider:segmentation_id");
+      auto type = json_str(net.if_contains("provider:network_type"));
+      auto key = type + "/" + json_str(net.if_contains("provider:physical_network"));
+      if (type == "flat") out.push_back({AllocKind::segment, key, "0", id});
+      else if (seg && seg->is_int64() && seg->as_int64() >= 0)
+        out.push_back({AllocKind::segment, key, std::to_string(seg->as_int64()), id});
+    }
+  if (const Table* hosts = m.find_table("hosts"))
+    for (const auto& [id, host] : *hosts)
+      if (auto mac = Mac::parse(json_str(host.if_contains("dvr_mac")))) out.push_back({AllocKind::mac, "dvr", mac->str(), id});
+  return out;
 }
 
 void Txn::put(const std::string& kind, Obj obj) {

@@ -28,6 +28,10 @@ struct U128Hash {
   }
 };
 
+struct BadRow {
+  std::string kind, id, reason;
+};
+
 class Model {
  public:
   Table& table(const std::string& kind) { return tables_[kind]; }
@@ -38,7 +42,10 @@ class Model {
   const Obj* find(const std::string& kind, const std::string& id) const;
   // The object's JSON text as last stored (lists of whole objects are served from it).
   const std::string* text(const std::string& kind, const std::string& id) const;
-  Status load(const LoadedState& state);  // rebuilds objects and indexes
+  // Rebuilds objects and indexes. A row that is not a JSON object of valid UTF-8 and finite
+  // numbers fails the load, naming its table and id; with `skipped`, it is left out and
+  // listed there instead.
+  Status load(const LoadedState& state, std::vector<BadRow>* skipped = nullptr);
   void clear();
 
   bool ip_used(const std::string& subnet, u128 ip) const;
@@ -54,6 +61,7 @@ class Model {
 
  private:
   friend class Txn;
+  void index_allocations();
   std::map<std::string, Table> tables_;
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> texts_;  // kind -> id -> JSON
   std::unordered_map<std::string, std::unordered_set<u128, U128Hash>> ips_;
@@ -63,6 +71,10 @@ class Model {
   void count_row(const std::string& kind, const Obj& o, int64_t delta);
   void index_port(const Obj& port, bool add);
 };
+
+// The IPs, MACs and segment ids the resources hold, as the allocation tables should list
+// them (owner: port, host or network id).
+std::vector<AllocChange> derived_allocations(const Model& m);
 
 class Txn {
  public:

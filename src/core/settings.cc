@@ -71,27 +71,28 @@ const std::vector<OptionSpec>& server_schema() {
   using T = OptType;
   static const std::vector<OptionSpec> schema = {
       {"DEFAULT", "bind_host", T::string, "127.0.0.1", "address the API listens on"},
-      {"DEFAULT", "bind_port", T::integer, "9696", "port the API listens on"},
-      {"DEFAULT", "api_workers", T::integer, "2", "threads serving the API"},
+      {"DEFAULT", "bind_port", T::integer, "9696", "port the API listens on", 0, 65535},
+      {"DEFAULT", "api_workers", T::integer, "2", "threads serving the API", 1, 256},
+      {"DEFAULT", "max_connections", T::integer, "4096", "open client connections at most (also capped by the open-file limit)", 16, 1000000},
       {"DEFAULT", "base_mac", T::string, "fa:16:3e:00:00:00", "base of generated MAC addresses"},
       {"DEFAULT", "auth_strategy", T::string, "noauth", "noauth (keystone comes later)"},
       {"DEFAULT", "noauth_project_id", T::string, "fake_project_id", "project of requests without X-Project-Id"},
-      {"DEFAULT", "max_request_body_size", T::integer, "114688", "bytes; larger bodies get 413"},
-      {"DEFAULT", "pagination_max_limit", T::integer, "-1", "-1 = no cap"},
+      {"DEFAULT", "max_request_body_size", T::integer, "114688", "bytes; larger bodies get 413", 1024, 1073741824},
+      {"DEFAULT", "pagination_max_limit", T::integer, "-1", "-1 = no cap", -1, 1000000000},
       {"DEFAULT", "allow_bulk", T::boolean, "true", "allow bulk create"},
-      {"DEFAULT", "max_dns_nameservers", T::integer, "5", ""},
-      {"DEFAULT", "max_subnet_host_routes", T::integer, "20", ""},
-      {"DEFAULT", "max_allowed_address_pair", T::integer, "10", ""},
-      {"DEFAULT", "global_physnet_mtu", T::integer, "1500", "MTU of the underlay"},
+      {"DEFAULT", "max_dns_nameservers", T::integer, "5", "", -1, 10000},
+      {"DEFAULT", "max_subnet_host_routes", T::integer, "20", "", -1, 10000},
+      {"DEFAULT", "max_allowed_address_pair", T::integer, "10", "", -1, 10000},
+      {"DEFAULT", "global_physnet_mtu", T::integer, "1500", "MTU of the underlay", 68, 65535},
       {"DEFAULT", "debug", T::boolean, "false", "log at debug level"},
       {"DEFAULT", "core_plugin", T::string, "ml2", "accepted for compatibility; only ml2"},
       {"DEFAULT", "service_plugins", T::string, "", "accepted for compatibility"},
       {"DEFAULT", "router_distributed", T::boolean, "false", "default of a new router's distributed flag"},
       {"DEFAULT", "l3_ha", T::boolean, "false", "default of a new router's ha flag"},
       {"DEFAULT", "enable_snat_by_default", T::boolean, "true", ""},
-      {"DEFAULT", "max_l3_agents_per_router", T::integer, "3", "gateway hosts per router"},
-      {"DEFAULT", "max_routes", T::integer, "30", "extra routes per router"},
-      {"DEFAULT", "agent_down_time", T::integer, "75", "seconds without heartbeat before an agent is dead"},
+      {"DEFAULT", "max_l3_agents_per_router", T::integer, "3", "gateway hosts per router", 1, 1000},
+      {"DEFAULT", "max_routes", T::integer, "30", "extra routes per router", -1, 100000},
+      {"DEFAULT", "agent_down_time", T::integer, "75", "seconds without heartbeat before an agent is dead", 1, 86400},
       {"DEFAULT", "dvr_base_mac", T::string, "fa:16:3f:00:00:00", "base of per-host DVR MACs"},
       {"agent", "token", T::string, "", "shared token agents present (X-Neutrino-Token); empty = no check"},
       {"agent", "unix_socket", T::string, "", "also serve the API on this Unix socket (unix:// agent URLs)"},
@@ -103,19 +104,19 @@ const std::vector<OptionSpec>& server_schema() {
       {"ml2_type_vxlan", "vni_ranges", T::list, "1:1000", ""},
       {"ml2_type_gre", "tunnel_id_ranges", T::list, "1:1000", ""},
       {"ml2_type_geneve", "vni_ranges", T::list, "1:1000", ""},
-      {"ml2_type_geneve", "max_header_size", T::integer, "30", ""},
+      {"ml2_type_geneve", "max_header_size", T::integer, "30", "", 0, 1000},
       {"ml2_type_vlan", "network_vlan_ranges", T::list, "", "physnet or physnet:min:max"},
       {"ml2_type_flat", "flat_networks", T::list, "*", "physical networks allowed as flat; * = any"},
-      {"quotas", "default_quota", T::integer, "-1", ""},
-      {"quotas", "quota_network", T::integer, "100", ""},
-      {"quotas", "quota_subnet", T::integer, "100", ""},
-      {"quotas", "quota_port", T::integer, "500", ""},
-      {"quotas", "quota_router", T::integer, "10", ""},
-      {"quotas", "quota_floatingip", T::integer, "50", ""},
-      {"quotas", "quota_security_group", T::integer, "10", ""},
-      {"quotas", "quota_security_group_rule", T::integer, "100", ""},
-      {"quotas", "quota_rbac_policy", T::integer, "10", ""},
-      {"quotas", "quota_subnetpool", T::integer, "-1", ""},
+      {"quotas", "default_quota", T::integer, "-1", "", -1, INT32_MAX},
+      {"quotas", "quota_network", T::integer, "100", "", -1, INT32_MAX},
+      {"quotas", "quota_subnet", T::integer, "100", "", -1, INT32_MAX},
+      {"quotas", "quota_port", T::integer, "500", "", -1, INT32_MAX},
+      {"quotas", "quota_router", T::integer, "10", "", -1, INT32_MAX},
+      {"quotas", "quota_floatingip", T::integer, "50", "", -1, INT32_MAX},
+      {"quotas", "quota_security_group", T::integer, "10", "", -1, INT32_MAX},
+      {"quotas", "quota_security_group_rule", T::integer, "100", "", -1, INT32_MAX},
+      {"quotas", "quota_rbac_policy", T::integer, "10", "", -1, INT32_MAX},
+      {"quotas", "quota_subnetpool", T::integer, "-1", "", -1, INT32_MAX},
   };
   return schema;
 }
@@ -123,9 +124,12 @@ const std::vector<OptionSpec>& server_schema() {
 Result<Settings> settings_from(const Config& c) {
   Settings s;
   s.bind_host = c.str("DEFAULT", "bind_host");
+  if (!IpAddress::parse(s.bind_host))
+    return bad_value(c, "DEFAULT", "bind_host", "\"" + s.bind_host + "\" is not an IPv4 or IPv6 address");
   s.bind_port = static_cast<int>(c.integer("DEFAULT", "bind_port"));
   if (s.bind_port < 0 || s.bind_port > 65535) return bad_value(c, "DEFAULT", "bind_port", "must be 0..65535");
-  s.api_workers = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "api_workers")));
+  s.api_workers = static_cast<int>(c.integer("DEFAULT", "api_workers"));
+  s.max_connections = static_cast<int>(c.integer("DEFAULT", "max_connections"));
   auto mac = Mac::parse(c.str("DEFAULT", "base_mac"));
   if (!mac) return bad_value(c, "DEFAULT", "base_mac", "\"" + c.str("DEFAULT", "base_mac") + "\" is not a MAC address");
   s.base_mac = *mac;
@@ -133,7 +137,7 @@ Result<Settings> settings_from(const Config& c) {
   if (s.auth_strategy != "noauth")
     return bad_value(c, "DEFAULT", "auth_strategy", "only \"noauth\" is supported in this release");
   s.noauth_project_id = c.str("DEFAULT", "noauth_project_id");
-  s.max_request_body_size = static_cast<size_t>(std::max<int64_t>(1024, c.integer("DEFAULT", "max_request_body_size")));
+  s.max_request_body_size = static_cast<size_t>(c.integer("DEFAULT", "max_request_body_size"));
   s.pagination_max_limit = c.integer("DEFAULT", "pagination_max_limit");
   s.allow_bulk = c.boolean("DEFAULT", "allow_bulk");
   s.max_dns_nameservers = static_cast<int>(c.integer("DEFAULT", "max_dns_nameservers"));
@@ -145,6 +149,8 @@ Result<Settings> settings_from(const Config& c) {
   if (conn.rfind("sqlite:///", 0) != 0)
     return bad_value(c, "database", "connection", "\"" + conn + "\" is not sqlite:///path (PostgreSQL comes later)");
   s.database = conn.substr(10);
+  if (s.database.empty() || s.database.back() == '/')
+    return bad_value(c, "database", "connection", "\"" + conn + "\" names no database file (sqlite:///path/to/file.db)");
   static const std::vector<std::string> known_types = {"flat", "vlan", "vxlan", "gre", "geneve"};
   s.type_drivers = c.list("ml2", "type_drivers");
   for (const auto& t : s.type_drivers)

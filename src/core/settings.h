@@ -21,6 +21,7 @@ struct Settings {
   std::string bind_host = "127.0.0.1";
   int bind_port = 9696;
   int api_workers = 2;
+  int max_connections = 4096;
   std::string database = "neutrino.db";
   Mac base_mac{0xfa163e000000ULL};
   std::string auth_strategy = "noauth";

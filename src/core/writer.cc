@@ -4,6 +4,8 @@
 
 #include <future>
 
+#include "common/text.h"
+
 namespace nt {
 
 Writer::Writer(Model& model, Store& store, size_t max_group)
@@ -66,6 +68,17 @@ Result<boost::json::value> Writer::guarded(const WriteFn& fn, Txn& txn) {
   }
 }
 
+// The last line of defence of the rule "nothing that is not valid UTF-8 is stored": a
+// row that would make the database unloadable fails its request instead.
+Result<boost::json::value> Writer::check_storable(const ChangeSet& changes, Result<boost::json::value> r) {
+  for (const auto& row : changes.rows)
+    if ((row.body && !valid_utf8(*row.body)) || !valid_utf8(row.id) || !valid_utf8(row.project_id)) {
+      spdlog::error("refused to store {} {}: not valid UTF-8", row.kind, row.id);
+      return fail(Errc::invalid_argument, "HTTPBadRequest", "The request carries text that is not valid UTF-8.");
+    }
+  return r;
+}
+
 void Writer::run_group(std::deque<Job>& group) {
   std::vector<Result<boost::json::value>> results;
   results.reserve(group.size());
@@ -81,6 +94,7 @@ void Writer::run_group(std::deque<Job>& group) {
       }
       Txn txn(model_);
       auto r = guarded(job.fn, txn);
+      if (r) r = check_storable(txn.changes(), std::move(r));
       if (r && !txn.changes().empty()) {
         auto stored = store_.apply(txn.changes(), model_.revision + 1);
         if (stored) {
@@ -88,7 +102,7 @@ void Writer::run_group(std::deque<Job>& group) {
           wrote = true;
           committed.push_back(txn.changes());
         } else {
-          spdlog::error("store rejected a change: {}", stored.error().message);
+          spdlog::error("store rejected a change: {} ({})", stored.error().message, stored.error().detail);
           r = nt::unexpected(stored.error());
         }
       }
@@ -99,7 +113,7 @@ void Writer::run_group(std::deque<Job>& group) {
       // Commit while readers wait: they must never see what might not be durable.
       auto done = wrote ? store_.commit() : (store_.rollback(), Status{});
       if (!done) {
-        spdlog::error("commit failed, reloading the model from the store: {}", done.error().message);
+        spdlog::error("commit failed, reloading the model from the store: {} ({})", done.error().message, done.error().detail);
         store_.rollback();
         if (auto state = store_.load()) (void)model_.load(*state);
         for (auto& r : results)

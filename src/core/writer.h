@@ -43,6 +43,7 @@ class Writer {
   void loop();
   void run_group(std::deque<Job>& group);
   static Result<boost::json::value> guarded(const WriteFn& fn, Txn& txn);
+  static Result<boost::json::value> check_storable(const ChangeSet& changes, Result<boost::json::value> r);
 
   Model& model_;
   Store& store_;

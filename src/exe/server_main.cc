@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "core/settings.h"
+#include "core/startup.h"
 #include "http/server.h"
 
 int main(int argc, char** argv) {
@@ -24,6 +25,11 @@ int main(int argc, char** argv) {
   std::string unix_socket;
   app.add_option("--unix-socket", unix_socket, "also serve on this Unix socket (agents use unix://PATH)");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");
+  nt::StartupOptions startup;
+  app.add_flag("--skip-bad-rows", startup.skip_bad_rows,
+               "set rows that cannot be loaded aside (table quarantine) and start without them");
+  app.add_flag("--rebuild-allocations", startup.rebuild_allocations,
+               "rebuild the IP/MAC/segment allocation tables from the resources, then start");
   CLI11_PARSE(app, argc, argv);
 
   auto config = config_file.empty() ? nt::Config::defaults(nt::server_schema())
@@ -52,16 +58,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   nt::Model model;
-  auto state = (*store)->load();
-  if (!state || !model.load(*state)) {
-    std::cerr << "neutrino-server: cannot load the database " << settings->database << "\n";
+  startup.database = settings->database;
+  if (auto loaded = nt::load_model(**store, model, startup); !loaded) {
+    std::cerr << "neutrino-server: cannot load the database " << settings->database << ": " << loaded.error().message
+              << (startup.skip_bad_rows ? "" : " (--skip-bad-rows sets unreadable rows aside and starts without them)")
+              << "\n";
+    if (!loaded.error().detail.empty()) spdlog::error("{}", loaded.error().detail);
     return 1;
   }
   nt::Writer writer(model, **store);
   nt::Api api(*settings, model, writer);
   if (unix_socket.empty()) unix_socket = settings->unix_socket;
-  nt::HttpServer server({settings->bind_host, settings->bind_port, settings->api_workers, settings->max_request_body_size,
-                         unix_socket},
+  nt::HttpServerOptions http_options;
+  http_options.host = settings->bind_host;
+  http_options.port = settings->bind_port;
+  http_options.threads = settings->api_workers;
+  http_options.max_body = settings->max_request_body_size;
+  http_options.unix_socket = unix_socket;
+  http_options.max_connections = settings->max_connections;
+  nt::HttpServer server(http_options,
                         [&api](nt::HttpRequest&& req, nt::Reply reply) { api.handle(std::move(req), std::move(reply)); });
   if (auto started = server.start(); !started) {
     std::cerr << "neutrino-server: " << started.error().message << "\n";

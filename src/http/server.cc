@@ -4,10 +4,13 @@
 #include <boost/beast.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace nt {
@@ -15,6 +18,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -23,40 +27,132 @@ std::string lower(std::string s) {
   return s;
 }
 
+std::string neutron_error(const std::string& type, const std::string& message) {
+  return boost::json::serialize(boost::json::object{
+      {"NeutronError", boost::json::object{{"type", type}, {"message", message}, {"detail", ""}}}});
+}
+
+// What a request that Beast could not parse is answered with (the connection then closes).
+HttpResponse parse_error_response(beast::error_code ec) {
+  if (ec == http::error::body_limit) return {413, neutron_error("RequestEntityTooLarge", "Request is too large.")};
+  if (ec == http::error::header_limit)
+    return {431, neutron_error("HTTPRequestHeaderFieldsTooLarge", "The request line or its headers exceed 64 KB.")};
+  return {400, neutron_error("HTTPBadRequest", "Malformed HTTP request: " + ec.message() + ".")};
+}
+
+class Evictable {
+ public:
+  virtual ~Evictable() = default;
+  virtual void evict() = 0;
+};
+
+// Every live session, whether it is waiting for a request (and since when), and the
+// bytes of answers still on their way to clients.
+class Registry {
+ public:
+  uint64_t add(std::weak_ptr<Evictable> s) {
+    std::lock_guard g(mu_);
+    sessions_[++next_] = {std::move(s), Clock::now(), true};
+    return next_;
+  }
+  void remove(uint64_t id) {
+    std::lock_guard g(mu_);
+    sessions_.erase(id);
+  }
+  void reading(uint64_t id, bool yes) {
+    std::lock_guard g(mu_);
+    if (auto it = sessions_.find(id); it != sessions_.end()) it->second.reading = yes, it->second.since = Clock::now();
+  }
+  size_t size() const {
+    std::lock_guard g(mu_);
+    return sessions_.size();
+  }
+  // Closes the session that has waited longest for a request; false if none waits.
+  bool evict_oldest_reader() {
+    std::shared_ptr<Evictable> victim;
+    {
+      std::lock_guard g(mu_);
+      const Entry* oldest = nullptr;
+      for (const auto& [id, e] : sessions_)
+        if (e.reading && (!oldest || e.since < oldest->since) && !e.session.expired()) oldest = &e;
+      if (oldest) victim = oldest->session.lock();
+    }
+    if (victim) victim->evict();
+    return victim != nullptr;
+  }
+  bool reserve_output(size_t bytes, size_t limit) {
+    size_t now = pending_output_.load();
+    do {
+      if (now + bytes > limit) return false;
+    } while (!pending_output_.compare_exchange_weak(now, now + bytes));
+    return true;
+  }
+  void release_output(size_t bytes) { pending_output_ -= bytes; }
+
+ private:
+  struct Entry {
+    std::weak_ptr<Evictable> session;
+    Clock::time_point since;
+    bool reading = true;
+  };
+  mutable std::mutex mu_;
+  std::map<uint64_t, Entry> sessions_;
+  uint64_t next_ = 0;
+  std::atomic<size_t> pending_output_{0};
+};
+
+// Answers smaller than this are always sent: the output cap is for the big ones.
+constexpr size_t kAlwaysSend = 64 * 1024;
+
 // One HTTP/1.1 connection, over TCP or a Unix socket (agents in the sandbox's host
 // namespaces reach the server through one).
 template <class Protocol>
-class Session : public std::enable_shared_from_this<Session<Protocol>> {
+class Session : public Evictable, public std::enable_shared_from_this<Session<Protocol>> {
   using std::enable_shared_from_this<Session<Protocol>>::shared_from_this;
 
  public:
-  Session(typename Protocol::socket socket, const HttpHandler& handler, size_t max_body)
-      : stream_(std::move(socket)), handler_(handler), max_body_(max_body) {}
+  Session(typename Protocol::socket socket, const HttpHandler& handler, const HttpServerOptions& options,
+          Registry& registry)
+      : stream_(std::move(socket)), handler_(handler), options_(options), registry_(registry) {}
+  ~Session() override { registry_.remove(id_); }
 
   void start() {
+    id_ = registry_.add(this->weak_from_this());
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+  void evict() override {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
   }
 
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(max_body_);
+    parser_->body_limit(options_.max_body);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(120));
+    registry_.reading(id_, true);
+    stream_.expires_after(options_.idle_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof) return close();
-    if (ec == http::error::body_limit) {
-      HttpResponse r{413, R"({"NeutronError": {"type": "RequestEntityTooLarge", "message": "Request is too large.", "detail": ""}})"};
+    registry_.reading(id_, false);
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted)
+      return close();
+    if (ec && ec.category() == http::make_error_code(http::error::body_limit).category()) {
       keep_alive_ = false;
-      return send(std::move(r));
+      return send(parse_error_response(ec));
     }
     if (ec) return close();
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
+    head_ = msg.method() == http::verb::head;
+    if (msg.version() != 10 && msg.version() != 11) {
+      keep_alive_ = false;
+      return send({505, neutron_error("HTTPVersionNotSupported", "Only HTTP/1.0 and HTTP/1.1 are supported.")});
+    }
     HttpRequest req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -70,12 +166,23 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
       handler_(std::move(req), reply);
     } catch (const std::exception& e) {
       spdlog::error("handler threw: {}", e.what());
-      reply(HttpResponse{500, R"({"NeutronError": {"type": "HTTPInternalServerError", "message": "Request Failed: internal server error while processing your request.", "detail": ""}})"});
+      reply(HttpResponse{500, neutron_error("HTTPInternalServerError",
+                                            "Request Failed: internal server error while processing your request.")});
     }
   }
 
+  // Big answers count against the server-wide output cap until the client took them.
   void send(HttpResponse r) {
     if (r.stream) return send_stream(std::move(r));
+    size_t reserved = 0;
+    if (r.body.size() > kAlwaysSend && !head_) {
+      if (registry_.reserve_output(r.body.size(), options_.max_pending_output)) {
+        reserved = r.body.size();
+      } else {
+        r = {503, neutron_error("ServiceUnavailable", "The server is busy sending to slow clients; retry later.")};
+        r.headers.emplace_back("Retry-After", "1");
+      }
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<http::status>(r.status));
@@ -87,7 +194,10 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+    if (head_) res->body().clear();  // HEAD: the GET answer's headers, no body
+    stream_.expires_after(options_.write_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res, reserved](beast::error_code ec, size_t) {
+      self->registry_.release_output(reserved);
       if (ec || !self->keep_alive_) return self->close();
       self->read();
     });
@@ -100,17 +210,21 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     res->set(http::field::content_type, r.content_type);
     res->chunked(true);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    stream_.expires_never();
+    stream_.expires_after(options_.write_timeout);
     http::async_write_header(stream_, *sr, [self = shared_from_this(), res, sr, body = r.stream](beast::error_code ec, size_t) {
       if (ec) return body->close(), self->close();
+      self->stream_.expires_never();
       self->pump(body);
     });
   }
 
+  // Waiting for the next piece has no deadline; writing one does (a reader that stalls
+  // is cut, and its agent resumes from its last revision).
   void pump(std::shared_ptr<BodyStream> body) {
     auto self = shared_from_this();
     body->next([self, body](std::optional<std::string> piece) {
       asio::post(self->stream_.get_executor(), [self, body, piece = std::move(piece)]() mutable {
+        self->stream_.expires_after(self->options_.write_timeout);
         if (!piece) {
           asio::async_write(self->stream_, http::make_chunk_last(),
                             [self](beast::error_code, size_t) { self->close(); });
@@ -120,6 +234,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
         asio::async_write(self->stream_, http::make_chunk(asio::buffer(*data)),
                           [self, body, data](beast::error_code ec, size_t) {
                             if (ec) return body->close(), self->close();
+                            self->stream_.expires_never();
                             self->pump(body);
                           });
       });
@@ -135,9 +250,17 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpHandler& handler_;
-  size_t max_body_;
+  const HttpServerOptions& options_;
+  Registry& registry_;
+  uint64_t id_ = 0;
   bool keep_alive_ = true;
+  bool head_ = false;
 };
+
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory;
+}
 
 }  // namespace
 
@@ -148,24 +271,55 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   asio::local::stream_protocol::acceptor local_acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};  // a clean stop, handled on the pool
+  Registry registry;
   int bound_port = 0;
+  int connection_limit = 0;
+  std::atomic<bool> warned_exhausted{false}, warned_limit{false};
 
-  void accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session<tcp>>(std::move(socket), handler, options.max_body)->start();
-      }
-      accept();
-    });
+  // Room for one more session: at the limit, the longest-waiting idle session goes.
+  // False when every session is busy (the new connection is refused with a 503).
+  bool make_room() {
+    if (static_cast<int>(registry.size()) < connection_limit) return true;
+    if (!warned_limit.exchange(true))
+      spdlog::warn("{} connections (the limit): closing the longest-idle ones to admit new ones", connection_limit);
+    return registry.evict_oldest_reader();
   }
 
-  void accept_local() {
-    local_acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, asio::local::stream_protocol::socket s) {
+  template <class Socket>
+  void refuse(Socket& socket) {
+    static const std::string answer = [] {
+      auto body = neutron_error("ServiceUnavailable", "Too many connections; retry later.");
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    asio::write(socket, asio::buffer(answer), ec);  // a fresh socket's buffer takes it at once
+    socket.close(ec);
+  }
+
+  // accept() failing for lack of descriptors would fail again at once: free one, wait a
+  // little, and say so once rather than spin.
+  template <class Acceptor, class Again>
+  void back_off(Acceptor&, beast::error_code ec, Again again) {
+    if (!warned_exhausted.exchange(true))
+      spdlog::warn("accept failed ({}): out of file descriptors; closing idle connections and retrying", ec.message());
+    registry.evict_oldest_reader();
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(20));
+    timer->async_wait([timer, again](beast::error_code) { again(); });
+  }
+
+  template <class Protocol, class Acceptor>
+  void accept_on(Acceptor& a) {
+    a.async_accept(asio::make_strand(io), [this, &a](beast::error_code ec, typename Protocol::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session<asio::local::stream_protocol>>(std::move(s), handler, options.max_body)->start();
-      accept_local();
+      if (out_of_descriptors(ec)) return back_off(a, ec, [this, &a] { accept_on<Protocol>(a); });
+      if (!ec) {
+        if constexpr (std::is_same_v<Protocol, tcp>) socket.set_option(tcp::no_delay(true), ec);
+        if (make_room()) std::make_shared<Session<Protocol>>(std::move(socket), handler, options, registry)->start();
+        else refuse(socket);
+      }
+      accept_on<Protocol>(a);
     });
   }
 
@@ -183,8 +337,26 @@ struct HttpServer::Impl {
     if (!ec) local_acceptor.bind(ep, ec);
     if (!ec) local_acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return fail(Errc::unavailable, "BindError", "cannot listen on unix://" + path + ": " + ec.message());
-    accept_local();
+    accept_on<asio::local::stream_protocol>(local_acceptor);
     return {};
+  }
+
+  // The soft descriptor limit is raised to the hard one; sessions get what is left after
+  // a reserve for the database, logs and listeners.
+  void size_connection_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+      rlim_t was = lim.rlim_cur;
+      lim.rlim_cur = lim.rlim_max;
+      if (::setrlimit(RLIMIT_NOFILE, &lim) == 0) spdlog::info("raised the open-file limit from {} to {}", was, lim.rlim_max);
+      ::getrlimit(RLIMIT_NOFILE, &lim);
+    }
+    constexpr rlim_t kReserve = 64;
+    rlim_t room = lim.rlim_cur > kReserve * 2 ? lim.rlim_cur - kReserve : lim.rlim_cur / 2;
+    connection_limit = static_cast<int>(std::min<rlim_t>(static_cast<rlim_t>(options.max_connections), room));
+    if (connection_limit < options.max_connections)
+      spdlog::warn("max_connections {} exceeds what the open-file limit ({}) allows: using {}", options.max_connections,
+                   lim.rlim_cur, connection_limit);
   }
 };
 
@@ -198,6 +370,7 @@ Status HttpServer::start() {
   beast::error_code ec;
   auto address = asio::ip::make_address(impl_->options.host, ec);
   if (ec) return fail(Errc::invalid_argument, "ConfigError", "bind_host \"" + impl_->options.host + "\" is not an address");
+  impl_->size_connection_limit();
   tcp::endpoint ep{address, static_cast<unsigned short>(impl_->options.port)};
   auto& a = impl_->acceptor;
   a.open(ep.protocol(), ec);
@@ -212,15 +385,24 @@ Status HttpServer::start() {
   impl_->signals.async_wait([this](beast::error_code ec, int) {
     if (!ec) impl_->io.stop();
   });
-  impl_->accept();
+  impl_->accept_on<tcp>(impl_->acceptor);
   return {};
 }
 
 int HttpServer::port() const { return impl_->bound_port; }
+int HttpServer::connection_limit() const { return impl_->connection_limit; }
 
+// A thread the system refuses to start leaves the server on fewer threads, not aborted.
 void HttpServer::run() {
   std::vector<std::thread> pool;
-  for (int i = 1; i < impl_->options.threads; ++i) pool.emplace_back([this] { impl_->io.run(); });
+  for (int i = 1; i < impl_->options.threads; ++i) {
+    try {
+      pool.emplace_back([this] { impl_->io.run(); });
+    } catch (const std::system_error& e) {
+      spdlog::error("could start only {} of {} API threads: {}", i, impl_->options.threads, e.what());
+      break;
+    }
+  }
   impl_->io.run();
   for (auto& t : pool) t.join();
 }

@@ -1,6 +1,6 @@
 // In-memory Store for unit tests: same uniqueness rules as the SQLite schema, savepoint
 // semantics per apply(), and nothing durable.
-#include <set>
+#include <map>
 #include <tuple>
 
 #include "store/store.h"
@@ -15,6 +15,8 @@ class MemoryStore final : public Store {
     for (const auto& [kind, rows] : committed_.rows)
       for (const auto& [id, body] : rows) s.rows[kind].push_back({id, body});
     s.revision = committed_.revision;
+    for (const auto& [key, owner] : committed_.allocs)
+      s.allocations.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), owner, true});
     return s;
   }
   Status begin() override {
@@ -26,7 +28,7 @@ class MemoryStore final : public Store {
     for (const auto& a : cs.allocs)
       if (!a.claim) pending_.allocs.erase({a.kind, a.scope, a.value});
     for (const auto& a : cs.allocs) {
-      if (a.claim && !pending_.allocs.insert({a.kind, a.scope, a.value}).second) {
+      if (a.claim && !pending_.allocs.emplace(std::tuple{a.kind, a.scope, a.value}, a.owner).second) {
         pending_ = std::move(saved);
         return fail(Errc::conflict, "Conflict", "UNIQUE constraint failed for " + a.scope + " " + a.value);
       }
@@ -43,11 +45,21 @@ class MemoryStore final : public Store {
     return {};
   }
   void rollback() override { pending_ = committed_; }
+  Status quarantine(const std::string& kind, const std::string& id, const std::string&) override {
+    committed_.rows[kind].erase(id);
+    std::erase_if(committed_.allocs, [&](const auto& kv) { return kv.second == id; });
+    return {};
+  }
+  Status replace_allocations(const std::vector<AllocChange>& allocs) override {
+    committed_.allocs.clear();
+    for (const auto& a : allocs) committed_.allocs.emplace(std::tuple{a.kind, a.scope, a.value}, a.owner);
+    return {};
+  }
 
  private:
   struct State {
     std::map<std::string, std::map<std::string, std::string>> rows;
-    std::set<std::tuple<AllocKind, std::string, std::string>> allocs;
+    std::map<std::tuple<AllocKind, std::string, std::string>, std::string> allocs;  // -> owner
     int64_t revision = 0;
   };
   State committed_, pending_;

@@ -41,6 +41,11 @@ const std::vector<std::string>& migrations() {
       CREATE TABLE hosts (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       CREATE TABLE l3_bindings (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       )sql",
+      // 3: rows that could not be loaded, set aside by --skip-bad-rows (kept for repair).
+      R"sql(
+      CREATE TABLE quarantine (kind TEXT NOT NULL, id TEXT NOT NULL, body BLOB, reason TEXT NOT NULL,
+                               at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+      )sql",
   };
   return steps;
 }

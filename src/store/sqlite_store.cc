@@ -2,6 +2,7 @@
 // or power loss), prepared statements, one connection used only by the writer thread.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "store/schema.h"
@@ -29,26 +30,63 @@ class SqliteStore final : public Store {
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   ~SqliteStore() override { stmts_.clear(); sqlite3_close(db_); }
 
-  Status init() {
+  Status init(const std::string& path) {
+    NT_TRY(check_integrity(path));
     NT_TRY(exec("PRAGMA journal_mode=WAL"));
     NT_TRY(exec("PRAGMA synchronous=FULL"));
     NT_TRY(exec("PRAGMA foreign_keys=ON"));
     sqlite3_busy_timeout(db_, 5000);
-    return migrate();
+    return migrate(path);
   }
 
   Result<LoadedState> load() override {
     LoadedState state;
     for (const auto& kind : resource_kinds()) {
-      Stmt st(db_, "SELECT id, body FROM " + kind + " ORDER BY id");
-      if (!st) return db_error("load " + kind);
       auto& rows = state.rows[kind];
-      while (sqlite3_step(st.get()) == SQLITE_ROW)
-        rows.push_back({text(st.get(), 0), text(st.get(), 1)});
+      NT_TRY(each_row("SELECT id, body FROM " + kind + " ORDER BY id", "table " + kind, [&](sqlite3_stmt* st) {
+        rows.push_back({text(st, 0), text(st, 1)});
+      }));
     }
-    Stmt rev(db_, "SELECT value FROM meta WHERE key='revision'");
-    if (rev && sqlite3_step(rev.get()) == SQLITE_ROW) state.revision = std::stoll(text(rev.get(), 0));
+    static const std::pair<AllocKind, const char*> allocs[] = {
+        {AllocKind::ip, "SELECT subnet_id, ip_address, port_id FROM ip_allocations"},
+        {AllocKind::mac, "SELECT network_id, mac_address, port_id FROM mac_allocations"},
+        {AllocKind::segment, "SELECT type_physnet, segmentation_id, network_id FROM segment_allocations"}};
+    for (const auto& [kind, sql] : allocs)
+      NT_TRY(each_row(sql, "the allocation tables", [&, kind = kind](sqlite3_stmt* st) {
+        state.allocations.push_back({kind, text(st, 0), text(st, 1), text(st, 2), true});
+      }));
+    std::string revision;
+    NT_TRY(each_row("SELECT value FROM meta WHERE key='revision'", "table meta", [&](sqlite3_stmt* st) {
+      revision = text(st, 0);
+    }));
+    auto parsed = parse_revision(revision);
+    if (!parsed) return fail(Errc::internal, "StoreError", "table meta, row revision: '" + revision + "' is not a revision number");
+    state.revision = *parsed;
     return state;
+  }
+
+  Status quarantine(const std::string& kind, const std::string& id, const std::string& reason) override {
+    if (std::find(resource_kinds().begin(), resource_kinds().end(), kind) == resource_kinds().end())
+      return fail(Errc::internal, "StoreError", "no table " + kind);
+    NT_TRY(exec("BEGIN IMMEDIATE"));
+    auto r = run("INSERT INTO quarantine (kind, id, body, reason) SELECT ?1, id, CAST(body AS BLOB), ?3 FROM " + kind +
+                     " WHERE id=?2",
+                 {kind, id, reason});
+    if (r) r = run("DELETE FROM " + kind + " WHERE id=?1", {id});
+    for (const char* t : {"DELETE FROM ip_allocations WHERE port_id=?1", "DELETE FROM mac_allocations WHERE port_id=?1",
+                          "DELETE FROM segment_allocations WHERE network_id=?1"})
+      if (r) r = run(t, {id});
+    if (!r) return rollback(), r;
+    return exec("COMMIT");
+  }
+
+  Status replace_allocations(const std::vector<AllocChange>& allocs) override {
+    NT_TRY(exec("BEGIN IMMEDIATE"));
+    auto r = exec("DELETE FROM ip_allocations; DELETE FROM mac_allocations; DELETE FROM segment_allocations");
+    for (const auto& a : allocs)
+      if (r) r = apply_alloc(a);
+    if (!r) return rollback(), r;
+    return exec("COMMIT");
   }
 
   Status begin() override { return exec("BEGIN IMMEDIATE"); }
@@ -72,12 +110,39 @@ class SqliteStore final : public Store {
     return p ? reinterpret_cast<const char*>(p) : "";
   }
 
+  static Result<int64_t> parse_revision(const std::string& v) {
+    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+      return fail(Errc::internal, "StoreError", v);
+    return std::stoll(v);
+  }
+
+  // Steps a query to its end; a read error (a damaged page, I/O) fails the load instead of
+  // silently ending it early.
+  template <class Fn>
+  Status each_row(const std::string& sql, const std::string& what, Fn&& fn) {
+    Stmt st(db_, sql);
+    if (!st) return db_error("reading " + what);
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) fn(st.get());
+    if (rc != SQLITE_DONE) return db_error("reading " + what);
+    return {};
+  }
+
+  // Clients see SQLite's sentence for the error code ("database or disk is full", "UNIQUE
+  // constraint failed"), never SQL; the log gets the details.
   nt::unexpected<Error> db_error(const std::string& what) {
-    int code = sqlite3_errcode(db_);
-    std::string msg = what + ": " + sqlite3_errmsg(db_);
-    if ((code & 0xff) == SQLITE_CONSTRAINT) return fail(Errc::conflict, "Conflict", msg);
-    if ((code & 0xff) == SQLITE_BUSY) return fail(Errc::unavailable, "ServiceUnavailable", msg);
-    return fail(Errc::internal, "StoreError", msg);
+    int code = sqlite3_extended_errcode(db_);
+    std::string detail = what + ": " + sqlite3_errmsg(db_);
+    std::string said = sqlite3_errstr(code);
+    if ((code & 0xff) == SQLITE_CONSTRAINT) return fail(Errc::conflict, "Conflict", "database constraint violated (" + said + ")", detail);
+    if ((code & 0xff) == SQLITE_BUSY) return fail(Errc::unavailable, "ServiceUnavailable", "database is busy", detail);
+    return fail(Errc::internal, "StoreError", said, detail);
+  }
+
+  static nt::unexpected<Error> fail(Errc code, std::string type, std::string message, std::string detail = "") {
+    Error e{code, std::move(type), std::move(message), 0};
+    e.detail = std::move(detail);
+    return nt::unexpected(std::move(e));
   }
 
   Status exec(const std::string& sql) {
@@ -90,10 +155,34 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  Status migrate() {
+  // integrity_check reads every index too; on big files quick_check keeps the start fast.
+  Status check_integrity(const std::string& path) {
+    int64_t pages = 0, page_size = 0;
+    auto sized = each_row("PRAGMA page_count", "the page count", [&](sqlite3_stmt* st) { pages = sqlite3_column_int64(st, 0); });
+    if (sized) sized = each_row("PRAGMA page_size", "the page size", [&](sqlite3_stmt* st) { page_size = sqlite3_column_int64(st, 0); });
+    if (!sized) return fail(Errc::internal, "StoreError", "cannot read database " + path + ": " + sized.error().message);
+    bool small = pages * page_size < (256 << 20);
+    std::vector<std::string> problems;
+    auto checked = each_row(small ? "PRAGMA integrity_check(20)" : "PRAGMA quick_check(20)", "the integrity check",
+                            [&](sqlite3_stmt* st) { problems.push_back(text(st, 0)); });
+    if (checked && problems.size() == 1 && problems[0] == "ok") return {};
+    std::string what = checked ? "" : checked.error().message + "; " + checked.error().detail;
+    for (const auto& p : problems) what += (what.empty() ? "" : "; ") + p;
+    return fail(Errc::internal, "StoreError",
+                "database " + path + " is damaged (" + std::string(small ? "integrity_check" : "quick_check") + ": " + what +
+                    "). Stop, keep a copy of the file, and restore a backup, or recover what SQLite can read: "
+                    "sqlite3 " + path + " .recover | sqlite3 NEW.db, then start on NEW.db with --rebuild-allocations "
+                    "(see docs/operator-guide.md, \"A damaged database\").");
+  }
+
+  Status migrate(const std::string& path) {
     Stmt v(db_, "PRAGMA user_version");
     int version = (v && sqlite3_step(v.get()) == SQLITE_ROW) ? sqlite3_column_int(v.get(), 0) : 0;
     const auto& steps = migrations();
+    if (version < 0 || static_cast<size_t>(version) > steps.size())
+      return fail(Errc::internal, "StoreError",
+                  "database " + path + " has schema version " + std::to_string(version) + ", newer than this binary knows (" +
+                      std::to_string(steps.size()) + "): run the neutrino-server that wrote it");
     for (size_t i = static_cast<size_t>(version); i < steps.size(); ++i) {
       NT_TRY(exec("BEGIN"));
       auto r = exec(steps[i]);
@@ -174,7 +263,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
     return fail(Errc::unavailable, "StoreError", "cannot open database " + path + ": " + msg);
   }
   auto store = std::make_unique<SqliteStore>(db);
-  NT_TRY(store->init());
+  NT_TRY(store->init(path));
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -47,6 +47,7 @@ struct StoredRow {
 struct LoadedState {
   std::map<std::string, std::vector<StoredRow>> rows;  // kind -> rows
   int64_t revision = 0;
+  std::vector<AllocChange> allocations;  // every claimed IP, MAC and segment id, with its owner
 };
 
 class Store {
@@ -59,12 +60,20 @@ class Store {
   virtual Status apply(const ChangeSet& changes, int64_t revision) = 0;
   virtual Status commit() = 0;
   virtual void rollback() = 0;
+
+  // Start-up repairs, each in its own transaction. quarantine() moves a row that cannot be
+  // loaded to the `quarantine` table, with the allocations it owned released.
+  virtual Status quarantine(const std::string& kind, const std::string& id, const std::string& reason) = 0;
+  // Replaces the allocation tables with `allocs` (derived from the resources).
+  virtual Status replace_allocations(const std::vector<AllocChange>& allocs) = 0;
 };
 
 // The kinds (tables) the store knows.
 const std::vector<std::string>& resource_kinds();
 
-// Opens (creating and migrating as needed) the SQLite database at `path`.
+// Opens (creating and migrating as needed) the SQLite database at `path`. A damaged file
+// (PRAGMA integrity_check, or quick_check on large files) or a schema newer than this
+// binary knows is refused with a message that says what to do.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
 // A store that keeps everything in memory with the same constraint checks (unit tests).
 std::unique_ptr<Store> make_memory_store();
