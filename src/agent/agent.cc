@@ -2,8 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/json.hpp>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <ostream>
@@ -31,6 +36,7 @@ const std::vector<OptionSpec>& agent_schema() {
       {"DEFAULT", "server_url", T::string, "http://127.0.0.1:9696", "http://host:port or unix:///path"},
       {"DEFAULT", "token", T::string, "", "the server's [agent] token"},
       {"DEFAULT", "namespace_prefix", T::string, "", "prefix of the namespaces the agent makes"},
+      {"DEFAULT", "state_path", T::string, "/var/lib/neutrino", "where the agent keeps the host token the server issued"},
       {"DEFAULT", "report_interval", T::integer, "2", "seconds between heartbeats"},
       {"DEFAULT", "debug", T::boolean, "false", ""},
   };
@@ -87,12 +93,32 @@ class Agent {
                                              {"local_ip", config_.l2.local_ip}, {"bridge_mappings", mappings},
                                              {"network_types", served}, {"unsupported_network_types", unsupported},
                                              {"version", "0.1"}});
+    auto token_file = host_token_file(config_);
+    client_.set_host_token(read_host_token(token_file));
     while (true) {
       auto r = client_.post("/agent/v1/register", body);
-      if (r) return spdlog::info("registered host {} with the server", config_.host);
-      spdlog::warn("register: {}; retrying in 1 s", r.error().message);
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (r) {
+        keep_issued_token(*r, token_file);
+        return spdlog::info("registered host {} with the server", config_.host);
+      }
+      bool refused = r.error().code == Errc::unauthenticated;
+      spdlog::warn("register: {}; retrying in {} s", r.error().message, refused ? 5 : 1);
+      std::this_thread::sleep_for(std::chrono::seconds(refused ? 5 : 1));
     }
+  }
+
+  // A first enrolment answers the host's own token: the channel uses it from now on, and
+  // it is kept for the agent's next start.
+  void keep_issued_token(const std::string& answer, const std::string& file) {
+    boost::system::error_code ec;
+    auto doc = json::parse(answer, ec);
+    const auto* token = !ec && doc.is_object() ? doc.as_object().if_contains("host_token") : nullptr;
+    if (!token || !token->is_string()) return;
+    client_.set_host_token(std::string(token->as_string()));
+    if (auto w = write_host_token(file, std::string(token->as_string())); !w)
+      spdlog::error("cannot keep the host token: {}; after a restart this host must be enrolled anew", w.error().message);
+    else
+      spdlog::info("enrolled: the host token is kept in {}", file);
   }
 
   // Reconciles the kernel with the current view; returns the number of operations.
@@ -101,6 +127,7 @@ class Agent {
   size_t reconcile() {
     std::lock_guard g(mu_);
     if (!have_view_) return 0;
+    int64_t revision = rev_;  // the view this pass applies
     // The host is read once per pass, and again only after something changed in it.
     auto actual = kernel_->read();
     auto reread = [&] {
@@ -113,8 +140,9 @@ class Agent {
     if (changes > 0 && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     auto ops = plan_l2(view_, *actual, config_.l2);
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
+    bool clean = true;
     if (!dry_run_ && !ops.empty())
-      if (auto r = kernel_->apply(ops); !r) spdlog::error("reconcile: {}", r.error().message);
+      if (auto r = kernel_->apply(ops); !r) spdlog::error("reconcile: {}", r.error().message), clean = false;
     if (!ops.empty() && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     // The L3 host work after this (FDB entries, the bridge table) leaves plugging alone.
     changes += ops.size() + l3_.after_l2(*actual);
@@ -124,16 +152,19 @@ class Agent {
       if (!dry_run_)
         if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway", json::serialize(json::object{{"network_id", net}})); !r)
           spdlog::warn("fip gateway port on {}: {}", net, r.error().message);
+    // Applied: every operation of the pass succeeded and nothing the view names is missing.
+    if (!l3_.take_failed() && clean && l3_.missing_fip_gateways().empty()) applied_ = revision;
     return changes;
   }
 
   void report() {
-    json::object states;
+    json::object report;
     {
       std::lock_guard g(mu_);
-      states = states_;
+      report["ports"] = states_;
+      if (applied_ >= 0) report["applied"] = applied_;
     }
-    auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", json::serialize(json::object{{"ports", states}}));
+    auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", json::serialize(report));
     if (!r) spdlog::warn("status report: {}", r.error().message);
   }
 
@@ -197,6 +228,7 @@ class Agent {
   HostView view_;
   json::object states_;
   int64_t rev_ = -1;
+  int64_t applied_ = -1;  // the view revision the last clean pass applied
   bool first_ = true, dirty_ = false, have_view_ = false;
 };
 
@@ -210,6 +242,7 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   a.server_url = c.str("DEFAULT", "server_url");
   a.token = c.str("DEFAULT", "token");
   a.namespace_prefix = c.str("DEFAULT", "namespace_prefix");
+  a.state_path = c.str("DEFAULT", "state_path");
   a.report_interval = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "report_interval")));
   a.l2.local_ip = c.str("DEFAULT", "local_ip");
   auto where = [&](const char* o) { auto w = c.where("DEFAULT", o); return w.empty() ? path : w; };
@@ -228,6 +261,33 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
                 where("bridge_mappings") + ": option \"bridge_mappings\" in [DEFAULT]: " + mappings.error().message);
   a.l2.bridge_mappings = std::move(*mappings);
   return a;
+}
+
+std::string host_token_file(const AgentConfig& c) { return c.state_path + "/" + c.host + ".token"; }
+
+std::string read_host_token(const std::string& file) {
+  std::ifstream in(file);
+  std::string token;
+  if (in) std::getline(in, token);
+  return token;
+}
+
+Status write_host_token(const std::string& file, const std::string& token) {
+  auto dir = file.substr(0, file.rfind('/'));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto tmp = file + ".new";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(Errc::unavailable, "StateError", tmp + ": " + std::strerror(errno));
+  auto line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
+    auto why = std::string(std::strerror(errno));
+    ::unlink(tmp.c_str());
+    return fail(Errc::unavailable, "StateError", file + ": " + why);
+  }
+  return {};
 }
 
 Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vector<std::string>& entries) {

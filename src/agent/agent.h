@@ -14,11 +14,18 @@ namespace nt::agent {
 struct AgentConfig {
   std::string host, agent_mode, server_url, token;
   std::string namespace_prefix;  // of the qrouter-/snat-/fip- namespaces it makes
+  std::string state_path;        // where the host's own channel token is kept
   L2Settings l2;
   int report_interval = 2;
 };
 
 Result<AgentConfig> load_agent_config(const std::string& path);
+// The file that holds the host token the server issued at enrolment (mode 0600).
+std::string host_token_file(const AgentConfig& c);
+// The token in that file, "" if there is none yet.
+std::string read_host_token(const std::string& file);
+// Writes the token atomically (temporary file, fsync, rename), readable by the owner only.
+Status write_host_token(const std::string& file, const std::string& token);
 // "physnet:interface" entries (agent.ini bridge_mappings, --bridge-mapping) into a map.
 Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vector<std::string>& entries);
 Result<HostView> read_view_file(const std::string& path);

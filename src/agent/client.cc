@@ -30,22 +30,25 @@ namespace {
 
 template <class Stream>
 http::request<http::string_body> request(http::verb verb, const std::string& target, const std::string& body,
-                                         const std::string& token) {
+                                         const ChannelTokens& token) {
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "neutrino-server");
   req.set(http::field::content_type, "application/json");
-  if (!token.empty()) req.set("X-Neutrino-Token", token);
+  if (!token.enrolment.empty()) req.set("X-Neutrino-Token", token.enrolment);
+  if (!token.host.empty()) req.set("X-Neutrino-Host-Token", token.host);
   req.body() = body;
   req.prepare_payload();
   return req;
 }
 
 template <class Stream>
-Result<std::string> do_post(Stream& s, const std::string& target, const std::string& body, const std::string& token) {
+Result<std::string> do_post(Stream& s, const std::string& target, const std::string& body, const ChannelTokens& token) {
   http::write(s, request<Stream>(http::verb::post, target, body, token));
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(s, buf, res);
+  if (res.result_int() == 401)
+    return fail(Errc::unauthenticated, "ChannelError", "POST " + target + ": HTTP 401 " + res.body());
   if (res.result_int() != 200)
     return fail(Errc::unavailable, "ChannelError", "POST " + target + ": HTTP " + std::to_string(res.result_int()) + " " + res.body());
   return res.body();
@@ -53,7 +56,7 @@ Result<std::string> do_post(Stream& s, const std::string& target, const std::str
 
 template <class Stream>
 Result<HttpAnswer> do_call(Stream& s, http::verb verb, const std::string& target, const std::string& body,
-                           const std::string& token) {
+                           const ChannelTokens& token) {
   http::write(s, request<Stream>(verb, target, body, token));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
@@ -63,7 +66,7 @@ Result<HttpAnswer> do_call(Stream& s, http::verb verb, const std::string& target
 }
 
 template <class Stream>
-Status do_watch(Stream& s, const std::string& target, const std::string& token,
+Status do_watch(Stream& s, const std::string& target, const ChannelTokens& token,
                 const std::function<bool(const std::string&)>& on_line, const std::function<void()>& on_drained) {
   http::write(s, request<Stream>(http::verb::get, target, "", token));
   beast::flat_buffer buf;

@@ -20,9 +20,16 @@ struct HttpAnswer {
   std::string body;
 };
 
+// The shared enrolment token (X-Neutrino-Token) and the host's own (X-Neutrino-Host-Token).
+struct ChannelTokens {
+  std::string enrolment;
+  std::string host;
+};
+
 class ChannelClient {
  public:
-  ChannelClient(ServerUrl url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  ChannelClient(ServerUrl url, std::string enrolment_token) : url_(std::move(url)), token_{std::move(enrolment_token), ""} {}
+  void set_host_token(std::string token) { token_.host = std::move(token); }
   // POST a JSON body; the answer's body, or an error naming the status.
   Result<std::string> post(const std::string& target, const std::string& body);
   // Any method (GET, POST, PUT, DELETE) to any path, e.g. the Neutron API for the sandbox;
@@ -37,7 +44,7 @@ class ChannelClient {
 
  private:
   ServerUrl url_;
-  std::string token_;
+  ChannelTokens token_;
 };
 
 }  // namespace nt::agent

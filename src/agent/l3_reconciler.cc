@@ -236,7 +236,7 @@ struct Builder {
               "  chain forward {\n    type filter hook forward priority 0; policy accept;\n"
               "    oifname \"vxlan-*\" arp operation request arp daddr ip @gateway_ips drop\n"
               "    oifname \"vxlan-*\" arp operation reply arp saddr ip @gateway_ips drop\n"
-              "    iifname \"vxlan-*\" arp daddr ip @gateway_ips drop\n" + rewrite_out + "  }\n"
+              "    iifname \"vxlan-*\" arp operation request arp daddr ip @gateway_ips drop\n" + rewrite_out + "  }\n"
               "  chain prerouting {\n    type filter hook prerouting priority 0; policy accept;\n" + rewrite_in + "  }\n");
   }
 };

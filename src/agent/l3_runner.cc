@@ -19,14 +19,14 @@ kernel::Kernel* L3Runner::kernel_of(const std::string& ns) {
     NT_ASSIGN(k, kernel::open_netlink_kernel());
     return {};
   });
-  if (!opened) return spdlog::error("namespace {}: {}", ns, opened.error().message), nullptr;
+  if (!opened) return report_error("namespace {}: {}", ns, opened.error().message), nullptr;
   return (kernels_[ns] = std::move(k)).get();
 }
 
 size_t L3Runner::apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, const std::string& where) {
   for (const auto& op : ops) spdlog::info("{}{}{}", dry_run_ ? "would " : "", op.describe(), where.empty() ? "" : " in " + where);
   if (!dry_run_ && !ops.empty())
-    if (auto r = k.apply(ops); !r) spdlog::error("reconcile{}: {}", where.empty() ? "" : " " + where, r.error().message);
+    if (auto r = k.apply(ops); !r) report_error("reconcile{}: {}", where.empty() ? "" : " " + where, r.error().message);
   return ops.size();
 }
 
@@ -47,7 +47,7 @@ size_t L3Runner::ensure_sysctls(const std::string& ns, const std::map<std::strin
     }
     return {};
   });
-  if (!done) spdlog::error("sysctls in {}: {}", ns, done.error().message);
+  if (!done) report_error("sysctls in {}: {}", ns, done.error().message);
   return writes;
 }
 
@@ -75,7 +75,7 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
     ++changes;
     spdlog::info("{}add namespace {}", dry_run_ ? "would " : "", ns);
     if (dry_run_) continue;
-    if (auto made = kernel::create_namespace(ns); !made) spdlog::error("{}", made.error().message);
+    if (auto made = kernel::create_namespace(ns); !made) report_error("{}", made.error().message);
     // Before any port arrives: interfaces made later take default's values (no redirects).
     else if (auto set = kernel::run_in_namespace(ns, []() -> Status {
                (void)kernel::write_sysctl("net/ipv6/conf/default/disable_ipv6", "1");  // absent without IPv6
@@ -83,7 +83,7 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
                return kernel::write_sysctl("net/ipv4/conf/default/send_redirects", "0");
              });
              !set)
-      spdlog::error("sysctls in {}: {}", ns, set.error().message);
+      report_error("sysctls in {}: {}", ns, set.error().message);
   }
   return changes + apply(host_, plan_host_veths(desired_.host, host), "");
 }
@@ -138,7 +138,7 @@ size_t L3Runner::after_l2(const kernel::State& host) {
     if (!k) continue;
     auto actual = k->read();
     if (!actual) {
-      spdlog::error("reading {}: {}", ns, actual.error().message);
+      report_error("reading {}: {}", ns, actual.error().message);
       continue;
     }
     auto ops = plan_namespace(plan.want, *actual);
@@ -152,7 +152,7 @@ size_t L3Runner::after_l2(const kernel::State& host) {
     spdlog::info("{}del namespace {}", dry_run_ ? "would " : "", ns);
     kernels_.erase(ns);
     if (!dry_run_)
-      if (auto gone = kernel::delete_namespace(ns); !gone) spdlog::error("{}", gone.error().message);
+      if (auto gone = kernel::delete_namespace(ns); !gone) report_error("{}", gone.error().message);
   }
   return changes;
 }

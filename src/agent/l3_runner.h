@@ -10,6 +10,8 @@
 #include "agent/l3_reconciler.h"
 #include "kernel/kernel.h"
 
+#include <spdlog/spdlog.h>
+
 namespace nt::agent {
 
 class L3Runner {
@@ -23,6 +25,12 @@ class L3Runner {
   size_t after_l2(const kernel::State& host);
   // External networks the view has floating IPs on but no fg- port for this host yet.
   const std::set<std::string>& missing_fip_gateways() const { return desired_.missing_fip_gateways; }
+  // Whether an operation failed since the last call (the pass did not converge).
+  bool take_failed() {
+    bool f = failed_;
+    failed_ = false;
+    return f;
+  }
   // Whether gratuitous ARPs are still to be repeated (the agent runs another pass soon).
   bool wants_repeat() {
     bool r = repeat_;
@@ -32,6 +40,11 @@ class L3Runner {
 
  private:
   kernel::Kernel* kernel_of(const std::string& ns);
+  template <class... Args>
+  void report_error(spdlog::format_string_t<Args...> fmt, Args&&... args) {
+    failed_ = true;
+    spdlog::error(fmt, std::forward<Args>(args)...);
+  }
   size_t apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, const std::string& where);
   size_t ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values);
   void learn_link_local();
@@ -45,6 +58,7 @@ class L3Runner {
   bool learned_ = false;
   std::map<std::string, std::map<std::string, int>> announced_;  // fip namespace -> floating IP -> times announced
   bool repeat_ = false;  // announcements are pending: another pass soon
+  bool failed_ = false;
   L3Desired desired_;
 };
 

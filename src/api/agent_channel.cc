@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include "common/clock.h"
+#include "common/secret.h"
 #include "common/uuid.h"
 #include "core/mac.h"
 
@@ -94,15 +95,55 @@ Result<Obj> parse_registration(const std::string& body) {
 
 }  // namespace
 
-Status check_agent_token(const Settings& s, const HttpRequest& req) {
-  if (s.agent_token.empty() || req.header("x-neutrino-token") == s.agent_token) return {};
-  return fail(Errc::unauthenticated, "HTTPUnauthorized", "The agent token is missing or wrong.");
+AgentCredentials AgentCredentials::of(const HttpRequest& req) {
+  return {req.header("x-neutrino-token"), req.header("x-neutrino-host-token")};
 }
 
-Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& liveness, const std::string& body) {
+namespace {
+
+nt::unexpected<Error> unauthenticated(const std::string& message) {
+  return fail(Errc::unauthenticated, "HTTPUnauthorized", message);
+}
+
+bool enrolment_token_ok(const Settings& s, const AgentCredentials& presented) {
+  if (s.agent_token.empty()) return true;
+  return presented.enrolment_token.size() == s.agent_token.size() &&
+         secret_matches(presented.enrolment_token, sha256_hex(s.agent_token));
+}
+
+// The credential hash a new registration stores and the token to hand out ("" when the
+// host keeps the one it has).
+Result<std::pair<std::string, std::string>> admit_registration(const Obj* old, const Settings& s,
+                                                               const std::string& name, const AgentCredentials& presented) {
+  auto stored = old ? json_str(old->if_contains("credential")) : "";
+  if (!stored.empty()) {
+    if (secret_matches(presented.host_token, stored)) return std::pair{stored, std::string()};
+    return unauthenticated("Host " + name + " is already enrolled: its agent must present the host's own token "
+                           "(X-Neutrino-Host-Token). To enrol the host anew, delete its agents "
+                           "(openstack network agent delete).");
+  }
+  if (!enrolment_token_ok(s, presented)) return unauthenticated("The agent token is missing or wrong.");
+  auto token = new_secret();
+  return std::pair{sha256_hex(token), token};
+}
+
+}  // namespace
+
+Status check_host_credential(const Model& m, const Settings& s, const std::string& host,
+                             const AgentCredentials& presented) {
+  const Obj* h = m.find("hosts", host);
+  auto stored = h ? json_str(h->if_contains("credential")) : "";
+  if (!stored.empty() ? secret_matches(presented.host_token, stored) : enrolment_token_ok(s, presented)) return {};
+  return unauthenticated("Host " + host + ": the host token is missing or wrong.");
+}
+
+Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& liveness, const std::string& body,
+                                  const AgentCredentials& presented) {
   NT_ASSIGN(Obj host, parse_registration(body));
   auto name = json_str(host.if_contains("id"));
   const Obj* old = txn.model().find("hosts", name);
+  NT_ASSIGN(auto credential, admit_registration(old, s, name, presented));
+  host["credential"] = credential.first;
   if (old && old->contains("dvr_mac")) {
     host["dvr_mac"] = old->at("dvr_mac");
   } else {
@@ -130,7 +171,9 @@ Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& livenes
   }
   liveness.beat(name);
   reschedule_gateways(txn, s);
-  return json::object{{"host", name}, {"dvr_mac", host.at("dvr_mac")}, {"agents", ids}, {"revision", txn.model().revision + 1}};
+  json::object answer{{"host", name}, {"dvr_mac", host.at("dvr_mac")}, {"agents", ids}, {"revision", txn.model().revision + 1}};
+  if (!credential.second.empty()) answer["host_token"] = credential.second;
+  return answer;
 }
 
 namespace {
@@ -161,6 +204,11 @@ Result<StatusReport> parse_status(const std::string& host, const std::string& bo
   if (!o) return bad_request("Body contains invalid data");
   NT_ASSIGN(r.ha_states, state_map(*o, "routers", "active", "standby", "router -> ha_state"));
   NT_ASSIGN(r.port_states, state_map(*o, "ports", "up", "down", "port -> up|down"));
+  if (auto* applied = o->if_contains("applied")) {
+    if (!applied->is_int64() || applied->get_int64() < 0)
+      return bad_request("Invalid input for applied. Reason: a revision number is required.");
+    r.applied = applied->get_int64();
+  }
   return r;
 }
 

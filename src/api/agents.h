@@ -16,13 +16,29 @@ Result<boost::json::value> l3_agents_of_router(Handler& agents, Handler& routers
 Result<boost::json::value> l3_routers_of_agent(Handler& agents, Handler& routers, const Model& m, const Ctx& ctx,
                                                const std::string& agent_id);
 
-// POST /agent/v1/register
-Result<boost::json::value> register_host(Txn& txn, const Settings& s, Liveness& liveness, const std::string& body);
+// What an agent presented: the shared enrolment token (X-Neutrino-Token) and its host's
+// own token (X-Neutrino-Host-Token), issued at enrolment.
+struct AgentCredentials {
+  std::string enrolment_token;
+  std::string host_token;
+  static AgentCredentials of(const HttpRequest& req);
+};
+
+// POST /agent/v1/register. A new host (or one whose agents were deleted) enrols with the
+// enrolment token and is answered its own `host_token`, stored only as a hash; an
+// enrolled host re-registers with its own token only.
+Result<boost::json::value> register_host(Txn& txn, const Settings& s, Liveness& liveness, const std::string& body,
+                                         const AgentCredentials& presented);
+// /agent/v1/hosts/{host}/...: only the host's own token opens them (a host enrolled before
+// per-host tokens existed is let in with the enrolment token until it registers again).
+Status check_host_credential(const Model& m, const Settings& s, const std::string& host,
+                             const AgentCredentials& presented);
 // POST /agent/v1/hosts/{host}/status: the parsed report.
 struct StatusReport {
   std::string host;
   std::map<std::string, std::string> ha_states;  // router -> active | standby
   std::map<std::string, std::string> port_states;  // port -> up | down (taps plugged on the host)
+  std::optional<int64_t> applied;  // the host view revision the agent has fully applied
 };
 Result<StatusReport> parse_status(const std::string& host, const std::string& body);
 // Whether the report changes stored state (a dead host coming back, new ha_state values).
@@ -30,6 +46,5 @@ bool status_needs_write(const Model& m, const StatusReport& report);
 Result<boost::json::value> apply_status(Txn& txn, const Settings& s, const StatusReport& report);
 // Stores liveness transitions and reschedules gateways; writes nothing when nothing changed.
 Status sweep_liveness(Txn& txn, const Settings& s, const Liveness& liveness);
-Status check_agent_token(const Settings& s, const HttpRequest& req);
 
 }  // namespace nt

@@ -25,6 +25,7 @@ class Api {
  private:
   int64_t model_revision();
   void watch(const std::string& host, const HttpRequest& req, Reply reply);
+  boost::json::value convergence();
   Result<boost::json::value> ensure_fip_gateway(Txn& txn, const std::string& host, const std::string& body);
   void handle_agent_channel(const std::vector<std::string>& segments, const HttpRequest& req, Reply reply);
   struct Route;

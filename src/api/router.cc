@@ -243,9 +243,21 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   auto answer = [reply](Result<json::value> r) {
     reply(r ? json_response(200, *r) : error_response(r.error()));
   };
-  if (auto token = check_agent_token(settings_, req); !token) return answer(nt::unexpected(token.error()));
+  auto presented = AgentCredentials::of(req);
+  if (seg.size() >= 4 && seg[1] == "v1" && seg[2] == "hosts") {
+    std::shared_lock lock(writer_.lock());
+    if (auto ok = check_host_credential(model_, settings_, seg[3], presented); !ok) {
+      lock.unlock();
+      return answer(nt::unexpected(ok.error()));
+    }
+  }
   bool is_watch = req.method == "GET" && seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "watch";
   if (is_watch) return watch(seg[3], req, reply);
+  if (req.method == "GET" && seg.size() == 3 && seg[1] == "v1" && seg[2] == "convergence") {
+    if (!settings_.agent_token.empty() && presented.enrolment_token != settings_.agent_token)
+      return answer(fail(Errc::unauthenticated, "HTTPUnauthorized", "The agent token is missing or wrong."));
+    return answer(convergence());
+  }
   bool is_register = seg.size() == 3 && seg[1] == "v1" && seg[2] == "register";
   bool is_status = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "status";
   bool is_fip_gateway = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "fip-gateway";
@@ -258,7 +270,8 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   }
   if (is_register) {
     auto body = std::make_shared<std::string>(req.body);
-    return writer_.submit([this, body](Txn& txn) { return register_host(txn, settings_, liveness_, *body); }, answer);
+    return writer_.submit(
+        [this, body, presented](Txn& txn) { return register_host(txn, settings_, liveness_, *body, presented); }, answer);
   }
   auto report = parse_status(seg[3], req.body);
   if (!report) return answer(nt::unexpected(report.error()));
@@ -270,6 +283,7 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   }
   if (!known) return answer(not_found("HostNotFound", "Host " + report->host + " is not registered."));
   liveness_.beat(report->host);
+  if (report->applied) liveness_.applied(report->host, *report->applied);
   if (!needs_write) return answer(json::object{{"revision", model_revision()}});
   auto shared = std::make_shared<StatusReport>(std::move(*report));
   writer_.submit([this, shared](Txn& txn) { return apply_status(txn, settings_, *shared); }, answer);
@@ -318,6 +332,26 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
   r.stream = watches_.subscribe(host, since, planner_);
   lock.unlock();
   reply(std::move(r));
+}
+
+// GET /agent/v1/convergence: for each live host with a view, the revision of its view and
+// the revision its agent reported applied; converged when every one has caught up. The
+// sandbox and the tests wait on this rather than on time.
+json::value Api::convergence() {
+  std::shared_lock lock(writer_.lock());
+  json::array hosts;
+  bool converged = true;
+  for (const auto& host : planner_.hosts_with_views()) {
+    if (!liveness_.alive(host, settings_.agent_down_time)) continue;
+    auto view = planner_.host_revision(host);
+    auto applied = liveness_.applied(host);
+    bool done = applied && *applied >= view;
+    converged = converged && done;
+    hosts.push_back(json::object{{"host", host}, {"view_revision", view},
+                                 {"applied_revision", applied ? json::value(*applied) : json::value(nullptr)},
+                                 {"converged", done}});
+  }
+  return json::object{{"revision", model_.revision}, {"converged", converged}, {"hosts", std::move(hosts)}};
 }
 
 int64_t Api::model_revision() {

@@ -31,7 +31,6 @@ ResourceDef subnet_def() {
   return d;
 }
 
-std::string pool_text(const Pool& p) { return p.start.str() + "-" + p.end.str(); }
 
 class Subnets final : public Handler {
  public:

@@ -31,6 +31,18 @@ bool Liveness::alive(const std::string& host, int down_time_s) const {
 void Liveness::forget(const std::string& host) {
   std::lock_guard g(mu_);
   last_.erase(host);
+  applied_.erase(host);
+}
+
+void Liveness::applied(const std::string& host, int64_t revision) {
+  std::lock_guard g(mu_);
+  applied_[host] = revision;
+}
+
+std::optional<int64_t> Liveness::applied(const std::string& host) const {
+  std::lock_guard g(mu_);
+  auto it = applied_.find(host);
+  return it == applied_.end() ? std::nullopt : std::optional<int64_t>(it->second);
 }
 
 }  // namespace nt

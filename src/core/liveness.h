@@ -20,12 +20,17 @@ class Liveness {
   std::optional<int64_t> last_ms(const std::string& host) const;
   bool alive(const std::string& host, int down_time_s) const;
   void forget(const std::string& host);
+  // The host view revision the host's agent last reported fully applied to its kernel
+  // (in memory, like heartbeats: after a server restart agents report it again).
+  void applied(const std::string& host, int64_t revision);
+  std::optional<int64_t> applied(const std::string& host) const;
   int64_t now_ms() const { return clock_(); }
 
  private:
   Clock clock_;
   mutable std::mutex mu_;
   std::map<std::string, int64_t> last_;
+  std::map<std::string, int64_t> applied_;
 };
 
 }  // namespace nt

@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   up->add_option("--agent-down-time", o.agent_down_time, "server's agent_down_time (s)")->default_val(o.agent_down_time);
   auto* down = sandbox->add_subcommand("down", "stop everything and remove every sandbox namespace");
   auto* status = sandbox->add_subcommand("status", "hosts, agents and VMs");
+  double wait_seconds = 30;
+  auto* wait = sandbox->add_subcommand("wait", "wait until every host's agent has applied the current state to its kernel");
+  wait->add_option("--timeout", wait_seconds, "seconds")->default_val(wait_seconds)->check(CLI::Range(0.0, 3600.0));
   auto* host = sandbox->add_subcommand("host", "hosts")->require_subcommand(1);
   std::string host_name;
   auto* host_add = host->add_subcommand("add", "add a host (cmpN or gwN) to the running sandbox");
@@ -82,6 +85,8 @@ int main(int argc, char** argv) {
   if (up->parsed()) return report(sb::up(o), "sandbox up");
   if (down->parsed()) return report(sb::down(o), "sandbox down");
   if (status->parsed()) return report(sb::status(o), "sandbox status");
+  if (wait->parsed())
+    return report(sb::wait_converged(o, std::chrono::milliseconds(static_cast<int64_t>(wait_seconds * 1000))), "sandbox wait");
   if (host_add->parsed()) return report(sb::host_add(o, host_name), "sandbox host add");
   if (restart->parsed()) return report(sb::agent_restart(o, host_name, kill), "sandbox host restart-agent");
   if (vm_create->parsed()) return report(sb::vm_create(o, req), "sandbox vm create");

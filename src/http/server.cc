@@ -2,6 +2,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
@@ -35,6 +36,8 @@ std::string neutron_error(const std::string& type, const std::string& message) {
 // What a request that Beast could not parse is answered with (the connection then closes).
 HttpResponse parse_error_response(beast::error_code ec) {
   if (ec == http::error::body_limit) return {413, neutron_error("RequestEntityTooLarge", "Request is too large.")};
+  if (ec == http::error::bad_version)
+    return {505, neutron_error("HTTPVersionNotSupported", "Only HTTP/1.0 and HTTP/1.1 are supported.")};
   if (ec == http::error::header_limit)
     return {431, neutron_error("HTTPRequestHeaderFieldsTooLarge", "The request line or its headers exceed 64 KB.")};
   return {400, neutron_error("HTTPBadRequest", "Malformed HTTP request: " + ec.message() + ".")};
@@ -67,15 +70,22 @@ class Registry {
     std::lock_guard g(mu_);
     return sessions_.size();
   }
-  // Closes the session that has waited longest for a request; false if none waits.
+  // Closes the session that has waited longest for a request; false if none waits. The
+  // victim leaves the registry at once, so it is neither counted nor chosen twice while
+  // its close is on its way.
   bool evict_oldest_reader() {
     std::shared_ptr<Evictable> victim;
     {
       std::lock_guard g(mu_);
-      const Entry* oldest = nullptr;
-      for (const auto& [id, e] : sessions_)
-        if (e.reading && (!oldest || e.since < oldest->since) && !e.session.expired()) oldest = &e;
-      if (oldest) victim = oldest->session.lock();
+      auto oldest = sessions_.end();
+      for (auto it = sessions_.begin(); it != sessions_.end(); ++it)
+        if (it->second.reading && (oldest == sessions_.end() || it->second.since < oldest->second.since) &&
+            !it->second.session.expired())
+          oldest = it;
+      if (oldest != sessions_.end()) {
+        victim = oldest->second.session.lock();
+        sessions_.erase(oldest);
+      }
     }
     if (victim) victim->evict();
     return victim != nullptr;

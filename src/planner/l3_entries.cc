@@ -125,7 +125,10 @@ std::optional<json::object> Planner::arp_entry(const std::string& host, const st
   auto router = key.substr(0, bar), pid = key.substr(bar + 1);
   auto port = all_ports_.find(pid);
   auto ports = router_ports_.find(router);
-  if (port == all_ports_.end() || ports == router_ports_.end() || ports->second.count(pid) ||
+  // The router's own interfaces are no neighbours of it; its sg- (SNAT) ports are: the
+  // qrouter sends SNAT traffic to them and must know their MACs (no ARP crosses a tunnel).
+  if (port == all_ports_.end() || ports == router_ports_.end() ||
+      (ports->second.count(pid) && is_interface(str(port->second, "device_owner"))) ||
       (!router_here && !dvr_hosts(router).count(host)))
     return std::nullopt;
   json::array addresses;

@@ -94,7 +94,7 @@ Status start_agent(const Options& o, HostRecord& h) {
   std::ofstream(ini) << "[DEFAULT]\nhost = " << h.name << "\nlocal_ip = " << h.underlay_ip
                      << "\nagent_mode = " << (h.role == "gateway" ? "dvr_snat" : "dvr") << "\nbridge_mappings = " << kPhysnet
                      << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n"
-                     << "namespace_prefix = " << host_ns(o, h.name) << "-\n";
+                     << "namespace_prefix = " << host_ns(o, h.name) << "-\nstate_path = " << o.state_dir << "\n";
   NT_ASSIGN(h.agent_pid, spawn({o.bin_dir + "/neutrino-agent", "--config-file", ini}, o.state_dir + "/" + h.name + ".log",
                                host_ns(o, h.name)));
   return {};

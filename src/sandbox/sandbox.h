@@ -7,6 +7,7 @@
 // namespaces whose eth0 is one end of a veth; the other end is the host's tap, plugged the
 // way Nova's os-vif plugs one. What was started is recorded in STATE_DIR/sandbox.json.
 #pragma once
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ Status up(const Options& o);
 Status down(const Options& o);
 Status status(const Options& o);
 Status vm_create(const Options& o, const VmRequest& vm);
+// Waits until every live host's agent reports its current view applied to its kernel
+// (GET /agent/v1/convergence); on timeout the error names the hosts behind.
+Status wait_converged(const Options& o, std::chrono::milliseconds limit);
 Status vm_delete(const Options& o, const std::string& name);
 // Adds a compute or gateway host (cmpN / gwN) to a running sandbox.
 Status host_add(const Options& o, const std::string& name);

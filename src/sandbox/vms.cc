@@ -114,12 +114,34 @@ Status vm_create(const Options& o, const VmRequest& vm) {
   s.vms.push_back({vm.name, vm.host, port_id, text(net.at("id")), link->cidr.substr(0, link->cidr.find('/'))});
   NT_TRY(save_state(o, s));
   auto status = wait_active(o, port_id);
+  // ACTIVE says the tap is plugged here; the other hosts' entries for the VM come with
+  // convergence.
+  if (status == "ACTIVE") NT_TRY(wait_converged(o, std::chrono::seconds(20)));
   std::cout << "vm " << vm.name << " on " << vm.host << ": " << link->cidr << " mac " << link->mac << " port " << port_id
             << " " << status << " (namespace " << vm_ns(o, vm.name) << ", tap " << link->tap << ")\n";
   if (status != "ACTIVE")
     return fail(Errc::unavailable, "SandboxError", "port " + port_id + " is " + status +
                                                        " (see `openstack port show " + port_id + " -c binding_vif_details`)");
   return {};
+}
+
+Status wait_converged(const Options& o, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string behind;
+  while (true) {
+    NT_ASSIGN(auto answer, api(o, "GET", "/agent/v1/convergence"));
+    const auto& c = answer.as_object();
+    if (c.at("converged").as_bool()) return {};
+    behind.clear();
+    for (const auto& h : c.at("hosts").as_array())
+      if (!h.as_object().at("converged").as_bool())
+        behind += (behind.empty() ? "" : ", ") + text(h.as_object().at("host")) + " (view " +
+                  json::serialize(h.as_object().at("view_revision")) + ", applied " +
+                  json::serialize(h.as_object().at("applied_revision")) + ")";
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fail(Errc::unavailable, "SandboxError", "not every host applied its view: " + behind + " (see the hosts' logs)");
 }
 
 Status vm_delete(const Options& o, const std::string& name) {

@@ -86,6 +86,8 @@ class Server:
         self.proc = None
         self.port = None
         self.starts = 0
+        self.args = []          # extra command-line flags for the next start()
+        self.preexec_fn = None  # e.g. to lower a resource limit for the server only
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, timeout=30.0):
@@ -97,9 +99,10 @@ class Server:
         cmd = [str(SERVER_BIN), "--database", str(self.database), "--port", "0"]
         if self.config_file:
             cmd += ["--config-file", str(self.config_file)]
+        cmd += self.args
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         cwd=self.workdir)
+                                         cwd=self.workdir, preexec_fn=self.preexec_fn)
         _RUNNING.add(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -284,6 +287,15 @@ class Client:
         return self.create("floatingips", floating_network_id=network_id, **attrs)
 
 
+# (server url, host) -> the host token the server issued at the host's enrolment; the
+# channel's per-host calls present it, as a real agent does.
+HOST_TOKENS = {}
+
+
+def host_token(url, host):
+    return HOST_TOKENS.get((url, host))
+
+
 class AgentChannel:
     """The agent side of the agent channel: register a host, post its status (heartbeat)."""
 
@@ -292,16 +304,23 @@ class AgentChannel:
         self.token = token
         self.session = requests.Session()
 
-    def headers(self, token=None):
+    def headers(self, token=None, host=None, host_token=None):
         token = self.token if token is None else token
         h = {"Content-Type": "application/json"}
         if token:
             h["X-Neutrino-Token"] = token
+        host_token = host_token if host_token is not None else HOST_TOKENS.get((self.url, host))
+        if host_token:
+            h["X-Neutrino-Host-Token"] = host_token
         return h
 
-    def register_raw(self, body, token=None):
-        return self.session.post(self.url + "/agent/v1/register", data=jsonlib.dumps(body),
-                                 headers=self.headers(token), timeout=30)
+    def register_raw(self, body, token=None, host_token=None):
+        host = body.get("host") if isinstance(body, dict) else None
+        r = self.session.post(self.url + "/agent/v1/register", data=jsonlib.dumps(body),
+                              headers=self.headers(token, host, host_token), timeout=30)
+        if r.status_code == 200 and "host_token" in r.json():
+            HOST_TOKENS[(self.url, host)] = r.json()["host_token"]
+        return r
 
     def register(self, host, mode="dvr_snat", local_ip="192.0.2.11", bridge_mappings=None, version="test"):
         body = {"host": host, "agent_mode": mode, "local_ip": local_ip,
@@ -311,10 +330,10 @@ class AgentChannel:
         assert r.status_code == 200, f"register {host}: {r.status_code} {r.text}"
         return r.json()
 
-    def status_raw(self, host, body=None, token=None):
+    def status_raw(self, host, body=None, token=None, host_token=None):
         return self.session.post(f"{self.url}/agent/v1/hosts/{host}/status",
                                  data=jsonlib.dumps(body if body is not None else {"routers": {}}),
-                                 headers=self.headers(token), timeout=30)
+                                 headers=self.headers(token, host, host_token), timeout=30)
 
     def status(self, host, routers=None):
         r = self.status_raw(host, {"routers": routers or {}})

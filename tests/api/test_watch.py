@@ -7,13 +7,16 @@ import time
 
 import requests
 
-from neutrino_api import AgentChannel, uniq
+from neutrino_api import AgentChannel, host_token, uniq
 
 
 class Watch:
-    def __init__(self, url, host, since=None, token=None):
+    def __init__(self, url, host, since=None, token=None, host_token_=None):
         params = {} if since is None else {"since": since}
         headers = {"X-Neutrino-Token": token} if token else {}
+        own = host_token_ if host_token_ is not None else host_token(url, host)
+        if own:
+            headers["X-Neutrino-Host-Token"] = own
         self.r = requests.get(f"{url}/agent/v1/hosts/{host}/watch", params=params, headers=headers,
                               stream=True, timeout=10)
         self.lines = self.r.iter_lines() if self.r.status_code == 200 else iter(())
@@ -96,7 +99,10 @@ def test_watch_errors(server, new_server):
     assert Watch(server.url, host, since="abc").r.status_code == 400
     guarded = new_server(config_text="[agent]\ntoken = s3cret\n")
     AgentChannel(guarded.url, token="s3cret").register("cmp1", mode="dvr")
-    assert Watch(guarded.url, "cmp1").r.status_code == 401
-    ok = Watch(guarded.url, "cmp1", token="s3cret")
+    assert Watch(guarded.url, "cmp1", host_token_="").r.status_code == 401
+    # the enrolment token enrols hosts; it opens no host's stream
+    assert Watch(guarded.url, "cmp1", token="s3cret", host_token_="").r.status_code == 401
+    assert Watch(guarded.url, "cmp1", host_token_="0" * 64).r.status_code == 401
+    ok = Watch(guarded.url, "cmp1")
     assert ok.r.status_code == 200
     ok.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from nt_e2e import sh, wait_for
+from nt_e2e import sh, start_capture, start_flood, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-e2e-*)")
 
@@ -53,7 +53,7 @@ class Cloud:
         ini = self.tmp / f"{host}.ini"
         ini.write_text(f"[DEFAULT]\nhost = {ns(host)}\nlocal_ip = {VTEP[host]}\nagent_mode = dvr\n"
                        f"server_url = unix://{self.sock}\nreport_interval = {report_interval}\n"
-                       f"bridge_mappings = physnet1:ex0\n")
+                       f"bridge_mappings = physnet1:ex0\nstate_path = {self.tmp}\n")
         log = open(self.tmp / f"{host}.log", "a")
         self.procs[host] = subprocess.Popen(["ip", "netns", "exec", ns(host), str(BIN / "neutrino-agent"),
                                             "--config-file", str(ini)], stdout=log, stderr=subprocess.STDOUT)
@@ -162,10 +162,8 @@ def test_agents_build_the_network_the_api_describes(cloud):
 
 def arp_in_vxlan(host, seconds, action):
     """Counts ARP frames inside VXLAN on a host's underlay while `action` runs."""
-    cap = subprocess.Popen(["ip", "netns", "exec", ns(host), "timeout", str(seconds), "tcpdump", "-i", "ul0", "-n", "-l",
-                            "udp port 4789 and udp[28:2] = 0x0806"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           text=True)
-    time.sleep(0.5)  # tcpdump attaches
+    cap = start_capture(["ip", "netns", "exec", ns(host), "timeout", str(seconds), "tcpdump", "-i", "ul0", "-n", "-l",
+                         "udp port 4789 and udp[28:2] = 0x0806"])
     action()
     out, _ = cap.communicate(timeout=seconds + 5)
     return len([line for line in out.splitlines() if line.strip()])
@@ -183,12 +181,11 @@ def test_l2_guarantees_on_the_real_kernel(cloud):
     assert arp_in_vxlan("h2", 4, resolve_again) == 0
 
     # SIGKILL and restart of an agent while vm1 pings vm2 every 10 ms: nothing is lost.
-    flood = subprocess.Popen(["ip", "netns", "exec", ns("vm1"), "ping", "-q", "-i", "0.01", "-c", "400", "-W", "1",
-                              "10.92.0.12"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.5)
+    flood, started = start_flood(["ip", "netns", "exec", ns("vm1"), "ping", "-i", "0.01", "-c", "400", "-W", "1",
+                                  "10.92.0.12"])
     cloud.stop("h1", signal.SIGKILL)
     cloud.start_agent("h1", report_interval=1)
-    out, _ = flood.communicate(timeout=30)
+    out = started + flood.communicate(timeout=30)[0]
     assert " 0% packet loss" in out, out
 
     # The server restarts: agents reconnect and resume; the data plane is untouched.

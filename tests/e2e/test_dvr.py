@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from nt_e2e import sh, wait_for
+from nt_e2e import sh, start_capture, start_flood, wait_for
 from nt_sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
@@ -54,9 +54,7 @@ def port_of(sb, vm):
 
 def capture(sb, host, dev, seconds, bpf, action):
     """tcpdump lines seen on a host's device while action() runs."""
-    cap = subprocess.Popen(["ip", "netns", "exec", host, "timeout", str(seconds), "tcpdump", "-i", dev, "-n", "-l", "-e", bpf],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    time.sleep(0.7)  # tcpdump attaches
+    cap = start_capture(["ip", "netns", "exec", host, "timeout", str(seconds), "tcpdump", "-i", dev, "-n", "-l", "-e", bpf])
     action()
     out, _ = cap.communicate(timeout=seconds + 5)
     return [l for l in out.splitlines() if l.strip()]
@@ -78,10 +76,11 @@ def http_server(sb, where, address, port, vm=False):
     """A python HTTP server whose log names each client's address."""
     log = sb.tmp / f"http-{port}.log"
     cmd = ["vm", "exec", where] if vm else ["exec", where]
-    p = subprocess.Popen(sb.args + cmd + ["python3", "-m", "http.server", str(port), "--bind", address],
-                         stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    p = subprocess.Popen(sb.args + cmd + ["python3", "-u", "-m", "http.server", str(port), "--bind", address],
+                         stdout=open(log, "w"), stderr=subprocess.STDOUT)
     sb.procs.append(p)
-    time.sleep(0.5)
+    wait_for(lambda: "Serving HTTP" in log.read_text() or p.poll() is not None, 10, "the HTTP server")
+    assert p.poll() is None, log.read_text()
     return log
 
 
@@ -202,7 +201,7 @@ def test_snat_and_floating_ips(sandbox):
     # enable_snat=false: the router routes without NAT; the internet host sees the fixed IP.
     sb.osc("router", "set", "--external-gateway", "public", "--disable-snat", "dvr-r1")
     a1 = sb.vm_ip("a1")
-    time.sleep(1.0)
+    sb.run("wait")
     lines = capture(sb, sb.ns("internet"), "eth0", 3, "icmp",
                     lambda: sb.run("vm", "exec", "a1", "ping", "-c", "2", "-W", "1", "203.0.113.1", check=False))
     assert any(f"{a1} > 203.0.113.1" in l for l in lines), "\n".join(lines)
@@ -229,11 +228,9 @@ def test_restart_changes_nothing_and_removal_cleans_every_host(sandbox):
 
     # SIGKILL and restart of cmp1's agent while a1 pings the internet host through its
     # floating IP every 10 ms: nothing lost, and the new agent finds nothing to change.
-    flood = subprocess.Popen(sb.args + ["vm", "exec", "a1", "ping", "-q", "-i", "0.01", "-c", "400", "-W", "1", "203.0.113.1"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.5)
+    flood, started = start_flood(sb.args + ["vm", "exec", "a1", "ping", "-i", "0.01", "-c", "400", "-W", "1", "203.0.113.1"])
     sb.run("host", "restart-agent", "cmp1", "--kill")
-    out, _ = flood.communicate(timeout=30)
+    out = started + flood.communicate(timeout=30)[0]
     assert " 0% packet loss" in out, out
     log = (sb.tmp / "sandbox" / "cmp1.log").read_text().split("registered host")[-1]
     wait_for(lambda: "first reconcile:" in (sb.tmp / "sandbox" / "cmp1.log").read_text().split("registered host")[-1], 10,

@@ -1,0 +1,45 @@
+#include "common/secret.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace nt {
+namespace {
+
+std::string hex(const unsigned char* data, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(digits[data[i] >> 4]);
+    out.push_back(digits[data[i] & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string new_secret() {
+  unsigned char bytes[32];
+  // RAND_bytes fails only when the CSPRNG cannot be seeded; nothing safe can go on then.
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("the system's random source failed");
+  return hex(bytes, sizeof bytes);
+}
+
+std::string sha256_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(text.data(), text.size(), digest, &n, EVP_sha256(), nullptr);
+  return hex(digest, n);
+}
+
+bool secret_matches(std::string_view presented, std::string_view stored_hash) {
+  if (presented.empty() || stored_hash.size() != 64) return false;
+  auto hash = sha256_hex(presented);
+  return CRYPTO_memcmp(hash.data(), stored_hash.data(), 64) == 0;
+}
+
+}  // namespace nt
