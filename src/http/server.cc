@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <map>
 #include <mutex>
@@ -34,9 +35,19 @@ std::string neutron_error(const std::string& type, const std::string& message) {
 }
 
 // What a request that Beast could not parse is answered with (the connection then closes).
-HttpResponse parse_error_response(beast::error_code ec) {
+// A request line that is well formed but names another HTTP version ("HTTP/2.0\r\n");
+// Beast reports that and a malformed line (bare LF) alike.
+bool other_http_version(std::string_view received) {
+  auto eol = received.find("\r\n");
+  if (eol == std::string_view::npos || eol < 8) return false;
+  auto v = received.substr(eol - 8, 8);
+  return v.substr(0, 5) == "HTTP/" && std::isdigit(static_cast<unsigned char>(v[5])) && v[6] == '.' &&
+         std::isdigit(static_cast<unsigned char>(v[7]));
+}
+
+HttpResponse parse_error_response(beast::error_code ec, std::string_view received) {
   if (ec == http::error::body_limit) return {413, neutron_error("RequestEntityTooLarge", "Request is too large.")};
-  if (ec == http::error::bad_version)
+  if (ec == http::error::bad_version && other_http_version(received))
     return {505, neutron_error("HTTPVersionNotSupported", "Only HTTP/1.0 and HTTP/1.1 are supported.")};
   if (ec == http::error::header_limit)
     return {431, neutron_error("HTTPRequestHeaderFieldsTooLarge", "The request line or its headers exceed 64 KB.")};
@@ -153,7 +164,8 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
       return close();
     if (ec && ec.category() == http::make_error_code(http::error::body_limit).category()) {
       keep_alive_ = false;
-      return send(parse_error_response(ec));
+      auto data = buffer_.cdata();
+      return send(parse_error_response(ec, {static_cast<const char*>(data.data()), data.size()}));
     }
     if (ec) return close();
     auto msg = parser_->release();

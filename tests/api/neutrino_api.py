@@ -109,6 +109,7 @@ class Server:
             m = re.search(r"listening on [0-9.]+:(\d+)", self.stdout_path.read_text(errors="replace"))
             if m:
                 self.port = int(m.group(1))
+                DATABASE_AT[self.url] = str(self.database)
                 return self
             if self.proc.poll() is not None:
                 raise ServerError(f"server exited with {self.proc.returncode} before listening:\n"
@@ -289,11 +290,17 @@ class Client:
 
 # (server url, host) -> the host token the server issued at the host's enrolment; the
 # channel's per-host calls present it, as a real agent does.
+# Keyed by the server's database, which a restart (on a new port) keeps.
 HOST_TOKENS = {}
+DATABASE_AT = {}  # server url -> its database file
+
+
+def token_key(url, host):
+    return DATABASE_AT.get(url, url), host
 
 
 def host_token(url, host):
-    return HOST_TOKENS.get((url, host))
+    return HOST_TOKENS.get(token_key(url, host))
 
 
 class AgentChannel:
@@ -309,7 +316,7 @@ class AgentChannel:
         h = {"Content-Type": "application/json"}
         if token:
             h["X-Neutrino-Token"] = token
-        host_token = host_token if host_token is not None else HOST_TOKENS.get((self.url, host))
+        host_token = host_token if host_token is not None else HOST_TOKENS.get(token_key(self.url, host))
         if host_token:
             h["X-Neutrino-Host-Token"] = host_token
         return h
@@ -319,7 +326,7 @@ class AgentChannel:
         r = self.session.post(self.url + "/agent/v1/register", data=jsonlib.dumps(body),
                               headers=self.headers(token, host, host_token), timeout=30)
         if r.status_code == 200 and "host_token" in r.json():
-            HOST_TOKENS[(self.url, host)] = r.json()["host_token"]
+            HOST_TOKENS[token_key(self.url, host)] = r.json()["host_token"]
         return r
 
     def register(self, host, mode="dvr_snat", local_ip="192.0.2.11", bridge_mappings=None, version="test"):

@@ -106,6 +106,18 @@ def test_non_utf8_headers_paths_and_numbers_are_refused_and_the_database_reloads
 
 # -- item 3: a damaged database names what is wrong and never crash-loops ---------------
 
+def sql(db_path, statement, args=()):
+    """Runs one statement on a stopped server's database and closes it (checkpointing the
+    WAL), as an operator's sqlite3 session would."""
+    db = sqlite3.connect(db_path)
+    try:
+        rows = db.execute(statement, args).fetchall()
+        db.commit()
+        return rows
+    finally:
+        db.close()
+
+
 def start_fails(srv, *expected):
     with pytest.raises(Exception) as info:
         srv.start(timeout=15)
@@ -121,15 +133,13 @@ def test_bad_row_is_named_and_can_be_set_aside(new_server):
     admin = srv.client()
     good, bad = admin.network(), admin.network()
     srv.stop()
-    with sqlite3.connect(srv.database) as db:
-        db.execute("UPDATE networks SET body=? WHERE id=?", ('{"name": "x", "mtu": ', bad["id"]))
+    sql(srv.database, "UPDATE networks SET body=? WHERE id=?", ('{"name": "x", "mtu": ', bad["id"]))
     start_fails(srv, "networks", bad["id"], "--skip-bad-rows")
 
     cmd_start_with(srv, "--skip-bad-rows")
     ids = {n["id"] for n in srv.client().list("networks")}
     assert good["id"] in ids and bad["id"] not in ids
-    with sqlite3.connect(srv.database) as db:
-        kept = db.execute("SELECT kind, id FROM quarantine").fetchall()
+    kept = sql(srv.database, "SELECT kind, id FROM quarantine")
     assert ("networks", bad["id"]) in kept
     restart(srv)  # and a normal start works again afterwards
     assert good["id"] in {n["id"] for n in srv.client().list("networks")}
@@ -151,8 +161,7 @@ def test_allocations_that_disagree_refuse_start_until_rebuilt(new_server):
     net, _ = admin.net_with_subnet("10.91.0.0/24")
     port = admin.port(net["id"])
     srv.stop()
-    with sqlite3.connect(srv.database) as db:
-        db.execute("DELETE FROM ip_allocations WHERE port_id=?", (port["id"],))
+    sql(srv.database, "DELETE FROM ip_allocations WHERE port_id=?", (port["id"],))
     text = start_fails(srv, "disagree", "--rebuild-allocations")
     assert port["fixed_ips"][0]["ip_address"] in text
     cmd_start_with(srv, "--rebuild-allocations")
@@ -171,25 +180,21 @@ def test_damaged_file_revision_and_newer_schema_are_refused_with_a_message(new_s
     srv.stop()
     db_path = srv.database
 
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE meta SET value='abc' WHERE key='revision'")
+    sql(db_path, "UPDATE meta SET value='abc' WHERE key='revision'")
     start_fails(srv, "revision", "abc")
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE meta SET value='3' WHERE key='revision'")
+    sql(db_path, "UPDATE meta SET value='3' WHERE key='revision'")
 
-    with sqlite3.connect(db_path) as db:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        db.execute("PRAGMA user_version=99")
+    version = sql(db_path, "PRAGMA user_version")[0][0]
+    sql(db_path, "PRAGMA user_version=99")
     start_fails(srv, "newer than this binary")
-    with sqlite3.connect(db_path) as db:
-        db.execute(f"PRAGMA user_version={version}")
+    sql(db_path, f"PRAGMA user_version={version}")
     srv.start()
     srv.stop()
 
     # garbage over the page that holds the networks table
-    with sqlite3.connect(db_path) as db:
-        page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name='networks'").fetchone()[0]
+    page_size = sql(db_path, "PRAGMA page_size")[0][0]
+    root = sql(db_path, "SELECT rootpage FROM sqlite_master WHERE name='networks'")[0][0]
+    assert not os.path.exists(str(db_path) + "-wal") or os.path.getsize(str(db_path) + "-wal") == 0
     with open(db_path, "r+b") as f:
         f.seek((root - 1) * page_size)
         f.write(b"\xa5" * page_size)
@@ -450,4 +455,5 @@ def test_a_host_token_binds_the_channel_to_one_host(new_server):
     assert honest.status_raw("cmp-a", {"ports": {}}, host_token=token_a).status_code == 401
 
     restart(srv)  # credentials are durable
+    honest = AgentChannel(srv.url)
     assert honest.status_raw("cmp-a", {"ports": {}}, host_token=fresh.json()["host_token"]).status_code == 200
