@@ -1,4 +1,5 @@
 #include "agent/l2_reconciler.h"
+#include "common/names.h"
 
 #include <compare>
 
@@ -26,7 +27,7 @@ int64_t num(const json::object& o, const char* key) {
 std::string segment_device(const json::object& net, const L2Settings& s) {
   auto type = str(net, "network_type");
   auto id = std::to_string(num(net, "segmentation_id"));
-  if (type == "vxlan") return "vxlan-" + id;
+  if (type == "vxlan") return devname::vxlan(num(net, "segmentation_id"));
   if (type == "geneve") return "geneve-" + id;
   if (type == "vlan") {
     auto it = s.bridge_mappings.find(str(net, "physical_network"));

@@ -1,4 +1,5 @@
 #include "agent/l3_reconciler.h"
+#include "common/names.h"
 
 #include <cstdint>
 
@@ -41,7 +42,6 @@ std::string hex(uint64_t v) {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
-std::string short_id(const std::string& id) { return id.substr(0, 11); }
 
 // The namespace end of a router port's veth (the tap end is made from the host).
 Link port_end(const json::object& port) {
@@ -98,10 +98,10 @@ struct Builder {
   L3Desired out;
   std::string gw_ips, rewrite_out, rewrite_in;
 
-  std::string fip_ns(const std::string& net) { return prefix + "fip-" + net; }
+  std::string fip_ns(const std::string& net) { return devname::fip_ns(prefix, net); }
 
   void router(const std::string& id, const json::object& r) {
-    auto ns = prefix + "qrouter-" + id;
+    auto ns = devname::qrouter_ns(prefix, id);
     auto& plan = out.namespaces[ns];
     auto& want = plan.want;
     plan.sysctls["net/ipv4/ip_forward"] = "1";
@@ -138,7 +138,7 @@ struct Builder {
       return;
     }
     auto [rfp_ip, fpr_ip] = link_local_pair(slot->second);
-    auto rfp_dev = "rfp-" + short_id(id), fpr_dev = "fpr-" + short_id(id);
+    auto rfp_dev = devname::rfp(id), fpr_dev = devname::fpr(id);
     auto fns = fip_ns(str(r, "external_network_id"));
     Link l{rfp_dev, "veth", "", 1500, true};
     l.peer = fpr_dev;
@@ -176,7 +176,7 @@ struct Builder {
     gw_ips += (gw_ips.empty() ? "" : ", ") + str(i, "ip");
     auto net = view.find({"network", str(i, "network_id")});
     if (net == view.end() || str(net->second, "network_type") != "vxlan" || dvr_mac.empty()) return;
-    auto vx = "vxlan-" + std::to_string(num(net->second, "segmentation_id"));
+    auto vx = devname::vxlan(num(net->second, "segmentation_id"));
     rewrite_out += "    iifname \"" + str(i, "tap") + "\" oifname \"" + vx + "\" ether saddr " + str(i, "mac") +
                    " ether saddr set " + dvr_mac + "\n";
     rewrite_in += "    iifname \"" + vx + "\" ether saddr & ff:ff:ff:00:00:00 == fa:16:3f:00:00:00 ether saddr set " +
@@ -184,7 +184,7 @@ struct Builder {
   }
 
   void snat(const std::string& id, const json::object& sn) {
-    auto ns = prefix + "snat-" + id;
+    auto ns = devname::snat_ns(prefix, id);
     auto& plan = out.namespaces[ns];
     plan.sysctls["net/ipv4/ip_forward"] = "1";
     bool active = sn.contains("active") && sn.at("active").as_bool();
@@ -283,7 +283,7 @@ L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const L
   Builder b{view, ns_prefix, rfp, {}, {}, {}, {}};
   for (const auto& [key, obj] : view) {
     if (key.first == "arp" && view.count({"router", str(obj, "router_id")})) {
-      auto& want = b.out.namespaces[ns_prefix + "qrouter-" + str(obj, "router_id")].want;
+      auto& want = b.out.namespaces[devname::qrouter_ns(ns_prefix, str(obj, "router_id"))].want;
       for (const auto& a : arr(obj, "addresses"))
         want.neighbours.insert(Neighbour{str(a.as_object(), "device"), str(a.as_object(), "ip"), str(obj, "mac")});
     }

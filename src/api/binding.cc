@@ -3,6 +3,7 @@
 // bridge name in binding:vif_details. Otherwise binding_failed, with a reason an operator
 // can act on in the server log and in binding:vif_details["reason"].
 #include <spdlog/spdlog.h>
+#include "common/names.h"
 
 #include "api/binding.h"
 
@@ -60,7 +61,7 @@ void bind_port(const Model& m, Obj& port) {
   }
   port["binding:vif_type"] = "bridge";
   port["binding:vif_details"] = json::object{{"connectivity", "l2"}, {"port_filter", true},
-                                             {"bridge_name", "brq" + net_id.substr(0, 11)}};
+                                             {"bridge_name", devname::bridge(net_id)}};
 }
 
 bool binding_inputs_changed(const Obj& changes) {

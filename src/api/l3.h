@@ -2,17 +2,18 @@
 // floating IPs that depend on it, and the gateway scheduling of routers to hosts.
 #pragma once
 #include <string>
+#include "common/names.h"
 #include <vector>
 
 #include "api/resource.h"
 
 namespace nt {
 
-inline constexpr const char* kOwnerInterface = "network:router_interface";
-inline constexpr const char* kOwnerInterfaceDvr = "network:router_interface_distributed";
-inline constexpr const char* kOwnerGateway = "network:router_gateway";
-inline constexpr const char* kOwnerSnat = "network:router_centralized_snat";
-inline constexpr const char* kOwnerFloatingIp = "network:floatingip";
+inline constexpr const char* kOwnerInterface = owner::kInterface.data();
+inline constexpr const char* kOwnerInterfaceDvr = owner::kInterfaceDistributed.data();
+inline constexpr const char* kOwnerGateway = owner::kGateway.data();
+inline constexpr const char* kOwnerSnat = owner::kCentralizedSnat.data();
+inline constexpr const char* kOwnerFloatingIp = owner::kFloatingIp.data();
 
 bool is_interface_owner(const std::string& owner);
 // The router's ports with the given owners (all router owners when empty).

@@ -1,6 +1,7 @@
 // Networks: provider attributes and segments from the type drivers, MTU per type,
 // router:external and shared (admin only), and the in-use rules for delete.
 #include "api/handlers.h"
+#include "common/names.h"
 #include "core/segments.h"
 
 namespace nt {
@@ -83,7 +84,7 @@ class Networks final : public Handler {
       if (mtu->as_int64() > max_mtu) return invalid_input("Requested MTU is too big, maximum is " + std::to_string(max_mtu));
     }
     auto* ext = changes.if_contains("router:external");
-    if (ext && !ext->as_bool() && has_ports(txn.model(), current, "network:router_gateway"))
+    if (ext && !ext->as_bool() && has_ports(txn.model(), current, std::string(owner::kGateway)))
       return conflict("ExternalNetworkInUse", "External network " + json_str(current.if_contains("id")) +
                                                   " cannot be updated to be made non-external, since it has existing gateway ports.");
     return Handler::update(txn, current, changes, ctx);
@@ -96,7 +97,7 @@ class Networks final : public Handler {
     for (const auto& pid : ports) {
       const Obj* p = txn.model().find("ports", pid);
       auto owner = p ? json_str(p->if_contains("device_owner")) : "";
-      if (owner == "network:dhcp" || owner == "network:distributed") service_ports.push_back(pid);
+      if (owner == owner::kDhcp || owner == owner::kDistributed) service_ports.push_back(pid);
       else
         return conflict("NetworkInUse", "Unable to complete operation on network " + id +
                                             ". There are one or more ports still in use on the network.");

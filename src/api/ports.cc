@@ -1,6 +1,7 @@
 // Ports: MAC allocation, fixed IPs (by subnet and/or address, Neutron's defaults), port
 // security with security groups and allowed address pairs, binding attributes.
 #include "api/binding.h"
+#include "common/names.h"
 #include "api/handlers.h"
 #include "api/port_policy.h"
 #include "core/ipam.h"
@@ -88,13 +89,13 @@ ResourceDef port_def() {
   return d;
 }
 
-bool trusted_owner(const std::string& owner) { return owner.rfind("network:", 0) == 0; }
+bool trusted_owner(const std::string& o) { return owner::is_network_service(o); }
 
 bool is_l3_owner(const std::string& owner) {
   static const std::vector<std::string> owners = {
-      "network:router_interface", "network:router_interface_distributed", "network:router_gateway",
-      "network:router_centralized_snat", "network:floatingip", "network:floatingip_agent_gateway",
-      "network:ha_router_replicated_interface", "network:router_ha_interface"};
+      std::string(owner::kInterface), std::string(owner::kInterfaceDistributed), std::string(owner::kGateway),
+      std::string(owner::kCentralizedSnat), std::string(owner::kFloatingIp), std::string(owner::kFloatingIpAgentGateway),
+      std::string(owner::kHaReplicatedInterface), std::string(owner::kHaInterface)};
   return std::find(owners.begin(), owners.end(), owner) != owners.end();
 }
 
@@ -297,7 +298,7 @@ class Ports final : public Handler {
   Result<json::array> allocate_default(Txn& txn, const Obj& net, const Obj& port, const std::string& id) {
     json::array out;
     bool v4_tried = false, v4_done = false;
-    bool router = json_str(port.if_contains("device_owner")).rfind("network:router_interface", 0) == 0;
+    bool router = json_str(port.if_contains("device_owner")).rfind(owner::kInterface, 0) == 0;
     for (const auto& sid : net.at("subnets").as_array()) {
       const Obj* sub = txn.model().find("subnets", json_str(&sid));
       if (!sub) continue;

@@ -1,4 +1,5 @@
 #include <spdlog/spdlog.h>
+#include "common/names.h"
 
 #include <set>
 
@@ -302,10 +303,10 @@ Result<json::value> Api::ensure_fip_gateway(Txn& txn, const std::string& host, c
     return bad_request("Invalid input for network_id. Reason: '" + net_id + "' is not an external network.");
   if (const Table* ports = m.find_table("ports"))
     for (const auto& [id, p] : *ports)
-      if (json_str(p.if_contains("device_owner")) == "network:floatingip_agent_gateway" &&
+      if (json_str(p.if_contains("device_owner")) == owner::kFloatingIpAgentGateway &&
           json_str(p.if_contains("binding:host_id")) == host && json_str(p.if_contains("network_id")) == net_id)
         return json::object{{"port", p}};
-  Obj item{{"network_id", net_id}, {"device_owner", "network:floatingip_agent_gateway"}, {"device_id", host},
+  Obj item{{"network_id", net_id}, {"device_owner", owner::kFloatingIpAgentGateway}, {"device_id", host},
            {"project_id", ""}, {"binding:host_id", host}};
   NT_ASSIGN(Obj port, create_internal(*handlers_.at("ports"), txn, std::move(item)));
   return json::object{{"port", port}};

@@ -1,6 +1,7 @@
 // Subnets: CIDR and gateway rules, allocation pools, DNS servers and host routes, IPv6
 // modes, overlap on one network, and in-use rules for delete.
 #include "api/handlers.h"
+#include "common/names.h"
 #include "core/ipam.h"
 
 namespace nt {
@@ -111,7 +112,7 @@ class Subnets final : public Handler {
       const Obj* p = txn.model().find("ports", pid);
       if (!p || !port_uses_subnet(*p, id)) continue;
       auto owner = json_str(p->if_contains("device_owner"));
-      if (owner != "network:dhcp" && owner != "network:distributed")
+      if (owner != owner::kDhcp && owner != owner::kDistributed)
         return conflict("SubnetInUse", "Unable to complete operation on subnet " + id +
                                            ": One or more ports have an IP allocation from this subnet.");
       service_ports.push_back(pid);

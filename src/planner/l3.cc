@@ -21,11 +21,10 @@ using planner_detail::str;
 
 namespace {
 
-bool starts(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-bool is_snat(const std::string& owner) { return owner == "network:router_centralized_snat"; }
-bool is_gateway(const std::string& owner) { return owner == "network:router_gateway"; }
-bool is_fg(const std::string& owner) { return owner == "network:floatingip_agent_gateway"; }
-bool is_instance(const std::string& owner) { return !starts(owner, "network:"); }
+bool is_snat(const std::string& o) { return o == owner::kCentralizedSnat; }
+bool is_gateway(const std::string& o) { return o == owner::kGateway; }
+bool is_fg(const std::string& o) { return o == owner::kFloatingIpAgentGateway; }
+bool is_instance(const std::string& o) { return !owner::is_network_service(o); }
 bool bound(const json::object& port) {
   auto vif = str(port, "binding:vif_type");
   return !str(port, "binding:host_id").empty() && vif != "binding_failed" && vif != "unbound";
@@ -327,8 +326,8 @@ json::object Planner::router_port(const std::string& id, const char* prefix) con
   const auto& p = all_ports_.at(id);
   auto net_id = str(p, "network_id");
   auto net = networks_.find(net_id);
-  json::object out{{"port_id", id}, {"device", prefix + id.substr(0, 11)}, {"tap", "tap" + id.substr(0, 11)},
-                   {"mac", p.at("mac_address")}, {"network_id", net_id}, {"bridge", "brq" + net_id.substr(0, 11)},
+  json::object out{{"port_id", id}, {"device", devname::router_port(prefix, id)}, {"tap", devname::tap(id)},
+                   {"mac", p.at("mac_address")}, {"network_id", net_id}, {"bridge", devname::bridge(net_id)},
                    {"mtu", net == networks_.end() ? json::value(1500) : net->second.at("mtu")}};
   auto ips = addresses(p);
   if (!ips.empty()) {

@@ -18,7 +18,7 @@ const json::array& Planner::router_interfaces(const std::string& router) const {
   std::map<std::string, std::string> sg_by_subnet;  // subnet -> the sg- address for it
   for (const auto& pid : ports) {
     const auto& p = all_ports_.at(pid);
-    if (str(p, "device_owner") == "network:router_centralized_snat")
+    if (str(p, "device_owner") == owner::kCentralizedSnat)
       if (auto e = router_port(pid, "sg-"); e.contains("ip")) sg_by_subnet[str(e, "subnet_id")] = str(e, "ip");
   }
   bool snat = !external_network(router).empty();
@@ -79,8 +79,8 @@ std::optional<json::object> Planner::snat_entry(const std::string& host, const s
   if (auto ports = router_ports_.find(router); ports != router_ports_.end())
     for (const auto& pid : ports->second) {
       auto owner = str(all_ports_.at(pid), "device_owner");
-      if (owner == "network:router_centralized_snat") sg.push_back(router_port(pid, "sg-"));
-      else if (owner == "network:router_gateway") qg = router_port(pid, "qg-");
+      if (owner == owner::kCentralizedSnat) sg.push_back(router_port(pid, "sg-"));
+      else if (owner == owner::kGateway) qg = router_port(pid, "qg-");
       else if (is_interface(owner))
         if (auto e = router_port(pid, "qr-"); !str(e, "cidr").empty()) cidrs.push_back(e.at("cidr"));
     }
@@ -111,7 +111,7 @@ std::optional<json::object> Planner::fip_entry(const std::string& host, const st
   auto fg = fg_ports_.find({host, network});
   auto net = networks_.find(network);
   return json::object{{"network_id", network},
-                      {"bridge", "brq" + network.substr(0, 11)},
+                      {"bridge", devname::bridge(network)},
                       {"mtu", net == networks_.end() ? json::value(1500) : net->second.at("mtu")},
                       {"fg", fg == fg_ports_.end() ? json::value(nullptr) : json::value(router_port(fg->second, "fg-"))},
                       {"routers", std::move(routers)}};
@@ -140,7 +140,7 @@ std::optional<json::object> Planner::arp_entry(const std::string& host, const st
         auto* qips = q.if_contains("fixed_ips");
         if (!qips || !qips->is_array() || qips->as_array().empty()) continue;
         if (str(qips->as_array()[0].as_object(), "subnet_id") != str(ip.as_object(), "subnet_id")) continue;
-        addresses.push_back(json::object{{"device", "qr-" + qr.substr(0, 11)}, {"ip", ip.as_object().at("ip_address")}});
+        addresses.push_back(json::object{{"device", devname::qr(qr)}, {"ip", ip.as_object().at("ip_address")}});
       }
   if (addresses.empty()) return std::nullopt;
   return json::object{{"router_id", router}, {"mac", port->second.at("mac_address")}, {"addresses", std::move(addresses)}};

@@ -73,7 +73,7 @@ HostView Planner::compute(const std::string& host) const {
     if (net == networks_.end()) continue;  // the port's network is not known (yet)
     networks.insert(net_id);
     view[{"port", pid}] = json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")},
-                                       {"fixed_ips", ips_of(p)}, {"device", "tap" + pid.substr(0, 11)},
+                                       {"fixed_ips", ips_of(p)}, {"device", devname::tap(pid)},
                                        {"admin_state_up", p.at("admin_state_up")}, {"mtu", net->second.at("mtu")}};
   }
   for (const auto& net_id : networks) {
@@ -90,7 +90,7 @@ HostView Planner::compute(const std::string& host) const {
     view[{"network", net_id}] = json::object{
         {"network_type", net.at("provider:network_type")}, {"physical_network", net.at("provider:physical_network")},
         {"segmentation_id", net.at("provider:segmentation_id")}, {"mtu", net.at("mtu")},
-        {"bridge", "brq" + net_id.substr(0, 11)}, {"flood", std::move(vteps)}};
+        {"bridge", devname::bridge(net_id)}, {"flood", std::move(vteps)}};
     for (const auto& pid : ports_by_network_.at(net_id)) {
       const auto& p = ports_.at(pid);
       auto other = host_of(p);
@@ -158,7 +158,7 @@ std::optional<json::object> Planner::network_entry(const std::string& host, cons
   const auto& n = net->second;
   return json::object{{"network_type", n.at("provider:network_type")}, {"physical_network", n.at("provider:physical_network")},
                       {"segmentation_id", n.at("provider:segmentation_id")}, {"mtu", n.at("mtu")},
-                      {"bridge", "brq" + net_id.substr(0, 11)}, {"flood", std::move(vteps)}};
+                      {"bridge", devname::bridge(net_id)}, {"flood", std::move(vteps)}};
 }
 
 std::optional<json::object> Planner::port_entry(const std::string& host, const std::string& pid) const {
@@ -169,7 +169,7 @@ std::optional<json::object> Planner::port_entry(const std::string& host, const s
   auto net = networks_.find(net_id);
   if (net == networks_.end()) return std::nullopt;
   return json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
-                      {"device", "tap" + pid.substr(0, 11)}, {"admin_state_up", p.at("admin_state_up")},
+                      {"device", devname::tap(pid)}, {"admin_state_up", p.at("admin_state_up")},
                       {"mtu", net->second.at("mtu")}};
 }
 

@@ -1,6 +1,7 @@
 // Small facts about Neutron objects as the planner reads them (internal to src/planner).
 #pragma once
 #include <boost/json.hpp>
+#include "common/names.h"
 #include <string>
 
 namespace nt::planner_detail {
@@ -12,8 +13,7 @@ inline std::string str(const boost::json::object& o, const char* key) {
 
 // A router interface: the same IP and MAC on every host of a distributed router.
 inline bool is_interface(const std::string& owner) {
-  return owner == "network:router_interface_distributed" || owner == "network:router_interface" ||
-         owner == "network:ha_router_replicated_interface";
+  return owner::is_router_interface(owner);
 }
 
 // The host a port is bound to; a failed binding binds it nowhere.

@@ -3,6 +3,7 @@
 // os-vif plugs one for a linux bridge: the tap appears and the agent's VIF watcher puts it
 // on the network's bridge.
 #include <unistd.h>
+#include "common/names.h"
 
 #include <chrono>
 #include <cstring>
@@ -68,7 +69,7 @@ Result<VmLink> vm_link(const Options& o, const json::object& port, int mtu) {
   const auto& sn = subnet.as_object().at("subnet").as_object();
   auto cidr = text(sn.at("cidr"));
   auto id = text(port.at("id"));
-  return VmLink{"tap" + id.substr(0, 11), text(port.at("mac_address")),
+  return VmLink{devname::tap(id), text(port.at("mac_address")),
                 text(first.at("ip_address")) + cidr.substr(cidr.find('/')), text(sn.at("gateway_ip")), mtu};
 }
 

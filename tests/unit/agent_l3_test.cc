@@ -2,6 +2,7 @@
 // and a floating IP becomes a namespace plan; applying it converges (a second pass plans
 // nothing); removing an interface or the floating IP removes exactly what they brought.
 #include <gtest/gtest.h>
+#include "common/names.h"
 
 #include "agent/l3_reconciler.h"
 #include "kernel/fake/fake_kernel.h"
@@ -16,8 +17,8 @@ namespace {
 
 json::object interface(const std::string& id, const std::string& net, const std::string& ip, const std::string& cidr,
                        const std::string& mac, const std::string& sg) {
-  return {{"port_id", id}, {"device", "qr-" + id.substr(0, 11)}, {"tap", "tap" + id.substr(0, 11)}, {"mac", mac},
-          {"network_id", net}, {"bridge", "brq" + net.substr(0, 11)}, {"mtu", 1450}, {"subnet_id", "sub-" + net},
+  return {{"port_id", id}, {"device", devname::qr(id)}, {"tap", devname::tap(id)}, {"mac", mac},
+          {"network_id", net}, {"bridge", devname::bridge(net)}, {"mtu", 1450}, {"subnet_id", "sub-" + net},
           {"ip", ip}, {"cidr", cidr}, {"prefixlen", 24}, {"gateway_ip", ip}, {"sg_ip", sg}};
 }
 

@@ -1,0 +1,58 @@
+// Neutron's names, in one place: the device owners ports carry, and the Linux device and
+// namespace names the data plane uses (as Neutron's agents spell them, so operators find
+// what they know: tap<port[:11]>, brq<network[:11]>, qr-/qg-/sg-/fg-<port[:11]>,
+// rfp-/fpr-<router[:11]>, qrouter-/snat-<router>, fip-<external network>). Header only: the
+// planner and the agent use it without linking anything.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace nt::owner {
+
+inline constexpr std::string_view kInterface = "network:router_interface";
+inline constexpr std::string_view kInterfaceDistributed = "network:router_interface_distributed";
+inline constexpr std::string_view kHaReplicatedInterface = "network:ha_router_replicated_interface";
+inline constexpr std::string_view kHaInterface = "network:router_ha_interface";
+inline constexpr std::string_view kGateway = "network:router_gateway";
+inline constexpr std::string_view kCentralizedSnat = "network:router_centralized_snat";
+inline constexpr std::string_view kFloatingIp = "network:floatingip";
+inline constexpr std::string_view kFloatingIpAgentGateway = "network:floatingip_agent_gateway";
+inline constexpr std::string_view kDhcp = "network:dhcp";
+inline constexpr std::string_view kDistributed = "network:distributed";
+inline constexpr std::string_view kNetworkPrefix = "network:";
+
+// A router interface: the same port (IP and MAC) on every host of a distributed router.
+inline bool is_router_interface(std::string_view o) {
+  return o == kInterface || o == kInterfaceDistributed || o == kHaReplicatedInterface;
+}
+// Owned by the network service itself (routers, DHCP, ...), not by an instance.
+inline bool is_network_service(std::string_view o) { return o.substr(0, kNetworkPrefix.size()) == kNetworkPrefix; }
+
+}  // namespace nt::owner
+
+namespace nt::devname {
+
+// Linux interface names are at most 15 characters: prefix (3-4) + 11 of the id.
+inline std::string short_id(std::string_view id) { return std::string(id.substr(0, 11)); }
+inline std::string tap(std::string_view port_id) { return "tap" + short_id(port_id); }
+inline std::string bridge(std::string_view network_id) { return "brq" + short_id(network_id); }
+inline std::string vxlan(long long vni) { return "vxlan-" + std::to_string(vni); }
+// A router's port in a namespace: qr- (interface), qg- (gateway), sg- (SNAT), fg- (fip).
+inline std::string router_port(std::string_view prefix, std::string_view port_id) {
+  return std::string(prefix) + short_id(port_id);
+}
+inline std::string qr(std::string_view port_id) { return router_port("qr-", port_id); }
+inline std::string rfp(std::string_view router_id) { return "rfp-" + short_id(router_id); }
+inline std::string fpr(std::string_view router_id) { return "fpr-" + short_id(router_id); }
+
+inline std::string qrouter_ns(std::string_view prefix, std::string_view router_id) {
+  return std::string(prefix) + "qrouter-" + std::string(router_id);
+}
+inline std::string snat_ns(std::string_view prefix, std::string_view router_id) {
+  return std::string(prefix) + "snat-" + std::string(router_id);
+}
+inline std::string fip_ns(std::string_view prefix, std::string_view network_id) {
+  return std::string(prefix) + "fip-" + std::string(network_id);
+}
+
+}  // namespace nt::devname
