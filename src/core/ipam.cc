@@ -79,20 +79,66 @@ Result<std::vector<Pool>> pools_from_json(const json::value& v) {
   return pools;
 }
 
+namespace {
+
+using OrderedPools = std::vector<const Pool*>;
+
+// The first pool address at or after `v`, if any.
+std::optional<u128> next_in_pools(const OrderedPools& pools, u128 v) {
+  for (const Pool* p : pools) {
+    if (v > p->end.value) continue;
+    return std::max(v, p->start.value);
+  }
+  return std::nullopt;
+}
+
+uint64_t fingerprint(const OrderedPools& pools) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the bounds
+  for (const Pool* p : pools)
+    for (u128 v : {p->start.value, p->end.value}) h = (h ^ static_cast<uint64_t>(v) ^ static_cast<uint64_t>(v >> 64)) * 1099511628211ull;
+  return h;
+}
+
+// Tops the window up to `size` free addresses from where it stopped looking.
+void refill(IpWindow& w, const OrderedPools& pools, const std::unordered_set<u128, U128Hash>* used, size_t size) {
+  while (w.free.size() < size) {
+    auto v = next_in_pools(pools, w.next);
+    if (!v) {
+      w.next = pools.back()->end.value + 1;
+      return;
+    }
+    if (!used || !used->count(*v)) w.free.push_back(*v);
+    w.next = *v + 1;
+  }
+}
+
+}  // namespace
+
 std::optional<IpAddress> pick_free_ip(const Model& model, const std::string& subnet,
                                       const std::vector<Pool>& pools, size_t window) {
+  if (pools.empty()) return std::nullopt;
+  OrderedPools ordered;
+  for (const auto& p : pools) ordered.push_back(&p);
+  std::sort(ordered.begin(), ordered.end(), [](const Pool* a, const Pool* b) { return a->start.value < b->start.value; });
   const auto* used = model.ips_of(subnet);
-  std::vector<IpAddress> candidates;
-  candidates.reserve(std::min<size_t>(window, 64));
-  for (const auto& p : pools) {
-    for (u128 v = p.start.value; candidates.size() < window; ++v) {
-      if (!used || !used->count(v)) candidates.push_back({p.start.version, v});
-      if (v == p.end.value) break;
+  auto& w = model.ip_window(subnet);
+  auto fp = fingerprint(ordered);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!w.started || w.pools != fp) w = IpWindow{fp, true, {}, ordered.front()->start.value};
+    refill(w, ordered, used, window);
+    // Like Neutron: a random one of the first `window` free addresses. Entries taken since
+    // they entered the window are dropped as they are met.
+    while (!w.free.empty()) {
+      size_t i = random_u64() % w.free.size();
+      u128 v = w.free[i];
+      if (!used || !used->count(v)) return IpAddress{ordered.front()->start.version, v};
+      w.free[i] = w.free.back();
+      w.free.pop_back();
+      refill(w, ordered, used, window);
     }
-    if (candidates.size() >= window) break;
+    w.started = false;  // looked at everything: once more from the start, then full
   }
-  if (candidates.empty()) return std::nullopt;
-  return candidates[random_u64() % candidates.size()];
+  return std::nullopt;
 }
 
 }  // namespace nt

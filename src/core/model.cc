@@ -28,6 +28,11 @@ bool Model::ip_used(const std::string& subnet, u128 ip) const {
   auto it = ips_.find(subnet);
   return it != ips_.end() && it->second.count(ip);
 }
+void Model::ip_freed(const std::string& subnet, u128 freed) {
+  if (auto it = ip_windows_.find(subnet); it != ip_windows_.end() && it->second.started && freed < it->second.next)
+    it->second.free.push_back(freed);
+}
+
 const std::unordered_set<u128, U128Hash>* Model::ips_of(const std::string& subnet) const {
   auto it = ips_.find(subnet);
   return it == ips_.end() ? nullptr : &it->second;
@@ -52,7 +57,7 @@ void Model::count_row(const std::string& kind, const Obj& o, int64_t delta) {
 void Model::clear() {
   counts_.clear();
   texts_.clear();
-  tables_.clear(), ips_.clear(), macs_.clear(), segments_.clear(), ports_by_network.clear();
+  tables_.clear(), ips_.clear(), ip_windows_.clear(), macs_.clear(), segments_.clear(), ports_by_network.clear();
   revision = 0;
 }
 
@@ -194,11 +199,15 @@ void Txn::erase(const std::string& kind, const std::string& id) {
 bool Txn::claim_ip(const std::string& subnet, const IpAddress& ip, const std::string& port) {
   if (!model_.ips_[subnet].insert(ip.value).second) return false;
   changes_.allocs.push_back({AllocKind::ip, subnet, ip.str(), port, true});
-  undo_.push_back([this, subnet, v = ip.value] { model_.ips_[subnet].erase(v); });
+  undo_.push_back([this, subnet, v = ip.value] {
+    model_.ips_[subnet].erase(v);
+    model_.ip_freed(subnet, v);
+  });
   return true;
 }
 void Txn::release_ip(const std::string& subnet, const IpAddress& ip) {
   if (!model_.ips_[subnet].erase(ip.value)) return;
+  model_.ip_freed(subnet, ip.value);
   changes_.allocs.push_back({AllocKind::ip, subnet, ip.str(), "", false});
   undo_.push_back([this, subnet, v = ip.value] { model_.ips_[subnet].insert(v); });
 }

@@ -28,6 +28,17 @@ struct U128Hash {
   }
 };
 
+// The first free addresses of a subnet's pools, so that an allocation does not scan the
+// used ones: `free` holds free addresses below `next` (some may have been taken since; the
+// allocator drops those when it meets them), `next` is where the pools were not looked at
+// yet, `pools` fingerprints the pools the window was made for.
+struct IpWindow {
+  uint64_t pools = 0;
+  bool started = false;
+  std::vector<u128> free;
+  u128 next = 0;
+};
+
 struct BadRow {
   std::string kind, id, reason;
 };
@@ -52,6 +63,9 @@ class Model {
   bool mac_used(const std::string& network, uint64_t mac) const;
   bool segment_used(const std::string& type_physnet, uint64_t id) const;
   const std::unordered_set<u128, U128Hash>* ips_of(const std::string& subnet) const;
+  // The allocator's window of a subnet (ipam.cc): kept by the writer, told of freed
+  // addresses here.
+  IpWindow& ip_window(const std::string& subnet) const { return ip_windows_[subnet]; }
 
   int64_t revision = 0;
   // Resources per (kind, project), for quotas.
@@ -65,6 +79,8 @@ class Model {
   std::map<std::string, Table> tables_;
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> texts_;  // kind -> id -> JSON
   std::unordered_map<std::string, std::unordered_set<u128, U128Hash>> ips_;
+  mutable std::unordered_map<std::string, IpWindow> ip_windows_;
+  void ip_freed(const std::string& subnet, u128 freed);
   std::unordered_map<std::string, std::unordered_set<uint64_t>> macs_;
   std::unordered_map<std::string, std::unordered_set<uint64_t>> segments_;
   std::unordered_map<std::string, int64_t> counts_;
