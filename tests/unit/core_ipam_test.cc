@@ -78,6 +78,40 @@ TEST(PickFreeIp, ChoosesRandomlyWithinTheWindow) {
   EXPECT_GT(seen.size(), 10u);
 }
 
+// The allocator's window: freed addresses come back, addresses claimed by hand inside the
+// window are never handed out, a change of pools starts over, a full pool says so.
+TEST(PickFreeIp, WindowFollowsClaimsReleasesAndPoolChanges) {
+  Model m;
+  std::vector<Pool> pools = {{ip("10.0.0.2"), ip("10.0.0.21")}};  // 20 addresses
+  Txn txn(m);
+  std::set<std::string> taken;
+  ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.5"), "by-hand"));  // inside the window
+  for (int i = 0; i < 19; ++i) {
+    auto got = pick_free_ip(m, "s", pools, 4);
+    ASSERT_TRUE(got) << i;
+    EXPECT_NE(got->str(), "10.0.0.5");
+    ASSERT_TRUE(txn.claim_ip("s", *got, "p" + std::to_string(i)));
+    EXPECT_TRUE(taken.insert(got->str()).second);
+  }
+  EXPECT_FALSE(pick_free_ip(m, "s", pools, 4));
+  txn.release_ip("s", ip("10.0.0.9"));
+  auto again = pick_free_ip(m, "s", pools, 4);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->str(), "10.0.0.9");
+  // The pool grows: its new addresses are found.
+  std::vector<Pool> bigger = {{ip("10.0.0.2"), ip("10.0.0.30")}};
+  ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.9"), "p"));
+  auto grown = pick_free_ip(m, "s", bigger, 4);
+  ASSERT_TRUE(grown);
+  EXPECT_GE(grown->value, ip("10.0.0.22").value);
+  // Two pools out of order: the lower one is used first.
+  Model fresh;
+  std::vector<Pool> two = {{ip("10.0.1.100"), ip("10.0.1.110")}, {ip("10.0.1.2"), ip("10.0.1.3")}};
+  auto low = pick_free_ip(fresh, "t", two, 1);
+  ASSERT_TRUE(low);
+  EXPECT_EQ(low->str(), "10.0.1.2");
+}
+
 TEST(Mac, RandomMacKeepsTheBaseOctets) {
   Model m;
   auto mac = random_free_mac(m, "net", *Mac::parse("fa:16:3e:00:00:00"));
