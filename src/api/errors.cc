@@ -37,9 +37,9 @@ const char* default_type(Errc code) {
     case Errc::too_large: return "RequestEntityTooLarge";
     case Errc::not_implemented: return "NotImplementedError";
     case Errc::unavailable: return "ServiceUnavailable";
-    case Errc::internal: return "InternalServerError";
+    case Errc::internal: return "HTTPInternalServerError";
   }
-  return "InternalServerError";
+  return "HTTPInternalServerError";
 }
 }  // namespace
 

@@ -64,7 +64,8 @@ Result<boost::json::value> Writer::guarded(const WriteFn& fn, Txn& txn) {
     return fn(txn);
   } catch (const std::exception& e) {
     spdlog::error("request failed with an exception: {}", e.what());
-    return fail(Errc::internal, "InternalServerError", e.what());
+    return fail(Errc::internal, "HTTPInternalServerError",
+                "Request Failed: internal server error while processing your request.");  // the cause is logged
   }
 }
 

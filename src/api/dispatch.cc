@@ -174,7 +174,8 @@ Result<std::string> Api::run_read(const Route& r) {
     return read_route(r);
   } catch (const std::exception& e) {
     spdlog::error("read failed with an exception: {}", e.what());
-    return fail(Errc::internal, "InternalServerError", e.what());
+    return fail(Errc::internal, "HTTPInternalServerError",
+                "Request Failed: internal server error while processing your request.");  // the cause is logged
   }
 }
 
