@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <cstring>
@@ -268,7 +269,15 @@ std::string host_token_file(const AgentConfig& c) { return c.state_path + "/" + 
 std::string read_host_token(const std::string& file) {
   std::ifstream in(file);
   std::string token;
-  if (in) std::getline(in, token);
+  if (!in || !std::getline(in, token)) return "";
+  // What the server issues: 64 lowercase hex characters. Anything else is not sent.
+  bool hex = token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (!hex) {
+    spdlog::error("{} does not hold a host token (64 hex characters); registering without one", file);
+    return "";
+  }
   return token;
 }
 

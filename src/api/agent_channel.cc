@@ -3,6 +3,7 @@
 #include "api/agents.h"
 
 #include <algorithm>
+#include <cctype>
 #include "common/clock.h"
 #include "common/secret.h"
 #include "common/uuid.h"
@@ -58,18 +59,40 @@ json::object configurations(const AgentKind& k, const Obj& host) {
   return {{"metadata_proxy_socket", "built into neutrino-agent"}, {"nova_metadata_host", ""}, {"log_agent_heartbeats", false}};
 }
 
+// Host names as Nova and the agents spell them (hostnames or FQDNs; '_' is common).
+bool valid_host_name(const std::string& h) {
+  if (h.empty() || h.size() > 255 || !std::isalnum(static_cast<unsigned char>(h[0]))) return false;
+  return std::all_of(h.begin(), h.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+  });
+}
+
+// An address other hosts can send tunnelled traffic to.
+bool usable_vtep(const IpAddress& ip) {
+  if (ip.version == 4) {
+    auto v = static_cast<uint32_t>(ip.value);
+    return v != 0 && v != 0xffffffffu && (v >> 24) != 127 && (v >> 28) != 0xe;
+  }
+  return ip.value != 0 && ip.value != 1 && (ip.value >> 120) != 0xff;
+}
+
 Result<Obj> parse_registration(const std::string& body) {
   NT_ASSIGN(auto doc, parse_json(body));
   const auto* o = doc.if_object();
   if (!o) return bad_request("Body contains invalid data");
   auto host = json_str(o->if_contains("host"));
-  if (host.empty() || host.size() > 255 || host.find('/') != std::string::npos)
-    return bad_request("Invalid input for host. Reason: a host name of 1 to 255 characters without '/' is required.");
+  if (!valid_host_name(host))
+    return bad_request("Invalid input for host. Reason: a host name of 1 to 255 letters, digits, '.', '-' or '_', "
+                       "starting with a letter or digit, is required.");
   auto mode = json_str(o->if_contains("agent_mode"));
   if (mode != "dvr" && mode != "dvr_snat")
     return bad_request("Invalid input for agent_mode. Reason: '" + mode + "' is not in ['dvr', 'dvr_snat'].");
   auto local_ip = json_str(o->if_contains("local_ip"));
-  if (!IpAddress::parse(local_ip)) return bad_request("Invalid input for local_ip. Reason: '" + local_ip + "' is not a valid IP address.");
+  auto vtep = IpAddress::parse(local_ip);
+  if (!vtep) return bad_request("Invalid input for local_ip. Reason: '" + local_ip + "' is not a valid IP address.");
+  if (!usable_vtep(*vtep))
+    return bad_request("Invalid input for local_ip. Reason: '" + local_ip +
+                       "' cannot be a tunnel endpoint (unspecified, loopback, broadcast or multicast).");
   json::object mappings;
   if (auto* m = o->if_contains("bridge_mappings")) {
     if (!m->is_object()) return bad_request("Invalid input for bridge_mappings. Reason: a dictionary physnet -> interface is required.");
@@ -128,6 +151,11 @@ Result<std::pair<std::string, std::string>> admit_registration(const Obj* old, c
 }
 
 }  // namespace
+
+Status check_enrolment_token(const Settings& s, const AgentCredentials& presented) {
+  if (enrolment_token_ok(s, presented)) return {};
+  return unauthenticated("The agent token is missing or wrong.");
+}
 
 Status check_host_credential(const Model& m, const Settings& s, const std::string& host,
                              const AgentCredentials& presented) {
@@ -224,13 +252,25 @@ std::string reported_port_status(const Model& m, const std::string& host, const 
 }
 }  // namespace
 
+// The binding of `router` if `host` is one of its gateway hosts: a host reports the
+// ha_state of its own roles only.
+static const Obj* binding_served_by(const Model& m, const std::string& router, const std::string& host) {
+  const Obj* b = m.find("l3_bindings", router);
+  if (!b) return nullptr;
+  const auto* hosts = b->if_contains("hosts");
+  if (!hosts || !hosts->is_array()) return nullptr;
+  for (const auto& h : hosts->as_array())
+    if (h.is_string() && h.get_string() == host) return b;
+  return nullptr;
+}
+
 bool status_needs_write(const Model& m, const StatusReport& report) {
   const Obj* host = m.find("hosts", report.host);
   if (!host || !host->at("alive").as_bool()) return true;
   for (const auto& [port, state] : report.port_states)
     if (!reported_port_status(m, report.host, port, state).empty()) return true;
   for (const auto& [router, state] : report.ha_states) {
-    const Obj* b = m.find("l3_bindings", router);
+    const Obj* b = binding_served_by(m, router, report.host);
     if (b && json_str(b->at("ha_state").as_object().if_contains(report.host)) != state) return true;
   }
   return false;
@@ -246,7 +286,7 @@ Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport
     reschedule_gateways(txn, s);
   }
   for (const auto& [router, state] : report.ha_states) {
-    const Obj* b = txn.model().find("l3_bindings", router);
+    const Obj* b = binding_served_by(txn.model(), router, report.host);
     if (!b || json_str(b->at("ha_state").as_object().if_contains(report.host)) == state) continue;
     Obj next = *b;
     next["ha_state"].as_object()[report.host] = state;

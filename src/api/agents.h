@@ -33,6 +33,8 @@ Result<boost::json::value> register_host(Txn& txn, const Settings& s, Liveness& 
 // per-host tokens existed is let in with the enrolment token until it registers again).
 Status check_host_credential(const Model& m, const Settings& s, const std::string& host,
                              const AgentCredentials& presented);
+// The enrolment token, when one is configured (compared in constant time).
+Status check_enrolment_token(const Settings& s, const AgentCredentials& presented);
 // POST /agent/v1/hosts/{host}/status: the parsed report.
 struct StatusReport {
   std::string host;

@@ -91,6 +91,12 @@ void Api::follow(const std::vector<ChangeSet>& committed) {
     for (const auto& row : cs.rows) {
       static const std::set<std::string> planned{"hosts", "networks", "ports", "subnets", "routers", "floatingips", "l3_bindings"};
       if (!planned.count(row.kind)) continue;
+      if (row.kind == "hosts" && !row.body) {
+        // The host's agents were deleted: its credential is void, and so are its open
+        // streams and what it reported.
+        watches_.end_host(row.id);
+        liveness_.forget(row.id);
+      }
       try {
         std::optional<Obj> obj;
         if (row.body) obj = json::parse(*row.body).as_object();
@@ -253,18 +259,24 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
       return answer(nt::unexpected(ok.error()));
     }
   }
-  bool is_watch = req.method == "GET" && seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "watch";
+  bool v1 = seg.size() >= 3 && seg[1] == "v1";
+  bool is_watch = v1 && seg.size() == 5 && seg[2] == "hosts" && seg[4] == "watch";
+  bool is_convergence = v1 && seg.size() == 3 && seg[2] == "convergence";
+  bool is_register = v1 && seg.size() == 3 && seg[2] == "register";
+  bool is_status = v1 && seg.size() == 5 && seg[2] == "hosts" && seg[4] == "status";
+  bool is_fip_gateway = v1 && seg.size() == 5 && seg[2] == "hosts" && seg[4] == "fip-gateway";
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (!is_watch && !is_convergence && !is_register && !is_status && !is_fip_gateway)
+    return answer(not_found("HTTPNotFound", "The resource could not be found."));
+  // HEAD of a stream is no stream: GET only for watch.
+  bool allowed = is_watch ? req.method == "GET" : is_convergence ? get : req.method == "POST";
+  if (!allowed)
+    return answer(fail(Errc::not_allowed, "HTTPMethodNotAllowed", "The method " + req.method + " is not allowed here."));
   if (is_watch) return watch(seg[3], req, reply);
-  if (req.method == "GET" && seg.size() == 3 && seg[1] == "v1" && seg[2] == "convergence") {
-    if (!settings_.agent_token.empty() && presented.enrolment_token != settings_.agent_token)
-      return answer(fail(Errc::unauthenticated, "HTTPUnauthorized", "The agent token is missing or wrong."));
+  if (is_convergence) {
+    if (auto ok = check_enrolment_token(settings_, presented); !ok) return answer(nt::unexpected(ok.error()));
     return answer(convergence());
   }
-  bool is_register = seg.size() == 3 && seg[1] == "v1" && seg[2] == "register";
-  bool is_status = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "status";
-  bool is_fip_gateway = seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "fip-gateway";
-  if (req.method != "POST" || (!is_register && !is_status && !is_fip_gateway))
-    return answer(not_found("HTTPNotFound", "The resource could not be found."));
   if (is_fip_gateway) {
     auto host = seg[3];
     auto body = std::make_shared<std::string>(req.body);
@@ -278,11 +290,17 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   auto report = parse_status(seg[3], req.body);
   if (!report) return answer(nt::unexpected(report.error()));
   bool known = false, needs_write = false;
+  int64_t revision = 0;
   {
     std::shared_lock lock(writer_.lock());
     known = model_.find("hosts", report->host) != nullptr;
+    revision = model_.revision;
     needs_write = known && status_needs_write(model_, *report);
   }
+  // A host cannot have applied what does not exist yet (nor claim convergence with it).
+  if (report->applied && *report->applied > revision)
+    return answer(bad_request("Invalid input for applied. Reason: revision " + std::to_string(*report->applied) +
+                              " is ahead of the server's (" + std::to_string(revision) + ")."));
   if (!known) return answer(not_found("HostNotFound", "Host " + report->host + " is not registered."));
   liveness_.beat(report->host);
   if (report->applied) liveness_.applied(report->host, *report->applied);

@@ -56,6 +56,18 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
     deliver(std::move(ready));
   }
 
+  // Ends the stream from the server's side: a waiting session gets the end at once.
+  void end() {
+    std::function<void(std::optional<std::string>)> deliver;
+    {
+      std::lock_guard g(mu_);
+      closed_ = true;
+      queue_.clear();
+      deliver = std::exchange(waiting_, nullptr);
+    }
+    if (deliver) deliver(std::nullopt);
+  }
+
   void close() override {
     {
       std::lock_guard g(mu_);
@@ -91,9 +103,13 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
     for (const auto& d : deltas) {
       auto text = line(d);
       auto& h = history_[d.host];
+      auto& bytes = history_bytes_[d.host];
       h.emplace_back(d.revision, text);
-      if (h.size() > history_limit_) {
+      bytes += text.size();
+      // Bounded in lines and bytes per host: an older `since` gets the full view instead.
+      while (h.size() > history_limit_ || (bytes > history_bytes_limit_ && h.size() > 1)) {
         floors_[d.host] = h.front().first;
+        bytes -= h.front().second.size();
         h.pop_front();
       }
       revisions_[d.host] = d.revision;
@@ -109,7 +125,7 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
                                                 const Planner& planner) {
   auto stream = std::make_shared<WatchStream>(*this, host, backlog_limit_);
   int64_t rev = planner.host_revision(host);
-  std::lock_guard g(mu_);
+  std::unique_lock g(mu_);
   const auto& h = history_[host];
   // The history covers `since` if it holds every change after it.
   bool covered = since && *since <= rev && *since >= floors_[host];
@@ -121,8 +137,35 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
       stream->push(line(ViewDelta{host, rev, key.first, key.second, *obj}), false);
   }
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n", false);
+  // One stream per host: an agent that reconnects replaces its old stream, and no holder
+  // of a host's token can pile streams up against the connection limit.
+  auto older = take_streams(host);
   watchers_.emplace(host, stream);
+  g.unlock();
+  end_all(older);
   return stream;
+}
+
+std::vector<std::shared_ptr<WatchStream>> WatchHub::take_streams(const std::string& host) {
+  std::vector<std::shared_ptr<WatchStream>> out;
+  auto [from, to] = watchers_.equal_range(host);
+  for (auto it = from; it != to; ++it)
+    if (auto s = it->second.lock()) out.push_back(std::move(s));
+  watchers_.erase(from, to);
+  return out;
+}
+
+void WatchHub::end_all(const std::vector<std::shared_ptr<WatchStream>>& streams) {
+  for (const auto& s : streams) s->end();
+}
+
+void WatchHub::end_host(const std::string& host) {
+  std::vector<std::shared_ptr<WatchStream>> streams;
+  {
+    std::lock_guard g(mu_);
+    streams = take_streams(host);
+  }
+  end_all(streams);
 }
 
 void WatchHub::set_floor(const std::string& host, int64_t revision) {

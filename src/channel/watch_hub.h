@@ -26,13 +26,18 @@ class WatchStream;
 
 class WatchHub {
  public:
-  explicit WatchHub(size_t history_per_host = 4096, size_t backlog_bytes = 1 << 20)
-      : history_limit_(history_per_host), backlog_limit_(backlog_bytes) {}
+  // Per host: at most `history_per_host` lines and `history_bytes` of history for resumes;
+  // per watcher: `backlog_bytes` queued beyond its snapshot before it is cut. Memory for a
+  // thousand hosts stays around a gigabyte at worst, and a slow agent costs a resume.
+  explicit WatchHub(size_t history_per_host = 4096, size_t backlog_bytes = 512 << 10, size_t history_bytes = 512 << 10)
+      : history_limit_(history_per_host), backlog_limit_(backlog_bytes), history_bytes_limit_(history_bytes) {}
   // After each commit, with the planner's deltas (called with the model locked).
   void publish(const std::vector<ViewDelta>& deltas);
   // A new watch; `planner` must not change during the call (hold the model's lock).
   std::shared_ptr<BodyStream> subscribe(const std::string& host, std::optional<int64_t> since, const Planner& planner);
   void keepalive();
+  // Ends every stream of `host` (its agents were deleted: its credential is void).
+  void end_host(const std::string& host);
   // The history of `host` is complete only after `revision` (e.g. the server's start).
   void set_floor(const std::string& host, int64_t revision);
   size_t watchers() const;
@@ -42,9 +47,13 @@ class WatchHub {
  private:
   friend class WatchStream;
   void forget(const WatchStream* s);
+  std::vector<std::shared_ptr<WatchStream>> take_streams(const std::string& host);  // with mu_ held
+  static void end_all(const std::vector<std::shared_ptr<WatchStream>>& streams);      // without mu_
 
   size_t history_limit_;
   size_t backlog_limit_;
+  size_t history_bytes_limit_;
+  std::map<std::string, size_t> history_bytes_;  // host -> bytes in its history
   mutable std::mutex mu_;
   std::map<std::string, std::deque<std::pair<int64_t, std::string>>> history_;  // host -> (rev, line)
   std::map<std::string, int64_t> revisions_;                                    // host -> latest rev

@@ -2,7 +2,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
+
+#include <cerrno>
 
 #include <stdexcept>
 
@@ -23,9 +25,16 @@ std::string hex(const unsigned char* data, size_t n) {
 }  // namespace
 
 std::string new_secret() {
+  // The kernel's CSPRNG (getrandom blocks only until it is seeded at boot). OpenSSL's
+  // RAND_bytes would keep a generator per calling thread for nothing.
   unsigned char bytes[32];
-  // RAND_bytes fails only when the CSPRNG cannot be seeded; nothing safe can go on then.
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("the system's random source failed");
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error("the system's random source failed");
+    got += static_cast<size_t>(n);
+  }
   return hex(bytes, sizeof bytes);
 }
 

@@ -1,12 +1,12 @@
 #pragma once
-// Per-host agent credentials: random tokens, stored only as their SHA-256, compared in
-// constant time (OpenSSL's libcrypto).
+// Per-host agent credentials: random tokens (the kernel's CSPRNG), stored only as their
+// SHA-256 (OpenSSL's libcrypto), compared in constant time.
 #include <string>
 #include <string_view>
 
 namespace nt {
 
-// 32 random bytes from the system's CSPRNG as 64 lowercase hex characters.
+// 32 random bytes from getrandom(2) as 64 lowercase hex characters.
 std::string new_secret();
 // Lowercase hex SHA-256 of `text`.
 std::string sha256_hex(std::string_view text);

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <csignal>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -35,14 +36,30 @@ std::string neutron_error(const std::string& type, const std::string& message) {
 }
 
 // What a request that Beast could not parse is answered with (the connection then closes).
-// A request line that is well formed but names another HTTP version ("HTTP/2.0\r\n");
-// Beast reports that and a malformed line (bare LF) alike.
+// A request line that is well formed (method, target, version: three parts) but names
+// another HTTP version ("HTTP/2.0\r\n"); Beast reports that and a malformed line (bare
+// LF, a space in the target) alike.
 bool other_http_version(std::string_view received) {
   auto eol = received.find("\r\n");
-  if (eol == std::string_view::npos || eol < 8) return false;
-  auto v = received.substr(eol - 8, 8);
-  return v.substr(0, 5) == "HTTP/" && std::isdigit(static_cast<unsigned char>(v[5])) && v[6] == '.' &&
+  if (eol == std::string_view::npos) return false;
+  auto line = received.substr(0, eol);
+  auto first = line.find(' '), last = line.rfind(' ');
+  if (first == std::string_view::npos || first == last || line.find(' ', first + 1) != last) return false;
+  auto v = line.substr(last + 1);
+  return v.size() == 8 && v.substr(0, 5) == "HTTP/" && std::isdigit(static_cast<unsigned char>(v[5])) && v[6] == '.' &&
          std::isdigit(static_cast<unsigned char>(v[7]));
+}
+
+// Requests whose framing or identity is ambiguous (RFC 9112 6.3: a transfer coding other
+// than chunked last; the same credential header twice with maybe different values).
+template <class Message>
+std::optional<std::string> framing_or_identity_problem(const Message& msg) {
+  if (msg.count(http::field::transfer_encoding) && !msg.chunked())
+    return "Transfer-Encoding must end with chunked.";
+  for (const char* name : {"X-Auth-Token", "X-Project-Id", "X-Tenant-Id", "X-Roles", "X-Neutrino-Token",
+                           "X-Neutrino-Host-Token"})
+    if (msg.count(name) > 1) return std::string("The header ") + name + " is given more than once.";
+  return std::nullopt;
 }
 
 HttpResponse parse_error_response(beast::error_code ec, std::string_view received) {
@@ -174,6 +191,10 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     if (msg.version() != 10 && msg.version() != 11) {
       keep_alive_ = false;
       return send({505, neutron_error("HTTPVersionNotSupported", "Only HTTP/1.0 and HTTP/1.1 are supported.")});
+    }
+    if (auto bad = framing_or_identity_problem(msg)) {
+      keep_alive_ = false;  // what follows on this connection cannot be trusted
+      return send({400, neutron_error("HTTPBadRequest", *bad)});
     }
     HttpRequest req;
     req.method = std::string(msg.method_string());

@@ -347,22 +347,31 @@ def non_reader(port):
 
 
 def test_memory_stays_flat_under_stalled_watchers_and_non_reading_clients(new_server):
+    """20 hosts whose agents stop reading their watch streams, 50 clients that ask for a
+    3 MB list and never read: the server's memory does not grow with the updates."""
     srv = new_server()
     admin = srv.client()
-    host = uniq("cmp")
-    AgentChannel(srv.url).register(host, mode="dvr", local_ip="192.0.2.77")
-    net, _ = admin.net_with_subnet("10.92.0.0/22")
-    ports = [admin.port(net["id"], **{"binding:host_id": host}) for _ in range(20)]
+    channel = AgentChannel(srv.url)
+    hosts = [uniq("cmp") for _ in range(20)]
+    for i, host in enumerate(hosts):
+        channel.register(host, mode="dvr", local_ip=f"192.0.2.{100 + i}")
+    net, sub = admin.net_with_subnet("10.92.0.0/22")
+    ports = [admin.port(net["id"], **{"binding:host_id": h, "fixed_ips": [{"subnet_id": sub["id"], "ip_address": f"10.92.2.{10 + k}"}]})
+             for k, h in enumerate(hosts)]
     for i in range(6):  # a list of ~3 MB for the non-readers
         admin("POST", "/v2.0/networks", json={"networks": [{"name": "big" + "x" * 200} for _ in range(500)]})
-    sockets = [stalled_watch(srv.port, host) for _ in range(20)] + [non_reader(srv.port) for _ in range(50)]
+    sockets = [stalled_watch(srv.port, h) for h in hosts] + [non_reader(srv.port) for _ in range(50)]
     try:
         def churn(rounds):
+            # A port's address moves: every other host's l2pop entry for it changes too.
             for i in range(rounds):
                 p = ports[i % len(ports)]
-                admin.update("ports", p["id"], admin_state_up=bool(i % 2), name="churn" + "y" * 200)
+                ip = f"10.92.{1 + (i // len(ports)) % 2}.{10 + i % len(ports)}"
+                admin.update("ports", p["id"], fixed_ips=[{"subnet_id": sub["id"], "ip_address": ip}])
 
-        churn(1500)
+        # Past the bounds (512 KB of history per host, 512 KB queued per watcher, reached
+        # after some 1,700 lines), memory must stop growing with the updates.
+        churn(2000)
         first = rss_kb(srv.proc.pid)
         churn(1500)
         second = rss_kb(srv.proc.pid)
@@ -457,3 +466,87 @@ def test_a_host_token_binds_the_channel_to_one_host(new_server):
     restart(srv)  # credentials are durable
     honest = AgentChannel(srv.url)
     assert honest.status_raw("cmp-a", {"ports": {}}, host_token=fresh.json()["host_token"]).status_code == 200
+
+
+def open_watch(url, host, token):
+    return requests.get(f"{url}/agent/v1/hosts/{host}/watch", headers={"X-Neutrino-Host-Token": token},
+                        stream=True, timeout=10)
+
+
+def lines_until_end(response, limit=200):
+    """The stream's lines until the server ends it (bounded by keep-alives: 1 per second)."""
+    out = []
+    for raw in response.iter_lines():
+        out.append(json.loads(raw))
+        if len(out) >= limit:
+            raise AssertionError(f"the stream did not end: {out[-3:]}")
+    return out
+
+
+def test_one_stream_per_host_and_deleted_hosts_lose_theirs(new_server):
+    srv = new_server(config_text="[agent]\ntoken = enrol\n")
+    admin = srv.client()
+    channel = AgentChannel(srv.url, token="enrol")
+    token = channel.register_raw({"host": "cmp-w", "agent_mode": "dvr", "local_ip": "192.0.2.31"}).json()["host_token"]
+    first = open_watch(srv.url, "cmp-w", token)
+    assert first.status_code == 200
+    second = open_watch(srv.url, "cmp-w", token)
+    assert second.status_code == 200
+    assert any(m["op"] == "synced" for m in lines_until_end(first))  # replaced: ended by the server
+    for agent in admin.list("agents", {"host": "cmp-w"}):
+        admin.delete("agents", agent["id"])
+    assert any(m["op"] == "synced" for m in lines_until_end(second))  # credential void: ended
+    # ... and what it reported is forgotten
+    conv = requests.get(srv.url + "/agent/v1/convergence", headers={"X-Neutrino-Token": "enrol"}, timeout=10).json()
+    assert "cmp-w" not in [h["host"] for h in conv["hosts"]]
+
+
+def test_status_reports_are_bounded_to_the_host(new_server):
+    srv = new_server()
+    admin = srv.client()
+    channel = AgentChannel(srv.url)
+    channel.register("gw-a", mode="dvr_snat", local_ip="192.0.2.41")
+    channel.register("cmp-b", mode="dvr", local_ip="192.0.2.42")
+    ext, _ = admin.ext_network("198.51.100.0/24")
+    router = admin.create("routers", name=uniq("r"), external_gateway_info={"network_id": ext["id"]})
+    # A host cannot claim to have applied a revision that does not exist yet.
+    r = channel.status_raw("cmp-b", {"applied": 10 ** 12})
+    expect_error(r, 400, text="applied")
+    # A host that is no gateway of the router cannot set its ha_state.
+    before = channel.status("cmp-b")["revision"]
+    r = channel.status_raw("cmp-b", {"routers": {router["id"]: "active"}})
+    assert r.status_code == 200 and r.json()["revision"] == before, r.text
+    # Its own gateway host can.
+    assert channel.status_raw("gw-a", {"routers": {router["id"]: "standby"}}).status_code == 200
+
+
+@pytest.mark.parametrize("host,local_ip", [
+    ("h\u0000z", "192.0.2.5"), ("a b", "192.0.2.5"), ("h1 ", "192.0.2.5"), (".", "192.0.2.5"), ("..", "192.0.2.5"),
+    ("a?b", "192.0.2.5"), ("a%2Fb", "192.0.2.5"), ("-h", "192.0.2.5"),
+    ("h-ok", "0.0.0.0"), ("h-ok", "255.255.255.255"), ("h-ok", "127.0.0.1"), ("h-ok", "::1"), ("h-ok", "224.0.0.1"),
+])
+def test_host_names_and_tunnel_addresses_are_checked(server, host, local_ip):
+    r = AgentChannel(server.url).register_raw({"host": host, "agent_mode": "dvr", "local_ip": local_ip})
+    expect_error(r, 400)
+
+
+def test_ambiguous_framing_and_duplicate_credentials_are_refused(server):
+    smuggle = (b"POST /agent/v1/register HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+               b"GET /v2.0/networks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = raw_request(server.port, smuggle)
+    assert status_of(answer) == 400, answer[:300]
+    assert answer.count(b"HTTP/1.1 ") == 1, answer  # the smuggled request is never answered
+    twice = (b"GET /v2.0/networks HTTP/1.1\r\nHost: x\r\nX-Project-Id: a\r\nX-Project-Id: b\r\n"
+             b"Connection: close\r\n\r\n")
+    assert status_of(raw_request(server.port, twice)) == 400
+    spaced = b"GET /v2.0/networks?x= 5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert status_of(raw_request(server.port, spaced)) == 400
+
+
+def test_agent_paths_answer_405_for_other_methods(server):
+    for method, path in [("GET", "/agent/v1/register"), ("PUT", "/agent/v1/register"),
+                         ("DELETE", "/agent/v1/convergence"), ("GET", "/agent/v1/hosts/nohost/status")]:
+        r = requests.request(method, server.url + path, timeout=10)
+        assert r.status_code in (401, 405), (method, path, r.status_code, r.text)
+        assert "NeutronError" in r.json()
+    assert requests.head(server.url + "/agent/v1/convergence", timeout=10).status_code == 200
