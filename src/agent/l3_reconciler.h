@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "kernel/kernel.h"
-#include "planner/planner.h"
+#include "channel/view.h"
 
 namespace nt::agent {
 

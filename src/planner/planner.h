@@ -2,10 +2,8 @@
 // host's agent must build. Contract (as OVN's incremental engine states its own):
 //  - Input: changes of the logical model, one resource at a time (put or delete of a
 //    network, port or host), in change-log order.
-//  - Output: per host, a set of objects keyed by (kind, id), each a plain JSON value.
-//    Kinds so far: "network" (segment, MTU, bridge, remote VTEPs of the network),
-//    "port" (ports bound to the host), "l2pop" (ports of the host's networks bound
-//    elsewhere, with their VTEP).
+//  - Output: per host, a set of objects keyed by (kind, id), each a plain JSON value;
+//    the kinds are listed in channel/view.h.
 //  - Incremental: a change re-derives only the entries it can affect, on the hosts it
 //    concerns (a port: its own entries and its networks' entries on the hosts of its old
 //    and new network; a whole network's entries only on a host joining or leaving it);
@@ -15,6 +13,8 @@
 // No I/O: the planner links nothing but common.
 #pragma once
 #include <boost/json.hpp>
+
+#include "channel/view.h"
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,20 +23,6 @@
 #include <vector>
 
 namespace nt {
-
-using ViewKey = std::pair<std::string, std::string>;  // kind, id
-using HostView = std::map<ViewKey, boost::json::object>;
-// How the planner keeps views: an l2pop entry is the same object on every host that has it.
-using ViewEntry = std::shared_ptr<const boost::json::object>;
-using SharedView = std::map<ViewKey, ViewEntry>;
-
-// One change of one host view: put (obj set) or del.
-struct ViewDelta {
-  std::string host;
-  int64_t revision;  // the host view's revision after this change
-  std::string kind, id;
-  std::optional<boost::json::object> obj;
-};
 
 class Planner {
  public:

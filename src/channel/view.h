@@ -1,0 +1,36 @@
+// A host view: everything one host's agent must build, as (kind, id) -> JSON object. The
+// planner makes it, the watch hub streams it as JSON lines, the agent applies it. Kinds:
+//   network  a network the host has a port on: segment, MTU, bridge, flood VTEPs
+//   port     a port bound to the host (its tap)
+//   l2pop    a port of one of those networks bound elsewhere, with its VTEP
+//   router   a distributed router with an interface on one of the host's networks
+//   arp      one permanent neighbour of such a router ("<router>|<port>")
+//   snat     a router's SNAT role on a gateway host (active or standby, priority)
+//   fip      the floating IP namespace of an external network on the host
+// Header only: the agent uses these types without linking the planner.
+#pragma once
+#include <boost/json.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace nt {
+
+using ViewKey = std::pair<std::string, std::string>;  // kind, id
+using HostView = std::map<ViewKey, boost::json::object>;
+// How the planner keeps views: an l2pop entry is the same object on every host that has it.
+using ViewEntry = std::shared_ptr<const boost::json::object>;
+using SharedView = std::map<ViewKey, ViewEntry>;
+
+// One change of one host view: put (obj set) or del.
+struct ViewDelta {
+  std::string host;
+  int64_t revision;  // the host view's revision after this change
+  std::string kind, id;
+  std::optional<boost::json::object> obj;
+};
+
+}  // namespace nt
