@@ -1,4 +1,5 @@
 #include "agent/l2_reconciler.h"
+#include "common/json_get.h"
 #include "common/names.h"
 
 #include <compare>
@@ -14,14 +15,8 @@ namespace {
 
 constexpr const char* kFloodMac = "00:00:00:00:00:00";
 
-std::string str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
-int64_t num(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_int64()) ? v->get_int64() : 0;
-}
+using jget::num;
+using jget::str;
 
 // The tunnel or VLAN device of a network ("" for flat: the mapped interface is used).
 std::string segment_device(const json::object& net, const L2Settings& s) {

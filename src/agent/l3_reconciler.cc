@@ -1,4 +1,5 @@
 #include "agent/l3_reconciler.h"
+#include "common/json_get.h"
 #include "common/names.h"
 
 #include <cstdint>
@@ -19,19 +20,9 @@ constexpr uint32_t kFipTable = 16;        // Neutron's table for floating IP tra
 constexpr uint32_t kFipRulePriority = 32768;
 constexpr uint32_t kSnatRulePriority = 40000;  // after main (32766): only non-local traffic
 
-std::string str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
-int num(const json::object& o, const char* key, int fallback = 0) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_int64()) ? static_cast<int>(v->get_int64()) : fallback;
-}
-const json::array& arr(const json::object& o, const char* key) {
-  static const json::array empty;
-  auto* v = o.if_contains(key);
-  return (v && v->is_array()) ? v->get_array() : empty;
-}
+using jget::arr;
+using jget::str;
+int num(const json::object& o, const char* key, int fallback = 0) { return static_cast<int>(jget::num(o, key, fallback)); }
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;

@@ -5,9 +5,6 @@
 namespace nt {
 namespace json = boost::json;
 
-std::string json_str(const json::value* v) {
-  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
 std::string project_of(const Obj& o) { return json_str(o.if_contains("project_id")); }
 
 const Obj* Model::find(const std::string& kind, const std::string& id) const {

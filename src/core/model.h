@@ -5,6 +5,7 @@
 // leaves nothing behind) and the ChangeSet the store must persist.
 #pragma once
 #include <boost/json.hpp>
+#include "common/json_get.h"
 #include <functional>
 #include <map>
 #include <set>
@@ -118,7 +119,7 @@ class Txn {
   std::vector<std::function<void()>> undo_;
 };
 
-std::string json_str(const boost::json::value* v);  // "" unless a string
+inline std::string json_str(const boost::json::value* v) { return jget::str(v); }  // "" unless a string
 std::string project_of(const Obj& o);
 
 }  // namespace nt

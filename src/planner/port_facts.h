@@ -1,15 +1,13 @@
 // Small facts about Neutron objects as the planner reads them (internal to src/planner).
 #pragma once
 #include <boost/json.hpp>
+#include "common/json_get.h"
 #include "common/names.h"
 #include <string>
 
 namespace nt::planner_detail {
 
-inline std::string str(const boost::json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
+using jget::str;
 
 // A router interface: the same IP and MAC on every host of a distributed router.
 inline bool is_interface(const std::string& owner) {

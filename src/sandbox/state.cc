@@ -1,4 +1,5 @@
 #include "sandbox/state.h"
+#include "common/json_get.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -31,13 +32,9 @@ std::string vm_ns(const Options& o, const std::string& vm) { return o.prefix + "
 std::string fabric_ns(const Options& o) { return o.prefix + "fabric"; }
 
 namespace {
-std::string str(const json::object& o, const char* k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : "";
-}
+using jget::str;
 int num(const json::object& o, const char* k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_int64() ? static_cast<int>(v->get_int64()) : 0;
+  return static_cast<int>(jget::num(o, k));
 }
 }  // namespace
 
