@@ -1,4 +1,5 @@
 #include "agent/l3_reconciler.h"
+#include "common/net.h"
 #include "common/json_get.h"
 #include "common/names.h"
 
@@ -51,15 +52,9 @@ Link tap_end(const json::object& port, const std::string& ns) {
 std::string address_of(const json::object& port) { return str(port, "ip") + "/" + std::to_string(num(port, "prefixlen", 32)); }
 
 bool in_cidr(const std::string& ip, const std::string& cidr) {
-  auto slash = cidr.find('/');
-  if (slash == std::string::npos) return false;
-  unsigned a[4], b[4];
-  if (std::sscanf(ip.c_str(), "%u.%u.%u.%u", &a[0], &a[1], &a[2], &a[3]) != 4) return false;
-  if (std::sscanf(cidr.c_str(), "%u.%u.%u.%u", &b[0], &b[1], &b[2], &b[3]) != 4) return false;
-  int len = std::atoi(cidr.c_str() + slash + 1);
-  uint32_t x = (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3], y = (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
-  uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
-  return (x & mask) == (y & mask);
+  auto address = IpAddress::parse(ip);
+  auto net = Cidr::parse(cidr, false);
+  return address && net && net->contains(*address);
 }
 
 // Per-subnet SNAT tables: from the subnet id, probing past collisions within the router.

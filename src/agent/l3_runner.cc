@@ -1,4 +1,5 @@
 #include "agent/l3_runner.h"
+#include "common/net.h"
 
 #include <spdlog/spdlog.h>
 
@@ -58,8 +59,12 @@ void L3Runner::learn_link_local() {
     auto state = k ? k->read() : Result<kernel::State>(nt::unexpected(Error{}));
     if (!state) continue;
     for (const auto& a : state->addresses) {
-      unsigned third = 0, fourth = 0;
-      if (a.dev.rfind("rfp-", 0) != 0 || std::sscanf(a.cidr.c_str(), "169.254.%u.%u/31", &third, &fourth) != 2) continue;
+      // rfp- ends are 169.254.<64 + i / 128>.<2 * (i % 128)>/31 (link_local_pair).
+      auto cidr = Cidr::parse(a.cidr, false);
+      if (a.dev.rfind("rfp-", 0) != 0 || !cidr || cidr->network.version != 4 || cidr->prefix != 31) continue;
+      auto v = static_cast<uint32_t>(cidr->network.value);
+      if ((v >> 16) != 0xa9fe) continue;  // 169.254/16
+      unsigned third = (v >> 8) & 0xff, fourth = v & 0xff;
       rfp_[ns.substr(prefix_.size() + 8)] = static_cast<int>((third - 64) * 128 + fourth / 2);
     }
   }

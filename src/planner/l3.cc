@@ -9,6 +9,7 @@
 //    and the floating IPs per router.
 // A router's sg- and qg- ports are bound, for L2, to its active gateway host.
 #include <algorithm>
+#include "common/net.h"
 
 #include "planner/planner.h"
 #include "planner/port_facts.h"
@@ -37,8 +38,8 @@ std::vector<std::pair<std::string, std::string>> addresses(const json::object& p
   return out;
 }
 int prefix_of(const std::string& cidr) {
-  auto slash = cidr.find('/');
-  return slash == std::string::npos ? 32 : std::atoi(cidr.c_str() + slash + 1);
+  auto parsed = Cidr::parse(cidr, false);
+  return parsed ? parsed->prefix : 32;
 }
 void bump(std::map<std::string, std::map<std::string, int>>& index, const std::string& key, const std::string& sub, int delta) {
   auto& inner = index[key];
