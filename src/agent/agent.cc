@@ -304,7 +304,7 @@ Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vect
   for (const auto& m : entries) {
     auto colon = m.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == m.size())
-      return bad_request("\"" + m + "\" is not physnet:interface");
+      return fail(Errc::invalid_argument, "ConfigError", "\"" + m + "\" is not physnet:interface");
     out[m.substr(0, colon)] = m.substr(colon + 1);
   }
   return out;

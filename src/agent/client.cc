@@ -13,16 +13,16 @@ Result<ServerUrl> ServerUrl::parse(const std::string& url) {
   if (url.rfind("unix://", 0) == 0) {
     u.unix_socket = true;
     u.path = url.substr(7);
-    if (u.path.empty() || u.path[0] != '/') return bad_request("server_url \"" + url + "\": unix:// needs an absolute path");
+    if (u.path.empty() || u.path[0] != '/') return fail(Errc::invalid_argument, "ConfigError", "server_url \"" + url + "\": unix:// needs an absolute path");
     return u;
   }
-  if (url.rfind("http://", 0) != 0) return bad_request("server_url \"" + url + "\" is neither http://host:port nor unix:///path");
+  if (url.rfind("http://", 0) != 0) return fail(Errc::invalid_argument, "ConfigError", "server_url \"" + url + "\" is neither http://host:port nor unix:///path");
   auto rest = url.substr(7);
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
   auto colon = rest.rfind(':');
   u.host = colon == std::string::npos ? rest : rest.substr(0, colon);
   u.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  if (u.host.empty()) return bad_request("server_url \"" + url + "\" has no host");
+  if (u.host.empty()) return fail(Errc::invalid_argument, "ConfigError", "server_url \"" + url + "\" has no host");
   return u;
 }
 
@@ -118,7 +118,7 @@ Result<std::string> ChannelClient::post(const std::string& target, const std::st
 
 Result<HttpAnswer> ChannelClient::call(const std::string& method, const std::string& target, const std::string& body) {
   auto verb = http::string_to_verb(method);
-  if (verb == http::verb::unknown) return bad_request("unknown HTTP method " + method);
+  if (verb == http::verb::unknown) return fail(Errc::invalid_argument, "ChannelError", "unknown HTTP method " + method);
   return with_stream(url_, [&](auto& s) { return do_call(s, verb, target, body, token_); });
 }
 
