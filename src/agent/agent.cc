@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <ostream>
 #include <thread>
 
@@ -126,7 +127,24 @@ class Agent {
   // Nothing happens before the first complete view: a partial one would tear down what
   // is right (and lose traffic after a restart).
   size_t reconcile() {
-    std::lock_guard g(mu_);
+    std::set<std::string> fip_requests;
+    size_t changes = 0;
+    {
+      std::lock_guard g(mu_);
+      changes = reconcile_locked(fip_requests);
+    }
+    // The server makes this host's floating IP gateway ports on request (as Neutron's);
+    // asked without holding the view, so the watch goes on meanwhile.
+    for (const auto& net : fip_requests)
+      if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway",
+                                json::serialize(json::object{{"network_id", net}}));
+          !r)
+        spdlog::warn("fip gateway port on {}: {}", net, r.error().message);
+    return changes;
+  }
+
+  // One pass against the kernel, with mu_ held (the view must not change under it).
+  size_t reconcile_locked(std::set<std::string>& fip_requests) {
     if (!have_view_) return 0;
     int64_t revision = rev_;  // the view this pass applies
     // The host is read once per pass, and again only after something changed in it.
@@ -148,11 +166,7 @@ class Agent {
     // The L3 host work after this (FDB entries, the bridge table) leaves plugging alone.
     changes += ops.size() + l3_.after_l2(*actual);
     states_ = port_states(view_, *actual);
-    // The server makes this host's floating IP gateway ports on request (as Neutron's).
-    for (const auto& net : l3_.missing_fip_gateways())
-      if (!dry_run_)
-        if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway", json::serialize(json::object{{"network_id", net}})); !r)
-          spdlog::warn("fip gateway port on {}: {}", net, r.error().message);
+    if (!dry_run_) fip_requests = l3_.missing_fip_gateways();
     // Applied: every operation of the pass succeeded and nothing the view names is missing.
     if (!l3_.take_failed() && clean && l3_.missing_fip_gateways().empty()) applied_ = revision;
     return changes;
