@@ -20,6 +20,7 @@
 #include "agent/l3_runner.h"
 #include "common/config.h"
 #include "common/net.h"
+#include "kernel/host.h"
 #include "kernel/netlink_kernel.h"
 #include "kernel/plumbing.h"
 
@@ -78,8 +79,8 @@ json::object port_states(const HostView& view, const kernel::State& actual) {
 class Agent {
  public:
   Agent(const AgentConfig& c, std::unique_ptr<kernel::Kernel> k, bool dry_run)
-      : config_(c), kernel_(std::move(k)), client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run),
-        l3_(c.namespace_prefix, *kernel_, dry_run) {}
+      : config_(c), host_(kernel::open_netlink_host(std::move(k))), kernel_(&host_->root()),
+        client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run), l3_(c.namespace_prefix, *host_, dry_run) {}
 
   void register_host() {
     json::object mappings;
@@ -235,7 +236,8 @@ class Agent {
 
  private:
   const AgentConfig& config_;
-  std::unique_ptr<kernel::Kernel> kernel_;
+  std::unique_ptr<kernel::Host> host_;
+  kernel::Kernel* kernel_;  // the host's own namespace
   ChannelClient client_;
   bool dry_run_;
   L3Runner l3_;

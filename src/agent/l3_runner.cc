@@ -5,23 +5,13 @@
 
 #include <cstring>
 
-#include "kernel/netlink_kernel.h"
-#include "kernel/netns.h"
-#include "kernel/plumbing.h"
 
 namespace nt::agent {
 
 kernel::Kernel* L3Runner::kernel_of(const std::string& ns) {
-  auto it = kernels_.find(ns);
-  if (it != kernels_.end()) return it->second.get();
-  std::unique_ptr<kernel::Kernel> k;
-  // Opened on a thread inside the namespace: its sockets stay bound to it.
-  auto opened = kernel::run_in_namespace(ns, [&]() -> Status {
-    NT_ASSIGN(k, kernel::open_netlink_kernel());
-    return {};
-  });
-  if (!opened) return report_error("namespace {}: {}", ns, opened.error().message), nullptr;
-  return (kernels_[ns] = std::move(k)).get();
+  auto k = host_.in_namespace(ns);
+  if (!k) return report_error("namespace {}: {}", ns, k.error().message), nullptr;
+  return *k;
 }
 
 size_t L3Runner::apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, const std::string& where) {
@@ -32,29 +22,17 @@ size_t L3Runner::apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, co
 }
 
 size_t L3Runner::ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values) {
-  size_t writes = 0;
-  auto done = kernel::run_in_namespace(ns, [&]() -> Status {
-    // One key failing (an interface not there yet) leaves the others to be set.
-    for (const auto& [key, value] : values) {
-      auto now = kernel::read_sysctl(key);
-      if (now && *now == value) continue;
-      spdlog::info("{}set {} = {} in {}", dry_run_ ? "would " : "", key, value, ns);
-      if (dry_run_) {
-        ++writes;
-        continue;
-      }
-      if (auto w = kernel::write_sysctl(key, value); !w) spdlog::warn("sysctl {} in {}: {}", key, ns, w.error().message);
-      else ++writes;
-    }
-    return {};
-  });
-  if (!done) report_error("sysctls in {}: {}", ns, done.error().message);
-  return writes;
+  auto done = host_.set_sysctls(ns, values, dry_run_);
+  if (!done) return report_error("sysctls in {}: {}", ns, done.error().message), 0;
+  for (const auto& key : done->changed) spdlog::info("{}set {} = {} in {}", dry_run_ ? "would " : "", key, values.at(key), ns);
+  // One key failing (an interface not there yet) leaves the others set; the next pass retries.
+  for (const auto& [key, why] : done->failed) spdlog::warn("sysctl {} in {}: {}", key, ns, why);
+  return done->changed.size();
 }
 
 // The rfp- /31 each existing qrouter namespace already has (kept across restarts).
 void L3Runner::learn_link_local() {
-  for (const auto& ns : kernel::list_namespaces(prefix_ + "qrouter-")) {
+  for (const auto& ns : host_.namespaces(prefix_ + "qrouter-")) {
     auto* k = kernel_of(ns);
     auto state = k ? k->read() : Result<kernel::State>(nt::unexpected(Error{}));
     if (!state) continue;
@@ -76,21 +54,23 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
   desired_ = desired_l3(view, prefix_, rfp_);
   size_t changes = 0;
   for (const auto& [ns, plan] : desired_.namespaces) {
-    if (kernel::namespace_exists(ns)) continue;
+    if (host_.namespace_exists(ns)) continue;
     ++changes;
     spdlog::info("{}add namespace {}", dry_run_ ? "would " : "", ns);
     if (dry_run_) continue;
-    if (auto made = kernel::create_namespace(ns); !made) report_error("{}", made.error().message);
+    if (auto made = host_.create_namespace(ns); !made) {
+      report_error("{}", made.error().message);
+      continue;
+    }
     // Before any port arrives: interfaces made later take default's values (no redirects).
-    else if (auto set = kernel::run_in_namespace(ns, []() -> Status {
-               (void)kernel::write_sysctl("net/ipv6/conf/default/disable_ipv6", "1");  // absent without IPv6
-               NT_TRY(kernel::write_sysctl("net/ipv4/conf/all/send_redirects", "0"));
-               return kernel::write_sysctl("net/ipv4/conf/default/send_redirects", "0");
-             });
-             !set)
-      report_error("sysctls in {}: {}", ns, set.error().message);
+    // IPv6's key is absent on a kernel without IPv6: not an error.
+    (void)host_.set_sysctls(ns, {{"net/ipv6/conf/default/disable_ipv6", "1"}}, false);
+    auto set = host_.set_sysctls(ns, {{"net/ipv4/conf/all/send_redirects", "0"}, {"net/ipv4/conf/default/send_redirects", "0"}},
+                                 false);
+    if (!set || !set->failed.empty())
+      report_error("sysctls in {}: {}", ns, set ? set->failed.begin()->second : set.error().message);
   }
-  return changes + apply(host_, plan_host_veths(desired_.host, host), "");
+  return changes + apply(host_.root(), plan_host_veths(desired_.host, host), "");
 }
 
 // A floating IP that arrives on this host is announced from its fg- port (proxy ARP
@@ -117,7 +97,7 @@ void L3Runner::announce_floating_ips(const std::string& ns, const NamespacePlan&
   for (const auto& ip : now) {
     int& sent_times = done[ip];
     if (sent_times >= 3) continue;
-    auto sent = kernel::run_in_namespace(ns, [&] { return kernel::send_gratuitous_arp(fg->name, ip, fg->mac); });
+    auto sent = host_.send_gratuitous_arp(ns, fg->name, ip, fg->mac);
     if (!sent) {
       spdlog::warn("{}", sent.error().message);
       continue;
@@ -128,7 +108,7 @@ void L3Runner::announce_floating_ips(const std::string& ns, const NamespacePlan&
 }
 
 size_t L3Runner::after_l2(const kernel::State& host) {
-  size_t changes = apply(host_, plan_host_l3(desired_.host, host), "");
+  size_t changes = apply(host_.root(), plan_host_l3(desired_.host, host), "");
   // Routers before fip namespaces: a floating IP becomes reachable (its /32 route in the
   // fip namespace) only once its DNAT is in place, or the first packets would leave a
   // conntrack entry without NAT that keeps a steady flow (a ping) from ever reaching the VM.
@@ -139,7 +119,7 @@ size_t L3Runner::after_l2(const kernel::State& host) {
   for (const auto* name : order) {
     const auto& ns = *name;
     const auto& plan = desired_.namespaces.at(ns);
-    auto* k = kernel::namespace_exists(ns) ? kernel_of(ns) : nullptr;
+    auto* k = host_.namespace_exists(ns) ? kernel_of(ns) : nullptr;
     if (!k) continue;
     auto actual = k->read();
     if (!actual) {
@@ -151,13 +131,12 @@ size_t L3Runner::after_l2(const kernel::State& host) {
     changes += ensure_sysctls(ns, plan.sysctls);
     announce_floating_ips(ns, plan, host);
   }
-  for (const auto& ns : kernel::list_namespaces(prefix_)) {
+  for (const auto& ns : host_.namespaces(prefix_)) {
     if (!l3_namespace(ns, prefix_) || desired_.namespaces.count(ns)) continue;
     ++changes;
     spdlog::info("{}del namespace {}", dry_run_ ? "would " : "", ns);
-    kernels_.erase(ns);
     if (!dry_run_)
-      if (auto gone = kernel::delete_namespace(ns); !gone) report_error("{}", gone.error().message);
+      if (auto gone = host_.delete_namespace(ns); !gone) report_error("{}", gone.error().message);
   }
   return changes;
 }

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "agent/l3_reconciler.h"
-#include "kernel/kernel.h"
+#include "kernel/host.h"
 
 #include <spdlog/spdlog.h>
 
@@ -16,7 +16,7 @@ namespace nt::agent {
 
 class L3Runner {
  public:
-  L3Runner(std::string ns_prefix, kernel::Kernel& host, bool dry_run)
+  L3Runner(std::string ns_prefix, kernel::Host& host, bool dry_run)
       : prefix_(std::move(ns_prefix)), host_(host), dry_run_(dry_run) {}
   // Namespaces and veths, against the host as just read; returns the number of changes.
   size_t before_l2(const HostView& view, const kernel::State& host);
@@ -51,9 +51,8 @@ class L3Runner {
   void announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
 
   std::string prefix_;
-  kernel::Kernel& host_;
+  kernel::Host& host_;
   bool dry_run_;
-  std::map<std::string, std::unique_ptr<kernel::Kernel>> kernels_;  // per namespace
   LinkLocal rfp_;
   bool learned_ = false;
   std::map<std::string, std::map<std::string, int>> announced_;  // fip namespace -> floating IP -> times announced

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include "common/names.h"
 
+#include "agent/l2_reconciler.h"
 #include "agent/l3_reconciler.h"
+#include "agent/l3_runner.h"
+#include "kernel/fake/fake_host.h"
 #include "kernel/fake/fake_kernel.h"
 
 namespace nt::agent {
@@ -152,6 +155,68 @@ TEST(L3Reconciler, RouterNamespacesSendNoRedirectsOnAnyInterface) {
   EXPECT_TRUE(want.namespaces.at("h1-fip-pub").sysctls.count("net/ipv4/conf/fpr-r1/send_redirects"));
   // The fip namespace keeps its proxy ARP settings beside them.
   EXPECT_EQ(want.namespaces.at("h1-fip-pub").sysctls.at("net/ipv4/conf/fg-fga00000000/proxy_arp"), "1");
+}
+
+namespace {
+HostView full_router_view() {
+  auto view = router_view(true, true);
+  view[{"network", "neta00000000"}] = json::object{{"network_type", "vxlan"}, {"physical_network", nullptr},
+                                                  {"segmentation_id", 1010}, {"mtu", 1450},
+                                                  {"bridge", devname::bridge("neta00000000")}, {"flood", json::array{}}};
+  view[{"snat", "r1"}] = json::object{
+      {"active", true}, {"enable_snat", true}, {"internal_cidrs", json::array{"192.168.10.0/24"}},
+      {"sg", json::array{json::object{{"device", "sg-sga00000000"}, {"tap", "tapsga0000000"}, {"mac", "fa:16:3e:00:0a:03"},
+                                      {"ip", "192.168.10.3"}, {"prefixlen", 24}}}},
+      {"qg", json::object{{"device", "qg-qga00000000"}, {"tap", "tapqga0000000"}, {"mac", "fa:16:3e:00:0c:02"},
+                          {"ip", "203.0.113.20"}, {"prefixlen", 24}, {"gateway_ip", "203.0.113.1"}}}};
+  view[{"fip", "pub"}] = json::object{
+      {"network_id", "pub"},
+      {"fg", json::object{{"device", "fg-fga00000000"}, {"tap", "tapfga0000000"}, {"mac", "fa:16:3e:00:0c:09"},
+                          {"ip", "203.0.113.30"}, {"prefixlen", 24}, {"gateway_ip", "203.0.113.1"}}}};
+  return view;
+}
+
+// One agent pass as Agent::reconcile runs it: L3 namespaces and veths, L2, then the rest.
+size_t agent_pass(kernel::FakeHost& host, L3Runner& l3, const HostView& view) {
+  L2Settings l2;
+  l2.local_ip = "198.51.100.11";
+  auto actual = host.root().read();
+  size_t changes = l3.before_l2(view, *actual);
+  actual = host.root().read();
+  auto ops = plan_l2(view, *actual, l2);
+  auto applied = host.root().apply(ops);
+  EXPECT_TRUE(applied) << (applied ? "" : applied.error().message);
+  actual = host.root().read();
+  return changes + ops.size() + l3.after_l2(*actual);
+}
+}  // namespace
+
+// The whole L3 pass on the fake host (namespaces, veths across them, sysctls, gratuitous
+// ARP): it converges, a second pass changes nothing, and what leaves the view goes.
+TEST(L3Runner, ConvergesOnTheFakeHostAndCleansUp) {
+  kernel::FakeHost host;
+  L3Runner l3("h1-", host, false);
+  auto view = full_router_view();
+  EXPECT_GT(agent_pass(host, l3, view), 0u);
+  EXPECT_FALSE(l3.take_failed());
+  for (const char* ns : {"h1-qrouter-r1", "h1-snat-r1", "h1-fip-pub"}) {
+    SCOPED_TRACE(ns);
+    ASSERT_TRUE(host.namespace_exists(ns));
+    EXPECT_EQ(host.sysctls(ns)["net/ipv4/conf/all/send_redirects"], "0");
+    EXPECT_EQ(host.sysctls(ns)["net/ipv4/ip_forward"], "1");
+  }
+  EXPECT_TRUE(host.kernel("h1-qrouter-r1").state().links.count("qr-qra00000000"));
+  EXPECT_TRUE(host.kernel("h1-qrouter-r1").state().links.count("rfp-r1"));
+  EXPECT_TRUE(host.kernel("h1-fip-pub").state().links.count("fpr-r1"));
+  EXPECT_EQ(agent_pass(host, l3, view), 0u) << "a second pass must change nothing";
+  EXPECT_FALSE(l3.take_failed());
+
+  view.erase({"snat", "r1"});
+  agent_pass(host, l3, view);
+  EXPECT_FALSE(host.namespace_exists("h1-snat-r1"));
+  EXPECT_TRUE(host.namespace_exists("h1-qrouter-r1"));
+  agent_pass(host, l3, HostView{});
+  EXPECT_TRUE(host.namespaces("h1-").empty());
 }
 
 TEST(L3Reconciler, NamespacesAreOursByPrefix) {
