@@ -131,7 +131,9 @@ std::optional<IpAddress> pick_free_ip(const Model& model, const std::string& sub
     while (!w.free.empty()) {
       size_t i = random_u64() % w.free.size();
       u128 v = w.free[i];
-      if (!used || !used->count(v)) return IpAddress{ordered.front()->start.version, v};
+      // Freed addresses come back whatever they were (a router's gateway address is not in
+      // any pool): only a free pool address is handed out.
+      if ((!used || !used->count(v)) && next_in_pools(ordered, v) == v) return IpAddress{ordered.front()->start.version, v};
       w.free[i] = w.free.back();
       w.free.pop_back();
       refill(w, ordered, used, window);

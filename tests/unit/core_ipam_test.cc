@@ -98,6 +98,12 @@ TEST(PickFreeIp, WindowFollowsClaimsReleasesAndPoolChanges) {
   auto again = pick_free_ip(m, "s", pools, 4);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->str(), "10.0.0.9");
+  // An address outside the pools (a router's gateway address) freed: never handed out.
+  ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.1"), "router"));
+  txn.release_ip("s", ip("10.0.0.1"));
+  auto outside = pick_free_ip(m, "s", pools, 4);
+  ASSERT_TRUE(outside);
+  EXPECT_EQ(outside->str(), "10.0.0.9");
   // The pool grows: its new addresses are found.
   std::vector<Pool> bigger = {{ip("10.0.0.2"), ip("10.0.0.30")}};
   ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.9"), "p"));
