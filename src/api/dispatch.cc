@@ -290,17 +290,15 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   auto report = parse_status(seg[3], req.body);
   if (!report) return answer(nt::unexpected(report.error()));
   bool known = false, needs_write = false;
-  int64_t revision = 0;
   {
     std::shared_lock lock(writer_.lock());
     known = model_.find("hosts", report->host) != nullptr;
-    revision = model_.revision;
     needs_write = known && status_needs_write(model_, *report);
+    // A host cannot have applied a view revision it was never sent, so it cannot claim
+    // convergence with one. Such a claim (also an agent still on a revision from before a
+    // server restart) is not recorded; the heartbeat and port states still count.
+    if (report->applied && *report->applied > planner_.host_revision(report->host)) report->applied.reset();
   }
-  // A host cannot have applied what does not exist yet (nor claim convergence with it).
-  if (report->applied && *report->applied > revision)
-    return answer(bad_request("Invalid input for applied. Reason: revision " + std::to_string(*report->applied) +
-                              " is ahead of the server's (" + std::to_string(revision) + ")."));
   if (!known) return answer(not_found("HostNotFound", "Host " + report->host + " is not registered."));
   liveness_.beat(report->host);
   if (report->applied) liveness_.applied(report->host, *report->applied);
