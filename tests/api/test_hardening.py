@@ -9,7 +9,6 @@ import resource
 import socket
 import sqlite3
 import subprocess
-import threading
 import time
 
 import pytest

@@ -19,18 +19,22 @@ def wait_for(predicate, timeout, what):
         time.sleep(0.1)
 
 
+def read_until(stream, marker, what):
+    """Lines of `stream` up to and including the first holding `marker` (an
+    AssertionError naming `what` if the stream ends first)."""
+    seen = []
+    for line in iter(stream.readline, ""):
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"{what}: " + "".join(seen))
+
+
 def start_capture(argv):
     """Starts tcpdump (argv) and returns once it says it is listening, so nothing the
     caller does next is missed."""
     cap = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    said = []
-    while True:
-        line = cap.stderr.readline()
-        said.append(line)
-        if not line or "listening on" in line:
-            break
-    if not line:
-        raise AssertionError("tcpdump did not start: " + "".join(said))
+    read_until(cap.stderr, "listening on", "tcpdump did not start")
     return cap
 
 
@@ -38,12 +42,4 @@ def start_flood(argv):
     """Starts a ping (argv, without -q) and returns (process, output so far) once the first
     reply came back: traffic flows when the caller acts."""
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen = []
-    while True:
-        line = p.stdout.readline()
-        seen.append(line)
-        if not line or "bytes from" in line:
-            break
-    if not line:
-        raise AssertionError("the ping never got a reply: " + "".join(seen))
-    return p, "".join(seen)
+    return p, read_until(p.stdout, "bytes from", "the ping never got a reply")

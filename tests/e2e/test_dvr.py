@@ -5,7 +5,6 @@ the internet host and floating IPs; tcpdump on the underlay for where traffic is
 import os
 import re
 import subprocess
-import time
 
 import pytest
 

@@ -119,44 +119,6 @@ TEST(L3Reconciler, FloatingIpsGetALinkLocalPairRulesAndNat) {
 // kernel sends one when all OR the interface allows it, so all, default and every interface
 // of the converged namespace (the fake kernel's links, the veth ends made from the host
 // included) are set to 0.
-TEST(L3Reconciler, RouterNamespacesSendNoRedirectsOnAnyInterface) {
-  auto view = router_view(true, true);
-  view[{"snat", "r1"}] = json::object{
-      {"active", true}, {"enable_snat", true}, {"internal_cidrs", json::array{"192.168.10.0/24"}},
-      {"sg", json::array{json::object{{"device", "sg-sga00000000"}, {"tap", "tapsga0000000"}, {"mac", "fa:16:3e:00:0a:03"},
-                                      {"ip", "192.168.10.3"}, {"prefixlen", 24}}}},
-      {"qg", json::object{{"device", "qg-qga00000000"}, {"tap", "tapqga0000000"}, {"mac", "fa:16:3e:00:0c:02"},
-                          {"ip", "203.0.113.20"}, {"prefixlen", 24}, {"gateway_ip", "203.0.113.1"}}}};
-  view[{"fip", "pub"}] = json::object{
-      {"network_id", "pub"},
-      {"fg", json::object{{"device", "fg-fga00000000"}, {"tap", "tapfga0000000"}, {"mac", "fa:16:3e:00:0c:09"},
-                          {"ip", "203.0.113.30"}, {"prefixlen", 24}, {"gateway_ip", "203.0.113.1"}}}};
-  auto want = desired_l3(view, "h1-", allocate_link_local(view, {}));
-  for (const char* name : {"h1-qrouter-r1", "h1-snat-r1", "h1-fip-pub"}) {
-    SCOPED_TRACE(name);
-    ASSERT_TRUE(want.namespaces.count(name));
-    const auto& plan = want.namespaces.at(name);
-    FakeKernel ns({"veth", "device"});
-    ns.state().links["lo"] = Link{"lo", "device", "", 65536, false};
-    converge(ns, plan.want);
-    EXPECT_GE(ns.state().links.size(), 3u);  // lo and at least two ports
-    EXPECT_EQ(plan.sysctls.at("net/ipv4/ip_forward"), "1");
-    EXPECT_EQ(plan.sysctls.at("net/ipv4/conf/all/send_redirects"), "0");
-    EXPECT_EQ(plan.sysctls.at("net/ipv4/conf/default/send_redirects"), "0");
-    for (const auto& [dev, link] : ns.state().links) {
-      auto key = "net/ipv4/conf/" + dev + "/send_redirects";
-      ASSERT_TRUE(plan.sysctls.count(key)) << key;
-      EXPECT_EQ(plan.sysctls.at(key), "0") << key;
-    }
-  }
-  EXPECT_TRUE(want.namespaces.at("h1-qrouter-r1").sysctls.count("net/ipv4/conf/qr-qrb00000000/send_redirects"));
-  EXPECT_TRUE(want.namespaces.at("h1-qrouter-r1").sysctls.count("net/ipv4/conf/rfp-r1/send_redirects"));
-  EXPECT_TRUE(want.namespaces.at("h1-snat-r1").sysctls.count("net/ipv4/conf/sg-sga00000000/send_redirects"));
-  EXPECT_TRUE(want.namespaces.at("h1-fip-pub").sysctls.count("net/ipv4/conf/fpr-r1/send_redirects"));
-  // The fip namespace keeps its proxy ARP settings beside them.
-  EXPECT_EQ(want.namespaces.at("h1-fip-pub").sysctls.at("net/ipv4/conf/fg-fga00000000/proxy_arp"), "1");
-}
-
 namespace {
 HostView full_router_view() {
   auto view = router_view(true, true);
@@ -190,6 +152,34 @@ size_t agent_pass(kernel::FakeHost& host, L3Runner& l3, const HostView& view) {
   return changes + ops.size() + l3.after_l2(*actual);
 }
 }  // namespace
+
+TEST(L3Reconciler, RouterNamespacesSendNoRedirectsOnAnyInterface) {
+  auto view = full_router_view();
+  auto want = desired_l3(view, "h1-", allocate_link_local(view, {}));
+  for (const char* name : {"h1-qrouter-r1", "h1-snat-r1", "h1-fip-pub"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(want.namespaces.count(name));
+    const auto& plan = want.namespaces.at(name);
+    FakeKernel ns({"veth", "device"});
+    ns.state().links["lo"] = Link{"lo", "device", "", 65536, false};
+    converge(ns, plan.want);
+    EXPECT_GE(ns.state().links.size(), 3u);  // lo and at least two ports
+    EXPECT_EQ(plan.sysctls.at("net/ipv4/ip_forward"), "1");
+    EXPECT_EQ(plan.sysctls.at("net/ipv4/conf/all/send_redirects"), "0");
+    EXPECT_EQ(plan.sysctls.at("net/ipv4/conf/default/send_redirects"), "0");
+    for (const auto& [dev, link] : ns.state().links) {
+      auto key = "net/ipv4/conf/" + dev + "/send_redirects";
+      ASSERT_TRUE(plan.sysctls.count(key)) << key;
+      EXPECT_EQ(plan.sysctls.at(key), "0") << key;
+    }
+  }
+  EXPECT_TRUE(want.namespaces.at("h1-qrouter-r1").sysctls.count("net/ipv4/conf/qr-qrb00000000/send_redirects"));
+  EXPECT_TRUE(want.namespaces.at("h1-qrouter-r1").sysctls.count("net/ipv4/conf/rfp-r1/send_redirects"));
+  EXPECT_TRUE(want.namespaces.at("h1-snat-r1").sysctls.count("net/ipv4/conf/sg-sga00000000/send_redirects"));
+  EXPECT_TRUE(want.namespaces.at("h1-fip-pub").sysctls.count("net/ipv4/conf/fpr-r1/send_redirects"));
+  // The fip namespace keeps its proxy ARP settings beside them.
+  EXPECT_EQ(want.namespaces.at("h1-fip-pub").sysctls.at("net/ipv4/conf/fg-fga00000000/proxy_arp"), "1");
+}
 
 // The whole L3 pass on the fake host (namespaces, veths across them, sysctls, gratuitous
 // ARP): it converges, a second pass changes nothing, and what leaves the view goes.
