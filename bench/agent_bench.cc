@@ -9,27 +9,24 @@
 #include <iostream>
 
 #include "agent/l2_reconciler.h"
+#include "common/names.h"
 #include "kernel/netlink_kernel.h"
 #include "kernel/netns.h"
 
 namespace {
-namespace json = boost::json;
 constexpr int kRemotePorts = 10000;
 const std::string kNet = "bench00000-0000-4000-8000-000000000000";
 
-nt::HostView remote_ports_view() {
-  nt::HostView view;
-  json::array flood;
-  for (int h = 1; h <= 50; ++h) flood.push_back(json::value("198.51.100." + std::to_string(h)));
-  view[{"network", kNet}] = json::object{{"network_type", "vxlan"}, {"physical_network", nullptr}, {"segmentation_id", 4242},
-                                         {"mtu", 1450}, {"bridge", "brq" + kNet.substr(0, 11)}, {"flood", flood}};
+nt::view::HostView remote_ports_view() {
+  nt::view::HostView view;
+  std::vector<std::string> flood;
+  for (int h = 1; h <= 50; ++h) flood.push_back("198.51.100." + std::to_string(h));
+  view.networks[kNet] = nt::view::Network{"vxlan", std::nullopt, 4242, 1450, nt::devname::bridge(kNet), flood};
   for (int i = 0; i < kRemotePorts; ++i) {
     char mac[18];
     std::snprintf(mac, sizeof mac, "fa:16:3e:00:%02x:%02x", i >> 8, i & 0xff);
     auto ip = "10.40." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
-    view[{"l2pop", "port" + std::to_string(i)}] = json::object{
-        {"network_id", kNet}, {"mac_address", mac}, {"fixed_ips", json::array{json::value(ip)}},
-        {"vtep", "198.51.100." + std::to_string(1 + i % 50)}};
+    view.l2pop["port" + std::to_string(i)] = nt::view::L2pop{kNet, mac, {ip}, "198.51.100." + std::to_string(1 + i % 50)};
   }
   return view;
 }
@@ -37,7 +34,7 @@ nt::HostView remote_ports_view() {
 const nt::agent::L2Settings kSettings{"198.51.100.200", {}};
 
 // One reconcile: read the kernel, plan, apply; the number of operations, or the error.
-nt::Result<size_t> reconcile(nt::kernel::Kernel& k, const nt::HostView& view) {
+nt::Result<size_t> reconcile(nt::kernel::Kernel& k, const nt::view::HostView& view) {
   NT_ASSIGN(auto actual, k.read());
   auto ops = nt::agent::plan_l2(view, actual, kSettings);
   NT_TRY(k.apply(ops));
@@ -47,7 +44,7 @@ nt::Result<size_t> reconcile(nt::kernel::Kernel& k, const nt::HostView& view) {
 void remove_network(nt::kernel::Kernel& k) {
   using nt::kernel::Op;
   (void)k.apply({Op{Op::del_link, nt::kernel::Link{"vxlan-4242", "vxlan"}, {}, {}},
-                 Op{Op::del_link, nt::kernel::Link{"brq" + kNet.substr(0, 11), "bridge"}, {}, {}}});
+                 Op{Op::del_link, nt::kernel::Link{nt::devname::bridge(kNet), "bridge"}, {}, {}}});
 }
 
 void BM_ApplyView10kRemotePorts(benchmark::State& state) {

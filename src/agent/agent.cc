@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "agent/client.h"
+#include "channel/messages.h"
+#include "common/json_get.h"
 #include "agent/l3_runner.h"
 #include "common/config.h"
 #include "common/net.h"
@@ -46,32 +48,43 @@ const std::vector<OptionSpec>& agent_schema() {
   return schema;
 }
 
-// Applies one watch line to the view; returns the line's op.
-std::string apply_line(HostView& view, const std::string& line, int64_t& rev) {
+// One watch line applied to a view: its op, and whether its entry could be decoded.
+struct LineResult {
+  std::string op;
+  bool decoded = true;
+};
+
+// Applies one watch line to the view. An entry that does not decode leaves the view as
+// it was (the old entry stays: tearing it down on a bad line would cut traffic).
+LineResult apply_line(HostView& view, const std::string& line, int64_t& rev) {
   boost::system::error_code ec;
   auto v = json::parse(line, ec);
-  if (ec || !v.is_object()) return "";
+  if (ec || !v.is_object()) return {"", false};
   const auto& o = v.as_object();
-  auto op = o.if_contains("op");
-  if (!op || !op->is_string()) return "";
+  auto op = jget::str(o, "op");
   if (auto* r = o.if_contains("rev"); r && r->is_int64()) rev = r->get_int64();
-  std::string kind = o.contains("kind") ? std::string(o.at("kind").as_string()) : "";
-  std::string id = o.contains("id") ? std::string(o.at("id").as_string()) : "";
-  if (op->as_string() == "put") view[{kind, id}] = o.at("obj").as_object();
-  else if (op->as_string() == "del") view.erase({kind, id});
-  return std::string(op->as_string());
+  if (op == "hello") {
+    auto version = jget::num(o, "protocol", 0);
+    if (version != view::kProtocolVersion) spdlog::warn("the server speaks watch protocol {}, this agent {}", version, view::kProtocolVersion);
+    return {op, version == view::kProtocolVersion};
+  }
+  auto kind = jget::str(o, "kind"), id = jget::str(o, "id");
+  if (op == "del") view::erase(view, kind, id);
+  if (op != "put") return {op, true};
+  const auto* obj = o.if_contains("obj");
+  auto put = obj ? view::put(view, kind, id, *obj) : Status(fail(Errc::invalid_argument, "", "a put without obj"));
+  if (!put) spdlog::error("watch: {}", put.error().message);
+  return {op, put.has_value()};
 }
 
 // "up" for each port whose tap is in its network's bridge and up, else "down".
-json::object port_states(const HostView& view, const kernel::State& actual) {
-  json::object out;
-  for (const auto& [key, obj] : view) {
-    if (key.first != "port") continue;
-    auto net = view.find({"network", std::string(obj.at("network_id").as_string())});
-    auto tap = actual.links.find(std::string(obj.at("device").as_string()));
-    bool up = net != view.end() && tap != actual.links.end() && tap->second.up &&
-              tap->second.master == std::string(net->second.at("bridge").as_string());
-    out[key.second] = up ? "up" : "down";
+std::map<std::string, std::string> port_states(const HostView& view, const kernel::State& actual) {
+  std::map<std::string, std::string> out;
+  for (const auto& [id, port] : view.ports) {
+    auto net = view.networks.find(port.network_id);
+    auto tap = actual.links.find(port.device);
+    bool up = net != view.networks.end() && tap != actual.links.end() && tap->second.up && tap->second.master == net->second.bridge;
+    out[id] = up ? "up" : "down";
   }
   return out;
 }
@@ -83,19 +96,14 @@ class Agent {
         client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run), l3_(c.namespace_prefix, *host_, dry_run) {}
 
   void register_host() {
-    json::object mappings;
-    for (const auto& [p, i] : config_.l2.bridge_mappings) mappings[p] = i;
-    json::array served;
-    json::object unsupported;
+    channel::Registration reg{config_.host, config_.agent_mode, config_.l2.local_ip, config_.l2.bridge_mappings,
+                              std::vector<std::string>{}, std::map<std::string, std::string>{}, "0.1"};
     for (const char* type : {"flat", "vlan", "vxlan", "geneve"}) {
       auto it = config_.l2.unsupported_types.find(type);
-      if (it == config_.l2.unsupported_types.end()) served.push_back(json::value(type));
-      else unsupported[type] = it->second;
+      if (it == config_.l2.unsupported_types.end()) reg.network_types->push_back(type);
+      else (*reg.unsupported_network_types)[type] = it->second;
     }
-    auto body = json::serialize(json::object{{"host", config_.host}, {"agent_mode", config_.agent_mode},
-                                             {"local_ip", config_.l2.local_ip}, {"bridge_mappings", mappings},
-                                             {"network_types", served}, {"unsupported_network_types", unsupported},
-                                             {"version", "0.1"}});
+    auto body = channel::encode(reg);
     auto token_file = host_token_file(config_);
     client_.set_host_token(read_host_token(token_file));
     while (true) {
@@ -115,10 +123,10 @@ class Agent {
   void keep_issued_token(const std::string& answer, const std::string& file) {
     boost::system::error_code ec;
     auto doc = json::parse(answer, ec);
-    const auto* token = !ec && doc.is_object() ? doc.as_object().if_contains("host_token") : nullptr;
-    if (!token || !token->is_string()) return;
-    client_.set_host_token(std::string(token->as_string()));
-    if (auto w = write_host_token(file, std::string(token->as_string())); !w)
+    auto token = !ec && doc.is_object() ? jget::opt_str(doc.as_object(), "host_token") : std::nullopt;
+    if (!token) return;
+    client_.set_host_token(*token);
+    if (auto w = write_host_token(file, *token); !w)
       spdlog::error("cannot keep the host token: {}; after a restart this host must be enrolled anew", w.error().message);
     else
       spdlog::info("enrolled: the host token is kept in {}", file);
@@ -137,8 +145,7 @@ class Agent {
     // The server makes this host's floating IP gateway ports on request (as Neutron's);
     // asked without holding the view, so the watch goes on meanwhile.
     for (const auto& net : fip_requests)
-      if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway",
-                                json::serialize(json::object{{"network_id", net}}));
+      if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway", channel::encode(channel::FipGatewayRequest{net}));
           !r)
         spdlog::warn("fip gateway port on {}: {}", net, r.error().message);
     return changes;
@@ -169,18 +176,19 @@ class Agent {
     states_ = port_states(view_, *actual);
     if (!dry_run_) fip_requests = l3_.missing_fip_gateways();
     // Applied: every operation of the pass succeeded and nothing the view names is missing.
-    if (!l3_.take_failed() && clean && l3_.missing_fip_gateways().empty()) applied_ = revision;
+    // A view with an entry this agent could not decode is never reported as applied.
+    if (!l3_.take_failed() && clean && l3_.missing_fip_gateways().empty() && undecodable_ == 0) applied_ = revision;
     return changes;
   }
 
   void report() {
-    json::object report;
+    channel::StatusMessage report;
     {
       std::lock_guard g(mu_);
-      report["ports"] = states_;
-      if (applied_ >= 0) report["applied"] = applied_;
+      report.ports = states_;
+      if (applied_ >= 0) report.applied = applied_;
     }
-    auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", json::serialize(report));
+    auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", channel::encode(report));
     if (!r) spdlog::warn("status report: {}", r.error().message);
   }
 
@@ -194,12 +202,15 @@ class Agent {
       std::string op;
       {
         std::lock_guard g(mu_);
+        LineResult got;
         if (synced || resuming) {
-          op = apply_line(view_, line, rev_);
+          got = apply_line(view_, line, rev_);
         } else {
-          op = apply_line(incoming, line, rev_);
-          if (op == "synced") view_ = std::move(incoming);
+          got = apply_line(incoming, line, rev_);
+          if (got.op == "synced") view_ = std::move(incoming), undecodable_ = 0;
         }
+        if (!got.decoded) ++undecodable_;
+        op = got.op;
         if (op == "synced") synced = true, have_view_ = true;
       }
       if (!synced) return true;
@@ -243,9 +254,10 @@ class Agent {
   L3Runner l3_;
   std::mutex mu_;
   HostView view_;
-  json::object states_;
+  std::map<std::string, std::string> states_;  // port -> up | down
   int64_t rev_ = -1;
   int64_t applied_ = -1;  // the view revision the last clean pass applied
+  size_t undecodable_ = 0;  // lines of the current view that did not decode
   bool first_ = true, dirty_ = false, have_view_ = false;
 };
 
@@ -263,18 +275,18 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   a.report_interval = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "report_interval")));
   a.l2.local_ip = c.str("DEFAULT", "local_ip");
   auto where = [&](const char* o) { auto w = c.where("DEFAULT", o); return w.empty() ? path : w; };
-  if (a.host.empty()) return fail(Errc::invalid_argument, "ConfigError", where("host") + ": option \"host\" in [DEFAULT] is required");
+  if (a.host.empty()) return fail(Errc::invalid_argument, Origin::config, where("host") + ": option \"host\" in [DEFAULT] is required");
   if (!IpAddress::parse(a.l2.local_ip))
-    return fail(Errc::invalid_argument, "ConfigError", where("local_ip") + ": option \"local_ip\" in [DEFAULT]: \"" +
+    return fail(Errc::invalid_argument, Origin::config, where("local_ip") + ": option \"local_ip\" in [DEFAULT]: \"" +
                                                            a.l2.local_ip + "\" is not an IP address");
   if (a.agent_mode != "dvr" && a.agent_mode != "dvr_snat")
-    return fail(Errc::invalid_argument, "ConfigError", where("agent_mode") + ": option \"agent_mode\" in [DEFAULT]: \"" +
+    return fail(Errc::invalid_argument, Origin::config, where("agent_mode") + ": option \"agent_mode\" in [DEFAULT]: \"" +
                                                            a.agent_mode + "\" is not dvr or dvr_snat");
   if (auto u = ServerUrl::parse(a.server_url); !u)
-    return fail(Errc::invalid_argument, "ConfigError", where("server_url") + ": " + u.error().message);
+    return fail(Errc::invalid_argument, Origin::config, where("server_url") + ": " + u.error().message);
   auto mappings = parse_bridge_mappings(c.list("DEFAULT", "bridge_mappings"));
   if (!mappings)
-    return fail(Errc::invalid_argument, "ConfigError",
+    return fail(Errc::invalid_argument, Origin::config,
                 where("bridge_mappings") + ": option \"bridge_mappings\" in [DEFAULT]: " + mappings.error().message);
   a.l2.bridge_mappings = std::move(*mappings);
   return a;
@@ -303,14 +315,14 @@ Status write_host_token(const std::string& file, const std::string& token) {
   std::filesystem::create_directories(dir, ec);
   auto tmp = file + ".new";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(Errc::unavailable, "StateError", tmp + ": " + std::strerror(errno));
+  if (fd < 0) return fail(Errc::unavailable, Origin::config, tmp + ": " + std::strerror(errno));
   auto line = token + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
     auto why = std::string(std::strerror(errno));
     ::unlink(tmp.c_str());
-    return fail(Errc::unavailable, "StateError", file + ": " + why);
+    return fail(Errc::unavailable, Origin::config, file + ": " + why);
   }
   return {};
 }
@@ -320,7 +332,7 @@ Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vect
   for (const auto& m : entries) {
     auto colon = m.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == m.size())
-      return fail(Errc::invalid_argument, "ConfigError", "\"" + m + "\" is not physnet:interface");
+      return fail(Errc::invalid_argument, Origin::config, "\"" + m + "\" is not physnet:interface");
     out[m.substr(0, colon)] = m.substr(colon + 1);
   }
   return out;
@@ -328,11 +340,16 @@ Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vect
 
 Result<HostView> read_view_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return fail(Errc::invalid_argument, "ViewError", path + ": cannot open");
+  if (!in) return fail(Errc::invalid_argument, Origin::channel, path + ": cannot open");
   HostView view;
   int64_t rev = 0;
-  for (std::string line; std::getline(in, line);)
-    if (apply_line(view, line, rev) == "synced") break;
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    auto got = apply_line(view, line, rev);
+    if (!got.decoded) return fail(Errc::invalid_argument, "", path + ":" + std::to_string(n) + ": not a host view line");
+    if (got.op == "synced") break;
+  }
   return view;
 }
 

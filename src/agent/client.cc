@@ -13,16 +13,16 @@ Result<ServerUrl> ServerUrl::parse(const std::string& url) {
   if (url.rfind("unix://", 0) == 0) {
     u.unix_socket = true;
     u.path = url.substr(7);
-    if (u.path.empty() || u.path[0] != '/') return fail(Errc::invalid_argument, "ConfigError", "server_url \"" + url + "\": unix:// needs an absolute path");
+    if (u.path.empty() || u.path[0] != '/') return fail(Errc::invalid_argument, Origin::config, "server_url \"" + url + "\": unix:// needs an absolute path");
     return u;
   }
-  if (url.rfind("http://", 0) != 0) return fail(Errc::invalid_argument, "ConfigError", "server_url \"" + url + "\" is neither http://host:port nor unix:///path");
+  if (url.rfind("http://", 0) != 0) return fail(Errc::invalid_argument, Origin::config, "server_url \"" + url + "\" is neither http://host:port nor unix:///path");
   auto rest = url.substr(7);
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
   auto colon = rest.rfind(':');
   u.host = colon == std::string::npos ? rest : rest.substr(0, colon);
   u.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  if (u.host.empty()) return fail(Errc::invalid_argument, "ConfigError", "server_url \"" + url + "\" has no host");
+  if (u.host.empty()) return fail(Errc::invalid_argument, Origin::config, "server_url \"" + url + "\" has no host");
   return u;
 }
 
@@ -48,9 +48,9 @@ Result<std::string> do_post(Stream& s, const std::string& target, const std::str
   http::response<http::string_body> res;
   http::read(s, buf, res);
   if (res.result_int() == 401)
-    return fail(Errc::unauthenticated, "ChannelError", "POST " + target + ": HTTP 401 " + res.body());
+    return fail(Errc::unauthenticated, Origin::channel, "POST " + target + ": HTTP 401 " + res.body());
   if (res.result_int() != 200)
-    return fail(Errc::unavailable, "ChannelError", "POST " + target + ": HTTP " + std::to_string(res.result_int()) + " " + res.body());
+    return fail(Errc::unavailable, Origin::channel, "POST " + target + ": HTTP " + std::to_string(res.result_int()) + " " + res.body());
   return res.body();
 }
 
@@ -75,7 +75,7 @@ Status do_watch(Stream& s, const std::string& target, const ChannelTokens& token
   http::read_header(s, buf, parser);
   if (parser.get().result_int() != 200) {
     http::read(s, buf, parser);
-    return fail(Errc::unavailable, "ChannelError", "watch: HTTP " + std::to_string(parser.get().result_int()) + " " +
+    return fail(Errc::unavailable, Origin::channel, "watch: HTTP " + std::to_string(parser.get().result_int()) + " " +
                                                        parser.get().body());
   }
   while (!parser.is_done()) {
@@ -89,7 +89,7 @@ Status do_watch(Stream& s, const std::string& target, const ChannelTokens& token
     boost::system::error_code ec;
     if (on_drained && beast::get_lowest_layer(s).socket().available(ec) == 0) on_drained();
   }
-  return fail(Errc::unavailable, "ChannelError", "watch: the server ended the stream");
+  return fail(Errc::unavailable, Origin::channel, "watch: the server ended the stream");
 }
 
 template <class Fn>
@@ -106,7 +106,7 @@ auto with_stream(const ServerUrl& u, Fn&& fn) -> decltype(fn(std::declval<beast:
     s.connect(asio::ip::tcp::resolver(io).resolve(u.host, u.port));
     return fn(s);
   } catch (const std::exception& e) {
-    return fail(Errc::unavailable, "ChannelError", std::string("server unreachable: ") + e.what());
+    return fail(Errc::unavailable, Origin::channel, std::string("server unreachable: ") + e.what());
   }
 }
 
@@ -118,7 +118,7 @@ Result<std::string> ChannelClient::post(const std::string& target, const std::st
 
 Result<HttpAnswer> ChannelClient::call(const std::string& method, const std::string& target, const std::string& body) {
   auto verb = http::string_to_verb(method);
-  if (verb == http::verb::unknown) return fail(Errc::invalid_argument, "ChannelError", "unknown HTTP method " + method);
+  if (verb == http::verb::unknown) return fail(Errc::invalid_argument, Origin::channel, "unknown HTTP method " + method);
   return with_stream(url_, [&](auto& s) { return do_call(s, verb, target, body, token_); });
 }
 

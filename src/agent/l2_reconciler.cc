@@ -1,11 +1,9 @@
 #include "agent/l2_reconciler.h"
-#include "common/json_get.h"
 #include "common/names.h"
 
 #include <compare>
 
 namespace nt::agent {
-namespace json = boost::json;
 using kernel::Fdb;
 using kernel::Link;
 using kernel::Neighbour;
@@ -15,55 +13,46 @@ namespace {
 
 constexpr const char* kFloodMac = "00:00:00:00:00:00";
 
-using jget::num;
-using jget::str;
-
 // The tunnel or VLAN device of a network ("" for flat: the mapped interface is used).
-std::string segment_device(const json::object& net, const L2Settings& s) {
-  auto type = str(net, "network_type");
-  auto id = std::to_string(num(net, "segmentation_id"));
-  if (type == "vxlan") return devname::vxlan(num(net, "segmentation_id"));
-  if (type == "geneve") return "geneve-" + id;
-  if (type == "vlan") {
-    auto it = s.bridge_mappings.find(str(net, "physical_network"));
-    return it == s.bridge_mappings.end() ? "" : it->second + "." + id;
+std::string segment_device(const view::Network& net, const L2Settings& s) {
+  auto id = net.segmentation_id.value_or(0);
+  if (net.network_type == "vxlan") return devname::vxlan(id);
+  if (net.network_type == "geneve") return devname::geneve(id);
+  if (net.network_type == "vlan") {
+    auto it = s.bridge_mappings.find(net.physical_network.value_or(""));
+    return it == s.bridge_mappings.end() ? "" : devname::vlan(it->second, id);
   }
   return "";
 }
 
-void add_network(kernel::State& want, const kernel::State& actual, const std::string& net_id, const json::object& net,
-                 const L2Settings& s) {
-  int mtu = static_cast<int>(num(net, "mtu"));
-  auto bridge = str(net, "bridge");
-  want.links[bridge] = Link{bridge, "bridge", "", mtu, true};
-  auto type = str(net, "network_type");
+void add_network(kernel::State& want, const kernel::State& actual, const view::Network& net, const L2Settings& s) {
+  int mtu = static_cast<int>(net.mtu);
+  const auto& type = net.network_type;
+  want.links[net.bridge] = Link{net.bridge, "bridge", "", mtu, true};
   auto dev = segment_device(net, s);
+  auto mapped = s.bridge_mappings.find(net.physical_network.value_or(""));
   if (type == "vxlan" || type == "geneve") {
-    Link l{dev, type, bridge, mtu, true};
-    l.vni = static_cast<uint32_t>(num(net, "segmentation_id"));
+    Link l{dev, type, net.bridge, mtu, true};
+    l.vni = static_cast<uint32_t>(net.segmentation_id.value_or(0));
     l.local_ip = s.local_ip;
     l.learning = false;
     l.proxy = type == "vxlan";
     l.port_learning = false;
     want.links[dev] = l;
-    if (auto* flood = net.if_contains("flood"); flood && flood->is_array())
-      for (const auto& vtep : flood->as_array()) want.fdb.insert(Fdb{dev, kFloodMac, std::string(vtep.as_string())});
+    for (const auto& vtep : net.flood) want.fdb.insert(Fdb{dev, kFloodMac, vtep});
   } else if (type == "vlan" && !dev.empty()) {
-    Link l{dev, "vlan", bridge, mtu, true};
-    l.vni = static_cast<uint32_t>(num(net, "segmentation_id"));
-    l.parent = s.bridge_mappings.at(str(net, "physical_network"));
+    Link l{dev, "vlan", net.bridge, mtu, true};
+    l.vni = static_cast<uint32_t>(net.segmentation_id.value_or(0));
+    l.parent = mapped->second;
     want.links[dev] = l;
-  } else if (type == "flat") {
-    auto it = s.bridge_mappings.find(str(net, "physical_network"));
-    if (it != s.bridge_mappings.end())
-      if (auto phys = actual.links.find(it->second); phys != actual.links.end()) {
-        Link l = phys->second;  // not ours: only enslaved and brought up
-        l.master = bridge;
-        l.up = true;
-        want.links[l.name] = l;
-      }
+  } else if (type == "flat" && mapped != s.bridge_mappings.end()) {
+    if (auto phys = actual.links.find(mapped->second); phys != actual.links.end()) {
+      Link l = phys->second;  // not ours: only enslaved and brought up
+      l.master = net.bridge;
+      l.up = true;
+      want.links[l.name] = l;
+    }
   }
-  (void)net_id;
 }
 
 bool immutable_differs(const Link& a, const Link& b) {
@@ -72,40 +61,37 @@ bool immutable_differs(const Link& a, const Link& b) {
 }
 
 // The agent's own links: brq*, vxlan-*, geneve-*, and VLAN subinterfaces on its bridges.
-bool owned(const Link& l) { return owned_link(l.name) || (l.kind == "vlan" && l.master.rfind("brq", 0) == 0); }
+bool owned(const Link& l) { return owned_link(l.name) || (l.kind == "vlan" && devname::is_bridge(l.master)); }
 
 }  // namespace
 
 bool owned_link(const std::string& name) {
-  return name.rfind("brq", 0) == 0 || name.rfind("vxlan-", 0) == 0 || name.rfind("geneve-", 0) == 0;
+  return devname::is_bridge(name) || name.rfind(devname::kVxlanPrefix, 0) == 0 || name.rfind(devname::kGenevePrefix, 0) == 0;
 }
 
 kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& s) {
   kernel::State want;
-  std::map<std::string, const json::object*> networks;
-  for (const auto& [key, obj] : view)
-    if (key.first == "network" && !s.unsupported_types.count(str(obj, "network_type")))
-      networks[key.second] = &obj, add_network(want, actual, key.second, obj, s);
-  for (const auto& [key, obj] : view) {
-    auto net = networks.find(str(obj, "network_id"));
-    if (net == networks.end()) continue;
-    if (key.first == "port") {
-      // Taps appear when Nova plugs them; an absent tap is not an error, just not yet.
-      auto tap = actual.links.find(str(obj, "device"));
-      if (tap == actual.links.end()) continue;
-      Link l = tap->second;
-      l.master = str(*net->second, "bridge");
-      l.mtu = static_cast<int>(num(*net->second, "mtu"));
-      l.up = true;
-      want.links[l.name] = l;
-    } else if (key.first == "l2pop" && str(*net->second, "network_type") == "vxlan") {
-      auto dev = segment_device(*net->second, s);
-      auto mac = str(obj, "mac_address");
-      want.fdb.insert(Fdb{dev, mac, str(obj, "vtep")});
-      want.fdb.insert(Fdb{dev, mac, ""});
-      if (auto* ips = obj.if_contains("fixed_ips"); ips && ips->is_array())
-        for (const auto& ip : ips->as_array()) want.neighbours.insert(Neighbour{dev, std::string(ip.as_string()), mac});
-    }
+  std::map<std::string_view, const view::Network*> networks;
+  for (const auto& [id, net] : view.networks)
+    if (!s.unsupported_types.count(net.network_type)) networks[id] = &net, add_network(want, actual, net, s);
+  for (const auto& [id, port] : view.ports) {
+    auto net = networks.find(port.network_id);
+    // Taps appear when Nova plugs them; an absent tap is not an error, just not yet.
+    auto tap = actual.links.find(port.device);
+    if (net == networks.end() || tap == actual.links.end()) continue;
+    Link l = tap->second;
+    l.master = net->second->bridge;
+    l.mtu = static_cast<int>(net->second->mtu);
+    l.up = true;
+    want.links[l.name] = l;
+  }
+  for (const auto& [id, remote] : view.l2pop) {
+    auto net = networks.find(remote.network_id);
+    if (net == networks.end() || net->second->network_type != "vxlan") continue;
+    auto dev = segment_device(*net->second, s);
+    want.fdb.insert(Fdb{dev, remote.mac_address, remote.vtep});
+    want.fdb.insert(Fdb{dev, remote.mac_address, ""});
+    for (const auto& ip : remote.fixed_ips) want.neighbours.insert(Neighbour{dev, ip, remote.mac_address});
   }
   return want;
 }

@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "kernel/kernel.h"
-#include "channel/view.h"
+#include "channel/entries.h"
 
 namespace nt::agent {
+
+using view::HostView;
 
 struct L2Settings {
   std::string local_ip;                                  // this host's VTEP

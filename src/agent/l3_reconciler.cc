@@ -1,12 +1,10 @@
 #include "agent/l3_reconciler.h"
 #include "common/net.h"
-#include "common/json_get.h"
 #include "common/names.h"
 
 #include <cstdint>
 
 namespace nt::agent {
-namespace json = boost::json;
 using kernel::Address;
 using kernel::Fdb;
 using kernel::Link;
@@ -21,9 +19,6 @@ constexpr uint32_t kFipTable = 16;        // Neutron's table for floating IP tra
 constexpr uint32_t kFipRulePriority = 32768;
 constexpr uint32_t kSnatRulePriority = 40000;  // after main (32766): only non-local traffic
 
-using jget::arr;
-using jget::str;
-int num(const json::object& o, const char* key, int fallback = 0) { return static_cast<int>(jget::num(o, key, fallback)); }
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -36,33 +31,35 @@ std::string hex(uint64_t v) {
 }
 
 // The namespace end of a router port's veth (the tap end is made from the host).
-Link port_end(const json::object& port) {
-  Link l{str(port, "device"), "veth", "", num(port, "mtu", 1500), true};
-  l.mac = str(port, "mac");
+Link port_end(const view::RouterPort& port) {
+  Link l{port.device, "veth", "", static_cast<int>(port.mtu), true};
+  l.mac = port.mac;
   return l;
 }
 // The host end, made with its peer inside `ns`.
-Link tap_end(const json::object& port, const std::string& ns) {
-  Link l{str(port, "tap"), "veth", "", num(port, "mtu", 1500), true};
-  l.peer = str(port, "device");
+Link tap_end(const view::RouterPort& port, const std::string& ns) {
+  Link l{port.tap, "veth", "", static_cast<int>(port.mtu), true};
+  l.peer = port.device;
   l.peer_netns = ns;
-  l.peer_mac = str(port, "mac");
+  l.peer_mac = port.mac;
   return l;
 }
-std::string address_of(const json::object& port) { return str(port, "ip") + "/" + std::to_string(num(port, "prefixlen", 32)); }
+std::string address_of(const view::RouterPort& port) {
+  return port.ip.value_or("") + "/" + std::to_string(port.prefixlen.value_or(32));
+}
 
-bool in_cidr(const std::string& ip, const std::string& cidr) {
+bool in_cidr(const std::string& ip, const std::optional<std::string>& cidr) {
   auto address = IpAddress::parse(ip);
-  auto net = Cidr::parse(cidr, false);
+  auto net = Cidr::parse(cidr.value_or(""), false);
   return address && net && net->contains(*address);
 }
 
 // Per-subnet SNAT tables: from the subnet id, probing past collisions within the router.
-std::map<std::string, uint32_t> snat_tables(const json::array& interfaces) {
+std::map<std::string, uint32_t> snat_tables(const std::vector<view::RouterPort>& interfaces) {
   std::map<std::string, uint32_t> out;
   std::set<uint32_t> used;
   std::set<std::string> subnets;
-  for (const auto& i : interfaces) subnets.insert(str(i.as_object(), "subnet_id"));
+  for (const auto& i : interfaces) subnets.insert(i.subnet_id.value_or(""));
   for (const auto& s : subnets) {
     uint32_t t = 1000 + static_cast<uint32_t>(fnv1a(s) % 60000);
     while (used.count(t)) t = t + 1 < 61000 ? t + 1 : 1000;
@@ -86,71 +83,62 @@ struct Builder {
 
   std::string fip_ns(const std::string& net) { return devname::fip_ns(prefix, net); }
 
-  void router(const std::string& id, const json::object& r) {
+  void router(const std::string& id, const view::Router& r) {
     auto ns = devname::qrouter_ns(prefix, id);
     auto& plan = out.namespaces[ns];
     auto& want = plan.want;
     plan.sysctls["net/ipv4/ip_forward"] = "1";
-    const auto& interfaces = arr(r, "interfaces");
-    auto tables = snat_tables(interfaces);
-    for (const auto& iv : interfaces) {
-      const auto& i = iv.as_object();
-      auto dev = str(i, "device");
-      want.links[dev] = port_end(i);
-      want.addresses.insert(Address{dev, address_of(i)});
-      out.host.links[str(i, "tap")] = tap_end(i, ns);
-      out.host.fdb.insert(Fdb{str(i, "tap"), str(i, "mac"), "", true});
-      if (!str(i, "sg_ip").empty()) {
-        uint32_t t = tables[str(i, "subnet_id")];
-        want.routes.insert(Route{t, "0.0.0.0/0", str(i, "sg_ip"), dev});
-        want.rules.insert(Rule{kSnatRulePriority, str(i, "cidr"), t});
+    auto tables = snat_tables(r.interfaces);
+    for (const auto& i : r.interfaces) {
+      want.links[i.device] = port_end(i);
+      want.addresses.insert(Address{i.device, address_of(i)});
+      out.host.links[i.tap] = tap_end(i, ns);
+      out.host.fdb.insert(Fdb{i.tap, i.mac, "", true});
+      if (i.sg_ip && !i.sg_ip->empty()) {
+        uint32_t t = tables[i.subnet_id.value_or("")];
+        want.routes.insert(Route{t, "0.0.0.0/0", *i.sg_ip, i.device});
+        want.rules.insert(Rule{kSnatRulePriority, i.cidr.value_or(""), t});
       }
-      host_bridge_rules(i, str(r, "dvr_mac"));
+      host_bridge_rules(i, r.dvr_mac.value_or(""));
     }
-    for (const auto& rt : arr(r, "routes")) {
-      auto nexthop = str(rt.as_object(), "nexthop");
-      for (const auto& iv : interfaces)
-        if (in_cidr(nexthop, str(iv.as_object(), "cidr")))
-          want.routes.insert(Route{254, str(rt.as_object(), "destination"), nexthop, str(iv.as_object(), "device")});
-    }
+    for (const auto& rt : r.routes)
+      for (const auto& i : r.interfaces)
+        if (in_cidr(rt.nexthop, i.cidr)) want.routes.insert(Route{254, rt.destination, rt.nexthop, i.device});
     floating_ips(id, r, want);
   }
 
-  void floating_ips(const std::string& id, const json::object& r, kernel::State& want) {
-    const auto& fips = arr(r, "floating_ips");
+  void floating_ips(const std::string& id, const view::Router& r, kernel::State& want) {
     auto slot = rfp.find(id);
-    if (fips.empty() || slot == rfp.end() || str(r, "external_network_id").empty()) {
+    if (r.floating_ips.empty() || slot == rfp.end() || r.external_network_id.value_or("").empty()) {
       put_table(want, "ip nt-router", router_nat({}));
       return;
     }
     auto [rfp_ip, fpr_ip] = link_local_pair(slot->second);
     auto rfp_dev = devname::rfp(id), fpr_dev = devname::fpr(id);
-    auto fns = fip_ns(str(r, "external_network_id"));
+    auto fns = fip_ns(*r.external_network_id);
     Link l{rfp_dev, "veth", "", 1500, true};
     l.peer = fpr_dev;
     l.peer_netns = fns;
     want.links[rfp_dev] = l;
     want.addresses.insert(Address{rfp_dev, rfp_ip + "/31"});
     want.routes.insert(Route{kFipTable, "0.0.0.0/0", fpr_ip, rfp_dev});
-    for (const auto& f : fips) {
-      const auto& o = f.as_object();
-      want.addresses.insert(Address{rfp_dev, str(o, "floating_ip") + "/32"});
-      want.rules.insert(Rule{kFipRulePriority, str(o, "fixed_ip") + "/32", kFipTable});
+    for (const auto& f : r.floating_ips) {
+      want.addresses.insert(Address{rfp_dev, f.floating_ip + "/32"});
+      want.rules.insert(Rule{kFipRulePriority, f.fixed_ip + "/32", kFipTable});
     }
-    put_table(want, "ip nt-router", router_nat(fips));
+    put_table(want, "ip nt-router", router_nat(r.floating_ips));
     // The fip namespace's side of this router.
     auto& fip = out.namespaces[fns].want;
     fip.links[fpr_dev] = Link{fpr_dev, "veth", "", 1500, true};
     fip.addresses.insert(Address{fpr_dev, fpr_ip + "/31"});
-    for (const auto& f : fips) fip.routes.insert(Route{254, str(f.as_object(), "floating_ip") + "/32", rfp_ip, fpr_dev});
+    for (const auto& f : r.floating_ips) fip.routes.insert(Route{254, f.floating_ip + "/32", rfp_ip, fpr_dev});
   }
 
-  static std::string router_nat(const json::array& fips) {
+  static std::string router_nat(const std::vector<view::FloatingIp>& fips) {
     std::string dnat, snat;
     for (const auto& f : fips) {
-      auto fip = str(f.as_object(), "floating_ip"), fixed = str(f.as_object(), "fixed_ip");
-      dnat += "    iifname \"rfp-*\" ip daddr " + fip + " dnat to " + fixed + "\n";
-      snat += "    oifname \"rfp-*\" ip saddr " + fixed + " snat to " + fip + "\n";
+      dnat += "    iifname \"rfp-*\" ip daddr " + f.floating_ip + " dnat to " + f.fixed_ip + "\n";
+      snat += "    oifname \"rfp-*\" ip saddr " + f.fixed_ip + " snat to " + f.floating_ip + "\n";
     }
     return "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" + dnat +
            "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + snat +
@@ -158,61 +146,56 @@ struct Builder {
   }
 
   // Gateway ARP stays local; routed frames leave with this host's DVR MAC.
-  void host_bridge_rules(const json::object& i, const std::string& dvr_mac) {
-    gw_ips += (gw_ips.empty() ? "" : ", ") + str(i, "ip");
-    auto net = view.find({"network", str(i, "network_id")});
-    if (net == view.end() || str(net->second, "network_type") != "vxlan" || dvr_mac.empty()) return;
-    auto vx = devname::vxlan(num(net->second, "segmentation_id"));
-    rewrite_out += "    iifname \"" + str(i, "tap") + "\" oifname \"" + vx + "\" ether saddr " + str(i, "mac") +
-                   " ether saddr set " + dvr_mac + "\n";
-    rewrite_in += "    iifname \"" + vx + "\" ether saddr & ff:ff:ff:00:00:00 == fa:16:3f:00:00:00 ether saddr set " +
-                  str(i, "mac") + "\n";
+  void host_bridge_rules(const view::RouterPort& i, const std::string& dvr_mac) {
+    gw_ips += (gw_ips.empty() ? "" : ", ") + i.ip.value_or("");
+    auto net = view.networks.find(i.network_id);
+    if (net == view.networks.end() || net->second.network_type != "vxlan" || dvr_mac.empty()) return;
+    auto vx = devname::vxlan(net->second.segmentation_id.value_or(0));
+    rewrite_out += "    iifname \"" + i.tap + "\" oifname \"" + vx + "\" ether saddr " + i.mac + " ether saddr set " + dvr_mac + "\n";
+    rewrite_in += "    iifname \"" + vx + "\" ether saddr & ff:ff:ff:00:00:00 == fa:16:3f:00:00:00 ether saddr set " + i.mac + "\n";
   }
 
-  void snat(const std::string& id, const json::object& sn) {
+  void snat(const std::string& id, const view::Snat& sn) {
     auto ns = devname::snat_ns(prefix, id);
     auto& plan = out.namespaces[ns];
     plan.sysctls["net/ipv4/ip_forward"] = "1";
-    bool active = sn.contains("active") && sn.at("active").as_bool();
-    std::vector<const json::object*> ports;
-    for (const auto& p : arr(sn, "sg")) ports.push_back(&p.as_object());
-    const auto* qg = sn.if_contains("qg") && sn.at("qg").is_object() ? &sn.at("qg").as_object() : nullptr;
-    if (qg) ports.push_back(qg);
+    std::vector<const view::RouterPort*> ports;
+    for (const auto& p : sn.sg) ports.push_back(&p);
+    if (sn.qg) ports.push_back(&*sn.qg);
     for (const auto* p : ports) {
-      plan.want.links[str(*p, "device")] = port_end(*p);
-      out.host.links[str(*p, "tap")] = tap_end(*p, ns);
-      if (active && !str(*p, "ip").empty()) plan.want.addresses.insert(Address{str(*p, "device"), address_of(*p)});
+      plan.want.links[p->device] = port_end(*p);
+      out.host.links[p->tap] = tap_end(*p, ns);
+      if (sn.active && p->ip && !p->ip->empty()) plan.want.addresses.insert(Address{p->device, address_of(*p)});
     }
     std::string rules;
-    if (qg && active && !str(*qg, "gateway_ip").empty())
-      plan.want.routes.insert(Route{254, "0.0.0.0/0", str(*qg, "gateway_ip"), str(*qg, "device")});
-    bool enable = !sn.contains("enable_snat") || !sn.at("enable_snat").is_bool() || sn.at("enable_snat").as_bool();
-    if (qg && enable && !arr(sn, "internal_cidrs").empty()) {
+    const auto& qg = sn.qg;
+    if (qg && sn.active && qg->gateway_ip && !qg->gateway_ip->empty())
+      plan.want.routes.insert(Route{254, "0.0.0.0/0", *qg->gateway_ip, qg->device});
+    if (qg && sn.enable_snat && !sn.internal_cidrs.empty()) {
       std::string cidrs;
-      for (const auto& c : arr(sn, "internal_cidrs")) cidrs += (cidrs.empty() ? "" : ", ") + std::string(c.as_string());
-      rules = "    oifname \"qg-*\" ip saddr { " + cidrs + " } snat to " + str(*qg, "ip") + "\n";
+      for (const auto& c : sn.internal_cidrs) cidrs += (cidrs.empty() ? "" : ", ") + c;
+      rules = "    oifname \"qg-*\" ip saddr { " + cidrs + " } snat to " + qg->ip.value_or("") + "\n";
     }
     put_table(plan.want, "ip nt-snat",
               "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + rules + "  }\n");
   }
 
-  void fip(const std::string& net, const json::object& f) {
+  void fip(const std::string& net, const view::Fip& f) {
     auto ns = fip_ns(net);
     auto& plan = out.namespaces[ns];
     plan.sysctls["net/ipv4/ip_forward"] = "1";
-    const auto* fg = f.if_contains("fg") && f.at("fg").is_object() ? &f.at("fg").as_object() : nullptr;
-    if (!fg) {
+    if (!f.fg) {
       out.missing_fip_gateways.insert(net);
       return;
     }
-    auto dev = str(*fg, "device");
-    plan.want.links[dev] = port_end(*fg);
-    out.host.links[str(*fg, "tap")] = tap_end(*fg, ns);
-    plan.want.addresses.insert(Address{dev, address_of(*fg)});
-    if (!str(*fg, "gateway_ip").empty()) plan.want.routes.insert(Route{254, "0.0.0.0/0", str(*fg, "gateway_ip"), dev});
+    const auto& fg = *f.fg;
+    plan.want.links[fg.device] = port_end(fg);
+    out.host.links[fg.tap] = tap_end(fg, ns);
+    plan.want.addresses.insert(Address{fg.device, address_of(fg)});
+    if (fg.gateway_ip && !fg.gateway_ip->empty()) plan.want.routes.insert(Route{254, "0.0.0.0/0", *fg.gateway_ip, fg.device});
     // Answer ARP for the floating IPs at once (the default delay is up to 0.8 s).
-    plan.sysctls["net/ipv4/conf/" + dev + "/proxy_arp"] = "1";
-    plan.sysctls["net/ipv4/neigh/" + dev + "/proxy_delay"] = "0";
+    plan.sysctls["net/ipv4/conf/" + fg.device + "/proxy_arp"] = "1";
+    plan.sysctls["net/ipv4/neigh/" + fg.device + "/proxy_delay"] = "0";
   }
 
   void host_table() {
@@ -239,10 +222,10 @@ LinkLocal allocate_link_local(const HostView& view, const LinkLocal& current) {
   LinkLocal out;
   std::set<int> used;
   std::vector<std::string> fresh;
-  for (const auto& [key, r] : view) {
-    if (key.first != "router" || arr(r, "floating_ips").empty()) continue;
-    if (auto it = current.find(key.second); it != current.end()) out[key.second] = it->second, used.insert(it->second);
-    else fresh.push_back(key.second);
+  for (const auto& [id, r] : view.routers) {
+    if (r.floating_ips.empty()) continue;
+    if (auto it = current.find(id); it != current.end()) out[id] = it->second, used.insert(it->second);
+    else fresh.push_back(id);
   }
   int next = 0;
   for (const auto& id : fresh) {
@@ -267,16 +250,14 @@ bool l3_namespace(const std::string& name, const std::string& prefix) {
 
 L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const LinkLocal& rfp) {
   Builder b{view, ns_prefix, rfp, {}, {}, {}, {}};
-  for (const auto& [key, obj] : view) {
-    if (key.first == "arp" && view.count({"router", str(obj, "router_id")})) {
-      auto& want = b.out.namespaces[devname::qrouter_ns(ns_prefix, str(obj, "router_id"))].want;
-      for (const auto& a : arr(obj, "addresses"))
-        want.neighbours.insert(Neighbour{str(a.as_object(), "device"), str(a.as_object(), "ip"), str(obj, "mac")});
-    }
-    if (key.first == "router") b.router(key.second, obj);
-    else if (key.first == "snat") b.snat(key.second, obj);
-    else if (key.first == "fip") b.fip(key.second, obj);
+  for (const auto& [id, arp] : view.arp) {
+    if (!view.routers.count(arp.router_id)) continue;
+    auto& want = b.out.namespaces[devname::qrouter_ns(ns_prefix, arp.router_id)].want;
+    for (const auto& a : arp.addresses) want.neighbours.insert(Neighbour{a.device, a.ip, arp.mac});
   }
+  for (const auto& [id, r] : view.routers) b.router(id, r);
+  for (const auto& [id, sn] : view.snat) b.snat(id, sn);
+  for (const auto& [net, f] : view.fips) b.fip(net, f);
   b.host_table();
   for (auto& [name, plan] : b.out.namespaces) {
     plan.want.links["lo"] = Link{"lo", "device", "", 65536, true};

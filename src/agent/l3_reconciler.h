@@ -21,9 +21,11 @@
 #include <vector>
 
 #include "kernel/kernel.h"
-#include "channel/view.h"
+#include "channel/entries.h"
 
 namespace nt::agent {
+
+using view::HostView;
 
 struct NamespacePlan {
   kernel::State want;

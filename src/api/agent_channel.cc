@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include "channel/messages.h"
 #include "common/clock.h"
 #include "common/secret.h"
 #include "common/uuid.h"
@@ -76,43 +77,55 @@ bool usable_vtep(const IpAddress& ip) {
   return ip.value != 0 && ip.value != 1 && (ip.value >> 120) != 0xff;
 }
 
-Result<Obj> parse_registration(const std::string& body) {
+// What an agent sent, validated member by member into the typed message.
+Result<channel::Registration> parse_registration(const std::string& body) {
   NT_ASSIGN(auto doc, parse_json(body));
   const auto* o = doc.if_object();
   if (!o) return bad_request("Body contains invalid data");
-  auto host = json_str(o->if_contains("host"));
-  if (!valid_host_name(host))
+  channel::Registration r;
+  r.host = json_str(o->if_contains("host"));
+  if (!valid_host_name(r.host))
     return bad_request("Invalid input for host. Reason: a host name of 1 to 255 letters, digits, '.', '-' or '_', "
                        "starting with a letter or digit, is required.");
-  auto mode = json_str(o->if_contains("agent_mode"));
-  if (mode != "dvr" && mode != "dvr_snat")
-    return bad_request("Invalid input for agent_mode. Reason: '" + mode + "' is not in ['dvr', 'dvr_snat'].");
-  auto local_ip = json_str(o->if_contains("local_ip"));
-  auto vtep = IpAddress::parse(local_ip);
-  if (!vtep) return bad_request("Invalid input for local_ip. Reason: '" + local_ip + "' is not a valid IP address.");
+  r.agent_mode = json_str(o->if_contains("agent_mode"));
+  if (r.agent_mode != "dvr" && r.agent_mode != "dvr_snat")
+    return bad_request("Invalid input for agent_mode. Reason: '" + r.agent_mode + "' is not in ['dvr', 'dvr_snat'].");
+  r.local_ip = json_str(o->if_contains("local_ip"));
+  auto vtep = IpAddress::parse(r.local_ip);
+  if (!vtep) return bad_request("Invalid input for local_ip. Reason: '" + r.local_ip + "' is not a valid IP address.");
   if (!usable_vtep(*vtep))
-    return bad_request("Invalid input for local_ip. Reason: '" + local_ip +
+    return bad_request("Invalid input for local_ip. Reason: '" + r.local_ip +
                        "' cannot be a tunnel endpoint (unspecified, loopback, broadcast or multicast).");
-  json::object mappings;
   if (auto* m = o->if_contains("bridge_mappings")) {
     if (!m->is_object()) return bad_request("Invalid input for bridge_mappings. Reason: a dictionary physnet -> interface is required.");
     for (const auto& kv : m->as_object()) {
       if (!kv.value().is_string()) return bad_request("Invalid input for bridge_mappings. Reason: interface names must be strings.");
-      mappings[kv.key()] = kv.value();
+      r.bridge_mappings[kv.key()] = kv.value().get_string();
     }
   }
-  Obj record{{"id", host}, {"project_id", ""}, {"agent_mode", mode}, {"local_ip", local_ip}, {"bridge_mappings", mappings},
-             {"version", json_str(o->if_contains("version"))}, {"alive", true}};
+  r.version = json_str(o->if_contains("version"));
   // What the host's kernel lets it build (absent: everything).
-  if (auto* types = o->if_contains("network_types")) {
+  if (auto* types = o->if_contains("network_types"); types && !types->is_null()) {
     if (!types->is_array() || std::any_of(types->as_array().begin(), types->as_array().end(), [](auto& t) { return !t.is_string(); }))
       return bad_request("Invalid input for network_types. Reason: a list of network types is required.");
-    record["network_types"] = *types;
+    r.network_types.emplace();
+    for (const auto& t : types->as_array()) r.network_types->emplace_back(t.get_string());
   }
-  if (auto* why = o->if_contains("unsupported_network_types")) {
-    if (!why->is_object()) return bad_request("Invalid input for unsupported_network_types. Reason: a dictionary type -> reason is required.");
-    record["unsupported_network_types"] = *why;
+  if (auto* why = o->if_contains("unsupported_network_types"); why && !why->is_null()) {
+    if (!why->is_object() || std::any_of(why->as_object().begin(), why->as_object().end(), [](auto& kv) { return !kv.value().is_string(); }))
+      return bad_request("Invalid input for unsupported_network_types. Reason: a dictionary type -> reason is required.");
+    r.unsupported_network_types.emplace();
+    for (const auto& kv : why->as_object()) (*r.unsupported_network_types)[kv.key()] = kv.value().get_string();
   }
+  return r;
+}
+
+// The hosts row of a registration.
+Obj host_record(const channel::Registration& r) {
+  Obj record{{"id", r.host}, {"project_id", ""}, {"agent_mode", r.agent_mode}, {"local_ip", r.local_ip},
+             {"bridge_mappings", json::value_from(r.bridge_mappings)}, {"version", r.version}, {"alive", true}};
+  if (r.network_types) record["network_types"] = json::value_from(*r.network_types);
+  if (r.unsupported_network_types) record["unsupported_network_types"] = json::value_from(*r.unsupported_network_types);
   return record;
 }
 
@@ -167,7 +180,8 @@ Status check_host_credential(const Model& m, const Settings& s, const std::strin
 
 Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& liveness, const std::string& body,
                                   const AgentCredentials& presented) {
-  NT_ASSIGN(Obj host, parse_registration(body));
+  NT_ASSIGN(auto registration, parse_registration(body));
+  Obj host = host_record(registration);
   auto name = json_str(host.if_contains("id"));
   const Obj* old = txn.model().find("hosts", name);
   NT_ASSIGN(auto credential, admit_registration(old, s, name, presented));

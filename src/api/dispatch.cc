@@ -335,13 +335,9 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
   std::optional<int64_t> since;
   for (const auto& [k, v] : parse_query_string(req.target, &path)) {
     if (k != "since") continue;
-    try {
-      size_t pos = 0;
-      since = std::stoll(v, &pos);
-      if (pos != v.size() || *since < 0) throw std::invalid_argument(v);
-    } catch (...) {
-      return reply(error_response(Error{Errc::invalid_argument, "HTTPBadRequest", "since must be a revision number, not '" + v + "'"}));
-    }
+    since = parse_int64(v);
+    if (!since || *since < 0)
+      return reply(error_response(Error{Errc::invalid_argument, "", "since must be a revision number, not '" + v + "'"}));
   }
   std::shared_lock lock(writer_.lock());
   if (!model_.find("hosts", host))

@@ -19,6 +19,8 @@ int http_status(Errc code) {
     case Errc::not_implemented: return 501;
     case Errc::unavailable: return 503;
     case Errc::internal: return 500;
+    case Errc::unsupported_version: return 505;
+    case Errc::header_too_large: return 431;
   }
   return 500;
 }
@@ -38,6 +40,8 @@ const char* default_type(Errc code) {
     case Errc::not_implemented: return "NotImplementedError";
     case Errc::unavailable: return "ServiceUnavailable";
     case Errc::internal: return "HTTPInternalServerError";
+    case Errc::unsupported_version: return "HTTPVersionNotSupported";
+    case Errc::header_too_large: return "HTTPRequestHeaderFieldsTooLarge";
   }
   return "HTTPInternalServerError";
 }
@@ -51,7 +55,7 @@ HttpResponse error_response(const Error& e) {
   std::string message = e.message;
   if (e.code == Errc::internal)
     message = "Request Failed: internal server error while processing your request." +
-              (type == "StoreError" ? " The database said: " + e.message + "." : std::string());
+              (e.origin == Origin::store ? " The database said: " + e.message + "." : std::string());
   if (!valid_utf8(message)) message = "The request could not be processed (its text is not valid UTF-8).";
   json::object body{{"NeutronError", json::object{{"type", type}, {"message", message}, {"detail", ""}}}};
   return HttpResponse{http_status(e.code), json::serialize(body)};

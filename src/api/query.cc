@@ -1,4 +1,5 @@
 #include "api/query.h"
+#include "common/text.h"
 
 #include <boost/url.hpp>
 
@@ -136,13 +137,7 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
     } else if (key == "sort_dir") {
       sort_dirs.push_back(value);
     } else if (key == "limit") {
-      int64_t n = -1;
-      try {
-        size_t pos = 0;
-        n = std::stoll(value, &pos);
-        if (pos != value.size()) n = -1;
-      } catch (...) {
-      }
+      int64_t n = parse_int64(value).value_or(-1);
       if (n < 0) return bad_request("Limit must be an integer 0 or greater and not '" + value + "'");
       q.limit = n;
     } else if (key == "marker") {

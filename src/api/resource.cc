@@ -1,4 +1,5 @@
 #include "api/resource.h"
+#include "common/text.h"
 
 #include "common/clock.h"
 #include "common/uuid.h"
@@ -147,14 +148,9 @@ Status check_if_match(const Obj& current, const std::string& if_match) {
   const std::string prefix = "revision_number=";
   if (if_match.find(',') != std::string::npos) return bad_request("Multiple revision_number etags are not supported.");
   if (if_match.rfind(prefix, 0) != 0) return bad_request("Revision number etag must be in the format of revision_number=<int>");
-  int64_t want = 0;
-  try {
-    size_t pos = 0;
-    want = std::stoll(if_match.substr(prefix.size()), &pos);
-    if (pos != if_match.size() - prefix.size()) throw 1;
-  } catch (...) {
-    return bad_request("Revision number etag must be in the format of revision_number=<int>");
-  }
+  auto parsed = parse_int64(std::string_view(if_match).substr(prefix.size()));
+  if (!parsed) return bad_request("Revision number etag must be in the format of revision_number=<int>");
+  int64_t want = *parsed;
   int64_t have = current.at("revision_number").to_number<int64_t>();
   if (have != want)
     return fail(Errc::precondition_failed, "RevisionNumberConstraintFailed",

@@ -1,5 +1,6 @@
-// A host view: everything one host's agent must build, as (kind, id) -> JSON object. The
-// planner makes it, the watch hub streams it as JSON lines, the agent applies it. Kinds:
+// A host view on the wire: everything one host's agent must build, as (kind, id) -> the
+// JSON of the entry's struct (channel/entries.h, which the agent decodes it into). The
+// planner makes it, the watch hub streams it as JSON lines. Kinds:
 //   network  a network the host has a port on: segment, MTU, bridge, flood VTEPs
 //   port     a port bound to the host (its tap)
 //   l2pop    a port of one of those networks bound elsewhere, with its VTEP
@@ -7,7 +8,6 @@
 //   arp      one permanent neighbour of such a router ("<router>|<port>")
 //   snat     a router's SNAT role on a gateway host (active or standby, priority)
 //   fip      the floating IP namespace of an external network on the host
-// Header only: the agent uses these types without linking the planner.
 #pragma once
 #include <boost/json.hpp>
 #include <cstdint>
@@ -20,7 +20,7 @@
 namespace nt {
 
 using ViewKey = std::pair<std::string, std::string>;  // kind, id
-using HostView = std::map<ViewKey, boost::json::object>;
+using WireView = std::map<ViewKey, boost::json::object>;
 // How the planner keeps views: an l2pop entry is the same object on every host that has it.
 using ViewEntry = std::shared_ptr<const boost::json::object>;
 using SharedView = std::map<ViewKey, ViewEntry>;

@@ -1,4 +1,5 @@
 #include "channel/watch_hub.h"
+#include "channel/entries.h"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -127,6 +128,7 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   int64_t rev = planner.host_revision(host);
   std::unique_lock g(mu_);
   const auto& h = history_[host];
+  stream->push(json::serialize(json::object{{"op", "hello"}, {"protocol", view::kProtocolVersion}}) + "\n", false);
   // The history covers `since` if it holds every change after it.
   bool covered = since && *since <= rev && *since >= floors_[host];
   if (covered) {

@@ -42,7 +42,7 @@ std::optional<bool> parse_bool(const std::string& v) {
 
 Status check_type(const OptionSpec& spec, const std::string& value, const std::string& where) {
   auto err = [&](const std::string& what) {
-    return fail(Errc::invalid_argument, "ConfigError",
+    return fail(Errc::invalid_argument, Origin::config,
                 where + ": option \"" + spec.name + "\" in [" + spec.section + "]: \"" + value +
                     "\" is not " + what);
   };
@@ -94,9 +94,9 @@ Config Config::defaults(const std::vector<OptionSpec>& schema) {
 Result<Config> Config::load(const std::string& path, const std::vector<OptionSpec>& schema) {
   struct stat st{};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    return fail(Errc::invalid_argument, "ConfigError", path + ": is a directory, not a configuration file");
+    return fail(Errc::invalid_argument, Origin::config, path + ": is a directory, not a configuration file");
   std::ifstream in(path);
-  if (!in) return fail(Errc::invalid_argument, "ConfigError", path + ": cannot open the file");
+  if (!in) return fail(Errc::invalid_argument, Origin::config, path + ": cannot open the file");
   std::stringstream ss;
   ss << in.rdbuf();
   auto slash = path.rfind('/');
@@ -110,7 +110,7 @@ Result<Config> Config::parse(const std::string& file, const std::string& text,
   std::map<std::string, std::set<std::string>> options;
   for (const auto& s : schema) sections.insert(s.section), options[s.section].insert(s.name);
   auto err = [&](int line, const std::string& msg) {
-    return fail(Errc::invalid_argument, "ConfigError", file + ":" + std::to_string(line) + ": " + msg);
+    return fail(Errc::invalid_argument, Origin::config, file + ":" + std::to_string(line) + ": " + msg);
   };
   std::istringstream in(text);
   std::string raw, section;

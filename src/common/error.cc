@@ -25,6 +25,8 @@ std::string_view errc_name(Errc code) {
     case Errc::unavailable: return "unavailable";
     case Errc::not_implemented: return "not implemented";
     case Errc::internal: return "internal";
+    case Errc::unsupported_version: return "unsupported protocol version";
+    case Errc::header_too_large: return "header too large";
   }
   return "internal";
 }

@@ -33,10 +33,17 @@ inline bool is_network_service(std::string_view o) { return o.substr(0, kNetwork
 namespace nt::devname {
 
 // Linux interface names are at most 15 characters: prefix (3-4) + 11 of the id.
+inline constexpr std::string_view kTapPrefix = "tap", kBridgePrefix = "brq";
+inline constexpr std::string_view kVxlanPrefix = "vxlan-", kGenevePrefix = "geneve-";
 inline std::string short_id(std::string_view id) { return std::string(id.substr(0, 11)); }
-inline std::string tap(std::string_view port_id) { return "tap" + short_id(port_id); }
-inline std::string bridge(std::string_view network_id) { return "brq" + short_id(network_id); }
-inline std::string vxlan(long long vni) { return "vxlan-" + std::to_string(vni); }
+inline std::string tap(std::string_view port_id) { return std::string(kTapPrefix) + short_id(port_id); }
+inline std::string bridge(std::string_view network_id) { return std::string(kBridgePrefix) + short_id(network_id); }
+inline bool is_bridge(std::string_view name) { return name.substr(0, kBridgePrefix.size()) == kBridgePrefix; }
+inline bool is_tap(std::string_view name) { return name.substr(0, kTapPrefix.size()) == kTapPrefix; }
+inline std::string vxlan(long long vni) { return std::string(kVxlanPrefix) + std::to_string(vni); }
+inline std::string geneve(long long vni) { return std::string(kGenevePrefix) + std::to_string(vni); }
+// A VLAN subinterface of a mapped physical interface.
+inline std::string vlan(std::string_view parent, long long vlan_id) { return std::string(parent) + "." + std::to_string(vlan_id); }
 // A router's port in a namespace: qr- (interface), qg- (gateway), sg- (SNAT), fg- (fip).
 inline std::string router_port(std::string_view prefix, std::string_view port_id) {
   return std::string(prefix) + short_id(port_id);

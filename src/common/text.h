@@ -3,11 +3,26 @@
 // overflowed while parsing would serialize as a bare `Infinity`, which no parser reads back).
 #pragma once
 #include <boost/json/fwd.hpp>
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string_view>
+#include <system_error>
 
 namespace nt {
 
 bool valid_utf8(std::string_view text);
+
+// The whole of `text` as a decimal integer within int64, as strtoll reads one (leading
+// white space, an optional sign, digits) with nothing after it; nullopt otherwise.
+inline std::optional<int64_t> parse_int64(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || (text.front() >= '\t' && text.front() <= '\r'))) text.remove_prefix(1);
+  if (text.size() > 1 && text.front() == '+' && text[1] != '-') text.remove_prefix(1);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
 
 // True when every number in `v` is finite and every string and key is valid UTF-8.
 bool storable_json(const boost::json::value& v);

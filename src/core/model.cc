@@ -78,7 +78,7 @@ Status Model::load(const LoadedState& state, std::vector<BadRow>* skipped) {
                       : !storable_json(v) ? "holds a non-finite number or text that is not UTF-8"
                                           : "";
       if (!why.empty()) {
-        if (!skipped) return fail(Errc::internal, "StoreError", "table " + kind + ", row " + row.id + ": " + why);
+        if (!skipped) return fail(Errc::internal, Origin::store, "table " + kind + ", row " + row.id + ": " + why);
         skipped->push_back({kind, row.id, why});
         continue;
       }

@@ -18,7 +18,7 @@ Result<uint64_t> parse_u64(const std::string& s) {
 nt::unexpected<Error> bad_value(const Config& c, const std::string& sec, const std::string& name,
                                  const std::string& why) {
   auto where = c.where(sec, name);
-  return fail(Errc::invalid_argument, "ConfigError",
+  return fail(Errc::invalid_argument, Origin::config,
               (where.empty() ? std::string("defaults") : where) + ": option \"" + name + "\" in [" + sec +
                   "]: " + why);
 }

@@ -63,7 +63,7 @@ Status load_model(Store& store, Model& model, const StartupOptions& o) {
     return store.replace_allocations(derived);
   }
   if (auto diff = allocation_differences(state->allocations, derived); !diff.empty())
-    return fail(Errc::internal, "StoreError",
+    return fail(Errc::internal, Origin::store,
                 "the allocation tables of " + o.database + " disagree with the resources: " + diff +
                     ". Keep a copy of the file; start once with --rebuild-allocations to rebuild them from the resources.");
   return {};

@@ -1,4 +1,5 @@
 #include "core/validate.h"
+#include "common/text.h"
 
 #include <set>
 
@@ -69,14 +70,9 @@ Check integer(int64_t min, int64_t max) {
     if (v.is_int64()) n = v.get_int64();
     else if (v.is_uint64() && v.get_uint64() <= INT64_MAX) n = static_cast<int64_t>(v.get_uint64());
     else if (v.is_string()) {
-      auto s = std::string(v.get_string());
-      size_t pos = 0;
-      try {
-        n = std::stoll(s, &pos);
-      } catch (...) {
-        pos = 0;
-      }
-      if (s.empty() || pos != s.size()) return reason("'" + show(v) + "' is not an integer");
+      auto parsed = parse_int64(std::string_view(v.get_string()));
+      if (!parsed) return reason("'" + show(v) + "' is not an integer");
+      n = *parsed;
     } else {
       return reason("'" + show(v) + "' is not an integer");
     }

@@ -32,7 +32,7 @@ void Writer::submit(WriteFn fn, DoneFn done) {
       return;
     }
   }
-  done(fail(Errc::unavailable, "ServiceUnavailable", "the server is shutting down"));
+  done(fail(Errc::unavailable, Origin::unspecified, "the server is shutting down"));
 }
 
 Result<boost::json::value> Writer::run(WriteFn fn) {
@@ -64,7 +64,7 @@ Result<boost::json::value> Writer::guarded(const WriteFn& fn, Txn& txn) {
     return fn(txn);
   } catch (const std::exception& e) {
     spdlog::error("request failed with an exception: {}", e.what());
-    return fail(Errc::internal, "HTTPInternalServerError",
+    return fail(Errc::internal, Origin::unspecified,
                 "Request Failed: internal server error while processing your request.");  // the cause is logged
   }
 }
@@ -75,7 +75,7 @@ Result<boost::json::value> Writer::check_storable(const ChangeSet& changes, Resu
   for (const auto& row : changes.rows)
     if ((row.body && !valid_utf8(*row.body)) || !valid_utf8(row.id) || !valid_utf8(row.project_id)) {
       spdlog::error("refused to store {} {}: not valid UTF-8", row.kind, row.id);
-      return fail(Errc::invalid_argument, "HTTPBadRequest", "The request carries text that is not valid UTF-8.");
+      return fail(Errc::invalid_argument, Origin::unspecified, "The request carries text that is not valid UTF-8.");
     }
   return r;
 }

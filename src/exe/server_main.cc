@@ -8,6 +8,7 @@
 #include <thread>
 #include <iostream>
 
+#include "api/errors.h"
 #include "api/api.h"
 #include "core/settings.h"
 #include "core/startup.h"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   http_options.max_body = settings->max_request_body_size;
   http_options.unix_socket = unix_socket;
   http_options.max_connections = settings->max_connections;
+  http_options.render_error = nt::error_response;
   nt::HttpServer server(http_options,
                         [&api](nt::HttpRequest&& req, nt::Reply reply) { api.handle(std::move(req), std::move(reply)); });
   if (auto started = server.start(); !started) {

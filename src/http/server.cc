@@ -30,9 +30,12 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string neutron_error(const std::string& type, const std::string& message) {
-  return boost::json::serialize(boost::json::object{
-      {"NeutronError", boost::json::object{{"type", type}, {"message", message}, {"detail", ""}}}});
+// One of the server's own refusals, in the application's words.
+HttpResponse refusal(const HttpServerOptions& o, Errc code, std::string message) {
+  Error e{code, "", std::move(message), 0};
+  e.origin = Origin::http;
+  if (!o.render_error) return HttpResponse{code == Errc::internal ? 500 : 400, e.message};
+  return o.render_error(e);
 }
 
 // What a request that Beast could not parse is answered with (the connection then closes).
@@ -62,13 +65,13 @@ std::optional<std::string> framing_or_identity_problem(const Message& msg) {
   return std::nullopt;
 }
 
-HttpResponse parse_error_response(beast::error_code ec, std::string_view received) {
-  if (ec == http::error::body_limit) return {413, neutron_error("RequestEntityTooLarge", "Request is too large.")};
+HttpResponse parse_error_response(const HttpServerOptions& o, beast::error_code ec, std::string_view received) {
+  if (ec == http::error::body_limit) return refusal(o, Errc::too_large, "Request is too large.");
   if (ec == http::error::bad_version && other_http_version(received))
-    return {505, neutron_error("HTTPVersionNotSupported", "Only HTTP/1.0 and HTTP/1.1 are supported.")};
+    return refusal(o, Errc::unsupported_version, "Only HTTP/1.0 and HTTP/1.1 are supported.");
   if (ec == http::error::header_limit)
-    return {431, neutron_error("HTTPRequestHeaderFieldsTooLarge", "The request line or its headers exceed 64 KB.")};
-  return {400, neutron_error("HTTPBadRequest", "Malformed HTTP request: " + ec.message() + ".")};
+    return refusal(o, Errc::header_too_large, "The request line or its headers exceed 64 KB.");
+  return refusal(o, Errc::invalid_argument, "Malformed HTTP request: " + ec.message() + ".");
 }
 
 class Evictable {
@@ -182,7 +185,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     if (ec && ec.category() == http::make_error_code(http::error::body_limit).category()) {
       keep_alive_ = false;
       auto data = buffer_.cdata();
-      return send(parse_error_response(ec, {static_cast<const char*>(data.data()), data.size()}));
+      return send(parse_error_response(options_, ec, {static_cast<const char*>(data.data()), data.size()}));
     }
     if (ec) return close();
     auto msg = parser_->release();
@@ -190,11 +193,11 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     head_ = msg.method() == http::verb::head;
     if (msg.version() != 10 && msg.version() != 11) {
       keep_alive_ = false;
-      return send({505, neutron_error("HTTPVersionNotSupported", "Only HTTP/1.0 and HTTP/1.1 are supported.")});
+      return send(refusal(options_, Errc::unsupported_version, "Only HTTP/1.0 and HTTP/1.1 are supported."));
     }
     if (auto bad = framing_or_identity_problem(msg)) {
       keep_alive_ = false;  // what follows on this connection cannot be trusted
-      return send({400, neutron_error("HTTPBadRequest", *bad)});
+      return send(refusal(options_, Errc::invalid_argument, *bad));
     }
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -209,8 +212,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
       handler_(std::move(req), reply);
     } catch (const std::exception& e) {
       spdlog::error("handler threw: {}", e.what());
-      reply(HttpResponse{500, neutron_error("HTTPInternalServerError",
-                                            "Request Failed: internal server error while processing your request.")});
+      reply(refusal(options_, Errc::internal, "Request Failed: internal server error while processing your request."));
     }
   }
 
@@ -222,7 +224,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
       if (registry_.reserve_output(r.body.size(), options_.max_pending_output)) {
         reserved = r.body.size();
       } else {
-        r = {503, neutron_error("ServiceUnavailable", "The server is busy sending to slow clients; retry later.")};
+        r = refusal(options_, Errc::unavailable, "The server is busy sending to slow clients; retry later.");
         r.headers.emplace_back("Retry-After", "1");
       }
     }
@@ -318,6 +320,8 @@ struct HttpServer::Impl {
   int bound_port = 0;
   int connection_limit = 0;
   std::atomic<bool> warned_exhausted{false}, warned_limit{false};
+  std::once_flag refused_once;
+  std::string refused_answer;  // the raw 503 for connections beyond the limit
 
   // Room for one more session: at the limit, the longest-waiting idle session goes.
   // False when every session is busy (the new connection is refused with a 503).
@@ -330,11 +334,14 @@ struct HttpServer::Impl {
 
   template <class Socket>
   void refuse(Socket& socket) {
-    static const std::string answer = [] {
-      auto body = neutron_error("ServiceUnavailable", "Too many connections; retry later.");
-      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
-             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    }();
+    std::call_once(refused_once, [this] {
+      auto r = refusal(options, Errc::unavailable, "Too many connections; retry later.");
+      refused_answer = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                       std::string(http::obsolete_reason(static_cast<http::status>(r.status))) +
+                       "\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+                       "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+    });
+    const auto& answer = refused_answer;
     beast::error_code ec;
     socket.non_blocking(true, ec);
     asio::write(socket, asio::buffer(answer), ec);  // a fresh socket's buffer takes it at once
@@ -371,7 +378,7 @@ struct HttpServer::Impl {
     struct stat st{};
     if (::lstat(path.c_str(), &st) == 0) {
       if (!S_ISSOCK(st.st_mode))
-        return fail(Errc::invalid_argument, "BindError", path + " exists and is not a socket; not replacing it");
+        return fail(Errc::invalid_argument, Origin::http, path + " exists and is not a socket; not replacing it");
       ::unlink(path.c_str());  // a socket left by a previous run
     }
     beast::error_code ec;
@@ -379,7 +386,7 @@ struct HttpServer::Impl {
     local_acceptor.open(ep.protocol(), ec);
     if (!ec) local_acceptor.bind(ep, ec);
     if (!ec) local_acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return fail(Errc::unavailable, "BindError", "cannot listen on unix://" + path + ": " + ec.message());
+    if (ec) return fail(Errc::unavailable, Origin::http, "cannot listen on unix://" + path + ": " + ec.message());
     accept_on<asio::local::stream_protocol>(local_acceptor);
     return {};
   }
@@ -412,7 +419,7 @@ HttpServer::~HttpServer() { stop(); }
 Status HttpServer::start() {
   beast::error_code ec;
   auto address = asio::ip::make_address(impl_->options.host, ec);
-  if (ec) return fail(Errc::invalid_argument, "ConfigError", "bind_host \"" + impl_->options.host + "\" is not an address");
+  if (ec) return fail(Errc::invalid_argument, Origin::config, "bind_host \"" + impl_->options.host + "\" is not an address");
   impl_->size_connection_limit();
   tcp::endpoint ep{address, static_cast<unsigned short>(impl_->options.port)};
   auto& a = impl_->acceptor;
@@ -421,7 +428,7 @@ Status HttpServer::start() {
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    return fail(Errc::unavailable, "BindError",
+    return fail(Errc::unavailable, Origin::http,
                 "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) + ": " + ec.message());
   impl_->bound_port = a.local_endpoint().port();
   if (!impl_->options.unix_socket.empty()) NT_TRY(impl_->listen_local());

@@ -11,6 +11,7 @@
 //   `write_timeout`.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,13 @@
 
 namespace nt {
 
+// How the application words an error (api/errors.cc: a NeutronError body and the status
+// for the code). The server's own refusals (malformed or oversized requests, overload)
+// go through it too, so every error a client sees has one shape.
+using ErrorRenderer = std::function<HttpResponse(const Error&)>;
+
 struct HttpServerOptions {
+  ErrorRenderer render_error;  // required
   std::string host = "127.0.0.1";
   int port = 9696;  // 0 = any free port
   int threads = 2;

@@ -21,7 +21,9 @@ Error from_errno(int err, const std::string& what) {
     case ENOBUFS: code = Errc::unavailable; break;
     default: break;
   }
-  return Error{code, "KernelError", what + ": " + std::strerror(err), err};
+  Error e{code, "", what + ": " + std::strerror(err), err};
+  e.origin = Origin::kernel;
+  return e;
 }
 
 bool link_differs(const Link& want, const Link& have) {

@@ -22,7 +22,9 @@ constexpr const char* kNetnsDir = "/run/netns";
 std::string path_of(const std::string& name) { return std::string(kNetnsDir) + "/" + name; }
 
 Error bad_name(const std::string& name) {
-  return Error{Errc::invalid_argument, "KernelError", "bad namespace name '" + name + "'"};
+  Error e{Errc::invalid_argument, "", "bad namespace name '" + name + "'"};
+  e.origin = Origin::kernel;
+  return e;
 }
 
 bool valid_name(const std::string& name) {

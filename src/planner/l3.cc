@@ -13,6 +13,7 @@
 
 #include "planner/planner.h"
 #include "planner/port_facts.h"
+#include "channel/entries.h"
 
 namespace nt {
 namespace json = boost::json;
@@ -198,7 +199,7 @@ std::set<std::string> Planner::router_subnet_ports(const std::string& router) co
 // Every ARP entry of the router on a host: those it should have and those it has.
 void Planner::add_arp_keys(Keys& keys, const std::string& host, const std::string& router) const {
   auto& mine = keys[host];
-  for (const auto& pid : router_subnet_ports(router)) mine.insert({"arp", router + "|" + pid});
+  for (const auto& pid : router_subnet_ports(router)) mine.insert({"arp", view::ArpId{router, pid}.str()});
   if (auto view = views_.find(host); view != views_.end())
     for (auto it = view->second.lower_bound({"arp", router + "|"}); it != view->second.end() && it->first.first == "arp" &&
                                                                       it->first.second.rfind(router + "|", 0) == 0;
@@ -276,7 +277,7 @@ Planner::Keys Planner::port_with_l3(const std::string& id, const std::optional<j
   for (const auto& r : arp) {
     auto hosts = before[r];
     if (auto it = l3_hosts_.find(r); it != l3_hosts_.end()) hosts.insert(it->second.begin(), it->second.end());
-    for (const auto& h : hosts) keys[h].insert({"arp", r + "|" + id});
+    for (const auto& h : hosts) keys[h].insert({"arp", view::ArpId{r, id}.str()});
   }
   return keys;
 }
@@ -323,22 +324,21 @@ Planner::Keys Planner::l3_change(const std::string& kind, const std::string& id,
   return keys;
 }
 
-json::object Planner::router_port(const std::string& id, const char* prefix) const {
+view::RouterPort Planner::router_port(const std::string& id, const char* prefix) const {
   const auto& p = all_ports_.at(id);
   auto net_id = str(p, "network_id");
   auto net = networks_.find(net_id);
-  json::object out{{"port_id", id}, {"device", devname::router_port(prefix, id)}, {"tap", devname::tap(id)},
-                   {"mac", p.at("mac_address")}, {"network_id", net_id}, {"bridge", devname::bridge(net_id)},
-                   {"mtu", net == networks_.end() ? json::value(1500) : net->second.at("mtu")}};
+  view::RouterPort out{id, devname::router_port(prefix, id), devname::tap(id), str(p, "mac_address"), net_id,
+                       devname::bridge(net_id), net == networks_.end() ? 1500 : jget::num(net->second, "mtu", 1500)};
   auto ips = addresses(p);
   if (!ips.empty()) {
     auto subnet = subnets_.find(ips[0].first);
     auto cidr = subnet == subnets_.end() ? std::string() : str(subnet->second, "cidr");
-    out["subnet_id"] = ips[0].first;
-    out["ip"] = ips[0].second;
-    out["cidr"] = cidr;
-    out["prefixlen"] = prefix_of(cidr);
-    out["gateway_ip"] = subnet == subnets_.end() ? json::value(nullptr) : subnet->second.at("gateway_ip");
+    out.subnet_id = ips[0].first;
+    out.ip = ips[0].second;
+    out.cidr = cidr;
+    out.prefixlen = prefix_of(cidr);
+    if (subnet != subnets_.end()) out.gateway_ip = jget::opt_str(subnet->second, "gateway_ip");
   }
   return out;
 }

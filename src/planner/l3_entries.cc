@@ -1,6 +1,9 @@
 // The L3 host-view entries themselves (see l3.cc for which hosts get them).
 #include "planner/planner.h"
 #include "planner/port_facts.h"
+#include "channel/entries.h"
+
+#include <algorithm>
 
 namespace nt {
 namespace json = boost::json;
@@ -11,7 +14,7 @@ using planner_detail::host_of;
 
 // A router's interfaces as the router entry lists them; the same on every host, so
 // cached for the duration of one refresh.
-const json::array& Planner::router_interfaces(const std::string& router) const {
+const std::vector<view::RouterPort>& Planner::router_interfaces(const std::string& router) const {
   if (caching_flood_ && !flood_frozen_)
     if (auto it = interface_cache_.find(router); it != interface_cache_.end()) return it->second;
   const auto& ports = router_ports_.at(router);
@@ -19,20 +22,19 @@ const json::array& Planner::router_interfaces(const std::string& router) const {
   for (const auto& pid : ports) {
     const auto& p = all_ports_.at(pid);
     if (str(p, "device_owner") == owner::kCentralizedSnat)
-      if (auto e = router_port(pid, "sg-"); e.contains("ip")) sg_by_subnet[str(e, "subnet_id")] = str(e, "ip");
+      if (auto e = router_port(pid, "sg-"); e.ip && e.subnet_id) sg_by_subnet[*e.subnet_id] = *e.ip;
   }
   bool snat = !external_network(router).empty();
-  json::array interfaces;
+  std::vector<view::RouterPort> interfaces;
   for (const auto& pid : ports) {
     if (!is_interface(str(all_ports_.at(pid), "device_owner"))) continue;
     auto qr = router_port(pid, "qr-");
-    if (!qr.contains("ip") || str(qr, "cidr").empty()) continue;
-    auto subnet = str(qr, "subnet_id");
-    qr["sg_ip"] = snat && sg_by_subnet.count(subnet) ? json::value(sg_by_subnet[subnet]) : json::value(nullptr);
+    if (!qr.ip || !qr.cidr || qr.cidr->empty()) continue;
+    if (auto sg = sg_by_subnet.find(qr.subnet_id.value_or("")); snat && sg != sg_by_subnet.end()) qr.sg_ip = sg->second;
     interfaces.push_back(std::move(qr));
   }
   if (caching_flood_ && !flood_frozen_) return interface_cache_[router] = std::move(interfaces);
-  thread_local json::array scratch;
+  thread_local std::vector<view::RouterPort> scratch;
   scratch = std::move(interfaces);
   return scratch;
 }
@@ -48,24 +50,23 @@ std::optional<json::object> Planner::router_entry(const std::string& host, const
     if (auto c = compute_hosts_.find(str(p, "network_id")); c != compute_hosts_.end() && c->second.count(host)) here = true;
   }
   if (!here) return std::nullopt;
-  bool snat = !external_network(router).empty();
-  json::array interfaces = router_interfaces(router);
-  json::array fips;
+  view::Router out;
+  auto ext = external_network(router);
+  out.interfaces = router_interfaces(router);
+  for (const auto& rt : jget::arr(r->second, "routes"))
+    if (rt.is_object()) out.routes.push_back({str(rt.as_object(), "destination"), str(rt.as_object(), "nexthop")});
+  if (!ext.empty()) out.external_network_id = ext;
+  const auto* info = r->second.if_contains("external_gateway_info");
+  out.enable_snat = !ext.empty() && (info && info->is_object() ? jget::flag(info->as_object(), "enable_snat", true) : true);
   if (auto mine = router_fips_.find(router); mine != router_fips_.end())
     for (const auto& fid : mine->second) {
       const auto& f = fips_.at(fid);
       auto port = ports_.find(str(f, "port_id"));
       if (port == ports_.end() || host_of(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
-      fips.push_back(json::object{{"id", fid}, {"floating_ip", f.at("floating_ip_address")}, {"fixed_ip", f.at("fixed_ip_address")}});
+      out.floating_ips.push_back({fid, str(f, "floating_ip_address"), str(f, "fixed_ip_address")});
     }
-  auto h = hosts_.find(host);
-  const auto* info = r->second.if_contains("external_gateway_info");
-  return json::object{{"interfaces", std::move(interfaces)},
-                      {"routes", r->second.contains("routes") ? r->second.at("routes") : json::value(json::array{})},
-                      {"external_network_id", snat ? json::value(external_network(router)) : json::value(nullptr)},
-                      {"enable_snat", snat && info->as_object().contains("enable_snat") ? info->as_object().at("enable_snat") : json::value(snat)},
-                      {"floating_ips", std::move(fips)},
-                      {"dvr_mac", h == hosts_.end() ? json::value(nullptr) : h->second.if_contains("dvr_mac") ? h->second.at("dvr_mac") : json::value(nullptr)}};
+  if (auto h = hosts_.find(host); h != hosts_.end()) out.dvr_mac = jget::opt_str(h->second, "dvr_mac");
+  return view::encode(out);
 }
 
 std::optional<json::object> Planner::snat_entry(const std::string& host, const std::string& router) const {
@@ -74,55 +75,50 @@ std::optional<json::object> Planner::snat_entry(const std::string& host, const s
   if (g == gateways_.end() || ext.empty()) return std::nullopt;
   auto at = std::find(g->second.begin(), g->second.end(), host);
   if (at == g->second.end()) return std::nullopt;
-  json::array sg, cidrs;
-  json::value qg = nullptr;
+  view::Snat out;
+  out.active = at == g->second.begin();
+  out.priority = at - g->second.begin();
   if (auto ports = router_ports_.find(router); ports != router_ports_.end())
     for (const auto& pid : ports->second) {
       auto owner = str(all_ports_.at(pid), "device_owner");
-      if (owner == owner::kCentralizedSnat) sg.push_back(router_port(pid, "sg-"));
-      else if (owner == owner::kGateway) qg = router_port(pid, "qg-");
+      if (owner == owner::kCentralizedSnat) out.sg.push_back(router_port(pid, "sg-"));
+      else if (owner == owner::kGateway) out.qg = router_port(pid, "qg-");
       else if (is_interface(owner))
-        if (auto e = router_port(pid, "qr-"); !str(e, "cidr").empty()) cidrs.push_back(e.at("cidr"));
+        if (auto e = router_port(pid, "qr-"); e.cidr && !e.cidr->empty()) out.internal_cidrs.push_back(*e.cidr);
     }
-  const auto& info = routers_.at(router).at("external_gateway_info").as_object();
-  return json::object{{"active", at == g->second.begin()},
-                      {"priority", at - g->second.begin()},
-                      {"sg", std::move(sg)},
-                      {"qg", std::move(qg)},
-                      {"internal_cidrs", std::move(cidrs)},
-                      {"enable_snat", info.contains("enable_snat") ? info.at("enable_snat") : json::value(true)}};
+  const auto* info = routers_.at(router).if_contains("external_gateway_info");
+  out.enable_snat = info && info->is_object() ? jget::flag(info->as_object(), "enable_snat", true) : true;
+  return view::encode(out);
 }
 
 std::optional<json::object> Planner::fip_entry(const std::string& host, const std::string& network) const {
-  json::array routers;
+  view::Fip out;
   // Only routers with floating IPs: on this external network, with a DVR instance here.
   for (const auto& [r, fids] : router_fips_) {
     if (external_network(r) != network || !dvr_hosts(r).count(host)) continue;
-    json::array addresses;
+    view::FipRouter router{r, {}};
     for (const auto& fid : fids) {
       const auto& f = fips_.at(fid);
       auto port = ports_.find(str(f, "port_id"));
       if (port == ports_.end() || host_of(port->second) != host || str(f, "fixed_ip_address").empty()) continue;
-      addresses.push_back(f.at("floating_ip_address"));
+      router.floating_ips.push_back(str(f, "floating_ip_address"));
     }
-    if (!addresses.empty()) routers.push_back(json::object{{"router_id", r}, {"floating_ips", std::move(addresses)}});
+    if (!router.floating_ips.empty()) out.routers.push_back(std::move(router));
   }
-  if (routers.empty()) return std::nullopt;
-  auto fg = fg_ports_.find({host, network});
-  auto net = networks_.find(network);
-  return json::object{{"network_id", network},
-                      {"bridge", devname::bridge(network)},
-                      {"mtu", net == networks_.end() ? json::value(1500) : net->second.at("mtu")},
-                      {"fg", fg == fg_ports_.end() ? json::value(nullptr) : json::value(router_port(fg->second, "fg-"))},
-                      {"routers", std::move(routers)}};
+  if (out.routers.empty()) return std::nullopt;
+  out.network_id = network;
+  out.bridge = devname::bridge(network);
+  if (auto net = networks_.find(network); net != networks_.end()) out.mtu = jget::num(net->second, "mtu", 1500);
+  if (auto fg = fg_ports_.find({host, network}); fg != fg_ports_.end()) out.fg = router_port(fg->second, "fg-");
+  return view::encode(out);
 }
 
 // Permanent ARP in the router for one port of its subnets ("<router>|<port>"): its MAC
 // and, per address in one of the router's subnets, the qr- device that reaches it.
 std::optional<json::object> Planner::arp_entry(const std::string& host, const std::string& key, bool router_here) const {
-  auto bar = key.find('|');
-  if (bar == std::string::npos) return std::nullopt;
-  auto router = key.substr(0, bar), pid = key.substr(bar + 1);
+  auto id = view::ArpId::parse(key);
+  if (!id) return std::nullopt;
+  const auto& [router, pid] = *id;
   auto port = all_ports_.find(pid);
   auto ports = router_ports_.find(router);
   // The router's own interfaces are no neighbours of it; its sg- (SNAT) ports are: the
@@ -131,35 +127,38 @@ std::optional<json::object> Planner::arp_entry(const std::string& host, const st
       (ports->second.count(pid) && is_interface(str(port->second, "device_owner"))) ||
       (!router_here && !dvr_hosts(router).count(host)))
     return std::nullopt;
-  json::array addresses;
-  if (auto* ips = port->second.if_contains("fixed_ips"); ips && ips->is_array())
-    for (const auto& ip : ips->as_array())
-      for (const auto& qr : ports->second) {
-        const auto& q = all_ports_.at(qr);
-        if (!is_interface(str(q, "device_owner"))) continue;
-        auto* qips = q.if_contains("fixed_ips");
-        if (!qips || !qips->is_array() || qips->as_array().empty()) continue;
-        if (str(qips->as_array()[0].as_object(), "subnet_id") != str(ip.as_object(), "subnet_id")) continue;
-        addresses.push_back(json::object{{"device", devname::qr(qr)}, {"ip", ip.as_object().at("ip_address")}});
-      }
-  if (addresses.empty()) return std::nullopt;
-  return json::object{{"router_id", router}, {"mac", port->second.at("mac_address")}, {"addresses", std::move(addresses)}};
+  view::Arp out{router, str(port->second, "mac_address"), {}};
+  for (const auto& ip : jget::arr(port->second, "fixed_ips")) {
+    if (!ip.is_object()) continue;
+    for (const auto& qr : ports->second) {
+      const auto& q = all_ports_.at(qr);
+      if (!is_interface(str(q, "device_owner"))) continue;
+      const auto& qips = jget::arr(q, "fixed_ips");
+      if (qips.empty() || !qips[0].is_object()) continue;
+      if (str(qips[0].as_object(), "subnet_id") != str(ip.as_object(), "subnet_id")) continue;
+      out.addresses.push_back({devname::qr(qr), str(ip.as_object(), "ip_address")});
+    }
+  }
+  if (out.addresses.empty()) return std::nullopt;
+  return view::encode(out);
 }
 
-void Planner::add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view, bool with_arp) const {
+void Planner::add_l3_entries(const std::string& host, const std::set<std::string>& routers, WireView& out, bool with_arp) const {
   std::set<std::string> externals;
   for (const auto& r : routers) {
     if (auto e = router_entry(host, r)) {
-      view[{"router", r}] = std::move(*e);
+      out[{"router", r}] = std::move(*e);
       if (with_arp)
-        for (const auto& pid : router_subnet_ports(r))
-        if (auto a = arp_entry(host, r + "|" + pid, true)) view[{"arp", r + "|" + pid}] = std::move(*a);
+        for (const auto& pid : router_subnet_ports(r)) {
+          auto id = view::ArpId{r, pid}.str();
+          if (auto a = arp_entry(host, id, true)) out[{"arp", id}] = std::move(*a);
+        }
     }
-    if (auto e = snat_entry(host, r)) view[{"snat", r}] = std::move(*e);
+    if (auto e = snat_entry(host, r)) out[{"snat", r}] = std::move(*e);
     if (auto ext = external_network(r); !ext.empty()) externals.insert(ext);
   }
   for (const auto& n : externals)
-    if (auto e = fip_entry(host, n)) view[{"fip", n}] = std::move(*e);
+    if (auto e = fip_entry(host, n)) out[{"fip", n}] = std::move(*e);
 }
 
 }  // namespace nt

@@ -1,6 +1,7 @@
 #include "planner/planner.h"
 
 #include "planner/port_facts.h"
+#include "channel/entries.h"
 
 #include <algorithm>
 #include <thread>
@@ -17,12 +18,25 @@ namespace {
 // l2pop entry, which would point that MAC at one host's VTEP.
 bool distributed(const json::object& port) { return planner_detail::is_interface(str(port, "device_owner")); }
 
-json::array ips_of(const json::object& port) {
-  json::array out;
-  if (auto* f = port.if_contains("fixed_ips"); f && f->is_array())
-    for (const auto& ip : f->as_array())
-      if (ip.is_object()) out.push_back(ip.as_object().at("ip_address"));
+std::vector<std::string> ips_of(const json::object& port) {
+  std::vector<std::string> out;
+  for (const auto& ip : jget::arr(port, "fixed_ips"))
+    if (ip.is_object()) out.push_back(str(ip.as_object(), "ip_address"));
   return out;
+}
+
+// The three L2 entries, built the same way by the incremental path, rebuild and the oracle.
+json::object network_json(const std::string& net_id, const json::object& n, std::vector<std::string> flood) {
+  return view::encode(view::Network{str(n, "provider:network_type"), jget::opt_str(n, "provider:physical_network"),
+                                    jget::opt_num(n, "provider:segmentation_id"), jget::num(n, "mtu", 1500),
+                                    devname::bridge(net_id), std::move(flood)});
+}
+json::object port_json(const std::string& pid, const json::object& p, const json::object& net) {
+  return view::encode(view::Port{str(p, "network_id"), str(p, "mac_address"), ips_of(p), devname::tap(pid),
+                                 jget::flag(p, "admin_state_up", true), jget::num(net, "mtu", 1500)});
+}
+json::object l2pop_json(const json::object& p, const json::object& host) {
+  return view::encode(view::L2pop{str(p, "network_id"), str(p, "mac_address"), ips_of(p), str(host, "local_ip")});
 }
 
 }  // namespace
@@ -33,8 +47,8 @@ const SharedView& Planner::shared_view(const std::string& host) const {
   return it == views_.end() ? empty : it->second;
 }
 
-HostView Planner::view(const std::string& host) const {
-  HostView out;
+WireView Planner::view(const std::string& host) const {
+  WireView out;
   for (const auto& [key, obj] : shared_view(host)) out.emplace(key, *obj);
   return out;
 }
@@ -58,8 +72,8 @@ std::set<std::string> Planner::hosts_of_network(const std::string& network) cons
   return out;
 }
 
-HostView Planner::compute(const std::string& host) const {
-  HostView view;
+WireView Planner::compute(const std::string& host) const {
+  WireView view;
   std::set<std::string> routers;
   for (const auto& [r, obj] : routers_) routers.insert(r);
   add_l3_entries(host, routers, view);
@@ -72,39 +86,32 @@ HostView Planner::compute(const std::string& host) const {
     auto net = networks_.find(net_id);
     if (net == networks_.end()) continue;  // the port's network is not known (yet)
     networks.insert(net_id);
-    view[{"port", pid}] = json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")},
-                                       {"fixed_ips", ips_of(p)}, {"device", devname::tap(pid)},
-                                       {"admin_state_up", p.at("admin_state_up")}, {"mtu", net->second.at("mtu")}};
+    view[{"port", pid}] = port_json(pid, p, net->second);
   }
   for (const auto& net_id : networks) {
-    const auto& net = networks_.at(net_id);
-    json::array vteps;
+    std::vector<std::string> vteps;
     std::set<std::string> seen;
     for (const auto& other : hosts_of_network(net_id)) {
       if (other == host) continue;
       auto h = hosts_.find(other);
       if (h == hosts_.end()) continue;
       auto vtep = str(h->second, "local_ip");
-      if (!vtep.empty() && seen.insert(vtep).second) vteps.push_back(json::value(vtep));
+      if (!vtep.empty() && seen.insert(vtep).second) vteps.push_back(vtep);
     }
-    view[{"network", net_id}] = json::object{
-        {"network_type", net.at("provider:network_type")}, {"physical_network", net.at("provider:physical_network")},
-        {"segmentation_id", net.at("provider:segmentation_id")}, {"mtu", net.at("mtu")},
-        {"bridge", devname::bridge(net_id)}, {"flood", std::move(vteps)}};
+    view[{"network", net_id}] = network_json(net_id, networks_.at(net_id), std::move(vteps));
     for (const auto& pid : ports_by_network_.at(net_id)) {
       const auto& p = ports_.at(pid);
       auto other = host_of(p);
       auto h = hosts_.find(other);
       if (other == host || h == hosts_.end() || distributed(p)) continue;
-      view[{"l2pop", pid}] = json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")},
-                                          {"fixed_ips", ips_of(p)}, {"vtep", str(h->second, "local_ip")}};
+      view[{"l2pop", pid}] = l2pop_json(p, h->second);
     }
   }
   return view;
 }
 
-std::map<std::string, HostView> Planner::recompute() const {
-  std::map<std::string, HostView> out;
+std::map<std::string, WireView> Planner::recompute() const {
+  std::map<std::string, WireView> out;
   std::set<std::string> hosts;
   for (const auto& [host, ports] : ports_by_host_) hosts.insert(host);
   for (const auto& [router, gws] : gateways_) hosts.insert(gws.begin(), gws.end());
@@ -148,29 +155,22 @@ std::optional<json::object> Planner::network_entry(const std::string& host, cons
   auto net = networks_.find(net_id);
   if (net == networks_.end() || !host_on_network(host, net_id)) return std::nullopt;
   const auto& members = flood_members(net_id);
-  json::array vteps;
+  std::vector<std::string> vteps;
   vteps.reserve(members.vteps.size());
   std::set<std::string_view> seen;
   for (const auto& [other, vtep] : members.vteps) {
     if (*other == host) continue;
-    if (!members.shared || seen.insert(vtep).second) vteps.push_back(json::value(vtep));
+    if (!members.shared || seen.insert(vtep).second) vteps.emplace_back(vtep);
   }
-  const auto& n = net->second;
-  return json::object{{"network_type", n.at("provider:network_type")}, {"physical_network", n.at("provider:physical_network")},
-                      {"segmentation_id", n.at("provider:segmentation_id")}, {"mtu", n.at("mtu")},
-                      {"bridge", devname::bridge(net_id)}, {"flood", std::move(vteps)}};
+  return network_json(net_id, net->second, std::move(vteps));
 }
 
 std::optional<json::object> Planner::port_entry(const std::string& host, const std::string& pid) const {
   auto it = ports_.find(pid);
   if (it == ports_.end() || host_of(it->second) != host) return std::nullopt;
-  const auto& p = it->second;
-  auto net_id = str(p, "network_id");
-  auto net = networks_.find(net_id);
+  auto net = networks_.find(str(it->second, "network_id"));
   if (net == networks_.end()) return std::nullopt;
-  return json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
-                      {"device", devname::tap(pid)}, {"admin_state_up", p.at("admin_state_up")},
-                      {"mtu", net->second.at("mtu")}};
+  return port_json(pid, it->second, net->second);
 }
 
 std::optional<json::object> Planner::l2pop_entry(const std::string& host, const std::string& pid) const {
@@ -181,18 +181,22 @@ std::optional<json::object> Planner::l2pop_entry(const std::string& host, const 
   auto net_id = str(p, "network_id");
   auto h = hosts_.find(other);
   if (distributed(p) || other == host || h == hosts_.end() || !networks_.count(net_id) || !host_on_network(host, net_id)) return std::nullopt;
-  return json::object{{"network_id", net_id}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
-                      {"vtep", str(h->second, "local_ip")}};
+  return l2pop_json(p, h->second);
 }
 
 std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) const {
-  if (key.first == "network") return network_entry(host, key.second);
-  if (key.first == "port") return port_entry(host, key.second);
-  if (key.first == "router") return router_entry(host, key.second);
-  if (key.first == "snat") return snat_entry(host, key.second);
-  if (key.first == "fip") return fip_entry(host, key.second);
-  if (key.first == "arp") return arp_entry(host, key.second);
-  return l2pop_entry(host, key.second);
+  auto kind = view::parse_kind(key.first);
+  if (!kind) return std::nullopt;
+  switch (*kind) {
+    case view::Kind::network: return network_entry(host, key.second);
+    case view::Kind::port: return port_entry(host, key.second);
+    case view::Kind::l2pop: return l2pop_entry(host, key.second);
+    case view::Kind::router: return router_entry(host, key.second);
+    case view::Kind::snat: return snat_entry(host, key.second);
+    case view::Kind::fip: return fip_entry(host, key.second);
+    case view::Kind::arp: return arp_entry(host, key.second);
+  }
+  return std::nullopt;
 }
 
 void Planner::add_network_keys(Keys& keys, const std::string& host, const std::string& net) const {
@@ -366,7 +370,7 @@ void Planner::load(const std::string& kind, const std::string& id, const json::o
 SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2pop,
                                 const std::set<std::string>& routers, const ArpByRouter& arp) const {
   SharedView view;
-  HostView l3;
+  WireView l3;
   add_l3_entries(host, routers, l3, false);
   for (auto& [key, obj] : l3) {
     view.emplace(key, std::make_shared<const json::object>(std::move(obj)));
@@ -420,9 +424,7 @@ void Planner::rebuild(int64_t revision) {
     auto h = hosts_.find(host_of(p));
     auto net = str(p, "network_id");
     if (h == hosts_.end() || !networks_.count(net) || distributed(p)) continue;
-    auto entry = std::make_shared<const json::object>(json::object{
-        {"network_id", p.at("network_id")}, {"mac_address", p.at("mac_address")}, {"fixed_ips", ips_of(p)},
-        {"vtep", str(h->second, "local_ip")}});
+    auto entry = std::make_shared<const json::object>(l2pop_json(p, h->second));
     l2pop[net].push_back(L2popItem{&pid, &h->first, std::move(entry)});
   }
   // The routers each host gets entries for.
@@ -440,8 +442,8 @@ void Planner::rebuild(int64_t revision) {
   ArpByRouter arp;
   for (const auto& [r, hosts] : l3_hosts_)
     for (const auto& pid : router_subnet_ports(r))
-      if (auto a = arp_entry("", r + "|" + pid, true))
-        arp[r].emplace_back(ViewKey{"arp", r + "|" + pid}, std::make_shared<const json::object>(std::move(*a)));
+      if (auto a = arp_entry("", view::ArpId{r, pid}.str(), true))
+        arp[r].emplace_back(ViewKey{"arp", view::ArpId{r, pid}.str()}, std::make_shared<const json::object>(std::move(*a)));
   // Every network's flood members once; the workers only read them.
   caching_flood_ = true;
   flood_cache_.clear();

@@ -14,6 +14,7 @@
 #pragma once
 #include <boost/json.hpp>
 
+#include "channel/entries.h"
 #include "channel/view.h"
 #include <map>
 #include <memory>
@@ -34,14 +35,14 @@ class Planner {
   void apply(const std::string& kind, const std::string& id, const std::optional<boost::json::object>& obj,
              int64_t revision = 0);
   // A host's view as plain objects (a copy; for tests and tools).
-  HostView view(const std::string& host) const;
+  WireView view(const std::string& host) const;
   // The same without copying (the watch hub's snapshots).
   const SharedView& shared_view(const std::string& host) const;
   int64_t host_revision(const std::string& host) const;
   const std::map<std::string, int64_t>& revisions() const { return revisions_; }
   std::set<std::string> hosts_with_views() const;
   // The views computed from scratch from the current inputs.
-  std::map<std::string, HostView> recompute() const;
+  std::map<std::string, WireView> recompute() const;
   // Which hosts the last apply() recomputed (for tests and metrics).
   const std::set<std::string>& last_touched() const { return touched_; }
   // The changes of host views made by the last apply().
@@ -56,7 +57,7 @@ class Planner {
   using Keys = std::map<std::string, std::set<ViewKey>>;  // host -> entries to re-derive
 
   // The whole view from scratch (recompute(), the oracle's reference).
-  HostView compute(const std::string& host) const;
+  WireView compute(const std::string& host) const;
   // One entry of a host's view as it should be now (nullopt: absent); what apply() uses.
   std::optional<boost::json::object> entry(const std::string& host, const ViewKey& key) const;
   std::optional<boost::json::object> network_entry(const std::string& host, const std::string& net) const;
@@ -71,8 +72,8 @@ class Planner {
   mutable std::map<std::string, FloodMembers> flood_cache_;
   mutable bool caching_flood_ = false;
   bool flood_frozen_ = false;
-  mutable std::map<std::string, boost::json::array> interface_cache_;  // router -> interfaces, per refresh
-  const boost::json::array& router_interfaces(const std::string& router) const;  // during rebuild's parallel phase: the cache is read-only
+  mutable std::map<std::string, std::vector<view::RouterPort>> interface_cache_;  // router -> interfaces, per refresh
+  const std::vector<view::RouterPort>& router_interfaces(const std::string& router) const;  // during rebuild's parallel phase: the cache is read-only
   bool host_on_network(const std::string& host, const std::string& net) const;
   // Every entry of host's view that belongs to network net (when membership changes).
   void add_network_keys(Keys& keys, const std::string& host, const std::string& net) const;
@@ -101,14 +102,14 @@ class Planner {
   std::set<std::string> arp_routers(const boost::json::object& port) const;
   // router_here: the caller knows the host has the router (skips that check).
   std::optional<boost::json::object> arp_entry(const std::string& host, const std::string& key, bool router_here = false) const;
-  void add_l3_entries(const std::string& host, const std::set<std::string>& routers, HostView& view, bool with_arp = true) const;
+  void add_l3_entries(const std::string& host, const std::set<std::string>& routers, WireView& view, bool with_arp = true) const;
   using ArpByRouter = std::map<std::string, std::vector<std::pair<ViewKey, ViewEntry>>>;
   void index_fip(const std::string& id, const boost::json::object& fip, bool add);
   std::set<std::string> routers_with_external(const std::string& network) const;
   std::optional<boost::json::object> router_entry(const std::string& host, const std::string& router) const;
   std::optional<boost::json::object> snat_entry(const std::string& host, const std::string& router) const;
   std::optional<boost::json::object> fip_entry(const std::string& host, const std::string& network) const;
-  boost::json::object router_port(const std::string& id, const char* prefix) const;
+  view::RouterPort router_port(const std::string& id, const char* prefix) const;
   std::string external_network(const std::string& router) const;
 
   std::map<std::string, boost::json::object> routers_, subnets_, fips_, all_ports_;

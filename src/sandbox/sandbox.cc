@@ -29,17 +29,17 @@ namespace {
 constexpr const char* kInternetCidr = "203.0.113.1/24";
 constexpr const char* kPhysnet = "physnet1";
 
-Status sandbox_error(const std::string& message) { return fail(Errc::conflict, "SandboxError", message); }
+Status sandbox_error(const std::string& message) { return fail(Errc::conflict, Origin::sandbox, message); }
 
 // cmpN → 198.51.100.(10+N), gwN → 198.51.100.(100+N).
 Result<HostRecord> host_record(const std::string& name) {
   static const std::regex pattern("(cmp|gw)([1-9][0-9]?)");
   std::smatch m;
   if (!std::regex_match(name, m, pattern))
-    return fail(Errc::invalid_argument, "SandboxError", "host names are cmp1..cmp89 and gw1..gw99, not '" + name + "'");
+    return fail(Errc::invalid_argument, Origin::sandbox, "host names are cmp1..cmp89 and gw1..gw99, not '" + name + "'");
   int n = std::stoi(m[2]);
   bool compute = m[1] == "cmp";
-  if (compute && n > 89) return fail(Errc::invalid_argument, "SandboxError", "at most cmp89");
+  if (compute && n > 89) return fail(Errc::invalid_argument, Origin::sandbox, "at most cmp89");
   return HostRecord{name, compute ? "compute" : "gateway", "198.51.100." + std::to_string((compute ? 10 : 100) + n), 0};
 }
 
@@ -188,7 +188,7 @@ Status up(const Options& o) {
     return sandbox_error("a sandbox is already up (namespace " + fabric_ns(o) + " or " + state_file(o) +
                          " exists); run `neutrino sandbox down` first");
   if (o.computes < 1 || o.computes > 89 || o.gateways < 0 || o.gateways > 99)
-    return fail(Errc::invalid_argument, "SandboxError", "--computes is 1..89 and --gateways 0..99");
+    return fail(Errc::invalid_argument, Origin::sandbox, "--computes is 1..89 and --gateways 0..99");
   fs::create_directories(o.state_dir);
   // A new cloud: the previous run's database, socket and logs go.
   for (const auto& entry : fs::directory_iterator(o.state_dir)) {
@@ -249,7 +249,7 @@ Status host_add(const Options& o, const std::string& name) {
 Status agent_restart(const Options& o, const std::string& name, bool kill) {
   NT_ASSIGN(auto s, load_state(o));
   auto it = std::find_if(s.hosts.begin(), s.hosts.end(), [&](const auto& h) { return h.name == name; });
-  if (it == s.hosts.end()) return fail(Errc::not_found, "SandboxError", "no sandbox host " + name);
+  if (it == s.hosts.end()) return fail(Errc::not_found, Origin::sandbox, "no sandbox host " + name);
   if (kill && running_as(it->agent_pid, "neutrino-agent")) {
     ::kill(it->agent_pid, SIGKILL);
     wait_until([&] { return !running_as(it->agent_pid, "neutrino-agent"); }, std::chrono::seconds(5));
@@ -287,7 +287,7 @@ Status status(const Options& o) {
 Status exec_in_host(const Options& o, const std::string& host, const std::vector<std::string>& argv) {
   NT_ASSIGN(auto s, load_state(o));
   if (host != "internet" && host != "fabric" && !s.host(host))
-    return fail(Errc::not_found, "SandboxError", "no sandbox host " + host + " (see `neutrino sandbox status`)");
+    return fail(Errc::not_found, Origin::sandbox, "no sandbox host " + host + " (see `neutrino sandbox status`)");
   NT_TRY(kernel::enter_namespace(host == "fabric" ? fabric_ns(o) : host_ns(o, host)));
   return exec_argv(argv);
 }

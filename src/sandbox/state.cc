@@ -40,12 +40,12 @@ int num(const json::object& o, const char* k) {
 
 Result<SandboxState> load_state(const Options& o) {
   std::ifstream f(state_file(o));
-  if (!f) return fail(Errc::not_found, "SandboxError", "no sandbox is up (no " + state_file(o) + ")");
+  if (!f) return fail(Errc::not_found, Origin::sandbox, "no sandbox is up (no " + state_file(o) + ")");
   std::stringstream text;
   text << f.rdbuf();
   boost::system::error_code ec;
   auto v = json::parse(text.str(), ec);
-  if (ec || !v.is_object()) return fail(Errc::internal, "SandboxError", state_file(o) + " is damaged: " + ec.message());
+  if (ec || !v.is_object()) return fail(Errc::internal, Origin::sandbox, state_file(o) + " is damaged: " + ec.message());
   const auto& obj = v.as_object();
   SandboxState s;
   s.server_pid = num(obj, "server_pid");
@@ -74,11 +74,11 @@ Status save_state(const Options& o, const SandboxState& s) {
   {
     std::ofstream f(tmp, std::ios::trunc);
     f << json::serialize(doc) << "\n";
-    if (!f) return fail(Errc::internal, "SandboxError", "cannot write " + tmp);
+    if (!f) return fail(Errc::internal, Origin::sandbox, "cannot write " + tmp);
   }
   std::error_code ec;
   std::filesystem::rename(tmp, state_file(o), ec);
-  if (ec) return fail(Errc::internal, "SandboxError", "cannot write " + state_file(o) + ": " + ec.message());
+  if (ec) return fail(Errc::internal, Origin::sandbox, "cannot write " + state_file(o) + ": " + ec.message());
   return {};
 }
 
@@ -86,9 +86,9 @@ Result<int> spawn(const std::vector<std::string>& argv, const std::string& log, 
   // The pipe closes on exec: once the parent sees EOF the child runs the program (so its
   // /proc cmdline names it) or has failed.
   int exec_pipe[2];
-  if (::pipe2(exec_pipe, O_CLOEXEC) < 0) return fail(Errc::internal, "SandboxError", "pipe failed");
+  if (::pipe2(exec_pipe, O_CLOEXEC) < 0) return fail(Errc::internal, Origin::sandbox, "pipe failed");
   pid_t pid = ::fork();
-  if (pid < 0) return fail(Errc::internal, "SandboxError", "fork failed");
+  if (pid < 0) return fail(Errc::internal, Origin::sandbox, "fork failed");
   if (pid == 0) {
     ::close(exec_pipe[0]);
     ::setsid();
@@ -110,7 +110,7 @@ Result<int> spawn(const std::vector<std::string>& argv, const std::string& log, 
   while (::read(exec_pipe[0], &byte, 1) < 0 && errno == EINTR) {
   }
   ::close(exec_pipe[0]);
-  if (child_exited(pid)) return fail(Errc::internal, "SandboxError", "cannot start " + argv[0] + " (see " + log + ")");
+  if (child_exited(pid)) return fail(Errc::internal, Origin::sandbox, "cannot start " + argv[0] + " (see " + log + ")");
   return static_cast<int>(pid);
 }
 
@@ -119,7 +119,7 @@ Status exec_argv(const std::vector<std::string>& argv) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   ::execvp(args[0], args.data());
-  return fail(Errc::not_found, "SandboxError", "cannot run " + argv[0] + ": " + std::strerror(errno));
+  return fail(Errc::not_found, Origin::sandbox, "cannot run " + argv[0] + ": " + std::strerror(errno));
 }
 
 bool child_exited(int pid) { return ::waitpid(pid, nullptr, WNOHANG) == pid; }
@@ -151,7 +151,7 @@ Result<json::value> api(const Options& o, const std::string& method, const std::
     std::string message = answer.body;
     if (v.is_object())
       if (auto* e = v.as_object().if_contains("NeutronError"); e && e->is_object()) message = str(e->as_object(), "message");
-    return fail(Errc::invalid_argument, "SandboxError", method + " " + path + ": " + message);
+    return fail(Errc::invalid_argument, Origin::sandbox, method + " " + path + ": " + message);
   }
   return v;
 }
@@ -159,11 +159,11 @@ Result<json::value> api(const Options& o, const std::string& method, const std::
 Result<json::object> find_resource(const Options& o, const std::string& collection, const std::string& name_or_id) {
   NT_ASSIGN(auto named, api(o, "GET", "/v2.0/" + collection + "?name=" + name_or_id));
   const auto& list = named.as_object().at(collection).as_array();
-  if (list.size() > 1) return fail(Errc::conflict, "SandboxError", "more than one of " + collection + " is named " + name_or_id);
+  if (list.size() > 1) return fail(Errc::conflict, Origin::sandbox, "more than one of " + collection + " is named " + name_or_id);
   if (list.size() == 1) return list[0].as_object();
   NT_ASSIGN(auto by_id, api(o, "GET", "/v2.0/" + collection + "?id=" + name_or_id));
   const auto& ids = by_id.as_object().at(collection).as_array();
-  if (ids.empty()) return fail(Errc::not_found, "SandboxError", "no " + collection.substr(0, collection.size() - 1) + " " + name_or_id);
+  if (ids.empty()) return fail(Errc::not_found, Origin::sandbox, "no " + collection.substr(0, collection.size() - 1) + " " + name_or_id);
   return ids[0].as_object();
 }
 

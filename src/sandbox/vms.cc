@@ -36,7 +36,7 @@ Result<json::object> fixed_ip(const Options& o, const std::string& spec) {
       NT_ASSIGN(auto subnet, find_resource(o, "subnets", value));
       entry["subnet_id"] = subnet.at("id");
     } else {
-      return fail(Errc::invalid_argument, "SandboxError", "--fixed-ip '" + spec + "': use subnet=S,ip-address=A");
+      return fail(Errc::invalid_argument, Origin::sandbox, "--fixed-ip '" + spec + "': use subnet=S,ip-address=A");
     }
   }
   return entry;
@@ -63,7 +63,7 @@ Result<json::object> create_port(const Options& o, const VmRequest& vm, const js
 // eth0's address, prefix and gateway from the port's first fixed IP and its subnet.
 Result<VmLink> vm_link(const Options& o, const json::object& port, int mtu) {
   const auto& ips = port.at("fixed_ips").as_array();
-  if (ips.empty()) return fail(Errc::invalid_argument, "SandboxError", "the port got no IP address (a network without subnets?)");
+  if (ips.empty()) return fail(Errc::invalid_argument, Origin::sandbox, "the port got no IP address (a network without subnets?)");
   const auto& first = ips[0].as_object();
   NT_ASSIGN(auto subnet, api(o, "GET", "/v2.0/subnets/" + text(first.at("subnet_id"))));
   const auto& sn = subnet.as_object().at("subnet").as_object();
@@ -90,7 +90,7 @@ std::string wait_active(const Options& o, const std::string& port_id) {
 Status check_vm_name(const std::string& name) {
   static const std::regex pattern("[a-z0-9][a-z0-9-]{0,11}");
   if (!std::regex_match(name, pattern))
-    return fail(Errc::invalid_argument, "SandboxError", "VM names are 1-12 of a-z, 0-9 and '-', not '" + name + "'");
+    return fail(Errc::invalid_argument, Origin::sandbox, "VM names are 1-12 of a-z, 0-9 and '-', not '" + name + "'");
   return {};
 }
 
@@ -100,8 +100,8 @@ Status vm_create(const Options& o, const VmRequest& vm) {
   NT_TRY(check_vm_name(vm.name));
   NT_ASSIGN(auto s, load_state(o));
   for (const auto& v : s.vms)
-    if (v.name == vm.name) return fail(Errc::conflict, "SandboxError", "VM " + vm.name + " exists");
-  if (!s.host(vm.host)) return fail(Errc::not_found, "SandboxError", "no sandbox host " + vm.host);
+    if (v.name == vm.name) return fail(Errc::conflict, Origin::sandbox, "VM " + vm.name + " exists");
+  if (!s.host(vm.host)) return fail(Errc::not_found, Origin::sandbox, "no sandbox host " + vm.host);
   NT_ASSIGN(auto net, find_resource(o, "networks", vm.network));
   NT_ASSIGN(auto port, create_port(o, vm, net));
   auto port_id = text(port.at("id"));
@@ -121,7 +121,7 @@ Status vm_create(const Options& o, const VmRequest& vm) {
   std::cout << "vm " << vm.name << " on " << vm.host << ": " << link->cidr << " mac " << link->mac << " port " << port_id
             << " " << status << " (namespace " << vm_ns(o, vm.name) << ", tap " << link->tap << ")\n";
   if (status != "ACTIVE")
-    return fail(Errc::unavailable, "SandboxError", "port " + port_id + " is " + status +
+    return fail(Errc::unavailable, Origin::sandbox, "port " + port_id + " is " + status +
                                                        " (see `openstack port show " + port_id + " -c binding_vif_details`)");
   return {};
 }
@@ -142,13 +142,13 @@ Status wait_converged(const Options& o, std::chrono::milliseconds limit) {
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return fail(Errc::unavailable, "SandboxError", "not every host applied its view: " + behind + " (see the hosts' logs)");
+  return fail(Errc::unavailable, Origin::sandbox, "not every host applied its view: " + behind + " (see the hosts' logs)");
 }
 
 Status vm_delete(const Options& o, const std::string& name) {
   NT_ASSIGN(auto s, load_state(o));
   auto it = std::find_if(s.vms.begin(), s.vms.end(), [&](const auto& v) { return v.name == name; });
-  if (it == s.vms.end()) return fail(Errc::not_found, "SandboxError", "no VM " + name);
+  if (it == s.vms.end()) return fail(Errc::not_found, Origin::sandbox, "no VM " + name);
   auto gone = api(o, "DELETE", "/v2.0/ports/" + it->port_id);
   if (!gone && gone.error().message.find("404") == std::string::npos && gone.error().message.find("could not be found") == std::string::npos)
     return nt::unexpected(gone.error());
@@ -160,7 +160,7 @@ Status vm_delete(const Options& o, const std::string& name) {
 Status exec_in_vm(const Options& o, const std::string& vm, const std::vector<std::string>& argv) {
   NT_ASSIGN(auto s, load_state(o));
   if (std::none_of(s.vms.begin(), s.vms.end(), [&](const auto& v) { return v.name == vm; }))
-    return fail(Errc::not_found, "SandboxError", "no VM " + vm + " (see `neutrino sandbox status`)");
+    return fail(Errc::not_found, Origin::sandbox, "no VM " + vm + " (see `neutrino sandbox status`)");
   NT_TRY(kernel::enter_namespace(vm_ns(o, vm)));
   return exec_argv(argv);
 }

@@ -30,7 +30,7 @@ class MemoryStore final : public Store {
     for (const auto& a : cs.allocs) {
       if (a.claim && !pending_.allocs.emplace(std::tuple{a.kind, a.scope, a.value}, a.owner).second) {
         pending_ = std::move(saved);
-        return fail(Errc::conflict, "Conflict", "UNIQUE constraint failed for " + a.scope + " " + a.value);
+        return fail(Errc::conflict, Origin::store, "UNIQUE constraint failed for " + a.scope + " " + a.value);
       }
     }
     for (const auto& r : cs.rows) {

@@ -60,14 +60,14 @@ class SqliteStore final : public Store {
       revision = text(st, 0);
     }));
     auto parsed = parse_revision(revision);
-    if (!parsed) return fail(Errc::internal, "StoreError", "table meta, row revision: '" + revision + "' is not a revision number");
+    if (!parsed) return fail(Errc::internal, Origin::store, "table meta, row revision: '" + revision + "' is not a revision number");
     state.revision = *parsed;
     return state;
   }
 
   Status quarantine(const std::string& kind, const std::string& id, const std::string& reason) override {
     if (std::find(resource_kinds().begin(), resource_kinds().end(), kind) == resource_kinds().end())
-      return fail(Errc::internal, "StoreError", "no table " + kind);
+      return fail(Errc::internal, Origin::store, "no table " + kind);
     NT_TRY(exec("BEGIN IMMEDIATE"));
     auto r = run("INSERT INTO quarantine (kind, id, body, reason) SELECT ?1, id, CAST(body AS BLOB), ?3 FROM " + kind +
                      " WHERE id=?2",
@@ -112,7 +112,7 @@ class SqliteStore final : public Store {
 
   static Result<int64_t> parse_revision(const std::string& v) {
     if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
-      return fail(Errc::internal, "StoreError", v);
+      return fail(Errc::internal, Origin::store, v);
     return std::stoll(v);
   }
 
@@ -134,14 +134,15 @@ class SqliteStore final : public Store {
     int code = sqlite3_extended_errcode(db_);
     std::string detail = what + ": " + sqlite3_errmsg(db_);
     std::string said = sqlite3_errstr(code);
-    if ((code & 0xff) == SQLITE_CONSTRAINT) return fail(Errc::conflict, "Conflict", "database constraint violated (" + said + ")", detail);
-    if ((code & 0xff) == SQLITE_BUSY) return fail(Errc::unavailable, "ServiceUnavailable", "database is busy", detail);
-    return fail(Errc::internal, "StoreError", said, detail);
+    if ((code & 0xff) == SQLITE_CONSTRAINT) return fail(Errc::conflict, Origin::store, "database constraint violated (" + said + ")", detail);
+    if ((code & 0xff) == SQLITE_BUSY) return fail(Errc::unavailable, Origin::store, "database is busy", detail);
+    return fail(Errc::internal, Origin::store, said, detail);
   }
 
-  static nt::unexpected<Error> fail(Errc code, std::string type, std::string message, std::string detail = "") {
-    Error e{code, std::move(type), std::move(message), 0};
+  static nt::unexpected<Error> fail(Errc code, Origin origin, std::string message, std::string detail = "") {
+    Error e{code, "", std::move(message), 0};
     e.detail = std::move(detail);
+    e.origin = origin;
     return nt::unexpected(std::move(e));
   }
 
@@ -160,7 +161,7 @@ class SqliteStore final : public Store {
     int64_t pages = 0, page_size = 0;
     auto sized = each_row("PRAGMA page_count", "the page count", [&](sqlite3_stmt* st) { pages = sqlite3_column_int64(st, 0); });
     if (sized) sized = each_row("PRAGMA page_size", "the page size", [&](sqlite3_stmt* st) { page_size = sqlite3_column_int64(st, 0); });
-    if (!sized) return fail(Errc::internal, "StoreError", "cannot read database " + path + ": " + sized.error().message);
+    if (!sized) return fail(Errc::internal, Origin::store, "cannot read database " + path + ": " + sized.error().message);
     bool small = pages * page_size < (256 << 20);
     std::vector<std::string> problems;
     auto checked = each_row(small ? "PRAGMA integrity_check(20)" : "PRAGMA quick_check(20)", "the integrity check",
@@ -168,7 +169,7 @@ class SqliteStore final : public Store {
     if (checked && problems.size() == 1 && problems[0] == "ok") return {};
     std::string what = checked ? "" : checked.error().message + "; " + checked.error().detail;
     for (const auto& p : problems) what += (what.empty() ? "" : "; ") + p;
-    return fail(Errc::internal, "StoreError",
+    return fail(Errc::internal, Origin::store,
                 "database " + path + " is damaged (" + std::string(small ? "integrity_check" : "quick_check") + ": " + what +
                     "). Stop, keep a copy of the file, and restore a backup, or recover what SQLite can read: "
                     "sqlite3 " + path + " .recover | sqlite3 NEW.db, then start on NEW.db with --rebuild-allocations "
@@ -180,7 +181,7 @@ class SqliteStore final : public Store {
     int version = (v && sqlite3_step(v.get()) == SQLITE_ROW) ? sqlite3_column_int(v.get(), 0) : 0;
     const auto& steps = migrations();
     if (version < 0 || static_cast<size_t>(version) > steps.size())
-      return fail(Errc::internal, "StoreError",
+      return fail(Errc::internal, Origin::store,
                   "database " + path + " has schema version " + std::to_string(version) + ", newer than this binary knows (" +
                       std::to_string(steps.size()) + "): run the neutrino-server that wrote it");
     for (size_t i = static_cast<size_t>(version); i < steps.size(); ++i) {
@@ -260,7 +261,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
                       nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    return fail(Errc::unavailable, "StoreError", "cannot open database " + path + ": " + msg);
+    return fail(Errc::unavailable, Origin::store, "cannot open database " + path + ": " + msg);
   }
   auto store = std::make_unique<SqliteStore>(db);
   NT_TRY(store->init(path));

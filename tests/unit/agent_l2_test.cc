@@ -15,18 +15,16 @@ namespace {
 const std::string kNet = "1234567890ab-net";
 const std::string kBridge = "brq1234567890a";
 
-json::object network(const std::string& type = "vxlan", json::array flood = {"192.0.2.2"}) {
-  return {{"network_type", type}, {"physical_network", type == "vxlan" ? json::value(nullptr) : json::value("physnet1")},
-          {"segmentation_id", type == "flat" ? json::value(nullptr) : json::value(123)}, {"mtu", 1450},
-          {"bridge", kBridge}, {"flood", flood}};
+view::Network network(const std::string& type = "vxlan", std::vector<std::string> flood = {"192.0.2.2"}) {
+  return {type, type == "vxlan" ? std::nullopt : std::optional<std::string>("physnet1"),
+          type == "flat" ? std::nullopt : std::optional<int64_t>(123), 1450, kBridge, std::move(flood)};
 }
 
 HostView view_with_remote_port() {
   HostView v;
-  v[{"network", kNet}] = network();
-  v[{"port", "p1"}] = {{"network_id", kNet}, {"mac_address", "fa:16:3e:00:00:01"}, {"device", "tapp1"}, {"mtu", 1450}};
-  v[{"l2pop", "p2"}] = {{"network_id", kNet}, {"mac_address", "fa:16:3e:00:00:02"},
-                        {"fixed_ips", json::array{"10.0.0.2"}}, {"vtep", "192.0.2.2"}};
+  v.networks[kNet] = network();
+  v.ports["p1"] = view::Port{kNet, "fa:16:3e:00:00:01", {}, "tapp1", true, 1450};
+  v.l2pop["p2"] = view::L2pop{kNet, "fa:16:3e:00:00:02", {"10.0.0.2"}, "192.0.2.2"};
   return v;
 }
 
@@ -71,8 +69,8 @@ TEST(L2Reconciler, RemovedRemotePortTakesItsEntries) {
   FakeKernel k;
   ASSERT_TRUE(reconcile(k, view_with_remote_port()));
   auto v = view_with_remote_port();
-  v.erase({"l2pop", "p2"});
-  v[{"network", kNet}] = network("vxlan", {});
+  v.l2pop.erase("p2");
+  v.networks[kNet] = network("vxlan", {});
   ASSERT_TRUE(reconcile(k, v));
   EXPECT_TRUE(k.state().fdb.empty());
   EXPECT_TRUE(k.state().neighbours.empty());
@@ -125,7 +123,7 @@ TEST(L2Reconciler, FlatNetworksBridgeTheMappedInterface) {
   FakeKernel k;
   k.state().links["eth1"] = Link{"eth1", "dummy", "", 1500, false};
   HostView v;
-  v[{"network", kNet}] = network("flat", {});
+  v.networks[kNet] = network("flat", {});
   ASSERT_TRUE(reconcile(k, v));
   EXPECT_EQ(k.state().links.at("eth1").master, kBridge);
   EXPECT_TRUE(k.state().links.at("eth1").up);
@@ -134,7 +132,7 @@ TEST(L2Reconciler, FlatNetworksBridgeTheMappedInterface) {
 TEST(L2Reconciler, MissingKernelFeatureIsAClearError) {
   FakeKernel k({"bridge", "vxlan", "tap"});  // built without 8021q
   HostView v;
-  v[{"network", kNet}] = network("vlan", {});
+  v.networks[kNet] = network("vlan", {});
   auto r = reconcile(k, v);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_implemented);
@@ -146,7 +144,7 @@ TEST(L2Reconciler, VlanNetworksGetASubinterfaceOfTheMappedInterface) {
   FakeKernel k({"bridge", "vxlan", "vlan", "tap", "dummy"});
   k.state().links["eth1"] = Link{"eth1", "dummy", "", 1500, true};
   HostView v;
-  v[{"network", kNet}] = network("vlan", {});
+  v.networks[kNet] = network("vlan", {});
   ASSERT_TRUE(reconcile(k, v));
   const auto& vlan = k.state().links.at("eth1.123");
   EXPECT_EQ(vlan.kind, "vlan");
@@ -166,7 +164,7 @@ TEST(L2Reconciler, VlanNetworksGetASubinterfaceOfTheMappedInterface) {
 TEST(L2Reconciler, UnsupportedNetworkTypesDoNotHoldUpTheOthers) {
   FakeKernel k({"bridge", "vxlan", "tap"});  // no 8021q
   auto v = view_with_remote_port();
-  v[{"network", "vlan-net-000000"}] = network("vlan", {});
+  v.networks["vlan-net-000000"] = network("vlan", {});
   auto s = settings();
   s.unsupported_types["vlan"] = "this kernel has no vlan link type (module 8021q)";
   ASSERT_TRUE(reconcile(k, v, s));

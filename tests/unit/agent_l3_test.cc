@@ -11,34 +11,38 @@
 #include "kernel/fake/fake_kernel.h"
 
 namespace nt::agent {
-namespace json = boost::json;
 using kernel::FakeKernel;
 using kernel::Link;
 using kernel::Op;
 
 namespace {
 
-json::object interface(const std::string& id, const std::string& net, const std::string& ip, const std::string& cidr,
-                       const std::string& mac, const std::string& sg) {
-  return {{"port_id", id}, {"device", devname::qr(id)}, {"tap", devname::tap(id)}, {"mac", mac},
-          {"network_id", net}, {"bridge", devname::bridge(net)}, {"mtu", 1450}, {"subnet_id", "sub-" + net},
-          {"ip", ip}, {"cidr", cidr}, {"prefixlen", 24}, {"gateway_ip", ip}, {"sg_ip", sg}};
+view::RouterPort interface(const std::string& id, const std::string& net, const std::string& ip, const std::string& cidr,
+                           const std::string& mac, const std::string& sg) {
+  return {id, devname::qr(id), devname::tap(id), mac, net, devname::bridge(net), 1450, "sub-" + net, ip, cidr, 24, ip, sg};
+}
+
+// A port of a router outside its qrouter (sg-, qg-, fg-).
+view::RouterPort outer_port(const std::string& prefix, const std::string& id, const std::string& mac, const std::string& ip,
+                            std::optional<std::string> gateway) {
+  return {id, devname::router_port(prefix, id), devname::tap(id), mac, "pub", devname::bridge("pub"), 1500,
+          "sub-pub", ip, ip + "/24", 24, std::move(gateway), std::nullopt};
 }
 
 HostView router_view(bool with_fip, bool both_interfaces) {
   HostView v;
-  json::array interfaces{interface("qra000000000", "neta00000000", "192.168.10.1", "192.168.10.0/24", "fa:16:3e:00:0a:01", "192.168.10.3")};
+  view::Router r;
+  r.interfaces.push_back(interface("qra000000000", "neta00000000", "192.168.10.1", "192.168.10.0/24", "fa:16:3e:00:0a:01", "192.168.10.3"));
   if (both_interfaces)
-    interfaces.push_back(interface("qrb000000000", "netb00000000", "10.10.10.1", "10.10.10.0/24", "fa:16:3e:00:0b:01", "10.10.10.3"));
-  json::array fips;
-  if (with_fip) fips.push_back(json::object{{"id", "f1"}, {"floating_ip", "203.0.113.50"}, {"fixed_ip", "192.168.10.5"}});
-  v[{"arp", "r1|vm5"}] = json::object{{"router_id", "r1"}, {"mac", "fa:16:3e:00:0a:05"},
-                                      {"addresses", json::array{json::object{{"device", "qr-qra00000000"}, {"ip", "192.168.10.5"}}}}};
-  json::array routes{json::object{{"destination", "198.51.100.0/24"}, {"nexthop", "192.168.10.9"}}};
-  v[{"router", "r1"}] = json::object{{"interfaces", interfaces}, {"routes", routes},
-                                     {"external_network_id", "pub"}, {"enable_snat", true}, {"floating_ips", fips},
-                                     {"dvr_mac", "fa:16:3f:00:00:01"}};
-  v[{"network", "neta00000000"}] = json::object{{"network_type", "vxlan"}, {"segmentation_id", 1010}};
+    r.interfaces.push_back(interface("qrb000000000", "netb00000000", "10.10.10.1", "10.10.10.0/24", "fa:16:3e:00:0b:01", "10.10.10.3"));
+  if (with_fip) r.floating_ips.push_back({"f1", "203.0.113.50", "192.168.10.5"});
+  v.arp["r1|vm5"] = view::Arp{"r1", "fa:16:3e:00:0a:05", {{"qr-qra00000000", "192.168.10.5"}}};
+  r.routes.push_back({"198.51.100.0/24", "192.168.10.9"});
+  r.external_network_id = "pub";
+  r.enable_snat = true;
+  r.dvr_mac = "fa:16:3f:00:00:01";
+  v.routers["r1"] = r;
+  v.networks["neta00000000"] = view::Network{"vxlan", std::nullopt, 1010, 1450, devname::bridge("neta00000000"), {}};
   return v;
 }
 
@@ -111,7 +115,7 @@ TEST(L3Reconciler, FloatingIpsGetALinkLocalPairRulesAndNat) {
   EXPECT_TRUE(fip.routes.count({254, "203.0.113.50/32", "169.254.64.0", "fpr-r1"}));
   // No fip entry with an fg- port in the view yet: the agent asks the server for one.
   EXPECT_TRUE(want.missing_fip_gateways.empty());
-  view[{"fip", "pub"}] = json::object{{"network_id", "pub"}, {"fg", nullptr}, {"routers", json::array{}}};
+  view.fips["pub"] = view::Fip{"pub", devname::bridge("pub"), 1500, std::nullopt, {}};
   EXPECT_EQ(desired_l3(view, "", rfp).missing_fip_gateways, std::set<std::string>{"pub"});
 }
 
@@ -122,19 +126,14 @@ TEST(L3Reconciler, FloatingIpsGetALinkLocalPairRulesAndNat) {
 namespace {
 HostView full_router_view() {
   auto view = router_view(true, true);
-  view[{"network", "neta00000000"}] = json::object{{"network_type", "vxlan"}, {"physical_network", nullptr},
-                                                  {"segmentation_id", 1010}, {"mtu", 1450},
-                                                  {"bridge", devname::bridge("neta00000000")}, {"flood", json::array{}}};
-  view[{"snat", "r1"}] = json::object{
-      {"active", true}, {"enable_snat", true}, {"internal_cidrs", json::array{"192.168.10.0/24"}},
-      {"sg", json::array{json::object{{"device", "sg-sga00000000"}, {"tap", "tapsga0000000"}, {"mac", "fa:16:3e:00:0a:03"},
-                                      {"ip", "192.168.10.3"}, {"prefixlen", 24}}}},
-      {"qg", json::object{{"device", "qg-qga00000000"}, {"tap", "tapqga0000000"}, {"mac", "fa:16:3e:00:0c:02"},
-                          {"ip", "203.0.113.20"}, {"prefixlen", 24}, {"gateway_ip", "203.0.113.1"}}}};
-  view[{"fip", "pub"}] = json::object{
-      {"network_id", "pub"},
-      {"fg", json::object{{"device", "fg-fga00000000"}, {"tap", "tapfga0000000"}, {"mac", "fa:16:3e:00:0c:09"},
-                          {"ip", "203.0.113.30"}, {"prefixlen", 24}, {"gateway_ip", "203.0.113.1"}}}};
+  view::Snat snat;
+  snat.active = true;
+  snat.internal_cidrs = {"192.168.10.0/24"};
+  snat.sg.push_back(outer_port("sg-", "sga000000000", "fa:16:3e:00:0a:03", "192.168.10.3", std::nullopt));
+  snat.qg = outer_port("qg-", "qga000000000", "fa:16:3e:00:0c:02", "203.0.113.20", "203.0.113.1");
+  view.snat["r1"] = snat;
+  view.fips["pub"] = view::Fip{"pub", devname::bridge("pub"), 1500,
+                               outer_port("fg-", "fga000000000", "fa:16:3e:00:0c:09", "203.0.113.30", "203.0.113.1"), {}};
   return view;
 }
 
@@ -201,7 +200,7 @@ TEST(L3Runner, ConvergesOnTheFakeHostAndCleansUp) {
   EXPECT_EQ(agent_pass(host, l3, view), 0u) << "a second pass must change nothing";
   EXPECT_FALSE(l3.take_failed());
 
-  view.erase({"snat", "r1"});
+  view.snat.erase("r1");
   agent_pass(host, l3, view);
   EXPECT_FALSE(host.namespace_exists("h1-snat-r1"));
   EXPECT_TRUE(host.namespace_exists("h1-qrouter-r1"));

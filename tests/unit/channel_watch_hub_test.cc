@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "channel/entries.h"
 #include "channel/watch_hub.h"
+#include "common/names.h"
 #include "planner/planner.h"
 
 namespace nt {
@@ -72,6 +74,16 @@ TEST(WatchHub, SnapshotThenDeltasAndResume) {
   auto snap = s.drain();
   ASSERT_FALSE(snap.empty());
   EXPECT_EQ(snap.back().at("op"), "synced");
+  EXPECT_EQ(snap.front().at("op"), "hello");
+  // The snapshot decodes into the typed view the agent plans from.
+  view::HostView typed;
+  for (size_t i = 1; i + 1 < snap.size(); ++i) {
+    const auto& line = snap[i];
+    ASSERT_TRUE(view::put(typed, line.at("kind").as_string(), std::string(line.at("id").as_string()), line.at("obj")));
+  }
+  ASSERT_EQ(typed.ports.size(), 1u);
+  EXPECT_EQ(typed.ports.at("p1").fixed_ips, std::vector<std::string>{"10.0.0.3"});
+  EXPECT_EQ(typed.ports.at("p1").device, devname::tap("p1"));
   int64_t synced = snap.back().at("rev").as_int64();
   c.port("p2", "h2", 2);  // h1 learns p2 (l2pop) and floods to h2
   auto deltas = s.drain();
@@ -83,8 +95,11 @@ TEST(WatchHub, SnapshotThenDeltasAndResume) {
   // Resume after the snapshot: only what changed since, then synced.
   Reader resumed{c.hub.subscribe("h1", synced, c.planner)};
   auto lines = resumed.drain();
-  ASSERT_GE(lines.size(), 2u);
-  for (size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_GT(lines[i].at("rev").as_int64(), synced);
+  ASSERT_GE(lines.size(), 3u);
+  // Every stream starts by naming its format.
+  EXPECT_EQ(lines.front().at("op"), "hello");
+  EXPECT_EQ(lines.front().at("protocol"), view::kProtocolVersion);
+  for (size_t i = 1; i + 1 < lines.size(); ++i) EXPECT_GT(lines[i].at("rev").as_int64(), synced);
   EXPECT_EQ(lines.back().at("op"), "synced");
   // ... and the older stream of h1 was ended by the new one.
   s.drain();

@@ -12,7 +12,7 @@ namespace json = boost::json;
 namespace {
 
 // A view as text, one entry per line: readable when an assertion fails.
-std::string text(const HostView& view) {
+std::string text(const WireView& view) {
   std::string out;
   for (const auto& [key, obj] : view) out += key.first + " " + key.second + " " + json::serialize(obj) + "\n";
   return out;
@@ -182,9 +182,9 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
   for (unsigned seed : {1u, 2u, 3u}) {
     Planner planner;
     World world(seed);
-    std::map<std::string, HostView> before;
+    std::map<std::string, WireView> before;
     std::map<std::string, int64_t> revs;
-    std::map<std::string, HostView> replayed;  // what an agent applying only the deltas holds
+    std::map<std::string, WireView> replayed;  // what an agent applying only the deltas holds
     for (int step = 0; step < 1500; ++step) {
       world.step(planner);
       for (const auto& d : planner.last_deltas()) {

@@ -7,7 +7,7 @@ namespace nt::kernel {
 
 namespace {
 Error fake_errno(int e, const std::string& what) {
-  return Error{Errc::invalid_argument, "KernelError", what + ": " + std::strerror(e), e};
+  return kernel::from_errno(e, what);
 }
 }  // namespace
 

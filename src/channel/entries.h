@@ -1,0 +1,176 @@
+// The host view's entries, typed: one struct per kind, and one JSON codec for all of them
+// (Boost.Describe lists each struct's members; Boost.JSON's value_from encodes from that
+// list and entries.cc decodes with it). The planner builds these structs, the watch hub streams their JSON, the
+// agent decodes them back into a HostView and plans from the structs; tests build them
+// the same way, so a renamed field fails to compile instead of passing unnoticed.
+//
+// Every member is always present on the wire (absent values are null), and a decoder
+// refuses an entry that lacks one or has the wrong type. Unknown members are ignored, so
+// a newer server may add fields without breaking an older agent.
+#pragma once
+#include <boost/describe.hpp>
+#include <boost/json.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace nt::view {
+
+// The version of the watch stream's format; the stream's first line says it.
+inline constexpr int kProtocolVersion = 2;
+
+enum class Kind { network, port, l2pop, router, arp, snat, fip };
+std::string_view kind_name(Kind kind);
+std::optional<Kind> parse_kind(std::string_view name);
+
+// A network the host has a port on: its segment, bridge and the VTEPs to flood to.
+struct Network {
+  std::string network_type;
+  std::optional<std::string> physical_network;
+  std::optional<int64_t> segmentation_id;
+  int64_t mtu = 1500;
+  std::string bridge;
+  std::vector<std::string> flood;
+  bool operator==(const Network&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Network, (), (network_type, physical_network, segmentation_id, mtu, bridge, flood))
+
+// A port bound to the host: its tap.
+struct Port {
+  std::string network_id, mac_address;
+  std::vector<std::string> fixed_ips;
+  std::string device;
+  bool admin_state_up = true;
+  int64_t mtu = 1500;
+  bool operator==(const Port&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Port, (), (network_id, mac_address, fixed_ips, device, admin_state_up, mtu))
+
+// A port of one of the host's networks bound elsewhere, behind that host's VTEP.
+struct L2pop {
+  std::string network_id, mac_address;
+  std::vector<std::string> fixed_ips;
+  std::string vtep;
+  bool operator==(const L2pop&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(L2pop, (), (network_id, mac_address, fixed_ips, vtep))
+
+// One port of a router in a namespace (qr-, sg-, qg-, fg-): the namespace end `device`
+// of a veth whose host end `tap` is plugged into `bridge`. The address fields are null
+// for a port without an address; sg_ip only for a qr- port of a router with SNAT.
+struct RouterPort {
+  std::string port_id, device, tap, mac, network_id, bridge;
+  int64_t mtu = 1500;
+  std::optional<std::string> subnet_id, ip, cidr;
+  std::optional<int64_t> prefixlen;
+  std::optional<std::string> gateway_ip, sg_ip;
+  bool operator==(const RouterPort&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(RouterPort, (),
+                      (port_id, device, tap, mac, network_id, bridge, mtu, subnet_id, ip, cidr, prefixlen, gateway_ip, sg_ip))
+
+struct Route {
+  std::string destination, nexthop;
+  bool operator==(const Route&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Route, (), (destination, nexthop))
+
+struct FloatingIp {
+  std::string id, floating_ip, fixed_ip;
+  bool operator==(const FloatingIp&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(FloatingIp, (), (id, floating_ip, fixed_ip))
+
+// A distributed router with an interface on one of the host's networks.
+struct Router {
+  std::vector<RouterPort> interfaces;
+  std::vector<Route> routes;
+  std::optional<std::string> external_network_id;
+  bool enable_snat = false;
+  std::vector<FloatingIp> floating_ips;  // of this host's ports
+  std::optional<std::string> dvr_mac;     // this host's
+  bool operator==(const Router&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Router, (), (interfaces, routes, external_network_id, enable_snat, floating_ips, dvr_mac))
+
+struct ArpAddress {
+  std::string device, ip;
+  bool operator==(const ArpAddress&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(ArpAddress, (), (device, ip))
+
+// A permanent neighbour of a router: one port of its subnets, per address the qr- device.
+struct Arp {
+  std::string router_id, mac;
+  std::vector<ArpAddress> addresses;
+  bool operator==(const Arp&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Arp, (), (router_id, mac, addresses))
+
+// A router's SNAT role on one of its gateway hosts (priority 0 is the active one).
+struct Snat {
+  bool active = false;
+  int64_t priority = 0;
+  std::vector<RouterPort> sg;
+  std::optional<RouterPort> qg;
+  std::vector<std::string> internal_cidrs;
+  bool enable_snat = true;
+  bool operator==(const Snat&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Snat, (), (active, priority, sg, qg, internal_cidrs, enable_snat))
+
+struct FipRouter {
+  std::string router_id;
+  std::vector<std::string> floating_ips;
+  bool operator==(const FipRouter&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(FipRouter, (), (router_id, floating_ips))
+
+// The floating IP namespace of an external network on the host.
+struct Fip {
+  std::string network_id, bridge;
+  int64_t mtu = 1500;
+  std::optional<RouterPort> fg;  // null until the server made the host's fg- port
+  std::vector<FipRouter> routers;
+  bool operator==(const Fip&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Fip, (), (network_id, bridge, mtu, fg, routers))
+
+// An arp entry's id: "<router>|<port>".
+struct ArpId {
+  std::string router, port;
+  std::string str() const { return router + "|" + port; }
+  static std::optional<ArpId> parse(std::string_view id);
+};
+
+// What one host must build, decoded: entries by id, per kind.
+struct HostView {
+  std::map<std::string, Network> networks;
+  std::map<std::string, Port> ports;
+  std::map<std::string, L2pop> l2pop;
+  std::map<std::string, Router> routers;
+  std::map<std::string, Arp> arp;  // by ArpId::str()
+  std::map<std::string, Snat> snat;
+  std::map<std::string, Fip> fips;  // by external network
+  bool operator==(const HostView&) const = default;
+  bool empty() const;
+};
+
+template <class Entry>
+boost::json::object encode(const Entry& e) {
+  return boost::json::value_from(e).as_object();
+}
+
+// Puts one decoded entry into `view` (an error names the kind, id and the member).
+Status put(HostView& view, std::string_view kind, const std::string& id, const boost::json::value& obj);
+// Removes one entry (an unknown kind is no error: nothing to remove).
+void erase(HostView& view, std::string_view kind, const std::string& id);
+// Every entry as (kind, id, JSON): for files, tools and tests.
+std::vector<std::tuple<Kind, std::string, boost::json::object>> entries(const HostView& view);
+
+}  // namespace nt::view

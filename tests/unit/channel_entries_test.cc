@@ -1,0 +1,79 @@
+// The host view's typed entries: each round-trips through its JSON; a line with a missing
+// member, a wrong type or an unknown kind is refused with its kind and id named, and the
+// view keeps what it had.
+#include <gtest/gtest.h>
+
+#include "channel/entries.h"
+
+namespace nt::view {
+namespace json = boost::json;
+
+namespace {
+Router sample_router() {
+  Router r;
+  r.interfaces.push_back(RouterPort{"p1", "qr-p1", "tapp1", "fa:16:3e:00:00:01", "n1", "brqn1", 1450, "s1",
+                                    "10.0.0.1", "10.0.0.0/24", 24, "10.0.0.1", "10.0.0.3"});
+  r.routes.push_back({"198.51.100.0/24", "10.0.0.9"});
+  r.external_network_id = "pub";
+  r.enable_snat = true;
+  r.floating_ips.push_back({"f1", "203.0.113.5", "10.0.0.5"});
+  return r;
+}
+}  // namespace
+
+TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
+  HostView v;
+  v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, "brqn1", {"192.0.2.2"}};
+  v.ports["p1"] = Port{"n1", "fa:16:3e:00:00:01", {"10.0.0.5"}, "tapp1", true, 1450};
+  v.l2pop["p2"] = L2pop{"n1", "fa:16:3e:00:00:02", {"10.0.0.6"}, "192.0.2.2"};
+  v.routers["r1"] = sample_router();
+  v.arp["r1|p2"] = Arp{"r1", "fa:16:3e:00:00:02", {{"qr-p1", "10.0.0.6"}}};
+  Snat s;
+  s.active = true;
+  s.qg = sample_router().interfaces[0];
+  s.internal_cidrs = {"10.0.0.0/24"};
+  v.snat["r1"] = s;
+  v.fips["pub"] = Fip{"pub", "brqpub", 1500, std::nullopt, {{"r1", {"203.0.113.5"}}}};
+  HostView decoded;
+  for (const auto& [kind, id, obj] : entries(v)) {
+    auto text = json::serialize(obj);  // through text, as on the wire
+    ASSERT_TRUE(put(decoded, kind_name(kind), id, json::parse(text))) << text;
+  }
+  EXPECT_EQ(decoded, v);
+  for (const auto& [kind, id, obj] : entries(v)) erase(decoded, kind_name(kind), id);
+  EXPECT_TRUE(decoded.empty());
+}
+
+TEST(ViewEntries, BadEntriesAreRefusedWithTheirKindAndId) {
+  HostView v;
+  v.ports["p1"] = Port{"n1", "fa:16:3e:00:00:01", {}, "tapp1", true, 1450};
+  auto before = v;
+  auto wrong_type = json::parse(R"({"network_id":"n1","mac_address":7,"fixed_ips":[],"device":"tapp1","admin_state_up":true,"mtu":1450})");
+  auto r = put(v, "port", "p1", wrong_type);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("port p1"), std::string::npos) << r.error().message;
+  auto missing = json::parse(R"({"network_id":"n1","mac_address":"fa:16:3e:00:00:01","fixed_ips":[],"device":"tapp1","mtu":1450})");
+  EXPECT_FALSE(put(v, "port", "p1", missing));
+  EXPECT_FALSE(put(v, "port", "p1", json::parse("[1,2]")));
+  auto unknown = put(v, "dhcp-lease", "x", json::parse("{}"));
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown kind"), std::string::npos);
+  EXPECT_FALSE(put(v, "arp", "no-bar", json::value_from(Arp{"r1", "m", {}})));
+  EXPECT_EQ(v, before);
+  // Members a newer server adds are ignored.
+  auto extra = json::value_from(v.ports["p1"]);
+  extra.as_object()["qos_policy_id"] = "q1";
+  EXPECT_TRUE(put(v, "port", "p1", extra));
+  EXPECT_EQ(v, before);
+}
+
+TEST(ViewEntries, KindsHaveOneNameEach) {
+  for (auto k : {Kind::network, Kind::port, Kind::l2pop, Kind::router, Kind::arp, Kind::snat, Kind::fip})
+    EXPECT_EQ(parse_kind(kind_name(k)), k);
+  EXPECT_FALSE(parse_kind("networks"));
+  EXPECT_EQ(ArpId::parse("r1|p2")->port, "p2");
+  EXPECT_FALSE(ArpId::parse("|p2"));
+  EXPECT_FALSE(ArpId::parse("r1|"));
+}
+
+}  // namespace nt::view
