@@ -1,45 +1,21 @@
+// The engine's wiring: which nodes an input change goes through, in which order, and how
+// the keys they mark become host view changes.
 #include "planner/planner.h"
-
-#include "planner/port_facts.h"
-#include "channel/entries.h"
 
 #include <algorithm>
 #include <thread>
 
+#include "common/names.h"
+
 namespace nt {
 namespace json = boost::json;
+using planner::Change;
+using planner::PortRow;
+using planner::Table;
+using view::Kind;
 
-using planner_detail::host_of;
-using planner_detail::str;
-
-namespace {
-
-// A router interface is the same port (IP and MAC) on every host of the router: never an
-// l2pop entry, which would point that MAC at one host's VTEP.
-bool distributed(const json::object& port) { return planner_detail::is_interface(str(port, "device_owner")); }
-
-std::vector<std::string> ips_of(const json::object& port) {
-  std::vector<std::string> out;
-  for (const auto& ip : jget::arr(port, "fixed_ips"))
-    if (ip.is_object()) out.push_back(str(ip.as_object(), "ip_address"));
-  return out;
-}
-
-// The three L2 entries, built the same way by the incremental path, rebuild and the oracle.
-json::object network_json(const std::string& net_id, const json::object& n, std::vector<std::string> flood) {
-  return view::encode(view::Network{str(n, "provider:network_type"), jget::opt_str(n, "provider:physical_network"),
-                                    jget::opt_num(n, "provider:segmentation_id"), jget::num(n, "mtu", 1500),
-                                    devname::bridge(net_id), std::move(flood)});
-}
-json::object port_json(const std::string& pid, const json::object& p, const json::object& net) {
-  return view::encode(view::Port{str(p, "network_id"), str(p, "mac_address"), ips_of(p), devname::tap(pid),
-                                 jget::flag(p, "admin_state_up", true), jget::num(net, "mtu", 1500)});
-}
-json::object l2pop_json(const json::object& p, const json::object& host) {
-  return view::encode(view::L2pop{str(p, "network_id"), str(p, "mac_address"), ips_of(p), str(host, "local_ip")});
-}
-
-}  // namespace
+Planner::Planner()
+    : topo_(in_), l2_(in_), dvr_(in_, topo_, views_), snat_(in_, topo_), fip_(in_, topo_) {}
 
 const SharedView& Planner::shared_view(const std::string& host) const {
   static const SharedView empty;
@@ -65,232 +41,134 @@ std::set<std::string> Planner::hosts_with_views() const {
   return out;
 }
 
-std::set<std::string> Planner::hosts_of_network(const std::string& network) const {
-  std::set<std::string> out;
-  if (auto it = network_hosts_.find(network); it != network_hosts_.end())
-    for (const auto& [host, count] : it->second) out.insert(host);
-  return out;
-}
-
-WireView Planner::compute(const std::string& host) const {
-  WireView view;
-  std::set<std::string> routers;
-  for (const auto& [r, obj] : routers_) routers.insert(r);
-  add_l3_entries(host, routers, view);
-  auto mine = ports_by_host_.find(host);
-  if (mine == ports_by_host_.end() || !networks_.size()) return view;
-  std::set<std::string> networks;
-  for (const auto& pid : mine->second) {
-    const auto& p = ports_.at(pid);
-    auto net_id = str(p, "network_id");
-    auto net = networks_.find(net_id);
-    if (net == networks_.end()) continue;  // the port's network is not known (yet)
-    networks.insert(net_id);
-    view[{"port", pid}] = port_json(pid, p, net->second);
-  }
-  for (const auto& net_id : networks) {
-    std::vector<std::string> vteps;
-    std::set<std::string> seen;
-    for (const auto& other : hosts_of_network(net_id)) {
-      if (other == host) continue;
-      auto h = hosts_.find(other);
-      if (h == hosts_.end()) continue;
-      auto vtep = str(h->second, "local_ip");
-      if (!vtep.empty() && seen.insert(vtep).second) vteps.push_back(vtep);
-    }
-    view[{"network", net_id}] = network_json(net_id, networks_.at(net_id), std::move(vteps));
-    for (const auto& pid : ports_by_network_.at(net_id)) {
-      const auto& p = ports_.at(pid);
-      auto other = host_of(p);
-      auto h = hosts_.find(other);
-      if (other == host || h == hosts_.end() || distributed(p)) continue;
-      view[{"l2pop", pid}] = l2pop_json(p, h->second);
-    }
-  }
-  return view;
+std::map<std::string, planner::NodeStats> Planner::stats() const {
+  return {{"l2", l2_.stats}, {"dvr", dvr_.stats}, {"snat", snat_.stats}, {"fip", fip_.stats}};
 }
 
 std::map<std::string, WireView> Planner::recompute() const {
+  std::set<std::string> hosts = l2_.hosts();
+  for (const auto& [router, binding] : in_.bindings) hosts.insert(binding.hosts.begin(), binding.hosts.end());
   std::map<std::string, WireView> out;
-  std::set<std::string> hosts;
-  for (const auto& [host, ports] : ports_by_host_) hosts.insert(host);
-  for (const auto& [router, gws] : gateways_) hosts.insert(gws.begin(), gws.end());
   for (const auto& host : hosts) {
-    auto v = compute(host);
+    WireView v;
+    dvr_.recompute(host, v);
+    snat_.recompute(host, v);
+    fip_.recompute(host, v);
+    l2_.recompute(host, v);
     if (!v.empty()) out[host] = std::move(v);
   }
   return out;
 }
 
-bool Planner::host_on_network(const std::string& host, const std::string& net) const {
-  auto h = host_networks_.find(host);
-  return h != host_networks_.end() && h->second.count(net) > 0;
-}
-
-// The (host, VTEP) pairs of a network, in host order; cached for the duration of one
-// refresh(), where every host of a network asks for the same list.
-const Planner::FloodMembers& Planner::flood_members(const std::string& net_id) const {
-  if (caching_flood_)
-    if (auto it = flood_cache_.find(net_id); it != flood_cache_.end()) return it->second;
-  FloodMembers m;
-  std::set<std::string_view> seen;
-  for (const auto& [other, count] : network_hosts_.at(net_id)) {
-    auto h = hosts_.find(other);
-    if (h == hosts_.end()) continue;
-    auto* ip = h->second.if_contains("local_ip");
-    if (!ip || !ip->is_string() || ip->get_string().empty()) continue;
-    std::string_view vtep = ip->get_string();  // stable: hosts_ does not change during a refresh
-    if (!seen.insert(vtep).second) m.shared = true;
-    m.vteps.emplace_back(&other, vtep);
-  }
-  if (!caching_flood_ || flood_frozen_) {
-    thread_local FloodMembers scratch;
-    scratch = std::move(m);
-    return scratch;
-  }
-  return flood_cache_[net_id] = std::move(m);
-}
-
-std::optional<json::object> Planner::network_entry(const std::string& host, const std::string& net_id) const {
-  auto net = networks_.find(net_id);
-  if (net == networks_.end() || !host_on_network(host, net_id)) return std::nullopt;
-  const auto& members = flood_members(net_id);
-  std::vector<std::string> vteps;
-  vteps.reserve(members.vteps.size());
-  std::set<std::string_view> seen;
-  for (const auto& [other, vtep] : members.vteps) {
-    if (*other == host) continue;
-    if (!members.shared || seen.insert(vtep).second) vteps.emplace_back(vtep);
-  }
-  return network_json(net_id, net->second, std::move(vteps));
-}
-
-std::optional<json::object> Planner::port_entry(const std::string& host, const std::string& pid) const {
-  auto it = ports_.find(pid);
-  if (it == ports_.end() || host_of(it->second) != host) return std::nullopt;
-  auto net = networks_.find(str(it->second, "network_id"));
-  if (net == networks_.end()) return std::nullopt;
-  return port_json(pid, it->second, net->second);
-}
-
-std::optional<json::object> Planner::l2pop_entry(const std::string& host, const std::string& pid) const {
-  auto it = ports_.find(pid);
-  if (it == ports_.end()) return std::nullopt;
-  const auto& p = it->second;
-  auto other = host_of(p);
-  auto net_id = str(p, "network_id");
-  auto h = hosts_.find(other);
-  if (distributed(p) || other == host || h == hosts_.end() || !networks_.count(net_id) || !host_on_network(host, net_id)) return std::nullopt;
-  return l2pop_json(p, h->second);
-}
-
-std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) const {
+std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) {
   auto kind = view::parse_kind(key.first);
   if (!kind) return std::nullopt;
   switch (*kind) {
-    case view::Kind::network: return network_entry(host, key.second);
-    case view::Kind::port: return port_entry(host, key.second);
-    case view::Kind::l2pop: return l2pop_entry(host, key.second);
-    case view::Kind::router: return router_entry(host, key.second);
-    case view::Kind::snat: return snat_entry(host, key.second);
-    case view::Kind::fip: return fip_entry(host, key.second);
-    case view::Kind::arp: return arp_entry(host, key.second);
+    case Kind::network:
+    case Kind::port:
+    case Kind::l2pop: ++l2_.stats.entries; return l2_.entry(host, *kind, key.second);
+    case Kind::router:
+    case Kind::arp: ++dvr_.stats.entries; return dvr_.entry(host, *kind, key.second);
+    case Kind::snat: ++snat_.stats.entries; return snat_.entry(host, key.second);
+    case Kind::fip: ++fip_.stats.entries; return fip_.entry(host, key.second);
   }
   return std::nullopt;
 }
 
-void Planner::add_network_keys(Keys& keys, const std::string& host, const std::string& net) const {
-  auto& mine = keys[host];
-  mine.insert({"network", net});
-  if (auto ports = ports_by_network_.find(net); ports != ports_by_network_.end())
-    for (const auto& pid : ports->second) mine.insert({"l2pop", pid});
+void Planner::routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped) {
+  auto hosts = dvr_.routers_changed(routers, reshaped, l2_, keys);
+  snat_.routers_changed(hosts, keys);
+  fip_.routers_changed(hosts, keys);
 }
 
-void Planner::index_port(const std::string& id, const json::object& port, int delta) {
-  auto host = host_of(port), net = str(port, "network_id");
-  auto& by_net = ports_by_network_[net];
-  auto& by_host = ports_by_host_[host];
-  auto& count = host_networks_[host][net];
-  if (delta > 0) by_net.insert(id), by_host.insert(id);
-  else by_net.erase(id), by_host.erase(id);
-  count += delta;
-  network_hosts_[net][host] = count;
-  if (count == 0) host_networks_[host].erase(net), network_hosts_[net].erase(host);
-  if (host_networks_[host].empty()) host_networks_.erase(host);
-  if (network_hosts_[net].empty()) network_hosts_.erase(net);
-  if (by_net.empty()) ports_by_network_.erase(net);
-  if (by_host.empty()) ports_by_host_.erase(host);
-}
-
-Planner::Keys Planner::port_change(const std::string& id, const std::optional<json::object>& obj) {
-  std::set<std::string> nets, homes, hosts;
-  auto old = ports_.find(id);
-  if (old != ports_.end()) nets.insert(str(old->second, "network_id")), homes.insert(host_of(old->second));
-  bool bound = obj && !host_of(*obj).empty();
-  if (bound) nets.insert(str(*obj, "network_id")), homes.insert(host_of(*obj));
-  std::map<std::pair<std::string, std::string>, bool> member_before;
-  for (const auto& h : homes)
-    for (const auto& n : nets) member_before[{h, n}] = host_on_network(h, n);
-  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
-  if (old != ports_.end()) index_port(id, old->second, -1), ports_.erase(old);
-  if (bound) ports_[id] = *obj, index_port(id, *obj, +1);
-  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
-  hosts.insert(homes.begin(), homes.end());
+// A port: its L2 binding, the routers whose entries mention it, and its ARP entries on
+// the hosts of the routers whose subnets it is (or was) on.
+Planner::Keys Planner::port_changed(const Change& c) {
+  std::set<std::string> routers, arp, reshaped;
   Keys keys;
-  for (const auto& h : hosts) {
-    auto& mine = keys[h];
-    mine.insert({"port", id});
-    mine.insert({"l2pop", id});
-    for (const auto& n : nets) mine.insert({"network", n});
+  auto note = [&](const PortRow& p) {
+    routers.merge(topo_.routers_of_port(p));
+    arp.merge(topo_.arp_routers(p));
+    if (owner::is_router_interface(p.device_owner)) reshaped.insert(p.device_id);
+  };
+  if (auto old = in_.ports.find(c.id); old != in_.ports.end()) {
+    dvr_.unbind(c.id, l2_, keys);  // bound again by routers_changed if it stays an interface
+    note(old->second);
+    topo_.index_port(old->second, false);
   }
-  // A host joining or leaving a network gains or loses all of that network's entries.
-  for (const auto& [hn, was] : member_before)
-    if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second);
-  return keys;
-}
-
-Planner::Keys Planner::network_change(const std::string& id, const std::optional<json::object>& obj) {
-  if (obj) networks_[id] = *obj;
-  else networks_.erase(id);
-  Keys keys;
-  auto ports = ports_by_network_.find(id);
-  for (const auto& h : hosts_of_network(id)) {
-    auto& mine = keys[h];
-    mine.insert({"network", id});
-    if (ports != ports_by_network_.end())
-      for (const auto& pid : ports->second) mine.insert({"port", pid}), mine.insert({"l2pop", pid});
+  in_.apply(c);
+  std::optional<PortRow> now;
+  if (auto it = in_.ports.find(c.id); it != in_.ports.end()) {
+    topo_.index_port(it->second, true);
+    note(it->second);
+    now = it->second;
+  }
+  planner::merge_keys(keys, l2_.bind(c.id, snat_.effective(now)));
+  std::map<std::string, std::set<std::string>> before;
+  for (const auto& r : arp)
+    if (const auto* given = dvr_.given(r)) before[r] = *given;
+  routers_changed(keys, routers, reshaped);
+  for (const auto& r : arp) {
+    auto hosts = before[r];
+    if (const auto* given = dvr_.given(r)) hosts.insert(given->begin(), given->end());
+    for (const auto& h : hosts) keys[h].insert(planner::key(Kind::arp, view::ArpId{r, c.id}.str()));
   }
   return keys;
 }
 
-Planner::Keys Planner::host_change(const std::string& id, const std::optional<json::object>& obj) {
-  if (obj) hosts_[id] = *obj;
-  else hosts_.erase(id);
+Planner::Keys Planner::l3_changed(const Change& c) {
   Keys keys;
-  // The host's VTEP is in the flood lists and l2pop entries of the hosts sharing its networks.
-  std::map<std::string, std::vector<std::string>> mine_by_net;
-  if (auto mine = ports_by_host_.find(id); mine != ports_by_host_.end())
-    for (const auto& pid : mine->second) mine_by_net[str(ports_.at(pid), "network_id")].push_back(pid);
-  for (const auto& [net, pids] : mine_by_net)
-    for (const auto& h : hosts_of_network(net)) {
-      auto& theirs = keys[h];
-      theirs.insert({"network", net});
-      for (const auto& pid : pids) theirs.insert({"l2pop", pid});
+  std::set<std::string> routers;
+  switch (c.table) {
+    case Table::routers:
+      in_.apply(c);
+      routers.insert(c.id);
+      break;
+    case Table::l3_bindings:
+      in_.apply(c);
+      // The router's sg- and qg- ports follow its active gateway host.
+      for (const auto& pid : std::set<std::string>(topo_.router_ports(c.id)))
+        planner::merge_keys(keys, l2_.bind(pid, snat_.effective(in_.ports.at(pid))));
+      routers.insert(c.id);
+      break;
+    case Table::subnets: {
+      std::string net;
+      if (c.row) net = std::get<planner::SubnetRow>(*c.row).network_id;
+      else if (auto old = in_.subnets.find(c.id); old != in_.subnets.end()) net = old->second.network_id;
+      in_.apply(c);
+      if (const auto* rs = topo_.subnet_routers(c.id))
+        for (const auto& [r, n] : *rs) routers.insert(r);
+      routers.merge(topo_.routers_with_external(net));
+      break;
     }
-  keys[id];  // touched, even if nothing of its own view depends on its record
+    case Table::floatingips:
+      if (auto old = in_.fips.find(c.id); old != in_.fips.end()) {
+        routers.insert(old->second.router_id);
+        topo_.index_fip(old->second, false);
+      }
+      in_.apply(c);
+      if (auto now = in_.fips.find(c.id); now != in_.fips.end()) {
+        topo_.index_fip(now->second, true);
+        routers.insert(now->second.router_id);
+      }
+      routers.erase("");
+      break;
+    default: break;
+  }
+  bool reshapes = c.table == Table::routers || c.table == Table::subnets;
+  routers_changed(keys, routers, reshapes ? routers : std::set<std::string>{});
   return keys;
 }
 
 void Planner::refresh(const Keys& keys, int64_t revision) {
   touched_.clear();
   deltas_.clear();
-  caching_flood_ = true;
-  flood_cache_.clear();
-  interface_cache_.clear();
-  struct StopCaching {
-    const Planner* p;
-    ~StopCaching() { p->caching_flood_ = false, p->flood_cache_.clear(), p->interface_cache_.clear(); }
-  } stop{this};
+  l2_.begin_refresh();
+  dvr_.begin_refresh();
+  struct EndRefresh {
+    Planner* p;
+    ~EndRefresh() { p->l2_.end_refresh(), p->dvr_.end_refresh(); }
+  } end{this};
   std::map<std::string, ViewEntry> l2pop;  // one object per port for every host that gets it
   for (const auto& [host, wanted] : keys) {
     if (host.empty()) continue;
@@ -309,7 +187,7 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
       for (auto& [key, want] : changes) {
         if (!want) {
           view.erase(key);
-        } else if (key.first == "l2pop") {
+        } else if (key.first == view::kind_name(Kind::l2pop)) {
           auto& shared = l2pop[key.second];
           if (!shared) shared = std::make_shared<const json::object>(*want);
           view[key] = shared;
@@ -323,137 +201,63 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
   }
 }
 
+void Planner::apply(const Change& c, int64_t revision) {
+  Keys keys;
+  switch (c.table) {
+    case Table::ports: keys = port_changed(c); break;
+    case Table::networks: {
+      in_.apply(c);
+      keys = l2_.network_changed(c.id);
+      auto routers = topo_.routers_with_external(c.id);  // the network's MTU is in their entries
+      if (const auto* rs = topo_.network_routers(c.id))
+        for (const auto& [r, n] : *rs) routers.insert(r);
+      routers_changed(keys, routers);
+      break;
+    }
+    case Table::hosts:
+      in_.apply(c);
+      keys = l2_.host_changed(c.id);
+      routers_changed(keys, dvr_.routers_given_to(c.id));  // its DVR MAC is in their entries
+      break;
+    default: keys = l3_changed(c); break;
+  }
+  refresh(keys, revision);
+}
+
 void Planner::apply(const std::string& kind, const std::string& id, const std::optional<json::object>& obj,
                     int64_t revision) {
-  if (kind == "ports") return refresh(port_with_l3(id, obj), revision);
-  if (kind == "networks") {
-    auto keys = network_change(id, obj);
-    auto routers = routers_with_external(id);
-    if (auto it = network_routers_.find(id); it != network_routers_.end())
-      for (const auto& [r, n] : it->second) routers.insert(r);
-    add_router_keys(keys, routers);
-    return refresh(keys, revision);
+  auto c = planner::parse_change(kind, id, obj ? &*obj : nullptr);
+  if (!c) {
+    touched_.clear();
+    deltas_.clear();
+    return;
   }
-  if (kind == "hosts") {
-    auto keys = host_change(id, obj);
-    std::set<std::string> routers;  // its DVR MAC is in their entries
-    for (const auto& [r, hosts] : l3_hosts_)
-      if (hosts.count(id)) routers.insert(r);
-    add_router_keys(keys, routers);
-    return refresh(keys, revision);
-  }
-  if (kind == "routers" || kind == "subnets" || kind == "floatingips" || kind == "l3_bindings")
-    return refresh(l3_change(kind, id, obj), revision);
-  touched_.clear();
-  deltas_.clear();
+  apply(*c, revision);
 }
 
 void Planner::load(const std::string& kind, const std::string& id, const json::object& obj) {
-  if (kind == "networks") networks_[id] = obj;
-  else if (kind == "hosts") hosts_[id] = obj;
-  else if (kind == "ports") {
-    // L3 inputs (gateways_ above all) load first: the L2 side sees the effective port.
-    if (auto old = all_ports_.find(id); old != all_ports_.end()) index_l3_port(id, old->second, false);
-    auto& stored = all_ports_[id] = obj;
-    stored["id"] = id;
-    index_l3_port(id, stored, true);
-    auto eff = *effective(obj);
-    if (host_of(eff).empty()) return;
-    if (auto old = ports_.find(id); old != ports_.end()) index_port(id, old->second, -1);
-    ports_[id] = eff;
-    index_port(id, eff, +1);
-  } else if (kind == "routers" || kind == "subnets" || kind == "floatingips" || kind == "l3_bindings") {
-    l3_change(kind, id, obj);
-  }
-}
-
-SharedView Planner::build_view(const std::string& host, const L2popByNetwork& l2pop,
-                                const std::set<std::string>& routers, const ArpByRouter& arp) const {
-  SharedView view;
-  WireView l3;
-  add_l3_entries(host, routers, l3, false);
-  for (auto& [key, obj] : l3) {
-    view.emplace(key, std::make_shared<const json::object>(std::move(obj)));
-    // A router's ARP entries are the same on every host that has it: shared.
-    if (key.first == "router")
-      if (auto a = arp.find(key.second); a != arp.end()) view.insert(a->second.begin(), a->second.end());
-  }
-  if (!ports_by_host_.count(host)) return view;
-  for (const auto& pid : ports_by_host_.at(host))
-    if (auto e = port_entry(host, pid)) view.emplace(ViewKey{"port", pid}, std::make_shared<const json::object>(std::move(*e)));
-  std::vector<const L2popItem*> remote;
-  for (const auto& [net, count] : host_networks_.at(host)) {
-    auto e = network_entry(host, net);
-    if (!e) continue;
-    view.emplace(ViewKey{"network", net}, std::make_shared<const json::object>(std::move(*e)));
-    if (auto items = l2pop.find(net); items != l2pop.end())
-      for (const auto& item : items->second)
-        if (*item.host != host) remote.push_back(&item);
-  }
-  // Inserted in key order, each at the end: no searching.
-  std::sort(remote.begin(), remote.end(), [](const auto* a, const auto* b) { return *a->pid < *b->pid; });
-  auto hint = view.end();
-  for (const auto* item : remote) hint = std::next(view.emplace_hint(hint, ViewKey{"l2pop", *item->pid}, item->entry));
-  return view;
+  auto c = planner::parse_change(kind, id, &obj);
+  if (!c) return;
+  if (c->table == Table::ports)
+    if (auto old = in_.ports.find(id); old != in_.ports.end()) topo_.index_port(old->second, false);
+  if (c->table == Table::floatingips)
+    if (auto old = in_.fips.find(id); old != in_.fips.end()) topo_.index_fip(old->second, false);
+  in_.apply(*c);
+  if (c->table == Table::ports) topo_.index_port(in_.ports.at(id), true);
+  if (c->table == Table::floatingips) topo_.index_fip(in_.fips.at(id), true);
 }
 
 void Planner::rebuild(int64_t revision) {
-  // Router interfaces bound, for L2, on their routers' DVR hosts (indexes only: every
-  // view is computed below anyway).
-  for (const auto& [r, obj] : routers_) {
-    auto ports = router_ports_.find(r);
-    if (ports == router_ports_.end()) continue;
-    auto dvr = dvr_hosts(r);
-    for (const auto& pid : ports->second) {
-      const auto& p = all_ports_.at(pid);
-      if (!distributed(p)) continue;
-      for (const auto& h : dvr) {
-        if (!dvr_bound_[pid].insert(h).second) continue;
-        json::object bound = p;
-        bound["binding:host_id"] = h;
-        bound["binding:vif_type"] = "bridge";
-        auto id = pid + "@" + h;
-        index_port(id, bound, +1);
-        ports_[id] = std::move(bound);
-      }
-    }
-  }
-  // Every port's l2pop entry once, grouped by network; the host views share them.
-  L2popByNetwork l2pop;
-  for (const auto& [pid, p] : ports_) {
-    auto h = hosts_.find(host_of(p));
-    auto net = str(p, "network_id");
-    if (h == hosts_.end() || !networks_.count(net) || distributed(p)) continue;
-    auto entry = std::make_shared<const json::object>(l2pop_json(p, h->second));
-    l2pop[net].push_back(L2popItem{&pid, &h->first, std::move(entry)});
-  }
-  // The routers each host gets entries for.
-  l3_hosts_.clear();
-  l3_external_.clear();
-  dvr_given_.clear();
-  std::map<std::string, std::set<std::string>> host_routers;
-  for (const auto& [r, obj] : routers_) {
-    auto hosts = l3_hosts(r);
-    for (const auto& h : hosts) host_routers[h].insert(r);
-    if (!hosts.empty()) l3_hosts_[r] = std::move(hosts);
-    if (auto ext = external_network(r); !ext.empty()) l3_external_[r] = ext;
-    if (auto dvr = dvr_hosts(r); !dvr.empty()) dvr_given_[r] = std::move(dvr);
-  }
-  ArpByRouter arp;
-  for (const auto& [r, hosts] : l3_hosts_)
-    for (const auto& pid : router_subnet_ports(r))
-      if (auto a = arp_entry("", view::ArpId{r, pid}.str(), true))
-        arp[r].emplace_back(ViewKey{"arp", view::ArpId{r, pid}.str()}, std::make_shared<const json::object>(std::move(*a)));
-  // Every network's flood members once; the workers only read them.
-  caching_flood_ = true;
-  flood_cache_.clear();
-  for (const auto& [net, hosts] : network_hosts_) flood_members(net);
-  flood_frozen_ = true;
-  // Hosts are independent: build them on every core.
-  static const std::set<std::string> none;
-  std::set<std::string> names;
-  for (const auto& [host, pids] : ports_by_host_) names.insert(host);
-  for (const auto& [host, rs] : host_routers) names.insert(host);
+  // The L2 bindings from the loaded ports (gateway ports on their active host), then the
+  // routers' interfaces on their DVR hosts; shared entries and flood lists once.
+  l2_.clear();
+  for (const auto& [id, p] : in_.ports) l2_.load(id, *snat_.effective(p));
+  dvr_.load(l2_);
+  l2_.prepare();
+  std::set<std::string> names = l2_.hosts();  // and those given routers:
+  for (const auto& [id, row] : in_.routers)
+    if (const auto* given = dvr_.given(id)) names.insert(given->begin(), given->end());
+  // Hosts are independent: build them on every core (the nodes only read now).
   std::vector<const std::string*> hosts;
   for (const auto& host : names) hosts.push_back(&host);
   std::vector<SharedView> built(hosts.size());
@@ -461,11 +265,17 @@ void Planner::rebuild(int64_t revision) {
   std::vector<std::thread> pool;
   for (unsigned w = 0; w < workers; ++w)
     pool.emplace_back([&, w] {
-      for (size_t i = w; i < hosts.size(); i += workers) built[i] = build_view(*hosts[i], l2pop, host_routers.count(*hosts[i]) ? host_routers.at(*hosts[i]) : none, arp);
+      for (size_t i = w; i < hosts.size(); i += workers) {
+        const auto& routers = dvr_.routers_of_host(*hosts[i]);
+        dvr_.build(*hosts[i], built[i]);
+        snat_.build(*hosts[i], routers, built[i]);
+        fip_.build(*hosts[i], routers, built[i]);
+        l2_.build(*hosts[i], built[i]);
+      }
     });
   for (auto& t : pool) t.join();
-  flood_frozen_ = caching_flood_ = false;
-  flood_cache_.clear();
+  l2_.finish();
+  dvr_.finish();
   views_.clear();
   for (size_t i = 0; i < hosts.size(); ++i)
     if (!built[i].empty()) {

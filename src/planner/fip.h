@@ -1,0 +1,31 @@
+// Engine node "fip": per external network, on each host with floating IPs of its own
+// ports there: the host's fg- port and the floating IPs per router.
+#pragma once
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "planner/dvr.h"
+#include "planner/topology.h"
+
+namespace nt::planner {
+
+class FipNode {
+ public:
+  FipNode(const Inputs& in, const Topology& topo) : in_(in), topo_(topo) {}
+
+  // Marks the fip keys of the routers' external networks (old and new) on their hosts.
+  void routers_changed(const std::map<std::string, RouterHosts>& routers, Keys& keys);
+
+  std::optional<boost::json::object> entry(const std::string& host, const std::string& network) const;
+  void recompute(const std::string& host, WireView& out) const;
+  void build(const std::string& host, const std::set<std::string>& routers, SharedView& out) const;
+  mutable NodeStats stats;  // counted on the engine's (single) thread only
+
+ private:
+  const Inputs& in_;
+  const Topology& topo_;
+};
+
+}  // namespace nt::planner

@@ -1,0 +1,283 @@
+#include "planner/l2.h"
+
+#include <algorithm>
+
+#include "common/names.h"
+
+namespace nt::planner {
+namespace json = boost::json;
+using view::Kind;
+
+namespace {
+
+// A router interface is the same port (IP and MAC) on every host of the router: never an
+// l2pop entry, which would point that MAC at one host's VTEP.
+bool distributed(const PortRow& p) { return owner::is_router_interface(p.device_owner); }
+
+std::vector<std::string> ips_of(const PortRow& p) {
+  std::vector<std::string> out;
+  out.reserve(p.fixed_ips.size());
+  for (const auto& ip : p.fixed_ips) out.push_back(ip.ip_address);
+  return out;
+}
+
+json::object port_json(const std::string& id, const PortRow& p, const NetworkRow& net) {
+  return view::encode(view::Port{p.network_id, p.mac_address, ips_of(p), devname::tap(id), p.admin_state_up, net.mtu});
+}
+json::object l2pop_json(const PortRow& p, const HostRow& host) {
+  return view::encode(view::L2pop{p.network_id, p.mac_address, ips_of(p), host.local_ip});
+}
+
+}  // namespace
+
+std::set<std::string> L2Node::hosts() const {
+  std::set<std::string> out;
+  for (const auto& [host, ports] : ports_by_host_) out.insert(host);
+  return out;
+}
+
+std::set<std::string> L2Node::hosts_of_network(const std::string& network) const {
+  std::set<std::string> out;
+  if (auto it = network_hosts_.find(network); it != network_hosts_.end())
+    for (const auto& [host, count] : it->second) out.insert(host);
+  return out;
+}
+
+bool L2Node::host_on_network(const std::string& host, const std::string& network) const {
+  auto h = host_networks_.find(host);
+  return h != host_networks_.end() && h->second.count(network) > 0;
+}
+
+const std::set<std::string>* L2Node::ports_on_network(const std::string& network) const {
+  auto it = ports_by_network_.find(network);
+  return it == ports_by_network_.end() ? nullptr : &it->second;
+}
+
+// The (host, VTEP) pairs of a network, in host order; cached while a refresh or rebuild
+// asks for the same list once per host of the network.
+const L2Node::Flood& L2Node::flood(const std::string& network) const {
+  if (cache_mode_ != CacheMode::off)
+    if (auto it = flood_cache_.find(network); it != flood_cache_.end()) return it->second;
+  Flood f;
+  std::set<std::string_view> seen;
+  if (auto members = network_hosts_.find(network); members != network_hosts_.end())
+    for (const auto& [other, count] : members->second) {
+      auto h = in_.hosts.find(other);
+      if (h == in_.hosts.end() || h->second.local_ip.empty()) continue;
+      std::string_view vtep = h->second.local_ip;  // stable: hosts do not change during a refresh
+      if (!seen.insert(vtep).second) f.shared = true;
+      f.vteps.emplace_back(&other, vtep);
+    }
+  if (cache_mode_ == CacheMode::filling) return flood_cache_[network] = std::move(f);
+  thread_local Flood scratch;  // frozen (a rebuild's threads) or off: not cached
+  scratch = std::move(f);
+  return scratch;
+}
+
+std::vector<std::string> L2Node::flood_list(const std::string& host, const std::string& network) const {
+  const auto& f = flood(network);
+  std::vector<std::string> vteps;
+  vteps.reserve(f.vteps.size());
+  std::set<std::string_view> seen;
+  for (const auto& [other, vtep] : f.vteps) {
+    if (*other == host) continue;
+    if (!f.shared || seen.insert(vtep).second) vteps.emplace_back(vtep);
+  }
+  return vteps;
+}
+
+json::object L2Node::network_json(const std::string& host, const NetworkRow& n) const {
+  return view::encode(view::Network{n.network_type, n.physical_network, n.segmentation_id, n.mtu, devname::bridge(n.id),
+                                    flood_list(host, n.id)});
+}
+
+std::optional<json::object> L2Node::entry(const std::string& host, Kind kind, const std::string& id) const {
+  if (kind == Kind::network) {
+    auto net = in_.networks.find(id);
+    if (net == in_.networks.end() || !host_on_network(host, id)) return std::nullopt;
+    return network_json(host, net->second);
+  }
+  auto it = bound_.find(id);
+  if (it == bound_.end()) return std::nullopt;
+  const auto& p = it->second;
+  auto net = in_.networks.find(p.network_id);
+  if (net == in_.networks.end()) return std::nullopt;
+  auto where = p.bound_host();
+  if (kind == Kind::port) return where == host ? std::optional(port_json(id, p, net->second)) : std::nullopt;
+  auto h = in_.hosts.find(where);
+  if (kind != Kind::l2pop || distributed(p) || where == host || h == in_.hosts.end() || !host_on_network(host, p.network_id))
+    return std::nullopt;
+  return l2pop_json(p, h->second);
+}
+
+void L2Node::recompute(const std::string& host, WireView& out) const {
+  auto mine = ports_by_host_.find(host);
+  if (mine == ports_by_host_.end()) return;
+  std::set<std::string> networks;
+  for (const auto& id : mine->second) {
+    const auto& p = bound_.at(id);
+    auto net = in_.networks.find(p.network_id);
+    if (net == in_.networks.end()) continue;  // the port's network is not known (yet)
+    networks.insert(p.network_id);
+    out[key(Kind::port, id)] = port_json(id, p, net->second);
+  }
+  for (const auto& net_id : networks) {
+    out[key(Kind::network, net_id)] = network_json(host, in_.networks.at(net_id));
+    for (const auto& id : ports_by_network_.at(net_id)) {
+      const auto& p = bound_.at(id);
+      auto h = in_.hosts.find(p.bound_host());
+      if (p.bound_host() == host || h == in_.hosts.end() || distributed(p)) continue;
+      out[key(Kind::l2pop, id)] = l2pop_json(p, h->second);
+    }
+  }
+  ++stats.recomputes;
+}
+
+void L2Node::index(const std::string& id, const PortRow& port, int delta) {
+  auto host = port.bound_host();
+  const auto& net = port.network_id;
+  auto& by_net = ports_by_network_[net];
+  auto& by_host = ports_by_host_[host];
+  auto& count = host_networks_[host][net];
+  if (delta > 0) by_net.insert(id), by_host.insert(id);
+  else by_net.erase(id), by_host.erase(id);
+  count += delta;
+  network_hosts_[net][host] = count;
+  if (count == 0) host_networks_[host].erase(net), network_hosts_[net].erase(host);
+  if (host_networks_[host].empty()) host_networks_.erase(host);
+  if (network_hosts_[net].empty()) network_hosts_.erase(net);
+  if (by_net.empty()) ports_by_network_.erase(net);
+  if (by_host.empty()) ports_by_host_.erase(host);
+}
+
+void L2Node::add_network_keys(Keys& keys, const std::string& host, const std::string& network) const {
+  auto& mine = keys[host];
+  mine.insert(key(Kind::network, network));
+  if (auto ports = ports_by_network_.find(network); ports != ports_by_network_.end())
+    for (const auto& id : ports->second) mine.insert(key(Kind::l2pop, id));
+}
+
+Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
+  ++stats.changes;
+  std::set<std::string> nets, homes, hosts;
+  auto old = bound_.find(id);
+  if (old != bound_.end()) nets.insert(old->second.network_id), homes.insert(old->second.bound_host());
+  bool bound = port && !port->bound_host().empty();
+  if (bound) nets.insert(port->network_id), homes.insert(port->bound_host());
+  std::map<std::pair<std::string, std::string>, bool> member_before;
+  for (const auto& h : homes)
+    for (const auto& n : nets) member_before[{h, n}] = host_on_network(h, n);
+  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
+  if (old != bound_.end()) index(id, old->second, -1), bound_.erase(old);
+  if (bound) bound_[id] = *port, index(id, *port, +1);
+  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
+  hosts.insert(homes.begin(), homes.end());
+  Keys keys;
+  for (const auto& h : hosts) {
+    auto& mine = keys[h];
+    mine.insert(key(Kind::port, id));
+    mine.insert(key(Kind::l2pop, id));
+    for (const auto& n : nets) mine.insert(key(Kind::network, n));
+  }
+  // A host joining or leaving a network gains or loses all of that network's entries.
+  for (const auto& [hn, was] : member_before)
+    if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second);
+  for (const auto& [h, ks] : keys) stats.keys += ks.size();
+  return keys;
+}
+
+Keys L2Node::network_changed(const std::string& network) {
+  ++stats.changes;
+  Keys keys;
+  auto ports = ports_by_network_.find(network);
+  for (const auto& h : hosts_of_network(network)) {
+    auto& mine = keys[h];
+    mine.insert(key(Kind::network, network));
+    if (ports != ports_by_network_.end())
+      for (const auto& id : ports->second) mine.insert(key(Kind::port, id)), mine.insert(key(Kind::l2pop, id));
+    stats.keys += mine.size();
+  }
+  return keys;
+}
+
+Keys L2Node::host_changed(const std::string& host) {
+  ++stats.changes;
+  Keys keys;
+  // The host's VTEP is in the flood lists and l2pop entries of the hosts sharing its networks.
+  std::map<std::string, std::vector<std::string>> mine_by_net;
+  if (auto mine = ports_by_host_.find(host); mine != ports_by_host_.end())
+    for (const auto& id : mine->second) mine_by_net[bound_.at(id).network_id].push_back(id);
+  for (const auto& [net, ids] : mine_by_net)
+    for (const auto& h : hosts_of_network(net)) {
+      auto& theirs = keys[h];
+      theirs.insert(key(Kind::network, net));
+      for (const auto& id : ids) theirs.insert(key(Kind::l2pop, id));
+    }
+  keys[host];  // touched, even if nothing of its own view depends on its record
+  for (const auto& [h, ks] : keys) stats.keys += ks.size();
+  return keys;
+}
+
+void L2Node::begin_refresh() {
+  cache_mode_ = CacheMode::filling;
+  flood_cache_.clear();
+}
+
+void L2Node::end_refresh() {
+  cache_mode_ = CacheMode::off;
+  flood_cache_.clear();
+}
+
+void L2Node::clear() {
+  bound_.clear(), ports_by_network_.clear(), ports_by_host_.clear(), host_networks_.clear(), network_hosts_.clear();
+}
+
+void L2Node::load(const std::string& id, const PortRow& port) {
+  if (port.bound_host().empty()) return;
+  if (auto old = bound_.find(id); old != bound_.end()) index(id, old->second, -1);
+  bound_[id] = port;
+  index(id, port, +1);
+}
+
+void L2Node::prepare() {
+  // Every binding's l2pop entry once, grouped by network; the host views share them.
+  l2pop_by_network_.clear();
+  for (const auto& [id, p] : bound_) {
+    auto h = in_.hosts.find(p.bound_host());
+    if (h == in_.hosts.end() || !in_.networks.count(p.network_id) || distributed(p)) continue;
+    l2pop_by_network_[p.network_id].push_back(
+        SharedL2pop{&id, &h->first, std::make_shared<const json::object>(l2pop_json(p, h->second))});
+  }
+  // Every network's flood list once; the rebuild's threads only read them.
+  cache_mode_ = CacheMode::filling;
+  flood_cache_.clear();
+  for (const auto& [net, hosts] : network_hosts_) flood(net);
+  cache_mode_ = CacheMode::frozen;
+}
+
+void L2Node::build(const std::string& host, SharedView& out) const {
+  auto mine = ports_by_host_.find(host);
+  if (mine == ports_by_host_.end()) return;
+  for (const auto& id : mine->second)
+    if (auto e = entry(host, Kind::port, id)) out.emplace(key(Kind::port, id), std::make_shared<const json::object>(std::move(*e)));
+  std::vector<const SharedL2pop*> remote;
+  for (const auto& [net, count] : host_networks_.at(host)) {
+    auto e = entry(host, Kind::network, net);
+    if (!e) continue;
+    out.emplace(key(Kind::network, net), std::make_shared<const json::object>(std::move(*e)));
+    if (auto items = l2pop_by_network_.find(net); items != l2pop_by_network_.end())
+      for (const auto& item : items->second)
+        if (*item.host != host) remote.push_back(&item);
+  }
+  // Inserted in key order, each at the end: no searching.
+  std::sort(remote.begin(), remote.end(), [](const auto* a, const auto* b) { return *a->id < *b->id; });
+  auto hint = out.end();
+  for (const auto* item : remote) hint = std::next(out.emplace_hint(hint, key(Kind::l2pop, *item->id), item->entry));
+}
+
+void L2Node::finish() {
+  l2pop_by_network_.clear();
+  end_refresh();
+}
+
+}  // namespace nt::planner

@@ -1,0 +1,81 @@
+// Engine node "l2": the network, port and l2pop entries. Its input is the set of port
+// bindings as L2 sees them: instance ports where they are bound, a router's sg- and qg-
+// ports on its active gateway host (the snat node says where), and each router interface
+// once per DVR host of the router (the dvr node binds those, as "<port>@<host>").
+//  - network: on every host with a binding on it; flood list = the other hosts' VTEPs;
+//  - port: a binding on the host (its tap);
+//  - l2pop: every other binding on the host's networks, behind its host's VTEP (never a
+//    router interface: that MAC is on every host of the router).
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planner/inputs.h"
+#include "planner/node.h"
+
+namespace nt::planner {
+
+class L2Node {
+ public:
+  explicit L2Node(const Inputs& in) : in_(in) {}
+
+  // A binding came, changed or went (nullopt, or a port bound nowhere).
+  Keys bind(const std::string& id, const std::optional<PortRow>& port);
+  // After the inputs took the network's or the host's change.
+  Keys network_changed(const std::string& network);
+  Keys host_changed(const std::string& host);
+
+  std::optional<boost::json::object> entry(const std::string& host, view::Kind kind, const std::string& id) const;
+  // Every entry of the host, from scratch.
+  void recompute(const std::string& host, WireView& out) const;
+
+  // Bulk (the server's boot): bind without computing keys, then prepare() the shared
+  // l2pop entries and flood lists once; build() may then run on many threads.
+  void clear();  // forgets every binding
+  void load(const std::string& id, const PortRow& port);
+  void prepare();
+  void build(const std::string& host, SharedView& out) const;
+  void finish();
+
+  void begin_refresh();  // caches flood lists until end_refresh()
+  void end_refresh();
+
+  std::set<std::string> hosts() const;  // with a binding
+  bool host_on_network(const std::string& host, const std::string& network) const;
+  const std::set<std::string>* ports_on_network(const std::string& network) const;
+  mutable NodeStats stats;  // counted on the engine's (single) thread only
+
+ private:
+  struct Flood {
+    std::vector<std::pair<const std::string*, std::string_view>> vteps;  // (host, VTEP) in host order
+    bool shared = false;                                                   // some hosts share a VTEP
+  };
+  const Flood& flood(const std::string& network) const;
+  std::vector<std::string> flood_list(const std::string& host, const std::string& network) const;
+  std::set<std::string> hosts_of_network(const std::string& network) const;
+  void index(const std::string& id, const PortRow& port, int delta);
+  void add_network_keys(Keys& keys, const std::string& host, const std::string& network) const;
+  boost::json::object network_json(const std::string& host, const NetworkRow& net) const;
+
+  const Inputs& in_;
+  std::map<std::string, PortRow> bound_;                              // binding id -> the port as bound
+  std::map<std::string, std::set<std::string>> ports_by_network_;     // network -> bindings on it
+  std::map<std::string, std::set<std::string>> ports_by_host_;        // host -> bindings there
+  std::map<std::string, std::map<std::string, int>> host_networks_;   // host -> network -> bindings
+  std::map<std::string, std::map<std::string, int>> network_hosts_;   // network -> host -> bindings
+  CacheMode cache_mode_ = CacheMode::off;
+  mutable std::map<std::string, Flood> flood_cache_;
+  struct SharedL2pop {
+    const std::string* id;
+    const std::string* host;  // where the port is bound
+    ViewEntry entry;
+  };
+  std::map<std::string, std::vector<SharedL2pop>> l2pop_by_network_;  // bulk only
+};
+
+}  // namespace nt::planner
