@@ -2,6 +2,7 @@
 // lock and writes through the group-commit writer, and turns results into responses.
 #pragma once
 #include <map>
+#include <mutex>
 #include <memory>
 
 #include "api/resource.h"
@@ -38,8 +39,9 @@ class Api {
   const Settings& settings_;
   Model& model_;
   Writer& writer_;
-  void follow(const std::vector<ChangeSet>& committed);  // feeds the planner and the watches
+  void follow(const std::vector<ChangeSet>& committed, int64_t revision);  // feeds the planner and the watches
   Liveness liveness_;
+  std::mutex plan_mu_;  // the planner and the watch hub's snapshots (not the model's lock)
   Planner planner_;
   WatchHub watches_;
   std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment

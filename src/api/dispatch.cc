@@ -76,35 +76,42 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   // Hosts known from before a restart get one agent_down_time of grace.
   if (const Table* hosts = model_.find_table("hosts"))
     for (const auto& [name, h] : *hosts) liveness_.beat(name);
-  // L3 inputs before ports: a router's sg-/qg- ports are placed by its gateway schedule.
+  // The planner starts from every stored input at once (any order), then follows commits.
   for (const char* kind : {"hosts", "networks", "subnets", "routers", "floatingips", "l3_bindings", "ports"})
     if (const Table* t = model_.find_table(kind))
       for (const auto& [id, obj] : *t) planner_.load(kind, id, obj);
   planner_.rebuild(model_.revision);
   // Changes before this start are not in the watch history: resuming needs a snapshot.
   for (const auto& [host, rev] : planner_.revisions()) watches_.set_floor(host, rev);
-  writer_.on_commit([this](const std::vector<ChangeSet>& committed) { follow(committed); });
+  writer_.on_commit([this](const std::vector<ChangeSet>& committed, int64_t revision) { follow(committed, revision); });
 }
 
-void Api::follow(const std::vector<ChangeSet>& committed) {
+// Runs on the writer thread after the commit, outside the model's exclusive lock: the
+// rows are read into typed changes once, planned, and the deltas published, under the
+// planner's own lock (the watch hub and the convergence report read under it).
+void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
+  std::lock_guard plan(plan_mu_);
   for (const auto& cs : committed)
     for (const auto& row : cs.rows) {
-      static const std::set<std::string> planned{"hosts", "networks", "ports", "subnets", "routers", "floatingips", "l3_bindings"};
-      if (!planned.count(row.kind)) continue;
       if (row.kind == "hosts" && !row.body) {
         // The host's agents were deleted: its credential is void, and so are its open
         // streams and what it reported.
         watches_.end_host(row.id);
         liveness_.forget(row.id);
       }
-      try {
-        std::optional<Obj> obj;
-        if (row.body) obj = json::parse(*row.body).as_object();
-        planner_.apply(row.kind, row.id, obj, model_.revision);
-        watches_.publish(planner_.last_deltas());
-      } catch (const std::exception& e) {
-        spdlog::error("planner could not follow {} {}: {}", row.kind, row.id, e.what());
+      std::optional<json::value> doc;
+      if (row.body) {
+        boost::system::error_code ec;
+        doc = json::parse(*row.body, ec);
+        if (ec || !doc->is_object()) {
+          spdlog::error("planner cannot follow {} {}: the stored row is not a JSON object", row.kind, row.id);
+          continue;
+        }
       }
+      auto change = planner::parse_change(row.kind, row.id, doc ? &doc->get_object() : nullptr);
+      if (!change) continue;  // a table the planner does not follow
+      planner_.apply(*change, revision);
+      watches_.publish(planner_.last_deltas());
     }
 }
 Api::~Api() = default;
@@ -297,6 +304,9 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
     // A host cannot have applied a view revision it was never sent, so it cannot claim
     // convergence with one. Such a claim (also an agent still on a revision from before a
     // server restart) is not recorded; the heartbeat and port states still count.
+  }
+  {
+    std::lock_guard plan(plan_mu_);
     if (report->applied && *report->applied > planner_.host_revision(report->host)) report->applied.reset();
   }
   if (!known) return answer(not_found("HostNotFound", "Host " + report->host + " is not registered."));
@@ -339,12 +349,16 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
     if (!since || *since < 0)
       return reply(error_response(Error{Errc::invalid_argument, "", "since must be a revision number, not '" + v + "'"}));
   }
-  std::shared_lock lock(writer_.lock());
-  if (!model_.find("hosts", host))
-    return reply(error_response(Error{Errc::not_found, "HostNotFound", "Host " + host + " is not registered."}));
+  {
+    std::shared_lock lock(writer_.lock());
+    if (!model_.find("hosts", host))
+      return reply(error_response(Error{Errc::not_found, "HostNotFound", "Host " + host + " is not registered."}));
+  }
   HttpResponse r{200, "", "application/x-ndjson", {}};
-  r.stream = watches_.subscribe(host, since, planner_);
-  lock.unlock();
+  {
+    std::lock_guard plan(plan_mu_);
+    r.stream = watches_.subscribe(host, since, planner_);
+  }
   reply(std::move(r));
 }
 
@@ -352,7 +366,8 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
 // the revision its agent reported applied; converged when every one has caught up. The
 // sandbox and the tests wait on this rather than on time.
 json::value Api::convergence() {
-  std::shared_lock lock(writer_.lock());
+  auto revision = model_revision();
+  std::lock_guard plan(plan_mu_);
   json::array hosts;
   bool converged = true;
   for (const auto& host : planner_.hosts_with_views()) {
@@ -365,7 +380,10 @@ json::value Api::convergence() {
                                  {"applied_revision", applied ? json::value(*applied) : json::value(nullptr)},
                                  {"converged", done}});
   }
-  return json::object{{"revision", model_.revision}, {"converged", converged}, {"hosts", std::move(hosts)}};
+  json::object nodes;  // the planner's engine nodes, for the operator
+  for (const auto& [name, st] : planner_.stats())
+    nodes[name] = json::object{{"changes", st.changes}, {"keys", st.keys}, {"entries", st.entries}, {"recomputes", st.recomputes}};
+  return json::object{{"revision", revision}, {"converged", converged}, {"hosts", std::move(hosts)}, {"planner", std::move(nodes)}};
 }
 
 int64_t Api::model_revision() {

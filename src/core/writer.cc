@@ -1,5 +1,7 @@
 #include "core/writer.h"
 
+#include <optional>
+
 #include <spdlog/spdlog.h>
 
 #include <future>
@@ -85,6 +87,7 @@ void Writer::run_group(std::deque<Job>& group) {
   results.reserve(group.size());
   bool wrote = false;
   std::vector<ChangeSet> committed;
+  std::optional<int64_t> revision;  // set when the group committed a change
   {
     std::unique_lock exclusive(lock_);
     auto began = store_.begin();
@@ -119,11 +122,12 @@ void Writer::run_group(std::deque<Job>& group) {
         if (auto state = store_.load()) (void)model_.load(*state);
         for (auto& r : results)
           if (r) r = nt::unexpected(done.error());
-      } else if (wrote && on_commit_) {
-        on_commit_(committed);
+      } else if (wrote) {
+        revision = model_.revision;
       }
     }
   }
+  if (revision && on_commit_) on_commit_(committed, *revision);
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
 }
 

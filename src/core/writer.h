@@ -30,9 +30,13 @@ class Writer {
   // Runs fn synchronously through the same path (start-up tasks and tests).
   Result<boost::json::value> run(WriteFn fn);
   std::shared_mutex& lock() { return lock_; }
-  // Called after each successful commit, still under the exclusive lock, with the change
-  // sets of the requests that committed (the planner follows the model this way).
-  void on_commit(std::function<void(const std::vector<ChangeSet>&)> hook) { on_commit_ = std::move(hook); }
+  // Called after each successful commit with the change sets of the requests that
+  // committed and the model's revision after them (the planner follows the model this
+  // way). It runs on the writer thread after the exclusive lock is released (readers go
+  // on meanwhile) and before the requests are answered (a client that got its answer
+  // finds the change planned).
+  using CommitHook = std::function<void(const std::vector<ChangeSet>&, int64_t revision)>;
+  void on_commit(CommitHook hook) { on_commit_ = std::move(hook); }
   void stop();
 
  private:
@@ -53,7 +57,7 @@ class Writer {
   std::condition_variable queue_cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
-  std::function<void(const std::vector<ChangeSet>&)> on_commit_;
+  CommitHook on_commit_;
   std::thread thread_;
 };
 

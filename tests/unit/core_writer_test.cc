@@ -80,6 +80,31 @@ TEST(Writer, ConcurrentSubmissionsAllCommitWithDistinctRevisions) {
   EXPECT_EQ(store->load()->rows["ports"].size(), 400u);
 }
 
+// The commit hook (the planner) runs after the exclusive lock is released, so readers are
+// not held up by planning, and before the request is answered.
+TEST(Writer, CommitHookRunsOutsideTheLockBeforeTheAnswer) {
+  auto store = make_memory_store();
+  Model model;
+  Writer writer(model, *store);
+  std::atomic<bool> readable{false};
+  std::atomic<int64_t> seen{-1};
+  writer.on_commit([&](const std::vector<ChangeSet>& committed, int64_t revision) {
+    readable = writer.lock().try_lock_shared();
+    if (readable) writer.lock().unlock_shared();
+    seen = committed.size() == 1 && committed[0].rows.size() == 1 ? revision : -2;
+  });
+  auto ok = writer.run([](Txn& txn) -> Result<json::value> {
+    txn.put("networks", row("a"));
+    return json::value(nullptr);
+  });
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(readable);
+  EXPECT_EQ(seen, 1);  // the hook had run when the answer came
+  seen = -1;
+  ASSERT_TRUE(writer.run([](Txn&) -> Result<json::value> { return json::value(nullptr); }));
+  EXPECT_EQ(seen, -1);  // nothing written: no hook
+}
+
 TEST(Model, ReloadRebuildsAllocationIndexes) {
   LoadedState state;
   state.rows["ports"].push_back({"p1", R"({"id":"p1","project_id":"x","network_id":"n","mac_address":"fa:16:3e:00:00:01",
