@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <pthread.h>
+#include <csignal>
 #include <atomic>
 #include <boost/json.hpp>
 #include <cstring>
@@ -106,7 +109,7 @@ class Agent {
     auto body = channel::encode(reg);
     auto token_file = host_token_file(config_);
     client_.set_host_token(read_host_token(token_file));
-    while (true) {
+    while (!stopping_) {
       auto r = client_.post("/agent/v1/register", body);
       if (r) {
         keep_issued_token(*r, token_file);
@@ -114,7 +117,7 @@ class Agent {
       }
       bool refused = r.error().code == Errc::unauthenticated;
       spdlog::warn("register: {}; retrying in {} s", r.error().message, refused ? 5 : 1);
-      std::this_thread::sleep_for(std::chrono::seconds(refused ? 5 : 1));
+      for (int i = 0; i < (refused ? 50 : 10) && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
 
@@ -134,16 +137,19 @@ class Agent {
 
   // Reconciles the kernel with the current view; returns the number of operations.
   // Nothing happens before the first complete view: a partial one would tear down what
-  // is right (and lose traffic after a restart).
+  // is right (and lose traffic after a restart). The pass works on a snapshot of the
+  // view: the watch goes on taking lines while the kernel is read and written.
   size_t reconcile() {
-    std::set<std::string> fip_requests;
-    size_t changes = 0;
+    std::lock_guard one_pass(pass_mu_);
+    Snapshot snap;
     {
       std::lock_guard g(mu_);
-      changes = reconcile_locked(fip_requests);
+      if (!have_view_) return 0;
+      snap = Snapshot{view_, rev_, undecodable_ == 0};
     }
-    // The server makes this host's floating IP gateway ports on request (as Neutron's);
-    // asked without holding the view, so the watch goes on meanwhile.
+    std::set<std::string> fip_requests;
+    size_t changes = pass(snap, fip_requests);
+    // The server makes this host's floating IP gateway ports on request (as Neutron's).
     for (const auto& net : fip_requests)
       if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway", channel::encode(channel::FipGatewayRequest{net}));
           !r)
@@ -151,10 +157,15 @@ class Agent {
     return changes;
   }
 
-  // One pass against the kernel, with mu_ held (the view must not change under it).
-  size_t reconcile_locked(std::set<std::string>& fip_requests) {
-    if (!have_view_) return 0;
-    int64_t revision = rev_;  // the view this pass applies
+  struct Snapshot {
+    std::shared_ptr<const HostView> view;
+    int64_t revision = -1;  // the view revision it is
+    bool decoded = true;    // every line of it decoded
+  };
+
+  // One pass against the kernel (pass_mu_ held: one at a time).
+  size_t pass(const Snapshot& snap, std::set<std::string>& fip_requests) {
+    const HostView& view = *snap.view;
     // The host is read once per pass, and again only after something changed in it.
     auto actual = kernel_->read();
     auto reread = [&] {
@@ -163,9 +174,9 @@ class Agent {
       return actual.has_value();
     };
     if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
-    size_t changes = l3_.before_l2(view_, *actual);  // namespaces and veths, for L2 to plug
+    size_t changes = l3_.before_l2(view, *actual);  // namespaces and veths, for L2 to plug
     if (changes > 0 && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
-    auto ops = plan_l2(view_, *actual, config_.l2);
+    auto ops = plan_l2(view, *actual, config_.l2);
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
     bool clean = true;
     if (!dry_run_ && !ops.empty())
@@ -173,12 +184,20 @@ class Agent {
     if (!ops.empty() && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     // The L3 host work after this (FDB entries, the bridge table) leaves plugging alone.
     changes += ops.size() + l3_.after_l2(*actual);
-    states_ = port_states(view_, *actual);
     if (!dry_run_) fip_requests = l3_.missing_fip_gateways();
     // Applied: every operation of the pass succeeded and nothing the view names is missing.
     // A view with an entry this agent could not decode is never reported as applied.
-    if (!l3_.take_failed() && clean && l3_.missing_fip_gateways().empty() && undecodable_ == 0) applied_ = revision;
+    bool applied = !l3_.take_failed() && clean && l3_.missing_fip_gateways().empty() && snap.decoded;
+    std::lock_guard g(mu_);
+    states_ = port_states(view, *actual);
+    if (applied) applied_ = snap.revision;
     return changes;
+  }
+
+  // The view to change: a pass may be reading the current one (copy on write).
+  HostView& writable_view() {
+    if (view_.use_count() > 1) view_ = std::make_shared<HostView>(*view_);
+    return *view_;
   }
 
   void report() {
@@ -204,10 +223,10 @@ class Agent {
         std::lock_guard g(mu_);
         LineResult got;
         if (synced || resuming) {
-          got = apply_line(view_, line, rev_);
+          got = apply_line(writable_view(), line, rev_);
         } else {
           got = apply_line(incoming, line, rev_);
-          if (got.op == "synced") view_ = std::move(incoming), undecodable_ = 0;
+          if (got.op == "synced") view_ = std::make_shared<HostView>(std::move(incoming)), undecodable_ = 0;
         }
         if (!got.decoded) ++undecodable_;
         op = got.op;
@@ -233,9 +252,17 @@ class Agent {
     });
   }
 
+  // Shutdown (from the signal thread): the watch ends, registration stops retrying. What
+  // was built stays: the data plane keeps forwarding without its agent, as Neutron's.
+  void stop() {
+    stopping_ = true;
+    client_.cancel();
+  }
+  bool stopping() const { return stopping_; }
+
   // A pass asked to be followed by another one soon (repeated gratuitous ARPs).
   bool repeat_pending() {
-    std::lock_guard g(mu_);
+    std::lock_guard one_pass(pass_mu_);
     return l3_.wants_repeat();
   }
 
@@ -252,8 +279,10 @@ class Agent {
   ChannelClient client_;
   bool dry_run_;
   L3Runner l3_;
-  std::mutex mu_;
-  HostView view_;
+  std::atomic<bool> stopping_{false};
+  std::mutex pass_mu_;  // one pass at a time; the L3 runner's state
+  std::mutex mu_;       // the view, revisions and port states (never held across I/O)
+  std::shared_ptr<HostView> view_ = std::make_shared<HostView>();
   std::map<std::string, std::string> states_;  // port -> up | down
   int64_t rev_ = -1;
   int64_t applied_ = -1;  // the view revision the last clean pass applied
@@ -373,21 +402,62 @@ std::map<std::string, std::string> unsupported_network_types() {
   return missing;
 }
 
+namespace {
+
+// SIGTERM and SIGINT are taken by one thread (blocked everywhere else), which stops the
+// agent; `done` ends that thread when the agent stopped on its own.
+class SignalStop {
+ public:
+  SignalStop() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGUSR1);  // internal: wakes the thread at the end
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any other thread starts
+  }
+  void start(std::function<void(int)> on_signal) {
+    thread_ = std::thread([this, on_signal = std::move(on_signal)] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (sig != SIGUSR1) on_signal(sig);
+    });
+  }
+  ~SignalStop() {
+    if (!thread_.joinable()) return;
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+};
+
+}  // namespace
+
 int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   AgentConfig config = given;
   config.l2.unsupported_types = unsupported_network_types();
+  SignalStop signals;
   auto kernel = kernel::open_netlink_kernel();
   if (!kernel) return spdlog::error("{}", kernel.error().message), 1;
   Agent agent(config, std::move(*kernel), dry_run);
+  std::atomic<bool> running{true};
+  signals.start([&](int sig) {
+    spdlog::info("signal {}: stopping (what is built stays in place)", sig);
+    running = false;
+    agent.stop();
+  });
   agent.register_host();
+  if (agent.stopping()) return spdlog::info("stopped"), 0;
   if (once) {
     auto r = agent.watch(true);
-    if (!r) return spdlog::error("{}", r.error().message), 1;
+    if (!r) return spdlog::error("{}", r.error().message), agent.stopping() ? 0 : 1;
     return 0;
   }
-  std::atomic<bool> running{true};
   // The VIF watcher: link events (a tap plugged or removed) trigger a pass at once; a
-  // pass and a heartbeat also run every report_interval.
+  // pass and a heartbeat also run every report_interval (the wait ends within a second
+  // on shutdown).
   auto links = kernel::LinkWatcher::open();
   if (!links) spdlog::warn("no link events ({}); taps are picked up every {} s", links.error().message, config.report_interval);
   std::thread heartbeat([&] {
@@ -397,14 +467,16 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
     while (running) {
       int wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                          next_report - std::chrono::steady_clock::now()).count());
-      if (soon) wait_ms = std::min(wait_ms, 300);
-      bool event = links ? (*links)->wait(std::max(wait_ms, 0))
-                         : (std::this_thread::sleep_for(std::chrono::milliseconds(std::max(wait_ms, 0))), false);
+      wait_ms = std::clamp(soon ? std::min(wait_ms, 300) : wait_ms, 0, 1000);
+      bool event = links ? (*links)->wait(wait_ms)
+                         : (std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms)), false);
+      if (!running) break;
       if (event || soon) {
         if (agent.reconcile() > 0) agent.report();
         soon = agent.repeat_pending();
         continue;
       }
+      if (std::chrono::steady_clock::now() < next_report) continue;
       agent.reconcile_and_report();
       soon = agent.repeat_pending();
       next_report = std::chrono::steady_clock::now() + period;
@@ -412,10 +484,12 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   });
   while (running) {
     auto r = agent.watch(false);
+    if (!running) break;
     spdlog::warn("watch ended: {}; reconnecting in 1 s", r ? "closed" : r.error().message);
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (int i = 0; i < 10 && running; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   heartbeat.join();
+  spdlog::info("stopped");
   return 0;
 }
 

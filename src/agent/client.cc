@@ -1,5 +1,7 @@
 #include "agent/client.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
@@ -124,7 +126,27 @@ Result<HttpAnswer> ChannelClient::call(const std::string& method, const std::str
 
 Status ChannelClient::watch(const std::string& target, const std::function<bool(const std::string&)>& on_line,
                            const std::function<void()>& on_drained) {
-  return with_stream(url_, [&](auto& s) { return do_watch(s, target, token_, on_line, on_drained); });
+  return with_stream(url_, [&](auto& s) -> Status {
+    {
+      std::lock_guard g(watch_mu_);
+      if (cancelled_) return fail(Errc::unavailable, Origin::channel, "watch: the agent is stopping");
+      watch_fd_ = beast::get_lowest_layer(s).socket().native_handle();
+    }
+    struct Forget {
+      ChannelClient* c;
+      ~Forget() {
+        std::lock_guard g(c->watch_mu_);
+        c->watch_fd_ = -1;
+      }
+    } forget{this};  // before the socket closes
+    return do_watch(s, target, token_, on_line, on_drained);
+  });
+}
+
+void ChannelClient::cancel() {
+  std::lock_guard g(watch_mu_);
+  cancelled_ = true;
+  if (watch_fd_ >= 0) ::shutdown(watch_fd_, SHUT_RDWR);  // the blocked read returns
 }
 
 }  // namespace nt::agent

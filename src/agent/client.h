@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/error.h"
@@ -41,10 +42,16 @@ class ChannelClient {
   // natural point to act on a burst of lines at once.
   Status watch(const std::string& target, const std::function<bool(const std::string&)>& on_line,
                const std::function<void()>& on_drained = {});
+  // Ends a watch in progress (from another thread; the agent's shutdown), and any later
+  // one at once.
+  void cancel();
 
  private:
   ServerUrl url_;
   ChannelTokens token_;
+  std::mutex watch_mu_;  // guards watch_fd_ against the socket closing under cancel()
+  int watch_fd_ = -1;
+  bool cancelled_ = false;
 };
 
 }  // namespace nt::agent

@@ -3,7 +3,8 @@ will use), two host namespaces each running `neutrino-agent`, VMs plugged like o
 plugs them. Ports created through the API with binding:host_id get built by the agents:
 the VMs ping each other over VXLAN (taps plugged after the ports are picked up by the VIF
 watcher: the periodic pass is set to 30 s), the ports turn ACTIVE, an agent killed with SIGKILL
-and restarted changes nothing on its first reconcile, and a deleted port's entries go.
+and restarted changes nothing on its first reconcile, one stopped with SIGTERM exits cleanly
+leaving the data plane up, and a deleted port's entries go.
 Needs root; namespaces are nt-e2e-*, removed at the end; processes stopped by their PID."""
 import json
 import os
@@ -150,6 +151,13 @@ def test_agents_build_the_network_the_api_describes(cloud):
     cloud.start_agent("h1")
     wait_for(lambda: "first reconcile:" in cloud.log("h1").split("registered host")[-1], 15, "the restarted agent")
     assert "first reconcile: 0 changes" in cloud.log("h1").split("registered host")[-1]
+    assert pings("vm1", "10.91.0.12")
+
+    # SIGTERM: the agent stops cleanly (exit 0) at once, and what it built stays in place.
+    agent = cloud.procs.pop("h2")
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(10) == 0, cloud.log("h2")
+    assert "stopping" in cloud.log("h2") and cloud.log("h2").rstrip().endswith("stopped"), cloud.log("h2")[-500:]
     assert pings("vm1", "10.91.0.12")
 
     # The remote port goes: its entries leave h1.
