@@ -13,14 +13,17 @@
 #include "kernel/kernel.h"
 #include "kernel/plumbing.h"
 
+#include "common/net.h"
+
 namespace nt::kernel {
 
 Status send_gratuitous_arp(const std::string& dev, const std::string& ip, const std::string& mac) {
   auto what = "gratuitous ARP for " + ip + " on " + dev;
-  unsigned m[6];
+  auto parsed = Mac::parse(mac);
   in_addr addr{};
-  if (std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 || ::inet_pton(AF_INET, ip.c_str(), &addr) != 1)
-    return nt::unexpected(from_errno(EINVAL, what));
+  if (!parsed || ::inet_pton(AF_INET, ip.c_str(), &addr) != 1) return nt::unexpected(from_errno(EINVAL, what));
+  unsigned m[6];
+  for (int i = 0; i < 6; ++i) m[i] = static_cast<unsigned>((parsed->value >> (8 * (5 - i))) & 0xff);
   unsigned index = ::if_nametoindex(dev.c_str());
   if (index == 0) return nt::unexpected(from_errno(ENODEV, what));
   uint8_t frame[42] = {};

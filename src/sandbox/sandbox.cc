@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/text.h"
 #include "kernel/netns.h"
 #include "sandbox/fabric.h"
 #include "sandbox/state.h"
@@ -67,7 +68,10 @@ int listening_port(const std::string& log) {
   std::string line;
   int port = 0;
   while (std::getline(f, line))
-    if (auto at = line.find("listening on 127.0.0.1:"); at == 0) port = std::atoi(line.c_str() + 23);
+    if (line.rfind("listening on 127.0.0.1:", 0) == 0) {
+      auto digits = line.substr(23, line.find_first_not_of("0123456789", 23) - 23);
+      port = static_cast<int>(parse_int64(digits).value_or(0));
+    }
   return port;
 }
 
@@ -175,9 +179,10 @@ void stop_stray_agents(const std::vector<std::string>& namespaces) {
     auto pid_text = entry.path().filename().string();
     if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
     struct stat st{};
-    int pid = std::stoi(pid_text);
+    auto pid = parse_int64(pid_text);
+    if (!pid || *pid <= 0 || *pid > INT32_MAX) continue;
     if (::stat(("/proc/" + pid_text + "/ns/net").c_str(), &st) == 0 && ours.count(st.st_ino))
-      stop_process(pid, "neutrino-agent");
+      stop_process(static_cast<int>(*pid), "neutrino-agent");
   }
 }
 

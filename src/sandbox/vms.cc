@@ -11,6 +11,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/json_get.h"
 #include "common/uuid.h"
 #include "kernel/netns.h"
 #include "sandbox/fabric.h"
@@ -22,7 +23,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string text(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : ""; }
 
 // "ip-address=A", "subnet=S", "subnet=S,ip-address=A" as a Neutron fixed_ips entry.
 Result<json::object> fixed_ip(const Options& o, const std::string& spec) {
@@ -62,15 +62,16 @@ Result<json::object> create_port(const Options& o, const VmRequest& vm, const js
 
 // eth0's address, prefix and gateway from the port's first fixed IP and its subnet.
 Result<VmLink> vm_link(const Options& o, const json::object& port, int mtu) {
-  const auto& ips = port.at("fixed_ips").as_array();
-  if (ips.empty()) return fail(Errc::invalid_argument, Origin::sandbox, "the port got no IP address (a network without subnets?)");
-  const auto& first = ips[0].as_object();
-  NT_ASSIGN(auto subnet, api(o, "GET", "/v2.0/subnets/" + text(first.at("subnet_id"))));
+  const auto& ips = jget::arr(port, "fixed_ips");
+  if (ips.empty() || !ips[0].is_object())
+    return fail(Errc::invalid_argument, Origin::sandbox, "the port got no IP address (a network without subnets?)");
+  const auto& first = ips[0].get_object();
+  NT_ASSIGN(auto subnet, api(o, "GET", "/v2.0/subnets/" + jget::str(first, "subnet_id")));
   const auto& sn = subnet.as_object().at("subnet").as_object();
-  auto cidr = text(sn.at("cidr"));
-  auto id = text(port.at("id"));
-  return VmLink{devname::tap(id), text(port.at("mac_address")),
-                text(first.at("ip_address")) + cidr.substr(cidr.find('/')), text(sn.at("gateway_ip")), mtu};
+  auto cidr = jget::str(sn, "cidr");
+  auto id = jget::str(port, "id");
+  return VmLink{devname::tap(id), jget::str(port, "mac_address"),
+                jget::str(first, "ip_address") + cidr.substr(cidr.find('/')), jget::str(sn, "gateway_ip"), mtu};
 }
 
 // Nova waits for the port to turn ACTIVE (vif-plugged) before it reports the VM running.
@@ -80,8 +81,8 @@ std::string wait_active(const Options& o, const std::string& port_id) {
     auto port = api(o, "GET", "/v2.0/ports/" + port_id);
     if (!port) return "unknown";
     const auto& p = port->at("port").as_object();
-    status = text(p.at("status"));
-    if (status == "ACTIVE" || text(p.at("binding:vif_type")) == "binding_failed") return status;
+    status = jget::str(p, "status");
+    if (status == "ACTIVE" || jget::str(p, "binding:vif_type") == "binding_failed") return status;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return status;
@@ -104,15 +105,15 @@ Status vm_create(const Options& o, const VmRequest& vm) {
   if (!s.host(vm.host)) return fail(Errc::not_found, Origin::sandbox, "no sandbox host " + vm.host);
   NT_ASSIGN(auto net, find_resource(o, "networks", vm.network));
   NT_ASSIGN(auto port, create_port(o, vm, net));
-  auto port_id = text(port.at("id"));
-  auto link = vm_link(o, port, static_cast<int>(net.at("mtu").as_int64()));
+  auto port_id = jget::str(port, "id");
+  auto link = vm_link(o, port, static_cast<int>(jget::num(net, "mtu", 1500)));
   Status plugged = link ? plug_vm(host_ns(o, vm.host), vm_ns(o, vm.name), *link) : nt::unexpected(link.error());
   if (!plugged) {
     (void)api(o, "DELETE", "/v2.0/ports/" + port_id);
     if (kernel::namespace_exists(vm_ns(o, vm.name))) (void)kernel::delete_namespace(vm_ns(o, vm.name));
     return plugged;
   }
-  s.vms.push_back({vm.name, vm.host, port_id, text(net.at("id")), link->cidr.substr(0, link->cidr.find('/'))});
+  s.vms.push_back({vm.name, vm.host, port_id, jget::str(net, "id"), link->cidr.substr(0, link->cidr.find('/'))});
   NT_TRY(save_state(o, s));
   auto status = wait_active(o, port_id);
   // ACTIVE says the tap is plugged here; the other hosts' entries for the VM come with
@@ -131,14 +132,17 @@ Status wait_converged(const Options& o, std::chrono::milliseconds limit) {
   std::string behind;
   while (true) {
     NT_ASSIGN(auto answer, api(o, "GET", "/agent/v1/convergence"));
-    const auto& c = answer.as_object();
-    if (c.at("converged").as_bool()) return {};
+    if (!answer.is_object()) return fail(Errc::internal, Origin::sandbox, "the convergence report is not an object");
+    const auto& c = answer.get_object();
+    if (jget::flag(c, "converged", false)) return {};
     behind.clear();
-    for (const auto& h : c.at("hosts").as_array())
-      if (!h.as_object().at("converged").as_bool())
-        behind += (behind.empty() ? "" : ", ") + text(h.as_object().at("host")) + " (view " +
-                  json::serialize(h.as_object().at("view_revision")) + ", applied " +
-                  json::serialize(h.as_object().at("applied_revision")) + ")";
+    for (const auto& h : jget::arr(c, "hosts")) {
+      if (!h.is_object() || jget::flag(h.get_object(), "converged", false)) continue;
+      const auto& host = h.get_object();
+      behind += (behind.empty() ? "" : ", ") + jget::str(host, "host") + " (view " +
+                std::to_string(jget::num(host, "view_revision", -1)) + ", applied " +
+                (host.contains("applied_revision") ? json::serialize(host.at("applied_revision")) : "null") + ")";
+    }
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/l2_reconciler.h"
+#include "common/names.h"
 #include "kernel/fake/fake_kernel.h"
 
 namespace nt::agent {
@@ -13,7 +14,7 @@ using kernel::Link;
 namespace {
 
 const std::string kNet = "1234567890ab-net";
-const std::string kBridge = "brq1234567890a";
+const std::string kBridge = devname::bridge(kNet);
 
 view::Network network(const std::string& type = "vxlan", std::vector<std::string> flood = {"192.0.2.2"}) {
   return {type, type == "vxlan" ? std::nullopt : std::optional<std::string>("physnet1"),
@@ -23,7 +24,7 @@ view::Network network(const std::string& type = "vxlan", std::vector<std::string
 HostView view_with_remote_port() {
   HostView v;
   v.networks[kNet] = network();
-  v.ports["p1"] = view::Port{kNet, "fa:16:3e:00:00:01", {}, "tapp1", true, 1450};
+  v.ports["p1"] = view::Port{kNet, "fa:16:3e:00:00:01", {}, devname::tap("p1"), true, 1450};  // "tapp1"
   v.l2pop["p2"] = view::L2pop{kNet, "fa:16:3e:00:00:02", {"10.0.0.2"}, "192.0.2.2"};
   return v;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "channel/entries.h"
+#include "common/names.h"
 
 namespace nt::view {
 namespace json = boost::json;
@@ -11,7 +12,7 @@ namespace json = boost::json;
 namespace {
 Router sample_router() {
   Router r;
-  r.interfaces.push_back(RouterPort{"p1", "qr-p1", "tapp1", "fa:16:3e:00:00:01", "n1", "brqn1", 1450, "s1",
+  r.interfaces.push_back(RouterPort{"p1", devname::qr("p1"), devname::tap("p1"), "fa:16:3e:00:00:01", "n1", devname::bridge("n1"), 1450, "s1",
                                     "10.0.0.1", "10.0.0.0/24", 24, "10.0.0.1", "10.0.0.3"});
   r.routes.push_back({"198.51.100.0/24", "10.0.0.9"});
   r.external_network_id = "pub";
@@ -23,8 +24,8 @@ Router sample_router() {
 
 TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
   HostView v;
-  v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, "brqn1", {"192.0.2.2"}};
-  v.ports["p1"] = Port{"n1", "fa:16:3e:00:00:01", {"10.0.0.5"}, "tapp1", true, 1450};
+  v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, devname::bridge("n1"), {"192.0.2.2"}};
+  v.ports["p1"] = Port{"n1", "fa:16:3e:00:00:01", {"10.0.0.5"}, devname::tap("p1"), true, 1450};
   v.l2pop["p2"] = L2pop{"n1", "fa:16:3e:00:00:02", {"10.0.0.6"}, "192.0.2.2"};
   v.routers["r1"] = sample_router();
   v.arp["r1|p2"] = Arp{"r1", "fa:16:3e:00:00:02", {{"qr-p1", "10.0.0.6"}}};
@@ -33,7 +34,7 @@ TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
   s.qg = sample_router().interfaces[0];
   s.internal_cidrs = {"10.0.0.0/24"};
   v.snat["r1"] = s;
-  v.fips["pub"] = Fip{"pub", "brqpub", 1500, std::nullopt, {{"r1", {"203.0.113.5"}}}};
+  v.fips["pub"] = Fip{"pub", devname::bridge("pub"), 1500, std::nullopt, {{"r1", {"203.0.113.5"}}}};
   HostView decoded;
   for (const auto& [kind, id, obj] : entries(v)) {
     auto text = json::serialize(obj);  // through text, as on the wire
