@@ -83,14 +83,14 @@ Result<channel::Registration> parse_registration(const std::string& body) {
   const auto* o = doc.if_object();
   if (!o) return bad_request("Body contains invalid data");
   channel::Registration r;
-  r.host = json_str(o->if_contains("host"));
+  r.host = jget::str(o->if_contains("host"));
   if (!valid_host_name(r.host))
     return bad_request("Invalid input for host. Reason: a host name of 1 to 255 letters, digits, '.', '-' or '_', "
                        "starting with a letter or digit, is required.");
-  r.agent_mode = json_str(o->if_contains("agent_mode"));
+  r.agent_mode = jget::str(o->if_contains("agent_mode"));
   if (r.agent_mode != "dvr" && r.agent_mode != "dvr_snat")
     return bad_request("Invalid input for agent_mode. Reason: '" + r.agent_mode + "' is not in ['dvr', 'dvr_snat'].");
-  r.local_ip = json_str(o->if_contains("local_ip"));
+  r.local_ip = jget::str(o->if_contains("local_ip"));
   auto vtep = IpAddress::parse(r.local_ip);
   if (!vtep) return bad_request("Invalid input for local_ip. Reason: '" + r.local_ip + "' is not a valid IP address.");
   if (!usable_vtep(*vtep))
@@ -103,7 +103,7 @@ Result<channel::Registration> parse_registration(const std::string& body) {
       r.bridge_mappings[kv.key()] = kv.value().get_string();
     }
   }
-  r.version = json_str(o->if_contains("version"));
+  r.version = jget::str(o->if_contains("version"));
   // What the host's kernel lets it build (absent: everything).
   if (auto* types = o->if_contains("network_types"); types && !types->is_null()) {
     if (!types->is_array() || std::any_of(types->as_array().begin(), types->as_array().end(), [](auto& t) { return !t.is_string(); }))
@@ -151,7 +151,7 @@ bool enrolment_token_ok(const Settings& s, const AgentCredentials& presented) {
 // host keeps the one it has).
 Result<std::pair<std::string, std::string>> admit_registration(const Obj* old, const Settings& s,
                                                                const std::string& name, const AgentCredentials& presented) {
-  auto stored = old ? json_str(old->if_contains("credential")) : "";
+  auto stored = old ? jget::str(old->if_contains("credential")) : "";
   if (!stored.empty()) {
     if (secret_matches(presented.host_token, stored)) return std::pair{stored, std::string()};
     return unauthenticated("Host " + name + " is already enrolled: its agent must present the host's own token "
@@ -173,7 +173,7 @@ Status check_enrolment_token(const Settings& s, const AgentCredentials& presente
 Status check_host_credential(const Model& m, const Settings& s, const std::string& host,
                              const AgentCredentials& presented) {
   const Obj* h = m.find("hosts", host);
-  auto stored = h ? json_str(h->if_contains("credential")) : "";
+  auto stored = h ? jget::str(h->if_contains("credential")) : "";
   if (!stored.empty() ? secret_matches(presented.host_token, stored) : enrolment_token_ok(s, presented)) return {};
   return unauthenticated("Host " + host + ": the host token is missing or wrong.");
 }
@@ -182,7 +182,7 @@ Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& livenes
                                   const AgentCredentials& presented) {
   NT_ASSIGN(auto registration, parse_registration(body));
   Obj host = host_record(registration);
-  auto name = json_str(host.if_contains("id"));
+  auto name = jget::str(host.if_contains("id"));
   const Obj* old = txn.model().find("hosts", name);
   NT_ASSIGN(auto credential, admit_registration(old, s, name, presented));
   host["credential"] = credential.first;
@@ -200,7 +200,7 @@ Result<json::value> register_host(Txn& txn, const Settings& s, Liveness& livenes
   for (const auto& kind : kAgentKinds) {
     const Obj* existing = nullptr;
     for (const auto& [id, a] : txn.model().table("agents"))
-      if (json_str(a.if_contains("host")) == name && json_str(a.if_contains("agent_type")) == kind.type) existing = &a;
+      if (jget::str(a.if_contains("host")) == name && jget::str(a.if_contains("agent_type")) == kind.type) existing = &a;
     Obj agent = existing ? *existing
                          : Obj{{"id", new_uuid()}, {"host", name}, {"agent_type", kind.type}, {"binary", kind.binary},
                                {"topic", kind.topic}, {"admin_state_up", true}, {"description", nullptr},
@@ -228,7 +228,7 @@ Result<std::map<std::string, std::string>> state_map(const Obj& report, const ch
   if (!v->is_object())
     return bad_request(std::string("Invalid input for ") + key + ". Reason: a dictionary " + shape + " is required.");
   for (const auto& kv : v->as_object()) {
-    auto state = json_str(&kv.value());
+    auto state = jget::str(&kv.value());
     if (state != a && state != b)
       return bad_request(std::string("Invalid input for ") + key + ". Reason: '" + state + "' is not in ['" + a +
                          "', '" + b + "'].");
@@ -259,10 +259,10 @@ namespace {
 std::string reported_port_status(const Model& m, const std::string& host, const std::string& port_id,
                                  const std::string& state) {
   const Obj* p = m.find("ports", port_id);
-  if (!p || json_str(p->if_contains("binding:host_id")) != host || json_str(p->if_contains("binding:vif_type")) != "bridge")
+  if (!p || jget::str(p->if_contains("binding:host_id")) != host || jget::str(p->if_contains("binding:vif_type")) != "bridge")
     return "";
   std::string want = state == "up" && p->at("admin_state_up").as_bool() ? "ACTIVE" : "DOWN";
-  return json_str(p->if_contains("status")) == want ? "" : want;
+  return jget::str(p->if_contains("status")) == want ? "" : want;
 }
 }  // namespace
 
@@ -285,7 +285,7 @@ bool status_needs_write(const Model& m, const StatusReport& report) {
     if (!reported_port_status(m, report.host, port, state).empty()) return true;
   for (const auto& [router, state] : report.ha_states) {
     const Obj* b = binding_served_by(m, router, report.host);
-    if (b && json_str(b->at("ha_state").as_object().if_contains(report.host)) != state) return true;
+    if (b && jget::str(b->at("ha_state").as_object().if_contains(report.host)) != state) return true;
   }
   return false;
 }
@@ -301,7 +301,7 @@ Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport
   }
   for (const auto& [router, state] : report.ha_states) {
     const Obj* b = binding_served_by(txn.model(), router, report.host);
-    if (!b || json_str(b->at("ha_state").as_object().if_contains(report.host)) == state) continue;
+    if (!b || jget::str(b->at("ha_state").as_object().if_contains(report.host)) == state) continue;
     Obj next = *b;
     next["ha_state"].as_object()[report.host] = state;
     txn.put("l3_bindings", std::move(next));

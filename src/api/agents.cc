@@ -35,7 +35,7 @@ int64_t count_routers_on(const Model& m, const std::string& host) {
   int64_t n = 0;
   if (const Table* t = m.find_table("l3_bindings"))
     for (const auto& [id, b] : *t)
-      for (const auto& h : b.at("hosts").as_array()) n += json_str(&h) == host;
+      for (const auto& h : b.at("hosts").as_array()) n += jget::str(&h) == host;
   return n;
 }
 
@@ -49,7 +49,7 @@ class Agents final : public Handler {
 
   Obj decorate(const Model& m, const Obj& agent) const override {
     Obj out = agent;
-    auto host = json_str(agent.if_contains("host"));
+    auto host = jget::str(agent.if_contains("host"));
     auto last = liveness_.last_ms(host);
     out["heartbeat_timestamp"] = last ? json::value(agent_time(*last)) : agent.at("started_at");
     // The stored liveness (updated by the sweep within a second), which binding and
@@ -57,12 +57,12 @@ class Agents final : public Handler {
     const Obj* h = m.find("hosts", host);
     out["alive"] = h && h->at("alive").as_bool();
     auto& conf = out["configurations"].as_object();
-    auto type = json_str(agent.if_contains("agent_type"));
+    auto type = jget::str(agent.if_contains("agent_type"));
     if (type == "L3 agent") conf["routers"] = count_routers_on(m, host);
     if (type == "Linux bridge agent") {
       int64_t devices = 0;
       if (const Table* t = m.find_table("ports"))
-        for (const auto& [pid, p] : *t) devices += json_str(p.if_contains("binding:host_id")) == host;
+        for (const auto& [pid, p] : *t) devices += jget::str(p.if_contains("binding:host_id")) == host;
       conf["devices"] = devices;
     }
     return out;
@@ -79,13 +79,13 @@ class Agents final : public Handler {
   }
 
   Status remove(Txn& txn, const Obj& agent, const Ctx& ctx) override {
-    auto host = json_str(agent.if_contains("host"));
-    txn.erase("agents", json_str(agent.if_contains("id")));
+    auto host = jget::str(agent.if_contains("host"));
+    txn.erase("agents", jget::str(agent.if_contains("id")));
     bool others = false;
-    for (const auto& [id, a] : txn.model().table("agents")) others |= json_str(a.if_contains("host")) == host;
+    for (const auto& [id, a] : txn.model().table("agents")) others |= jget::str(a.if_contains("host")) == host;
     if (!others) {
       if (const Obj* h = txn.model().find("hosts", host))
-        if (auto mac = Mac::parse(json_str(h->if_contains("dvr_mac")))) txn.release_mac("dvr", *mac);
+        if (auto mac = Mac::parse(jget::str(h->if_contains("dvr_mac")))) txn.release_mac("dvr", *mac);
       txn.erase("hosts", host);
     }
     reschedule_gateways(txn, settings_);
@@ -100,7 +100,7 @@ class Agents final : public Handler {
 const Obj* l3_agent_of(const Model& m, const std::string& host) {
   if (const Table* t = m.find_table("agents"))
     for (const auto& [id, a] : *t)
-      if (json_str(a.if_contains("host")) == host && json_str(a.if_contains("agent_type")) == "L3 agent") return &a;
+      if (jget::str(a.if_contains("host")) == host && jget::str(a.if_contains("agent_type")) == "L3 agent") return &a;
   return nullptr;
 }
 
@@ -116,12 +116,12 @@ Result<json::value> l3_agents_of_router(Handler& agents, Handler& routers, const
   if (const Obj* b = m.find("l3_bindings", router_id)) {
     bool active_seen = false;
     for (const auto& h : b->at("hosts").as_array()) {
-      auto host = json_str(&h);
+      auto host = jget::str(&h);
       const Obj* agent = l3_agent_of(m, host);
       if (!agent) continue;
       Obj shown = render(agents.def(), agents.decorate(m, *agent), ctx);
       // The state the host reported; until it reports, the server's expectation by priority.
-      auto reported = json_str(b->at("ha_state").as_object().if_contains(host));
+      auto reported = jget::str(b->at("ha_state").as_object().if_contains(host));
       bool alive = shown.at("alive").as_bool();
       std::string expected = (!active_seen && alive) ? "active" : "standby";
       active_seen |= alive;
@@ -135,12 +135,12 @@ Result<json::value> l3_agents_of_router(Handler& agents, Handler& routers, const
 Result<json::value> l3_routers_of_agent(Handler& agents, Handler& routers, const Model& m, const Ctx& ctx,
                                         const std::string& agent_id) {
   NT_ASSIGN(const Obj* agent, find_visible(agents, m, ctx, agent_id));
-  auto host = json_str(agent->if_contains("host"));
+  auto host = jget::str(agent->if_contains("host"));
   json::array out;
   if (const Table* t = m.find_table("l3_bindings"))
     for (const auto& [rid, b] : *t)
       for (const auto& h : b.at("hosts").as_array())
-        if (json_str(&h) == host)
+        if (jget::str(&h) == host)
           if (const Obj* r = m.find("routers", rid)) out.push_back(render(routers.def(), *r, ctx));
   return json::object{{"routers", std::move(out)}};
 }

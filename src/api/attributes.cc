@@ -97,7 +97,7 @@ Status check_project(const Obj& item, const Ctx& ctx, Obj& out) {
   auto* p = item.if_contains("project_id");
   auto* t = item.if_contains("tenant_id");
   if (p && t && *p != *t) return bad_request("'project_id' and 'tenant_id' do not match");
-  std::string project = p ? json_str(p) : t ? json_str(t) : ctx.project_id;
+  std::string project = p ? jget::str(p) : t ? jget::str(t) : ctx.project_id;
   if ((p && !p->is_string()) || (t && !t->is_string()) || (project.empty() && !ctx.internal))
     return bad_request("Invalid input for project_id. Reason: '" + check::show(p ? *p : t ? *t : json::value()) +
                        "' is not a valid string.");

@@ -19,14 +19,14 @@ std::string cannot_serve(const Model& m, const std::string& host, const Obj& net
   const Obj* h = m.find("hosts", host);
   if (!h) return "host " + host + " has no registered agent";
   if (!h->at("alive").as_bool()) return "the agent of host " + host + " is not alive";
-  auto type = json_str(net.if_contains("provider:network_type"));
-  auto physnet = json_str(net.if_contains("provider:physical_network"));
+  auto type = jget::str(net.if_contains("provider:network_type"));
+  auto physnet = jget::str(net.if_contains("provider:physical_network"));
   if (const auto* served = h->if_contains("network_types"); served && served->is_array()) {
     const auto& list = served->as_array();
     if (std::find(list.begin(), list.end(), json::value(type)) == list.end()) {
       std::string why;
       if (const auto* reasons = h->if_contains("unsupported_network_types"); reasons && reasons->is_object())
-        why = json_str(reasons->as_object().if_contains(type));
+        why = jget::str(reasons->as_object().if_contains(type));
       return "host " + host + " cannot serve " + type + " networks" + (why.empty() ? "" : ": " + why);
     }
   }
@@ -43,17 +43,17 @@ std::string cannot_serve(const Model& m, const std::string& host, const Obj& net
 }  // namespace
 
 void bind_port(const Model& m, Obj& port) {
-  auto host = json_str(port.if_contains("binding:host_id"));
+  auto host = jget::str(port.if_contains("binding:host_id"));
   if (host.empty()) {
     port["binding:vif_type"] = "unbound";
     port["binding:vif_details"] = json::object{};
     return;
   }
-  auto net_id = json_str(port.if_contains("network_id"));
+  auto net_id = jget::str(port.if_contains("network_id"));
   const Obj* net = m.find("networks", net_id);
   auto reason = net ? cannot_serve(m, host, *net) : "network " + net_id + " does not exist";
   if (!reason.empty()) {
-    spdlog::warn("binding port {} to host {} failed: {}", json_str(port.if_contains("id")), host, reason);
+    spdlog::warn("binding port {} to host {} failed: {}", jget::str(port.if_contains("id")), host, reason);
     port["binding:vif_type"] = "binding_failed";
     port["binding:vif_details"] = json::object{{"reason", reason}};
     port["status"] = "DOWN";

@@ -322,7 +322,7 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
 // host), created on first use, as Neutron's L3 agent asks for it.
 Result<json::value> Api::ensure_fip_gateway(Txn& txn, const std::string& host, const std::string& body) {
   NT_ASSIGN(auto doc, parse_json(body));
-  auto net_id = doc.is_object() ? json_str(doc.as_object().if_contains("network_id")) : "";
+  auto net_id = doc.is_object() ? jget::str(doc.as_object().if_contains("network_id")) : "";
   const Model& m = txn.model();
   if (!m.find("hosts", host)) return not_found("HostNotFound", "Host " + host + " is not registered.");
   const Obj* net = m.find("networks", net_id);
@@ -330,8 +330,8 @@ Result<json::value> Api::ensure_fip_gateway(Txn& txn, const std::string& host, c
     return bad_request("Invalid input for network_id. Reason: '" + net_id + "' is not an external network.");
   if (const Table* ports = m.find_table("ports"))
     for (const auto& [id, p] : *ports)
-      if (json_str(p.if_contains("device_owner")) == owner::kFloatingIpAgentGateway &&
-          json_str(p.if_contains("binding:host_id")) == host && json_str(p.if_contains("network_id")) == net_id)
+      if (jget::str(p.if_contains("device_owner")) == owner::kFloatingIpAgentGateway &&
+          jget::str(p.if_contains("binding:host_id")) == host && jget::str(p.if_contains("network_id")) == net_id)
         return json::object{{"port", p}};
   Obj item{{"network_id", net_id}, {"device_owner", owner::kFloatingIpAgentGateway}, {"device_id", host},
            {"project_id", ""}, {"binding:host_id", host}};

@@ -101,7 +101,7 @@ Result<json::value> availability_zones_doc(const Params& params) {
     for (const auto& [k, v] : params) {
       if (k == "fields") continue;
       if (k != "name" && k != "resource" && k != "state") return bad_request("['" + k + "'] is invalid attribute for filtering");
-      keep = keep && json_str(az.if_contains(k)) == v;
+      keep = keep && jget::str(az.if_contains(k)) == v;
     }
     if (keep) out.push_back(std::move(az));
   }

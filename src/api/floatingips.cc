@@ -40,7 +40,7 @@ class FloatingIps final : public Handler {
 
   Obj decorate(const Model& m, const Obj& fip) const override {
     Obj out = fip;
-    const Obj* port = m.find("ports", json_str(fip.if_contains("port_id")));
+    const Obj* port = m.find("ports", jget::str(fip.if_contains("port_id")));
     if (!port) {
       out["port_details"] = nullptr;
       return out;
@@ -53,8 +53,8 @@ class FloatingIps final : public Handler {
   }
 
   Result<Obj> create(Txn& txn, Obj fip, const Ctx& ctx) override {
-    auto id = json_str(fip.if_contains("id"));
-    auto net_id = json_str(fip.if_contains("floating_network_id"));
+    auto id = jget::str(fip.if_contains("id"));
+    auto net_id = jget::str(fip.if_contains("floating_network_id"));
     const Obj* net = txn.model().find("networks", net_id);
     if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!net->at("router:external").as_bool()) return bad_fip("Network " + net_id + " is not a valid external network");
@@ -105,27 +105,27 @@ class FloatingIps final : public Handler {
 
   Status remove(Txn& txn, const Obj& fip, const Ctx& ctx) override {
     std::vector<std::string> ports;
-    if (auto it = txn.model().ports_by_network.find(json_str(fip.if_contains("floating_network_id")));
+    if (auto it = txn.model().ports_by_network.find(jget::str(fip.if_contains("floating_network_id")));
         it != txn.model().ports_by_network.end())
       for (const auto& pid : it->second)
         if (const Obj* p = txn.model().find("ports", pid);
-            p && json_str(p->if_contains("device_id")) == json_str(fip.if_contains("id")))
+            p && jget::str(p->if_contains("device_id")) == jget::str(fip.if_contains("id")))
           ports.push_back(pid);
     for (const auto& pid : ports) NT_TRY(delete_internal(peer("ports"), txn, pid));
-    txn.erase("floatingips", json_str(fip.if_contains("id")));
+    txn.erase("floatingips", jget::str(fip.if_contains("id")));
     return {};
   }
 
  private:
   static Result<std::string> choose_fixed_ip(const Obj& port, const json::value& wanted) {
-    auto pid = json_str(port.if_contains("id"));
+    auto pid = jget::str(port.if_contains("id"));
     std::vector<std::string> v4;
     for (const auto& f : port.at("fixed_ips").as_array()) {
-      auto ip = json_str(f.as_object().if_contains("ip_address"));
+      auto ip = jget::str(f.as_object().if_contains("ip_address"));
       if (ip.find(':') == std::string::npos) v4.push_back(ip);
     }
     if (!wanted.is_null()) {
-      auto ip = json_str(&wanted);
+      auto ip = jget::str(&wanted);
       if (std::find(v4.begin(), v4.end(), ip) == v4.end()) return bad_fip("Port " + pid + " does not have fixed ip " + ip);
       return ip;
     }
@@ -140,7 +140,7 @@ class FloatingIps final : public Handler {
     if (const Table* t = m.find_table("routers"))
       for (const auto& [rid, r] : *t) {
         const auto* gw = r.at("external_gateway_info").if_object();
-        if (!gw || json_str(gw->if_contains("network_id")) != ext_net) continue;
+        if (!gw || jget::str(gw->if_contains("network_id")) != ext_net) continue;
         auto subnets = router_interface_subnets(m, rid);
         if (std::find(subnets.begin(), subnets.end(), subnet) != subnets.end()) return rid;
       }
@@ -158,26 +158,26 @@ class FloatingIps final : public Handler {
       fip["status"] = "DOWN";
       return {};
     }
-    auto port_id = json_str(&port_v);
+    auto port_id = jget::str(&port_v);
     const Obj* port = txn.model().find("ports", port_id);
     if (!port || !(ctx.is_admin || project_of(*port) == ctx.project_id))
       return not_found("PortNotFound", "Port " + port_id + " could not be found.");
     if (!ctx.is_admin && project_of(*port) != project_of(fip))
       return bad_fip("Cannot create floating IP and bind it to Port " + port_id + ", since that port is owned by a different tenant");
     NT_ASSIGN(auto fixed, choose_fixed_ip(*port, fixed_v));
-    auto ext_net = json_str(fip.if_contains("floating_network_id"));
+    auto ext_net = jget::str(fip.if_contains("floating_network_id"));
     if (const Table* t = txn.model().find_table("floatingips"))
       for (const auto& [oid, other] : *t)
-        if (oid != json_str(fip.if_contains("id")) && json_str(other.if_contains("port_id")) == port_id &&
-            json_str(other.if_contains("fixed_ip_address")) == fixed &&
-            json_str(other.if_contains("floating_network_id")) == ext_net)
+        if (oid != jget::str(fip.if_contains("id")) && jget::str(other.if_contains("port_id")) == port_id &&
+            jget::str(other.if_contains("fixed_ip_address")) == fixed &&
+            jget::str(other.if_contains("floating_network_id")) == ext_net)
           return conflict("FloatingIPPortAlreadyAssociated",
-                          "Cannot associate floating IP " + json_str(fip.if_contains("floating_ip_address")) + " (" +
-                              json_str(fip.if_contains("id")) + ") with port " + port_id + " using fixed IP " + fixed +
+                          "Cannot associate floating IP " + jget::str(fip.if_contains("floating_ip_address")) + " (" +
+                              jget::str(fip.if_contains("id")) + ") with port " + port_id + " using fixed IP " + fixed +
                               ", as that fixed IP already has a floating IP on external network " + ext_net + ".");
     std::string subnet;
     for (const auto& f : port->at("fixed_ips").as_array())
-      if (json_str(f.as_object().if_contains("ip_address")) == fixed) subnet = json_str(f.as_object().if_contains("subnet_id"));
+      if (jget::str(f.as_object().if_contains("ip_address")) == fixed) subnet = jget::str(f.as_object().if_contains("subnet_id"));
     NT_ASSIGN(auto router, find_router(txn.model(), ext_net, subnet, port_id));
     fip["port_id"] = port_id;
     fip["fixed_ip_address"] = fixed;

@@ -54,7 +54,7 @@ class Networks final : public Handler {
   }
 
   Result<Obj> create(Txn& txn, Obj net, const Ctx& ctx) override {
-    auto id = json_str(net.if_contains("id"));
+    auto id = jget::str(net.if_contains("id"));
     NT_ASSIGN(Segment seg, choose_segment(txn, net, id));
     net["provider:network_type"] = seg.network_type;
     net["provider:physical_network"] = seg.physical_network.empty() ? json::value(nullptr) : json::value(seg.physical_network);
@@ -80,31 +80,31 @@ class Networks final : public Handler {
 
   Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
     if (auto* mtu = changes.if_contains("mtu")) {
-      int max_mtu = segment_mtu(settings_, json_str(current.if_contains("provider:network_type")));
+      int max_mtu = segment_mtu(settings_, jget::str(current.if_contains("provider:network_type")));
       if (mtu->as_int64() > max_mtu) return invalid_input("Requested MTU is too big, maximum is " + std::to_string(max_mtu));
     }
     auto* ext = changes.if_contains("router:external");
     if (ext && !ext->as_bool() && has_ports(txn.model(), current, std::string(owner::kGateway)))
-      return conflict("ExternalNetworkInUse", "External network " + json_str(current.if_contains("id")) +
+      return conflict("ExternalNetworkInUse", "External network " + jget::str(current.if_contains("id")) +
                                                   " cannot be updated to be made non-external, since it has existing gateway ports.");
     return Handler::update(txn, current, changes, ctx);
   }
 
   Status remove(Txn& txn, const Obj& net, const Ctx& ctx) override {
-    auto id = json_str(net.if_contains("id"));
+    auto id = jget::str(net.if_contains("id"));
     auto& ports = txn.model().ports_by_network[id];
     std::vector<std::string> service_ports;
     for (const auto& pid : ports) {
       const Obj* p = txn.model().find("ports", pid);
-      auto owner = p ? json_str(p->if_contains("device_owner")) : "";
+      auto owner = p ? jget::str(p->if_contains("device_owner")) : "";
       if (owner == owner::kDhcp || owner == owner::kDistributed) service_ports.push_back(pid);
       else
         return conflict("NetworkInUse", "Unable to complete operation on network " + id +
                                             ". There are one or more ports still in use on the network.");
     }
     for (const auto& pid : service_ports) txn.erase("ports", pid);
-    for (const auto& sid : net.at("subnets").as_array()) txn.erase("subnets", json_str(&sid));
-    Segment seg{json_str(net.if_contains("provider:network_type")), json_str(net.if_contains("provider:physical_network")), {}};
+    for (const auto& sid : net.at("subnets").as_array()) txn.erase("subnets", jget::str(&sid));
+    Segment seg{jget::str(net.if_contains("provider:network_type")), jget::str(net.if_contains("provider:physical_network")), {}};
     if (auto* sid = net.if_contains("provider:segmentation_id"); sid && sid->is_int64())
       seg.segmentation_id = static_cast<uint64_t>(sid->get_int64());
     release_segment(txn, seg);
@@ -114,10 +114,10 @@ class Networks final : public Handler {
 
  private:
   static bool has_ports(const Model& m, const Obj& net, const std::string& owner) {
-    auto it = m.ports_by_network.find(json_str(net.if_contains("id")));
+    auto it = m.ports_by_network.find(jget::str(net.if_contains("id")));
     if (it == m.ports_by_network.end()) return false;
     for (const auto& pid : it->second)
-      if (const Obj* p = m.find("ports", pid); p && json_str(p->if_contains("device_owner")) == owner) return true;
+      if (const Obj* p = m.find("ports", pid); p && jget::str(p->if_contains("device_owner")) == owner) return true;
     return false;
   }
 
@@ -127,7 +127,7 @@ class Networks final : public Handler {
     auto* seg_id = net.if_contains("provider:segmentation_id");
     if (!type && !phys && !seg_id) return allocate_tenant_segment(txn, settings_, id);
     if (!type) return invalid_input("network_type required");
-    Segment seg{json_str(type), phys ? json_str(phys) : "", std::nullopt};
+    Segment seg{jget::str(type), phys ? jget::str(phys) : "", std::nullopt};
     if (seg_id) seg.segmentation_id = static_cast<uint64_t>(seg_id->as_int64());
     return reserve_provider_segment(txn, settings_, seg, id);
   }

@@ -135,23 +135,23 @@ Status enforce(const Term& rule, unsigned caller) {
 
 bool port_readable(const Model& m, const Obj& port, const Ctx& ctx) {
   if (ctx.is_admin || project_of(port) == ctx.project_id) return true;
-  const Obj* net = m.find("networks", json_str(port.if_contains("network_id")));
+  const Obj* net = m.find("networks", jget::str(port.if_contains("network_id")));
   return net && project_of(*net) == ctx.project_id;
 }
 
 Status authorize_port_create(const Obj& net, const Obj& request, const Ctx& ctx) {
   if (ctx.is_admin) return {};
   std::string project = ctx.project_id;  // check_create has refused any other project
-  unsigned caller = caller_bits(&net, project, json_str(request.if_contains("device_owner")), ctx);
+  unsigned caller = caller_bits(&net, project, jget::str(request.if_contains("device_owner")), ctx);
   return enforce(match_rule("create_port", request, true), caller);
 }
 
 Status authorize_port_update(const Model& m, const Obj& port, const Obj& changes, const Ctx& ctx) {
   if (ctx.is_admin) return {};
-  const Obj* net = m.find("networks", json_str(port.if_contains("network_id")));
+  const Obj* net = m.find("networks", jget::str(port.if_contains("network_id")));
   // network_device is checked on the port as it would be after the update.
   const auto* owner = changes.if_contains("device_owner");
-  std::string device_owner = json_str(owner ? owner : port.if_contains("device_owner"));
+  std::string device_owner = jget::str(owner ? owner : port.if_contains("device_owner"));
   unsigned caller = caller_bits(net, project_of(port), device_owner, ctx);
   return enforce(match_rule("update_port", changes, false), caller);
 }

@@ -104,7 +104,7 @@ void disassociate_floating_ips(Txn& txn, const std::string& port_id) {
   std::vector<std::string> fips;
   if (const Table* t = txn.model().find_table("floatingips"))
     for (const auto& [id, fip] : *t)
-      if (json_str(fip.if_contains("port_id")) == port_id) fips.push_back(id);
+      if (jget::str(fip.if_contains("port_id")) == port_id) fips.push_back(id);
   for (const auto& id : fips) {
     Obj fip = *txn.model().find("floatingips", id);
     fip["port_id"] = nullptr;
@@ -130,7 +130,7 @@ class Ports final : public Handler {
                    const Ctx& ctx) const override {
     if (action == "update") return authorize_port_update(m, target, request, ctx);
     if (action != "create") return {};  // delete_port allows whoever may read the port
-    const Obj* net = m.find("networks", json_str(target.if_contains("network_id")));
+    const Obj* net = m.find("networks", jget::str(target.if_contains("network_id")));
     if (!net || !usable(*net, ctx)) return {};  // create() answers NetworkNotFound
     return authorize_port_create(*net, target, ctx);
   }
@@ -141,8 +141,8 @@ class Ports final : public Handler {
     auto field = value.substr(0, eq), want = value.substr(eq + 1);
     for (const auto& f : o.at("fixed_ips").as_array()) {
       const auto& fo = f.as_object();
-      if (field == "ip_address_substr" && json_str(fo.if_contains("ip_address")).find(want) != std::string::npos) return true;
-      if ((field == "ip_address" || field == "subnet_id") && json_str(fo.if_contains(field)) == want) return true;
+      if (field == "ip_address_substr" && jget::str(fo.if_contains("ip_address")).find(want) != std::string::npos) return true;
+      if ((field == "ip_address" || field == "subnet_id") && jget::str(fo.if_contains(field)) == want) return true;
     }
     return false;
   }
@@ -154,8 +154,8 @@ class Ports final : public Handler {
   }
 
   Result<Obj> create(Txn& txn, Obj port, const Ctx& ctx) override {
-    auto id = json_str(port.if_contains("id"));
-    auto net_id = json_str(port.if_contains("network_id"));
+    auto id = jget::str(port.if_contains("id"));
+    auto net_id = jget::str(port.if_contains("network_id"));
     const Obj* net = txn.model().find("networks", net_id);
     if (!net || !usable(*net, ctx))
       return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
@@ -180,17 +180,17 @@ class Ports final : public Handler {
   }
 
   Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
-    auto id = json_str(current.if_contains("id"));
-    auto net_id = json_str(current.if_contains("network_id"));
+    auto id = jget::str(current.if_contains("id"));
+    auto net_id = jget::str(current.if_contains("network_id"));
     Obj port = current;
     for (const auto& kv : changes) port[kv.key()] = kv.value();
     if (changes.contains("mac_address") && port["mac_address"] != current.at("mac_address")) {
-      if (!json_str(current.if_contains("binding:host_id")).empty())
+      if (!jget::str(current.if_contains("binding:host_id")).empty())
         return conflict("PortBound", "Unable to complete operation on port " + id + ", port is already bound, port type: " +
-                                         json_str(current.if_contains("binding:vif_type")) + ", old_mac " +
-                                         json_str(current.if_contains("mac_address")) + ", new_mac " +
-                                         json_str(port.if_contains("mac_address")) + ".");
-      txn.release_mac(net_id, *Mac::parse(json_str(current.if_contains("mac_address"))));
+                                         jget::str(current.if_contains("binding:vif_type")) + ", old_mac " +
+                                         jget::str(current.if_contains("mac_address")) + ", new_mac " +
+                                         jget::str(port.if_contains("mac_address")) + ".");
+      txn.release_mac(net_id, *Mac::parse(jget::str(current.if_contains("mac_address"))));
       NT_TRY(assign_mac(txn, port, net_id, id));
     }
     if (changes.contains("fixed_ips")) {
@@ -225,15 +225,15 @@ class Ports final : public Handler {
   }
 
   Status remove(Txn& txn, const Obj& port, const Ctx& ctx) override {
-    auto owner = json_str(port.if_contains("device_owner"));
+    auto owner = jget::str(port.if_contains("device_owner"));
     if (!ctx.internal && is_l3_owner(owner))
-      return conflict("L3PortInUse", "Port " + json_str(port.if_contains("id")) +
+      return conflict("L3PortInUse", "Port " + jget::str(port.if_contains("id")) +
                                          " cannot be deleted directly via the port API: has device owner " + owner + ".");
-    disassociate_floating_ips(txn, json_str(port.if_contains("id")));
+    disassociate_floating_ips(txn, jget::str(port.if_contains("id")));
     release_ips(txn, port);
-    if (auto mac = Mac::parse(json_str(port.if_contains("mac_address"))))
-      txn.release_mac(json_str(port.if_contains("network_id")), *mac);
-    txn.erase("ports", json_str(port.if_contains("id")));
+    if (auto mac = Mac::parse(jget::str(port.if_contains("mac_address"))))
+      txn.release_mac(jget::str(port.if_contains("network_id")), *mac);
+    txn.erase("ports", jget::str(port.if_contains("id")));
     return {};
   }
 
@@ -245,7 +245,7 @@ class Ports final : public Handler {
 
   Status assign_mac(Txn& txn, Obj& port, const std::string& net_id, const std::string& id) {
     if (auto* given = port.if_contains("mac_address")) {
-      auto mac = *Mac::parse(json_str(given));
+      auto mac = *Mac::parse(jget::str(given));
       if (!txn.claim_mac(net_id, mac, id))
         return conflict("MacAddressInUse", "Unable to complete operation for network " + net_id + ". The mac address " +
                                                mac.str() + " is in use.");
@@ -262,45 +262,45 @@ class Ports final : public Handler {
   static void release_ips(Txn& txn, const Obj& port) {
     for (const auto& f : port.at("fixed_ips").as_array()) {
       const auto& fo = f.as_object();
-      if (auto ip = IpAddress::parse(json_str(fo.if_contains("ip_address"))))
-        txn.release_ip(json_str(fo.if_contains("subnet_id")), *ip);
+      if (auto ip = IpAddress::parse(jget::str(fo.if_contains("ip_address"))))
+        txn.release_ip(jget::str(fo.if_contains("subnet_id")), *ip);
     }
   }
 
   static std::optional<Cidr> cidr_of(const Obj& sub) {
-    auto c = Cidr::parse(json_str(sub.if_contains("cidr")));
+    auto c = Cidr::parse(jget::str(sub.if_contains("cidr")));
     return c ? std::optional<Cidr>(*c) : std::nullopt;
   }
 
   // Claims `ip` on `sub` or answers Neutron's IpAddressInUse.
   static Result<json::value> claim(Txn& txn, const Obj& sub, const IpAddress& ip, const std::string& port) {
-    auto sid = json_str(sub.if_contains("id"));
+    auto sid = jget::str(sub.if_contains("id"));
     if (!txn.claim_ip(sid, ip, port))
-      return conflict("IpAddressInUse", "Unable to complete operation for network " + json_str(sub.if_contains("network_id")) +
+      return conflict("IpAddressInUse", "Unable to complete operation for network " + jget::str(sub.if_contains("network_id")) +
                                             ". The IP address " + ip.str() + " is in use.");
     return json::object{{"subnet_id", sid}, {"ip_address", ip.str()}};
   }
 
   static Result<json::value> allocate_from(Txn& txn, const Obj& sub, const std::string& port, const Obj* mac_port) {
-    auto sid = json_str(sub.if_contains("id"));
+    auto sid = jget::str(sub.if_contains("id"));
     auto cidr = *cidr_of(sub);
-    auto mode = json_str(sub.if_contains("ipv6_address_mode"));
+    auto mode = jget::str(sub.if_contains("ipv6_address_mode"));
     if (mac_port && cidr.network.version == 6 && (mode == "slaac" || mode == "dhcpv6-stateless"))
-      return claim(txn, sub, eui64_address(cidr, *Mac::parse(json_str(mac_port->if_contains("mac_address")))), port);
+      return claim(txn, sub, eui64_address(cidr, *Mac::parse(jget::str(mac_port->if_contains("mac_address")))), port);
     NT_ASSIGN(auto pools, pools_from_json(sub.at("allocation_pools")));
     auto ip = pick_free_ip(txn.model(), sid, pools);
     if (!ip)
       return conflict("IpAddressGenerationFailure",
-                      "No more IP addresses available on network " + json_str(sub.if_contains("network_id")) + ".");
+                      "No more IP addresses available on network " + jget::str(sub.if_contains("network_id")) + ".");
     return claim(txn, sub, *ip, port);
   }
 
   Result<json::array> allocate_default(Txn& txn, const Obj& net, const Obj& port, const std::string& id) {
     json::array out;
     bool v4_tried = false, v4_done = false;
-    bool router = json_str(port.if_contains("device_owner")).rfind(owner::kInterface, 0) == 0;
+    bool router = jget::str(port.if_contains("device_owner")).rfind(owner::kInterface, 0) == 0;
     for (const auto& sid : net.at("subnets").as_array()) {
-      const Obj* sub = txn.model().find("subnets", json_str(&sid));
+      const Obj* sub = txn.model().find("subnets", jget::str(&sid));
       if (!sub) continue;
       auto version = sub->at("ip_version").as_int64();
       if (version == 4) {
@@ -310,7 +310,7 @@ class Ports final : public Handler {
         if (r) out.push_back(std::move(*r)), v4_done = true;
         continue;
       }
-      auto mode = json_str(sub->if_contains("ipv6_address_mode"));
+      auto mode = jget::str(sub->if_contains("ipv6_address_mode"));
       bool auto_addr = mode == "slaac" || mode == "dhcpv6-stateless";
       if (auto_addr && router) continue;
       NT_ASSIGN(auto f, allocate_from(txn, *sub, id, &port));
@@ -318,13 +318,13 @@ class Ports final : public Handler {
     }
     if (v4_tried && !v4_done)
       return conflict("IpAddressGenerationFailure",
-                      "No more IP addresses available on network " + json_str(net.if_contains("id")) + ".");
+                      "No more IP addresses available on network " + jget::str(net.if_contains("id")) + ".");
     return out;
   }
 
   Result<json::array> allocate_given(Txn& txn, const Obj& net, const json::array& wanted, const std::string& id,
                                      const Ctx& ctx) {
-    auto net_id = json_str(net.if_contains("id"));
+    auto net_id = jget::str(net.if_contains("id"));
     json::array out;
     std::set<std::string> seen;
     for (const auto& w : wanted) {
@@ -337,24 +337,24 @@ class Ports final : public Handler {
       if (!sid_v && !ip_v) return invalid_input("Exceeded maximum amount of fixed ips per port.");
       std::optional<IpAddress> ip;
       if (ip_v) {
-        auto parsed = IpAddress::parse(json_str(ip_v));
+        auto parsed = IpAddress::parse(jget::str(ip_v));
         if (!parsed) return bad_request("Invalid input for fixed_ips. Reason: '" + check::show(*ip_v) + "' is not a valid IP address.");
         ip = *parsed;
         if (!seen.insert(ip->str()).second) return bad_request("Duplicate IP address '" + ip->str() + "'");
       }
       const Obj* sub = nullptr;
       if (sid_v) {
-        auto sid = json_str(sid_v);
+        auto sid = jget::str(sid_v);
         sub = txn.model().find("subnets", sid);
         if (!sub) return not_found("SubnetNotFound", "Subnet " + sid + " could not be found.");
-        if (json_str(sub->if_contains("network_id")) != net_id)
+        if (jget::str(sub->if_contains("network_id")) != net_id)
           return invalid_input("Failed to create port on network " + net_id + ", because fixed_ips included invalid subnet " + sid);
         if (ip && !cidr_of(*sub)->contains(*ip))
           return fail(Errc::invalid_argument, "InvalidIpForSubnet",
                       "IP address " + ip->str() + " is not a valid IP for the specified subnet.");
       } else {
         for (const auto& s : net.at("subnets").as_array()) {
-          const Obj* cand = txn.model().find("subnets", json_str(&s));
+          const Obj* cand = txn.model().find("subnets", jget::str(&s));
           if (cand && cidr_of(*cand)->contains(*ip)) sub = cand;
         }
         if (!sub)
@@ -376,7 +376,7 @@ class Ports final : public Handler {
 
   Status apply_security(Txn& txn, Obj& port, const Ctx& ctx, bool creating) {
     bool secure = port.at("port_security_enabled").as_bool();
-    auto owner = json_str(port.if_contains("device_owner"));
+    auto owner = jget::str(port.if_contains("device_owner"));
     if (!port.contains("security_groups")) {
       std::string def_sg = default_sg_id(txn.model(), project_of(port));
       if (def_sg.empty() && secure && !trusted_owner(owner)) {
@@ -390,9 +390,9 @@ class Ports final : public Handler {
       return fail(Errc::invalid_argument, "PortSecurityAndIPRequiredForSecurityGroups",
                   "Port security must be enabled and port must have an IP address in order to use security groups.");
     for (const auto& g : groups) {
-      const Obj* sg = txn.model().find("security_groups", json_str(&g));
+      const Obj* sg = txn.model().find("security_groups", jget::str(&g));
       if (!sg || (!ctx.is_admin && project_of(*sg) != ctx.project_id))
-        return not_found("SecurityGroupNotFound", "Security group " + json_str(&g) + " does not exist");
+        return not_found("SecurityGroupNotFound", "Security group " + jget::str(&g) + " does not exist");
     }
     return {};
   }
@@ -412,15 +412,15 @@ class Ports final : public Handler {
       const auto& po = p.as_object();
       auto* ip = po.if_contains("ip_address");
       if (!ip) return bad_request("Invalid input for allowed_address_pairs. Reason: AllowedAddressPair must contain ip_address.");
-      auto cidr = Cidr::parse(json_str(ip));
+      auto cidr = Cidr::parse(jget::str(ip));
       if (!cidr) return bad_request("Invalid input for allowed_address_pairs. Reason: '" + check::show(*ip) + "' is not a valid IP address.");
-      std::string mac = json_str(port.if_contains("mac_address"));
+      std::string mac = jget::str(port.if_contains("mac_address"));
       if (auto* m = po.if_contains("mac_address")) {
-        auto parsed = Mac::parse(json_str(m));
+        auto parsed = Mac::parse(jget::str(m));
         if (!parsed) return bad_request("Invalid input for allowed_address_pairs. Reason: '" + check::show(*m) + "' is not a valid MAC address.");
         mac = parsed->str();
       }
-      auto text = json_str(ip);
+      auto text = jget::str(ip);
       auto shown = text.find('/') == std::string::npos ? cidr->network.str() : cidr->str();
       if (!seen.insert(shown + mac).second)
         return fail(Errc::invalid_argument, "DuplicateAddressPairInRequest",
@@ -453,7 +453,7 @@ class Ports final : public Handler {
   static json::array dns_assignment(const Obj& port) {
     json::array out;
     for (const auto& f : port.at("fixed_ips").as_array()) {
-      auto ip = json_str(f.as_object().if_contains("ip_address"));
+      auto ip = jget::str(f.as_object().if_contains("ip_address"));
       std::string name = "host-" + ip;
       for (auto& c : name)
         if (c == '.' || c == ':') c = '-';

@@ -196,7 +196,7 @@ bool matches(const ListQuery& q, const Obj& obj) {
     return false;
   for (const auto& t : q.not_tags_any)
     if (has_tag(obj, t)) return false;
-  if (q.changed_since && json_str(obj.if_contains("updated_at")) < *q.changed_since) return false;
+  if (q.changed_since && jget::str(obj.if_contains("updated_at")) < *q.changed_since) return false;
   return true;
 }
 
@@ -208,7 +208,7 @@ Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const st
         int c = compare(a->if_contains(key), b->if_contains(key));
         if (c != 0) return asc ? c < 0 : c > 0;
       }
-      return json_str(a->if_contains("id")) < json_str(b->if_contains("id"));
+      return jget::str(a->if_contains("id")) < jget::str(b->if_contains("id"));
     });
   }
   Page page;
@@ -218,7 +218,7 @@ Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const st
   }
   size_t begin = 0, end = rows.size();
   if (!q.marker.empty()) {
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const Obj* o) { return json_str(o->if_contains("id")) == q.marker; });
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const Obj* o) { return jget::str(o->if_contains("id")) == q.marker; });
     if (it == rows.end()) return not_found(def.not_found, def.missing(q.marker));
     size_t idx = static_cast<size_t>(it - rows.begin());
     if (q.page_reverse) end = idx;
@@ -230,7 +230,7 @@ Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const st
   page.rows.assign(rows.begin() + static_cast<long>(begin), rows.begin() + static_cast<long>(end));
   if (q.limit > 0) {
     size_t n = page.rows.size();
-    auto id_at = [&](size_t i) { return json_str(page.rows[i]->if_contains("id")); };
+    auto id_at = [&](size_t i) { return jget::str(page.rows[i]->if_contains("id")); };
     if (!(n < limit && !q.page_reverse))
       page.links.push_back(json::object{{"rel", "next"}, {"href", link(base_url, params, n ? id_at(n - 1) : "", false)}});
     if (!(n < limit && q.page_reverse))

@@ -34,7 +34,7 @@ Result<Obj> Handler::update(Txn& txn, const Obj& current, const Obj& changes, co
 }
 
 Status Handler::remove(Txn& txn, const Obj& current, const Ctx&) {
-  txn.erase(def().plural, json_str(current.if_contains("id")));
+  txn.erase(def().plural, jget::str(current.if_contains("id")));
   return {};
 }
 
@@ -100,7 +100,7 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   for (size_t i = 0; i < page.rows.size(); ++i) {
     const Obj* o = page.rows[i];
     if (i) out += ", ";
-    const std::string* text = verbatim ? m.text(def.plural, json_str(o->if_contains("id"))) : nullptr;
+    const std::string* text = verbatim ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
     if (text) out += *text;
     else out += json::serialize(render(def, h.decorates() ? h.decorate(m, *o) : *o, ctx, q.fields));
   }
@@ -191,7 +191,7 @@ namespace nt {
 
 Result<Obj> create_internal(Handler& h, Txn& txn, Obj item) {
   Ctx ctx = internal_ctx();
-  std::string project = json_str(item.if_contains("project_id"));
+  std::string project = jget::str(item.if_contains("project_id"));
   item.erase("project_id");
   NT_ASSIGN(Obj checked, check_create(h.def(), item, ctx));
   checked["project_id"] = project;

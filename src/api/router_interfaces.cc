@@ -17,8 +17,8 @@ std::vector<const Obj*> router_ports(const Model& m, const std::string& router, 
   std::vector<const Obj*> out;
   if (const Table* t = m.find_table("ports"))
     for (const auto& [id, p] : *t)
-      if (json_str(p.if_contains("device_id")) == router &&
-          std::find(wanted.begin(), wanted.end(), json_str(p.if_contains("device_owner"))) != wanted.end())
+      if (jget::str(p.if_contains("device_id")) == router &&
+          std::find(wanted.begin(), wanted.end(), jget::str(p.if_contains("device_owner"))) != wanted.end())
         out.push_back(&p);
   return out;
 }
@@ -26,7 +26,7 @@ std::vector<const Obj*> router_ports(const Model& m, const std::string& router, 
 std::vector<std::string> router_interface_subnets(const Model& m, const std::string& router) {
   std::vector<std::string> out;
   for (const Obj* p : router_ports(m, router, {kOwnerInterface, kOwnerInterfaceDvr}))
-    for (const auto& f : p->at("fixed_ips").as_array()) out.push_back(json_str(f.as_object().if_contains("subnet_id")));
+    for (const auto& f : p->at("fixed_ips").as_array()) out.push_back(jget::str(f.as_object().if_contains("subnet_id")));
   return out;
 }
 
@@ -34,7 +34,7 @@ std::vector<const Obj*> router_floating_ips(const Model& m, const std::string& r
   std::vector<const Obj*> out;
   if (const Table* t = m.find_table("floatingips"))
     for (const auto& [id, f] : *t)
-      if (json_str(f.if_contains("router_id")) == router) out.push_back(&f);
+      if (jget::str(f.if_contains("router_id")) == router) out.push_back(&f);
   return out;
 }
 
@@ -46,18 +46,18 @@ void reschedule_gateways(Txn& txn, const Settings& s) {
       if (!r.at("external_gateway_info").is_null()) routers.push_back(id);
   if (const Table* t = m.find_table("hosts"))
     for (const auto& [host, h] : *t) {
-      if (json_str(h.if_contains("agent_mode")) != "dvr_snat" || !h.at("alive").as_bool()) continue;
+      if (jget::str(h.if_contains("agent_mode")) != "dvr_snat" || !h.at("alive").as_bool()) continue;
       bool enabled = false;
       if (const Table* agents = m.find_table("agents"))
         for (const auto& [aid, a] : *agents)
-          if (json_str(a.if_contains("host")) == host && json_str(a.if_contains("agent_type")) == "L3 agent")
+          if (jget::str(a.if_contains("host")) == host && jget::str(a.if_contains("agent_type")) == "L3 agent")
             enabled = a.at("admin_state_up").as_bool();
       if (enabled) eligible.push_back(host);
     }
   Schedule current;
   if (const Table* t = m.find_table("l3_bindings"))
     for (const auto& [id, b] : *t)
-      for (const auto& h : b.at("hosts").as_array()) current[id].push_back(json_str(&h));
+      for (const auto& h : b.at("hosts").as_array()) current[id].push_back(jget::str(&h));
   auto next = schedule_gateways(routers, current, eligible, s.max_l3_agents_per_router);
   for (const auto& [id, hosts] : current)
     if (!next.count(id)) txn.erase("l3_bindings", id);
@@ -89,7 +89,7 @@ Result<InterfaceRequest> parse_interface_body(const std::string& body) {
     if (kv.key() == "subnet_id" || kv.key() == "port_id") {
       auto v = check::uuid()(kv.value());
       if (!v) return bad_request("Invalid input for " + std::string(kv.key()) + ". Reason: " + v.error().message + ".");
-      (kv.key() == "subnet_id" ? r.subnet_id : r.port_id) = json_str(&*v);
+      (kv.key() == "subnet_id" ? r.subnet_id : r.port_id) = jget::str(&*v);
     } else {
       return bad_request("Unrecognized attribute(s) '" + std::string(kv.key()) + "'");
     }
@@ -111,16 +111,16 @@ json::value interface_info(const Obj& router, const Obj& port) {
 }
 
 Status check_overlap(const Model& m, const std::string& router, const Obj& subnet) {
-  auto cidr = *Cidr::parse(json_str(subnet.if_contains("cidr")));
+  auto cidr = *Cidr::parse(jget::str(subnet.if_contains("cidr")));
   for (const auto& sid : router_interface_subnets(m, router)) {
     const Obj* other = m.find("subnets", sid);
     if (!other) continue;
-    auto oc = *Cidr::parse(json_str(other->if_contains("cidr")));
-    if (sid == json_str(subnet.if_contains("id")))
+    auto oc = *Cidr::parse(jget::str(other->if_contains("cidr")));
+    if (sid == jget::str(subnet.if_contains("id")))
       return fail(Errc::invalid_argument, "BadRequest", "Bad router request: Router already has a port on subnet " + sid + ".");
     if (oc.overlaps(cidr))
       return fail(Errc::invalid_argument, "BadRequest",
-                  "Bad router request: Cidr " + cidr.str() + " of subnet " + json_str(subnet.if_contains("id")) +
+                  "Bad router request: Cidr " + cidr.str() + " of subnet " + jget::str(subnet.if_contains("id")) +
                       " overlaps with cidr " + oc.str() + " of subnet " + sid + ".");
   }
   return {};
@@ -132,7 +132,7 @@ Result<Obj> add_by_subnet(Handler& routers, Txn& txn, const Ctx& ctx, const Obj&
     return not_found("SubnetNotFound", "Subnet " + subnet_id + " could not be found.");
   if (subnet->at("gateway_ip").is_null())
     return fail(Errc::invalid_argument, "BadRequest", "Bad router request: Subnet for router interface must have a gateway IP.");
-  NT_TRY(check_overlap(txn.model(), json_str(router.if_contains("id")), *subnet));
+  NT_TRY(check_overlap(txn.model(), jget::str(router.if_contains("id")), *subnet));
   auto owner = router.at("distributed").as_bool() ? kOwnerInterfaceDvr : kOwnerInterface;
   Obj item{{"network_id", subnet->at("network_id")}, {"device_owner", owner}, {"device_id", router.at("id")},
            {"project_id", router.at("project_id")}, {"admin_state_up", true},
@@ -145,15 +145,15 @@ Result<Obj> add_by_port(Handler& routers, Txn& txn, const Ctx& ctx, const Obj& r
   if (!found || !(ctx.is_admin || project_of(*found) == ctx.project_id))
     return not_found("PortNotFound", "Port " + port_id + " could not be found.");
   Obj port = *found;
-  if (!json_str(port.if_contains("device_id")).empty())
+  if (!jget::str(port.if_contains("device_id")).empty())
     return conflict("PortInUse", "Unable to complete operation on port " + port_id + " for network " +
-                                     json_str(port.if_contains("network_id")) + ". Port already has an attached device " +
-                                     json_str(port.if_contains("device_id")) + ".");
+                                     jget::str(port.if_contains("network_id")) + ". Port already has an attached device " +
+                                     jget::str(port.if_contains("device_id")) + ".");
   if (port.at("fixed_ips").as_array().empty())
     return fail(Errc::invalid_argument, "BadRequest", "Bad router request: Router port must have at least one fixed IP.");
   for (const auto& f : port.at("fixed_ips").as_array())
-    if (const Obj* s = txn.model().find("subnets", json_str(f.as_object().if_contains("subnet_id"))))
-      NT_TRY(check_overlap(txn.model(), json_str(router.if_contains("id")), *s));
+    if (const Obj* s = txn.model().find("subnets", jget::str(f.as_object().if_contains("subnet_id"))))
+      NT_TRY(check_overlap(txn.model(), jget::str(router.if_contains("id")), *s));
   port["device_id"] = router.at("id");
   port["device_owner"] = router.at("distributed").as_bool() ? kOwnerInterfaceDvr : kOwnerInterface;
   port["security_groups"] = json::array{};
@@ -163,13 +163,13 @@ Result<Obj> add_by_port(Handler& routers, Txn& txn, const Ctx& ctx, const Obj& r
 }
 
 Result<Obj> remove_interface(Txn& txn, const Obj& router, const InterfaceRequest& req) {
-  auto rid = json_str(router.if_contains("id"));
+  auto rid = jget::str(router.if_contains("id"));
   const Obj* port = nullptr;
   for (const Obj* p : router_ports(txn.model(), rid, {kOwnerInterface, kOwnerInterfaceDvr})) {
-    if (!req.port_id.empty() && json_str(p->if_contains("id")) == req.port_id) port = p;
+    if (!req.port_id.empty() && jget::str(p->if_contains("id")) == req.port_id) port = p;
     if (!req.subnet_id.empty())
       for (const auto& f : p->at("fixed_ips").as_array())
-        if (json_str(f.as_object().if_contains("subnet_id")) == req.subnet_id) port = p;
+        if (jget::str(f.as_object().if_contains("subnet_id")) == req.subnet_id) port = p;
   }
   if (!port && !req.port_id.empty())
     return not_found("RouterInterfaceNotFound", "Router " + rid + " does not have an interface with id " + req.port_id);
@@ -177,15 +177,15 @@ Result<Obj> remove_interface(Txn& txn, const Obj& router, const InterfaceRequest
     return not_found("RouterInterfaceNotFoundForSubnet", "Router " + rid + " has no interface on subnet " + req.subnet_id);
   Obj found = *port;
   for (const auto& f : found.at("fixed_ips").as_array()) {
-    auto sid = json_str(f.as_object().if_contains("subnet_id"));
-    auto cidr = *Cidr::parse(json_str(txn.model().find("subnets", sid)->if_contains("cidr")));
+    auto sid = jget::str(f.as_object().if_contains("subnet_id"));
+    auto cidr = *Cidr::parse(jget::str(txn.model().find("subnets", sid)->if_contains("cidr")));
     for (const Obj* fip : router_floating_ips(txn.model(), rid))
-      if (auto ip = IpAddress::parse(json_str(fip->if_contains("fixed_ip_address"))); ip && cidr.contains(*ip))
+      if (auto ip = IpAddress::parse(jget::str(fip->if_contains("fixed_ip_address"))); ip && cidr.contains(*ip))
         return conflict("RouterInterfaceInUseByFloatingIP",
                         "Router interface for subnet " + sid + " on router " + rid +
                             " cannot be deleted, as it is required by one or more floating IPs.");
     for (const auto& r : router.at("routes").as_array())
-      if (auto hop = IpAddress::parse(json_str(r.as_object().if_contains("nexthop"))); hop && cidr.contains(*hop))
+      if (auto hop = IpAddress::parse(jget::str(r.as_object().if_contains("nexthop"))); hop && cidr.contains(*hop))
         return conflict("RouterInterfaceInUseByRoute", "Router interface for subnet " + sid + " on router " + rid +
                                                            " cannot be deleted, as it is required by one or more routes.");
   }
@@ -208,7 +208,7 @@ Result<json::value> router_interface_action(Handler& routers, Txn& txn, const Ct
     }
   } else {
     NT_ASSIGN(port, remove_interface(txn, router, req));
-    NT_TRY(delete_internal(routers.peer("ports"), txn, json_str(port.if_contains("id"))));
+    NT_TRY(delete_internal(routers.peer("ports"), txn, jget::str(port.if_contains("id"))));
   }
   bump_revision(txn, "routers", id);
   NT_TRY(router_sync_snat(routers, txn, *txn.model().find("routers", id)));

@@ -31,7 +31,7 @@ nt::unexpected<Error> bad_router(const std::string& msg) {
 }
 
 std::string subnet_of_port_ip(const Obj& port, size_t i) {
-  return json_str(port.at("fixed_ips").as_array()[i].as_object().if_contains("subnet_id"));
+  return jget::str(port.at("fixed_ips").as_array()[i].as_object().if_contains("subnet_id"));
 }
 
 class Routers final : public Handler {
@@ -55,7 +55,7 @@ class Routers final : public Handler {
   }
 
   Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
-    auto id = json_str(current.if_contains("id"));
+    auto id = jget::str(current.if_contains("id"));
     bool active = current.at("admin_state_up").as_bool();
     if (auto* d = changes.if_contains("distributed"); d && *d != current.at("distributed")) {
       if (active)
@@ -83,10 +83,10 @@ class Routers final : public Handler {
   }
 
   Status remove(Txn& txn, const Obj& router, const Ctx& ctx) override {
-    auto id = json_str(router.if_contains("id"));
+    auto id = jget::str(router.if_contains("id"));
     std::string attached;
     for (const Obj* p : router_ports(txn.model(), id, {kOwnerInterface, kOwnerInterfaceDvr}))
-      attached += (attached.empty() ? "" : ", ") + json_str(p->if_contains("id"));
+      attached += (attached.empty() ? "" : ", ") + jget::str(p->if_contains("id"));
     if (!attached.empty()) return conflict("RouterInUse", "Router " + id + " has ports still attached: " + attached);
     NT_TRY(clear_gateway(txn, router));
     txn.erase("l3_bindings", id);
@@ -96,7 +96,7 @@ class Routers final : public Handler {
 
   // The gateway port and the router's external_gateway_info.
   Result<Obj> set_gateway(Txn& txn, Obj router, const Obj& info, const Ctx& ctx) {
-    auto id = json_str(router.if_contains("id"));
+    auto id = jget::str(router.if_contains("id"));
     for (const auto& kv : info)
       if (kv.key() != "network_id" && kv.key() != "enable_snat" && kv.key() != "external_fixed_ips")
         return bad_request("Invalid input for external_gateway_info. Reason: Unexpected keys supplied: " + std::string(kv.key()) + ".");
@@ -111,17 +111,17 @@ class Routers final : public Handler {
       if (!b) return bad_request("Invalid input for external_gateway_info. Reason: " + b.error().message + ".");
       snat = *b;
     }
-    auto net_id = json_str(&*net_v);
+    auto net_id = jget::str(&*net_v);
     const Obj* net = txn.model().find("networks", net_id);
     if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!net->at("router:external").as_bool()) return bad_router("Network " + net_id + " is not an external network");
     const auto* old = router.at("external_gateway_info").if_object();
-    bool same_net = old && json_str(old->if_contains("network_id")) == net_id;
+    bool same_net = old && jget::str(old->if_contains("network_id")) == net_id;
     if (!same_net || info.contains("external_fixed_ips")) {
       if (old && !same_net && !router_floating_ips(txn.model(), id).empty())
         return conflict("RouterExternalGatewayInUseByFloatingIp",
                         "Gateway cannot be updated for router " + id + ", since a gateway to external network " +
-                            json_str(old->if_contains("network_id")) + " is required by one or more floating IPs.");
+                            jget::str(old->if_contains("network_id")) + " is required by one or more floating IPs.");
       NT_TRY(remove_gateway_port(txn, id));
       NT_ASSIGN(Obj port, create_gateway_port(txn, id, net_id, info));
       json::array fixed;
@@ -137,13 +137,13 @@ class Routers final : public Handler {
   }
 
   Result<Obj> clear_gateway(Txn& txn, Obj router) {
-    auto id = json_str(router.if_contains("id"));
+    auto id = jget::str(router.if_contains("id"));
     const auto* old = router.at("external_gateway_info").if_object();
     if (!old) return router;
     if (!router_floating_ips(txn.model(), id).empty())
       return conflict("RouterExternalGatewayInUseByFloatingIp",
                       "Gateway cannot be updated for router " + id + ", since a gateway to external network " +
-                          json_str(old->if_contains("network_id")) + " is required by one or more floating IPs.");
+                          jget::str(old->if_contains("network_id")) + " is required by one or more floating IPs.");
     NT_TRY(remove_gateway_port(txn, id));
     router["external_gateway_info"] = nullptr;
     txn.put("routers", router);
@@ -154,7 +154,7 @@ class Routers final : public Handler {
 
   // One sg- port per internal IPv4 subnet while the router is distributed with a gateway.
   Status sync_snat_ports(Txn& txn, const Obj& router) {
-    auto id = json_str(router.if_contains("id"));
+    auto id = jget::str(router.if_contains("id"));
     std::set<std::string> wanted;
     if (router.at("distributed").as_bool() && !router.at("external_gateway_info").is_null())
       for (const auto& sid : router_interface_subnets(txn.model(), id))
@@ -162,7 +162,7 @@ class Routers final : public Handler {
     std::vector<std::string> stale;
     for (const Obj* p : router_ports(txn.model(), id, {kOwnerSnat})) {
       auto sid = p->at("fixed_ips").as_array().empty() ? "" : subnet_of_port_ip(*p, 0);
-      if (!wanted.erase(sid)) stale.push_back(json_str(p->if_contains("id")));
+      if (!wanted.erase(sid)) stale.push_back(jget::str(p->if_contains("id")));
     }
     for (const auto& pid : stale) NT_TRY(delete_internal(peer("ports"), txn, pid));
     for (const auto& sid : wanted) {
@@ -181,10 +181,10 @@ class Routers final : public Handler {
       if (!fixed->is_array()) return bad_request("Invalid input for external_fixed_ips. Reason: '" + check::show(*fixed) + "' is not a list.");
       for (const auto& f : fixed->as_array()) {
         const auto* fo = f.if_object();
-        auto ip = fo ? json_str(fo->if_contains("ip_address")) : "";
+        auto ip = fo ? jget::str(fo->if_contains("ip_address")) : "";
         for (const auto& sid : txn.model().find("networks", net_id)->at("subnets").as_array())
-          if (const Obj* s = txn.model().find("subnets", json_str(&sid)); s && !ip.empty() && json_str(s->if_contains("gateway_ip")) == ip)
-            return bad_router("The IP address " + ip + " is the gateway of subnet " + json_str(&sid) + " and cannot be a router's external IP");
+          if (const Obj* s = txn.model().find("subnets", jget::str(&sid)); s && !ip.empty() && jget::str(s->if_contains("gateway_ip")) == ip)
+            return bad_router("The IP address " + ip + " is the gateway of subnet " + jget::str(&sid) + " and cannot be a router's external IP");
       }
       item["fixed_ips"] = *fixed;
     }
@@ -193,7 +193,7 @@ class Routers final : public Handler {
 
   Status remove_gateway_port(Txn& txn, const std::string& router) {
     std::vector<std::string> ids;
-    for (const Obj* p : router_ports(txn.model(), router, {kOwnerGateway})) ids.push_back(json_str(p->if_contains("id")));
+    for (const Obj* p : router_ports(txn.model(), router, {kOwnerGateway})) ids.push_back(jget::str(p->if_contains("id")));
     for (const auto& pid : ids) NT_TRY(delete_internal(peer("ports"), txn, pid));
     return {};
   }
@@ -201,8 +201,8 @@ class Routers final : public Handler {
   void retag_interfaces(Txn& txn, const Obj& router) {
     auto owner = router.at("distributed").as_bool() ? kOwnerInterfaceDvr : kOwnerInterface;
     std::vector<std::string> ids;
-    for (const Obj* p : router_ports(txn.model(), json_str(router.if_contains("id")), {kOwnerInterface, kOwnerInterfaceDvr}))
-      ids.push_back(json_str(p->if_contains("id")));
+    for (const Obj* p : router_ports(txn.model(), jget::str(router.if_contains("id")), {kOwnerInterface, kOwnerInterfaceDvr}))
+      ids.push_back(jget::str(p->if_contains("id")));
     for (const auto& pid : ids) {
       Obj p = *txn.model().find("ports", pid);
       p["device_owner"] = owner;
@@ -211,7 +211,7 @@ class Routers final : public Handler {
   }
 
   Status check_routes(const Model& m, const Obj& router) const {
-    auto id = json_str(router.if_contains("id"));
+    auto id = jget::str(router.if_contains("id"));
     const auto& routes = router.at("routes").as_array();
     if (static_cast<int>(routes.size()) > settings_.max_routes)
       return fail(Errc::invalid_argument, "RoutesExhausted", "Unable to complete operation for " + id +
@@ -221,14 +221,14 @@ class Routers final : public Handler {
     std::set<std::string> own_ips;
     for (const Obj* p : router_ports(m, id, {kOwnerInterface, kOwnerInterfaceDvr}))
       for (const auto& f : p->at("fixed_ips").as_array()) {
-        own_ips.insert(json_str(f.as_object().if_contains("ip_address")));
-        if (const Obj* s = m.find("subnets", json_str(f.as_object().if_contains("subnet_id"))))
-          connected.push_back(*Cidr::parse(json_str(s->if_contains("cidr"))));
+        own_ips.insert(jget::str(f.as_object().if_contains("ip_address")));
+        if (const Obj* s = m.find("subnets", jget::str(f.as_object().if_contains("subnet_id"))))
+          connected.push_back(*Cidr::parse(jget::str(s->if_contains("cidr"))));
       }
     for (const auto& r : routes) {
-      auto hop_text = json_str(r.as_object().if_contains("nexthop"));
+      auto hop_text = jget::str(r.as_object().if_contains("nexthop"));
       auto hop = *IpAddress::parse(hop_text);
-      auto shown = "[{'destination': '" + json_str(r.as_object().if_contains("destination")) + "', 'nexthop': '" + hop_text + "'}]";
+      auto shown = "[{'destination': '" + jget::str(r.as_object().if_contains("destination")) + "', 'nexthop': '" + hop_text + "'}]";
       if (own_ips.count(hop_text))
         return fail(Errc::invalid_argument, "InvalidRoutes", "Invalid format for routes: " + shown + ", the nexthop is used by router.");
       if (std::none_of(connected.begin(), connected.end(), [&](const Cidr& c) { return c.contains(hop); }))

@@ -73,14 +73,14 @@ std::string protocol_key(const json::value& p) {
       {"ipv6-icmp", "58"}, {"ipv6-nonxt", "59"}, {"ipv6-opts", "60"}, {"ospf", "89"}, {"ipip", "4"},
       {"pgm", "113"}, {"vrrp", "112"}, {"sctp", "132"}, {"udplite", "136"}, {"dccp", "33"}, {"hopopt", "0"}};
   if (p.is_null()) return "";
-  auto name = json_str(&p);
+  auto name = jget::str(&p);
   auto it = numbers.find(name);
   return it == numbers.end() ? name : it->second;
 }
 
 // 0.0.0.0/0 and ::/0 mean the same as no prefix.
 std::string prefix_key(const json::value& p) {
-  auto text = json_str(&p);
+  auto text = jget::str(&p);
   return (text == "0.0.0.0/0" || text == "::/0") ? "" : text;
 }
 
@@ -89,7 +89,7 @@ std::string prefix_key(const json::value& p) {
 std::string default_sg_id(const Model& m, const std::string& project) {
   if (const Table* t = m.find_table("security_groups"))
     for (const auto& [id, sg] : *t)
-      if (json_str(sg.if_contains("name")) == "default" && project_of(sg) == project) return id;
+      if (jget::str(sg.if_contains("name")) == "default" && project_of(sg) == project) return id;
   return "";
 }
 
@@ -101,7 +101,7 @@ Result<std::string> ensure_default_sg(Txn& txn, const std::string& project) {
   Obj sg{{"name", "default"}, {"description", "Default security group"}, {"stateful", true}, {"shared", false},
          {"tags", json::array{}}, {"project_id", project}, {"tenant_id", project}};
   stamp_new(sg);
-  auto id = json_str(sg.if_contains("id"));
+  auto id = jget::str(sg.if_contains("id"));
   txn.put("security_groups", sg);
   for (const char* eth : {"IPv4", "IPv6"}) {
     txn.put("security_group_rules", make_rule(id, project, "egress", eth, nullptr, true));
@@ -126,19 +126,19 @@ class SecurityGroups final : public Handler {
   Obj decorate(const Model& m, const Obj& sg) const override {
     Obj out = sg;
     json::array rules;
-    auto id = json_str(sg.if_contains("id"));
+    auto id = jget::str(sg.if_contains("id"));
     if (const Table* t = m.find_table("security_group_rules"))
       for (const auto& [rid, r] : *t)
-        if (json_str(r.if_contains("security_group_id")) == id) rules.push_back(r);
+        if (jget::str(r.if_contains("security_group_id")) == id) rules.push_back(r);
     out["security_group_rules"] = std::move(rules);
     return out;
   }
 
   Result<Obj> create(Txn& txn, Obj sg, const Ctx& ctx) override {
-    if (json_str(sg.if_contains("name")) == "default")
+    if (jget::str(sg.if_contains("name")) == "default")
       return conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists.");
     sg["shared"] = false;
-    auto id = json_str(sg.if_contains("id"));
+    auto id = jget::str(sg.if_contains("id"));
     txn.put("security_groups", sg);
     for (const char* eth : {"IPv4", "IPv6"})
       txn.put("security_group_rules", make_rule(id, project_of(sg), "egress", eth, nullptr, false));
@@ -147,25 +147,25 @@ class SecurityGroups final : public Handler {
 
   Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
     auto* name = changes.if_contains("name");
-    if (name && json_str(name) != json_str(current.if_contains("name"))) {
-      if (json_str(current.if_contains("name")) == "default")
+    if (name && jget::str(name) != jget::str(current.if_contains("name"))) {
+      if (jget::str(current.if_contains("name")) == "default")
         return conflict("SecurityGroupCannotUpdateDefault", "Updating default security group not allowed.");
-      if (json_str(name) == "default")
+      if (jget::str(name) == "default")
         return conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists.");
     }
     return Handler::update(txn, current, changes, ctx);
   }
 
   Status remove(Txn& txn, const Obj& sg, const Ctx& ctx) override {
-    auto id = json_str(sg.if_contains("id"));
-    if (json_str(sg.if_contains("name")) == "default" && !ctx.is_admin)
+    auto id = jget::str(sg.if_contains("id"));
+    if (jget::str(sg.if_contains("name")) == "default" && !ctx.is_admin)
       return conflict("SecurityGroupCannotRemoveDefault", "Insufficient rights for removing default security group.");
     for (const auto& [pid, port] : txn.model().table("ports"))
       for (const auto& g : port.at("security_groups").as_array())
-        if (json_str(&g) == id) return conflict("SecurityGroupInUse", "Security Group " + id + " in use.");
+        if (jget::str(&g) == id) return conflict("SecurityGroupInUse", "Security Group " + id + " in use.");
     std::vector<std::string> rules;
     for (const auto& [rid, r] : txn.model().table("security_group_rules"))
-      if (json_str(r.if_contains("security_group_id")) == id || json_str(r.if_contains("remote_group_id")) == id)
+      if (jget::str(r.if_contains("security_group_id")) == id || jget::str(r.if_contains("remote_group_id")) == id)
         rules.push_back(rid);
     for (const auto& rid : rules) txn.erase("security_group_rules", rid);
     txn.erase("security_groups", id);
@@ -182,7 +182,7 @@ class SecurityGroupRules final : public Handler {
   const ResourceDef& def() const override { return def_; }
 
   Result<Obj> create(Txn& txn, Obj rule, const Ctx& ctx) override {
-    auto sg_id = json_str(rule.if_contains("security_group_id"));
+    auto sg_id = jget::str(rule.if_contains("security_group_id"));
     NT_TRY(normalize(txn.model(), rule, ctx));
     const Obj* sg = txn.model().find("security_groups", sg_id);
     if (!sg || (!ctx.is_admin && project_of(*sg) != ctx.project_id))
@@ -193,15 +193,15 @@ class SecurityGroupRules final : public Handler {
           return conflict("DuplicateSecurityGroupRuleInPost", "Duplicate Security Group Rule in POST.");
       return conflict("SecurityGroupRuleExists", "Security group rule already exists. Rule id is " + dup + ".");
     }
-    rule["belongs_to_default_sg"] = json_str(sg->if_contains("name")) == "default";
+    rule["belongs_to_default_sg"] = jget::str(sg->if_contains("name")) == "default";
     txn.put("security_group_rules", rule);
     bump_revision(txn, "security_groups", sg_id);
     return rule;
   }
 
   Status remove(Txn& txn, const Obj& rule, const Ctx& ctx) override {
-    txn.erase("security_group_rules", json_str(rule.if_contains("id")));
-    bump_revision(txn, "security_groups", json_str(rule.if_contains("security_group_id")));
+    txn.erase("security_group_rules", jget::str(rule.if_contains("id")));
+    bump_revision(txn, "security_groups", jget::str(rule.if_contains("security_group_id")));
     return {};
   }
 
@@ -209,7 +209,7 @@ class SecurityGroupRules final : public Handler {
   static Status normalize_protocol(Obj& rule) {
     auto* p = rule.if_contains("protocol");
     if (!p || p->is_null()) return {};
-    std::string proto = json_str(p);
+    std::string proto = jget::str(p);
     for (auto& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     bool numeric = !proto.empty() && proto.size() <= 3 && std::all_of(proto.begin(), proto.end(), ::isdigit);
     if (proto == "any") {
@@ -222,7 +222,7 @@ class SecurityGroupRules final : public Handler {
       std::string list;
       for (const auto& x : kProtocols) list += (list.empty() ? "" : ", ") + x;
       return rule_error("SecurityGroupRuleInvalidProtocol",
-                        "Security group rule protocol " + json_str(p) + " not supported. Only protocol values [" + list +
+                        "Security group rule protocol " + jget::str(p) + " not supported. Only protocol values [" + list +
                             "] and integer representations [0 to 255] are supported.");
     }
     return {};
@@ -234,7 +234,7 @@ class SecurityGroupRules final : public Handler {
     rule["port_range_min"] = min;
     rule["port_range_max"] = max;
     if (min.is_null() && max.is_null()) return {};
-    auto proto = json_str(rule.if_contains("protocol"));
+    auto proto = jget::str(rule.if_contains("protocol"));
     if (rule.at("protocol").is_null())
       return rule_error("SecurityGroupProtocolRequiredWithPorts", "Must also specify protocol if port range is given.");
     if (in(kPortProtocols, proto)) {
@@ -265,7 +265,7 @@ class SecurityGroupRules final : public Handler {
   }
 
   static Status normalize(const Model& m, Obj& rule, const Ctx& ctx) {
-    auto eth = json_str(rule.if_contains("ethertype"));
+    auto eth = jget::str(rule.if_contains("ethertype"));
     std::string l = eth;
     for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (l != "ipv4" && l != "ipv6")
@@ -274,7 +274,7 @@ class SecurityGroupRules final : public Handler {
     eth = l == "ipv4" ? "IPv4" : "IPv6";
     rule["ethertype"] = eth;
     NT_TRY(normalize_protocol(rule));
-    auto proto = json_str(rule.if_contains("protocol"));
+    auto proto = jget::str(rule.if_contains("protocol"));
     if ((proto == "ipv6-icmp" || proto == "58") && eth == "IPv4")
       return rule_error("SecurityGroupEthertypeConflictWithProtocol",
                         "Invalid ethertype IPv4 for protocol " + proto + ".");
@@ -285,14 +285,14 @@ class SecurityGroupRules final : public Handler {
       if (!cidr) return bad_request("Invalid input for remote_ip_prefix. Reason: '" + check::show(prefix) + "' is not a valid IP subnet.");
       if ((cidr->network.version == 4) != (eth == "IPv4"))
         return rule_error("SecurityGroupRuleParameterConflict",
-                          "Conflicting value ethertype " + eth + " for CIDR " + json_str(&prefix));
+                          "Conflicting value ethertype " + eth + " for CIDR " + jget::str(&prefix));
       rule["normalized_cidr"] = cidr->str();
       if (!rule.at("remote_group_id").is_null())
         return rule_error("SecurityGroupRemoteGroupAndRemoteIpPrefix", "Only remote_ip_prefix or remote_group_id may be provided.");
     } else {
       rule["normalized_cidr"] = nullptr;
     }
-    if (auto rg = json_str(rule.if_contains("remote_group_id")); !rg.empty()) {
+    if (auto rg = jget::str(rule.if_contains("remote_group_id")); !rg.empty()) {
       const Obj* g = m.find("security_groups", rg);
       if (!g || (!ctx.is_admin && project_of(*g) != ctx.project_id))
         return not_found("SecurityGroupNotFound", "Security group " + rg + " does not exist");

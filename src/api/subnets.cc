@@ -40,20 +40,20 @@ class Subnets final : public Handler {
 
   bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {
     if (ctx.is_admin || project_of(o) == ctx.project_id) return true;
-    const Obj* net = m.find("networks", json_str(o.if_contains("network_id")));
+    const Obj* net = m.find("networks", jget::str(o.if_contains("network_id")));
     return net && network_visible(*net, ctx);
   }
 
   bool decorates() const override { return true; }
   Obj decorate(const Model& m, const Obj& stored) const override {
     Obj out = stored;
-    const Obj* net = m.find("networks", json_str(stored.if_contains("network_id")));
+    const Obj* net = m.find("networks", jget::str(stored.if_contains("network_id")));
     out["router:external"] = net && net->at("router:external").as_bool();
     return out;
   }
 
   Result<Obj> create(Txn& txn, Obj sub, const Ctx& ctx) override {
-    auto net_id = json_str(sub.if_contains("network_id"));
+    auto net_id = jget::str(sub.if_contains("network_id"));
     const Obj* net = txn.model().find("networks", net_id);
     if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!ctx.is_admin && project_of(*net) != ctx.project_id)
@@ -85,7 +85,7 @@ class Subnets final : public Handler {
   Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
     Obj next = current;
     for (const auto& kv : changes) next[kv.key()] = kv.value();
-    NT_ASSIGN(Cidr cidr, Cidr::parse(json_str(current.if_contains("cidr"))));
+    NT_ASSIGN(Cidr cidr, Cidr::parse(jget::str(current.if_contains("cidr"))));
     std::optional<IpAddress> gateway;
     if (auto* g = next.if_contains("gateway_ip"); g && g->is_string()) {
       NT_ASSIGN(gateway, IpAddress::parse(g->get_string()));
@@ -105,13 +105,13 @@ class Subnets final : public Handler {
   }
 
   Status remove(Txn& txn, const Obj& sub, const Ctx& ctx) override {
-    auto id = json_str(sub.if_contains("id"));
-    auto net_id = json_str(sub.if_contains("network_id"));
+    auto id = jget::str(sub.if_contains("id"));
+    auto net_id = jget::str(sub.if_contains("network_id"));
     std::vector<std::string> service_ports;
     for (const auto& pid : txn.model().ports_by_network[net_id]) {
       const Obj* p = txn.model().find("ports", pid);
       if (!p || !port_uses_subnet(*p, id)) continue;
-      auto owner = json_str(p->if_contains("device_owner"));
+      auto owner = jget::str(p->if_contains("device_owner"));
       if (owner != owner::kDhcp && owner != owner::kDistributed)
         return conflict("SubnetInUse", "Unable to complete operation on subnet " + id +
                                            ": One or more ports have an IP allocation from this subnet.");
@@ -123,7 +123,7 @@ class Subnets final : public Handler {
       Obj next = *net;
       auto& list = next["subnets"].as_array();
       for (auto it = list.begin(); it != list.end();)
-        it = (json_str(&*it) == id) ? list.erase(it) : it + 1;
+        it = (jget::str(&*it) == id) ? list.erase(it) : it + 1;
       txn.put("networks", std::move(next));
       bump_revision(txn, "networks", net_id);
     }
@@ -132,13 +132,13 @@ class Subnets final : public Handler {
 
  private:
   static std::optional<IpAddress> gateway_of(const Obj& s) {
-    auto ip = IpAddress::parse(json_str(s.if_contains("gateway_ip")));
+    auto ip = IpAddress::parse(jget::str(s.if_contains("gateway_ip")));
     return ip ? std::optional<IpAddress>(*ip) : std::nullopt;
   }
 
   static bool port_uses_subnet(const Obj& port, const std::string& subnet) {
     for (const auto& f : port.at("fixed_ips").as_array())
-      if (json_str(f.as_object().if_contains("subnet_id")) == subnet) return true;
+      if (jget::str(f.as_object().if_contains("subnet_id")) == subnet) return true;
     return false;
   }
 
@@ -146,15 +146,15 @@ class Subnets final : public Handler {
     Obj port = *txn.model().find("ports", port_id);
     json::array kept;
     for (const auto& f : port.at("fixed_ips").as_array()) {
-      if (json_str(f.as_object().if_contains("subnet_id")) != subnet) kept.push_back(f);
-      else if (auto ip = IpAddress::parse(json_str(f.as_object().if_contains("ip_address")))) txn.release_ip(subnet, *ip);
+      if (jget::str(f.as_object().if_contains("subnet_id")) != subnet) kept.push_back(f);
+      else if (auto ip = IpAddress::parse(jget::str(f.as_object().if_contains("ip_address")))) txn.release_ip(subnet, *ip);
     }
     port["fixed_ips"] = std::move(kept);
     txn.put("ports", std::move(port));
   }
 
   static Result<Cidr> parse_cidr(const Obj& sub) {
-    auto text = json_str(sub.if_contains("cidr"));
+    auto text = jget::str(sub.if_contains("cidr"));
     auto cidr = Cidr::parse(text, true);
     if (!cidr) {
       auto loose = Cidr::parse(text);
@@ -179,9 +179,9 @@ class Subnets final : public Handler {
 
   static Status check_overlap(const Model& m, const Obj& net, const Cidr& cidr, const std::string& net_id) {
     for (const auto& sid : net.at("subnets").as_array()) {
-      const Obj* other = m.find("subnets", json_str(&sid));
+      const Obj* other = m.find("subnets", jget::str(&sid));
       if (!other) continue;
-      auto oc = Cidr::parse(json_str(other->if_contains("cidr")));
+      auto oc = Cidr::parse(jget::str(other->if_contains("cidr")));
       if (oc && oc->overlaps(cidr))
         return invalid_input("Requested subnet with cidr: " + cidr.str() + " for network: " + net_id +
                              " overlaps with another subnet");
@@ -210,7 +210,7 @@ class Subnets final : public Handler {
   }
 
   Status check_lists(const Obj& sub, const Cidr& cidr) const {
-    auto id = json_str(sub.if_contains("id"));
+    auto id = jget::str(sub.if_contains("id"));
     if (static_cast<int>(sub.at("dns_nameservers").as_array().size()) > settings_.max_dns_nameservers)
       return fail(Errc::invalid_argument, "DNSNameServersExhausted",
                   "Unable to complete operation for " + id + ". The number of DNS nameservers exceeds the limit " +
@@ -221,8 +221,8 @@ class Subnets final : public Handler {
                   "Unable to complete operation for " + id + ". The number of host routes exceeds the limit " +
                       std::to_string(settings_.max_subnet_host_routes) + ".");
     for (const auto& r : routes) {
-      auto hop = IpAddress::parse(json_str(r.as_object().if_contains("nexthop")));
-      auto dest = Cidr::parse(json_str(r.as_object().if_contains("destination")));
+      auto hop = IpAddress::parse(jget::str(r.as_object().if_contains("nexthop")));
+      auto dest = Cidr::parse(jget::str(r.as_object().if_contains("destination")));
       if (hop->version != cidr.network.version || dest->network.version != cidr.network.version)
         return invalid_input("Host route " + dest->str() + " via " + hop->str() + " does not match the subnet's IP version");
     }
@@ -230,7 +230,7 @@ class Subnets final : public Handler {
   }
 
   static Status check_v6_modes(const Obj& sub, const Cidr& cidr) {
-    auto ra = json_str(sub.if_contains("ipv6_ra_mode")), addr = json_str(sub.if_contains("ipv6_address_mode"));
+    auto ra = jget::str(sub.if_contains("ipv6_ra_mode")), addr = jget::str(sub.if_contains("ipv6_address_mode"));
     if (ra.empty() && addr.empty()) return {};
     if (cidr.network.version == 4)
       return invalid_input(std::string(ra.empty() ? "ipv6_address_mode" : "ipv6_ra_mode") + " is not valid when ip_version is 4");
@@ -247,12 +247,12 @@ class Subnets final : public Handler {
   }
 
   static Status check_gateway_unused(const Model& m, const Obj& sub, const IpAddress& gw) {
-    auto id = json_str(sub.if_contains("id"));
+    auto id = jget::str(sub.if_contains("id"));
     if (!m.ip_used(id, gw.value)) return {};
-    for (const auto& pid : m.ports_by_network.at(json_str(sub.if_contains("network_id")))) {
+    for (const auto& pid : m.ports_by_network.at(jget::str(sub.if_contains("network_id")))) {
       const Obj* p = m.find("ports", pid);
       for (const auto& f : p->at("fixed_ips").as_array())
-        if (json_str(f.as_object().if_contains("ip_address")) == gw.str())
+        if (jget::str(f.as_object().if_contains("ip_address")) == gw.str())
           return conflict("GatewayIpInUse", "Current gateway ip " + gw.str() + " already in use by port " + pid +
                                                 ". Unable to update.");
     }

@@ -15,7 +15,7 @@ Status check_tag(const std::string& tag) {
 
 bool has(const json::array& tags, const std::string& tag) {
   for (const auto& t : tags)
-    if (json_str(&t) == tag) return true;
+    if (jget::str(&t) == tag) return true;
   return false;
 }
 
@@ -56,7 +56,7 @@ Result<json::value> tags_write(Handler& h, Txn& txn, const Ctx& ctx, const std::
     tags.clear();
   } else if (method == "DELETE") {
     if (!has(tags, tag)) return not_found("TagNotFound", "Tag " + tag + " could not be found for " + h.def().singular + " " + id + ".");
-    for (auto it = tags.begin(); it != tags.end();) it = json_str(&*it) == tag ? tags.erase(it) : it + 1;
+    for (auto it = tags.begin(); it != tags.end();) it = jget::str(&*it) == tag ? tags.erase(it) : it + 1;
   } else {
     return fail(Errc::not_allowed, "HTTPMethodNotAllowed", "Method not allowed");
   }

@@ -5,7 +5,7 @@
 namespace nt {
 namespace json = boost::json;
 
-std::string project_of(const Obj& o) { return json_str(o.if_contains("project_id")); }
+std::string project_of(const Obj& o) { return jget::str(o.if_contains("project_id")); }
 
 const Obj* Model::find(const std::string& kind, const std::string& id) const {
   auto t = tables_.find(kind);
@@ -59,8 +59,8 @@ void Model::clear() {
 }
 
 void Model::index_port(const Obj& port, bool add) {
-  auto net = json_str(port.if_contains("network_id"));
-  auto id = json_str(port.if_contains("id"));
+  auto net = jget::str(port.if_contains("network_id"));
+  auto id = jget::str(port.if_contains("id"));
   if (add) ports_by_network[net].insert(id);
   else ports_by_network[net].erase(id);
 }
@@ -109,33 +109,33 @@ std::vector<AllocChange> derived_allocations(const Model& m) {
   std::vector<AllocChange> out;
   if (const Table* ports = m.find_table("ports"))
     for (const auto& [id, port] : *ports) {
-      auto net = json_str(port.if_contains("network_id"));
-      if (auto mac = Mac::parse(json_str(port.if_contains("mac_address")))) out.push_back({AllocKind::mac, net, mac->str(), id});
+      auto net = jget::str(port.if_contains("network_id"));
+      if (auto mac = Mac::parse(jget::str(port.if_contains("mac_address")))) out.push_back({AllocKind::mac, net, mac->str(), id});
       if (auto* ips = port.if_contains("fixed_ips"); ips && ips->is_array())
         for (const auto& f : ips->as_array()) {
           const auto* fo = f.if_object();
           if (!fo) continue;
-          auto ip = IpAddress::parse(json_str(fo->if_contains("ip_address")));
-          if (ip) out.push_back({AllocKind::ip, json_str(fo->if_contains("subnet_id")), ip->str(), id});
+          auto ip = IpAddress::parse(jget::str(fo->if_contains("ip_address")));
+          if (ip) out.push_back({AllocKind::ip, jget::str(fo->if_contains("subnet_id")), ip->str(), id});
         }
     }
   if (const Table* nets = m.find_table("networks"))
     for (const auto& [id, net] : *nets) {
       auto* seg = net.if_contains("provider:segmentation_id");
-      auto type = json_str(net.if_contains("provider:network_type"));
-      auto key = type + "/" + json_str(net.if_contains("provider:physical_network"));
+      auto type = jget::str(net.if_contains("provider:network_type"));
+      auto key = type + "/" + jget::str(net.if_contains("provider:physical_network"));
       if (type == "flat") out.push_back({AllocKind::segment, key, "0", id});
       else if (seg && seg->is_int64() && seg->as_int64() >= 0)
         out.push_back({AllocKind::segment, key, std::to_string(seg->as_int64()), id});
     }
   if (const Table* hosts = m.find_table("hosts"))
     for (const auto& [id, host] : *hosts)
-      if (auto mac = Mac::parse(json_str(host.if_contains("dvr_mac")))) out.push_back({AllocKind::mac, "dvr", mac->str(), id});
+      if (auto mac = Mac::parse(jget::str(host.if_contains("dvr_mac")))) out.push_back({AllocKind::mac, "dvr", mac->str(), id});
   return out;
 }
 
 void Txn::put(const std::string& kind, Obj obj) {
-  auto id = json_str(obj.if_contains("id"));
+  auto id = jget::str(obj.if_contains("id"));
   auto& table = model_.tables_[kind];
   auto it = table.find(id);
   auto text = json::serialize(obj);

@@ -119,7 +119,6 @@ class Txn {
   std::vector<std::function<void()>> undo_;
 };
 
-inline std::string json_str(const boost::json::value* v) { return jget::str(v); }  // "" unless a string
 std::string project_of(const Obj& o);
 
 }  // namespace nt
