@@ -1,0 +1,58 @@
+"""The differential harness: starts Neutron 21 and neutrino-server side by side, runs every
+step of scenarios.py against both and prints the differences that the allow-list does not
+explain. Exit status 0 only when there are none.
+  tests/compat/run.py [--report FILE] [--only GLOB]"""
+import argparse
+import fnmatch
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import backends
+import differ
+import scenarios
+
+HERE = Path(__file__).resolve().parent
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--report", help="write the full list of differences here (markdown)")
+    ap.add_argument("--only", default="*", help="run the steps whose id matches this glob")
+    args = ap.parse_args()
+    if not backends.Neutron.available():
+        print("neutron-server is not installed (scripts/install-deps --compat installs it)", file=sys.stderr)
+        return 2
+    steps = [s for s in scenarios.all_steps() if fnmatch.fnmatchcase(s["id"], args.only)]
+    work = tempfile.mkdtemp(prefix="nt-compat-")
+    neutron = neutrino = None
+    try:
+        neutron = backends.Neutron(work).start()
+        neutrino = backends.Neutrino(work).start()
+        allow = differ.Allow(HERE / "allowlist.json")
+        unexplained, explained = differ.run(steps, neutron, neutrino, allow)
+    finally:
+        for s in (neutron, neutrino):
+            if s:
+                s.stop()
+    lines = [f"{len(steps)} steps; {len(unexplained)} with unexplained differences, {len(explained)} allow-listed", ""]
+    for s, diffs, _ in unexplained:
+        lines.append(f"- `{s['id']}` {s['method']} {s['path']}: " + "; ".join(diffs))
+    if explained:
+        lines += ["", "Allow-listed:"]
+        for s, diffs, why in explained:
+            lines.append(f"- `{s['id']}`: " + "; ".join(diffs) + f" ({why})")
+    stale = sorted(set(allow.entries) - allow.used)
+    if stale and args.only == "*":
+        lines += ["", "Allow-list entries no step needs any more: " + ", ".join(stale)]
+    text = "\n".join(lines)
+    print(text)
+    if args.report:
+        Path(args.report).write_text(text + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if not unexplained and not (stale and args.only == "*") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
