@@ -3,6 +3,7 @@
 #pragma once
 #include <map>
 #include <mutex>
+#include <optional>
 #include <memory>
 
 #include "api/resource.h"
@@ -26,10 +27,11 @@ class Api {
  private:
   int64_t model_revision();
   void watch(const std::string& host, const HttpRequest& req, Reply reply);
+  struct Route;
+  std::optional<Error> refused_as_neutron_does(const Route& r, const HttpRequest& req) const;
   boost::json::value convergence();
   Result<boost::json::value> ensure_fip_gateway(Txn& txn, const std::string& host, const std::string& body);
   void handle_agent_channel(const std::vector<std::string>& segments, const HttpRequest& req, Reply reply);
-  struct Route;
   void read(const Route& route, Reply reply);
   void write(Route route, Reply reply);
   Result<std::string> run_read(const Route& route);

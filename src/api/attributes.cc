@@ -7,8 +7,14 @@ namespace json = boost::json;
 
 const Attr* ResourceDef::attr(const std::string& name) const {
   for (const auto& a : attrs)
-    if (a.name == name) return &a;
+    if (a.name == name) return (a.flags & kRetired) ? nullptr : &a;
   return nullptr;
+}
+
+bool ResourceDef::retired(const std::string& name) const {
+  for (const auto& a : attrs)
+    if (a.name == name) return (a.flags & kRetired) != 0;
+  return false;
 }
 
 std::string ResourceDef::missing(const std::string& id) const {
@@ -51,10 +57,16 @@ Result<std::vector<json::value>> unwrap_create(const ResourceDef& def, const jso
   if (const auto* many = o->if_contains(def.plural)) {
     if (!allow_bulk) return bad_request("Bulk operation not supported");
     if (!many->is_array() || many->as_array().empty()) return bad_request("Resources required");
-    for (const auto& item : many->as_array())
+    std::vector<json::value> items;
+    for (const auto& item : many->as_array()) {
       if (!item.is_object()) return bad_request("Body contains invalid data");
+      // Each item plain or wrapped ({"network": {...}}): Neutron takes both forms.
+      const auto* wrapped = item.get_object().size() == 1 ? item.get_object().if_contains(def.singular) : nullptr;
+      if (wrapped && !wrapped->is_object()) return bad_request("Body contains invalid data");
+      items.push_back(wrapped ? *wrapped : item);
+    }
     *bulk = true;
-    return std::vector<json::value>(many->as_array().begin(), many->as_array().end());
+    return items;
   }
   const auto* one = o->if_contains(def.singular);
   if (!one) return bad_request("Unable to find '" + def.singular + "' in request body");
@@ -71,9 +83,7 @@ Result<Obj> unwrap_update(const ResourceDef& def, const json::value& body) {
   return one->as_object();
 }
 
-namespace {
-
-Status check_unknown(const ResourceDef& def, const Obj& item) {
+Status check_known(const ResourceDef& def, const Obj& item) {
   std::string unknown;
   bool any = false;  // an empty key is unknown too, though it adds nothing to the list
   for (const auto& kv : item)
@@ -85,10 +95,12 @@ Status check_unknown(const ResourceDef& def, const Obj& item) {
   return {};
 }
 
+namespace {
+
 Status convert_into(const Attr& a, const json::value& v, Obj& out) {
   auto converted = a.check(v);
   if (!converted)
-    return bad_request("Invalid input for " + a.name + ". Reason: " + converted.error().message + ".");
+    return nt::unexpected(check::attribute_error(a.name, converted.error()));
   out[a.name] = std::move(*converted);
   return {};
 }
@@ -113,10 +125,10 @@ Status check_project(const Obj& item, const Ctx& ctx, Obj& out) {
 }  // namespace
 
 Result<Obj> check_create(const ResourceDef& def, const Obj& item, const Ctx& ctx) {
-  NT_TRY(check_unknown(def, item));
+  NT_TRY(check_known(def, item));
   Obj out;
   for (const auto& a : def.attrs) {
-    if (a.name == "project_id" || a.name == "tenant_id") continue;
+    if (a.name == "project_id" || a.name == "tenant_id" || (a.flags & kRetired)) continue;
     const auto* v = item.if_contains(a.name);
     if (v && !(a.flags & kPost)) return bad_request("Attribute '" + a.name + "' not allowed in POST");
     if (v && (a.flags & (kAdminOnly | kAdminWrite)) && !ctx.is_admin)
@@ -135,7 +147,7 @@ Result<Obj> check_create(const ResourceDef& def, const Obj& item, const Ctx& ctx
 }
 
 Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx) {
-  NT_TRY(check_unknown(def, item));
+  NT_TRY(check_known(def, item));
   Obj out;
   for (const auto& kv : item) {
     const Attr* found = def.attr(std::string(kv.key()));
@@ -155,6 +167,7 @@ Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::ve
   Obj out;
   for (const auto& kv : obj) {
     std::string key(kv.key());
+    if (def.retired(key)) continue;
     if (const Attr* a = def.attr(key)) {
       if ((a->flags & kAdminOnly) && !ctx.is_admin) continue;
       if (a->flags & kInputOnly) continue;

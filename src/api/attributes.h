@@ -22,6 +22,9 @@ enum AttrFlag : unsigned {
   kAdminOnly = 32,   // read and written by admins only (stripped for others)
   kAdminWrite = 64,  // anyone reads, only admins write
   kInputOnly = 128,  // accepted on input, never shown
+  // Of an extension that is not advertised: unknown on input, never shown (rows stored by
+  // an older release may still carry it).
+  kRetired = 256,
 };
 
 struct Attr {
@@ -39,7 +42,8 @@ struct ResourceDef {
   std::string not_found_fmt;  // message with {} for the id
   std::vector<Attr> attrs;
 
-  const Attr* attr(const std::string& name) const;
+  const Attr* attr(const std::string& name) const;  // nullptr for unknown and retired ones
+  bool retired(const std::string& name) const;
   std::string missing(const std::string& id) const;  // not-found message
 };
 
@@ -51,6 +55,8 @@ std::vector<Attr> standard_attrs(bool with_name = true);
 Result<std::vector<boost::json::value>> unwrap_create(const ResourceDef& def, const boost::json::value& body,
                                                       bool allow_bulk, bool* bulk);
 Result<Obj> unwrap_update(const ResourceDef& def, const boost::json::value& body);
+// "Unrecognized attribute(s)" unless every key of the item is an attribute of the resource.
+Status check_known(const ResourceDef& def, const Obj& item);
 
 // Validates a POST item (unknown, forbidden, missing, invalid attributes), converts values
 // and fills defaults, including project_id/tenant_id from the caller.

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 #include "common/names.h"
 
+#include <algorithm>
 #include <set>
 
 #include "api/api.h"
@@ -8,6 +9,7 @@
 #include "api/agents.h"
 #include "api/handlers.h"
 #include "common/text.h"
+#include "core/validate.h"
 
 namespace nt {
 namespace json = boost::json;
@@ -116,6 +118,29 @@ void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
 }
 Api::~Api() = default;
 
+namespace {
+
+// Accept values a JSON answer satisfies (none given: anything).
+bool accepts_json(const std::string& accept) {
+  if (accept.empty()) return true;
+  for (const char* ok : {"json", "*/*", "application/*"})
+    if (accept.find(ok) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+// Requests Neutron 21 refuses before routing them (checked side by side, tests/compat).
+std::optional<Error> Api::refused_as_neutron_does(const Route& r, const HttpRequest& req) const {
+  if (!accepts_json(req.header("accept")))
+    return Error{Errc::not_acceptable, "HTTPNotAcceptable",
+                 "The server could not comply with the request since it is either malformed or otherwise incorrect."};
+  if (r.method == "HEAD" && !r.root) return Error{Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource."};
+  if (r.method == "DELETE" && !r.body.empty())
+    return Error{Errc::invalid_argument, "HTTPBadRequest", "Request body is not supported in DELETE."};
+  return std::nullopt;
+}
+
 void Api::handle(HttpRequest&& req, Reply reply) {
   Route r;
   r.method = req.method;
@@ -142,6 +167,7 @@ void Api::handle(HttpRequest&& req, Reply reply) {
     if (auto it = handlers_.find(r.path[0]); it != handlers_.end()) r.handler = it->second.get();
     r.collection_url = r.base_url + "/v2.0/" + r.path[0];
   }
+  if (auto refused = refused_as_neutron_does(r, req)) return reply(error_response(*refused));
   if (r.method == "GET" || r.method == "HEAD") return read(r, std::move(reply));
   if (r.method == "POST" || r.method == "PUT" || r.method == "DELETE") return write(std::move(r), std::move(reply));
   reply(error_response(Error{Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource."}));
@@ -210,6 +236,31 @@ Result<std::string> Api::read_route(const Route& r) {
   return not_found("HTTPNotFound", "The resource could not be found.");
 }
 
+namespace {
+
+// PUT /v2.0/routers/ID/add_extraroutes and remove_extraroutes (extraroute-atomic): the
+// routes given are added to (or taken from) the router's, on the server, in one request;
+// the result goes through the router's update, so it is checked like any PUT.
+Result<json::value> edit_extraroutes(Handler& routers, Txn& txn, const Ctx& ctx, const std::string& id, bool add,
+                                     const std::string& body) {
+  NT_ASSIGN(auto doc, parse_json(body));
+  const auto* router = doc.is_object() ? doc.get_object().if_contains("router") : nullptr;
+  const auto* given = router && router->is_object() ? router->get_object().if_contains("routes") : nullptr;
+  if (!given) return bad_request("Unable to find 'router' in request body");
+  auto checked = check::host_routes()(*given);
+  if (!checked) return nt::unexpected(check::attribute_error("routes", checked.error()));
+  NT_ASSIGN(const Obj* found, find_visible(routers, txn.model(), ctx, id));
+  json::array routes = found->at("routes").as_array();
+  for (const auto& route : checked->get_array()) {
+    auto at = std::find(routes.begin(), routes.end(), route);
+    if (add && at == routes.end()) routes.push_back(route);
+    if (!add && at != routes.end()) routes.erase(at);
+  }
+  return update_resource(routers, txn, ctx, id, json::object{{"router", json::object{{"routes", std::move(routes)}}}}, "");
+}
+
+}  // namespace
+
 Result<json::value> Api::run_write(Txn& txn, const Route& r) {
   if (r.root || r.v2_root) return fail(Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
   const auto& p = r.path;
@@ -218,6 +269,8 @@ Result<json::value> Api::run_write(Txn& txn, const Route& r) {
   if (p.size() == 3 && p[0] == "routers" && r.method == "PUT" &&
       (p[2] == "add_router_interface" || p[2] == "remove_router_interface"))
     return router_interface_action(*r.handler, txn, r.ctx, p[1], p[2], r.body);
+  if (p.size() == 3 && p[0] == "routers" && r.method == "PUT" && (p[2] == "add_extraroutes" || p[2] == "remove_extraroutes"))
+    return edit_extraroutes(*r.handler, txn, r.ctx, p[1], p[2] == "add_extraroutes", r.body);
   if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4)
     return tags_write(*r.handler, txn, r.ctx, r.method, p[1], p.size() == 4 ? p[3] : "", r.body);
   if (p.size() == 1 && r.method == "POST") {

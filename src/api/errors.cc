@@ -15,6 +15,7 @@ int http_status(Errc code) {
     case Errc::conflict: return 409;
     case Errc::precondition_failed: return 412;
     case Errc::not_allowed: return 405;
+    case Errc::not_acceptable: return 406;
     case Errc::too_large: return 413;
     case Errc::not_implemented: return 501;
     case Errc::unavailable: return 503;
@@ -36,6 +37,7 @@ const char* default_type(Errc code) {
     case Errc::conflict: return "Conflict";
     case Errc::precondition_failed: return "RevisionNumberConstraintFailed";
     case Errc::not_allowed: return "HTTPMethodNotAllowed";
+    case Errc::not_acceptable: return "HTTPNotAcceptable";
     case Errc::too_large: return "RequestEntityTooLarge";
     case Errc::not_implemented: return "NotImplementedError";
     case Errc::unavailable: return "ServiceUnavailable";

@@ -18,6 +18,7 @@ const Extension kExtensions[] = {
     {"dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."},
     {"ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"},
     {"extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"},
+    {"extraroute-atomic", "Atomically add/remove extra routes", "Edit extra routes of a router on server side by atomically adding/removing extra routes"},
     {"fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"},
     {"l3-ha", "HA Router extension", "Adds HA capability to routers."},
     {"l3_agent_scheduler", "L3 Agent Scheduler", "Schedule routers among l3 agents"},

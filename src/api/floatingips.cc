@@ -23,8 +23,8 @@ ResourceDef fip_def() {
   a.push_back({"dns_name", kPost, check::string(255), json::value("")});
   a.push_back({"dns_domain", kPost, check::string(255), json::value("")});
   a.push_back({"port_details", 0, check::any(), std::nullopt});
-  a.push_back({"port_forwardings", 0, check::any(), std::nullopt});
-  a.push_back({"qos_policy_id", 0, check::any(), std::nullopt});
+  a.push_back({"port_forwardings", kRetired, check::any(), std::nullopt});
+  a.push_back({"qos_policy_id", kRetired, check::any(), std::nullopt});
   return d;
 }
 
@@ -77,8 +77,6 @@ class FloatingIps final : public Handler {
     fip["status"] = "DOWN";
     fip["router_id"] = nullptr;
     fip["port_details"] = nullptr;
-    fip["port_forwardings"] = json::array{};
-    fip["qos_policy_id"] = nullptr;
     auto port_id = fip["port_id"];
     auto fixed = fip["fixed_ip_address"];
     fip["port_id"] = nullptr;
@@ -92,13 +90,13 @@ class FloatingIps final : public Handler {
   Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
     Obj fip = current;
     if (auto* d = changes.if_contains("description")) fip["description"] = *d;
-    if (changes.contains("port_id")) {
-      json::value fixed = changes.contains("fixed_ip_address") ? changes.at("fixed_ip_address") : json::value(nullptr);
-      NT_TRY(associate(txn, fip, changes.at("port_id"), fixed, ctx));
-    } else if (changes.contains("fixed_ip_address")) {
-      if (fip.at("port_id").is_null()) return bad_fip("fixed_ip_address cannot be specified without a port_id");
-      NT_TRY(associate(txn, fip, fip.at("port_id"), changes.at("fixed_ip_address"), ctx));
-    }
+    // As Neutron 21: an update that names no port_id leaves the floating IP unassociated
+    // (also {} and a description alone); fixed_ip_address needs a port_id beside it.
+    const auto* port = changes.if_contains("port_id");
+    const auto* fixed = changes.if_contains("fixed_ip_address");
+    if (fixed && !fixed->is_null() && (!port || port->is_null()))
+      return bad_fip("fixed_ip_address cannot be specified without a port_id");
+    NT_TRY(associate(txn, fip, port ? *port : json::value(nullptr), fixed ? *fixed : json::value(nullptr), ctx));
     txn.put("floatingips", fip);
     return fip;
   }

@@ -24,7 +24,8 @@ ResourceDef network_def() {
   a.push_back({"subnets", kFilter, check::any(), std::nullopt});
   a.push_back({"shared", kPost | kPut | kFilter | kAdminWrite, check::boolean(), json::value(false)});
   a.push_back({"router:external", kPost | kPut | kFilter | kAdminWrite, check::boolean(), json::value(false)});
-  a.push_back({"mtu", kPost | kPut | kFilter | kSort, check::integer(68, 65535), std::nullopt});
+  // No upper bound here: the segment type's maximum is checked after, with Neutron's message.
+  a.push_back({"mtu", kPost | kPut | kFilter | kSort, check::integer(68, INT32_MAX), std::nullopt});
   a.push_back({"port_security_enabled", kPost | kPut | kFilter, check::boolean(), json::value(true)});
   a.push_back({"provider:network_type", kPost | kFilter | kAdminOnly, check::string(32), std::nullopt});
   a.push_back({"provider:physical_network", kPost | kFilter | kAdminOnly, check::nullable_string(64), std::nullopt});
@@ -33,10 +34,10 @@ ResourceDef network_def() {
   a.push_back({"availability_zones", 0, check::any(), std::nullopt});
   a.push_back({"ipv4_address_scope", 0, check::any(), std::nullopt});
   a.push_back({"ipv6_address_scope", 0, check::any(), std::nullopt});
-  a.push_back({"is_default", kFilter, check::any(), std::nullopt});
-  a.push_back({"l2_adjacency", 0, check::any(), std::nullopt});
+  a.push_back({"is_default", kRetired, check::any(), std::nullopt});
+  a.push_back({"l2_adjacency", kRetired, check::any(), std::nullopt});
   a.push_back({"dns_domain", kPost | kPut, check::string(255), json::value("")});
-  a.push_back({"qos_policy_id", 0, check::any(), std::nullopt});
+  a.push_back({"qos_policy_id", kRetired, check::any(), std::nullopt});
   return d;
 }
 
@@ -71,9 +72,6 @@ class Networks final : public Handler {
     net["availability_zones"] = json::array{};
     net["ipv4_address_scope"] = nullptr;
     net["ipv6_address_scope"] = nullptr;
-    net["is_default"] = false;
-    net["l2_adjacency"] = true;
-    net["qos_policy_id"] = nullptr;
     txn.put("networks", net);
     return net;
   }

@@ -81,11 +81,11 @@ ResourceDef port_def() {
   a.push_back({"binding:vif_details", kAdminOnly, check::any(), std::nullopt});
   a.push_back({"dns_name", kPost | kPut | kFilter, dns_name_check(), json::value("")});
   a.push_back({"dns_assignment", 0, check::any(), std::nullopt});
-  a.push_back({"ip_allocation", 0, check::any(), std::nullopt});
-  a.push_back({"propagate_uplink_status", kPost | kPut, check::boolean(), json::value(false)});
-  a.push_back({"qos_policy_id", 0, check::any(), std::nullopt});
-  a.push_back({"qos_network_policy_id", 0, check::any(), std::nullopt});
-  a.push_back({"resource_request", 0, check::any(), std::nullopt});
+  a.push_back({"ip_allocation", kRetired, check::any(), std::nullopt});
+  a.push_back({"propagate_uplink_status", kRetired, check::any(), std::nullopt});
+  a.push_back({"qos_policy_id", kRetired, check::any(), std::nullopt});
+  a.push_back({"qos_network_policy_id", kRetired, check::any(), std::nullopt});
+  a.push_back({"resource_request", kRetired, check::any(), std::nullopt});
   return d;
 }
 
@@ -170,11 +170,7 @@ class Ports final : public Handler {
     NT_ASSIGN(port["extra_dhcp_opts"], check_dhcp_opts(port.at("extra_dhcp_opts")));
     port["status"] = "DOWN";
     bind_port(txn.model(), port);
-    port["ip_allocation"] = "immediate";
     port["dns_assignment"] = dns_assignment(port);
-    port["qos_policy_id"] = nullptr;
-    port["qos_network_policy_id"] = nullptr;
-    port["resource_request"] = nullptr;
     txn.put("ports", port);
     return port;
   }
@@ -227,7 +223,7 @@ class Ports final : public Handler {
   Status remove(Txn& txn, const Obj& port, const Ctx& ctx) override {
     auto owner = jget::str(port.if_contains("device_owner"));
     if (!ctx.internal && is_l3_owner(owner))
-      return conflict("L3PortInUse", "Port " + jget::str(port.if_contains("id")) +
+      return conflict("ServicePortInUse", "Port " + jget::str(port.if_contains("id")) +
                                          " cannot be deleted directly via the port API: has device owner " + owner + ".");
     disassociate_floating_ips(txn, jget::str(port.if_contains("id")));
     release_ips(txn, port);
@@ -272,12 +268,11 @@ class Ports final : public Handler {
     return c ? std::optional<Cidr>(*c) : std::nullopt;
   }
 
-  // Claims `ip` on `sub` or answers Neutron's IpAddressInUse.
+  // Claims `ip` on `sub` or answers Neutron's IpAddressAlreadyAllocated.
   static Result<json::value> claim(Txn& txn, const Obj& sub, const IpAddress& ip, const std::string& port) {
     auto sid = jget::str(sub.if_contains("id"));
     if (!txn.claim_ip(sid, ip, port))
-      return conflict("IpAddressInUse", "Unable to complete operation for network " + jget::str(sub.if_contains("network_id")) +
-                                            ". The IP address " + ip.str() + " is in use.");
+      return conflict("IpAddressAlreadyAllocated", "IP address " + ip.str() + " already allocated in subnet " + sid);
     return json::object{{"subnet_id", sid}, {"ip_address", ip.str()}};
   }
 
@@ -400,9 +395,7 @@ class Ports final : public Handler {
   Result<json::value> check_pairs(const Obj& port, const json::value& pairs) const {
     const auto& list = pairs.as_array();
     if (list.empty()) return pairs;
-    if (!port.at("port_security_enabled").as_bool())
-      return conflict("AddressPairAndPortSecurityRequired",
-                      "Port Security must be enabled in order to have allowed address pairs on a port.");
+    // The pairs' own validity first, then whether the port may have them (as Neutron).
     if (static_cast<int>(list.size()) > settings_.max_allowed_address_pair)
       return fail(Errc::invalid_argument, "AllowedAddressPairExhausted",
                   "The number of allowed address pair exceeds the maximum " + std::to_string(settings_.max_allowed_address_pair) + ".");
@@ -411,9 +404,9 @@ class Ports final : public Handler {
     for (const auto& p : list) {
       const auto& po = p.as_object();
       auto* ip = po.if_contains("ip_address");
-      if (!ip) return bad_request("Invalid input for allowed_address_pairs. Reason: AllowedAddressPair must contain ip_address.");
+      if (!ip) return fail(Errc::invalid_argument, "AllowedAddressPairsMissingIP", "AllowedAddressPair must contain ip_address");
       auto cidr = Cidr::parse(jget::str(ip));
-      if (!cidr) return bad_request("Invalid input for allowed_address_pairs. Reason: '" + check::show(*ip) + "' is not a valid IP address.");
+      if (!cidr) return bad_request("'" + check::show(*ip) + "' is not a valid IP address");
       std::string mac = jget::str(port.if_contains("mac_address"));
       if (auto* m = po.if_contains("mac_address")) {
         auto parsed = Mac::parse(jget::str(m));
@@ -427,6 +420,9 @@ class Ports final : public Handler {
                     "Request contains duplicate address pair: mac_address " + mac + " ip_address " + shown + ".");
       out.push_back(json::object{{"ip_address", shown}, {"mac_address", mac}});
     }
+    if (!port.at("port_security_enabled").as_bool())
+      return conflict("AddressPairAndPortSecurityRequired",
+                      "Port Security must be enabled in order to have allowed address pairs on a port.");
     return json::value(std::move(out));
   }
 

@@ -138,7 +138,9 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
       sort_dirs.push_back(value);
     } else if (key == "limit") {
       int64_t n = parse_int64(value).value_or(-1);
-      if (n < 0) return bad_request("Limit must be an integer 0 or greater and not '" + value + "'");
+      if (n < 0)
+        return fail(Errc::invalid_argument, "BadRequest",
+                    "Bad limit request: Limit must be an integer 0 or greater and not '" + value + "'.");
       q.limit = n;
     } else if (key == "marker") {
       q.marker = value;
@@ -212,15 +214,16 @@ Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const st
     });
   }
   Page page;
-  if (q.limit == 0 && q.marker.empty()) {
+  // As Neutron: a marker without a limit is ignored.
+  if (q.limit == 0) {
     page.rows = std::move(rows);
     return page;
   }
   size_t begin = 0, end = rows.size();
+  auto marked = std::find_if(rows.begin(), rows.end(), [&](const Obj* o) { return jget::str(o->if_contains("id")) == q.marker; });
+  if (!q.marker.empty() && marked == rows.end()) return not_found(def.not_found, def.missing(q.marker));
   if (!q.marker.empty()) {
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const Obj* o) { return jget::str(o->if_contains("id")) == q.marker; });
-    if (it == rows.end()) return not_found(def.not_found, def.missing(q.marker));
-    size_t idx = static_cast<size_t>(it - rows.begin());
+    size_t idx = static_cast<size_t>(marked - rows.begin());
     if (q.page_reverse) end = idx;
     else begin = idx + 1;
   }

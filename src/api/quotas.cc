@@ -21,7 +21,7 @@ json::object limits(const Model& m, const Settings& s, const std::string& projec
 
 Status may_read(const Ctx& ctx, const std::string& project) {
   if (ctx.is_admin || ctx.project_id == project) return {};
-  return fail(Errc::forbidden, "HTTPForbidden", "Non-admin is not authorized to access quotas for another project");
+  return fail(Errc::forbidden, "PolicyNotAuthorized", "rule:get_quota is disallowed by policy");
 }
 
 Status admin_only(const Ctx& ctx) {
@@ -87,7 +87,7 @@ Result<json::value> quotas_write(Txn& txn, const Settings& s, const Ctx& ctx, co
     auto known = std::find_if(kResources.begin(), kResources.end(), [&](auto& r) { return r.first == name; });
     if (known == kResources.end()) return bad_request("Unrecognized attribute(s) '" + name + "'");
     auto limit = check::integer(-1, INT32_MAX)(kv.value());
-    if (!limit) return bad_request("Invalid input for " + name + ". Reason: " + limit.error().message + ".");
+    if (!limit) return nt::unexpected(check::attribute_error(name, limit.error()));
     row[name] = *limit;
   }
   txn.put("quotas", row);

@@ -1,6 +1,9 @@
 #include "api/resource.h"
 #include "common/text.h"
 
+#include <cctype>
+#include <optional>
+
 #include "common/clock.h"
 #include "common/uuid.h"
 
@@ -143,18 +146,33 @@ Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const
 }
 
 namespace {
+// If-Match as Neutron reads it: entity tags separated by commas, each maybe quoted (as
+// webob parses them); only those of the form revision_number=<int> constrain, others
+// are ignored.
 Status check_if_match(const Obj& current, const std::string& if_match) {
-  if (if_match.empty()) return {};
   const std::string prefix = "revision_number=";
-  if (if_match.find(',') != std::string::npos) return bad_request("Multiple revision_number etags are not supported.");
-  if (if_match.rfind(prefix, 0) != 0) return bad_request("Revision number etag must be in the format of revision_number=<int>");
-  auto parsed = parse_int64(std::string_view(if_match).substr(prefix.size()));
-  if (!parsed) return bad_request("Revision number etag must be in the format of revision_number=<int>");
-  int64_t want = *parsed;
+  auto bad = [](const std::string& why) { return fail(Errc::invalid_argument, "BadRequest", "Bad if-match request: " + why); };
+  std::optional<int64_t> want;
+  size_t start = 0;
+  while (start <= if_match.size()) {
+    auto comma = if_match.find(',', start);
+    auto tag = if_match.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? if_match.size() + 1 : comma + 1;
+    while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.front()))) tag.erase(0, 1);
+    while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.back()))) tag.pop_back();
+    if (tag.rfind("W/", 0) == 0) tag.erase(0, 2);
+    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+    if (tag.rfind(prefix, 0) != 0) continue;
+    if (want) return bad("Multiple revision_number etags are not supported.");
+    auto parsed = parse_int64(std::string_view(tag).substr(prefix.size()));
+    if (!parsed) return bad("Revision number etag must be in the format of revision_number=<int>.");
+    want = *parsed;
+  }
+  if (!want) return {};
   int64_t have = current.at("revision_number").to_number<int64_t>();
-  if (have != want)
+  if (have != *want)
     return fail(Errc::precondition_failed, "RevisionNumberConstraintFailed",
-                "Constrained to " + std::to_string(want) + ", but current revision is " + std::to_string(have));
+                "Constrained to " + std::to_string(*want) + ", but current revision is " + std::to_string(have));
   return {};
 }
 }  // namespace
@@ -162,10 +180,15 @@ Status check_if_match(const Obj& current, const std::string& if_match) {
 Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const json::value& body,
                                     const std::string& if_match) {
   const auto& def = h.def();
+  // As Neutron: the body's shape and attribute names are checked before the resource is
+  // looked up (400 before 404), its values before policy is enforced (400 before 403).
+  NT_ASSIGN(Obj item, unwrap_update(def, body));
+  NT_TRY(check_known(def, item));
+  for (const auto& kv : item)
+    if (const Attr* a = def.attr(std::string(kv.key())); a && !(a->flags & (kPut | kAdminOnly | kAdminWrite)))
+      return bad_request("Cannot update read-only attribute " + a->name);
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
-  // As Neutron: the body is validated (400) before policy is enforced (403).
-  NT_ASSIGN(Obj item, unwrap_update(def, body));
   NT_ASSIGN(Obj changes, check_update(def, item, ctx));
   NT_TRY(h.authorize(txn.model(), "update", current, changes, ctx));
   NT_TRY(check_if_match(current, if_match));

@@ -88,7 +88,7 @@ Result<InterfaceRequest> parse_interface_body(const std::string& body) {
   for (const auto& kv : *o) {
     if (kv.key() == "subnet_id" || kv.key() == "port_id") {
       auto v = check::uuid()(kv.value());
-      if (!v) return bad_request("Invalid input for " + std::string(kv.key()) + ". Reason: " + v.error().message + ".");
+      if (!v) return nt::unexpected(check::attribute_error(std::string(kv.key()), v.error()));
       (kv.key() == "subnet_id" ? r.subnet_id : r.port_id) = jget::str(&*v);
     } else {
       return bad_request("Unrecognized attribute(s) '" + std::string(kv.key()) + "'");
@@ -104,10 +104,9 @@ Result<InterfaceRequest> parse_interface_body(const std::string& body) {
 json::value interface_info(const Obj& router, const Obj& port) {
   json::array subnets;
   for (const auto& f : port.at("fixed_ips").as_array()) subnets.push_back(f.as_object().at("subnet_id"));
-  return json::object{{"id", router.at("id")}, {"tenant_id", router.at("project_id")}, {"project_id", router.at("project_id")},
+  return json::object{{"id", router.at("id")}, {"tenant_id", router.at("project_id")},
                       {"port_id", port.at("id")}, {"network_id", port.at("network_id")},
-                      {"subnet_id", subnets.empty() ? json::value(nullptr) : subnets[0]}, {"subnet_ids", subnets},
-                      {"tags", json::array{}}};
+                      {"subnet_id", subnets.empty() ? json::value(nullptr) : subnets[0]}, {"subnet_ids", subnets}};
 }
 
 Status check_overlap(const Model& m, const std::string& router, const Obj& subnet) {

@@ -17,7 +17,10 @@ ResourceDef router_def() {
   a.push_back({"admin_state_up", kPost | kPut | kFilter | kSort, check::boolean(), json::value(true)});
   a.push_back({"status", kFilter | kSort, check::any(), std::nullopt});
   a.push_back({"external_gateway_info", kPost | kPut, check::dict(true), json::value(nullptr)});
-  a.push_back({"routes", kPut, check::host_routes(), json::value(json::array{})});
+  // null clears the routes, as Neutron's convert_none_to_empty_list (tempest's cleanup sends it).
+  a.push_back({"routes", kPut,
+               [](const json::value& v) { return v.is_null() ? Result<json::value>(json::array{}) : check::host_routes()(v); },
+               json::value(json::array{})});
   a.push_back({"distributed", kPost | kPut | kFilter | kAdminOnly, check::boolean(), std::nullopt});
   a.push_back({"ha", kPost | kPut | kFilter | kAdminOnly, check::boolean(), std::nullopt});
   a.push_back({"availability_zone_hints", kPost, check::string_list(255), json::value(json::array{})});

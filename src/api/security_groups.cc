@@ -40,7 +40,11 @@ ResourceDef rule_def() {
   a.push_back({"remote_group_id", kPost | kFilter | kSort, check::nullable_uuid(), json::value(nullptr)});
   a.push_back({"remote_address_group_id", kPost | kFilter | kSort, check::nullable_uuid(), json::value(nullptr)});
   a.push_back({"normalized_cidr", 0, check::any(), std::nullopt});
-  a.push_back({"belongs_to_default_sg", kFilter, check::boolean(), std::nullopt});
+  // Kept for filtering, never shown: Neutron 21 shows it only with the
+  // security-groups-default-rules extension, which we do not advertise. Rules carry no tags.
+  a.push_back({"belongs_to_default_sg", kFilter | kInputOnly, check::boolean(), std::nullopt});
+  for (auto& attr : a)
+    if (attr.name == "tags") attr.flags = kInputOnly;
   return d;
 }
 
@@ -123,13 +127,14 @@ class SecurityGroups final : public Handler {
   }
 
   bool decorates() const override { return true; }
+  // A group's rules as the rules resource shows them.
   Obj decorate(const Model& m, const Obj& sg) const override {
     Obj out = sg;
     json::array rules;
     auto id = jget::str(sg.if_contains("id"));
     if (const Table* t = m.find_table("security_group_rules"))
       for (const auto& [rid, r] : *t)
-        if (jget::str(r.if_contains("security_group_id")) == id) rules.push_back(r);
+        if (jget::str(r.if_contains("security_group_id")) == id) rules.push_back(render(rules_def_, r, internal_ctx()));
     out["security_group_rules"] = std::move(rules);
     return out;
   }
@@ -173,6 +178,7 @@ class SecurityGroups final : public Handler {
   }
 
  private:
+  ResourceDef rules_def_ = rule_def();
   ResourceDef def_ = sg_def();
 };
 
@@ -180,6 +186,14 @@ class SecurityGroupRules final : public Handler {
  public:
   using Handler::Handler;
   const ResourceDef& def() const override { return def_; }
+
+  // A rule is the rule's owner's and also its group's owner's to see (an admin may add
+  // rules to a project's group), as in Neutron.
+  bool visible(const Model& m, const Obj& rule, const Ctx& ctx) const override {
+    if (Handler::visible(m, rule, ctx)) return true;
+    const Obj* sg = m.find("security_groups", jget::str(rule.if_contains("security_group_id")));
+    return sg && project_of(*sg) == ctx.project_id;
+  }
 
   Result<Obj> create(Txn& txn, Obj rule, const Ctx& ctx) override {
     auto sg_id = jget::str(rule.if_contains("security_group_id"));
@@ -212,15 +226,13 @@ class SecurityGroupRules final : public Handler {
     std::string proto = jget::str(p);
     for (auto& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     bool numeric = !proto.empty() && proto.size() <= 3 && std::all_of(proto.begin(), proto.end(), ::isdigit);
-    if (proto == "any") {
-      rule["protocol"] = nullptr;
-    } else if (numeric && std::stoi(proto) <= 255) {
+    if (numeric && std::stoi(proto) <= 255) {
       rule["protocol"] = proto;
     } else if (in(kProtocols, proto)) {
       rule["protocol"] = proto == "icmpv6" ? "ipv6-icmp" : proto;
     } else {
-      std::string list;
-      for (const auto& x : kProtocols) list += (list.empty() ? "" : ", ") + x;
+      std::string list = "None";  // as Neutron prints its list
+      for (const auto& x : kProtocols) list += ", '" + std::string(x) + "'";
       return rule_error("SecurityGroupRuleInvalidProtocol",
                         "Security group rule protocol " + jget::str(p) + " not supported. Only protocol values [" + list +
                             "] and integer representations [0 to 255] are supported.");
@@ -241,7 +253,7 @@ class SecurityGroupRules final : public Handler {
       for (const auto* v : {&min, &max})
         if (!v->is_null() && v->as_int64() == 0)
           return rule_error("SecurityGroupInvalidPortValue", "Invalid value for port 0.");
-      if (!min.is_null() && !max.is_null() && min.as_int64() > max.as_int64())
+      if (min.is_null() != max.is_null() || (!min.is_null() && min.as_int64() > max.as_int64()))
         return rule_error("SecurityGroupInvalidPortRange", "For TCP/UDP protocols, port_range_min must be <= port_range_max");
       return {};
     }
@@ -274,6 +286,12 @@ class SecurityGroupRules final : public Handler {
     eth = l == "ipv4" ? "IPv4" : "IPv6";
     rule["ethertype"] = eth;
     NT_TRY(normalize_protocol(rule));
+    // As Neutron makes rules canonical before validating them: legacy IPv6 ICMP names, and
+    // the whole port range (for any protocol) as no range.
+    if (auto p = jget::str(rule.if_contains("protocol")); eth == "IPv6" && (p == "icmp" || p == "icmpv6")) rule["protocol"] = "ipv6-icmp";
+    if (eth == "IPv6" && jget::str(rule.if_contains("protocol")) == "1") rule["protocol"] = "58";
+    if (rule.at("port_range_min") == json::value(1) && rule.at("port_range_max") == json::value(65535))
+      rule["port_range_min"] = nullptr, rule["port_range_max"] = nullptr;
     auto proto = jget::str(rule.if_contains("protocol"));
     if ((proto == "ipv6-icmp" || proto == "58") && eth == "IPv4")
       return rule_error("SecurityGroupEthertypeConflictWithProtocol",
@@ -288,7 +306,8 @@ class SecurityGroupRules final : public Handler {
                           "Conflicting value ethertype " + eth + " for CIDR " + jget::str(&prefix));
       rule["normalized_cidr"] = cidr->str();
       if (!rule.at("remote_group_id").is_null())
-        return rule_error("SecurityGroupRemoteGroupAndRemoteIpPrefix", "Only remote_ip_prefix or remote_group_id may be provided.");
+        return rule_error("SecurityGroupMultipleRemoteEntites",
+                          "Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.");
     } else {
       rule["normalized_cidr"] = nullptr;
     }

@@ -16,7 +16,9 @@ ResourceDef subnet_def() {
   auto& a = d.attrs;
   a.push_back({"network_id", kPost | kFilter | kSort | kRequired, check::uuid(), std::nullopt});
   a.push_back({"ip_version", kPost | kFilter | kSort | kRequired, check::integer(4, 6), std::nullopt});
-  a.push_back({"cidr", kPost | kFilter | kSort | kRequired, check::string(64), std::nullopt});
+  // Not required by the attribute map: without it Neutron asks for a subnet pool instead.
+  a.push_back({"cidr", kPost | kFilter | kSort, check::nullable_string(64), std::nullopt});
+  a.push_back({"prefixlen", kPost | kInputOnly, check::integer(0, 128), std::nullopt});
   a.push_back({"gateway_ip", kPost | kPut | kFilter | kSort, check::ip_address(true), std::nullopt});
   a.push_back({"allocation_pools", kPost | kPut, check::any(), std::nullopt});
   a.push_back({"dns_nameservers", kPost | kPut, check::nameservers(), json::value(json::array{})});
@@ -25,10 +27,10 @@ ResourceDef subnet_def() {
   a.push_back({"ipv6_ra_mode", kPost | kFilter | kSort, check::one_of(kV6Modes, true), json::value(nullptr)});
   a.push_back({"ipv6_address_mode", kPost | kFilter | kSort, check::one_of(kV6Modes, true), json::value(nullptr)});
   a.push_back({"subnetpool_id", kPost | kFilter | kSort, check::nullable_uuid(), json::value(nullptr)});
-  a.push_back({"segment_id", kPost | kFilter | kSort | kAdminWrite, check::nullable_uuid(), json::value(nullptr)});
+  a.push_back({"segment_id", kRetired, check::any(), std::nullopt});
   a.push_back({"service_types", kPost | kPut | kFilter, check::string_list(255), json::value(json::array{})});
-  a.push_back({"dns_publish_fixed_ip", kPost | kPut, check::boolean(), json::value(false)});
-  a.push_back({"router:external", kFilter, check::boolean(), std::nullopt});
+  a.push_back({"dns_publish_fixed_ip", kRetired, check::any(), std::nullopt});
+  a.push_back({"router:external", kRetired, check::any(), std::nullopt});
   return d;
 }
 
@@ -58,6 +60,9 @@ class Subnets final : public Handler {
     if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!ctx.is_admin && project_of(*net) != ctx.project_id)
       return fail(Errc::forbidden, "PolicyNotAuthorized", "(rule:create_subnet) is disallowed by policy");
+    sub.erase("prefixlen");
+    if (const auto* c = sub.if_contains("cidr"); !c || c->is_null())
+      return fail(Errc::invalid_argument, "BadRequest", "Bad subnets request: a subnetpool must be specified in the absence of a cidr.");
     NT_ASSIGN(Cidr cidr, parse_cidr(sub));
     NT_TRY(check_overlap(txn.model(), *net, cidr, net_id));
     NT_ASSIGN(auto gateway, choose_gateway(sub, cidr));
@@ -155,13 +160,9 @@ class Subnets final : public Handler {
 
   static Result<Cidr> parse_cidr(const Obj& sub) {
     auto text = jget::str(sub.if_contains("cidr"));
-    auto cidr = Cidr::parse(text, true);
-    if (!cidr) {
-      auto loose = Cidr::parse(text);
-      if (!loose) return bad_request("Invalid input for cidr. Reason: '" + text + "' is not a valid IP subnet.");
-      return bad_request("Invalid input for cidr. Reason: '" + text + "' isn't a recognized IP subnet cidr, '" +
-                         loose->str() + "' is recommended.");
-    }
+    // Host bits are dropped (10.0.0.1/24 is 10.0.0.0/24), as Neutron 21 does.
+    auto cidr = Cidr::parse(text);
+    if (!cidr) return invalid_input(text + " is not in a CIDR format");
     if (cidr->network.version != sub.at("ip_version").as_int64()) {
       if (sub.at("ip_version").as_int64() != 4 && sub.at("ip_version").as_int64() != 6)
         return bad_request("Invalid input for ip_version. Reason: '" + check::show(sub.at("ip_version")) +
@@ -202,6 +203,9 @@ class Subnets final : public Handler {
     if (g && g->is_null()) return std::optional<IpAddress>();
     if (!g) {
       if (cidr.size() <= 1) return std::optional<IpAddress>();
+      // IPv6: the subnet-router anycast address (prefix::), as Neutron 21 picks it; the
+      // pool then starts at ::1. IPv4: the first host address.
+      if (cidr.network.version == 6) return std::optional<IpAddress>(cidr.network);
       return std::optional<IpAddress>(IpAddress{cidr.network.version, cidr.network.value + 1});
     }
     NT_ASSIGN(auto gw, IpAddress::parse(g->get_string()));

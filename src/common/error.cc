@@ -21,6 +21,7 @@ std::string_view errc_name(Errc code) {
     case Errc::unauthenticated: return "unauthenticated";
     case Errc::forbidden: return "forbidden";
     case Errc::not_allowed: return "method not allowed";
+    case Errc::not_acceptable: return "not acceptable";
     case Errc::too_large: return "too large";
     case Errc::unavailable: return "unavailable";
     case Errc::not_implemented: return "not implemented";

@@ -18,6 +18,7 @@ enum class Errc {
   unauthenticated,      // 401
   forbidden,            // 403
   not_allowed,          // 405: method not allowed on this resource
+  not_acceptable,       // 406: no answer in a form the client accepts
   too_large,            // 413
   unavailable,          // 503: nothing left to allocate, store busy
   not_implemented,      // 501

@@ -11,11 +11,19 @@ namespace json = boost::json;
 
 namespace {
 nt::unexpected<Error> reason(std::string text) { return bad_request(std::move(text)); }
+// A value that could not be converted (Neutron's convert_to functions raise InvalidInput:
+// "Invalid input for operation: <reason>." rather than naming the attribute).
+nt::unexpected<Error> not_convertible(std::string text) { return fail(Errc::invalid_argument, "InvalidInput", std::move(text)); }
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 }  // namespace
+
+Error attribute_error(const std::string& name, const Error& e) {
+  if (e.type == "InvalidInput") return invalid_input(e.message).error();
+  return bad_request("Invalid input for " + name + ". Reason: " + e.message + ".").error();
+}
 
 std::string show(const Value& v) {
   if (v.is_string()) return std::string(v.get_string());
@@ -32,7 +40,7 @@ Result<bool> to_bool(const Value& v) {
     if (s == "true" || s == "1" || s == "t" || s == "yes" || s == "y" || s == "on") return true;
     if (s == "false" || s == "0" || s == "f" || s == "no" || s == "n" || s == "off") return false;
   }
-  return reason("'" + show(v) + "' cannot be converted to boolean");
+  return not_convertible("'" + show(v) + "' cannot be converted to boolean");
 }
 
 Check string(size_t max_len) {
@@ -71,10 +79,10 @@ Check integer(int64_t min, int64_t max) {
     else if (v.is_uint64() && v.get_uint64() <= INT64_MAX) n = static_cast<int64_t>(v.get_uint64());
     else if (v.is_string()) {
       auto parsed = parse_int64(std::string_view(v.get_string()));
-      if (!parsed) return reason("'" + show(v) + "' is not an integer");
+      if (!parsed) return not_convertible("'" + show(v) + "' is not an integer");
       n = *parsed;
     } else {
-      return reason("'" + show(v) + "' is not an integer");
+      return not_convertible("'" + show(v) + "' is not an integer");
     }
     if (n < min) return reason(min == 0 ? "'" + show(v) + "' should be non-negative"
                                         : "'" + show(v) + "' is too small - must be at least '" + std::to_string(min) + "'");

@@ -1,6 +1,8 @@
 // Attribute validators and converters, with Neutron's wording. Each returns the value in
 // canonical form (booleans from "true"/"1", CIDRs normalised, MACs lower case) or an
-// error whose message is the reason, which the API wraps as
+// error whose message is the reason. The API words it as Neutron does (attribute_error):
+// a value that could not be converted (a boolean, an integer) is Neutron's InvalidInput,
+// "Invalid input for operation: <reason>."; any other is HTTPBadRequest,
 // "Invalid input for <attribute>. Reason: <reason>."
 #pragma once
 #include <boost/json.hpp>
@@ -35,6 +37,9 @@ Check string_list(size_t max_len = 255);
 Check nameservers();
 Check host_routes();
 Check any();
+
+// The error for attribute `name` whose check failed with `e`, worded as Neutron words it.
+Error attribute_error(const std::string& name, const Error& e);
 
 // Converts a filter's query-string value to the attribute's JSON type before comparing.
 Result<bool> to_bool(const Value& v);

@@ -83,7 +83,7 @@ def test_create_with_given_address_or_subnet(api, topo):
     fip = topo.fip(floating_ip_address="198.51.100.42")
     assert fip["floating_ip_address"] == "198.51.100.42"
     expect_error(api("POST", "/v2.0/floatingips", json={"floatingip": {
-        "floating_network_id": topo.ext["id"], "floating_ip_address": "198.51.100.42"}}), 409, "IpAddressInUse")
+        "floating_network_id": topo.ext["id"], "floating_ip_address": "198.51.100.42"}}), 409, "IpAddressAlreadyAllocated")
     expect_error(api("POST", "/v2.0/floatingips", json={"floatingip": {
         "floating_network_id": topo.ext["id"], "floating_ip_address": "192.0.2.7"}}), 400)
     # a second external subnet: subnet_id picks it

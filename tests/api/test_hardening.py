@@ -252,7 +252,7 @@ def test_head_has_no_body_and_pipelining_stays_in_step(server):
     answer = raw_request(server.port, b"HEAD /v2.0/networks HTTP/1.1\r\nHost: x\r\n\r\n"
                                       b"GET /v2.0/extensions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     first, rest = answer.split(b"\r\n\r\n", 1)
-    assert first.startswith(b"HTTP/1.1 200"), first
+    assert first.startswith(b"HTTP/1.1 405"), first  # as Neutron 21: HEAD is not served
     assert rest.startswith(b"HTTP/1.1 200"), rest[:200]  # the GET's answer follows the HEAD's headers
     assert b'"extensions"' in rest
 

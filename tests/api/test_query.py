@@ -244,7 +244,7 @@ def test_bulk_is_all_or_nothing(api):
     expect_error(api("POST", "/v2.0/ports", json=body), 409, "MacAddressInUse")
     body = {"ports": [{"network_id": net["id"], "name": f"{tag}-3", "fixed_ips": [{"ip_address": "10.102.0.9"}]},
                       {"network_id": net["id"], "name": f"{tag}-4", "fixed_ips": [{"ip_address": "10.102.0.9"}]}]}
-    expect_error(api("POST", "/v2.0/ports", json=body), 409, "IpAddressInUse")
+    expect_error(api("POST", "/v2.0/ports", json=body), 409, "IpAddressAlreadyAllocated")
     assert api.list("ports", {"network_id": net["id"]}) == []
     # the addresses the failed bulks would have used are still free
     api.port(net["id"], mac_address="fa:16:3e:00:aa:01", fixed_ips=[{"ip_address": "10.102.0.9"}])

@@ -44,7 +44,7 @@ connection = sqlite:///{dir}/neutron.db
 type_drivers = flat,vlan,vxlan
 tenant_network_types = vxlan
 mechanism_drivers =
-extension_drivers = port_security
+extension_drivers = port_security,dns
 [ml2_type_vxlan]
 vni_ranges = {vni}
 [ml2_type_vlan]

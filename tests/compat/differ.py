@@ -22,6 +22,7 @@ import requests
 VOLATILE = {"created_at", "updated_at", "mac_address", "provider:segmentation_id", "revision_number", "standard_attr_id",
             "dns_assignment", "binding:vif_details", "request_ids"}
 VAR = re.compile(r"\$([a-z][a-z0-9_]*)")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def substitute(value, symbols):
@@ -71,17 +72,25 @@ class Backend:
                 self.symbols[var] = found
         return r.status_code, doc
 
-    def normalise(self, doc):
+    def normalise(self, doc, ips_chosen_by_server=False):
+        """The answer with ids replaced by the variables that captured them; ids no step
+        captured become <uuid>; addresses the server chose itself (Neutron picks them at
+        random) become <ip>."""
         names = {v: "$" + k for k, v in self.symbols.items() if isinstance(v, str)}
+
+        def volatile(k, x):
+            return k in VOLATILE or (k in ("ip_address", "floating_ip_address") and ips_chosen_by_server)
 
         def walk(v):
             if isinstance(v, dict):
-                return {k: ("<volatile>" if k in VOLATILE else walk(x)) for k, x in sorted(v.items())}
+                return {k: ("<volatile>" if volatile(k, x) else walk(x)) for k, x in sorted(v.items())}
             if isinstance(v, list):
                 items = [walk(x) for x in v]
                 return sorted(items, key=lambda x: json.dumps(x, sort_keys=True)) if all(isinstance(x, dict) for x in items) else items
             if isinstance(v, str) and v in names:
                 return names[v]
+            if isinstance(v, str) and UUID.match(v):
+                return "<uuid>"
             return v
         return walk(doc)
 
@@ -146,17 +155,22 @@ def value_diffs(a, b, path, out):
 
 
 class Allow:
-    """The allow-list: step id (a glob) -> the reason the difference is accepted."""
+    """The allow-list: step id (a glob) -> the reason the difference is accepted, or
+    {"reason": ..., "diff": TEXT}: then only differences containing TEXT are accepted."""
 
     def __init__(self, path):
         self.entries = json.loads(path.read_text()) if path.exists() else {}
         self.used = set()
 
-    def reason(self, step_id):
-        for pattern, why in self.entries.items():
-            if fnmatch.fnmatchcase(step_id, pattern):
-                self.used.add(pattern)
-                return why
+    def reason(self, step_id, diffs):
+        for pattern, entry in self.entries.items():
+            if not fnmatch.fnmatchcase(step_id, pattern):
+                continue
+            why, only = (entry, None) if isinstance(entry, str) else (entry["reason"], entry.get("diff"))
+            if only and not all(only in d for d in diffs):
+                continue
+            self.used.add(pattern)
+            return why
         return None
 
 
@@ -166,10 +180,12 @@ def run(steps, neutron, neutrino, allow):
     for step in steps:
         r = ref.call(step)
         o = ours.call(step)
-        step["ref_norm"], step["our_norm"] = ref.normalise(r[1]), ours.normalise(o[1])
+        chosen = "ip_address" not in json.dumps(step.get("body")) or step.get("ips_chosen_by_server", False)
+        step["ref_norm"], step["our_norm"] = ref.normalise(r[1], chosen), ours.normalise(o[1], chosen)
         diffs = compare(step, r, o)
         if not diffs:
             continue
-        why = allow.reason(step["id"])
+        step["answers"] = (r, o)
+        why = allow.reason(step["id"], diffs)
         (explained if why else unexplained).append((step, diffs, why))
     return unexplained, explained

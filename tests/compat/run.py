@@ -4,6 +4,7 @@ explain. Exit status 0 only when there are none.
   tests/compat/run.py [--report FILE] [--only GLOB]"""
 import argparse
 import fnmatch
+import json
 import shutil
 import sys
 import tempfile
@@ -20,6 +21,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", help="write the full list of differences here (markdown)")
     ap.add_argument("--only", default="*", help="run the steps whose id matches this glob")
+    ap.add_argument("--show", action="store_true", help="print both answers of every step that differs")
     args = ap.parse_args()
     if not backends.Neutron.available():
         print("neutron-server is not installed (scripts/install-deps --compat installs it)", file=sys.stderr)
@@ -39,6 +41,10 @@ def main():
     lines = [f"{len(steps)} steps; {len(unexplained)} with unexplained differences, {len(explained)} allow-listed", ""]
     for s, diffs, _ in unexplained:
         lines.append(f"- `{s['id']}` {s['method']} {s['path']}: " + "; ".join(diffs))
+        if args.show:
+            (rs, rd), (os_, od) = s["answers"]
+            lines.append(f"    Neutron  {rs} {json.dumps(rd)[:400]}")
+            lines.append(f"    Neutrino {os_} {json.dumps(od)[:400]}")
     if explained:
         lines += ["", "Allow-listed:"]
         for s, diffs, why in explained:
