@@ -224,6 +224,9 @@ Result<std::string> Api::read_route(const Route& r) {
   const auto& p = r.path;
   if (p[0] == "extensions" && p.size() <= 2) return serialized(extensions_doc(p.size() == 2 ? p[1] : ""));
   if (p[0] == "availability_zones" && p.size() == 1) return serialized(availability_zones_doc(r.params));
+  if (p[0] == "floatingip_pools" && p.size() == 1) return serialized(floatingip_pools_doc(model_, r.ctx));
+  if (p[0] == "network-ip-availabilities" && p.size() <= 2)
+    return serialized(ip_availability_doc(model_, r.ctx, p.size() == 2 ? p[1] : ""));
   if (p[0] == "quotas") return serialized(quotas_read(model_, settings_, r.ctx, p));
   if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
   if (p.size() == 1) return list_resources(*r.handler, model_, r.ctx, r.params, r.collection_url);

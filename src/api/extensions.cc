@@ -18,6 +18,8 @@ const Extension kExtensions[] = {
     {"dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."},
     {"ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"},
     {"extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"},
+    {"floatingip-pools", "Floating IP Pools Extension", "Provides a floating IP pools API."},
+    {"network-ip-availability", "Network IP Availability", "Provides IP availability data for each network and subnet."},
     {"extraroute-atomic", "Atomically add/remove extra routes", "Edit extra routes of a router on server side by atomically adding/removing extra routes"},
     {"fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"},
     {"l3-ha", "HA Router extension", "Adds HA capability to routers."},

@@ -1,0 +1,81 @@
+// Two read-only views of IP address use: floatingip_pools (floatingip-pools: the subnets
+// floating IPs come from) and network-ip-availabilities (network-ip-availability: used
+// and total addresses per network and subnet, admins only), answered as Neutron 21 does.
+#include <limits>
+
+#include "api/handlers.h"
+#include "core/ipam.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+// A count as JSON: exact up to 2^64 - 1, which an IPv6 /64 pool fills.
+json::value count_json(u128 n) {
+  return json::value(n > std::numeric_limits<uint64_t>::max() ? std::numeric_limits<uint64_t>::max() : static_cast<uint64_t>(n));
+}
+
+json::object subnet_availability(const Model& m, const Obj& sub) {
+  auto id = jget::str(sub.if_contains("id"));
+  u128 total = 0;
+  if (auto pools = pools_from_json(sub.contains("allocation_pools") ? sub.at("allocation_pools") : json::value(json::array{})))
+    for (const auto& p : *pools) total += p.size();
+  uint64_t used = 0;
+  if (const Table* ports = m.find_table("ports"))
+    for (const auto& [pid, port] : *ports)
+      for (const auto& ip : jget::arr(port, "fixed_ips"))
+        if (ip.is_object() && jget::str(ip.get_object(), "subnet_id") == id) ++used;
+  return json::object{{"subnet_id", id}, {"subnet_name", jget::str(sub.if_contains("name"))},
+                      {"cidr", jget::str(sub.if_contains("cidr"))}, {"ip_version", jget::num(sub, "ip_version", 4)},
+                      {"used_ips", used}, {"total_ips", count_json(total)}};
+}
+
+json::object network_availability(const Model& m, const Obj& net) {
+  auto id = jget::str(net.if_contains("id"));
+  json::array subnets;
+  u128 total = 0;
+  uint64_t used = 0;
+  if (const Table* all = m.find_table("subnets"))
+    for (const auto& [sid, sub] : *all) {
+      if (jget::str(sub.if_contains("network_id")) != id) continue;
+      auto a = subnet_availability(m, sub);
+      used += a.at("used_ips").to_number<uint64_t>();
+      total += a.at("total_ips").to_number<uint64_t>();
+      subnets.push_back(std::move(a));
+    }
+  auto project = project_of(net);
+  return json::object{{"network_id", id}, {"network_name", jget::str(net.if_contains("name"))}, {"tenant_id", project},
+                      {"project_id", project}, {"subnet_ip_availability", std::move(subnets)}, {"used_ips", used},
+                      {"total_ips", count_json(total)}};
+}
+
+}  // namespace
+
+Result<json::value> floatingip_pools_doc(const Model& m, const Ctx& ctx) {
+  json::array pools;
+  if (const Table* subnets = m.find_table("subnets"))
+    for (const auto& [sid, sub] : *subnets) {
+      const Obj* net = m.find("networks", jget::str(sub.if_contains("network_id")));
+      if (!net || !jget::flag(*net, "router:external", false) || jget::num(sub, "ip_version", 4) != 4) continue;
+      pools.push_back(json::object{{"subnet_id", sid}, {"subnet_name", jget::str(sub.if_contains("name"))},
+                                   {"tenant_id", ctx.project_id}, {"network_id", jget::str(sub.if_contains("network_id"))},
+                                   {"cidr", jget::str(sub.if_contains("cidr"))}, {"project_id", ctx.project_id}});
+    }
+  return json::object{{"floatingip_pools", std::move(pools)}};
+}
+
+Result<json::value> ip_availability_doc(const Model& m, const Ctx& ctx, const std::string& network_id) {
+  // Admins only (Neutron's policy): others see an empty list and no network.
+  if (!network_id.empty()) {
+    const Obj* net = ctx.is_admin ? m.find("networks", network_id) : nullptr;
+    if (!net) return not_found("NetworkNotFound", "Network " + network_id + " could not be found.");
+    return json::object{{"network_ip_availability", network_availability(m, *net)}};
+  }
+  json::array out;
+  if (const Table* nets = m.find_table("networks"); nets && ctx.is_admin)
+    for (const auto& [id, net] : *nets) out.push_back(network_availability(m, net));
+  return json::object{{"network_ip_availabilities", std::move(out)}};
+}
+
+}  // namespace nt
