@@ -11,9 +11,9 @@
 
 namespace nt::planner {
 
-class FipNode {
+class FipNode : public RouterNode {
  public:
-  FipNode(const Inputs& in, const Topology& topo) : in_(in), topo_(topo) {}
+  using RouterNode::RouterNode;
 
   // Marks the fip keys of the routers' external networks (old and new) on their hosts.
   void routers_changed(const std::map<std::string, RouterHosts>& routers, Keys& keys);
@@ -21,11 +21,6 @@ class FipNode {
   std::optional<boost::json::object> entry(const std::string& host, const std::string& network) const;
   void recompute(const std::string& host, WireView& out) const;
   void build(const std::string& host, const std::set<std::string>& routers, SharedView& out) const;
-  mutable NodeStats stats;  // counted on the engine's (single) thread only
-
- private:
-  const Inputs& in_;
-  const Topology& topo_;
 };
 
 }  // namespace nt::planner

@@ -11,9 +11,9 @@
 
 namespace nt::planner {
 
-class SnatNode {
+class SnatNode : public RouterNode {
  public:
-  SnatNode(const Inputs& in, const Topology& topo) : in_(in), topo_(topo) {}
+  using RouterNode::RouterNode;
 
   // The port as L2 sees it: a router's sg-/qg- port is bound to its active gateway host.
   std::optional<PortRow> effective(const std::optional<PortRow>& port) const;
@@ -23,11 +23,6 @@ class SnatNode {
   std::optional<boost::json::object> entry(const std::string& host, const std::string& router) const;
   void recompute(const std::string& host, WireView& out) const;
   void build(const std::string& host, const std::set<std::string>& routers, SharedView& out) const;
-  mutable NodeStats stats;  // counted on the engine's (single) thread only
-
- private:
-  const Inputs& in_;
-  const Topology& topo_;
 };
 
 }  // namespace nt::planner

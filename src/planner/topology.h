@@ -60,4 +60,17 @@ class Topology {
   std::map<std::pair<std::string, std::string>, std::string> fg_ports_;  // (host, external network) -> fg port
 };
 
+// What the router-scoped nodes (snat, fip) share: the inputs and the topology they read,
+// the same three operations (mark keys for changed routers, build one entry, compute a
+// host from scratch or, at boot, for the host's routers) and their counters.
+class RouterNode {
+ public:
+  RouterNode(const Inputs& in, const Topology& topo) : in_(in), topo_(topo) {}
+  mutable NodeStats stats;  // counted on the engine's (single) thread only
+
+ protected:
+  const Inputs& in_;
+  const Topology& topo_;
+};
+
 }  // namespace nt::planner
