@@ -68,7 +68,8 @@ Result<json::value> floatingip_pools_doc(const Model& m, const Ctx& ctx) {
 Result<json::value> ip_availability_doc(const Model& m, const Ctx& ctx, const std::string& network_id) {
   // Admins only (Neutron's policy): others see an empty list and no network.
   if (!network_id.empty()) {
-    const Obj* net = ctx.is_admin ? m.find("networks", network_id) : nullptr;
+    if (!ctx.is_admin) return not_found("HTTPNotFound", "The resource could not be found.");
+    const Obj* net = m.find("networks", network_id);
     if (!net) return not_found("NetworkNotFound", "Network " + network_id + " could not be found.");
     return json::object{{"network_ip_availability", network_availability(m, *net)}};
   }

@@ -32,7 +32,7 @@ Status validate_flat(const Settings& s, const Segment& seg) {
 Status validate_vlan(const Settings& s, const Segment& seg) {
   if (seg.physical_network.empty()) {
     if (seg.segmentation_id) return invalid_input("segmentation_id requires physical_network for VLAN provider network");
-    return invalid_input("physical_network required for VLAN provider network");
+    return {};  // one is chosen from network_vlan_ranges, as Neutron does
   }
   if (!vlan_physnet(s, seg.physical_network))
     return invalid_input("physical_network '" + seg.physical_network + "' unknown for VLAN provider network");
@@ -82,6 +82,15 @@ Result<Segment> reserve_provider_segment(Txn& txn, const Settings& s, Segment se
       return conflict("FlatNetworkInUse", "Unable to create the flat network. Physical network " +
                                               seg.physical_network + " is in use.");
     return seg;
+  }
+  if (type == "vlan" && seg.physical_network.empty()) {
+    // A VLAN network with neither: the first physical network with a free id in its range.
+    for (const auto& r : s.vlan_ranges)
+      if (auto id = lowest_free(txn.model(), "vlan/" + r.physnet, r.ranges)) {
+        Segment chosen{"vlan", r.physnet, id};
+        if (txn.claim_segment(segment_key(chosen), *id, network_id)) return chosen;
+      }
+    return fail(Errc::unavailable, "NoNetworkAvailable", "Unable to create the network. No tenant network is available for allocation.");
   }
   if (!seg.segmentation_id) {
     const auto& ranges = type == "vlan" ? vlan_physnet(s, seg.physical_network)->ranges : tunnel_ranges(s, type);

@@ -62,6 +62,20 @@ TEST(Segments, FlatPhysnetAndVlanIdsAreExclusive) {
   EXPECT_EQ(reserve_provider_segment(txn, s, {"vlan", "physnet1", 100}, "d").error().type, "VlanIdInUse");
 }
 
+// A VLAN network with neither physical network nor id gets both from network_vlan_ranges,
+// as Neutron 21 does (tests/compat), until the ranges are full.
+TEST(Segments, VlanWithoutPhysnetTakesOneFromTheRanges) {
+  auto s = settings();
+  Model m;
+  Txn txn(m);
+  auto first = reserve_provider_segment(txn, s, {"vlan", "", std::nullopt}, "a");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->physical_network, "physnet1");
+  EXPECT_EQ(*first->segmentation_id, 100u);
+  EXPECT_EQ(*reserve_provider_segment(txn, s, {"vlan", "", std::nullopt}, "b")->segmentation_id, 101u);
+  EXPECT_EQ(reserve_provider_segment(txn, s, {"vlan", "", std::nullopt}, "c").error().type, "NoNetworkAvailable");
+}
+
 TEST(Segments, ReleaseMakesTheIdAvailableAgain) {
   auto s = settings();
   Model m;
