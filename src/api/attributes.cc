@@ -83,6 +83,8 @@ Result<Obj> unwrap_update(const ResourceDef& def, const json::value& body) {
   return one->as_object();
 }
 
+namespace {
+
 Status check_known(const ResourceDef& def, const Obj& item) {
   std::string unknown;
   bool any = false;  // an empty key is unknown too, though it adds nothing to the list
@@ -94,8 +96,6 @@ Status check_known(const ResourceDef& def, const Obj& item) {
   if (any) return bad_request("Unrecognized attribute(s) '" + unknown + "'");
   return {};
 }
-
-namespace {
 
 Status convert_into(const Attr& a, const json::value& v, Obj& out) {
   auto converted = a.check(v);
@@ -146,8 +146,15 @@ Result<Obj> check_create(const ResourceDef& def, const Obj& item, const Ctx& ctx
   return out;
 }
 
-Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx) {
+Status check_update_shape(const ResourceDef& def, const Obj& item) {
   NT_TRY(check_known(def, item));
+  for (const auto& kv : item)
+    if (const Attr* a = def.attr(std::string(kv.key())); a && !(a->flags & (kPut | kAdminOnly | kAdminWrite)))
+      return bad_request("Cannot update read-only attribute " + a->name);
+  return {};
+}
+
+Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx) {
   Obj out;
   for (const auto& kv : item) {
     const Attr* found = def.attr(std::string(kv.key()));

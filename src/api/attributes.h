@@ -55,13 +55,15 @@ std::vector<Attr> standard_attrs(bool with_name = true);
 Result<std::vector<boost::json::value>> unwrap_create(const ResourceDef& def, const boost::json::value& body,
                                                       bool allow_bulk, bool* bulk);
 Result<Obj> unwrap_update(const ResourceDef& def, const boost::json::value& body);
-// "Unrecognized attribute(s)" unless every key of the item is an attribute of the resource.
-Status check_known(const ResourceDef& def, const Obj& item);
+// What a PUT body is checked for before the resource is looked up, as Neutron does (400
+// before 404): every key an attribute of the resource, none read-only for everyone.
+Status check_update_shape(const ResourceDef& def, const Obj& item);
 
 // Validates a POST item (unknown, forbidden, missing, invalid attributes), converts values
 // and fills defaults, including project_id/tenant_id from the caller.
 Result<Obj> check_create(const ResourceDef& def, const Obj& item, const Ctx& ctx);
-// Validates a PUT body; only allow_put attributes.
+// Validates a PUT body that passed check_update_shape: policy for admin-only attributes,
+// then each value converted; only allow_put attributes.
 Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx);
 
 // The object as the caller may see it: admin-only and input-only attributes stripped,

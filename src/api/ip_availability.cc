@@ -2,6 +2,7 @@
 // floating IPs come from) and network-ip-availabilities (network-ip-availability: used
 // and total addresses per network and subnet, admins only), answered as Neutron 21 does.
 #include <limits>
+#include <map>
 
 #include "api/handlers.h"
 #include "core/ipam.h"
@@ -16,34 +17,36 @@ json::value count_json(u128 n) {
   return json::value(n > std::numeric_limits<uint64_t>::max() ? std::numeric_limits<uint64_t>::max() : static_cast<uint64_t>(n));
 }
 
-json::object subnet_availability(const Model& m, const Obj& sub) {
-  auto id = jget::str(sub.if_contains("id"));
+u128 pool_size(const Obj& sub) {
   u128 total = 0;
   if (auto pools = pools_from_json(sub.contains("allocation_pools") ? sub.at("allocation_pools") : json::value(json::array{})))
     for (const auto& p : *pools) total += p.size();
-  uint64_t used = 0;
-  if (const Table* ports = m.find_table("ports"))
-    for (const auto& [pid, port] : *ports)
-      for (const auto& ip : jget::arr(port, "fixed_ips"))
-        if (ip.is_object() && jget::str(ip.get_object(), "subnet_id") == id) ++used;
-  return json::object{{"subnet_id", id}, {"subnet_name", jget::str(sub.if_contains("name"))},
-                      {"cidr", jget::str(sub.if_contains("cidr"))}, {"ip_version", jget::num(sub, "ip_version", 4)},
-                      {"used_ips", used}, {"total_ips", count_json(total)}};
+  return total;
 }
 
+// One pass over the network's own ports counts the addresses of each of its subnets.
 json::object network_availability(const Model& m, const Obj& net) {
   auto id = jget::str(net.if_contains("id"));
+  std::map<std::string, uint64_t> used_in;  // subnet -> addresses in use
+  if (auto ports = m.ports_by_network.find(id); ports != m.ports_by_network.end())
+    for (const auto& pid : ports->second)
+      if (const Obj* port = m.find("ports", pid))
+        for (const auto& ip : jget::arr(*port, "fixed_ips"))
+          if (ip.is_object()) ++used_in[jget::str(ip.get_object(), "subnet_id")];
   json::array subnets;
   u128 total = 0;
   uint64_t used = 0;
-  if (const Table* all = m.find_table("subnets"))
-    for (const auto& [sid, sub] : *all) {
-      if (jget::str(sub.if_contains("network_id")) != id) continue;
-      auto a = subnet_availability(m, sub);
-      used += a.at("used_ips").to_number<uint64_t>();
-      total += a.at("total_ips").to_number<uint64_t>();
-      subnets.push_back(std::move(a));
-    }
+  for (const auto& sid : jget::arr(net, "subnets")) {
+    const Obj* sub = m.find("subnets", jget::str(&sid));
+    if (!sub) continue;
+    auto sub_id = jget::str(&sid);
+    u128 size = pool_size(*sub);
+    total += size;
+    used += used_in[sub_id];
+    subnets.push_back(json::object{{"subnet_id", sub_id}, {"subnet_name", jget::str(sub->if_contains("name"))},
+                                   {"cidr", jget::str(sub->if_contains("cidr"))}, {"ip_version", jget::num(*sub, "ip_version", 4)},
+                                   {"used_ips", used_in[sub_id]}, {"total_ips", count_json(size)}});
+  }
   auto project = project_of(net);
   return json::object{{"network_id", id}, {"network_name", jget::str(net.if_contains("name"))}, {"tenant_id", project},
                       {"project_id", project}, {"subnet_ip_availability", std::move(subnets)}, {"used_ips", used},

@@ -183,10 +183,7 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
   // As Neutron: the body's shape and attribute names are checked before the resource is
   // looked up (400 before 404), its values before policy is enforced (400 before 403).
   NT_ASSIGN(Obj item, unwrap_update(def, body));
-  NT_TRY(check_known(def, item));
-  for (const auto& kv : item)
-    if (const Attr* a = def.attr(std::string(kv.key())); a && !(a->flags & (kPut | kAdminOnly | kAdminWrite)))
-      return bad_request("Cannot update read-only attribute " + a->name);
+  NT_TRY(check_update_shape(def, item));
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
   NT_ASSIGN(Obj changes, check_update(def, item, ctx));

@@ -16,6 +16,11 @@ Status check_tag(const std::string& tag) {
   return {};
 }
 
+// Tags in Neutron's order (as text).
+void sort_tags(json::array& tags) {
+  std::sort(tags.begin(), tags.end(), [](const json::value& a, const json::value& b) { return jget::str(&a) < jget::str(&b); });
+}
+
 bool has(const json::array& tags, const std::string& tag) {
   for (const auto& t : tags)
     if (jget::str(&t) == tag) return true;
@@ -40,7 +45,7 @@ Result<json::value> tags_read(Handler& h, const Model& m, const Ctx& ctx, const 
   const auto& tags = o->at("tags").as_array();
   if (tag.empty()) {  // listed sorted, as Neutron lists them
     json::array sorted = tags;
-    std::sort(sorted.begin(), sorted.end(), [](const json::value& a, const json::value& b) { return jget::str(&a) < jget::str(&b); });
+    sort_tags(sorted);
     return json::object{{"tags", std::move(sorted)}};
   }
   if (!has(tags, tag)) return not_found("TagNotFound", "Tag " + tag + " could not be found for " + h.def().singular + " " + id + ".");
@@ -89,7 +94,7 @@ Result<json::value> tags_write(Handler& h, Txn& txn, const Ctx& ctx, const std::
   // Stored (and shown in the resource) sorted, as Neutron keeps them; a PUT of the whole
   // list is answered in the order given, as Neutron answers it.
   json::array answer = tags;
-  std::sort(tags.begin(), tags.end(), [](const json::value& a, const json::value& b) { return jget::str(&a) < jget::str(&b); });
+  sort_tags(tags);
   if (tags != o.at("tags").as_array()) {
     o["tags"] = tags;
     txn.put(h.def().plural, std::move(o));

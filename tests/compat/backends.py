@@ -25,6 +25,19 @@ VNI_RANGES = "1:1000"
 VLAN_RANGES = "physnet1:100:199,physnet2"
 FLAT_NETWORKS = "physnet1,physnet2"
 
+# The type drivers and their ranges, one text for both servers so that they cannot drift
+# apart; `ml2_extra` holds the [ml2] options only Neutron has.
+ML2 = """[ml2]
+type_drivers = flat,vlan,vxlan
+tenant_network_types = vxlan
+{ml2_extra}[ml2_type_vxlan]
+vni_ranges = %s
+[ml2_type_vlan]
+network_vlan_ranges = %s
+[ml2_type_flat]
+flat_networks = %s
+""" % (VNI_RANGES, VLAN_RANGES, FLAT_NETWORKS)
+
 NEUTRON_CONF = """[DEFAULT]
 core_plugin = ml2
 service_plugins = router
@@ -40,35 +53,13 @@ api_paste_config = {dir}/api-paste.ini
 allow_overlapping_ips = true
 [database]
 connection = sqlite:///{dir}/neutron.db
-[ml2]
-type_drivers = flat,vlan,vxlan
-tenant_network_types = vxlan
-mechanism_drivers =
-extension_drivers = port_security,dns
-[ml2_type_vxlan]
-vni_ranges = {vni}
-[ml2_type_vlan]
-network_vlan_ranges = {vlan}
-[ml2_type_flat]
-flat_networks = {flat}
 [oslo_concurrency]
 lock_path = {dir}/lock
-"""
+""" + ML2.format(ml2_extra="mechanism_drivers =\nextension_drivers = port_security,dns\n")
 
-NEUTRINO_CONF = """[DEFAULT]
-[ml2]
-type_drivers = flat,vlan,vxlan
-tenant_network_types = vxlan
-[ml2_type_vxlan]
-vni_ranges = {vni}
-[ml2_type_vlan]
-network_vlan_ranges = {vlan}
-[ml2_type_flat]
-flat_networks = {flat}
-"""
+NEUTRINO_CONF = "[DEFAULT]\n" + ML2.format(ml2_extra="")
 
-# Debian's pipeline with the Keystone context instead of the fake project id: requests
-# carry X-Project-Id, X-User-Id and X-Roles, as behind keystonemiddleware.
+# Neutron's schema straight from its models (the migrations need more than SQLite offers).
 MAKE_SCHEMA = """
 import sqlalchemy
 from neutron.db.migration.models import head
@@ -127,8 +118,9 @@ class Neutron(Server):
     def start(self):
         d = self.dir
         (d / "lock").mkdir(exist_ok=True)
-        (d / "neutron.conf").write_text(NEUTRON_CONF.format(port=self.port, dir=d, vni=VNI_RANGES, vlan=VLAN_RANGES,
-                                                            flat=FLAT_NETWORKS))
+        (d / "neutron.conf").write_text(NEUTRON_CONF.format(port=self.port, dir=d))
+        # Debian's pipeline with the Keystone context instead of the fake project id: requests
+        # carry X-Project-Id, X-User-Id and X-Roles, as behind keystonemiddleware.
         paste = Path("/etc/neutron/api-paste.ini").read_text().replace(
             "request_id fake_project_id catch_errors osprofiler extensions",
             "request_id catch_errors osprofiler keystonecontext extensions")
@@ -147,7 +139,7 @@ class Neutrino(Server):
 
     def start(self):
         d = self.dir
-        (d / "server.ini").write_text(NEUTRINO_CONF.format(vni=VNI_RANGES, vlan=VLAN_RANGES, flat=FLAT_NETWORKS))
+        (d / "server.ini").write_text(NEUTRINO_CONF)
         log = d / "server.log"
         self.proc = subprocess.Popen([str(BUILD / "bin" / "neutrino-server"), "--config-file", str(d / "server.ini"),
                                       "--database", str(d / "neutrino.db"), "--port", str(self.port)],
