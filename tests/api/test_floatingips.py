@@ -80,10 +80,13 @@ def test_create_unassociated(api, topo):
 
 
 def test_create_with_given_address_or_subnet(api, topo):
-    fip = topo.fip(floating_ip_address="198.51.100.42")
-    assert fip["floating_ip_address"] == "198.51.100.42"
+    # An address nothing took yet (the topology's own ports get random ones from the pool).
+    used = {ip["ip_address"] for p in api.list("ports", {"network_id": topo.ext["id"]}) for ip in p["fixed_ips"]}
+    free = next(f"198.51.100.{i}" for i in range(42, 61) if f"198.51.100.{i}" not in used)
+    fip = topo.fip(floating_ip_address=free)
+    assert fip["floating_ip_address"] == free
     expect_error(api("POST", "/v2.0/floatingips", json={"floatingip": {
-        "floating_network_id": topo.ext["id"], "floating_ip_address": "198.51.100.42"}}), 409, "IpAddressAlreadyAllocated")
+        "floating_network_id": topo.ext["id"], "floating_ip_address": free}}), 409, "IpAddressAlreadyAllocated")
     expect_error(api("POST", "/v2.0/floatingips", json={"floatingip": {
         "floating_network_id": topo.ext["id"], "floating_ip_address": "192.0.2.7"}}), 400)
     # a second external subnet: subnet_id picks it
