@@ -5,7 +5,7 @@ namespace nt {
 const std::vector<std::string>& resource_kinds() {
   static const std::vector<std::string> kinds = {
       "networks", "subnets", "ports", "security_groups", "security_group_rules", "quotas",
-      "routers", "floatingips", "agents", "hosts", "l3_bindings"};
+      "routers", "floatingips", "agents", "hosts", "l3_bindings", "address_scopes", "subnetpools"};
   return kinds;
 }
 
@@ -45,6 +45,11 @@ const std::vector<std::string>& migrations() {
       R"sql(
       CREATE TABLE quarantine (kind TEXT NOT NULL, id TEXT NOT NULL, body BLOB, reason TEXT NOT NULL,
                                at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+      )sql",
+      // 4: address scopes and subnet pools (subnet_allocation, address-scope).
+      R"sql(
+      CREATE TABLE address_scopes (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE subnetpools (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       )sql",
   };
   return steps;
