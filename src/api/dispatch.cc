@@ -67,7 +67,8 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   std::unique_ptr<Handler> all[] = {make_networks(settings),        make_subnets(settings),
                                      make_ports(settings),           make_security_groups(settings),
                                      make_security_group_rules(settings), make_routers(settings),
-                                     make_floating_ips(settings),    make_agents(settings, liveness_)};
+                                     make_floating_ips(settings),    make_agents(settings, liveness_),
+                                     make_address_scopes(settings),  make_subnetpools(settings)};
   std::map<std::string, Handler*> peers;
   for (auto& h : all) {
     auto path = h->def().path;
@@ -235,7 +236,7 @@ Result<std::string> Api::read_route(const Route& r) {
     return serialized(l3_agents_of_router(*handlers_.at("agents"), *r.handler, model_, r.ctx, p[1]));
   if (p.size() == 3 && p[0] == "agents" && p[2] == "l3-routers")
     return serialized(l3_routers_of_agent(*r.handler, *handlers_.at("routers"), model_, r.ctx, p[1]));
-  if (p[2] == "tags" && p.size() <= 4) return serialized(tags_read(*r.handler, model_, r.ctx, p[1], p.size() == 4 ? p[3] : ""));
+  if (p[2] == "tags" && p.size() <= 4 && r.handler->def().attr("tags")) return serialized(tags_read(*r.handler, model_, r.ctx, p[1], p.size() == 4 ? p[3] : ""));
   return not_found("HTTPNotFound", "The resource could not be found.");
 }
 
@@ -274,8 +275,11 @@ Result<json::value> Api::run_write(Txn& txn, const Route& r) {
     return router_interface_action(*r.handler, txn, r.ctx, p[1], p[2], r.body);
   if (p.size() == 3 && p[0] == "routers" && r.method == "PUT" && (p[2] == "add_extraroutes" || p[2] == "remove_extraroutes"))
     return edit_extraroutes(*r.handler, txn, r.ctx, p[1], p[2] == "add_extraroutes", r.body);
-  if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4)
+  if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4 && r.handler->def().attr("tags"))
     return tags_write(*r.handler, txn, r.ctx, r.method, p[1], p.size() == 4 ? p[3] : "", r.body);
+  if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4) return not_found("HTTPNotFound", "The resource could not be found.");
+  if (p[0] == "subnetpools" && r.method == "PUT" && (p.size() == 2 || p.size() == 3))
+    return subnetpool_put(*r.handler, txn, r.ctx, p, r.body, r.if_match);
   if (p.size() == 1 && r.method == "POST") {
     NT_ASSIGN(auto body, parse_json(r.body));
     return create_resources(*r.handler, txn, r.ctx, body);

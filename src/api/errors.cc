@@ -55,7 +55,10 @@ HttpResponse error_response(const Error& e) {
   // Internal failures never leak SQL or exception text to the client; the store's own
   // errors carry SQLite's sentence for the cause ("database or disk is full"), no SQL.
   std::string message = e.message;
-  if (e.code == Errc::internal)
+  // (A Neutron exception Neutron itself answers with a 500, e.g. SubnetAllocationError,
+  // keeps its message.)
+  bool neutron_500 = !e.type.empty() && e.type != "HTTPInternalServerError";
+  if (e.code == Errc::internal && !neutron_500)
     message = "Request Failed: internal server error while processing your request." +
               (e.origin == Origin::store ? " The database said: " + e.message + "." : std::string());
   if (!valid_utf8(message)) message = "The request could not be processed (its text is not valid UTF-8).";

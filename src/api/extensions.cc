@@ -55,6 +55,11 @@ const Extension kExtensions[] = {
     {"standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."},
     {"stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"},
     {"tag-creation", "Tag support for resources during creation", "Enables to set tag on resources during creation."},
+    {"address-scope", "Address scope", "Address scopes extension."},
+    {"subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"},
+    {"default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."},
+    {"subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "Provides support for adjusting the prefix list of subnet pools"},
+    {"subnet_onboard", "Subnet Onboard", "Provides support for onboarding subnets into subnet pools"},
 };
 
 json::object extension_json(const Extension& e) {
@@ -77,7 +82,9 @@ json::value resources_doc(const std::string& base) {
                                         {"port", "ports", "ports"}, {"security_group", "security_groups", "security-groups"},
                                         {"security_group_rule", "security_group_rules", "security-group-rules"},
                                         {"quota", "quotas", "quotas"}, {"router", "routers", "routers"},
-                                        {"floatingip", "floatingips", "floatingips"}, {"agent", "agents", "agents"}}) {
+                                        {"floatingip", "floatingips", "floatingips"}, {"agent", "agents", "agents"},
+                                        {"subnetpool", "subnetpools", "subnetpools"},
+                                        {"address_scope", "address_scopes", "address-scopes"}}) {
     out.push_back(json::object{{"name", singular},
                                {"collection", plural},
                                {"links", json::array{json::object{{"href", base + "/v2.0/" + path}, {"rel", "self"}}}}});

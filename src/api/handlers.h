@@ -11,6 +11,20 @@ std::unique_ptr<Handler> make_subnets(const Settings& s);
 std::unique_ptr<Handler> make_ports(const Settings& s);
 std::unique_ptr<Handler> make_security_groups(const Settings& s);
 std::unique_ptr<Handler> make_security_group_rules(const Settings& s);
+std::unique_ptr<Handler> make_address_scopes(const Settings& s);
+std::unique_ptr<Handler> make_subnetpools(const Settings& s);
+
+// Subnet pools (subnetpools.cc, subnetpool_subnets.cc). For a new subnet: the pool it
+// names (or the default one), with its cidr (and gateway) allocated from it when it gives
+// none; nullptr without a pool. Then the one-pool/one-scope-per-network rule, and the
+// network's ipv4/ipv6_address_scope kept up to date when its subnets change.
+Result<const Obj*> subnet_pool_request(const Handler& pools, Txn& txn, Obj& sub, const Ctx& ctx);
+Status check_subnet_pool_affinity(const Model& m, const Obj& net, const Obj& sub);
+void refresh_network_scopes(Txn& txn, const std::string& network_id);
+// PUT /v2.0/subnetpools/ID and its actions (add_prefixes, remove_prefixes,
+// onboard_network_subnets).
+Result<boost::json::value> subnetpool_put(Handler& h, Txn& txn, const Ctx& ctx, const std::vector<std::string>& path,
+                                          const std::string& body, const std::string& if_match);
 
 // The project's "default" security group, created with its 4 rules if missing.
 bool has_default_sg(const Model& m, const std::string& project);

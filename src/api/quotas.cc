@@ -11,7 +11,7 @@ namespace {
 const std::vector<std::pair<std::string, std::string>> kResources = {
     {"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"}, {"router", "routers"}, {"floatingip", "floatingips"},
     {"security_group", "security_groups"}, {"security_group_rule", "security_group_rules"}, {"rbac_policy", ""},
-    {"subnetpool", ""}};
+    {"subnetpool", "subnetpools"}};
 
 json::object limits(const Model& m, const Settings& s, const std::string& project) {
   json::object q;

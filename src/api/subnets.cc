@@ -19,6 +19,7 @@ ResourceDef subnet_def() {
   // Not required by the attribute map: without it Neutron asks for a subnet pool instead.
   a.push_back({"cidr", kPost | kFilter | kSort, check::nullable_string(64), std::nullopt});
   a.push_back({"prefixlen", kPost | kInputOnly, check::integer(0, 128), std::nullopt});
+  a.push_back({"use_default_subnetpool", kPost | kInputOnly, check::boolean(), std::nullopt});
   a.push_back({"gateway_ip", kPost | kPut | kFilter | kSort, check::ip_address(true), std::nullopt});
   a.push_back({"allocation_pools", kPost | kPut, check::any(), std::nullopt});
   a.push_back({"dns_nameservers", kPost | kPut, check::nameservers(), json::value(json::array{})});
@@ -60,11 +61,12 @@ class Subnets final : public Handler {
     if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!ctx.is_admin && project_of(*net) != ctx.project_id)
       return fail(Errc::forbidden, "PolicyNotAuthorized", "(rule:create_subnet) is disallowed by policy");
-    sub.erase("prefixlen");
+    NT_ASSIGN(const Obj* pool, subnet_pool_request(peer("subnetpools"), txn, sub, ctx));
     if (const auto* c = sub.if_contains("cidr"); !c || c->is_null())
       return fail(Errc::invalid_argument, "BadRequest", "Bad subnets request: a subnetpool must be specified in the absence of a cidr.");
     NT_ASSIGN(Cidr cidr, parse_cidr(sub));
     NT_TRY(check_overlap(txn.model(), *net, cidr, net_id));
+    if (pool || !net->at("subnets").as_array().empty()) NT_TRY(check_subnet_pool_affinity(txn.model(), *net, sub));
     NT_ASSIGN(auto gateway, choose_gateway(sub, cidr));
     NT_TRY(check_lists(sub, cidr));
     NT_TRY(check_v6_modes(sub, cidr));
@@ -84,6 +86,7 @@ class Subnets final : public Handler {
     next_net["subnets"].as_array().push_back(sub["id"]);
     txn.put("networks", std::move(next_net));
     bump_revision(txn, "networks", net_id);
+    if (pool) refresh_network_scopes(txn, net_id);
     return sub;
   }
 
@@ -131,6 +134,7 @@ class Subnets final : public Handler {
         it = (jget::str(&*it) == id) ? list.erase(it) : it + 1;
       txn.put("networks", std::move(next));
       bump_revision(txn, "networks", net_id);
+      if (!jget::str(sub.if_contains("subnetpool_id")).empty()) refresh_network_scopes(txn, net_id);
     }
     return {};
   }

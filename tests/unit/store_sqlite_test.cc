@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace nt {
@@ -86,7 +87,7 @@ TEST(SqliteStore, RefusesANewerSchemaAndABadRevision) {
   auto newer = open_sqlite_store(t.path);
   ASSERT_FALSE(newer);
   EXPECT_NE(newer.error().message.find("newer"), std::string::npos) << newer.error().message;
-  t.exec("PRAGMA user_version=3");
+  t.exec("PRAGMA user_version=" + std::to_string(migrations().size()));  // the current schema
   t.exec("UPDATE meta SET value='abc' WHERE key='revision'");
   auto store = open_sqlite_store(t.path);
   auto state = store ? (*store)->load() : Result<LoadedState>(nt::unexpected(store.error()));

@@ -1,0 +1,105 @@
+// Address scopes (address-scope): a project's named IP space of one version that subnet
+// pools join. Not a standard-attribute resource in Neutron 21: no description, tags,
+// timestamps or revision shown. Shared only by admins, and never unshared; in use while a
+// subnet pool the caller can see belongs to it.
+#include "api/handlers.h"
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+// ip_version: an integer (Neutron's convert_to_int), then 4 or 6.
+check::Check ip_version_check() {
+  auto as_int = check::integer(INT64_MIN, INT64_MAX);
+  return [as_int](const json::value& v) -> Result<json::value> {
+    NT_ASSIGN(auto n, as_int(v));
+    if (n.as_int64() != 4 && n.as_int64() != 6) return bad_request(check::show(n) + " is not in valid_values");
+    return n;
+  };
+}
+
+ResourceDef scope_def() {
+  ResourceDef d{"address_scope", "address_scopes", "address-scopes", "AddressScopeNotFound",
+                "Address scope {} could not be found.", {}};
+  auto& a = d.attrs;
+  a.push_back({"id", kFilter | kSort, check::uuid(), std::nullopt});
+  a.push_back({"project_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
+  a.push_back({"tenant_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
+  a.push_back({"name", kPost | kPut | kFilter | kSort, check::name(), json::value("")});
+  a.push_back({"shared", kPost | kPut | kFilter | kSort, check::boolean(), json::value(false)});
+  a.push_back({"ip_version", kPost | kFilter | kSort | kRequired, ip_version_check(), std::nullopt});
+  // Kept for If-Match and the store, never shown (not a standard-attribute resource).
+  for (const char* hidden : {"created_at", "updated_at", "revision_number"})
+    a.push_back({hidden, kInputOnly, check::any(), std::nullopt});
+  return d;
+}
+
+bool explicitly_true(const Obj& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return false;
+  auto b = check::to_bool(*v);
+  return b && *b;
+}
+
+Status policy(const std::string& action, const std::string& attr) {
+  return fail(Errc::forbidden, "PolicyNotAuthorized",
+              "(rule:" + action + "_address_scope and rule:" + action + "_address_scope:" + attr +
+                  ") is disallowed by policy");
+}
+
+class AddressScopes final : public Handler {
+ public:
+  using Handler::Handler;
+  const ResourceDef& def() const override { return def_; }
+  std::string quota_name() const override { return ""; }
+
+  bool visible(const Model&, const Obj& o, const Ctx& ctx) const override {
+    auto* shared = o.if_contains("shared");
+    return ctx.is_admin || project_of(o) == ctx.project_id || (shared && shared->is_bool() && shared->get_bool());
+  }
+
+  Status authorize(const Model& m, const std::string& action, const Obj& target, const Obj& request,
+                   const Ctx& ctx) const override {
+    if (action == "create" && !ctx.is_admin && explicitly_true(target, "shared")) return policy("create", "shared");
+    if (action == "update" && !ctx.is_admin && request.contains("shared")) return policy("update", "shared");
+    return Handler::authorize(m, action, target, request, ctx);
+  }
+
+  Result<Obj> create(Txn& txn, Obj scope, const Ctx&) override {
+    txn.put("address_scopes", scope);
+    return scope;
+  }
+
+  Result<Obj> update(Txn& txn, const Obj& current, const Obj& changes, const Ctx& ctx) override {
+    auto* shared = changes.if_contains("shared");
+    if (current.at("shared").as_bool() && shared && !shared->as_bool())
+      return fail(Errc::invalid_argument, "AddressScopeUpdateError",
+                  "Unable to update address scope " + jget::str(current.if_contains("id")) +
+                      " : Shared address scope can't be unshared.");
+    return Handler::update(txn, current, changes, ctx);
+  }
+
+  // In use while a subnet pool the caller can see is in it (Neutron asks with the
+  // caller's context).
+  Status remove(Txn& txn, const Obj& scope, const Ctx& ctx) override {
+    auto id = jget::str(scope.if_contains("id"));
+    Handler& pools = peer("subnetpools");
+    if (const Table* t = txn.model().find_table("subnetpools"))
+      for (const auto& [pid, pool] : *t)
+        if (jget::str(pool.if_contains("address_scope_id")) == id && pools.visible(txn.model(), pool, ctx))
+          return conflict("AddressScopeInUse", "Unable to complete operation on address scope " + id +
+                                                   ". There are one or more subnet pools in use on the address scope.");
+    txn.erase("address_scopes", id);
+    return {};
+  }
+
+ private:
+  ResourceDef def_ = scope_def();
+};
+
+}  // namespace
+
+std::unique_ptr<Handler> make_address_scopes(const Settings& s) { return std::make_unique<AddressScopes>(s); }
+
+}  // namespace nt
