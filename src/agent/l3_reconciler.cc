@@ -176,8 +176,42 @@ struct Builder {
       for (const auto& c : sn.internal_cidrs) cidrs += (cidrs.empty() ? "" : ", ") + c;
       rules = "    oifname \"qg-*\" ip saddr { " + cidrs + " } snat to " + qg->ip.value_or("") + "\n";
     }
+    std::string forwards;
+    if (qg && sn.active)
+      for (const auto& pf : sn.port_forwardings) {
+        // What goes into an nftables script is checked here, whatever the server sent.
+        if (!usable(pf)) continue;
+        plan.want.addresses.insert(Address{qg->device, pf.floating_ip + "/32"});
+        forwards += port_forward_rules(pf);
+      }
     put_table(plan.want, "ip nt-snat",
-              "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + rules + "  }\n");
+              "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" + forwards +
+                  "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + rules +
+                  "  }\n");
+  }
+
+  // DNAT from the floating IP's external ports to the internal address: the ports kept when
+  // the ranges are the same, one internal port for many external ones, else port by port.
+  static bool usable(const view::PortForward& pf) {
+    static const std::set<std::string> kWithPorts = {"tcp", "udp", "sctp", "dccp"};
+    auto fip = IpAddress::parse(pf.floating_ip), internal = IpAddress::parse(pf.internal_ip);
+    auto ports_ok = [](int64_t lo, int64_t hi) { return lo >= 1 && lo <= hi && hi <= 65535; };
+    return fip && internal && fip->version == 4 && internal->version == 4 && kWithPorts.count(pf.protocol) &&
+           ports_ok(pf.external_min, pf.external_max) && ports_ok(pf.internal_min, pf.internal_max);
+  }
+
+  static std::string port_forward_rules(const view::PortForward& pf) {
+    auto range = [](int64_t lo, int64_t hi) { return std::to_string(lo) + (hi > lo ? "-" + std::to_string(hi) : ""); };
+    auto match = "    iifname \"qg-*\" ip daddr " + pf.floating_ip + " meta l4proto " + pf.protocol + " th dport ";
+    if (pf.internal_min == pf.external_min && pf.internal_max == pf.external_max)
+      return match + range(pf.external_min, pf.external_max) + " dnat to " + pf.internal_ip + "\n";
+    if (pf.internal_min == pf.internal_max)
+      return match + range(pf.external_min, pf.external_max) + " dnat to " + pf.internal_ip + ":" +
+             std::to_string(pf.internal_min) + "\n";
+    std::string out;
+    for (int64_t p = pf.external_min; p <= pf.external_max; ++p)
+      out += match + std::to_string(p) + " dnat to " + pf.internal_ip + ":" + std::to_string(pf.internal_min + p - pf.external_min) + "\n";
+    return out;
   }
 
   void fip(const std::string& net, const view::Fip& f) {

@@ -47,6 +47,7 @@ class Api {
   Planner planner_;
   WatchHub watches_;
   std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment
+  std::unique_ptr<Handler> port_forwardings_;                  // under floatingips/{id}
 };
 
 }  // namespace nt

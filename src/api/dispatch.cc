@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/agents.h"
 #include "api/handlers.h"
+#include "api/l3.h"
 #include "common/text.h"
 #include "core/validate.h"
 
@@ -76,11 +77,14 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
     handlers_[path] = std::move(h);
   }
   for (auto& [path, h] : handlers_) h->link(peers);
+  port_forwardings_ = make_port_forwardings(settings);
+  port_forwardings_->link(peers);
   // Hosts known from before a restart get one agent_down_time of grace.
   if (const Table* hosts = model_.find_table("hosts"))
     for (const auto& [name, h] : *hosts) liveness_.beat(name);
   // The planner starts from every stored input at once (any order), then follows commits.
-  for (const char* kind : {"hosts", "networks", "subnets", "routers", "floatingips", "l3_bindings", "ports"})
+  for (const char* kind : {"hosts", "networks", "subnets", "routers", "floatingips", "l3_bindings", "ports",
+                           "port_forwardings"})
     if (const Table* t = model_.find_table(kind))
       for (const auto& [id, obj] : *t) planner_.load(kind, id, obj);
   planner_.rebuild(model_.revision);
@@ -236,6 +240,8 @@ Result<std::string> Api::read_route(const Route& r) {
     return serialized(l3_agents_of_router(*handlers_.at("agents"), *r.handler, model_, r.ctx, p[1]));
   if (p.size() == 3 && p[0] == "agents" && p[2] == "l3-routers")
     return serialized(l3_routers_of_agent(*r.handler, *handlers_.at("routers"), model_, r.ctx, p[1]));
+  if (p[0] == "floatingips" && p[2] == "port_forwardings" && p.size() <= 4)
+    return port_forwardings_read(*port_forwardings_, *r.handler, model_, r.ctx, p, r.params, r.base_url);
   if (p[2] == "tags" && p.size() <= 4 && r.handler->def().attr("tags")) return serialized(tags_read(*r.handler, model_, r.ctx, p[1], p.size() == 4 ? p[3] : ""));
   return not_found("HTTPNotFound", "The resource could not be found.");
 }
@@ -275,11 +281,13 @@ Result<json::value> Api::run_write(Txn& txn, const Route& r) {
     return router_interface_action(*r.handler, txn, r.ctx, p[1], p[2], r.body);
   if (p.size() == 3 && p[0] == "routers" && r.method == "PUT" && (p[2] == "add_extraroutes" || p[2] == "remove_extraroutes"))
     return edit_extraroutes(*r.handler, txn, r.ctx, p[1], p[2] == "add_extraroutes", r.body);
+  if (p.size() >= 3 && p[0] == "floatingips" && p[2] == "port_forwardings" && p.size() <= 4)
+    return port_forwardings_write(*port_forwardings_, *r.handler, txn, r.ctx, r.method, p, r.body, r.if_match);
   if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4 && r.handler->def().attr("tags"))
     return tags_write(*r.handler, txn, r.ctx, r.method, p[1], p.size() == 4 ? p[3] : "", r.body);
   if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4) return not_found("HTTPNotFound", "The resource could not be found.");
-  if (p[0] == "subnetpools" && r.method == "PUT" && (p.size() == 2 || p.size() == 3))
-    return subnetpool_put(*r.handler, txn, r.ctx, p, r.body, r.if_match);
+  if (p[0] == "subnetpools" && ((r.method == "PUT" && (p.size() == 2 || p.size() == 3)) || (r.method == "POST" && p.size() == 1)))
+    return subnetpool_write(*r.handler, txn, r.ctx, r.method, p, r.body, r.if_match);
   if (p.size() == 1 && r.method == "POST") {
     NT_ASSIGN(auto body, parse_json(r.body));
     return create_resources(*r.handler, txn, r.ctx, body);

@@ -23,7 +23,7 @@ ResourceDef fip_def() {
   a.push_back({"dns_name", kPost, check::string(255), json::value("")});
   a.push_back({"dns_domain", kPost, check::string(255), json::value("")});
   a.push_back({"port_details", 0, check::any(), std::nullopt});
-  a.push_back({"port_forwardings", kRetired, check::any(), std::nullopt});
+  a.push_back({"port_forwardings", 0, check::any(), std::nullopt});
   a.push_back({"qos_policy_id", kRetired, check::any(), std::nullopt});
   return d;
 }
@@ -40,6 +40,7 @@ class FloatingIps final : public Handler {
 
   Obj decorate(const Model& m, const Obj& fip) const override {
     Obj out = fip;
+    out["port_forwardings"] = forwardings_summary(m, jget::str(fip.if_contains("id")));
     const Obj* port = m.find("ports", jget::str(fip.if_contains("port_id")));
     if (!port) {
       out["port_details"] = nullptr;
@@ -96,12 +97,22 @@ class FloatingIps final : public Handler {
     const auto* fixed = changes.if_contains("fixed_ip_address");
     if (fixed && !fixed->is_null() && (!port || port->is_null()))
       return bad_fip("fixed_ip_address cannot be specified without a port_id");
+    if (port && !port->is_null() && fip_has_forwardings(txn.model(), jget::str(fip.if_contains("id"))))
+      return conflict("FipInUseByPortForwarding",
+                      "Floating IP " + jget::str(fip.if_contains("id")) + " in use by Port Forwarding resources.");
+    // A forwarding floating IP keeps its router while it is not associated.
+    bool forwards = fip_has_forwardings(txn.model(), jget::str(fip.if_contains("id")));
+    auto router = fip["router_id"];
     NT_TRY(associate(txn, fip, port ? *port : json::value(nullptr), fixed ? *fixed : json::value(nullptr), ctx));
+    if (forwards) fip["router_id"] = router;
     txn.put("floatingips", fip);
     return fip;
   }
 
   Status remove(Txn& txn, const Obj& fip, const Ctx& ctx) override {
+    if (fip_has_forwardings(txn.model(), jget::str(fip.if_contains("id"))))
+      return conflict("FipInUseByPortForwarding",
+                      "Floating IP " + jget::str(fip.if_contains("id")) + " in use by Port Forwarding resources.");
     std::vector<std::string> ports;
     if (auto it = txn.model().ports_by_network.find(jget::str(fip.if_contains("floating_network_id")));
         it != txn.model().ports_by_network.end())
@@ -133,20 +144,6 @@ class FloatingIps final : public Handler {
     return v4[0];
   }
 
-  static Result<std::string> find_router(const Model& m, const std::string& ext_net, const std::string& subnet,
-                                         const std::string& port_id) {
-    if (const Table* t = m.find_table("routers"))
-      for (const auto& [rid, r] : *t) {
-        const auto* gw = r.at("external_gateway_info").if_object();
-        if (!gw || jget::str(gw->if_contains("network_id")) != ext_net) continue;
-        auto subnets = router_interface_subnets(m, rid);
-        if (std::find(subnets.begin(), subnets.end(), subnet) != subnets.end()) return rid;
-      }
-    return not_found("ExternalGatewayForFloatingIPNotFound",
-                     "External network " + ext_net + " is not reachable from subnet " + subnet +
-                         ". Therefore, cannot associate Port " + port_id + " with a Floating IP.");
-  }
-
   Status associate(Txn& txn, Obj& fip, const json::value& port_v, const json::value& fixed_v, const Ctx& ctx) {
     if (port_v.is_null()) {
       if (!fixed_v.is_null()) return bad_fip("fixed_ip_address cannot be specified without a port_id");
@@ -162,6 +159,7 @@ class FloatingIps final : public Handler {
       return not_found("PortNotFound", "Port " + port_id + " could not be found.");
     if (!ctx.is_admin && project_of(*port) != project_of(fip))
       return bad_fip("Cannot create floating IP and bind it to Port " + port_id + ", since that port is owned by a different tenant");
+    NT_TRY(check_port_not_forwarded(txn.model(), port_id));
     NT_ASSIGN(auto fixed, choose_fixed_ip(*port, fixed_v));
     auto ext_net = jget::str(fip.if_contains("floating_network_id"));
     if (const Table* t = txn.model().find_table("floatingips"))
@@ -176,10 +174,29 @@ class FloatingIps final : public Handler {
     std::string subnet;
     for (const auto& f : port->at("fixed_ips").as_array())
       if (jget::str(f.as_object().if_contains("ip_address")) == fixed) subnet = jget::str(f.as_object().if_contains("subnet_id"));
-    NT_ASSIGN(auto router, find_router(txn.model(), ext_net, subnet, port_id));
+    auto router = router_reaching(txn.model(), ext_net, subnet);
+    if (router.empty())
+      return not_found("ExternalGatewayForFloatingIPNotFound",
+                       "External network " + ext_net + " is not reachable from subnet " + subnet +
+                           ". Therefore, cannot associate Port " + port_id + " with a Floating IP.");
     fip["port_id"] = port_id;
     fip["fixed_ip_address"] = fixed;
     fip["router_id"] = router;
+    return {};
+  }
+
+  // A port that is the target of port forwardings through a distributed router takes no
+  // floating IP (Neutron's PortHasPortForwarding).
+  static Status check_port_not_forwarded(const Model& m, const std::string& port_id) {
+    if (const Table* t = m.find_table("port_forwardings"))
+      for (const auto& [id, pf] : *t) {
+        if (jget::str(pf.if_contains("internal_port_id")) != port_id) continue;
+        const Obj* fip = m.find("floatingips", jget::str(pf.if_contains("floatingip_id")));
+        const Obj* router = fip ? m.find("routers", jget::str(fip->if_contains("router_id"))) : nullptr;
+        if (router && jget::flag(*router, "distributed", false))
+          return fail(Errc::invalid_argument, "PortHasPortForwarding",
+                      "Cannot associate floating IP to port " + port_id + " because it already has a Port Forwarding binding.");
+      }
     return {};
   }
 
@@ -189,5 +206,16 @@ class FloatingIps final : public Handler {
 }  // namespace
 
 std::unique_ptr<Handler> make_floating_ips(const Settings& s) { return std::make_unique<FloatingIps>(s); }
+
+std::string router_reaching(const Model& m, const std::string& ext_net, const std::string& subnet) {
+  if (const Table* t = m.find_table("routers"))
+    for (const auto& [rid, r] : *t) {
+      const auto* gw = r.at("external_gateway_info").if_object();
+      if (!gw || jget::str(gw->if_contains("network_id")) != ext_net) continue;
+      auto subnets = router_interface_subnets(m, rid);
+      if (std::find(subnets.begin(), subnets.end(), subnet) != subnets.end()) return rid;
+    }
+  return "";
+}
 
 }  // namespace nt

@@ -3,6 +3,7 @@
 #include "api/binding.h"
 #include "common/names.h"
 #include "api/handlers.h"
+#include "api/l3.h"
 #include "api/port_policy.h"
 #include "core/ipam.h"
 #include "core/mac.h"
@@ -135,7 +136,8 @@ class Ports final : public Handler {
     return authorize_port_create(*net, target, ctx);
   }
 
-  bool special_match(const Obj& o, const std::string& key, const std::string& value) const override {
+  bool special_match(const Model&, const Ctx&, const Obj& o, const std::string& key,
+                     const std::string& value) const override {
     auto eq = value.find('=');
     if (eq == std::string::npos) return false;
     auto field = value.substr(0, eq), want = value.substr(eq + 1);
@@ -217,6 +219,7 @@ class Ports final : public Handler {
       bind_port(txn.model(), port);
     }
     txn.put("ports", port);
+    if (changes.contains("fixed_ips")) remove_forwardings_of_port(txn, port, false);
     return port;
   }
 
@@ -226,6 +229,7 @@ class Ports final : public Handler {
       return conflict("ServicePortInUse", "Port " + jget::str(port.if_contains("id")) +
                                          " cannot be deleted directly via the port API: has device owner " + owner + ".");
     disassociate_floating_ips(txn, jget::str(port.if_contains("id")));
+    remove_forwardings_of_port(txn, port, true);
     release_ips(txn, port);
     if (auto mac = Mac::parse(jget::str(port.if_contains("mac_address"))))
       txn.release_mac(jget::str(port.if_contains("network_id")), *mac);

@@ -75,9 +75,9 @@ Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, cons
 
 namespace {
 // Repeating a special key ORs its values; different keys AND, as for plain filters.
-bool special_matches(const Handler& h, const ListQuery& q, const Obj& o) {
+bool special_matches(const Handler& h, const Model& m, const Ctx& ctx, const ListQuery& q, const Obj& o) {
   std::map<std::string, bool> by_key;
-  for (const auto& [k, v] : q.special) by_key[k] = by_key[k] || h.special_match(o, k, v);
+  for (const auto& [k, v] : q.special) by_key[k] = by_key[k] || h.special_match(m, ctx, o, k, v);
   for (const auto& [k, ok] : by_key)
     if (!ok) return false;
   return true;
@@ -93,7 +93,7 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
     rows.reserve(table->size());
     for (const auto& [id, stored] : *table) {
       if (!h.visible(m, stored, ctx) || !matches(q, stored)) continue;
-      if (special_matches(h, q, stored)) rows.push_back(&stored);
+      if (special_matches(h, m, ctx, q, stored)) rows.push_back(&stored);
     }
   }
   NT_ASSIGN(auto page, paginate(q, std::move(rows), base_url, params, def));

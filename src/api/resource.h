@@ -38,7 +38,10 @@ class Handler {
   virtual bool decorates() const { return false; }  // true when decorate() adds anything
   // Query keys the resource filters on itself (e.g. ports' fixed_ips).
   virtual std::vector<std::string> special_filters() const { return {}; }
-  virtual bool special_match(const Obj& o, const std::string& key, const std::string& value) const { return true; }
+  virtual bool special_match(const Model& m, const Ctx& ctx, const Obj& o, const std::string& key,
+                             const std::string& value) const {
+    return true;
+  }
   // Work to do before a list or create for this project (e.g. the default security group).
   virtual bool needs_setup(const Model& m, const Ctx& ctx) const { return false; }
   virtual Status setup(Txn& txn, const Ctx& ctx) { return {}; }

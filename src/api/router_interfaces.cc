@@ -178,8 +178,15 @@ Result<Obj> remove_interface(Txn& txn, const Obj& router, const InterfaceRequest
   for (const auto& f : found.at("fixed_ips").as_array()) {
     auto sid = jget::str(f.as_object().if_contains("subnet_id"));
     auto cidr = *Cidr::parse(jget::str(txn.model().find("subnets", sid)->if_contains("cidr")));
-    for (const Obj* fip : router_floating_ips(txn.model(), rid))
-      if (auto ip = IpAddress::parse(jget::str(fip->if_contains("fixed_ip_address"))); ip && cidr.contains(*ip))
+    // Addresses behind the router's floating IPs: associated ports' and forwardings' targets.
+    std::vector<std::string> behind;
+    for (const Obj* fip : router_floating_ips(txn.model(), rid)) {
+      behind.push_back(jget::str(fip->if_contains("fixed_ip_address")));
+      for (const auto& pf : forwardings_summary(txn.model(), jget::str(fip->if_contains("id"))))
+        behind.push_back(jget::str(pf.as_object().if_contains("internal_ip_address")));
+    }
+    for (const auto& address : behind)
+      if (auto ip = IpAddress::parse(address); ip && cidr.contains(*ip))
         return conflict("RouterInterfaceInUseByFloatingIP",
                         "Router interface for subnet " + sid + " on router " + rid +
                             " cannot be deleted, as it is required by one or more floating IPs.");

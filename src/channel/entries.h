@@ -113,6 +113,17 @@ struct Arp {
 BOOST_DESCRIBE_STRUCT(Arp, (), (router_id, mac, addresses))
 
 // A router's SNAT role on one of its gateway hosts (priority 0 is the active one).
+// A port forwarding of a floating IP, realised on the router's active gateway host:
+// `protocol` to floating_ip:external ports goes to internal_ip:internal ports (ranges of
+// equal size map port for port; many external ports may go to one internal port).
+struct PortForward {
+  std::string floating_ip, protocol, internal_ip;
+  int64_t external_min = 0, external_max = 0, internal_min = 0, internal_max = 0;
+  bool operator==(const PortForward&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(PortForward, (), (floating_ip, protocol, internal_ip, external_min, external_max, internal_min,
+                                        internal_max))
+
 struct Snat {
   bool active = false;
   int64_t priority = 0;
@@ -120,9 +131,10 @@ struct Snat {
   std::optional<RouterPort> qg;
   std::vector<std::string> internal_cidrs;
   bool enable_snat = true;
+  std::vector<PortForward> port_forwardings;
   bool operator==(const Snat&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(Snat, (), (active, priority, sg, qg, internal_cidrs, enable_snat))
+BOOST_DESCRIBE_STRUCT(Snat, (), (active, priority, sg, qg, internal_cidrs, enable_snat, port_forwardings))
 
 struct FipRouter {
   std::string router_id;

@@ -14,10 +14,7 @@ nt::unexpected<Error> reason(std::string text) { return bad_request(std::move(te
 // A value that could not be converted (Neutron's convert_to functions raise InvalidInput:
 // "Invalid input for operation: <reason>." rather than naming the attribute).
 nt::unexpected<Error> not_convertible(std::string text) { return fail(Errc::invalid_argument, "InvalidInput", std::move(text)); }
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string lower(std::string s) { return ascii_lower(std::move(s)); }
 }  // namespace
 
 Error attribute_error(const std::string& name, const Error& e) {

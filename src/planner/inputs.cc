@@ -1,9 +1,11 @@
 #include "planner/inputs.h"
 
 #include <array>
+#include <tuple>
 #include <utility>
 
 #include "common/json_get.h"
+#include "common/text.h"
 
 namespace nt::planner {
 namespace json = boost::json;
@@ -11,13 +13,14 @@ using jget::str;
 
 namespace {
 
-constexpr std::array<std::pair<Table, std::string_view>, 7> kTables{{{Table::networks, "networks"},
+constexpr std::array<std::pair<Table, std::string_view>, 8> kTables{{{Table::networks, "networks"},
                                                                      {Table::ports, "ports"},
                                                                      {Table::hosts, "hosts"},
                                                                      {Table::routers, "routers"},
                                                                      {Table::subnets, "subnets"},
                                                                      {Table::floatingips, "floatingips"},
-                                                                     {Table::l3_bindings, "l3_bindings"}}};
+                                                                     {Table::l3_bindings, "l3_bindings"},
+                                                                     {Table::port_forwardings, "port_forwardings"}}};
 
 PortRow port_row(const std::string& id, const json::object& o) {
   PortRow p{id, str(o, "network_id"), str(o, "mac_address"), str(o, "device_owner"), str(o, "device_id"),
@@ -43,6 +46,21 @@ BindingRow binding_row(const std::string& id, const json::object& o) {
   for (const auto& h : jget::arr(o, "hosts"))
     if (h.is_string()) b.hosts.emplace_back(h.get_string());
   return b;
+}
+
+// "min:max" (or one port) as two numbers; 0 when it does not read.
+std::pair<int64_t, int64_t> port_range(const std::string& text) {
+  auto colon = text.find(':');
+  auto lo = parse_int64(std::string_view(text).substr(0, colon)).value_or(0);
+  auto hi = colon == std::string::npos ? lo : parse_int64(std::string_view(text).substr(colon + 1)).value_or(0);
+  return {lo, hi};
+}
+
+PortForwardRow forward_row(const std::string& id, const json::object& o) {
+  PortForwardRow f{id, str(o, "floatingip_id"), str(o, "protocol"), str(o, "internal_ip_address")};
+  std::tie(f.external_min, f.external_max) = port_range(str(o, "external_port_range"));
+  std::tie(f.internal_min, f.internal_max) = port_range(str(o, "internal_port_range"));
+  return f;
 }
 
 template <class R>
@@ -71,6 +89,7 @@ Row parse_row(Table table, const std::string& id, const json::object& o) {
     case Table::floatingips:
       return FipRow{id, str(o, "port_id"), str(o, "router_id"), str(o, "floating_ip_address"), str(o, "fixed_ip_address")};
     case Table::l3_bindings: return binding_row(id, o);
+    case Table::port_forwardings: return forward_row(id, o);
   }
   return NetworkRow{};
 }
@@ -92,6 +111,15 @@ void Inputs::apply(const Change& c) {
     case Table::subnets: return put_or_erase(subnets, c.id, c.row);
     case Table::floatingips: return put_or_erase(fips, c.id, c.row);
     case Table::l3_bindings: return put_or_erase(bindings, c.id, c.row);
+    case Table::port_forwardings:
+      if (auto old = forwardings.find(c.id); old != forwardings.end()) {
+        auto& of_fip = fip_forwardings[old->second.floatingip_id];
+        of_fip.erase(c.id);
+        if (of_fip.empty()) fip_forwardings.erase(old->second.floatingip_id);
+      }
+      put_or_erase(forwardings, c.id, c.row);
+      if (c.row) fip_forwardings[std::get<PortForwardRow>(*c.row).floatingip_id].insert(c.id);
+      return;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -16,7 +17,7 @@
 
 namespace nt::planner {
 
-enum class Table { networks, ports, hosts, routers, subnets, floatingips, l3_bindings };
+enum class Table { networks, ports, hosts, routers, subnets, floatingips, l3_bindings, port_forwardings };
 std::optional<Table> parse_table(std::string_view name);
 
 struct NetworkRow {
@@ -62,13 +63,20 @@ struct FipRow {
   std::string id, port_id, router_id, floating_ip_address, fixed_ip_address;
 };
 
+// A port forwarding of a floating IP: protocol, external port range to internal address
+// and port range (equal sizes, or many external ports to one internal port).
+struct PortForwardRow {
+  std::string id, floatingip_id, protocol, internal_ip_address;
+  int64_t external_min = 0, external_max = 0, internal_min = 0, internal_max = 0;
+};
+
 // A router's gateway hosts in scheduling order: the first is active.
 struct BindingRow {
   std::string router_id;
   std::vector<std::string> hosts;
 };
 
-using Row = std::variant<NetworkRow, PortRow, HostRow, RouterRow, SubnetRow, FipRow, BindingRow>;
+using Row = std::variant<NetworkRow, PortRow, HostRow, RouterRow, SubnetRow, FipRow, BindingRow, PortForwardRow>;
 
 // One change of one input: the new row, or nullopt when it was deleted.
 struct Change {
@@ -90,6 +98,8 @@ struct Inputs {
   std::map<std::string, SubnetRow> subnets;
   std::map<std::string, FipRow> fips;
   std::map<std::string, BindingRow> bindings;  // by router
+  std::map<std::string, PortForwardRow> forwardings;
+  std::map<std::string, std::set<std::string>> fip_forwardings;  // floating IP -> its forwardings
   // Stores the change's row (or removes it).
   void apply(const Change& change);
 };

@@ -153,6 +153,18 @@ Planner::Keys Planner::l3_changed(const Change& c) {
       }
       routers.erase("");
       break;
+    case Table::port_forwardings: {
+      // The router of the floating IP it forwards (its snat entry carries the forwarding).
+      auto router_of = [&](const std::string& pf) {
+        auto f = in_.forwardings.find(pf);
+        auto fip = f == in_.forwardings.end() ? in_.fips.end() : in_.fips.find(f->second.floatingip_id);
+        if (fip != in_.fips.end() && !fip->second.router_id.empty()) routers.insert(fip->second.router_id);
+      };
+      router_of(c.id);
+      in_.apply(c);
+      router_of(c.id);
+      break;
+    }
     default: break;
   }
   bool reshapes = c.table == Table::routers || c.table == Table::subnets;

@@ -40,6 +40,16 @@ std::optional<json::object> SnatNode::entry(const std::string& host, const std::
       if (auto e = topo_.router_port(pid, "qr-"); e.cidr && !e.cidr->empty()) out.internal_cidrs.push_back(*e.cidr);
   }
   out.enable_snat = r->second.enable_snat;
+  for (const auto& fid : topo_.router_fips(router)) {
+    const auto& fip = in_.fips.at(fid);
+    auto pfs = in_.fip_forwardings.find(fid);
+    if (!fip.port_id.empty() || pfs == in_.fip_forwardings.end()) continue;
+    for (const auto& pid : pfs->second) {
+      const auto& f = in_.forwardings.at(pid);
+      out.port_forwardings.push_back({fip.floating_ip_address, f.protocol, f.internal_ip_address, f.external_min,
+                                      f.external_max, f.internal_min, f.internal_max});
+    }
+  }
   return view::encode(out);
 }
 

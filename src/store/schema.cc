@@ -5,7 +5,8 @@ namespace nt {
 const std::vector<std::string>& resource_kinds() {
   static const std::vector<std::string> kinds = {
       "networks", "subnets", "ports", "security_groups", "security_group_rules", "quotas",
-      "routers", "floatingips", "agents", "hosts", "l3_bindings", "address_scopes", "subnetpools"};
+      "routers", "floatingips", "agents", "hosts", "l3_bindings", "address_scopes", "subnetpools",
+      "port_forwardings", "rbac_policies"};
   return kinds;
 }
 
@@ -50,6 +51,11 @@ const std::vector<std::string>& migrations() {
       R"sql(
       CREATE TABLE address_scopes (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       CREATE TABLE subnetpools (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      )sql",
+      // 5: port forwardings of floating IPs, and RBAC policies.
+      R"sql(
+      CREATE TABLE port_forwardings (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE rbac_policies (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       )sql",
   };
   return steps;

@@ -16,11 +16,13 @@ REQUIRED_ALIASES = {
     "availability_zone", "quota_details",
     # L3 (routers, floating IPs, agents)
     "router", "extraroute", "dvr", "l3-ha", "agent", "ext-gw-mode", "l3_agent_scheduler", "fip-port-details",
+    "floating-ip-port-forwarding", "floating-ip-port-forwarding-description", "floating-ip-port-forwarding-port-ranges",
+    "floating-ip-port-forwarding-detail", "expose-port-forwarding-in-fip",
 }
 # Features the issue leaves for later issues: advertising them would make tempest and
 # clients use APIs that are not there.
 NOT_IMPLEMENTED_ALIASES = {"trunk", "qos", "segment", "subnet_allocation", "rbac-policies", "address-scope",
-                           "dns-integration", "floating-ip-port-forwarding", "binding-extended"}
+                           "dns-integration", "binding-extended"}
 
 
 def test_network_list_show_set_unset_delete(osc):

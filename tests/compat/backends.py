@@ -40,7 +40,7 @@ flat_networks = %s
 
 NEUTRON_CONF = """[DEFAULT]
 core_plugin = ml2
-service_plugins = router
+service_plugins = router,port_forwarding
 auth_strategy = noauth
 bind_host = 127.0.0.1
 bind_port = {port}

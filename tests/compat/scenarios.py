@@ -462,6 +462,109 @@ def floating_ips():
     return s
 
 
+def port_forwardings():
+    base = "/v2.0/floatingips/$pfip/port_forwardings"
+
+    def pf(**kw):
+        body = {"protocol": "tcp", "internal_port_id": "$port", "internal_ip_address": "$port_ip", "internal_port": 22,
+                "external_port": 2222}
+        body.update(kw)
+        return {"port_forwarding": {k: v for k, v in body.items() if v is not None}}
+
+    s = [
+        step("pf.fip.create", "POST", "/v2.0/floatingips", {"floatingip": {"floating_network_id": "$ext"}},
+             save={"pfip": "floatingip.id"}, compare="keys"),
+        step("pf.create", "POST", base, pf(description="ssh"), save={"pf": "port_forwarding.id"}),
+        step("pf.create.dup-external", "POST", base, pf(internal_port=23), compare="status"),
+        step("pf.create.dup-internal", "POST", base, pf(external_port=2223), compare="status"),
+        step("pf.create.udp", "POST", base, pf(protocol="udp"), save={"pfu": "port_forwarding.id"}),
+        step("pf.create.range", "POST", base, pf(internal_port=None, external_port=None, external_port_range="3000:3010",
+             internal_port_range="3000:3010"), save={"pfr": "port_forwarding.id"}),
+        step("pf.create.range-overlap", "POST", base, pf(internal_port=None, external_port=None,
+             external_port_range="3005:3020", internal_port_range="4005:4020"), compare="status"),
+        step("pf.create.range-bad-relation", "POST", base, pf(internal_port=None, external_port=None,
+             external_port_range="4000:4010", internal_port_range="5000:5005"), compare="status"),
+        step("pf.create.range-n-to-1", "POST", base, pf(internal_port=80, external_port=None,
+             external_port_range="4100:4110"), save={"pfn": "port_forwarding.id"}),
+        step("pf.create.range-reversed", "POST", base, pf(internal_port=None, external_port=None,
+             external_port_range="4300:4200", internal_port_range="4300:4200"), compare="status"),
+        step("pf.create.range-garbage", "POST", base, pf(internal_port=None, external_port=None,
+             external_port_range="a:b", internal_port_range="1:2:3"), compare="status"),
+        step("pf.create.bad-ip", "POST", base, pf(external_port=2224, internal_ip_address="10.99.99.99"),
+             compare="status"),
+        step("pf.create.ip-not-ip", "POST", base, pf(external_port=2225, internal_ip_address="nope"), compare="status"),
+        step("pf.create.no-port-id", "POST", base, pf(internal_port_id=None), compare="status"),
+        step("pf.create.missing-port", "POST", base, pf(internal_port_id="00000000-0000-0000-0000-000000000000",
+             external_port=2226), compare="status"),
+        step("pf.create.no-protocol", "POST", base, pf(protocol=None, external_port=2227), compare="status"),
+        step("pf.create.bad-protocol", "POST", base, pf(protocol="gre", external_port=2228), compare="status"),
+        step("pf.create.upper-protocol", "POST", base, pf(protocol="TCP", external_port=2229), compare="status"),
+        step("pf.create.port-zero", "POST", base, pf(external_port=0), compare="status"),
+        step("pf.create.port-huge", "POST", base, pf(external_port=70000), compare="status"),
+        step("pf.create.port-string", "POST", base, pf(external_port="x"), compare="status"),
+        step("pf.create.unknown-attr", "POST", base, pf(external_port=2230, floatingip_id="$pfip"), compare="status"),
+        step("pf.create.other-project", "POST", base, pf(external_port=2231), who=B, compare="status"),
+        step("pf.create.missing-fip", "POST", "/v2.0/floatingips/00000000-0000-0000-0000-000000000000/port_forwardings",
+             pf(external_port=2232), compare="status"),
+        step("pf.create.no-body", "POST", base, {"nothing": {}}, compare="status"),
+        step("pf.list", "GET", base),
+        step("pf.list.by-protocol", "GET", base + "?protocol=udp"),
+        step("pf.list.by-external-port", "GET", base + "?external_port=2222"),
+        step("pf.list.by-internal-ip", "GET", base + "?internal_ip_address=10.30.0.5", compare="status"),
+        step("pf.list.by-internal-port", "GET", base + "?internal_port=22", compare="status"),
+        step("pf.list.fields", "GET", base + "?fields=id&fields=protocol"),
+        step("pf.list.sort", "GET", base + "?sort_key=external_port&sort_dir=desc", compare="keys"),
+        step("pf.list.limit", "GET", base + "?protocol=udp&limit=1", compare="keys"),
+        step("pf.list.other-project", "GET", base, who=B, compare="status"),
+        step("pf.list.admin", "GET", base, who=ADMIN),
+        step("pf.show", "GET", base + "/$pf"),
+        step("pf.show.fields", "GET", base + "/$pf?fields=external_port"),
+        step("pf.show.missing", "GET", base + "/00000000-0000-0000-0000-000000000000", compare="status"),
+        step("pf.show.other-project", "GET", base + "/$pf", who=B, compare="status"),
+        step("pf.fip.show", "GET", "/v2.0/floatingips/$pfip"),
+        step("pf.fip.associate", "PUT", "/v2.0/floatingips/$pfip", {"floatingip": {"port_id": "$port"}},
+             compare="status"),
+        step("pf.fip.update-description", "PUT", "/v2.0/floatingips/$pfip", {"floatingip": {"description": "pf"}}),
+        step("pf.update.description", "PUT", base + "/$pf", {"port_forwarding": {"description": "changed"}}),
+        step("pf.update.external-port", "PUT", base + "/$pf", {"port_forwarding": {"external_port": 2022}}),
+        step("pf.update.collide", "PUT", base + "/$pf", {"port_forwarding": {"external_port": 4105}},
+             compare="status"),
+        step("pf.update.bad-ip", "PUT", base + "/$pf", {"port_forwarding": {"internal_ip_address": "10.99.99.98"}},
+             compare="status"),
+        step("pf.update.unknown", "PUT", base + "/$pf", {"port_forwarding": {"colour": "red"}}, compare="status"),
+        step("pf.update.missing", "PUT", base + "/00000000-0000-0000-0000-000000000000",
+             {"port_forwarding": {"description": "x"}}, compare="status"),
+        step("pf.update.other-project", "PUT", base + "/$pf", {"port_forwarding": {"description": "x"}}, who=B,
+             compare="status"),
+        step("pf.delete.other-project", "DELETE", base + "/$pf", who=B, compare="status"),
+        step("pf.delete.udp", "DELETE", base + "/$pfu", compare="status"),
+        step("pf.delete.range", "DELETE", base + "/$pfr", compare="status"),
+        step("pf.delete.n-to-1", "DELETE", base + "/$pfn", compare="status"),
+        step("pf.delete", "DELETE", base + "/$pf", compare="status"),
+        step("pf.delete.again", "DELETE", base + "/$pf", compare="status"),
+        step("pf.fip.show.after", "GET", "/v2.0/floatingips/$pfip"),
+        step("pf.port.create", "POST", "/v2.0/ports", {"port": {"network_id": "$net", "name": "cmp-pf"}},
+             save={"pfport": "port.id", "pfport_ip": "port.fixed_ips.0.ip_address"}, compare="keys"),
+        step("pf.port.forward", "POST", base, pf(internal_port_id="$pfport", internal_ip_address="$pfport_ip",
+             external_port=2300), compare="keys"),
+        step("pf.create.no-ip", "POST", base, pf(internal_ip_address=None, external_port=2301), compare="status"),
+        step("pf.port.delete", "DELETE", "/v2.0/ports/$pfport", compare="status"),
+        step("pf.port.list-after", "GET", base),
+        step("pf.fip.show.after-port", "GET", "/v2.0/floatingips/$pfip"),
+        step("pf.fip.forward-again", "POST", base, pf(external_port=2400), save={"pfa": "port_forwarding.id"},
+             compare="keys"),
+        step("pf.fip.delete", "DELETE", "/v2.0/floatingips/$pfip", compare="status"),
+        step("pf.fip.show.not-deleted", "GET", "/v2.0/floatingips/$pfip", compare="status"),
+        step("pf.router.iface.remove", "PUT", "/v2.0/routers/$router/remove_router_interface", {"subnet_id": "$sub"},
+             compare="status"),
+        step("pf.delete.last", "DELETE", base + "/$pfa", compare="status"),
+        step("pf.fip.show.no-router", "GET", "/v2.0/floatingips/$pfip"),
+        step("pf.fip.delete.after", "DELETE", "/v2.0/floatingips/$pfip", compare="status"),
+        step("pf.fip.show.deleted", "GET", "/v2.0/floatingips/$pfip", compare="status"),
+    ]
+    return s
+
+
 def misc():
     return [
         step("ext.list", "GET", "/v2.0/extensions", compare="keys"),
@@ -514,7 +617,7 @@ def cleanup():
 
 
 def all_steps():
-    steps = networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + misc() + cleanup()
+    steps = networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + port_forwardings() + misc() + cleanup()
     ids = [s["id"] for s in steps]
     dup = {i for i in ids if ids.count(i) > 1}
     assert not dup, f"duplicate step ids: {sorted(dup)}"

@@ -215,4 +215,40 @@ TEST(L3Reconciler, NamespacesAreOursByPrefix) {
   EXPECT_FALSE(l3_namespace("nt-cmp2-qrouter-r1", "nt-cmp1-"));
 }
 
+// Port forwardings are realised on the active gateway only: the floating IP on the qg-
+// port and one DNAT rule per forwarding (ports kept for equal ranges, one internal port
+// for many external ones, port by port for shifted ranges); whatever does not read as an
+// IPv4 address, a protocol with ports or a valid port range never reaches nftables.
+TEST(L3Reconciler, PortForwardingsDnatOnTheActiveGatewayOnly) {
+  auto view = full_router_view();
+  auto& snat = view.snat["r1"];
+  snat.port_forwardings = {{"203.0.113.60", "tcp", "192.168.10.5", 2222, 2222, 22, 22},
+                           {"203.0.113.60", "udp", "192.168.10.5", 3000, 3010, 3000, 3010},
+                           {"203.0.113.60", "tcp", "192.168.10.5", 4100, 4110, 80, 80},
+                           {"203.0.113.60", "tcp", "192.168.10.6", 5000, 5001, 6000, 6001},
+                           {"203.0.113.61\" ; flush ruleset", "tcp", "192.168.10.5", 1, 1, 1, 1},
+                           {"203.0.113.62", "gre", "192.168.10.5", 1, 1, 1, 1},
+                           {"203.0.113.63", "tcp", "192.168.10.5", 10, 9, 10, 9}};
+  auto ns = devname::snat_ns("nt-", "r1");
+  auto desired = desired_l3(view, "nt-", {});
+  const auto& want = desired.namespaces.at(ns).want;
+  const auto& body = want.nft_bodies.at("ip nt-snat");
+  EXPECT_NE(body.find("ip daddr 203.0.113.60 meta l4proto tcp th dport 2222 dnat to 192.168.10.5:22\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("ip daddr 203.0.113.60 meta l4proto udp th dport 3000-3010 dnat to 192.168.10.5\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("ip daddr 203.0.113.60 meta l4proto tcp th dport 4100-4110 dnat to 192.168.10.5:80\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("th dport 5001 dnat to 192.168.10.6:6001\n"), std::string::npos) << body;
+  EXPECT_EQ(body.find("flush"), std::string::npos) << body;
+  EXPECT_EQ(body.find("203.0.113.62"), std::string::npos) << body;
+  EXPECT_EQ(body.find("203.0.113.63"), std::string::npos) << body;
+  auto qg = devname::router_port("qg-", "qga000000000");
+  EXPECT_TRUE(want.addresses.count(kernel::Address{qg, "203.0.113.60/32"}));
+  EXPECT_FALSE(want.addresses.count(kernel::Address{qg, "203.0.113.62/32"}));
+
+  snat.active = false;  // a standby gateway keeps neither the address nor the rules
+  auto standby = desired_l3(view, "nt-", {});
+  const auto& cold = standby.namespaces.at(ns).want;
+  EXPECT_EQ(cold.nft_bodies.at("ip nt-snat").find("dnat"), std::string::npos);
+  EXPECT_FALSE(cold.addresses.count(kernel::Address{qg, "203.0.113.60/32"}));
+}
+
 }  // namespace nt::agent
