@@ -217,6 +217,42 @@ def test_snat_and_floating_ips(sandbox):
     assert "gw1" in legacy.stdout, legacy.stdout + legacy.stderr
 
 
+def test_port_forwarding_reaches_a_vm_port_through_the_gateway(sandbox):
+    """floating-ip-port-forwarding: the internet host reaches a1's port 22 as the floating
+    IP's port 2222, through the router's active gateway host (centralised, as Neutron does
+    for distributed routers); the VM sees the internet host's own address; nothing else of
+    the floating IP answers; deleting the forwarding closes it again."""
+    sb = sandbox
+    router = seed_002(sb, gateway=True)
+    sb.run("vm", "create", "a1", "--host", "cmp1", "--network", "net10")
+    a1_ip = sb.vm_ip("a1")
+    vm_web = http_server(sb, "a1", "0.0.0.0", 22, vm=True)
+    fip = sb.osc_json("floating", "ip", "create", "public")["floating_ip_address"]
+    pf = sb.osc_json("floating", "ip", "port", "forwarding", "create", "--internal-ip-address", a1_ip,
+                     "--port", port_of(sb, "a1"), "--internal-protocol-port", "22", "--external-protocol-port", "2222",
+                     "--protocol", "tcp", "--description", "ssh to a1", fip)
+    assert (pf["internal_port"], pf["external_port"], pf["protocol"]) == (22, 2222, "tcp"), pf
+    shown = sb.osc_json("floating", "ip", "show", fip)
+    assert shown["router_id"] == router and shown["port_id"] is None, shown
+    listed = sb.osc_json("floating", "ip", "port", "forwarding", "list", fip)
+    assert [(r["ID"], r["Internal IP Address"], r["External Port"]) for r in listed] == [(pf["id"], a1_ip, 2222)], listed
+
+    url = f"http://{fip}:2222/"
+    wait_for(lambda: curl(sb, "internet", url, where="host") == "200", 15, "the floating IP's port 2222 to answer")
+    assert vm_web.read_text().splitlines()[-1].startswith("203.0.113.1 "), vm_web.read_text()
+    snat_ns = sb.ns("gw1") + "-snat-" + router
+    assert f"{fip}/32" in sh("ip", "-n", snat_ns, "-br", "addr").stdout
+    # Only the forwarded port: 22 of the floating IP itself is not a1's, and a1's own
+    # traffic still leaves through SNAT as the router's gateway address.
+    assert curl(sb, "internet", f"http://{fip}:22/", where="host") == "000"
+    assert sb.pings("a1", "203.0.113.1")
+
+    sb.osc("floating", "ip", "port", "forwarding", "delete", fip, pf["id"])
+    wait_for(lambda: curl(sb, "internet", url, where="host") == "000", 15, "the forwarding to close")
+    assert f"{fip}/32" not in sh("ip", "-n", snat_ns, "-br", "addr").stdout
+    assert sb.osc_json("floating", "ip", "show", fip)["router_id"] is None
+
+
 def test_restart_changes_nothing_and_removal_cleans_every_host(sandbox):
     sb = sandbox
     router = seed_002(sb, gateway=True)
