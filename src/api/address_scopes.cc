@@ -53,6 +53,8 @@ class AddressScopes final : public Handler {
   using Handler::Handler;
   const ResourceDef& def() const override { return def_; }
   std::string quota_name() const override { return ""; }
+  // Rendered (not copied from the stored text), so that the hidden attributes stay hidden.
+  bool decorates() const override { return true; }
 
   bool visible(const Model&, const Obj& o, const Ctx& ctx) const override {
     auto* shared = o.if_contains("shared");

@@ -21,10 +21,11 @@ std::unique_ptr<Handler> make_subnetpools(const Settings& s);
 Result<const Obj*> subnet_pool_request(const Handler& pools, Txn& txn, Obj& sub, const Ctx& ctx);
 Status check_subnet_pool_affinity(const Model& m, const Obj& net, const Obj& sub);
 void refresh_network_scopes(Txn& txn, const std::string& network_id);
-// PUT /v2.0/subnetpools/ID and its actions (add_prefixes, remove_prefixes,
-// onboard_network_subnets).
-Result<boost::json::value> subnetpool_put(Handler& h, Txn& txn, const Ctx& ctx, const std::vector<std::string>& path,
-                                          const std::string& body, const std::string& if_match);
+// POST /v2.0/subnetpools (no bulk), PUT /v2.0/subnetpools/ID and its actions
+// (add_prefixes, remove_prefixes, onboard_network_subnets).
+Result<boost::json::value> subnetpool_write(Handler& h, Txn& txn, const Ctx& ctx, const std::string& method,
+                                            const std::vector<std::string>& path, const std::string& body,
+                                            const std::string& if_match);
 
 // The project's "default" security group, created with its 4 rules if missing.
 bool has_default_sg(const Model& m, const std::string& project);

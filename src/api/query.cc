@@ -146,7 +146,7 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
       q.marker = value;
     } else if (key == "page_reverse") {
       q.page_reverse = lower(value) == "true";
-    } else if (key == "tags" || key == "tags-any" || key == "not-tags" || key == "not-tags-any") {
+    } else if ((key == "tags" || key == "tags-any" || key == "not-tags" || key == "not-tags-any") && def.attr("tags")) {
       auto& dst = key == "tags" ? q.tags : key == "tags-any" ? q.tags_any : key == "not-tags" ? q.not_tags : q.not_tags_any;
       for (auto& t : split_commas(value)) dst.push_back(t);
     } else if (key == "changed_since") {

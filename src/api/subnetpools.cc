@@ -56,9 +56,9 @@ namespace {
 
 const char* const kPrefixlens[] = {"default_prefixlen", "min_prefixlen", "max_prefixlen"};
 
-// Neutron's type:not_empty_string with the name's length.
+// Neutron's type:not_empty_string (no length limit for pools in Neutron 21).
 check::Check not_empty_name() {
-  auto s = check::string(255);
+  auto s = check::string(SIZE_MAX);
   return [s](const json::value& v) -> Result<json::value> {
     NT_ASSIGN(auto out, s(v));
     std::string text(out.get_string());
@@ -120,6 +120,9 @@ ResourceDef pool_def() {
   a.push_back({"is_default", kPost | kPut | kFilter | kSort, check::boolean(), json::value(false)});
   a.push_back({"shared", kPost | kFilter | kSort, check::boolean(), json::value(false)});
   a.push_back({"address_scope_id", kPost | kPut | kFilter | kSort, check::nullable_uuid(), json::value(nullptr)});
+  // Neutron 21 takes no tags in a pool's POST (tag-creation does not cover pools).
+  for (auto& attr : a)
+    if (attr.name == "tags") attr.flags &= ~kPost;
   return d;
 }
 
@@ -425,8 +428,14 @@ Result<json::value> update_answer(Handler& h, Txn& txn, const Ctx& ctx, const st
 
 }  // namespace
 
-Result<json::value> subnetpool_put(Handler& h, Txn& txn, const Ctx& ctx, const std::vector<std::string>& path,
-                                   const std::string& body, const std::string& if_match) {
+Result<json::value> subnetpool_write(Handler& h, Txn& txn, const Ctx& ctx, const std::string& method,
+                                     const std::vector<std::string>& path, const std::string& body,
+                                     const std::string& if_match) {
+  if (method == "POST") {  // one pool at a time: Neutron 21 has no bulk create for pools
+    NT_ASSIGN(auto doc, parse_json(body));
+    if (doc.is_object() && doc.get_object().contains("subnetpools")) return bad_request("Bulk operation not supported");
+    return create_resources(h, txn, ctx, doc);
+  }
   if (path.size() == 2) return update_answer(h, txn, ctx, path[1], body, if_match);
   if (path[2] == "add_prefixes" || path[2] == "remove_prefixes")
     return edit_prefixes(h, txn, ctx, path[1], path[2] == "add_prefixes", body);
