@@ -18,11 +18,12 @@ REQUIRED_ALIASES = {
     "router", "extraroute", "dvr", "l3-ha", "agent", "ext-gw-mode", "l3_agent_scheduler", "fip-port-details",
     "floating-ip-port-forwarding", "floating-ip-port-forwarding-description", "floating-ip-port-forwarding-port-ranges",
     "floating-ip-port-forwarding-detail", "expose-port-forwarding-in-fip",
+    # subnet pools and address scopes
+    "address-scope", "subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops", "subnet_onboard",
 }
 # Features the issue leaves for later issues: advertising them would make tempest and
 # clients use APIs that are not there.
-NOT_IMPLEMENTED_ALIASES = {"trunk", "qos", "segment", "subnet_allocation", "rbac-policies", "address-scope",
-                           "dns-integration", "binding-extended"}
+NOT_IMPLEMENTED_ALIASES = {"trunk", "qos", "segment", "rbac-policies", "dns-integration", "binding-extended"}
 
 
 def test_network_list_show_set_unset_delete(osc):
