@@ -69,7 +69,8 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
                                      make_ports(settings),           make_security_groups(settings),
                                      make_security_group_rules(settings), make_routers(settings),
                                      make_floating_ips(settings),    make_agents(settings, liveness_),
-                                     make_address_scopes(settings),  make_subnetpools(settings)};
+                                     make_address_scopes(settings),  make_subnetpools(settings),
+                                     make_rbac_policies(settings)};
   std::map<std::string, Handler*> peers;
   for (auto& h : all) {
     auto path = h->def().path;

@@ -57,7 +57,7 @@ class FloatingIps final : public Handler {
     auto id = jget::str(fip.if_contains("id"));
     auto net_id = jget::str(fip.if_contains("floating_network_id"));
     const Obj* net = txn.model().find("networks", net_id);
-    if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
+    if (!net || !network_visible(txn.model(), *net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!net->at("router:external").as_bool()) return bad_fip("Network " + net_id + " is not a valid external network");
     Obj item{{"network_id", net_id}, {"device_owner", kOwnerFloatingIp}, {"device_id", id}, {"project_id", ""}};
     json::object want;

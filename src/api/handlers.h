@@ -32,8 +32,19 @@ bool has_default_sg(const Model& m, const std::string& project);
 Result<std::string> ensure_default_sg(Txn& txn, const std::string& project);
 std::string default_sg_id(const Model& m, const std::string& project);
 
-// Networks a caller may use: own, shared, or (for reading) external.
-bool network_visible(const Obj& net, const Ctx& ctx);
+// Networks a caller may see: own, shared (to everyone or by RBAC to its project), or
+// external (to everyone or by RBAC); any as admin.
+bool network_visible(const Model& m, const Obj& net, const Ctx& ctx);
+
+// RBAC policies (rbac.cc).
+std::unique_ptr<Handler> make_rbac_policies(const Settings& s);
+// A policy on `object_id` with `action` ("" = any) for `project` or everyone.
+bool rbac_grants(const Model& m, const std::string& object_id, const std::string& action, const std::string& project);
+// The object ("networks" or "security_groups") is the caller's, shared with it, or the caller admin.
+bool rbac_readable(const Model& m, const Obj& o, const std::string& kind, const Ctx& ctx);
+// Keeps a network's "*" policies in step with its shared and router:external attributes.
+Status sync_network_policies(Txn& txn, const Obj& before, const Obj& after);
+void drop_object_policies(Txn& txn, const std::string& object_id);
 // Tags sub-resource: GET/PUT/DELETE /v2.0/{coll}/{id}/tags[/{tag}].
 Result<boost::json::value> tags_read(Handler& h, const Model& m, const Ctx& ctx, const std::string& id,
                                      const std::string& tag);

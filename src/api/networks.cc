@@ -7,12 +7,7 @@
 namespace nt {
 namespace json = boost::json;
 
-bool network_visible(const Obj& net, const Ctx& ctx) {
-  if (ctx.is_admin || project_of(net) == ctx.project_id) return true;
-  auto* shared = net.if_contains("shared");
-  auto* external = net.if_contains("router:external");
-  return (shared && shared->is_bool() && shared->get_bool()) || (external && external->is_bool() && external->get_bool());
-}
+bool network_visible(const Model& m, const Obj& net, const Ctx& ctx) { return rbac_readable(m, net, "networks", ctx); }
 
 namespace {
 
@@ -27,9 +22,9 @@ ResourceDef network_def() {
   // No upper bound here: the segment type's maximum is checked after, with Neutron's message.
   a.push_back({"mtu", kPost | kPut | kFilter | kSort, check::integer(68, INT32_MAX), std::nullopt});
   a.push_back({"port_security_enabled", kPost | kPut | kFilter, check::boolean(), json::value(true)});
-  a.push_back({"provider:network_type", kPost | kFilter | kAdminOnly, check::string(32), std::nullopt});
-  a.push_back({"provider:physical_network", kPost | kFilter | kAdminOnly, check::nullable_string(64), std::nullopt});
-  a.push_back({"provider:segmentation_id", kPost | kFilter | kAdminOnly, check::integer(0, 4294967295LL), std::nullopt});
+  a.push_back({"provider:network_type", kPost | kPut | kFilter | kAdminOnly, check::string(32), std::nullopt});
+  a.push_back({"provider:physical_network", kPost | kPut | kFilter | kAdminOnly, check::nullable_string(64), std::nullopt});
+  a.push_back({"provider:segmentation_id", kPost | kPut | kFilter | kAdminOnly, check::integer(0, 4294967295LL), std::nullopt});
   a.push_back({"availability_zone_hints", kPost, check::string_list(255), json::value(json::array{})});
   a.push_back({"availability_zones", 0, check::any(), std::nullopt});
   a.push_back({"ipv4_address_scope", 0, check::any(), std::nullopt});
@@ -46,7 +41,7 @@ class Networks final : public Handler {
   using Handler::Handler;
   const ResourceDef& def() const override { return def_; }
 
-  bool visible(const Model&, const Obj& o, const Ctx& ctx) const override { return network_visible(o, ctx); }
+  bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override { return network_visible(m, o, ctx); }
 
   bool needs_setup(const Model& m, const Ctx& ctx) const override { return !has_default_sg(m, ctx.project_id); }
   Status setup(Txn& txn, const Ctx& ctx) override {
@@ -73,6 +68,7 @@ class Networks final : public Handler {
     net["ipv4_address_scope"] = nullptr;
     net["ipv6_address_scope"] = nullptr;
     txn.put("networks", net);
+    NT_TRY(sync_network_policies(txn, Obj{}, net));
     return net;
   }
 
@@ -81,11 +77,16 @@ class Networks final : public Handler {
       int max_mtu = segment_mtu(settings_, jget::str(current.if_contains("provider:network_type")));
       if (mtu->as_int64() > max_mtu) return invalid_input("Requested MTU is too big, maximum is " + std::to_string(max_mtu));
     }
+    NT_ASSIGN(Obj segment_changes, update_segment(txn, current, changes));
     auto* ext = changes.if_contains("router:external");
     if (ext && !ext->as_bool() && has_ports(txn.model(), current, std::string(owner::kGateway)))
       return conflict("ExternalNetworkInUse", "External network " + jget::str(current.if_contains("id")) +
                                                   " cannot be updated to be made non-external, since it has existing gateway ports.");
-    return Handler::update(txn, current, changes, ctx);
+    Obj merged = changes;
+    for (const auto& kv : segment_changes) merged[kv.key()] = kv.value();
+    NT_ASSIGN(Obj next, Handler::update(txn, current, merged, ctx));
+    NT_TRY(sync_network_policies(txn, current, next));
+    return next;
   }
 
   Status remove(Txn& txn, const Obj& net, const Ctx& ctx) override {
@@ -106,11 +107,49 @@ class Networks final : public Handler {
     if (auto* sid = net.if_contains("provider:segmentation_id"); sid && sid->is_int64())
       seg.segmentation_id = static_cast<uint64_t>(sid->get_int64());
     release_segment(txn, seg);
+    drop_object_policies(txn, id);
     txn.erase("networks", id);
     return {};
   }
 
  private:
+  // As ML2: only the segmentation id of a provider network may change, while none of its
+  // ports is bound; the new id is reserved and the old one released.
+  Result<Obj> update_segment(Txn& txn, const Obj& current, const Obj& changes) {
+    for (const char* k : {"provider:network_type", "provider:physical_network"})
+      if (const auto* v = changes.if_contains(k); v && !v->is_null() && *v != current.at(k))
+        return invalid_input("Plugin does not support updating the following provider network attributes: "
+                             "provider:network_type, provider:physical_network");
+    Obj out;
+    for (const char* k : {"provider:network_type", "provider:physical_network"})
+      if (changes.contains(k)) out[k] = current.at(k);
+    const auto* want = changes.if_contains("provider:segmentation_id");
+    if (!want || want->is_null() || (want->is_int64() && want->get_int64() == 0)) {
+      if (want) out["provider:segmentation_id"] = current.at("provider:segmentation_id");
+      return out;
+    }
+    if (*want == current.at("provider:segmentation_id")) return out;
+    auto id = jget::str(current.if_contains("id"));
+    if (auto it = txn.model().ports_by_network.find(id); it != txn.model().ports_by_network.end())
+      for (const auto& pid : it->second)
+        if (const Obj* p = txn.model().find("ports", pid)) {
+          auto vif = jget::str(p->if_contains("binding:vif_type"));
+          if (vif != "unbound" && vif != "binding_failed")
+            return invalid_input("Provider network attribute provider:segmentation_id cannot be updated if any port in "
+                                 "the network has not the following binding:vif_type: unbound, binding_failed");
+        }
+    Segment old{jget::str(current.if_contains("provider:network_type")),
+                jget::str(current.if_contains("provider:physical_network")), std::nullopt};
+    if (const auto* sid = current.if_contains("provider:segmentation_id"); sid && sid->is_int64())
+      old.segmentation_id = static_cast<uint64_t>(sid->get_int64());
+    Segment wanted = old;
+    wanted.segmentation_id = static_cast<uint64_t>(want->as_int64());
+    release_segment(txn, old);
+    NT_ASSIGN(Segment seg, reserve_provider_segment(txn, settings_, wanted, id));
+    out["provider:segmentation_id"] = static_cast<int64_t>(*seg.segmentation_id);
+    return out;
+  }
+
   static bool has_ports(const Model& m, const Obj& net, const std::string& owner) {
     auto it = m.ports_by_network.find(jget::str(net.if_contains("id")));
     if (it == m.ports_by_network.end()) return false;

@@ -1,4 +1,5 @@
 #include "api/port_policy.h"
+#include "api/handlers.h"
 
 #include <string_view>
 #include <vector>
@@ -114,13 +115,15 @@ Term match_rule(const std::string& action, const Obj& request, bool creating) {
   return match;
 }
 
-unsigned caller_bits(const Obj* net, const std::string& port_project, const std::string& device_owner,
+unsigned caller_bits(const Model& m, const Obj* net, const std::string& port_project, const std::string& device_owner,
                      const Ctx& ctx) {
   unsigned bits = kAnyone;
   if (ctx.is_admin) bits |= kAdmin;
   if (port_project == ctx.project_id) bits |= kOwner;
   if (net && project_of(*net) == ctx.project_id) bits |= kNetOwner;
   if (const auto* shared = net ? net->if_contains("shared") : nullptr; shared && shared->is_bool() && shared->as_bool())
+    bits |= kShared;
+  else if (net && rbac_grants(m, jget::str(net->if_contains("id")), "access_as_shared", ctx.project_id))
     bits |= kShared;
   if (device_owner.rfind("network:", 0) != 0) bits |= kNotNetworkDevice;
   return bits;
@@ -139,10 +142,10 @@ bool port_readable(const Model& m, const Obj& port, const Ctx& ctx) {
   return net && project_of(*net) == ctx.project_id;
 }
 
-Status authorize_port_create(const Obj& net, const Obj& request, const Ctx& ctx) {
+Status authorize_port_create(const Model& m, const Obj& net, const Obj& request, const Ctx& ctx) {
   if (ctx.is_admin) return {};
   std::string project = ctx.project_id;  // check_create has refused any other project
-  unsigned caller = caller_bits(&net, project, jget::str(request.if_contains("device_owner")), ctx);
+  unsigned caller = caller_bits(m, &net, project, jget::str(request.if_contains("device_owner")), ctx);
   return enforce(match_rule("create_port", request, true), caller);
 }
 
@@ -152,7 +155,7 @@ Status authorize_port_update(const Model& m, const Obj& port, const Obj& changes
   // network_device is checked on the port as it would be after the update.
   const auto* owner = changes.if_contains("device_owner");
   std::string device_owner = jget::str(owner ? owner : port.if_contains("device_owner"));
-  unsigned caller = caller_bits(net, project_of(port), device_owner, ctx);
+  unsigned caller = caller_bits(m, net, project_of(port), device_owner, ctx);
   return enforce(match_rule("update_port", changes, false), caller);
 }
 

@@ -17,7 +17,7 @@ bool port_readable(const Model& m, const Obj& port, const Ctx& ctx);
 
 // create_port with the attribute rules of what `request` (the item as sent, already
 // validated) sets. `net` is the port's network, which the caller may use.
-Status authorize_port_create(const Obj& net, const Obj& request, const Ctx& ctx);
+Status authorize_port_create(const Model& m, const Obj& net, const Obj& request, const Ctx& ctx);
 
 // update_port with the attribute rules of what `changes` (the PUT's attributes) sets, on a
 // port the caller may read.

@@ -132,8 +132,8 @@ class Ports final : public Handler {
     if (action == "update") return authorize_port_update(m, target, request, ctx);
     if (action != "create") return {};  // delete_port allows whoever may read the port
     const Obj* net = m.find("networks", jget::str(target.if_contains("network_id")));
-    if (!net || !usable(*net, ctx)) return {};  // create() answers NetworkNotFound
-    return authorize_port_create(*net, target, ctx);
+    if (!net || !usable(m, *net, ctx)) return {};  // create() answers NetworkNotFound
+    return authorize_port_create(m, *net, target, ctx);
   }
 
   bool special_match(const Model&, const Ctx&, const Obj& o, const std::string& key,
@@ -159,7 +159,7 @@ class Ports final : public Handler {
     auto id = jget::str(port.if_contains("id"));
     auto net_id = jget::str(port.if_contains("network_id"));
     const Obj* net = txn.model().find("networks", net_id);
-    if (!net || !usable(*net, ctx))
+    if (!net || !usable(txn.model(), *net, ctx))
       return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     NT_TRY(assign_mac(txn, port, net_id, id));
     json::array wanted = port.contains("fixed_ips") ? port["fixed_ips"].as_array() : json::array{};
@@ -238,9 +238,10 @@ class Ports final : public Handler {
   }
 
  private:
-  // Networks a port may be created on: own, shared, or any as admin.
-  static bool usable(const Obj& net, const Ctx& ctx) {
-    return ctx.is_admin || project_of(net) == ctx.project_id || net.at("shared").as_bool();
+  // Networks a port may be created on: own, shared (to all or by RBAC), or any as admin.
+  static bool usable(const Model& m, const Obj& net, const Ctx& ctx) {
+    return ctx.is_admin || project_of(net) == ctx.project_id || net.at("shared").as_bool() ||
+           rbac_grants(m, jget::str(net.if_contains("id")), "access_as_shared", ctx.project_id);
   }
 
   Status assign_mac(Txn& txn, Obj& port, const std::string& net_id, const std::string& id) {
@@ -390,7 +391,7 @@ class Ports final : public Handler {
                   "Port security must be enabled and port must have an IP address in order to use security groups.");
     for (const auto& g : groups) {
       const Obj* sg = txn.model().find("security_groups", jget::str(&g));
-      if (!sg || (!ctx.is_admin && project_of(*sg) != ctx.project_id))
+      if (!sg || !rbac_readable(txn.model(), *sg, "security_groups", ctx))
         return not_found("SecurityGroupNotFound", "Security group " + jget::str(&g) + " does not exist");
     }
     return {};

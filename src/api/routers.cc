@@ -116,7 +116,7 @@ class Routers final : public Handler {
     }
     auto net_id = jget::str(&*net_v);
     const Obj* net = txn.model().find("networks", net_id);
-    if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
+    if (!net || !network_visible(txn.model(), *net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!net->at("router:external").as_bool()) return bad_router("Network " + net_id + " is not an external network");
     const auto* old = router.at("external_gateway_info").if_object();
     bool same_net = old && jget::str(old->if_contains("network_id")) == net_id;

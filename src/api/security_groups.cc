@@ -120,6 +120,10 @@ class SecurityGroups final : public Handler {
  public:
   using Handler::Handler;
   const ResourceDef& def() const override { return def_; }
+  // Own groups, and others' shared with the caller's project by RBAC (rbac-security-groups).
+  bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {
+    return rbac_readable(m, o, "security_groups", ctx);
+  }
   bool needs_setup(const Model& m, const Ctx& ctx) const override { return !has_default_sg(m, ctx.project_id); }
   Status setup(Txn& txn, const Ctx& ctx) override {
     NT_TRY(ensure_default_sg(txn, ctx.project_id));
@@ -173,6 +177,7 @@ class SecurityGroups final : public Handler {
       if (jget::str(r.if_contains("security_group_id")) == id || jget::str(r.if_contains("remote_group_id")) == id)
         rules.push_back(rid);
     for (const auto& rid : rules) txn.erase("security_group_rules", rid);
+    drop_object_policies(txn, id);
     txn.erase("security_groups", id);
     return {};
   }

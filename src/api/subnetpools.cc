@@ -383,7 +383,7 @@ Result<json::value> onboard(Handler& h, Txn& txn, const Ctx& ctx, const std::str
   if (!given || given->is_null()) return invalid_input("network_id must be specified.");
   auto net_id = jget::str(given);
   const Obj* net = txn.model().find("networks", net_id);
-  if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
+  if (!net || !network_visible(txn.model(), *net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
   if (!ctx.is_admin && project_of(*net) != ctx.project_id) return fail(Errc::forbidden, "NotAuthorized", "Not authorized.");
   auto taken = pools::allocated(txn.model(), id);
   json::array prefixes = pool.at("prefixes").as_array(), info;

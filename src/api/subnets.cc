@@ -44,7 +44,20 @@ class Subnets final : public Handler {
   bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {
     if (ctx.is_admin || project_of(o) == ctx.project_id) return true;
     const Obj* net = m.find("networks", jget::str(o.if_contains("network_id")));
-    return net && network_visible(*net, ctx);
+    return net && network_visible(m, *net, ctx);
+  }
+
+  // ?shared=: whether the subnet's network is shared with the caller (Neutron filters
+  // subnets through their network's RBAC entries; the attribute itself is not shown).
+  std::vector<std::string> special_filters() const override { return {"shared"}; }
+  bool special_match(const Model& m, const Ctx& ctx, const Obj& o, const std::string& key,
+                     const std::string& value) const override {
+    auto want = check::to_bool(json::value(value));
+    if (key != "shared" || !want) return false;
+    auto net_id = jget::str(o.if_contains("network_id"));
+    const Obj* net = m.find("networks", net_id);
+    bool shared = net && (jget::flag(*net, "shared", false) || rbac_grants(m, net_id, "access_as_shared", ctx.project_id));
+    return shared == *want;
   }
 
   bool decorates() const override { return true; }
@@ -58,7 +71,7 @@ class Subnets final : public Handler {
   Result<Obj> create(Txn& txn, Obj sub, const Ctx& ctx) override {
     auto net_id = jget::str(sub.if_contains("network_id"));
     const Obj* net = txn.model().find("networks", net_id);
-    if (!net || !network_visible(*net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
+    if (!net || !network_visible(txn.model(), *net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     if (!ctx.is_admin && project_of(*net) != ctx.project_id)
       return fail(Errc::forbidden, "PolicyNotAuthorized", "(rule:create_subnet) is disallowed by policy");
     NT_ASSIGN(const Obj* pool, subnet_pool_request(peer("subnetpools"), txn, sub, ctx));

@@ -565,6 +565,83 @@ def port_forwardings():
     return s
 
 
+def rbac():
+    base = "/v2.0/rbac-policies"
+
+    def policy(object_id="$net", target="pb", action="access_as_shared", object_type="network"):
+        body = {"object_type": object_type, "object_id": object_id, "action": action, "target_tenant": target}
+        return {"rbac_policy": {k: v for k, v in body.items() if v is not None}}
+
+    s = [
+        step("rbac.net.show-by-b-before", "GET", "/v2.0/networks/$net", who=B, compare="status"),
+        step("rbac.create", "POST", base, policy(), save={"rbacp": "rbac_policy.id"}),
+        step("rbac.create.dup", "POST", base, policy(), compare="status"),
+        step("rbac.create.bad-type", "POST", base, policy(object_type="qos_policy_x"), compare="status"),
+        step("rbac.create.type-case", "POST", base, policy(object_type=" Network ", target="pc"),
+             save={"rbacc": "rbac_policy.id"}),
+        step("rbac.create.bad-action", "POST", base, policy(action="access_as_everything"), compare="status"),
+        step("rbac.create.missing-object", "POST", base, policy(object_id="00000000-0000-0000-0000-000000000000"),
+             compare="status"),
+        step("rbac.create.not-owner", "POST", base, policy(target="pc"), who=B, compare="status"),
+        step("rbac.create.no-target", "POST", base, policy(target=None), compare="status"),
+        step("rbac.create.no-object-id", "POST", base, policy(object_id=None), compare="status"),
+        step("rbac.create.bad-object-id", "POST", base, policy(object_id="nope"), compare="status"),
+        step("rbac.create.unknown-attr", "POST", base, {"rbac_policy": dict(policy()["rbac_policy"], colour="red")},
+             compare="status"),
+        step("rbac.show", "GET", base + "/$rbacp"),
+        step("rbac.show.missing", "GET", base + "/00000000-0000-0000-0000-000000000000", compare="status"),
+        step("rbac.show.target", "GET", base + "/$rbacp", who=B, compare="status"),
+        step("rbac.list.by-object", "GET", base + "?object_id=$net"),
+        step("rbac.list.by-target", "GET", base + "?target_tenant=pb&object_id=$net"),
+        step("rbac.list.by-action", "GET", base + "?action=access_as_shared&object_id=$net"),
+        step("rbac.list.by-type", "GET", base + "?object_type=network&object_id=$net"),
+        step("rbac.list.fields", "GET", base + "?object_id=$net&fields=target_tenant"),
+        step("rbac.list.unknown-filter", "GET", base + "?colour=red", compare="status"),
+        step("rbac.list.target", "GET", base + "?object_id=$net", who=B),
+        step("rbac.net.show-by-b", "GET", "/v2.0/networks/$net", who=B, compare="keys"),
+        step("rbac.net.list-by-b", "GET", "/v2.0/networks?id=$net", who=B, compare="keys"),
+        step("rbac.subnet.list-by-b", "GET", "/v2.0/subnets?network_id=$net&name=cmp-sub", who=B, compare="keys"),
+        step("rbac.port.create-by-b", "POST", "/v2.0/ports", {"port": {"network_id": "$net", "name": "cmp-rbac"}},
+             who=B, save={"bport": "port.id"}, compare="keys"),
+        step("rbac.port.create-by-c", "POST", "/v2.0/ports", {"port": {"network_id": "$net"}}, who=("pd", "member"),
+             compare="status"),
+        step("rbac.delete.in-use", "DELETE", base + "/$rbacp", compare="status"),
+        step("rbac.update.target-in-use", "PUT", base + "/$rbacp", {"rbac_policy": {"target_tenant": "pd"}},
+             compare="status"),
+        step("rbac.update.type", "PUT", base + "/$rbacc", {"rbac_policy": {"object_type": "network"}},
+             compare="status"),
+        step("rbac.update.target", "PUT", base + "/$rbacc", {"rbac_policy": {"target_tenant": "pe"}}),
+        step("rbac.port.delete-by-b", "DELETE", "/v2.0/ports/$bport", who=B, compare="status"),
+        step("rbac.delete.by-target", "DELETE", base + "/$rbacp", who=B, compare="status"),
+        step("rbac.delete", "DELETE", base + "/$rbacp", compare="status"),
+        step("rbac.delete.again", "DELETE", base + "/$rbacp", compare="status"),
+        step("rbac.net.show-by-b-after", "GET", "/v2.0/networks/$net", who=B, compare="status"),
+        step("rbac.delete.other", "DELETE", base + "/$rbacc", compare="status"),
+        step("rbac.shared-star.member", "POST", base, policy(target="*"), compare="status"),
+        step("rbac.shared-star", "POST", base, policy(target="*"), who=ADMIN, save={"rbacs": "rbac_policy.id"}),
+        step("rbac.shared-star.net", "GET", "/v2.0/networks/$net", compare="keys"),
+        step("rbac.shared-star.list-by-b", "GET", "/v2.0/networks?id=$net&fields=id&fields=shared", who=B),
+        step("rbac.shared-star.delete", "DELETE", base + "/$rbacs", who=ADMIN, compare="status"),
+        step("rbac.shared-star.net-after", "GET", "/v2.0/networks/$net?fields=shared"),
+        step("rbac.external.member", "POST", base, policy(action="access_as_external", target="pb"),
+             compare="status"),
+        step("rbac.external.admin", "POST", base, policy(action="access_as_external", target="pb"), who=ADMIN,
+             save={"rbace": "rbac_policy.id"}),
+        step("rbac.external.net-by-b", "GET", "/v2.0/networks/$net?fields=router:external&fields=id", who=B),
+        step("rbac.external.net-by-owner", "GET", "/v2.0/networks/$net?fields=router:external&fields=id"),
+        step("rbac.external.delete", "DELETE", base + "/$rbace", who=ADMIN, compare="status"),
+        step("rbac.external.net-after", "GET", "/v2.0/networks/$net?fields=router:external&fields=id"),
+        step("rbac.sg.create", "POST", base, policy(object_id="$sg", object_type="security_group"),
+             save={"rbacg": "rbac_policy.id"}),
+        step("rbac.sg.external", "POST", base, policy(object_id="$sg", object_type="security_group",
+             action="access_as_external"), compare="status"),
+        step("rbac.sg.show-by-b", "GET", "/v2.0/security-groups/$sg?fields=id&fields=name", who=B),
+        step("rbac.sg.delete", "DELETE", base + "/$rbacg", compare="status"),
+        step("rbac.sg.show-by-b-after", "GET", "/v2.0/security-groups/$sg", who=B, compare="status"),
+    ]
+    return s
+
+
 def misc():
     return [
         step("ext.list", "GET", "/v2.0/extensions", compare="keys"),
@@ -617,7 +694,9 @@ def cleanup():
 
 
 def all_steps():
-    steps = networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + port_forwardings() + misc() + cleanup()
+    import scenarios_pools  # imports this module: not at the top
+    steps = (networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + port_forwardings() +
+             rbac() + misc() + cleanup() + scenarios_pools.steps())
     ids = [s["id"] for s in steps]
     dup = {i for i in ids if ids.count(i) > 1}
     assert not dup, f"duplicate step ids: {sorted(dup)}"
