@@ -35,17 +35,8 @@ ResourceDef scope_def() {
   return d;
 }
 
-bool explicitly_true(const Obj& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  if (!v) return false;
-  auto b = check::to_bool(*v);
-  return b && *b;
-}
-
 Status policy(const std::string& action, const std::string& attr) {
-  return fail(Errc::forbidden, "PolicyNotAuthorized",
-              "(rule:" + action + "_address_scope and rule:" + action + "_address_scope:" + attr +
-                  ") is disallowed by policy");
+  return attribute_policy_refusal("address_scope", action, attr);
 }
 
 class AddressScopes final : public Handler {

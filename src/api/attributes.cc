@@ -170,6 +170,18 @@ Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx
   return out;
 }
 
+bool explicitly_true(const Obj& item, const char* key) {
+  const auto* v = item.if_contains(key);
+  if (!v) return false;
+  auto b = check::to_bool(*v);
+  return b && *b;
+}
+
+Status attribute_policy_refusal(const std::string& resource, const std::string& action, const std::string& attr) {
+  return fail(Errc::forbidden, "PolicyNotAuthorized", "(rule:" + action + "_" + resource + " and rule:" + action + "_" +
+                                                          resource + ":" + attr + ") is disallowed by policy");
+}
+
 Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::vector<std::string>& fields) {
   Obj out;
   for (const auto& kv : obj) {

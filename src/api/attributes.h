@@ -72,4 +72,10 @@ Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::ve
 
 Result<boost::json::value> parse_json(const std::string& body);
 
+// The item gives `key` as a true value (as Neutron's converter reads booleans).
+bool explicitly_true(const Obj& item, const char* key);
+// Neutron's refusal of an admin-only attribute on create or update:
+// "(rule:<action>_<resource> and rule:<action>_<resource>:<attr>) is disallowed by policy".
+Status attribute_policy_refusal(const std::string& resource, const std::string& action, const std::string& attr);
+
 }  // namespace nt

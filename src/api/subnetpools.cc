@@ -165,16 +165,8 @@ Status read_bounds(Obj& pool, int version) {
   return {};
 }
 
-bool explicitly_true(const Obj& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  if (!v) return false;
-  auto b = check::to_bool(*v);
-  return b && *b;
-}
-
 Status policy(const std::string& action, const std::string& attr) {
-  return fail(Errc::forbidden, "PolicyNotAuthorized",
-              "(rule:" + action + "_subnetpool and rule:" + action + "_subnetpool:" + attr + ") is disallowed by policy");
+  return attribute_policy_refusal("subnetpool", action, attr);
 }
 
 bool is_true(const Obj& o, const char* key) {
