@@ -6,7 +6,7 @@ const std::vector<std::string>& resource_kinds() {
   static const std::vector<std::string> kinds = {
       "networks", "subnets", "ports", "security_groups", "security_group_rules", "quotas",
       "routers", "floatingips", "agents", "hosts", "l3_bindings", "address_scopes", "subnetpools",
-      "port_forwardings", "rbac_policies"};
+      "port_forwardings", "rbac_policies", "address_groups", "auto_allocated_topologies"};
   return kinds;
 }
 
@@ -56,6 +56,11 @@ const std::vector<std::string>& migrations() {
       R"sql(
       CREATE TABLE port_forwardings (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       CREATE TABLE rbac_policies (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      )sql",
+      // 6: address groups, and the auto-allocated topology of each project.
+      R"sql(
+      CREATE TABLE address_groups (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE auto_allocated_topologies (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL);
       )sql",
   };
   return steps;
