@@ -61,12 +61,18 @@ check::Check dns_name_check() {
   };
 }
 
+check::Check nullable_mac() {
+  auto mac = check::mac_address();
+  return [mac](const check::Value& v) -> Result<check::Value> { return v.is_null() ? v : mac(v); };
+}
+
 ResourceDef port_def() {
   ResourceDef d{"port", "ports", "ports", "PortNotFound", "Port {} could not be found.", standard_attrs()};
   auto& a = d.attrs;
   a.push_back({"network_id", kPost | kFilter | kSort | kRequired, check::uuid(), std::nullopt});
   a.push_back({"admin_state_up", kPost | kPut | kFilter | kSort, check::boolean(), json::value(true)});
-  a.push_back({"mac_address", kPost | kPut | kFilter | kSort, check::mac_address(), std::nullopt});
+  // null asks for a new random MAC (port-mac-address-regenerate).
+  a.push_back({"mac_address", kPost | kPut | kFilter | kSort, nullable_mac(), std::nullopt});
   a.push_back({"fixed_ips", kPost | kPut, fixed_ips_check(), std::nullopt});
   a.push_back({"device_id", kPost | kPut | kFilter | kSort, check::string(255), json::value("")});
   a.push_back({"device_owner", kPost | kPut | kFilter | kSort, check::string(255), json::value("")});
@@ -195,6 +201,7 @@ class Ports final : public Handler {
       const Obj* net = txn.model().find("networks", net_id);
       release_ips(txn, current);
       NT_ASSIGN(port["fixed_ips"], allocate_given(txn, *net, changes.at("fixed_ips").as_array(), id, ctx));
+      NT_TRY(check_router_port_ips(txn.model(), current, port));
     }
     if (changes.contains("port_security_enabled") && !port.at("port_security_enabled").as_bool()) {
       if (!changes.contains("security_groups") && !port.at("security_groups").as_array().empty())
@@ -244,8 +251,31 @@ class Ports final : public Handler {
            rbac_grants(m, jget::str(net.if_contains("id")), "access_as_shared", ctx.project_id);
   }
 
+  // l3-port-ip-change-not-allowed: a router's interface and sg- ports keep their IPv4
+  // addresses (the gateway of a subnet, the SNAT next hop); only adding or removing IPv6
+  // ones is allowed, as Neutron's IPAM has it.
+  static Status check_router_port_ips(const Model& m, const Obj& before, const Obj& after) {
+    static const std::set<std::string> kFixed = {"network:router_interface", "network:router_interface_distributed",
+                                                 "network:router_centralized_snat", "network:ha_router_replicated_interface",
+                                                 "network:router_ha_interface"};
+    if (!kFixed.count(jget::str(before.if_contains("device_owner"))) ||
+        !m.find("routers", jget::str(before.if_contains("device_id"))))
+      return {};
+    auto v4 = [](const Obj& p) {
+      std::set<std::pair<std::string, std::string>> out;
+      for (const auto& f : p.at("fixed_ips").as_array()) {
+        auto ip = jget::str(f.as_object().if_contains("ip_address"));
+        if (ip.find(':') == std::string::npos) out.emplace(jget::str(f.as_object().if_contains("subnet_id")), ip);
+      }
+      return out;
+    };
+    if (v4(before) == v4(after)) return {};
+    return fail(Errc::invalid_argument, "BadRequest",
+                "Bad ports request: IP updates for port " + jget::str(before.if_contains("id")) + " are not allowed.");
+  }
+
   Status assign_mac(Txn& txn, Obj& port, const std::string& net_id, const std::string& id) {
-    if (auto* given = port.if_contains("mac_address")) {
+    if (auto* given = port.if_contains("mac_address"); given && !given->is_null()) {
       auto mac = *Mac::parse(jget::str(given));
       if (!txn.claim_mac(net_id, mac, id))
         return conflict("MacAddressInUse", "Unable to complete operation for network " + net_id + ". The mac address " +

@@ -10,7 +10,7 @@ namespace {
 // Quota resource -> the table whose rows it counts ("" = not implemented yet, usage 0).
 const std::vector<std::pair<std::string, std::string>> kResources = {
     {"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"}, {"router", "routers"}, {"floatingip", "floatingips"},
-    {"security_group", "security_groups"}, {"security_group_rule", "security_group_rules"}, {"rbac_policy", ""},
+    {"security_group", "security_groups"}, {"security_group_rule", "security_group_rules"}, {"rbac_policy", "rbac_policies"},
     {"subnetpool", "subnetpools"}};
 
 json::object limits(const Model& m, const Settings& s, const std::string& project) {
@@ -81,14 +81,27 @@ Result<json::value> quotas_write(Txn& txn, const Settings& s, const Ctx& ctx, co
   if (const Obj* existing = txn.model().find("quotas", project)) row = *existing;
   row["id"] = project;
   row["project_id"] = project;
+  // quota-check-limit: with check_limit, no limit may go below what is used; force (the
+  // default here, as in Neutron 21) skips the check. Neutron takes any truthy JSON value as
+  // asking for the check (Python's truth: not null, false, 0, "", [] or {}).
+  bool check_limit = false;
+  if (const auto* v = q->as_object().if_contains("check_limit"))
+    check_limit = !(v->is_null() || (v->is_bool() && !v->get_bool()) || (v->is_number() && v->to_number<double>() == 0) ||
+                    (v->is_string() && v->get_string().empty()) || (v->is_array() && v->get_array().empty()) ||
+                    (v->is_object() && v->get_object().empty()));
   for (const auto& kv : q->as_object()) {
     std::string name(kv.key());
-    if (name == "project_id" || name == "tenant_id") continue;
+    if (name == "project_id" || name == "tenant_id" || name == "check_limit" || name == "force") continue;
     auto known = std::find_if(kResources.begin(), kResources.end(), [&](auto& r) { return r.first == name; });
     if (known == kResources.end()) return bad_request("Unrecognized attribute(s) '" + name + "'");
     auto limit = check::integer(-1, INT32_MAX)(kv.value());
     if (!limit) return nt::unexpected(check::attribute_error(name, limit.error()));
     row[name] = *limit;
+    auto table = known->second;
+    int64_t used = table.empty() ? 0 : txn.model().count(table, project);
+    if (check_limit && limit->as_int64() >= 0 && used > limit->as_int64())
+      return bad_request("Quota limit " + std::to_string(limit->as_int64()) + " for " + name +
+                         " must be greater than or equal to already used " + std::to_string(used));
   }
   txn.put("quotas", row);
   return json::object{{"quota", limits(txn.model(), s, project)}};

@@ -23,7 +23,7 @@ REQUIRED_ALIASES = {
 }
 # Features the issue leaves for later issues: advertising them would make tempest and
 # clients use APIs that are not there.
-NOT_IMPLEMENTED_ALIASES = {"trunk", "qos", "segment", "dns-integration", "binding-extended"}
+NOT_IMPLEMENTED_ALIASES = {"trunk", "qos", "segment", "binding-extended", "tag-creation"}
 
 
 def test_network_list_show_set_unset_delete(osc):

@@ -642,6 +642,40 @@ def rbac():
     return s
 
 
+def small_extensions():
+    """quota-check-limit, port-mac-address-regenerate, port-security-groups-filtering,
+    security-groups-shared-filtering, router_availability_zone, availability_zone_filter,
+    l3-port-ip-change-not-allowed."""
+    return [
+        step("xq.check-limit.ok", "PUT", "/v2.0/quotas/pa", {"quota": {"network": 100, "check_limit": True}},
+             who=ADMIN),
+        step("xq.check-limit.below", "PUT", "/v2.0/quotas/pa", {"quota": {"network": 0, "check_limit": True}},
+             who=ADMIN, compare="status"),
+        step("xq.check-limit.bad", "PUT", "/v2.0/quotas/pa", {"quota": {"network": 5, "check_limit": "maybe"}},
+             who=ADMIN, compare="status"),
+        step("xq.force", "PUT", "/v2.0/quotas/pa", {"quota": {"network": 0, "force": True}}, who=ADMIN),
+        step("xq.reset", "DELETE", "/v2.0/quotas/pa", who=ADMIN, compare="status"),
+        step("xq.after-reset", "GET", "/v2.0/quotas/pa", who=ADMIN),
+        step("xport.mac.regenerate", "PUT", "/v2.0/ports/$port", {"port": {"mac_address": None}}, compare="keys"),
+        step("xport.mac.bad", "PUT", "/v2.0/ports/$port", {"port": {"mac_address": "nope"}}, compare="status"),
+        step("xport.filter.sg", "GET", "/v2.0/ports?security_groups=$sg&fields=id", compare="keys"),
+        step("xport.filter.sg-missing", "GET", "/v2.0/ports?security_groups=00000000-0000-0000-0000-000000000000"),
+        step("xsg.filter.shared-false", "GET", "/v2.0/security-groups?shared=false&id=$sg&fields=id&fields=name"),
+        step("xsg.filter.shared-true", "GET", "/v2.0/security-groups?shared=true&id=$sg"),
+        step("xrouter.az", "GET", "/v2.0/routers/$router?fields=availability_zones&fields=availability_zone_hints"),
+        step("xaz.filter.router", "GET", "/v2.0/availability_zones?resource=router", compare="status"),
+        step("xaz.filter.bad", "GET", "/v2.0/availability_zones?colour=red", compare="status"),
+        step("xl3.iface-port", "GET", "/v2.0/ports?device_id=$router&network_id=$net&fields=id&fields=device_owner",
+             who=ADMIN, save={"rifport": "ports.0.id"}, compare="keys"),
+        step("xl3.ip-change.member", "PUT", "/v2.0/ports/$rifport", {"port": {"fixed_ips": [
+             {"subnet_id": "$sub", "ip_address": "10.30.0.77"}]}}, compare="status"),
+        step("xl3.ip-change.admin", "PUT", "/v2.0/ports/$rifport", {"port": {"fixed_ips": [
+             {"subnet_id": "$sub", "ip_address": "10.30.0.78"}]}}, who=ADMIN, compare="status"),
+        step("xl3.name-change.admin", "PUT", "/v2.0/ports/$rifport", {"port": {"name": "renamed"}}, who=ADMIN,
+             compare="status"),
+    ]
+
+
 def misc():
     return [
         step("ext.list", "GET", "/v2.0/extensions", compare="keys"),
@@ -695,7 +729,7 @@ def cleanup():
 
 def all_steps():
     import scenarios_pools  # imports this module: not at the top
-    steps = (networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + port_forwardings() +
+    steps = (networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + port_forwardings() + small_extensions() +
              rbac() + misc() + cleanup() + scenarios_pools.steps())
     ids = [s["id"] for s in steps]
     dup = {i for i in ids if ids.count(i) > 1}
