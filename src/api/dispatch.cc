@@ -70,7 +70,7 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
                                      make_security_group_rules(settings), make_routers(settings),
                                      make_floating_ips(settings),    make_agents(settings, liveness_),
                                      make_address_scopes(settings),  make_subnetpools(settings),
-                                     make_rbac_policies(settings)};
+                                     make_rbac_policies(settings), make_address_groups(settings)};
   std::map<std::string, Handler*> peers;
   for (auto& h : all) {
     auto path = h->def().path;
@@ -235,6 +235,8 @@ Result<std::string> Api::read_route(const Route& r) {
     return serialized(ip_availability_doc(model_, r.ctx, p.size() == 2 ? p[1] : ""));
   if (p[0] == "quotas") return serialized(quotas_read(model_, settings_, r.ctx, p));
   if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
+  if (p[0] == "address-groups" && p.size() <= 3)
+    return address_group_read(*r.handler, model_, r.ctx, p, r.params, r.collection_url);
   if (p.size() == 1) return list_resources(*r.handler, model_, r.ctx, r.params, r.collection_url);
   if (p.size() == 2) return serialized(show_resource(*r.handler, model_, r.ctx, p[1], r.params));
   if (p.size() == 3 && p[0] == "routers" && p[2] == "l3-agents")
@@ -289,6 +291,8 @@ Result<json::value> Api::run_write(Txn& txn, const Route& r) {
   if (p.size() >= 3 && p[2] == "tags" && p.size() <= 4) return not_found("HTTPNotFound", "The resource could not be found.");
   if (p[0] == "subnetpools" && ((r.method == "PUT" && (p.size() == 2 || p.size() == 3)) || (r.method == "POST" && p.size() == 1)))
     return subnetpool_write(*r.handler, txn, r.ctx, r.method, p, r.body, r.if_match);
+  if (p[0] == "address-groups" && p.size() >= 2 && p.size() <= 3)
+    return address_group_write(*r.handler, txn, r.ctx, r.method, p, r.body);
   if (p.size() == 1 && r.method == "POST") {
     NT_ASSIGN(auto body, parse_json(r.body));
     return create_resources(*r.handler, txn, r.ctx, body);

@@ -13,6 +13,16 @@ std::unique_ptr<Handler> make_security_groups(const Settings& s);
 std::unique_ptr<Handler> make_security_group_rules(const Settings& s);
 std::unique_ptr<Handler> make_address_scopes(const Settings& s);
 std::unique_ptr<Handler> make_subnetpools(const Settings& s);
+std::unique_ptr<Handler> make_address_groups(const Settings& s);
+
+// Address groups (address_groups.cc): PUT and DELETE of /v2.0/address-groups/ID and its
+// actions add_addresses and remove_addresses (path = {"address-groups", ID[, action]});
+// its reads; whether ctx may name the group in a security group rule.
+Result<boost::json::value> address_group_write(Handler& h, Txn& txn, const Ctx& ctx, const std::string& method,
+                                               const std::vector<std::string>& path, const std::string& body);
+Result<std::string> address_group_read(Handler& h, const Model& m, const Ctx& ctx, const std::vector<std::string>& path,
+                                       const Params& params, const std::string& collection_url);
+bool address_group_visible(const Model& m, const std::string& id, const Ctx& ctx);
 
 // Subnet pools (subnetpools.cc, subnetpool_subnets.cc). For a new subnet: the pool it
 // names (or the default one), with its cidr (and gateway) allocated from it when it gives

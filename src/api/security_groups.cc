@@ -38,7 +38,9 @@ ResourceDef rule_def() {
   a.push_back({"port_range_max", kPost | kFilter | kSort, check::any(), json::value(nullptr)});
   a.push_back({"remote_ip_prefix", kPost | kFilter | kSort, check::any(), json::value(nullptr)});
   a.push_back({"remote_group_id", kPost | kFilter | kSort, check::nullable_uuid(), json::value(nullptr)});
-  a.push_back({"remote_address_group_id", kPost | kFilter | kSort, check::nullable_uuid(), json::value(nullptr)});
+  // No validator in Neutron 21 (security-groups-remote-address-group): any value that
+  // names no group the caller sees is AddressGroupNotFound.
+  a.push_back({"remote_address_group_id", kPost | kFilter | kSort, check::any(), json::value(nullptr)});
   a.push_back({"normalized_cidr", 0, check::any(), std::nullopt});
   // Kept for filtering, never shown: Neutron 21 shows it only with the
   // security-groups-default-rules extension, which we do not advertise. Rules carry no tags.
@@ -310,16 +312,23 @@ class SecurityGroupRules final : public Handler {
         return rule_error("SecurityGroupRuleParameterConflict",
                           "Conflicting value ethertype " + eth + " for CIDR " + jget::str(&prefix));
       rule["normalized_cidr"] = cidr->str();
-      if (!rule.at("remote_group_id").is_null())
-        return rule_error("SecurityGroupMultipleRemoteEntites",
-                          "Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.");
     } else {
       rule["normalized_cidr"] = nullptr;
     }
+    int remotes = 0;  // Neutron counts the ones given: a prefix, a group, an address group
+    for (const char* k : {"remote_ip_prefix", "remote_group_id", "remote_address_group_id"}) remotes += !rule.at(k).is_null();
+    if (remotes > 1)
+      return rule_error("SecurityGroupMultipleRemoteEntites",
+                        "Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.");
     if (auto rg = jget::str(rule.if_contains("remote_group_id")); !rg.empty()) {
       const Obj* g = m.find("security_groups", rg);
       if (!g || (!ctx.is_admin && project_of(*g) != ctx.project_id))
         return not_found("SecurityGroupNotFound", "Security group " + rg + " does not exist");
+    }
+    if (const auto& ag = rule.at("remote_address_group_id"); !ag.is_null()) {
+      auto id = ag.is_string() ? std::string(ag.get_string()) : check::show(ag);
+      if (!ag.is_string() || !address_group_visible(m, id, ctx))
+        return not_found("AddressGroupNotFound", "Address group " + id + " could not be found.");
     }
     return {};
   }
