@@ -174,7 +174,9 @@ void Api::handle(HttpRequest&& req, Reply reply) {
     r.collection_url = r.base_url + "/v2.0/" + r.path[0];
   }
   if (auto refused = refused_as_neutron_does(r, req)) return reply(error_response(*refused));
-  if (r.method == "GET" || r.method == "HEAD") return read(r, std::move(reply));
+  bool builds = r.method == "GET" && !r.path.empty() && r.path[0] == "auto-allocated-topology";  // GET may create
+  if ((r.method == "GET" && !builds) || r.method == "HEAD") return read(r, std::move(reply));
+  if (builds) return write(std::move(r), std::move(reply));
   if (r.method == "POST" || r.method == "PUT" || r.method == "DELETE") return write(std::move(r), std::move(reply));
   reply(error_response(Error{Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource."}));
 }
@@ -278,6 +280,8 @@ Result<json::value> Api::run_write(Txn& txn, const Route& r) {
   if (r.root || r.v2_root) return fail(Errc::not_allowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource.");
   const auto& p = r.path;
   if (p[0] == "quotas") return quotas_write(txn, settings_, r.ctx, r.method, p, r.body);
+  if (p[0] == "auto-allocated-topology")
+    return auto_allocated_topology(*handlers_.at("networks"), txn, r.ctx, r.method, p, r.params);
   if (!r.handler) return not_found("HTTPNotFound", "The resource could not be found.");
   if (p.size() == 3 && p[0] == "routers" && r.method == "PUT" &&
       (p[2] == "add_router_interface" || p[2] == "remove_router_interface"))

@@ -85,6 +85,8 @@ const Extension kExtensions[] = {
     {"default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."},
     {"subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "Provides support for adjusting the prefix list of subnet pools"},
     {"subnet_onboard", "Subnet Onboard", "Provides support for onboarding subnets into subnet pools"},
+    {"multi-provider", "Multi Provider Network", "Expose mapping of virtual networks to multiple physical networks"},
+    {"auto-allocated-topology", "Auto Allocated Topology Services", "Auto Allocated Topology Services."},
     {"address-group", "Address group", "Support address group"},
     {"security-groups-remote-address-group", "Remote address group id field for security group rules",
      "Add new field of remote address group id in SG rules"},

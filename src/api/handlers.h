@@ -46,6 +46,14 @@ std::string default_sg_id(const Model& m, const std::string& project);
 // external (to everyone or by RBAC); any as admin.
 bool network_visible(const Model& m, const Obj& net, const Ctx& ctx);
 
+// auto-allocated-topology (auto_allocated.cc): GET (also ?fields=dry-run) and DELETE of
+// /v2.0/auto-allocated-topology/{project} (`path` from "auto-allocated-topology"); GET
+// builds the topology, so it runs as a write. `networks` is the networks handler.
+Result<boost::json::value> auto_allocated_topology(Handler& networks, Txn& txn, const Ctx& ctx, const std::string& method,
+                                                   const std::vector<std::string>& path, const Params& params);
+// A deleted network takes its project's topology record with it.
+void forget_auto_allocated_network(Txn& txn, const std::string& network_id);
+
 // RBAC policies (rbac.cc).
 std::unique_ptr<Handler> make_rbac_policies(const Settings& s);
 // A policy on `object_id` with `action` ("" = any) for `project` or everyone.

@@ -154,6 +154,11 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
         return invalid_input("The given timestamp '" + value + "' is not valid, use the format YYYY-MM-DDTHH:MM:SSZ");
       q.changed_since = iso_utc(*parse_iso_utc(value));
     } else if (std::find(special_filters.begin(), special_filters.end(), key) != special_filters.end()) {
+      // A boolean attribute's value converts strictly here too (Neutron's convert_to).
+      const Attr* a = def.attr(key);
+      auto as_bool = a ? a->check(json::value(true)) : Result<json::value>(json::value(nullptr));
+      if (as_bool && as_bool->is_bool() && !a->check(json::value(value)))
+        return invalid_input("'" + value + "' cannot be converted to boolean");
       q.special.emplace_back(key, value);
     } else {
       const Attr* a = def.attr(key);

@@ -73,14 +73,19 @@ Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, cons
   return o;
 }
 
-namespace {
 // Repeating a special key ORs its values; different keys AND, as for plain filters.
-bool special_matches(const Handler& h, const Model& m, const Ctx& ctx, const ListQuery& q, const Obj& o) {
+bool Handler::special_match_all(const Model& m, const Ctx& ctx, const Obj& o,
+                                const std::vector<std::pair<std::string, std::string>>& filters) const {
   std::map<std::string, bool> by_key;
-  for (const auto& [k, v] : q.special) by_key[k] = by_key[k] || h.special_match(m, ctx, o, k, v);
+  for (const auto& [k, v] : filters) by_key[k] = by_key[k] || special_match(m, ctx, o, k, v);
   for (const auto& [k, ok] : by_key)
     if (!ok) return false;
   return true;
+}
+
+namespace {
+bool special_matches(const Handler& h, const Model& m, const Ctx& ctx, const ListQuery& q, const Obj& o) {
+  return q.special.empty() || h.special_match_all(m, ctx, o, q.special);
 }
 }  // namespace
 

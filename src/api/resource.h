@@ -42,6 +42,10 @@ class Handler {
                              const std::string& value) const {
     return true;
   }
+  // All the special filters of a list at once; by default a key repeated ORs its values and
+  // different keys AND (override when keys must match together, e.g. within one segment).
+  virtual bool special_match_all(const Model& m, const Ctx& ctx, const Obj& o,
+                                 const std::vector<std::pair<std::string, std::string>>& filters) const;
   // Work to do before a list or create for this project (e.g. the default security group).
   virtual bool needs_setup(const Model& m, const Ctx& ctx) const { return false; }
   virtual Status setup(Txn& txn, const Ctx& ctx) { return {}; }

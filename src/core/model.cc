@@ -1,6 +1,7 @@
 #include "core/model.h"
 
 #include "common/text.h"
+#include "core/segments.h"
 
 namespace nt {
 namespace json = boost::json;
@@ -120,14 +121,12 @@ std::vector<AllocChange> derived_allocations(const Model& m) {
         }
     }
   if (const Table* nets = m.find_table("networks"))
-    for (const auto& [id, net] : *nets) {
-      auto* seg = net.if_contains("provider:segmentation_id");
-      auto type = jget::str(net.if_contains("provider:network_type"));
-      auto key = type + "/" + jget::str(net.if_contains("provider:physical_network"));
-      if (type == "flat") out.push_back({AllocKind::segment, key, "0", id});
-      else if (seg && seg->is_int64() && seg->as_int64() >= 0)
-        out.push_back({AllocKind::segment, key, std::to_string(seg->as_int64()), id});
-    }
+    for (const auto& [id, net] : *nets)
+      for (const auto& seg : network_segments(net)) {  // every segment of a multi-provider network
+        if (seg.network_type == "flat") out.push_back({AllocKind::segment, segment_key(seg), "0", id});
+        else if (seg.segmentation_id)
+          out.push_back({AllocKind::segment, segment_key(seg), std::to_string(*seg.segmentation_id), id});
+      }
   if (const Table* hosts = m.find_table("hosts"))
     for (const auto& [id, host] : *hosts)
       if (auto mac = Mac::parse(jget::str(host.if_contains("dvr_mac")))) out.push_back({AllocKind::mac, "dvr", mac->str(), id});

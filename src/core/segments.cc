@@ -15,6 +15,13 @@ const std::vector<IdRange>& tunnel_ranges(const Settings& s, const std::string& 
   return type == "vxlan" ? s.vni_ranges : type == "gre" ? s.gre_ranges : s.geneve_ranges;
 }
 
+// A physical network listed without a range has every VLAN id (neutron-lib's
+// parse_network_vlan_ranges).
+std::vector<IdRange> vlan_ids(const VlanRange& r) {
+  if (r.ranges.empty()) return {IdRange{1, kMaxVlan}};
+  return r.ranges;
+}
+
 const VlanRange* vlan_physnet(const Settings& s, const std::string& physnet) {
   for (const auto& r : s.vlan_ranges)
     if (r.physnet == physnet) return &r;
@@ -69,12 +76,17 @@ int segment_mtu(const Settings& s, const std::string& type) {
   return s.global_physnet_mtu;
 }
 
-Result<Segment> reserve_provider_segment(Txn& txn, const Settings& s, Segment seg, const std::string& network_id) {
+Status validate_provider_segment(const Settings& s, const Segment& seg) {
   const auto& type = seg.network_type;
   if (!has(s.type_drivers, type)) return invalid_input("network_type value '" + type + "' not supported");
-  if (type == "flat") NT_TRY(validate_flat(s, seg));
-  else if (type == "vlan") NT_TRY(validate_vlan(s, seg));
-  else NT_TRY(validate_tunnel(seg));
+  if (type == "flat") return validate_flat(s, seg);
+  if (type == "vlan") return validate_vlan(s, seg);
+  return validate_tunnel(seg);
+}
+
+Result<Segment> reserve_provider_segment(Txn& txn, const Settings& s, Segment seg, const std::string& network_id) {
+  const auto& type = seg.network_type;
+  NT_TRY(validate_provider_segment(s, seg));
 
   auto key = segment_key(seg);
   if (type == "flat") {
@@ -86,14 +98,14 @@ Result<Segment> reserve_provider_segment(Txn& txn, const Settings& s, Segment se
   if (type == "vlan" && seg.physical_network.empty()) {
     // A VLAN network with neither: the first physical network with a free id in its range.
     for (const auto& r : s.vlan_ranges)
-      if (auto id = lowest_free(txn.model(), "vlan/" + r.physnet, r.ranges)) {
+      if (auto id = lowest_free(txn.model(), "vlan/" + r.physnet, vlan_ids(r))) {
         Segment chosen{"vlan", r.physnet, id};
         if (txn.claim_segment(segment_key(chosen), *id, network_id)) return chosen;
       }
     return fail(Errc::unavailable, "NoNetworkAvailable", "Unable to create the network. No tenant network is available for allocation.");
   }
   if (!seg.segmentation_id) {
-    const auto& ranges = type == "vlan" ? vlan_physnet(s, seg.physical_network)->ranges : tunnel_ranges(s, type);
+    const auto& ranges = type == "vlan" ? vlan_ids(*vlan_physnet(s, seg.physical_network)) : tunnel_ranges(s, type);
     auto id = lowest_free(txn.model(), key, ranges);
     if (!id)
       return fail(Errc::unavailable, "NoNetworkAvailable",
@@ -115,7 +127,7 @@ Result<Segment> allocate_tenant_segment(Txn& txn, const Settings& s, const std::
     if (type == "flat") continue;  // flat networks are provider networks only
     if (type == "vlan") {
       for (const auto& r : s.vlan_ranges) {
-        Segment seg{"vlan", r.physnet, lowest_free(txn.model(), "vlan/" + r.physnet, r.ranges)};
+        Segment seg{"vlan", r.physnet, lowest_free(txn.model(), "vlan/" + r.physnet, vlan_ids(r))};
         if (seg.segmentation_id && txn.claim_segment(segment_key(seg), *seg.segmentation_id, network_id)) return seg;
       }
       continue;
@@ -125,6 +137,45 @@ Result<Segment> allocate_tenant_segment(Txn& txn, const Settings& s, const std::
   }
   return fail(Errc::unavailable, "NoNetworkAvailable",
               "Unable to create the network. No tenant network is available for allocation.");
+}
+
+boost::json::object segment_json(const Segment& seg) {
+  namespace json = boost::json;
+  return {{"provider:network_type", seg.network_type},
+          {"provider:physical_network", seg.physical_network.empty() ? json::value(nullptr) : json::value(seg.physical_network)},
+          {"provider:segmentation_id",
+           seg.segmentation_id ? json::value(static_cast<int64_t>(*seg.segmentation_id)) : json::value(nullptr)}};
+}
+
+Segment segment_of(const boost::json::object& o) {
+  Segment seg{jget::str(o.if_contains("provider:network_type")), jget::str(o.if_contains("provider:physical_network")),
+              std::nullopt};
+  if (const auto* id = o.if_contains("provider:segmentation_id"); id && id->is_int64() && id->get_int64() >= 0)
+    seg.segmentation_id = static_cast<uint64_t>(id->get_int64());
+  return seg;
+}
+
+std::vector<Segment> network_segments(const Obj& net) {
+  std::vector<Segment> out;
+  if (const auto* segs = net.if_contains("segments"); segs && segs->is_array()) {
+    for (const auto& s : segs->get_array())
+      if (s.is_object()) out.push_back(segment_of(s.get_object()));
+    return out;
+  }
+  if (net.contains("provider:network_type")) out.push_back(segment_of(net));
+  return out;
+}
+
+size_t data_plane_segment(const std::vector<Segment>& segs) {
+  for (size_t i = 0; i < segs.size(); ++i)
+    if (segs[i].network_type == "flat" || segs[i].network_type == "vlan" || segs[i].network_type == "vxlan") return i;
+  return 0;
+}
+
+bool partial_segment(const Segment& seg) {
+  if (seg.network_type == "flat") return false;
+  if (seg.network_type == "vlan") return seg.physical_network.empty() || !seg.segmentation_id;
+  return !seg.segmentation_id;
 }
 
 void release_segment(Txn& txn, const Segment& seg) {

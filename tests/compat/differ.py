@@ -27,7 +27,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def substitute(value, symbols):
     if isinstance(value, str):
-        return VAR.sub(lambda m: symbols.get(m.group(1), m.group(0)), value)
+        return VAR.sub(lambda m: str(symbols.get(m.group(1), m.group(0))), value)  # captured numbers too
     if isinstance(value, list):
         return [substitute(v, symbols) for v in value]
     if isinstance(value, dict):

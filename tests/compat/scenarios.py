@@ -729,9 +729,10 @@ def cleanup():
 
 def all_steps():
     import scenarios_pools  # imports this module: not at the top
+    import scenarios_networks_ext
     import scenarios_address_groups
     steps = (networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + port_forwardings() + small_extensions() +
-             rbac() + misc() + cleanup() + scenarios_pools.steps() +
+             rbac() + misc() + cleanup() + scenarios_pools.steps() + scenarios_networks_ext.steps() +
              scenarios_address_groups.steps())
     ids = [s["id"] for s in steps]
     dup = {i for i in ids if ids.count(i) > 1}
