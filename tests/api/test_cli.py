@@ -20,6 +20,8 @@ REQUIRED_ALIASES = {
     "floating-ip-port-forwarding-detail", "expose-port-forwarding-in-fip",
     # subnet pools and address scopes
     "address-scope", "subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops", "subnet_onboard",
+    # address groups
+    "address-group", "security-groups-remote-address-group",
 }
 # Features the issue leaves for later issues: advertising them would make tempest and
 # clients use APIs that are not there.
