@@ -47,9 +47,9 @@ class AddressScopes final : public Handler {
   // Rendered (not copied from the stored text), so that the hidden attributes stay hidden.
   bool decorates() const override { return true; }
 
-  bool visible(const Model&, const Obj& o, const Ctx& ctx) const override {
-    auto* shared = o.if_contains("shared");
-    return ctx.is_admin || project_of(o) == ctx.project_id || (shared && shared->is_bool() && shared->get_bool());
+  // Own, shared with everyone, or with the caller's project by RBAC (rbac-address-scope).
+  bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {
+    return rbac_readable(m, o, "address_scopes", ctx);
   }
 
   Status authorize(const Model& m, const std::string& action, const Obj& target, const Obj& request,
@@ -61,6 +61,7 @@ class AddressScopes final : public Handler {
 
   Result<Obj> create(Txn& txn, Obj scope, const Ctx&) override {
     txn.put("address_scopes", scope);
+    sync_shared_policy(txn, "address_scope", scope);
     return scope;
   }
 
@@ -70,7 +71,9 @@ class AddressScopes final : public Handler {
       return fail(Errc::invalid_argument, "AddressScopeUpdateError",
                   "Unable to update address scope " + jget::str(current.if_contains("id")) +
                       " : Shared address scope can't be unshared.");
-    return Handler::update(txn, current, changes, ctx);
+    NT_ASSIGN(Obj next, Handler::update(txn, current, changes, ctx));
+    sync_shared_policy(txn, "address_scope", next);
+    return next;
   }
 
   // In use while a subnet pool the caller can see is in it (Neutron asks with the
@@ -83,6 +86,7 @@ class AddressScopes final : public Handler {
         if (jget::str(pool.if_contains("address_scope_id")) == id && pools.visible(txn.model(), pool, ctx))
           return conflict("AddressScopeInUse", "Unable to complete operation on address scope " + id +
                                                    ". There are one or more subnet pools in use on the address scope.");
+    drop_object_policies(txn, id);
     txn.erase("address_scopes", id);
     return {};
   }

@@ -32,6 +32,8 @@ const Extension kExtensions[] = {
     {"l3-ha", "HA Router extension", "Adds HA capability to routers."},
     {"l3_agent_scheduler", "L3 Agent Scheduler", "Schedule routers among l3 agents"},
     {"rbac-policies", "RBAC Policies", "Allows creation and modification of policies that control tenant access to resources."},
+    {"rbac-address-scope", "Add address_scope type to RBAC", "Add address_scope type to RBAC"},
+    {"rbac-subnetpool", "Add subnetpool type to RBAC", "Add subnetpool type to RBAC"},
     {"rbac-security-groups", "Add security_group type to network RBAC",
      "Add security_group type to network RBAC"},
     {"router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."},

@@ -63,6 +63,8 @@ bool rbac_readable(const Model& m, const Obj& o, const std::string& kind, const 
 // Keeps a network's "*" policies in step with its shared and router:external attributes.
 Status sync_network_policies(Txn& txn, const Obj& before, const Obj& after);
 void drop_object_policies(Txn& txn, const std::string& object_id);
+// A shared address scope or pool gets its "*" access_as_shared policy, as Neutron's.
+void sync_shared_policy(Txn& txn, const std::string& object_type, const Obj& o);
 // Tags sub-resource: GET/PUT/DELETE /v2.0/{coll}/{id}/tags[/{tag}].
 Result<boost::json::value> tags_read(Handler& h, const Model& m, const Ctx& ctx, const std::string& id,
                                      const std::string& tag);

@@ -1,6 +1,6 @@
-// RBAC policies (rbac-policies, rbac-security-groups): a project shares a network
-// (access_as_shared, access_as_external) or a security group (access_as_shared) with one
-// project or with everyone ("*"). A network's `shared` and `router:external` are kept in
+// RBAC policies (rbac-policies, rbac-security-groups, rbac-address-scope, rbac-subnetpool):
+// a project shares a network (access_as_shared, access_as_external), a security group, an
+// address scope or a subnet pool (access_as_shared) with one project or with everyone ("*"). A network's `shared` and `router:external` are kept in
 // step with its "*" policies, as Neutron keeps them; targeted policies make the object
 // visible and usable to their target project only.
 #include "api/handlers.h"
@@ -38,6 +38,23 @@ nt::unexpected<Error> in_use(const std::string& object_id, const std::string& de
 
 bool is(const Obj& o, const char* key, const std::string& value) { return jget::str(o.if_contains(key)) == value; }
 
+// The table of each object type RBAC applies to, and how Neutron names the type in errors.
+struct ObjectType {
+  const char* type;
+  const char* table;
+  const char* noun;  // "networks" in "Only admins can manipulate policies on networks ..."
+};
+constexpr ObjectType kObjectTypes[] = {{"network", "networks", "networks"},
+                                       {"security_group", "security_groups", "security groups"},
+                                       {"address_scope", "address_scopes", "address scopes"},
+                                       {"subnetpool", "subnetpools", "subnetpools"}};
+
+const ObjectType* object_type(const std::string& type) {
+  for (const auto& t : kObjectTypes)
+    if (type == t.type) return &t;
+  return nullptr;
+}
+
 // Projects other than `keep` that have ports on the network.
 bool others_have_ports(const Model& m, const Obj& net, const std::set<std::string>& keep) {
   auto it = m.ports_by_network.find(jget::str(net.if_contains("id")));
@@ -72,15 +89,15 @@ class RbacPolicies final : public Handler {
   Result<Obj> create(Txn& txn, Obj policy, const Ctx& ctx) override {
     for (const char* k : {"created_at", "updated_at", "revision_number"}) policy.erase(k);
     auto type = lower_trimmed(jget::str(policy.if_contains("object_type")));
-    if (type != "network" && type != "security_group")
+    if (!object_type(type))
       return invalid_input("'" + jget::str(policy.if_contains("object_type")) + "' is not a valid RBAC object type");
     policy["object_type"] = type;
     auto action = jget::str(policy.if_contains("action"));
     bool valid = action == kShared || (type == "network" && action == kExternal);
-    // Neutron answers a network's wrong action with InvalidActionForType and a security
-    // group's with InvalidInput (from its callback); the message is the same here.
+    // Neutron's own wording per type: InvalidActionForType, but the callback's InvalidInput
+    // for security groups.
     if (!valid)
-      return fail(Errc::invalid_argument, type == "network" ? "InvalidActionForType" : "InvalidInput",
+      return fail(Errc::invalid_argument, type == "security_group" ? "InvalidInput" : "InvalidActionForType",
                   "Invalid action '" + action + "' for object type '" + type + "'. Valid actions: " +
                       (type == "network" ? "('access_as_shared', 'access_as_external')" : "('access_as_shared',)"));
     NT_ASSIGN(const Obj* object, owned_object(txn.model(), policy, ctx));
@@ -91,6 +108,7 @@ class RbacPolicies final : public Handler {
           return conflict("DuplicateRbacPolicy", "An RBAC policy already exists with those values.");
     txn.put("rbac_policies", policy);
     if (type == "network") sync_network(txn, *object);
+    else sync_shared(txn, *object_type(type), jget::str(policy.if_contains("object_id")));
     return policy;
   }
 
@@ -99,16 +117,14 @@ class RbacPolicies final : public Handler {
     if (changes.contains("target_tenant") && target != jget::str(current.if_contains("target_tenant")))
       NT_TRY(check_losing_access(txn.model(), current));
     NT_ASSIGN(auto next, Handler::update(txn, current, changes, ctx));
-    if (is(current, "object_type", "network"))
-      if (const Obj* net = txn.model().find("networks", jget::str(current.if_contains("object_id")))) sync_network(txn, *net);
+    sync_object(txn, current);
     return next;
   }
 
   Status remove(Txn& txn, const Obj& policy, const Ctx& ctx) override {
     NT_TRY(check_losing_access(txn.model(), policy));
     NT_TRY(Handler::remove(txn, policy, ctx));
-    if (is(policy, "object_type", "network"))
-      if (const Obj* net = txn.model().find("networks", jget::str(policy.if_contains("object_id")))) sync_network(txn, *net);
+    sync_object(txn, policy);
     return {};
   }
 
@@ -121,14 +137,13 @@ class RbacPolicies final : public Handler {
 
   // The object the policy shares: it must exist and be the caller's (or the caller admin).
   static Result<const Obj*> owned_object(const Model& m, const Obj& policy, const Ctx& ctx) {
-    bool network = is(policy, "object_type", "network");
+    const auto* t = object_type(jget::str(policy.if_contains("object_type")));
     auto id = jget::str(policy.if_contains("object_id"));
-    const Obj* o = m.find(network ? "networks" : "security_groups", id);
-    if (!o || !(ctx.is_admin || rbac_readable(m, *o, network ? "networks" : "security_groups", ctx)))
-      return invalid_input(network ? "Network " + id + " could not be found." : "Security group " + id + " does not exist");
+    const Obj* o = m.find(t->table, id);
+    if (!o || !(ctx.is_admin || rbac_readable(m, *o, t->table, ctx)))
+      return invalid_input(std::string(t->type) + " " + id + " could not be found.");
     if (!ctx.is_admin && project_of(*o) != ctx.project_id)
-      return invalid_input(std::string("Only admins can manipulate policies on ") +
-                           (network ? "networks" : "security groups") + " they do not own");
+      return invalid_input(std::string("Only admins can manipulate policies on ") + t->noun + " they do not own");
     return o;
   }
 
@@ -138,6 +153,8 @@ class RbacPolicies final : public Handler {
     auto object_id = jget::str(policy.if_contains("object_id"));
     auto target = jget::str(policy.if_contains("target_tenant"));
     auto action = jget::str(policy.if_contains("action"));
+    if (is(policy, "object_type", "address_scope") || is(policy, "object_type", "subnetpool"))
+      return check_pool_users(m, policy);
     if (is(policy, "object_type", "security_group")) {
       if (const Table* ports = m.find_table("ports"))
         for (const auto& [pid, p] : *ports) {
@@ -183,6 +200,46 @@ class RbacPolicies final : public Handler {
     return {};
   }
 
+  static void sync_object(Txn& txn, const Obj& policy) {
+    auto id = jget::str(policy.if_contains("object_id"));
+    const auto* t = object_type(jget::str(policy.if_contains("object_type")));
+    if (!t) return;
+    if (std::string_view(t->type) == "network") {
+      if (const Obj* net = txn.model().find("networks", id)) sync_network(txn, *net);
+    } else {
+      sync_shared(txn, *t, id);
+    }
+  }
+
+  // An address scope's or pool's `shared` is its "*" policy (security groups show it too).
+  static void sync_shared(Txn& txn, const ObjectType& t, const std::string& id) {
+    const Obj* o = txn.model().find(t.table, id);
+    if (!o || !o->contains("shared")) return;
+    bool shared = false;
+    if (const Table* rows = txn.model().find_table("rbac_policies"))
+      for (const auto& [pid, p] : *rows)
+        shared = shared || (is(p, "object_id", id) && is(p, "target_tenant", "*"));
+    if (jget::flag(*o, "shared", false) == shared) return;
+    Obj next = *o;
+    next["shared"] = shared;
+    txn.put(t.table, std::move(next));
+  }
+
+  // A project losing a pool keeps no subnets from it; losing a scope, no pools in it.
+  static Status check_pool_users(const Model& m, const Obj& policy) {
+    auto id = jget::str(policy.if_contains("object_id"));
+    auto target = jget::str(policy.if_contains("target_tenant"));
+    bool pool = is(policy, "object_type", "subnetpool");
+    const Obj* owner = m.find(pool ? "subnetpools" : "address_scopes", id);
+    const Table* users = m.find_table(pool ? "subnets" : "subnetpools");
+    if (!owner || !users) return {};
+    for (const auto& [uid, u] : *users)
+      if (is(u, pool ? "subnetpool_id" : "address_scope_id", id) && project_of(u) != project_of(*owner) &&
+          (target == "*" || project_of(u) == target))
+        return in_use(id, std::string(pool ? "Subnets" : "Subnet pools") + " of project " + project_of(u) + " use it.");
+    return {};
+  }
+
   // `shared` follows the network's "*" access_as_shared policy; router:external is true
   // while any access_as_external policy exists (Neutron makes a network external when one
   // is created and not external when its last one goes).
@@ -225,7 +282,19 @@ bool rbac_readable(const Model& m, const Obj& o, const std::string& kind, const 
     // External networks are seen through their access_as_external policies ("*" or ours).
     return rbac_grants(m, id, "", ctx.project_id);
   }
+  if (jget::flag(o, "shared", false)) return true;
   return rbac_grants(m, id, kShared, ctx.project_id);
+}
+
+void sync_shared_policy(Txn& txn, const std::string& object_type, const Obj& o) {
+  auto id = jget::str(o.if_contains("id"));
+  bool has = false;
+  if (const Table* t = txn.model().find_table("rbac_policies"))
+    for (const auto& [pid, p] : *t) has = has || (is(p, "object_id", id) && is(p, "target_tenant", "*"));
+  if (!jget::flag(o, "shared", false) || has) return;
+  Obj p{{"id", new_uuid()}, {"project_id", project_of(o)}, {"tenant_id", project_of(o)}, {"object_type", object_type},
+        {"object_id", id}, {"target_tenant", "*"}, {"action", kShared}};
+  txn.put("rbac_policies", std::move(p));
 }
 
 Status sync_network_policies(Txn& txn, const Obj& before, const Obj& after) {

@@ -179,8 +179,9 @@ class SubnetPools final : public Handler {
   using Handler::Handler;
   const ResourceDef& def() const override { return def_; }
 
-  bool visible(const Model&, const Obj& o, const Ctx& ctx) const override {
-    return ctx.is_admin || project_of(o) == ctx.project_id || is_true(o, "shared");
+  // Own, shared with everyone, or with the caller's project by RBAC (rbac-subnetpool).
+  bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {
+    return rbac_readable(m, o, "subnetpools", ctx);
   }
 
   // Prefix lengths are shown as strings, as Neutron 21's _make_subnetpool_dict shows them.
@@ -211,6 +212,7 @@ class SubnetPools final : public Handler {
     if (is_true(pool, "is_default")) NT_TRY(check_no_default(txn.model(), version));
     NT_TRY(check_scope(txn.model(), pool, ctx));
     txn.put("subnetpools", pool);
+    sync_shared_policy(txn, "subnetpool", pool);
     return pool;
   }
 
@@ -246,6 +248,7 @@ class SubnetPools final : public Handler {
     if (!pools::subnets_of(txn.model(), id).empty())
       return fail(Errc::invalid_argument, "SubnetPoolDeleteError",
                   "Unable to delete subnet pool: Subnet pool has existing allocations.");
+    drop_object_policies(txn, id);
     txn.erase("subnetpools", id);
     return {};
   }

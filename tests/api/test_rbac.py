@@ -65,3 +65,34 @@ def test_security_group_shared_with_a_project(osc, server):
     b("DELETE", f"/v2.0/ports/{port.json()['port']['id']}")
     osc("network", "rbac", "delete", policy["id"], fmt=False)
     assert b("GET", f"/v2.0/security-groups/{sg['id']}").status_code == 404
+
+
+def test_subnet_pool_shared_with_a_project(osc, server):
+    """rbac-subnetpool: the target project sees the pool and takes subnets from it; the
+    policy cannot go while it has them; a `*` policy (admin) is the pool's `shared`."""
+    pool = osc("subnet", "pool", "create", "--pool-prefix", "10.201.0.0/16", "--default-prefix-length", "24",
+               uniq("rbac-pool"))
+    b_project = "projb" + uuid.uuid4().hex[:10]
+    b = server.client(project=b_project, roles="member")
+    assert b("GET", f"/v2.0/subnetpools/{pool['id']}").status_code == 404
+    created = create_policy(server, "subnetpool", pool["id"], b_project)
+    assert created.status_code == 201, created.text
+    policy = created.json()["rbac_policy"]
+    assert b("GET", f"/v2.0/subnetpools/{pool['id']}").status_code == 200
+    net = b("POST", "/v2.0/networks", json={"network": {"name": "b-pool-net"}}).json()["network"]
+    sub = b("POST", "/v2.0/subnets", json={"subnet": {"network_id": net["id"], "ip_version": 4,
+                                                       "subnetpool_id": pool["id"]}})
+    assert sub.status_code == 201, sub.text
+    assert sub.json()["subnet"]["cidr"] == "10.201.0.0/24"
+    busy = osc.fail("network", "rbac", "delete", policy["id"])
+    assert "cannot be removed" in busy.stderr, busy.stderr
+    assert b("DELETE", f"/v2.0/subnets/{sub.json()['subnet']['id']}").status_code == 204
+    osc("network", "rbac", "delete", policy["id"], fmt=False)
+    assert b("GET", f"/v2.0/subnetpools/{pool['id']}").status_code == 404
+    star = create_policy(server, "subnetpool", pool["id"], "*")
+    assert star.status_code == 201, star.text
+    assert osc("subnet", "pool", "show", pool["id"])["shared"] is True
+    osc("network", "rbac", "delete", star.json()["rbac_policy"]["id"], fmt=False)
+    assert osc("subnet", "pool", "show", pool["id"])["shared"] is False
+    b("DELETE", f"/v2.0/networks/{net['id']}")
+    osc("subnet", "pool", "delete", pool["id"], fmt=False)

@@ -638,6 +638,37 @@ def rbac():
         step("rbac.sg.show-by-b", "GET", "/v2.0/security-groups/$sg?fields=id&fields=name", who=B),
         step("rbac.sg.delete", "DELETE", base + "/$rbacg", compare="status"),
         step("rbac.sg.show-by-b-after", "GET", "/v2.0/security-groups/$sg", who=B, compare="status"),
+        step("rbac.as.create", "POST", "/v2.0/address-scopes", {"address_scope": {"name": "cmp-rbac-as", "ip_version": 4}},
+             save={"rbas": "address_scope.id"}),
+        step("rbac.as.show-by-b-before", "GET", "/v2.0/address-scopes/$rbas", who=B, compare="status"),
+        step("rbac.as.share", "POST", base, policy(object_id="$rbas", object_type="address_scope"),
+             save={"rbasp": "rbac_policy.id"}),
+        step("rbac.as.external", "POST", base, policy(object_id="$rbas", object_type="address_scope",
+             action="access_as_external", target="pc"), compare="status"),
+        step("rbac.as.show-by-b", "GET", "/v2.0/address-scopes/$rbas?fields=id&fields=name", who=B),
+        step("rbac.as.unshare", "DELETE", base + "/$rbasp", compare="status"),
+        step("rbac.as.show-by-b-after", "GET", "/v2.0/address-scopes/$rbas", who=B, compare="status"),
+        step("rbac.as.star", "POST", base, policy(object_id="$rbas", object_type="address_scope", target="*"),
+             who=ADMIN, save={"rbass": "rbac_policy.id"}),
+        step("rbac.as.star.show", "GET", "/v2.0/address-scopes/$rbas", who=B),
+        step("rbac.as.star.delete", "DELETE", base + "/$rbass", who=ADMIN, compare="status"),
+        step("rbac.as.delete", "DELETE", "/v2.0/address-scopes/$rbas", compare="status"),
+        step("rbac.sp.create", "POST", "/v2.0/subnetpools", {"subnetpool": {"name": "cmp-rbac-sp",
+             "prefixes": ["10.200.0.0/16"], "default_prefixlen": 24}}, save={"rbsp": "subnetpool.id"}),
+        step("rbac.sp.show-by-b-before", "GET", "/v2.0/subnetpools/$rbsp", who=B, compare="status"),
+        step("rbac.sp.share", "POST", base, policy(object_id="$rbsp", object_type="subnetpool"),
+             save={"rbspp": "rbac_policy.id"}),
+        step("rbac.sp.show-by-b", "GET", "/v2.0/subnetpools/$rbsp?fields=id&fields=name&fields=prefixes", who=B),
+        step("rbac.sp.net-by-b", "POST", "/v2.0/networks", {"network": {"name": "cmp-rbac-b"}}, who=B,
+             save={"rbbnet": "network.id"}, compare="keys"),
+        step("rbac.sp.subnet-by-b", "POST", "/v2.0/subnets", {"subnet": {"network_id": "$rbbnet", "ip_version": 4,
+             "subnetpool_id": "$rbsp"}}, who=B, save={"rbbsub": "subnet.id"}, compare="keys"),
+        step("rbac.sp.unshare-in-use", "DELETE", base + "/$rbspp", compare="status"),
+        step("rbac.sp.subnet-delete-by-b", "DELETE", "/v2.0/subnets/$rbbsub", who=B, compare="status"),
+        step("rbac.sp.unshare", "DELETE", base + "/$rbspp", compare="status"),
+        step("rbac.sp.show-by-b-after", "GET", "/v2.0/subnetpools/$rbsp", who=B, compare="status"),
+        step("rbac.sp.net-delete-by-b", "DELETE", "/v2.0/networks/$rbbnet", who=B, compare="status"),
+        step("rbac.sp.delete", "DELETE", "/v2.0/subnetpools/$rbsp", compare="status"),
     ]
     return s
 
@@ -729,8 +760,8 @@ def cleanup():
 
 def all_steps():
     import scenarios_pools  # imports this module: not at the top
-    import scenarios_networks_ext
     import scenarios_address_groups
+    import scenarios_networks_ext
     steps = (networks() + subnets() + ports() + security_groups() + routers() + floating_ips() + port_forwardings() + small_extensions() +
              rbac() + misc() + cleanup() + scenarios_pools.steps() + scenarios_networks_ext.steps() +
              scenarios_address_groups.steps())
