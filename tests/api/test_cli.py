@@ -22,6 +22,8 @@ REQUIRED_ALIASES = {
     "address-scope", "subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops", "subnet_onboard",
     # address groups
     "address-group", "security-groups-remote-address-group",
+    # networks with several segments, get-me-a-network
+    "multi-provider", "auto-allocated-topology",
 }
 # Features the issue leaves for later issues: advertising them would make tempest and
 # clients use APIs that are not there.
