@@ -232,6 +232,7 @@ Result<std::string> Api::read_route(const Route& r) {
   const auto& p = r.path;
   if (p[0] == "extensions" && p.size() <= 2) return serialized(extensions_doc(p.size() == 2 ? p[1] : ""));
   if (p[0] == "availability_zones" && p.size() == 1) return serialized(availability_zones_doc(r.params));
+  if (p[0] == "service-providers" && p.size() == 1) return json::serialize(service_providers_doc(r.params));
   if (p[0] == "floatingip_pools" && p.size() == 1) return serialized(floatingip_pools_doc(model_, r.ctx));
   if (p[0] == "network-ip-availabilities" && p.size() <= 2)
     return serialized(ip_availability_doc(model_, r.ctx, p.size() == 2 ? p[1] : ""));

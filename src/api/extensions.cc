@@ -2,6 +2,10 @@
 // implements (and only those), and availability zones.
 #include "api/handlers.h"
 
+#include <algorithm>
+
+#include "common/text.h"
+
 namespace nt {
 namespace json = boost::json;
 
@@ -36,6 +40,7 @@ const Extension kExtensions[] = {
     {"rbac-subnetpool", "Add subnetpool type to RBAC", "Add subnetpool type to RBAC"},
     {"rbac-security-groups", "Add security_group type to network RBAC",
      "Add security_group type to network RBAC"},
+    {"service-type", "Neutron Service Type Management", "API for retrieving service providers for Neutron advanced services"},
     {"router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."},
     {"allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"},
     {"availability_zone", "Availability Zone", "The availability zone extension."},
@@ -133,6 +138,29 @@ Result<json::value> extensions_doc(const std::string& alias) {
   for (const auto& e : kExtensions)
     if (alias == e.alias) return json::object{{"extension", extension_json(e)}};
   return not_found("HTTPNotFound", "Extension with alias " + alias + " does not exist");
+}
+
+// GET /v2.0/service-providers (service-type): the router flavours the L3 service offers
+// (each combination of the distributed and ha flags), as Neutron 21 lists its L3 drivers.
+// Filters on the three attributes; others are ignored, as Neutron ignores them.
+json::value service_providers_doc(const Params& params) {
+  json::array out;
+  for (const char* name : {"dvrha", "dvr", "ha", "single_node"}) {
+    json::object p{{"service_type", "L3_ROUTER_NAT"}, {"name", name}, {"default", false}};
+    bool keep = true;
+    std::vector<std::string> fields;
+    for (const auto& [k, v] : params) {
+      if (k == "fields") fields.push_back(v);
+      else if (k == "service_type" || k == "name") keep = keep && jget::str(p.if_contains(k)) == v;
+      else if (k == "default") keep = keep && ascii_lower(v) == "false";
+    }
+    if (!keep) continue;
+    if (!fields.empty())
+      for (const char* k : {"service_type", "name", "default"})
+        if (std::find(fields.begin(), fields.end(), k) == fields.end()) p.erase(k);
+    out.push_back(std::move(p));
+  }
+  return json::object{{"service_providers", std::move(out)}};
 }
 
 Result<json::value> availability_zones_doc(const Params& params) {

@@ -82,6 +82,7 @@ boost::json::value versions_doc(const std::string& base);
 boost::json::value resources_doc(const std::string& base);
 Result<boost::json::value> extensions_doc(const std::string& alias);
 Result<boost::json::value> availability_zones_doc(const Params& params);
+boost::json::value service_providers_doc(const Params& params);
 // GET /v2.0/floatingip_pools and /v2.0/network-ip-availabilities[/ID] (ip_availability.cc).
 Result<boost::json::value> floatingip_pools_doc(const Model& m, const Ctx& ctx);
 Result<boost::json::value> ip_availability_doc(const Model& m, const Ctx& ctx, const std::string& network_id);

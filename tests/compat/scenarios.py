@@ -702,6 +702,10 @@ def small_extensions():
              {"subnet_id": "$sub", "ip_address": "10.30.0.77"}]}}, compare="status"),
         step("xl3.ip-change.admin", "PUT", "/v2.0/ports/$rifport", {"port": {"fixed_ips": [
              {"subnet_id": "$sub", "ip_address": "10.30.0.78"}]}}, who=ADMIN, compare="status"),
+        step("xsvc.list", "GET", "/v2.0/service-providers"),
+        step("xsvc.list.admin", "GET", "/v2.0/service-providers?fields=name", who=ADMIN),
+        step("xsvc.list.filter", "GET", "/v2.0/service-providers?service_type=L3_ROUTER_NAT"),
+        step("xsvc.list.bad-filter", "GET", "/v2.0/service-providers?colour=red", compare="status"),
         step("xl3.name-change.admin", "PUT", "/v2.0/ports/$rifport", {"port": {"name": "renamed"}}, who=ADMIN,
              compare="status"),
     ]
