@@ -6,7 +6,7 @@
 // by any rule cannot be deleted (AddressGroupInUse). Not a standard-attribute resource in
 // Neutron 21 (its model names the alias, not the collection): no tags, and timestamps,
 // revision and `shared` are kept but shown only in the actions' answers, as Neutron shows
-// them there. Sharing by RBAC (rbac-address-group) is not implemented: `shared` stays false.
+// them there. `shared` follows the group's "*" RBAC policy (rbac-address-group, rbac.cc).
 #include <optional>
 
 #include "api/handlers.h"
@@ -158,6 +158,10 @@ class AddressGroups final : public Handler {
   std::string quota_name() const override { return ""; }
   // Rendered (not copied from the stored text), so that the hidden attributes stay hidden.
   bool decorates() const override { return true; }
+  // Own, or shared with the caller's project (or everyone) by RBAC (rbac-address-group).
+  bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {
+    return rbac_readable(m, o, "address_groups", ctx);
+  }
 
   Result<Obj> create(Txn& txn, Obj group, const Ctx&) override {
     NT_ASSIGN(auto addresses, normalised(group.at("addresses").as_array()));
@@ -180,6 +184,7 @@ class AddressGroups final : public Handler {
         if (const auto* v = r.if_contains("remote_address_group_id"); v && v->is_string() && v->get_string() == id)
           return conflict("AddressGroupInUse",
                           "Address group " + id + " is in use on one or more security group rules.");
+    drop_object_policies(txn, id);
     txn.erase("address_groups", id);
     return {};
   }
@@ -302,7 +307,7 @@ Result<std::string> address_group_read(Handler& h, const Model& m, const Ctx& ct
 
 bool address_group_visible(const Model& m, const std::string& id, const Ctx& ctx) {
   const Obj* group = m.find("address_groups", id);
-  return group && (ctx.is_admin || project_of(*group) == ctx.project_id);
+  return group && rbac_readable(m, *group, "address_groups", ctx);
 }
 
 std::unique_ptr<Handler> make_address_groups(const Settings& s) { return std::make_unique<AddressGroups>(s); }

@@ -38,6 +38,7 @@ const Extension kExtensions[] = {
     {"rbac-policies", "RBAC Policies", "Allows creation and modification of policies that control tenant access to resources."},
     {"rbac-address-scope", "Add address_scope type to RBAC", "Add address_scope type to RBAC"},
     {"rbac-subnetpool", "Add subnetpool type to RBAC", "Add subnetpool type to RBAC"},
+    {"rbac-address-group", "Add address_group type to RBAC", "Add address_group type to RBAC"},
     {"rbac-security-groups", "Add security_group type to network RBAC",
      "Add security_group type to network RBAC"},
     {"service-type", "Neutron Service Type Management", "API for retrieving service providers for Neutron advanced services"},

@@ -1,6 +1,7 @@
-// RBAC policies (rbac-policies, rbac-security-groups, rbac-address-scope, rbac-subnetpool):
-// a project shares a network (access_as_shared, access_as_external), a security group, an
-// address scope or a subnet pool (access_as_shared) with one project or with everyone ("*"). A network's `shared` and `router:external` are kept in
+// RBAC policies (rbac-policies, rbac-security-groups, rbac-address-scope, rbac-subnetpool,
+// rbac-address-group): a project shares a network (access_as_shared, access_as_external), a
+// security group, an address scope, a subnet pool or an address group (access_as_shared)
+// with one project or with everyone ("*"). A network's `shared` and `router:external` are kept in
 // step with its "*" policies, as Neutron keeps them; targeted policies make the object
 // visible and usable to their target project only.
 #include "api/handlers.h"
@@ -47,7 +48,8 @@ struct ObjectType {
 constexpr ObjectType kObjectTypes[] = {{"network", "networks", "networks"},
                                        {"security_group", "security_groups", "security groups"},
                                        {"address_scope", "address_scopes", "address scopes"},
-                                       {"subnetpool", "subnetpools", "subnetpools"}};
+                                       {"subnetpool", "subnetpools", "subnetpools"},
+                                       {"address_group", "address_groups", "address groups"}};
 
 const ObjectType* object_type(const std::string& type) {
   for (const auto& t : kObjectTypes)
@@ -155,6 +157,7 @@ class RbacPolicies final : public Handler {
     auto action = jget::str(policy.if_contains("action"));
     if (is(policy, "object_type", "address_scope") || is(policy, "object_type", "subnetpool"))
       return check_pool_users(m, policy);
+    if (is(policy, "object_type", "address_group")) return check_group_users(m, policy);
     if (is(policy, "object_type", "security_group")) {
       if (const Table* ports = m.find_table("ports"))
         for (const auto& [pid, p] : *ports) {
@@ -237,6 +240,20 @@ class RbacPolicies final : public Handler {
       if (is(u, pool ? "subnetpool_id" : "address_scope_id", id) && project_of(u) != project_of(*owner) &&
           (target == "*" || project_of(u) == target))
         return in_use(id, std::string(pool ? "Subnets" : "Subnet pools") + " of project " + project_of(u) + " use it.");
+    return {};
+  }
+
+  // A project losing an address group has no security group rules naming it.
+  static Status check_group_users(const Model& m, const Obj& policy) {
+    auto id = jget::str(policy.if_contains("object_id"));
+    auto target = jget::str(policy.if_contains("target_tenant"));
+    const Obj* group = m.find("address_groups", id);
+    const Table* rules = m.find_table("security_group_rules");
+    if (!group || !rules) return {};
+    for (const auto& [rid, r] : *rules)
+      if (is(r, "remote_address_group_id", id) && project_of(r) != project_of(*group) &&
+          (target == "*" || project_of(r) == target))
+        return in_use(id, "Security group rule " + rid + " uses it.");
     return {};
   }
 

@@ -39,7 +39,7 @@ ADVERTISED_ALIASES = {
     "ip-substring-filtering", "l3-ha", "l3-port-ip-change-not-allowed", "l3_agent_scheduler",
     "multi-provider", "net-mtu", "net-mtu-writable", "network-ip-availability", "network_availability_zone",
     "pagination", "port-mac-address-regenerate", "port-security", "port-security-groups-filtering",
-    "project-id", "provider", "quota-check-limit", "quota_details", "quotas", "rbac-address-scope",
+    "project-id", "provider", "quota-check-limit", "quota_details", "quotas", "rbac-address-group", "rbac-address-scope",
     "rbac-policies", "rbac-security-groups", "rbac-subnetpool", "revision-if-match", "router",
     "router-admin-state-down-before-update", "router_availability_zone", "security-group",
     "security-groups-normalized-cidr", "security-groups-remote-address-group",
