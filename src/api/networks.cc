@@ -122,6 +122,8 @@ class Networks final : public Handler {
     return out;
   }
   bool decorates() const override { return true; }
+  // Only networks with several segments show otherwise than stored.
+  bool decorates_row(const Obj& stored) const override { return stored.contains("segments"); }
 
   std::vector<std::string> special_filters() const override {
     return {"provider:network_type", "provider:physical_network", "provider:segmentation_id", "is_default"};

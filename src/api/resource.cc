@@ -103,12 +103,12 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   }
   NT_ASSIGN(auto page, paginate(q, std::move(rows), base_url, params, def));
   // Whole objects that the caller may see entirely are copied from their stored text.
-  bool verbatim = ctx.is_admin && q.fields.empty() && !h.decorates();
+  bool verbatim = ctx.is_admin && q.fields.empty();
   std::string out = "{\"" + def.plural + "\": [";
   for (size_t i = 0; i < page.rows.size(); ++i) {
     const Obj* o = page.rows[i];
     if (i) out += ", ";
-    const std::string* text = verbatim ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
+    const std::string* text = verbatim && !h.decorates_row(*o) ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
     if (text) out += *text;
     else out += json::serialize(render(def, h.decorates() ? h.decorate(m, *o) : *o, ctx, q.fields));
   }

@@ -36,6 +36,9 @@ class Handler {
   // The object with computed attributes (e.g. a security group's rules).
   virtual Obj decorate(const Model& m, const Obj& stored) const { return stored; }
   virtual bool decorates() const { return false; }  // true when decorate() adds anything
+  // Whether this object's stored text differs from what an admin is shown (decorate()
+  // changes it): lists copy the stored text of the others.
+  virtual bool decorates_row(const Obj&) const { return decorates(); }
   // Query keys the resource filters on itself (e.g. ports' fixed_ips).
   virtual std::vector<std::string> special_filters() const { return {}; }
   virtual bool special_match(const Model& m, const Ctx& ctx, const Obj& o, const std::string& key,

@@ -50,6 +50,7 @@ class Backend:
     def __init__(self, server):
         self.server = server
         self.symbols = {}  # variable -> id on this server
+        self.retries = 0  # requests asked again after a "database is locked" 500
         self.session = requests.Session()
 
     def call(self, step):
@@ -60,8 +61,15 @@ class Backend:
         data = step.get("raw") if "raw" in step else (json.dumps(body) if body is not None else None)
         if data is not None and "Content-Type" not in headers:
             headers["Content-Type"] = "application/json"
-        r = self.session.request(step["method"], self.server.url + substitute(step["path"], self.symbols), data=data,
-                                 headers=headers, timeout=30)
+        url = self.server.url + substitute(step["path"], self.symbols)
+        r = self.session.request(step["method"], url, data=data, headers=headers, timeout=30)
+        # Neutron on SQLite now and then fails a commit with "database is locked" (its
+        # background work holds the file) and answers 500 having changed nothing: ask again.
+        for _ in range(3):
+            if r.status_code != 500 or not self.server.retries_locked_database or not self.server.locked_since(r):
+                break
+            self.retries += 1
+            r = self.session.request(step["method"], url, data=data, headers=headers, timeout=30)
         try:
             doc = r.json() if r.text else None
         except ValueError:
@@ -72,11 +80,12 @@ class Backend:
                 self.symbols[var] = found
         return r.status_code, doc
 
-    def normalise(self, doc, ips_chosen_by_server=False):
+    def normalise(self, doc, ips_chosen_by_server=False, literals=frozenset()):
         """The answer with ids replaced by the variables that captured them; ids no step
         captured become <uuid>; addresses the server chose itself (Neutron picks them at
-        random) become <ip>."""
-        names = {v: "$" + k for k, v in self.symbols.items() if isinstance(v, str)}
+        random) become <ip>. A value the step itself sent (`literals`) stays as it is, even
+        when a server happened to give that value to a captured address."""
+        names = {v: "$" + k for k, v in self.symbols.items() if isinstance(v, str) and v not in literals}
 
         def volatile(k, x):
             return k in VOLATILE or (k in ("ip_address", "floating_ip_address") and ips_chosen_by_server)
@@ -93,6 +102,20 @@ class Backend:
                 return "<uuid>"
             return v
         return walk(doc)
+
+
+LAST_RETRIES = 0  # of the last run()
+
+
+def literal_strings(body):
+    """The strings a step's body gives literally (not through a $variable)."""
+    if isinstance(body, str):
+        return {body} if not VAR.search(body) else set()
+    if isinstance(body, list):
+        return set().union(*(literal_strings(x) for x in body)) if body else set()
+    if isinstance(body, dict):
+        return set().union(*(literal_strings(x) for x in body.values())) if body else set()
+    return set()
 
 
 def error_type(doc):
@@ -175,17 +198,20 @@ class Allow:
 
 
 def run(steps, neutron, neutrino, allow):
+    global LAST_RETRIES
     ref, ours = Backend(neutron), Backend(neutrino)
     unexplained, explained = [], []
     for step in steps:
         r = ref.call(step)
         o = ours.call(step)
         chosen = "ip_address" not in json.dumps(step.get("body")) or step.get("ips_chosen_by_server", False)
-        step["ref_norm"], step["our_norm"] = ref.normalise(r[1], chosen), ours.normalise(o[1], chosen)
+        sent = literal_strings(step.get("body"))
+        step["ref_norm"], step["our_norm"] = ref.normalise(r[1], chosen, sent), ours.normalise(o[1], chosen, sent)
         diffs = compare(step, r, o)
         if not diffs:
             continue
         step["answers"] = (r, o)
         why = allow.reason(step["id"], diffs)
         (explained if why else unexplained).append((step, diffs, why))
+    LAST_RETRIES = ref.retries
     return unexplained, explained

@@ -39,6 +39,8 @@ def main():
             if s:
                 s.stop()
     lines = [f"{len(steps)} steps; {len(unexplained)} with unexplained differences, {len(explained)} allow-listed", ""]
+    if differ.LAST_RETRIES:
+        lines.insert(1, f"(Neutron's \"database is locked\" 500s asked again: {differ.LAST_RETRIES})")
     for s, diffs, _ in unexplained:
         lines.append(f"- `{s['id']}` {s['method']} {s['path']}: " + "; ".join(diffs))
         if args.show:
@@ -56,7 +58,10 @@ def main():
     print(text)
     if args.report:
         Path(args.report).write_text(text + "\n")
-    shutil.rmtree(work, ignore_errors=True)
+    if unexplained:
+        print(f"(both servers' logs are kept in {work})")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0 if not unexplained and not (stale and args.only == "*") else 1
 
 
