@@ -14,7 +14,7 @@ struct IdRange {
 };
 struct VlanRange {
   std::string physnet;
-  std::vector<IdRange> ranges;  // empty = physnet usable for provider networks only
+  std::vector<IdRange> ranges;  // empty = every VLAN id (1-4094), as neutron-lib reads "physnet"
 };
 
 struct Settings {
