@@ -19,22 +19,6 @@ namespace {
 
 const char* const kHidden[] = {"shared", "created_at", "updated_at", "revision_number"};
 
-// Neutron's validate_subnet for one item of type:subnet_list: a CIDR with a '/', an IPv4
-// one written canonically (host bits may be set).
-Status check_subnet_text(const json::value& item) {
-  std::string text = item.is_string() ? std::string(item.get_string()) : check::show(item);
-  auto slash = text.find('/');
-  auto c = item.is_string() && text.find_first_of(" \t\n\r") == std::string::npos ? Cidr::parse(text)
-                                                                                : Result<Cidr>(bad_request(""));
-  if (!c) return bad_request("'" + text + "' is not a valid IP subnet");
-  std::string canonical;
-  if (slash != std::string::npos)
-    if (auto host = IpAddress::parse(text.substr(0, slash))) canonical = host->str() + "/" + std::to_string(c->prefix);
-  if (slash == std::string::npos || (c->network.version == 4 && canonical != text))
-    return bad_request("'" + text + "' isn't a recognized IP subnet cidr, '" + c->str() + "' is recommended");
-  return {};
-}
-
 // convert_none_to_empty_list, then type:subnet_list (no duplicates as given, each a subnet).
 check::Check address_list() {
   return [](const json::value& v) -> Result<json::value> {
@@ -52,7 +36,7 @@ check::Check address_list() {
       for (const auto& d : dups) list += (list.empty() ? "" : ", ") + d;
       return bad_request("Duplicate items in the list: '" + list + "'");
     }
-    for (const auto& item : v.get_array()) NT_TRY(check_subnet_text(item));
+    for (const auto& item : v.get_array()) NT_TRY(check::subnet_text(item));
     return v;
   };
 }

@@ -68,22 +68,6 @@ check::Check not_empty_name() {
   };
 }
 
-// Neutron's validate_subnet for one item: a CIDR with a '/', an IPv4 one written
-// canonically (host bits may be set; they are dropped when the pool merges its prefixes).
-Status check_subnet_text(const json::value& item) {
-  std::string text = item.is_string() ? std::string(item.get_string()) : check::show(item);
-  auto slash = text.find('/');
-  auto c = item.is_string() && text.find_first_of(" \t\n\r") == std::string::npos ? Cidr::parse(text)
-                                                                                : Result<Cidr>(bad_request(""));
-  if (!c) return bad_request("'" + text + "' is not a valid IP subnet");
-  std::string canonical;
-  if (slash != std::string::npos)
-    if (auto host = IpAddress::parse(text.substr(0, slash))) canonical = host->str() + "/" + std::to_string(c->prefix);
-  if (slash == std::string::npos || (c->network.version == 4 && canonical != text))
-    return bad_request("'" + text + "' isn't a recognized IP subnet cidr, '" + c->str() + "' is recommended");
-  return {};
-}
-
 check::Check subnet_list() {
   return [](const json::value& v) -> Result<json::value> {
     if (!v.is_array()) return bad_request("'" + check::show(v) + "' is not a list");
@@ -101,7 +85,7 @@ check::Check subnet_list() {
       for (const auto& d : dups) list += (list.empty() ? "" : ", ") + d;
       return bad_request("Duplicate items in the list: '" + list + "'");
     }
-    for (const auto& item : v.get_array()) NT_TRY(check_subnet_text(item));
+    for (const auto& item : v.get_array()) NT_TRY(check::subnet_text(item));
     return v;
   };
 }

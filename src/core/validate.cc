@@ -17,6 +17,20 @@ nt::unexpected<Error> not_convertible(std::string text) { return fail(Errc::inva
 std::string lower(std::string s) { return ascii_lower(std::move(s)); }
 }  // namespace
 
+Status subnet_text(const Value& item) {
+  std::string text = item.is_string() ? std::string(item.get_string()) : show(item);
+  auto slash = text.find('/');
+  auto c = item.is_string() && text.find_first_of(" \t\n\r") == std::string::npos ? Cidr::parse(text)
+                                                                                : Result<Cidr>(bad_request(""));
+  if (!c) return bad_request("'" + text + "' is not a valid IP subnet");
+  std::string canonical;
+  if (slash != std::string::npos)
+    if (auto host = IpAddress::parse(text.substr(0, slash))) canonical = host->str() + "/" + std::to_string(c->prefix);
+  if (slash == std::string::npos || (c->network.version == 4 && canonical != text))
+    return bad_request("'" + text + "' isn't a recognized IP subnet cidr, '" + c->str() + "' is recommended");
+  return {};
+}
+
 Error attribute_error(const std::string& name, const Error& e) {
   if (e.type == "InvalidInput") return invalid_input(e.message).error();
   return bad_request("Invalid input for " + name + ". Reason: " + e.message + ".").error();

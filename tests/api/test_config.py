@@ -17,7 +17,7 @@ global_physnet_mtu = 9000
 tenant_network_types = vlan
 
 [ml2_type_vlan]
-network_vlan_ranges = physnet1:100:102,physnet2
+network_vlan_ranges = physnet1:100:102
 """)
     api = server.client()
     nets = [api.network() for _ in range(3)]
@@ -26,10 +26,10 @@ network_vlan_ranges = physnet1:100:102,physnet2
     assert all(n["mtu"] == 9000 for n in nets)
     err = expect_error(api("POST", "/v2.0/networks", json={"network": {}}), 503, "NoNetworkAvailable")
     assert "network is available for allocation" in err["message"]  # "tenant" or, newer, "project"
-    # an admin may still ask for a given id, inside or outside the range, on a known physnet
-    net = api.network(**{"provider:network_type": "vlan", "provider:physical_network": "physnet2",
-                         "provider:segmentation_id": 100})
-    assert net["provider:segmentation_id"] == 100
+    # an admin may still ask for a given id outside the range, on a known physnet
+    net = api.network(**{"provider:network_type": "vlan", "provider:physical_network": "physnet1",
+                         "provider:segmentation_id": 200})
+    assert net["provider:segmentation_id"] == 200
     r = api("POST", "/v2.0/networks", json={"network": {"provider:network_type": "vlan",
                                                          "provider:physical_network": "physnet1",
                                                          "provider:segmentation_id": 101}})
@@ -48,6 +48,25 @@ network_vlan_ranges = physnet1:100:102,physnet2
     # the tunnel types follow global_physnet_mtu
     vx = api.network(**{"provider:network_type": "vxlan", "provider:segmentation_id": 77})
     assert vx["mtu"] == 8950
+
+
+def test_vlan_physnet_without_a_range_has_every_id(new_server):
+    """As neutron-lib reads network_vlan_ranges (Neutron 21): a physical network named
+    without a range has VLAN ids 1-4094, for tenant networks too, after the ranged ones."""
+    server = new_server(config_text="""
+[ml2]
+tenant_network_types = vlan
+
+[ml2_type_vlan]
+network_vlan_ranges = physnet1:100:100,physnet2
+""")
+    api = server.client()
+    first, second = api.network(), api.network()
+    assert (first["provider:physical_network"], first["provider:segmentation_id"]) == ("physnet1", 100)
+    assert (second["provider:physical_network"], second["provider:segmentation_id"]) == ("physnet2", 1)
+    explicit = api.network(**{"provider:network_type": "vlan", "provider:physical_network": "physnet2",
+                              "provider:segmentation_id": 4094})
+    assert explicit["provider:segmentation_id"] == 4094
 
 
 def test_small_vni_range_and_geneve_header(new_server):
