@@ -169,7 +169,7 @@ class Ports final : public Handler {
       return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
     NT_TRY(assign_mac(txn, port, net_id, id));
     json::array wanted = port.contains("fixed_ips") ? port["fixed_ips"].as_array() : json::array{};
-    NT_ASSIGN(auto fixed, port.contains("fixed_ips") ? allocate_given(txn, *net, wanted, id, ctx)
+    NT_ASSIGN(auto fixed, port.contains("fixed_ips") ? allocate_given(txn, *net, wanted, id, ctx, jget::str(port.if_contains("device_owner")))
                                                       : allocate_default(txn, *net, port, id));
     port["fixed_ips"] = std::move(fixed);
     if (!port.contains("port_security_enabled")) port["port_security_enabled"] = net->at("port_security_enabled");
@@ -200,7 +200,8 @@ class Ports final : public Handler {
     if (changes.contains("fixed_ips")) {
       const Obj* net = txn.model().find("networks", net_id);
       release_ips(txn, current);
-      NT_ASSIGN(port["fixed_ips"], allocate_given(txn, *net, changes.at("fixed_ips").as_array(), id, ctx));
+      NT_ASSIGN(port["fixed_ips"], allocate_given(txn, *net, changes.at("fixed_ips").as_array(), id, ctx,
+                                                   jget::str(port.if_contains("device_owner"))));
       NT_TRY(check_router_port_ips(txn.model(), current, port));
     }
     if (changes.contains("port_security_enabled") && !port.at("port_security_enabled").as_bool()) {
@@ -353,7 +354,7 @@ class Ports final : public Handler {
   }
 
   Result<json::array> allocate_given(Txn& txn, const Obj& net, const json::array& wanted, const std::string& id,
-                                     const Ctx& ctx) {
+                                     const Ctx& ctx, const std::string& device_owner) {
     auto net_id = jget::str(net.if_contains("id"));
     json::array out;
     std::set<std::string> seen;
@@ -390,6 +391,15 @@ class Ports final : public Handler {
         if (!sub)
           return fail(Errc::invalid_argument, "InvalidIpForNetwork",
                       "IP address " + ip->str() + " is not a valid IP for any of the subnets on the specified network.");
+      }
+      // SLAAC and stateless DHCPv6 subnets give each port its EUI-64 address; only a router
+      // port takes a given one (its gateway address), as Neutron's IPAM has it.
+      if (ip && !ctx.internal && !owner::is_router_interface(device_owner)) {
+        auto mode = jget::str(sub->if_contains("ipv6_address_mode"));
+        if (mode == "slaac" || mode == "dhcpv6-stateless")
+          return fail(Errc::invalid_argument, "AllocationOnAutoAddressSubnet",
+                      "IPv6 address " + ip->str() + " cannot be directly assigned to a port on subnet " +
+                          jget::str(sub->if_contains("id")) + " as the subnet is configured for automatic addresses");
       }
       if (ip) {
         auto cidr = *cidr_of(*sub);
