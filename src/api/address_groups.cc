@@ -19,35 +19,18 @@ namespace {
 
 const char* const kHidden[] = {"shared", "created_at", "updated_at", "revision_number"};
 
-// convert_none_to_empty_list, then type:subnet_list (no duplicates as given, each a subnet).
+// convert_none_to_empty_list, then type:subnet_list.
 check::Check address_list() {
-  return [](const json::value& v) -> Result<json::value> {
-    if (v.is_null()) return json::value(json::array{});
-    if (!v.is_array()) return bad_request("'" + check::show(v) + "' is not a list");
-    std::vector<std::string> seen, dups;
-    for (const auto& item : v.get_array()) {
-      auto key = check::show(item);
-      bool again = std::find(seen.begin(), seen.end(), key) != seen.end();
-      if (!again) seen.push_back(key);
-      else if (std::find(dups.begin(), dups.end(), key) == dups.end()) dups.push_back(key);
-    }
-    if (!dups.empty()) {
-      std::string list;
-      for (const auto& d : dups) list += (list.empty() ? "" : ", ") + d;
-      return bad_request("Duplicate items in the list: '" + list + "'");
-    }
-    for (const auto& item : v.get_array()) NT_TRY(check::subnet_text(item));
-    return v;
+  auto list = check::subnet_list();
+  return [list](const json::value& v) -> Result<json::value> {
+    return v.is_null() ? json::value(json::array{}) : list(v);
   };
 }
 
 ResourceDef group_def() {
   ResourceDef d{"address_group", "address_groups", "address-groups", "AddressGroupNotFound",
-                "Address group {} could not be found.", {}};
+                "Address group {} could not be found.", identity_attrs()};
   auto& a = d.attrs;
-  a.push_back({"id", kFilter | kSort, check::uuid(), std::nullopt});
-  a.push_back({"project_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
-  a.push_back({"tenant_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
   a.push_back({"name", kPost | kPut | kFilter | kSort, check::name(), json::value("")});
   a.push_back({"description", kPost | kPut | kFilter | kSort, check::string(1024), json::value("")});
   a.push_back({"addresses", kPost, address_list(), json::value(json::array{})});

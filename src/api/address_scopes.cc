@@ -21,11 +21,8 @@ check::Check ip_version_check() {
 
 ResourceDef scope_def() {
   ResourceDef d{"address_scope", "address_scopes", "address-scopes", "AddressScopeNotFound",
-                "Address scope {} could not be found.", {}};
+                "Address scope {} could not be found.", identity_attrs()};
   auto& a = d.attrs;
-  a.push_back({"id", kFilter | kSort, check::uuid(), std::nullopt});
-  a.push_back({"project_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
-  a.push_back({"tenant_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
   a.push_back({"name", kPost | kPut | kFilter | kSort, check::name(), json::value("")});
   a.push_back({"shared", kPost | kPut | kFilter | kSort, check::boolean(), json::value(false)});
   a.push_back({"ip_version", kPost | kFilter | kSort | kRequired, ip_version_check(), std::nullopt});

@@ -23,17 +23,21 @@ std::string ResourceDef::missing(const std::string& id) const {
   return not_found_fmt.substr(0, pos) + id + not_found_fmt.substr(pos + 2);
 }
 
+std::vector<Attr> identity_attrs() {
+  return {{"id", kFilter | kSort, check::uuid(), std::nullopt},
+          {"project_id", kPost | kFilter | kSort, check::string(255), std::nullopt},
+          {"tenant_id", kPost | kFilter | kSort, check::string(255), std::nullopt}};
+}
+
 std::vector<Attr> standard_attrs(bool with_name) {
-  std::vector<Attr> a = {
-      {"id", kFilter | kSort, check::uuid(), std::nullopt},
-      {"project_id", kPost | kFilter | kSort, check::string(255), std::nullopt},
-      {"tenant_id", kPost | kFilter | kSort, check::string(255), std::nullopt},
+  std::vector<Attr> a = identity_attrs();
+  a.insert(a.end(), {
       {"description", kPost | kPut | kFilter, check::string(255), json::value("")},
       {"tags", kPost | kFilter, check::string_list(255), json::value(json::array{})},
       {"created_at", kFilter | kSort, check::any(), std::nullopt},
       {"updated_at", kFilter | kSort, check::any(), std::nullopt},
       {"revision_number", kFilter | kSort, check::any(), std::nullopt},
-  };
+  });
   if (with_name) a.push_back({"name", kPost | kPut | kFilter | kSort, check::name(), json::value("")});
   return a;
 }

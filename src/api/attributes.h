@@ -47,6 +47,8 @@ struct ResourceDef {
   std::string missing(const std::string& id) const;  // not-found message
 };
 
+// id, project_id and tenant_id, as every resource that a project owns has them.
+std::vector<Attr> identity_attrs();
 // The attributes every standard resource has (description, tags, timestamps, revision,
 // project_id/tenant_id, id, name).
 std::vector<Attr> standard_attrs(bool with_name = true);

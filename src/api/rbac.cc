@@ -20,11 +20,8 @@ constexpr const char* kExternal = "access_as_external";
 
 ResourceDef rbac_def() {
   ResourceDef d{"rbac_policy", "rbac_policies", "rbac-policies", "RbacPolicyNotFound",
-                "RBAC policy of type unknown with ID {} not found", {}};
+                "RBAC policy of type unknown with ID {} not found", identity_attrs()};
   auto& a = d.attrs;
-  a.push_back({"id", kFilter | kSort, check::uuid(), std::nullopt});
-  a.push_back({"project_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
-  a.push_back({"tenant_id", kPost | kFilter | kSort, check::string(255), std::nullopt});
   a.push_back({"object_type", kPost | kFilter | kSort | kRequired, check::string(255), std::nullopt});
   a.push_back({"object_id", kPost | kFilter | kSort | kRequired, check::uuid(), std::nullopt});
   a.push_back({"target_tenant", kPost | kPut | kFilter | kSort | kRequired, check::string(255), std::nullopt});

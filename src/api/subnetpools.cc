@@ -68,35 +68,13 @@ check::Check not_empty_name() {
   };
 }
 
-check::Check subnet_list() {
-  return [](const json::value& v) -> Result<json::value> {
-    if (!v.is_array()) return bad_request("'" + check::show(v) + "' is not a list");
-    std::vector<std::string> seen, dups;
-    for (const auto& item : v.get_array()) {
-      auto key = check::show(item);
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        if (std::find(dups.begin(), dups.end(), key) == dups.end()) dups.push_back(key);
-      } else {
-        seen.push_back(key);
-      }
-    }
-    if (!dups.empty()) {
-      std::string list;
-      for (const auto& d : dups) list += (list.empty() ? "" : ", ") + d;
-      return bad_request("Duplicate items in the list: '" + list + "'");
-    }
-    for (const auto& item : v.get_array()) NT_TRY(check::subnet_text(item));
-    return v;
-  };
-}
-
 ResourceDef pool_def() {
   ResourceDef d{"subnetpool", "subnetpools", "subnetpools", "SubnetPoolNotFound", "Subnet pool {} could not be found.",
                 standard_attrs(false)};
   auto& a = d.attrs;
   auto prefixlen = check::integer(0, INT32_MAX);
   a.push_back({"name", kPost | kPut | kFilter | kSort | kRequired, not_empty_name(), std::nullopt});
-  a.push_back({"prefixes", kPost | kPut | kRequired, subnet_list(), std::nullopt});
+  a.push_back({"prefixes", kPost | kPut | kRequired, check::subnet_list(), std::nullopt});
   a.push_back({"default_quota", kPost | kPut | kFilter | kSort, check::integer(0, INT32_MAX), json::value(nullptr)});
   a.push_back({"ip_version", kFilter | kSort, check::integer(4, 6), std::nullopt});
   for (const char* k : kPrefixlens) a.push_back({k, kPost | kPut | kFilter | kSort, prefixlen, std::nullopt});

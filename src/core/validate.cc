@@ -1,6 +1,7 @@
 #include "core/validate.h"
 #include "common/text.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/net.h"
@@ -29,6 +30,25 @@ Status subnet_text(const Value& item) {
   if (slash == std::string::npos || (c->network.version == 4 && canonical != text))
     return bad_request("'" + text + "' isn't a recognized IP subnet cidr, '" + c->str() + "' is recommended");
   return {};
+}
+
+Check subnet_list() {
+  return [](const Value& v) -> Result<Value> {
+    if (!v.is_array()) return bad_request("'" + show(v) + "' is not a list");
+    std::vector<std::string> seen, dups;
+    for (const auto& item : v.get_array()) {
+      auto key = show(item);
+      if (std::find(seen.begin(), seen.end(), key) == seen.end()) seen.push_back(key);
+      else if (std::find(dups.begin(), dups.end(), key) == dups.end()) dups.push_back(key);
+    }
+    if (!dups.empty()) {
+      std::string list;
+      for (const auto& d : dups) list += (list.empty() ? "" : ", ") + d;
+      return bad_request("Duplicate items in the list: '" + list + "'");
+    }
+    for (const auto& item : v.get_array()) NT_TRY(subnet_text(item));
+    return v;
+  };
 }
 
 Error attribute_error(const std::string& name, const Error& e) {

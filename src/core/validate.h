@@ -41,6 +41,8 @@ Check any();
 // Neutron's validate_subnet for one item of a subnet list: a CIDR with a '/', an IPv4 one
 // written canonically (host bits may be set); the error is the reason, as Neutron words it.
 Status subnet_text(const Value& item);
+// type:subnet_list: a list without duplicates (as given), each item a subnet_text.
+Check subnet_list();
 
 // The error for attribute `name` whose check failed with `e`, worded as Neutron words it.
 Error attribute_error(const std::string& name, const Error& e);
