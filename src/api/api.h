@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "api/resource.h"
+#include "auth/keystone.h"
 #include "channel/watch_hub.h"
 #include "core/liveness.h"
 #include "planner/planner.h"
@@ -23,6 +24,8 @@ class Api {
   // Stores agent liveness transitions and reschedules gateways (called periodically).
   void sweep();
   Liveness& liveness() { return liveness_; }
+  // auth_strategy = keystone: every request but the version list needs a valid token.
+  void use_keystone(std::unique_ptr<auth::Authenticator> a) { authenticator_ = std::move(a); }
 
  private:
   int64_t model_revision();
@@ -32,6 +35,8 @@ class Api {
   boost::json::value convergence();
   Result<boost::json::value> ensure_fip_gateway(Txn& txn, const std::string& host, const std::string& body);
   void handle_agent_channel(const std::vector<std::string>& segments, const HttpRequest& req, Reply reply);
+  void route(HttpRequest&& req, Route r, std::vector<std::string> segments, Reply reply);
+  HttpResponse unauthenticated() const;
   void read(const Route& route, Reply reply);
   void write(Route route, Reply reply);
   Result<std::string> run_read(const Route& route);
@@ -48,6 +53,8 @@ class Api {
   WatchHub watches_;
   std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment
   std::unique_ptr<Handler> port_forwardings_;                  // under floatingips/{id}
+  // Last member: its validation threads stop first, before what they call into.
+  std::unique_ptr<auth::Authenticator> authenticator_;  // null in noauth mode
 };
 
 }  // namespace nt

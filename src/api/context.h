@@ -1,9 +1,12 @@
-// Who is asking. In noauth mode a request without X-Project-Id is an admin of the
-// configured default project; X-Project-Id and X-Roles, when present, are honoured so
-// that tests can act as several projects and as non-admins.
+// Who is asking. With Keystone, only what Keystone said about the token counts. In noauth
+// mode a request without X-Project-Id is an admin of the configured default project;
+// X-Project-Id and X-Roles, when present, are honoured so that tests can act as several
+// projects and as non-admins (a project without X-Roles acts as its member).
 #pragma once
 #include <string>
+#include <vector>
 
+#include "auth/keystone.h"
 #include "http/message.h"
 
 namespace nt {
@@ -13,10 +16,14 @@ struct Ctx {
   bool is_admin = false;
   bool is_service = false;
   bool internal = false;  // the server acting on its own behalf (router ports, FIP ports)
+  std::string user_id;
+  std::vector<std::string> roles;  // lower case
+  bool system_scope = false;
 };
 
-inline Ctx internal_ctx() { return Ctx{"", true, true, true}; }
+inline Ctx internal_ctx() { return Ctx{"", true, true, true, "", {"admin"}, false}; }
 
 Ctx context_from(const HttpRequest& req, const std::string& default_project);
+Ctx context_from_identity(const auth::Identity& id);
 
 }  // namespace nt

@@ -156,10 +156,37 @@ void Api::handle(HttpRequest&& req, Reply reply) {
   if (auto valid = check_request_text(req, path, r.params); !valid) return reply(error_response(valid.error()));
   auto segments = split_path(path);
   if (!segments.empty() && segments[0] == "agent") return handle_agent_channel(segments, req, std::move(reply));
+  // The version list (/) is public, as Neutron's; everything else needs a Keystone token.
+  if (!authenticator_ || segments.empty()) {
+    r.ctx = context_from(req, settings_.noauth_project_id);
+    return route(std::move(req), std::move(r), std::move(segments), std::move(reply));
+  }
+  std::string token = req.header("x-auth-token");
+  if (token.empty()) return reply(unauthenticated());
+  auto pending = std::make_shared<std::tuple<HttpRequest, Route, std::vector<std::string>>>(
+      std::move(req), std::move(r), std::move(segments));
+  authenticator_->authenticate(token, [this, pending, reply = std::move(reply)](const auth::Validation& v) {
+    if (v.verdict == auth::Verdict::invalid) return reply(unauthenticated());
+    if (v.verdict == auth::Verdict::unavailable)
+      return reply(error_response(Error{Errc::unavailable, "ServiceUnavailable",
+                                        "The identity service (Keystone) cannot validate tokens now; try again later."}));
+    auto& [request, route_, segs] = *pending;
+    route_.ctx = context_from_identity(v.identity);
+    route(std::move(request), std::move(route_), std::move(segs), std::move(reply));
+  });
+}
+
+// 401 with the Keystone URL to get a token from, as keystonemiddleware answers.
+HttpResponse Api::unauthenticated() const {
+  auto res = error_response(Error{Errc::unauthenticated, "HTTPUnauthorized", "The request you have made requires authentication."});
+  res.headers.emplace_back("WWW-Authenticate", "Keystone uri=\"" + settings_.keystone.www_authenticate_uri + "\"");
+  return res;
+}
+
+void Api::route(HttpRequest&& req, Route r, std::vector<std::string> segments, Reply reply) {
   std::string proto = req.header("x-forwarded-proto");
   std::string host = req.header("host");
   r.base_url = (proto.empty() ? "http" : proto) + "://" + (host.empty() ? "localhost" : host);
-  r.ctx = context_from(req, settings_.noauth_project_id);
   r.body = std::move(req.body);
   r.if_match = req.header("if-match");
   if (segments.empty()) {

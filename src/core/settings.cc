@@ -65,7 +65,63 @@ Result<std::vector<VlanRange>> parse_vlan_ranges(const Config& c) {
   return out;
 }
 
+Status keystone_settings(const Config& c, auth::KeystoneOptions& k) {
+  const std::string sec = "keystone_authtoken";
+  k.auth_url = c.str(sec, "auth_url");
+  if (k.auth_url.empty()) return bad_value(c, sec, "auth_url", "is required with auth_strategy = keystone");
+  if (k.auth_url.rfind("http://", 0) != 0 && k.auth_url.rfind("https://", 0) != 0)
+    return bad_value(c, sec, "auth_url", "\"" + k.auth_url + "\" is not an http:// or https:// URL");
+  k.www_authenticate_uri = c.str(sec, "www_authenticate_uri");
+  if (k.www_authenticate_uri.empty()) k.www_authenticate_uri = c.str(sec, "auth_uri");
+  if (k.www_authenticate_uri.empty()) k.www_authenticate_uri = k.auth_url;
+  if (c.str(sec, "auth_type") != "password")
+    return bad_value(c, sec, "auth_type", "\"" + c.str(sec, "auth_type") + "\" is not supported; only password");
+  k.username = c.str(sec, "username");
+  k.password = c.str(sec, "password");
+  if (k.username.empty()) return bad_value(c, sec, "username", "is required with auth_strategy = keystone");
+  k.project_name = c.str(sec, "project_name");
+  k.user_domain_name = c.str(sec, "user_domain_name");
+  k.project_domain_name = c.str(sec, "project_domain_name");
+  auto cache = c.integer(sec, "token_cache_time");
+  k.token_cache_time = std::chrono::seconds(cache < 0 ? 0 : cache);
+  k.service_token_roles = c.list(sec, "service_token_roles");
+  k.cafile = c.str(sec, "cafile");
+  k.insecure = c.boolean(sec, "insecure");
+  k.http_timeout = std::chrono::seconds(c.integer(sec, "http_connect_timeout"));
+  return {};
+}
+
 }  // namespace
+
+// keystonemiddleware's options; the ones after "accepted" are taken so that a Neutron
+// config can be used as it is, and have no effect.
+#define KEYSTONE_AUTHTOKEN_OPTIONS                                                                                    \
+  {"keystone_authtoken", "www_authenticate_uri", T::string, "", "Keystone URL given to clients in 401 answers"},      \
+      {"keystone_authtoken", "auth_uri", T::string, "", "deprecated name of www_authenticate_uri"},                   \
+      {"keystone_authtoken", "auth_url", T::string, "", "Keystone URL tokens are validated at"},                      \
+      {"keystone_authtoken", "auth_type", T::string, "password", "only password"},                                   \
+      {"keystone_authtoken", "username", T::string, "", "the service user"},                                          \
+      {"keystone_authtoken", "password", T::string, "", "the service user's password"},                               \
+      {"keystone_authtoken", "project_name", T::string, "service", "the service user's project"},                     \
+      {"keystone_authtoken", "user_domain_name", T::string, "Default", ""},                                           \
+      {"keystone_authtoken", "project_domain_name", T::string, "Default", ""},                                        \
+      {"keystone_authtoken", "token_cache_time", T::integer, "300", "seconds a validated token is believed; -1 = ask Keystone every time", -1, 86400}, \
+      {"keystone_authtoken", "service_token_roles", T::list, "service", "roles an X-Service-Token must carry"},        \
+      {"keystone_authtoken", "service_token_roles_required", T::boolean, "false", "refuse X-Service-Token without those roles"}, \
+      {"keystone_authtoken", "cafile", T::string, "", "CA bundle for https to Keystone"},                             \
+      {"keystone_authtoken", "insecure", T::boolean, "false", "do not verify Keystone's certificate"},                \
+      {"keystone_authtoken", "http_connect_timeout", T::integer, "3", "seconds per call to Keystone", 1, 300},          \
+      {"keystone_authtoken", "region_name", T::string, "", "accepted"},                                               \
+      {"keystone_authtoken", "memcached_servers", T::list, "", "accepted (the cache is in the server)"},              \
+      {"keystone_authtoken", "service_type", T::string, "", "accepted"},                                              \
+      {"keystone_authtoken", "interface", T::string, "", "accepted"},                                                 \
+      {"keystone_authtoken", "auth_version", T::string, "", "accepted (v3 only)"},                                    \
+      {"keystone_authtoken", "http_request_max_retries", T::integer, "3", "accepted", 0, 100},                        \
+      {"keystone_authtoken", "include_service_catalog", T::boolean, "true", "accepted"},                              \
+      {"keystone_authtoken", "delay_auth_decision", T::boolean, "false", "accepted"},                                 \
+      {"keystone_authtoken", "memcache_security_strategy", T::string, "", "accepted"},                                \
+      {"keystone_authtoken", "memcache_secret_key", T::string, "", "accepted"},                                       \
+      {"keystone_authtoken", "signing_dir", T::string, "", "accepted"},
 
 const std::vector<OptionSpec>& server_schema() {
   using T = OptType;
@@ -75,7 +131,7 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "api_workers", T::integer, "2", "threads serving the API", 1, 256},
       {"DEFAULT", "max_connections", T::integer, "4096", "open client connections at most (also capped by the open-file limit)", 16, 1000000},
       {"DEFAULT", "base_mac", T::string, "fa:16:3e:00:00:00", "base of generated MAC addresses"},
-      {"DEFAULT", "auth_strategy", T::string, "noauth", "noauth (keystone comes later)"},
+      {"DEFAULT", "auth_strategy", T::string, "noauth", "keystone (tokens validated with Keystone) or noauth (tests, single-user labs)"},
       {"DEFAULT", "noauth_project_id", T::string, "fake_project_id", "project of requests without X-Project-Id"},
       {"DEFAULT", "max_request_body_size", T::integer, "114688", "bytes; larger bodies get 413", 1024, 1073741824},
       {"DEFAULT", "pagination_max_limit", T::integer, "-1", "-1 = no cap", -1, 1000000000},
@@ -94,6 +150,12 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "max_routes", T::integer, "30", "extra routes per router", -1, 100000},
       {"DEFAULT", "agent_down_time", T::integer, "75", "seconds without heartbeat before an agent is dead", 1, 86400},
       {"DEFAULT", "dvr_base_mac", T::string, "fa:16:3f:00:00:00", "base of per-host DVR MACs"},
+      KEYSTONE_AUTHTOKEN_OPTIONS
+      {"oslo_policy", "policy_file", T::string, "policy.yaml", "operator overrides of the default policy (YAML or JSON); relative to the config file's directory"},
+      {"oslo_policy", "enforce_new_defaults", T::boolean, "true", "false: a default rule also admits what its deprecated form admitted (Neutron 21's default)"},
+      {"oslo_policy", "enforce_scope", T::boolean, "false", "refuse tokens whose scope (system/project) the rule does not name"},
+      {"oslo_policy", "policy_default_rule", T::string, "default", "accepted for compatibility"},
+      {"oslo_policy", "policy_dirs", T::list, "", "accepted for compatibility; not read"},
       {"agent", "token", T::string, "", "shared token agents present (X-Neutrino-Token); empty = no check"},
       {"agent", "unix_socket", T::string, "", "also serve the API on this Unix socket (unix:// agent URLs)"},
       {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path"},
@@ -134,8 +196,12 @@ Result<Settings> settings_from(const Config& c) {
   if (!mac) return bad_value(c, "DEFAULT", "base_mac", "\"" + c.str("DEFAULT", "base_mac") + "\" is not a MAC address");
   s.base_mac = *mac;
   s.auth_strategy = c.str("DEFAULT", "auth_strategy");
-  if (s.auth_strategy != "noauth")
-    return bad_value(c, "DEFAULT", "auth_strategy", "only \"noauth\" is supported in this release");
+  if (s.auth_strategy != "noauth" && s.auth_strategy != "keystone")
+    return bad_value(c, "DEFAULT", "auth_strategy", "\"" + s.auth_strategy + "\" is neither keystone nor noauth");
+  if (s.auth_strategy == "keystone") NT_TRY(keystone_settings(c, s.keystone));
+  s.policy_file = c.str("oslo_policy", "policy_file");
+  s.enforce_new_defaults = c.boolean("oslo_policy", "enforce_new_defaults");
+  s.enforce_scope = c.boolean("oslo_policy", "enforce_scope");
   s.noauth_project_id = c.str("DEFAULT", "noauth_project_id");
   s.max_request_body_size = static_cast<size_t>(c.integer("DEFAULT", "max_request_body_size"));
   s.pagination_max_limit = c.integer("DEFAULT", "pagination_max_limit");

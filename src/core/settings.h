@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/keystone.h"
 #include "common/config.h"
 #include "common/net.h"
 
@@ -26,6 +27,10 @@ struct Settings {
   Mac base_mac{0xfa163e000000ULL};
   std::string auth_strategy = "noauth";
   std::string noauth_project_id = "fake_project_id";
+  auth::KeystoneOptions keystone;  // [keystone_authtoken], when auth_strategy = keystone
+  std::string policy_file;          // [oslo_policy] policy_file, resolved against the config's directory
+  bool enforce_new_defaults = true;
+  bool enforce_scope = false;
   size_t max_request_body_size = 114688;
   int64_t pagination_max_limit = -1;
   bool allow_bulk = true;

@@ -45,6 +45,15 @@ int main(int argc, char** argv) {
     std::cerr << "neutrino-server: " << settings.error().message << "\n";
     return 2;
   }
+  std::unique_ptr<nt::auth::KeystoneClient> keystone;
+  if (settings->auth_strategy == "keystone") {
+    auto client = nt::auth::KeystoneClient::create(settings->keystone);
+    if (!client) {
+      std::cerr << "neutrino-server: " << config_file << ": [keystone_authtoken] " << client.error().message << "\n";
+      return 2;
+    }
+    keystone = std::move(*client);
+  }
   if (check_only) {
     std::cout << "configuration OK\n";
     return 0;
@@ -69,6 +78,7 @@ int main(int argc, char** argv) {
   }
   nt::Writer writer(model, **store);
   nt::Api api(*settings, model, writer);
+  if (keystone) api.use_keystone(std::make_unique<nt::auth::Authenticator>(settings->keystone, std::move(keystone)));
   if (unix_socket.empty()) unix_socket = settings->unix_socket;
   nt::HttpServerOptions http_options;
   http_options.host = settings->bind_host;
