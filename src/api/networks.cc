@@ -124,6 +124,12 @@ class Networks final : public Handler {
   bool decorates() const override { return true; }
   // Only networks with several segments show otherwise than stored.
   bool decorates_row(const Obj& stored) const override { return stored.contains("segments"); }
+  // `shared` as Neutron shows it: true to a project an access_as_shared policy names (the
+  // stored flag is the "*" policy's).
+  bool personalizes(const Model& m, const Obj& stored, const Ctx& ctx) const override {
+    return !jget::flag(stored, "shared", false) && rbac_grants(m, jget::str(stored.if_contains("id")), "access_as_shared", ctx.project_id);
+  }
+  void personalize(const Model&, Obj& shown, const Ctx&) const override { shown["shared"] = true; }
 
   std::vector<std::string> special_filters() const override {
     return {"provider:network_type", "provider:physical_network", "provider:segmentation_id", "is_default"};

@@ -108,8 +108,11 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   for (size_t i = 0; i < page.rows.size(); ++i) {
     const Obj* o = page.rows[i];
     if (i) out += ", ";
-    const std::string* text = verbatim && !h.decorates_row(*o) ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
+    bool personal = h.personalizes(m, *o, ctx);
+    const std::string* text =
+        verbatim && !personal && !h.decorates_row(*o) ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
     if (text) out += *text;
+    else if (personal) out += json::serialize(render(def, h.shown_to(m, *o, ctx), ctx, q.fields));
     else out += json::serialize(render(def, h.decorates() ? h.decorate(m, *o) : *o, ctx, q.fields));
   }
   out += "]";
@@ -124,7 +127,7 @@ Result<json::value> show_resource(Handler& h, const Model& m, const Ctx& ctx, co
   std::vector<std::string> fields;
   for (const auto& [k, v] : params)
     if (k == "fields" && !v.empty()) fields.push_back(v);
-  return json::object{{h.def().singular, render(h.def(), h.decorate(m, *o), ctx, fields)}};
+  return json::object{{h.def().singular, render(h.def(), h.shown_to(m, *o, ctx), ctx, fields)}};
 }
 
 Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const json::value& body) {
@@ -144,7 +147,7 @@ Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const
     }
     NT_TRY(h.authorize(txn.model(), "create", item.as_object(), {}, ctx));
     NT_ASSIGN(Obj stored, h.create(txn, std::move(stamp_new(checked)), ctx));
-    created.push_back(render(def, h.decorate(txn.model(), stored), ctx));
+    created.push_back(render(def, h.shown_to(txn.model(), stored, ctx), ctx));
   }
   if (bulk) return json::object{{def.plural, std::move(created)}};
   return json::object{{def.singular, std::move(created[0])}};
@@ -199,7 +202,7 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
     bump_revision(txn, def.plural, id);
     next = *txn.model().find(def.plural, id);
   }
-  return json::object{{def.singular, render(def, h.decorate(txn.model(), next), ctx)}};
+  return json::object{{def.singular, render(def, h.shown_to(txn.model(), next, ctx), ctx)}};
 }
 
 Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& if_match) {

@@ -39,6 +39,15 @@ class Handler {
   // Whether this object's stored text differs from what an admin is shown (decorate()
   // changes it): lists copy the stored text of the others.
   virtual bool decorates_row(const Obj&) const { return decorates(); }
+  // What depends on who asks (a network's `shared` for a project it is shared with): the
+  // caller's view of a decorated object, and whether it differs from everyone's.
+  virtual bool personalizes(const Model&, const Obj&, const Ctx&) const { return false; }
+  virtual void personalize(const Model&, Obj&, const Ctx&) const {}
+  Obj shown_to(const Model& m, const Obj& stored, const Ctx& ctx) const {
+    Obj out = decorate(m, stored);
+    if (personalizes(m, stored, ctx)) personalize(m, out, ctx);
+    return out;
+  }
   // Query keys the resource filters on itself (e.g. ports' fixed_ips).
   virtual std::vector<std::string> special_filters() const { return {}; }
   virtual bool special_match(const Model& m, const Ctx& ctx, const Obj& o, const std::string& key,

@@ -29,7 +29,12 @@ def test_network_shared_with_one_project(osc, server):
     # The same policy twice is a conflict.
     dup = create_policy(server, "network", net["id"], b_project)
     assert dup.status_code == 409 and dup.json()["NeutronError"]["type"] == "DuplicateRbacPolicy", dup.text
-    assert b("GET", f"/v2.0/networks/{net['id']}").status_code == 200
+    shown_to_b = b("GET", f"/v2.0/networks/{net['id']}")
+    assert shown_to_b.status_code == 200
+    # As Neutron: `shared` is true to the project the policy names, false to the owner.
+    assert shown_to_b.json()["network"]["shared"] is True
+    assert [n["shared"] for n in b("GET", "/v2.0/networks").json()["networks"] if n["id"] == net["id"]] == [True]
+    assert osc("network", "show", net["id"])["shared"] is False
     assert c("GET", f"/v2.0/networks/{net['id']}").status_code == 404
     port = b("POST", "/v2.0/ports", json={"port": {"network_id": net["id"]}})
     assert port.status_code == 201, port.text
