@@ -61,7 +61,10 @@ struct Credentials {
 // Answers for the checks that read another resource: tenant_id:%(network:tenant_id)s
 // (Neutron's OwnerCheck: the owner of the target's network, security group, or ext_parent
 // floating IP, router or local IP) and field:networks:shared=True for a target that is not a
-// network (the target's network's "shared"). Neutron reads these with an admin context.
+// network (the target's network's "shared"). Neutron reads owners with an admin context and
+// "shared" with the context of the target's project (a network that project cannot see is
+// an error there: answer nullopt, and the check is false). Not cached here (Neutron caches
+// owners for 5 seconds): cache in the lookup if it is costly.
 class ParentLookup {
  public:
   virtual ~ParentLookup() = default;
