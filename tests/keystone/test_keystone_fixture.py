@@ -3,6 +3,7 @@ as the real openstack CLI sees it, and stopping/starting the server."""
 import json
 import subprocess
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -30,6 +31,10 @@ def test_user_tokens_validate_with_project_and_roles(keystone, user, project, ro
     assert body["token"]["project"]["id"] == keystone.ids["project"][project]
     assert role_names(body) == roles
     assert r.headers["X-Subject-Token"] == token
+    # The configured lifetime (the fixture's 60 s, for expiry tests).
+    issued, expires = (datetime.fromisoformat(body["token"][k].replace("Z", "+00:00"))
+                       for k in ("issued_at", "expires_at"))
+    assert round((expires - issued).total_seconds()) == keystone.token_expiration
 
 
 def test_service_user_has_service_and_admin_roles(keystone):
