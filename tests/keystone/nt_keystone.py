@@ -28,6 +28,7 @@ alice (member of proj-a), bob (member of proj-b), rita (reader of proj-a). Boots
 imply each other (admin -> member -> reader): alice's tokens list member and reader.
 """
 import atexit
+import grp
 import os
 import pwd
 import shutil
@@ -112,7 +113,7 @@ class Keystone:
         # PostgreSQL refuses to run as root: then its cluster belongs to the postgres user.
         pg = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
         self._as_pg = dict(user=pg.pw_uid, group=pg.pw_gid, extra_groups=[]) if pg else {}
-        self._me = pwd.getpwuid(os.geteuid()).pw_name
+        self._me = (pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self):
@@ -165,7 +166,7 @@ class Keystone:
         self.conf.write_text(self._keystone_conf())
         # The key repositories need no database: they are made while PostgreSQL starts and
         # db_sync runs (2 cores; each keystone-manage spends ~2 s importing Keystone).
-        who = ("--keystone-user", self._me, "--keystone-group", self._me)
+        who = ("--keystone-user", self._me[0], "--keystone-group", self._me[1])
         keys = [self._manage_async(cmd, *who) for cmd in ("fernet_setup", "credential_setup")]
         self._start_postgres()
         timed("postgres", t0)
