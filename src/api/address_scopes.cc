@@ -44,6 +44,12 @@ class AddressScopes final : public Handler {
   // Rendered (not copied from the stored text), so that the hidden attributes stay hidden.
   bool decorates() const override { return true; }
 
+  // `shared` is true to a project an access_as_shared policy names, as Neutron shows it.
+  bool personalizes(const Model& m, const Obj& stored, const Ctx& ctx) const override {
+    return !jget::flag(stored, "shared", false) && rbac_grants(m, jget::str(stored.if_contains("id")), "access_as_shared", ctx.project_id);
+  }
+  void personalize(const Model&, Obj& shown, const Ctx&) const override { shown["shared"] = true; }
+
   // Own, shared with everyone, or with the caller's project by RBAC (rbac-address-scope).
   bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {
     return rbac_readable(m, o, "address_scopes", ctx);

@@ -8,6 +8,7 @@
 
 #include "api/resource.h"
 #include "auth/keystone.h"
+#include "policy/policy_file.h"
 #include "channel/watch_hub.h"
 #include "core/liveness.h"
 #include "planner/planner.h"
@@ -26,6 +27,8 @@ class Api {
   Liveness& liveness() { return liveness_; }
   // auth_strategy = keystone: every request but the version list needs a valid token.
   void use_keystone(std::unique_ptr<auth::Authenticator> a) { authenticator_ = std::move(a); }
+  // The operator's policy file, watched for changes (else Neutron's defaults).
+  void use_policy_file(std::unique_ptr<policy::PolicyFile> f) { policy_file_ = std::move(f); }
 
  private:
   int64_t model_revision();
@@ -53,6 +56,8 @@ class Api {
   WatchHub watches_;
   std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment
   std::unique_ptr<Handler> port_forwardings_;                  // under floatingips/{id}
+  std::shared_ptr<const policy::Policy> default_policy_;
+  std::unique_ptr<policy::PolicyFile> policy_file_;
   // Last member: its validation threads stop first, before what they call into.
   std::unique_ptr<auth::Authenticator> authenticator_;  // null in noauth mode
 };

@@ -7,6 +7,14 @@
 namespace nt {
 namespace {
 
+// Keystone's default implied roles (admin implies member, member implies reader): its
+// tokens list them, and noauth's X-Roles get the same.
+void add_implied_roles(std::vector<std::string>& roles) {
+  auto has = [&](const char* role) { return std::find(roles.begin(), roles.end(), role) != roles.end(); };
+  if (has("admin") && !has("member")) roles.push_back("member");
+  if (has("member") && !has("reader")) roles.push_back("reader");
+}
+
 void derive_flags(Ctx& ctx) {
   auto has = [&](const char* role) { return std::find(ctx.roles.begin(), ctx.roles.end(), role) != ctx.roles.end(); };
   ctx.is_admin = has("admin");
@@ -32,6 +40,7 @@ Ctx context_from(const HttpRequest& req, const std::string& default_project) {
     ctx.project_id = project;
     if (roles.empty()) ctx.roles = {"member", "reader"};
   }
+  add_implied_roles(ctx.roles);
   derive_flags(ctx);
   return ctx;
 }
@@ -44,6 +53,16 @@ Ctx context_from_identity(const auth::Identity& id) {
   ctx.system_scope = id.system_scope;
   derive_flags(ctx);
   return ctx;
+}
+
+void bind_policy(Ctx& ctx, std::shared_ptr<const policy::Policy> p) {
+  ctx.creds.user_id = ctx.user_id;
+  ctx.creds.project_id = ctx.project_id;
+  ctx.creds.roles = ctx.roles;
+  if (ctx.system_scope) ctx.creds.system_scope = "all";
+  ctx.creds.is_admin = p->is_admin(ctx.creds);
+  ctx.is_admin = ctx.creds.is_admin;
+  ctx.policy = std::move(p);
 }
 
 }  // namespace nt

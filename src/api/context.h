@@ -8,6 +8,7 @@
 
 #include "auth/keystone.h"
 #include "http/message.h"
+#include "policy/policy.h"
 
 namespace nt {
 
@@ -19,11 +20,17 @@ struct Ctx {
   std::string user_id;
   std::vector<std::string> roles;  // lower case
   bool system_scope = false;
+  // Neutron's policy for this request (null: the server acting on its own, not checked).
+  std::shared_ptr<const policy::Policy> policy;
+  policy::Credentials creds;
 };
 
 inline Ctx internal_ctx() { return Ctx{"", true, true, true, "", {"admin"}, false}; }
 
 Ctx context_from(const HttpRequest& req, const std::string& default_project);
 Ctx context_from_identity(const auth::Identity& id);
+// Attaches the policy in force and the caller's credentials; is_admin becomes Neutron's
+// context.is_admin (the policy's context_is_admin rule).
+void bind_policy(Ctx& ctx, std::shared_ptr<const policy::Policy> policy);
 
 }  // namespace nt

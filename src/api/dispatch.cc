@@ -65,6 +65,9 @@ Status check_request_text(const HttpRequest& req, const std::string& path, const
 }  // namespace
 
 Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(settings), model_(model), writer_(writer) {
+  auto defaults = policy::Policy::build({}, {settings.enforce_new_defaults, settings.enforce_scope});
+  if (!defaults) throw std::logic_error("Neutron's default policy does not build: " + defaults.error().message);
+  default_policy_ = std::make_shared<const policy::Policy>(std::move(*defaults));
   std::unique_ptr<Handler> all[] = {make_networks(settings),        make_subnets(settings),
                                      make_ports(settings),           make_security_groups(settings),
                                      make_security_group_rules(settings), make_routers(settings),
@@ -184,6 +187,7 @@ HttpResponse Api::unauthenticated() const {
 }
 
 void Api::route(HttpRequest&& req, Route r, std::vector<std::string> segments, Reply reply) {
+  bind_policy(r.ctx, policy_file_ ? policy_file_->current() : default_policy_);
   std::string proto = req.header("x-forwarded-proto");
   std::string host = req.header("host");
   r.base_url = (proto.empty() ? "http" : proto) + "://" + (host.empty() ? "localhost" : host);

@@ -160,6 +160,16 @@ class PortForwardings final : public Handler {
     return fip && (ctx.is_admin || project_of(*fip) == ctx.project_id);
   }
   Status authorize(const Model&, const std::string&, const Obj&, const Obj&, const Ctx&) const override { return {}; }
+  // Neutron's policy names it floatingip_port_forwarding and checks the floating IP's owner
+  // (ext_parent); the forwarding's project is its floating IP's.
+  std::string policy_resource() const override { return "floatingip_port_forwarding"; }
+  void add_policy_target(const Model& m, Obj& target) const override {
+    std::string fip_id = jget::str(target.if_contains("floatingip_id"));
+    if (fip_id.empty()) fip_id = parent_id;
+    target["ext_parent_floatingip_id"] = fip_id;
+    if (const Obj* fip = m.find("floatingips", fip_id); fip && !target.contains("project_id"))
+      target["project_id"] = target["tenant_id"] = project_of(*fip);
+  }
 
   // The floating IP of the request being written (writes run one at a time).
   std::string parent_id;

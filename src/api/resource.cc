@@ -23,9 +23,10 @@ Status check_owner(const ResourceDef& def, const Obj& o, const Ctx& ctx, const s
 }
 }  // namespace
 
+// Ownership is Neutron's policy's (enforce_policy); resources add their own rules.
 Status Handler::authorize(const Model&, const std::string& action, const Obj& target, const Obj&,
                           const Ctx& ctx) const {
-  if (action == "create") return {};
+  if (action == "create" || ctx.policy) return {};
   return check_owner(def(), target, ctx, action);
 }
 
@@ -73,6 +74,82 @@ Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, cons
   return o;
 }
 
+namespace {
+
+// What Neutron's owner and field checks read from other resources.
+class ModelParents final : public policy::ParentLookup {
+ public:
+  explicit ModelParents(const Model& m) : m_(m) {}
+  std::optional<json::value> attribute(std::string_view resource, std::string_view id,
+                                       std::string_view field) const override {
+    static const std::map<std::string_view, const char*> tables = {
+        {"network", "networks"}, {"security_group", "security_groups"}, {"floatingip", "floatingips"},
+        {"router", "routers"}};
+    auto table = tables.find(resource);
+    if (table == tables.end()) return std::nullopt;
+    const Obj* o = m_.find(table->second, std::string(id));
+    const json::value* v = o ? o->if_contains(field) : nullptr;
+    if (!v) return std::nullopt;
+    return *v;
+  }
+
+ private:
+  const Model& m_;
+};
+
+std::string rule_for(const Handler& h, const std::string& action) {
+  for (const char* verb : {"create", "get", "update", "delete"})
+    if (action == verb) return action + "_" + h.policy_resource();
+  return action;
+}
+
+Obj policy_target(const Handler& h, const Model& m, const Obj& o) {
+  Obj target = o;
+  h.add_policy_target(m, target);
+  return target;
+}
+
+}  // namespace
+
+Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const std::string& action, const Obj& target,
+                      std::span<const std::string> updated) {
+  if (!ctx.policy || ctx.internal) return {};
+  ModelParents parents(m);
+  std::string rule = rule_for(h, action);
+  Obj full = policy_target(h, m, target);
+  policy::Request request{rule, full, updated, h.def().plural};
+  auto verdict = ctx.policy->enforce(request, ctx.creds, &parents);
+  if (verdict || action == "create" || action == "get") return verdict;
+  // Neutron hides what the caller may not see: a refused update or delete of an object it
+  // cannot get is "not found".
+  policy::Request get{rule_for(h, "get"), full, {}, h.def().plural};
+  if (!ctx.policy->authorize(get, ctx.creds, &parents))
+    return not_found("HTTPNotFound", "The resource could not be found.");
+  return verdict;
+}
+
+bool policy_allows(const Handler& h, const Model& m, const Ctx& ctx, const std::string& action, const Obj& target) {
+  if (!ctx.policy || ctx.internal) return true;
+  ModelParents parents(m);
+  std::string rule = rule_for(h, action);
+  Obj full = policy_target(h, m, target);
+  return ctx.policy->authorize(policy::Request{rule, full, {}, h.def().plural}, ctx.creds, &parents);
+}
+
+Obj without_hidden(const Handler& h, const Model& m, Obj shown, const Ctx& ctx) {
+  if (!ctx.policy || ctx.internal) return shown;
+  ModelParents parents(m);
+  for (const auto& name : ctx.policy->hidden_attributes(h.policy_resource(), shown, ctx.creds, &parents))
+    shown.erase(name);
+  return shown;
+}
+
+bool hides_nothing(const Handler& h, const Model& m, const Obj& shown, const Ctx& ctx) {
+  if (!ctx.policy || ctx.internal) return true;
+  ModelParents parents(m);
+  return ctx.policy->hidden_attributes(h.policy_resource(), shown, ctx.creds, &parents).empty();
+}
+
 // Repeating a special key ORs its values; different keys AND, as for plain filters.
 bool Handler::special_match_all(const Model& m, const Ctx& ctx, const Obj& o,
                                 const std::vector<std::pair<std::string, std::string>>& filters) const {
@@ -98,6 +175,8 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
     rows.reserve(table->size());
     for (const auto& [id, stored] : *table) {
       if (!h.visible(m, stored, ctx) || !matches(q, stored)) continue;
+      // The policy sees the object as this caller is shown it (a network shared with it).
+      if (!policy_allows(h, m, ctx, "get", h.personalizes(m, stored, ctx) ? h.shown_to(m, stored, ctx) : stored)) continue;
       if (special_matches(h, m, ctx, q, stored)) rows.push_back(&stored);
     }
   }
@@ -108,12 +187,10 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   for (size_t i = 0; i < page.rows.size(); ++i) {
     const Obj* o = page.rows[i];
     if (i) out += ", ";
-    bool personal = h.personalizes(m, *o, ctx);
-    const std::string* text =
-        verbatim && !personal && !h.decorates_row(*o) ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
+    bool plain = verbatim && !h.personalizes(m, *o, ctx) && !h.decorates_row(*o) && hides_nothing(h, m, *o, ctx);
+    const std::string* text = plain ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
     if (text) out += *text;
-    else if (personal) out += json::serialize(render(def, h.shown_to(m, *o, ctx), ctx, q.fields));
-    else out += json::serialize(render(def, h.decorates() ? h.decorate(m, *o) : *o, ctx, q.fields));
+    else out += json::serialize(render(def, without_hidden(h, m, h.shown_to(m, *o, ctx), ctx), ctx, q.fields));
   }
   out += "]";
   if (q.limit > 0 || !q.marker.empty()) out += ", \"" + def.plural + "_links\": " + json::serialize(page.links);
@@ -124,11 +201,24 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
 Result<json::value> show_resource(Handler& h, const Model& m, const Ctx& ctx, const std::string& id,
                                   const Params& params) {
   NT_ASSIGN(const Obj* o, find_visible(h, m, ctx, id));
+  Obj shown = h.shown_to(m, *o, ctx);
+  if (!policy_allows(h, m, ctx, "get", shown)) return not_found(h.def().not_found, h.def().missing(id));
   std::vector<std::string> fields;
   for (const auto& [k, v] : params)
     if (k == "fields" && !v.empty()) fields.push_back(v);
-  return json::object{{h.def().singular, render(h.def(), h.shown_to(m, *o, ctx), ctx, fields)}};
+  return json::object{{h.def().singular, render(h.def(), without_hidden(h, m, std::move(shown), ctx), ctx, fields)}};
 }
+
+namespace {
+// A create's policy target: the converted values the request gave and the project, as
+// Neutron's (attributes left to their defaults are not "explicitly set").
+Obj given_only(const Obj& checked, const Obj& item) {
+  Obj target;
+  for (const auto& kv : checked)
+    if (item.contains(kv.key()) || kv.key() == "project_id" || kv.key() == "tenant_id") target.emplace(kv.key(), kv.value());
+  return target;
+}
+}  // namespace
 
 Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const json::value& body) {
   const auto& def = h.def();
@@ -138,6 +228,7 @@ Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const
   json::array created;
   for (const auto& item : items) {
     NT_ASSIGN(Obj checked, check_create(def, item.as_object(), ctx));
+    NT_TRY(h.validate_ownership(txn.model(), checked, ctx));
     auto project = project_of(checked);
     auto quota = h.quota_name();
     if (!quota.empty()) {
@@ -146,8 +237,9 @@ Result<json::value> create_resources(Handler& h, Txn& txn, const Ctx& ctx, const
         return conflict("OverQuota", "Quota exceeded for resources: ['" + quota + "'].");
     }
     NT_TRY(h.authorize(txn.model(), "create", item.as_object(), {}, ctx));
+    NT_TRY(enforce_policy(h, txn.model(), ctx, "create", given_only(checked, item.as_object())));
     NT_ASSIGN(Obj stored, h.create(txn, std::move(stamp_new(checked)), ctx));
-    created.push_back(render(def, h.shown_to(txn.model(), stored, ctx), ctx));
+    created.push_back(render(def, without_hidden(h, txn.model(), h.shown_to(txn.model(), stored, ctx), ctx), ctx));
   }
   if (bulk) return json::object{{def.plural, std::move(created)}};
   return json::object{{def.singular, std::move(created[0])}};
@@ -195,6 +287,15 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
   NT_ASSIGN(Obj changes, check_update(def, item, ctx));
+  {
+    Obj merged = current;
+    std::vector<std::string> updated;
+    for (const auto& kv : changes) merged[kv.key()] = kv.value(), updated.emplace_back(kv.key());
+    // An empty PUT sets no attribute: Neutron then reads only the attributes without
+    // defaults, so no attribute rule applies (a name no rule has says "none").
+    if (updated.empty()) updated.emplace_back("-");
+    NT_TRY(enforce_policy(h, txn.model(), ctx, "update", merged, updated));
+  }
   NT_TRY(h.authorize(txn.model(), "update", current, changes, ctx));
   NT_TRY(check_if_match(current, if_match));
   NT_ASSIGN(Obj next, h.update(txn, current, changes, ctx));
@@ -202,12 +303,13 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
     bump_revision(txn, def.plural, id);
     next = *txn.model().find(def.plural, id);
   }
-  return json::object{{def.singular, render(def, h.shown_to(txn.model(), next, ctx), ctx)}};
+  return json::object{{def.singular, render(def, without_hidden(h, txn.model(), h.shown_to(txn.model(), next, ctx), ctx), ctx)}};
 }
 
 Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& if_match) {
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
+  NT_TRY(enforce_policy(h, txn.model(), ctx, "delete", current));
   NT_TRY(h.authorize(txn.model(), "delete", current, {}, ctx));
   NT_TRY(check_if_match(current, if_match));
   return h.remove(txn, current, ctx);

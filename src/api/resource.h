@@ -3,6 +3,7 @@
 // tags, quotas, bulk create as one transaction, visibility). Each resource supplies a
 // Handler with its own rules.
 #pragma once
+#include <span>
 #include <boost/json.hpp>
 #include <map>
 #include <string>
@@ -41,6 +42,13 @@ class Handler {
   virtual bool decorates_row(const Obj&) const { return decorates(); }
   // What depends on who asks (a network's `shared` for a project it is shared with): the
   // caller's view of a decorated object, and whether it differs from everyone's.
+  // Neutron's ownership validation, before quotas and policy (a port or subnet must name a
+  // network the caller can see: else 404 NetworkNotFound).
+  virtual Status validate_ownership(const Model&, const Obj& /*checked*/, const Ctx&) const { return {}; }
+  // The resource as Neutron's policy names it ("port" in create_port) and what its policy
+  // target adds to the object (a port forwarding's floating IP as ext_parent).
+  virtual std::string policy_resource() const { return def().singular; }
+  virtual void add_policy_target(const Model&, Obj&) const {}
   virtual bool personalizes(const Model&, const Obj&, const Ctx&) const { return false; }
   virtual void personalize(const Model&, Obj&, const Ctx&) const {}
   Obj shown_to(const Model& m, const Obj& stored, const Ctx& ctx) const {
@@ -94,5 +102,16 @@ Result<boost::json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx,
 Status delete_resource(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& if_match);
 // The stored object if it exists and ctx may see it; else the resource's NotFound error.
 Result<const Obj*> find_visible(Handler& h, const Model& m, const Ctx& ctx, const std::string& id);
+
+// Neutron's policy (src/policy) for `action` ("create", "get", "update", "delete", or a
+// whole rule name such as "add_router_interface") on `target`; the server's own requests
+// pass. enforce_policy gives Neutron's 403; a refused update or delete of an object the
+// caller may not even get is 404 instead.
+Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const std::string& action, const Obj& target,
+                      std::span<const std::string> updated = {});
+bool policy_allows(const Handler& h, const Model& m, const Ctx& ctx, const std::string& action, const Obj& target);
+// The object without the attributes the policy hides from this caller (get_port:binding:*).
+Obj without_hidden(const Handler& h, const Model& m, Obj shown, const Ctx& ctx);
+bool hides_nothing(const Handler& h, const Model& m, const Obj& shown, const Ctx& ctx);
 
 }  // namespace nt

@@ -204,6 +204,7 @@ Result<json::value> router_interface_action(Handler& routers, Txn& txn, const Ct
                                             const std::string& action, const std::string& body) {
   NT_ASSIGN(const Obj* found, find_visible(routers, txn.model(), ctx, id));
   Obj router = *found;
+  NT_TRY(enforce_policy(routers, txn.model(), ctx, action, router));
   NT_ASSIGN(auto req, parse_interface_body(body));
   Obj port;
   if (action == "add_router_interface") {

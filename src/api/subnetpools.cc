@@ -155,6 +155,12 @@ class SubnetPools final : public Handler {
     return out;
   }
 
+  // `shared` is true to a project an access_as_shared policy names, as Neutron shows it.
+  bool personalizes(const Model& m, const Obj& stored, const Ctx& ctx) const override {
+    return !jget::flag(stored, "shared", false) && rbac_grants(m, jget::str(stored.if_contains("id")), "access_as_shared", ctx.project_id);
+  }
+  void personalize(const Model&, Obj& shown, const Ctx&) const override { shown["shared"] = true; }
+
   Status authorize(const Model& m, const std::string& action, const Obj& target, const Obj& request,
                    const Ctx& ctx) const override {
     if (action == "create" && !ctx.is_admin) {

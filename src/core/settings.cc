@@ -152,7 +152,7 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "dvr_base_mac", T::string, "fa:16:3f:00:00:00", "base of per-host DVR MACs"},
       KEYSTONE_AUTHTOKEN_OPTIONS
       {"oslo_policy", "policy_file", T::string, "policy.yaml", "operator overrides of the default policy (YAML or JSON); relative to the config file's directory"},
-      {"oslo_policy", "enforce_new_defaults", T::boolean, "true", "false: a default rule also admits what its deprecated form admitted (Neutron 21's default)"},
+      {"oslo_policy", "enforce_new_defaults", T::boolean, "false", "true: only the new default rules (readers read-only); false: a rule also admits what its deprecated form admitted, as Neutron 21 by default"},
       {"oslo_policy", "enforce_scope", T::boolean, "false", "refuse tokens whose scope (system/project) the rule does not name"},
       {"oslo_policy", "policy_default_rule", T::string, "default", "accepted for compatibility"},
       {"oslo_policy", "policy_dirs", T::list, "", "accepted for compatibility; not read"},

@@ -29,7 +29,7 @@ struct Settings {
   std::string noauth_project_id = "fake_project_id";
   auth::KeystoneOptions keystone;  // [keystone_authtoken], when auth_strategy = keystone
   std::string policy_file;          // [oslo_policy] policy_file, resolved against the config's directory
-  bool enforce_new_defaults = true;
+  bool enforce_new_defaults = false;
   bool enforce_scope = false;
   size_t max_request_body_size = 114688;
   int64_t pagination_max_limit = -1;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <thread>
+#include <filesystem>
 #include <iostream>
 
 #include "api/errors.h"
@@ -13,6 +14,7 @@
 #include "core/settings.h"
 #include "core/startup.h"
 #include "http/server.h"
+#include "policy/policy_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"neutrino-server: Neutron-compatible network API server"};
@@ -54,6 +56,21 @@ int main(int argc, char** argv) {
     }
     keystone = std::move(*client);
   }
+  // The policy file: relative to the configuration file's directory, as oslo.config finds it.
+  std::string policy_path = settings->policy_file;
+  if (!policy_path.empty() && policy_path[0] != '/' && !config_file.empty())
+    policy_path = (std::filesystem::path(config_file).parent_path() / policy_path).string();
+  nt::policy::PolicyFile::Options policy_options;
+  policy_options.policy = {settings->enforce_new_defaults, settings->enforce_scope};
+  policy_options.on_error = [](const nt::Error& e) {
+    spdlog::error("policy file not taken, the last good policy stays in force: {}", e.message);
+  };
+  auto policy_file = nt::policy::PolicyFile::open(policy_path, policy_options);
+  if (!policy_file) {
+    std::cerr << "neutrino-server: " << policy_file.error().message << "\n";
+    return 2;
+  }
+  for (const auto& w : (*policy_file)->current()->warnings()) spdlog::warn("policy: {}", w);
   if (check_only) {
     std::cout << "configuration OK\n";
     return 0;
@@ -78,6 +95,7 @@ int main(int argc, char** argv) {
   }
   nt::Writer writer(model, **store);
   nt::Api api(*settings, model, writer);
+  api.use_policy_file(std::move(*policy_file));
   if (keystone) api.use_keystone(std::make_unique<nt::auth::Authenticator>(settings->keystone, std::move(keystone)));
   if (unix_socket.empty()) unix_socket = settings->unix_socket;
   nt::HttpServerOptions http_options;
