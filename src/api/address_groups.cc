@@ -124,6 +124,11 @@ class AddressGroups final : public Handler {
   const ResourceDef& def() const override { return def_; }
   std::string quota_name() const override { return ""; }
   // Rendered (not copied from the stored text), so that the hidden attributes stay hidden.
+  // Neutron's policy reads `shared` (true to a project an access_as_shared policy names),
+  // which address groups do not show.
+  void add_policy_target(const Model& m, Obj& target, const Ctx& ctx) const override {
+    target["shared"] = rbac_grants(m, jget::str(target.if_contains("id")), "access_as_shared", ctx.project_id);
+  }
   bool decorates() const override { return true; }
   // Own, or shared with the caller's project (or everyone) by RBAC (rbac-address-group).
   bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override {

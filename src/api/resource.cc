@@ -103,9 +103,12 @@ std::string rule_for(const Handler& h, const std::string& action) {
   return action;
 }
 
-Obj policy_target(const Handler& h, const Model& m, const Obj& o) {
+// The object as the caller is shown it (shared with its project), and what the policy
+// reads besides.
+Obj policy_target(const Handler& h, const Model& m, const Obj& o, const Ctx& ctx) {
   Obj target = o;
-  h.add_policy_target(m, target);
+  if (h.personalizes(m, o, ctx)) h.personalize(m, target, ctx);
+  h.add_policy_target(m, target, ctx);
   return target;
 }
 
@@ -116,13 +119,14 @@ Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const st
   if (!ctx.policy || ctx.internal) return {};
   ModelParents parents(m);
   std::string rule = rule_for(h, action);
-  Obj full = policy_target(h, m, target);
+  Obj full = policy_target(h, m, target, ctx);
   policy::Request request{rule, full, updated, h.def().plural};
   auto verdict = ctx.policy->enforce(request, ctx.creds, &parents);
   if (verdict || action == "create" || action == "get") return verdict;
   // Neutron hides what the caller may not see: a refused update or delete of an object it
   // cannot get is "not found".
-  policy::Request get{rule_for(h, "get"), full, {}, h.def().plural};
+  std::string get_rule = rule_for(h, "get");
+  policy::Request get{get_rule, full, {}, h.def().plural};
   if (!ctx.policy->authorize(get, ctx.creds, &parents))
     return not_found("HTTPNotFound", "The resource could not be found.");
   return verdict;
@@ -132,7 +136,7 @@ bool policy_allows(const Handler& h, const Model& m, const Ctx& ctx, const std::
   if (!ctx.policy || ctx.internal) return true;
   ModelParents parents(m);
   std::string rule = rule_for(h, action);
-  Obj full = policy_target(h, m, target);
+  Obj full = policy_target(h, m, target, ctx);
   return ctx.policy->authorize(policy::Request{rule, full, {}, h.def().plural}, ctx.creds, &parents);
 }
 

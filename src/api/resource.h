@@ -48,7 +48,7 @@ class Handler {
   // The resource as Neutron's policy names it ("port" in create_port) and what its policy
   // target adds to the object (a port forwarding's floating IP as ext_parent).
   virtual std::string policy_resource() const { return def().singular; }
-  virtual void add_policy_target(const Model&, Obj&) const {}
+  virtual void add_policy_target(const Model&, Obj&, const Ctx&) const {}
   virtual bool personalizes(const Model&, const Obj&, const Ctx&) const { return false; }
   virtual void personalize(const Model&, Obj&, const Ctx&) const {}
   Obj shown_to(const Model& m, const Obj& stored, const Ctx& ctx) const {

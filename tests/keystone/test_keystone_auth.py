@@ -1,0 +1,270 @@
+"""neutrino-server with auth_strategy = keystone against a real Keystone (tests/keystone):
+the real openstack CLI and openstacksdk with password auth, project isolation, a reader
+that can only read, a policy.yaml changed under a running server, revoked and expired
+tokens, Keystone down and back, RBAC to another project by the CLI, forged headers.
+
+Users (nt_keystone.USERS): alice = member of proj-a, rita = reader of proj-a, bob = member
+of proj-b, admin = cloud admin. The server runs with [oslo_policy] enforce_new_defaults =
+true, which gives readers read-only access as in Neutron."""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openstack
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+from neutrino_api import OPENSTACK_BIN, SERVER_BIN, Server, uniq  # noqa: E402
+
+CACHE_TIME = 3  # token_cache_time of the server under test, seconds
+
+CONFIG = """[DEFAULT]
+auth_strategy = keystone
+[keystone_authtoken]
+www_authenticate_uri = {url}
+auth_url = {auth_url}
+auth_type = password
+username = neutron
+password = neutron-pw
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+token_cache_time = {cache}
+[oslo_policy]
+policy_file = policy.yaml
+enforce_new_defaults = true
+"""
+
+
+@pytest.fixture(scope="module")
+def ks_server(keystone, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("ks-server")
+    (workdir / "policy.yaml").write_text("# operator overrides; none yet\n")
+    server = Server(workdir, config_text=CONFIG.format(url=keystone.url, auth_url=keystone.auth_url, cache=CACHE_TIME))
+    server.start()
+    keystone.register_network_endpoint(server.url)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class As:
+    """Raw HTTP as one Keystone user (a fresh token per instance)."""
+
+    def __init__(self, keystone, server, user, project):
+        self.url, self.token = server.url, keystone.token(user, project)
+        self.project_id = keystone.ids["project"][project]
+
+    def __call__(self, method, path, body=None, headers=None):
+        h = {"X-Auth-Token": self.token, "Content-Type": "application/json"}
+        h.update(headers or {})
+        return requests.request(method, self.url + path, data=None if body is None else json.dumps(body),
+                                headers=h, timeout=30)
+
+    def create(self, collection, singular, **attrs):
+        r = self("POST", f"/v2.0/{collection}", {singular: attrs})
+        assert r.status_code == 201, f"{collection}: {r.status_code} {r.text}"
+        return r.json()[singular]
+
+
+def osc(keystone, user, project, *args, ok=True):
+    """The real openstack CLI with password auth (OS_AUTH_URL...); JSON output when it has any."""
+    r = subprocess.run([OPENSTACK_BIN, *args], env=keystone.cli_env(user, project), capture_output=True,
+                       text=True, timeout=120)
+    if ok:
+        assert r.returncode == 0, f"openstack {' '.join(args)}: {r.stderr}"
+        return json.loads(r.stdout) if r.stdout.strip().startswith(("{", "[")) else r.stdout
+    assert r.returncode != 0, f"openstack {' '.join(args)} should have failed: {r.stdout}"
+    return r.stderr
+
+
+def error_of(r, status):
+    assert r.status_code == status, f"expected {status}, got {r.status_code}: {r.text}"
+    return r.json()["NeutronError"]
+
+
+def wait_until(what, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def test_a_token_is_required(ks_server, keystone):
+    assert requests.get(ks_server.url + "/", timeout=10).status_code == 200  # the version list is public
+    r = requests.get(ks_server.url + "/v2.0/networks", timeout=10)
+    assert error_of(r, 401)["type"] == "HTTPUnauthorized"
+    assert r.headers["WWW-Authenticate"] == f'Keystone uri="{keystone.url}"'
+    r = requests.get(ks_server.url + "/v2.0/networks", headers={"X-Auth-Token": "not-a-token"}, timeout=10)
+    error_of(r, 401)
+
+
+def test_admin_runs_the_seed_sequence_with_the_cli(ks_server, keystone):
+    def admin(*args):
+        return osc(keystone, "admin", "admin", *args)
+
+    ext = admin("network", "create", "--external", "--share", uniq("public"), "-f", "json")
+    admin("subnet", "create", "--network", ext["id"], "--subnet-range", "203.0.113.0/24", "--no-dhcp",
+          uniq("public-sub"), "-f", "json")
+    net = admin("network", "create", uniq("demo"), "-f", "json")
+    sub = admin("subnet", "create", "--network", net["id"], "--subnet-range", "10.61.0.0/24", uniq("demo"), "-f", "json")
+    router = admin("router", "create", uniq("r"), "-f", "json")
+    admin("router", "set", "--external-gateway", ext["id"], router["id"])
+    admin("router", "add", "subnet", router["id"], sub["id"])
+    port = admin("port", "create", "--network", net["id"], uniq("vm"), "-f", "json")
+    fip = admin("floating", "ip", "create", "--port", port["id"], ext["id"], "-f", "json")
+    assert fip["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
+    sg = admin("security", "group", "create", uniq("web"), "-f", "json")
+    admin("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", sg["id"], "-f", "json")
+    assert net["id"] in {n["ID"] for n in admin("network", "list", "-f", "json")}
+
+
+def test_projects_are_isolated_and_a_reader_only_reads(ks_server, keystone):
+    alice, bob = As(keystone, ks_server, "alice", "proj-a"), As(keystone, ks_server, "bob", "proj-b")
+    rita, admin = As(keystone, ks_server, "rita", "proj-a"), As(keystone, ks_server, "admin", "admin")
+    net = alice.create("networks", "network", name=uniq("a-net"))
+    assert net["project_id"] == alice.project_id
+    alice.create("subnets", "subnet", network_id=net["id"], cidr="10.62.0.0/24", ip_version=4)
+    port = alice.create("ports", "port", network_id=net["id"])
+    router = alice.create("routers", "router", name=uniq("a-r"))
+    sg = alice.create("security-groups", "security_group", name=uniq("a-sg"))
+    owned = [("networks", net), ("ports", port), ("routers", router), ("security-groups", sg)]
+
+    for collection, obj in owned:
+        assert error_of(bob("GET", f"/v2.0/{collection}/{obj['id']}"), 404)
+        assert error_of(bob("PUT", f"/v2.0/{collection}/{obj['id']}", {collection.rstrip("s").replace("-", "_"): {"name": "x"}}), 404)
+        assert error_of(bob("DELETE", f"/v2.0/{collection}/{obj['id']}"), 404)
+        # Not through filters or fields either.
+        for query in (f"?project_id={alice.project_id}", f"?id={obj['id']}", "?fields=id&fields=name"):
+            listed = bob("GET", f"/v2.0/{collection}{query}").json()[collection.replace("-", "_")]
+            assert obj["id"] not in {o.get("id") for o in listed}, query
+        # The reader of proj-a sees it, and may not change it.
+        assert rita("GET", f"/v2.0/{collection}/{obj['id']}").status_code == 200
+        assert obj["id"] in {o["id"] for o in rita("GET", f"/v2.0/{collection}").json()[collection.replace("-", "_")]}
+        singular = {"networks": "network", "ports": "port", "routers": "router", "security-groups": "security_group"}[collection]
+        assert error_of(rita("PUT", f"/v2.0/{collection}/{obj['id']}", {singular: {"name": "x"}}), 403)["type"] == "PolicyNotAuthorized"
+        assert error_of(rita("DELETE", f"/v2.0/{collection}/{obj['id']}"), 403)["type"] == "PolicyNotAuthorized"
+        # Admin sees everything.
+        assert admin("GET", f"/v2.0/{collection}/{obj['id']}").status_code == 200
+    refused = rita("POST", "/v2.0/networks", {"network": {"name": "no"}})
+    assert error_of(refused, 403)["message"] == "rule:create_network is disallowed by policy"
+    assert error_of(rita("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}}), 403)
+    # Bob cannot create for another project either.
+    assert error_of(bob("POST", "/v2.0/networks", {"network": {"name": "x", "project_id": alice.project_id}}), 400)
+    # Binding details are admin-only attributes: hidden from the owner, shown to admin.
+    assert "binding:vif_type" not in alice("GET", f"/v2.0/ports/{port['id']}").json()["port"]
+    assert "binding:vif_type" in admin("GET", f"/v2.0/ports/{port['id']}").json()["port"]
+
+
+def test_forged_identity_headers_are_ignored(ks_server, keystone):
+    alice, bob = As(keystone, ks_server, "alice", "proj-a"), As(keystone, ks_server, "bob", "proj-b")
+    net = alice.create("networks", "network", name=uniq("a-net"))
+    forged = {"X-Project-Id": alice.project_id, "X-Tenant-Id": alice.project_id, "X-Roles": "admin",
+              "X-User-Id": "admin", "X-Identity-Status": "Confirmed", "X-Is-Admin-Project": "True"}
+    error_of(bob("GET", f"/v2.0/networks/{net['id']}", headers=forged), 404)
+    made = bob("POST", "/v2.0/networks", {"network": {"name": uniq("b")}}, headers=forged)
+    assert made.status_code == 201 and made.json()["network"]["project_id"] == bob.project_id
+    assert bob("GET", "/v2.0/agents", headers=forged).json()["agents"] == []
+
+
+def test_openstacksdk_with_password_auth(ks_server, keystone):
+    conn = openstack.connect(auth_url=keystone.auth_url, username="alice", password="alice-pw",
+                             project_name="proj-a", user_domain_name="Default", project_domain_name="Default",
+                             region_name="RegionOne", identity_api_version="3")
+    try:
+        net = conn.network.create_network(name=uniq("sdk"))
+        assert net.project_id == keystone.ids["project"]["proj-a"]
+        assert net.id in {n.id for n in conn.network.networks()}
+        conn.network.delete_network(net)
+    finally:
+        conn.close()
+
+
+def test_policy_file_changes_without_a_restart_and_a_broken_one_is_refused(ks_server, keystone):
+    policy = ks_server.workdir / "policy.yaml"
+    alice, admin = As(keystone, ks_server, "alice", "proj-a"), As(keystone, ks_server, "admin", "admin")
+
+    def alice_may_create():
+        r = alice("POST", "/v2.0/networks", {"network": {"name": uniq("p")}})
+        assert r.status_code in (201, 403), r.text
+        return r.status_code == 201
+
+    assert alice_may_create()
+    policy.write_text('# members may not create networks\n"create_network": "rule:admin_only"\n')
+    wait_until("the new policy is in force", lambda: not alice_may_create(), 15)
+    assert admin("POST", "/v2.0/networks", {"network": {"name": uniq("p")}}).status_code == 201
+
+    policy.write_text('"create_network": "rule:admin_only"\n"get_network": "rule:admin_only orr"\n')
+    check = subprocess.run([str(SERVER_BIN), "--check-config", "--config-file", str(ks_server.config_file)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode != 0
+    assert 'policy.yaml:2: rule "get_network"' in check.stderr, check.stderr
+    wait_until("the server noticed the broken file", lambda: "policy file not taken" in ks_server.logs(), 15)
+    assert not alice_may_create()  # the last good policy stays
+    assert alice("GET", "/v2.0/networks").status_code == 200
+
+    policy.write_text("# back to the defaults\n")
+    wait_until("the defaults are back", alice_may_create, 15)
+
+
+def test_revoked_token_is_refused_within_the_cache_time(ks_server, keystone):
+    alice = As(keystone, ks_server, "alice", "proj-a")
+    assert alice("GET", "/v2.0/networks").status_code == 200
+    keystone.revoke(alice.token)
+    revoked_at = time.monotonic()
+    refused_at = wait_until("revoked token refused", lambda: alice("GET", "/v2.0/networks").status_code == 401,
+                            CACHE_TIME + 10)
+    assert refused_at - revoked_at <= CACHE_TIME + 2
+
+
+def test_keystone_down_is_503_and_recovery_needs_no_restart(ks_server, keystone):
+    cached = As(keystone, ks_server, "alice", "proj-a")
+    assert cached("GET", "/v2.0/networks").status_code == 200
+    fresh = As(keystone, ks_server, "bob", "proj-b")  # never shown to the server yet
+    keystone.stop_keystone()
+    try:
+        err = error_of(fresh("GET", "/v2.0/networks"), 503)
+        assert err["type"] == "ServiceUnavailable"
+        # A token validated moments ago is still believed for token_cache_time.
+        assert cached("GET", "/v2.0/networks").status_code in (200, 503)
+    finally:
+        keystone.start_keystone()
+    wait_until("Keystone is asked again", lambda: fresh("GET", "/v2.0/networks").status_code == 200, 30)
+
+
+def test_rbac_shares_a_network_with_another_project_by_the_cli(ks_server, keystone):
+    proj_b = keystone.ids["project"]["proj-b"]
+    net = osc(keystone, "alice", "proj-a", "network", "create", uniq("shared-a"), "-f", "json")
+    osc(keystone, "alice", "proj-a", "subnet", "create", "--network", net["id"], "--subnet-range", "10.63.0.0/24",
+        uniq("s"), "-f", "json")
+    assert "No Network found" in osc(keystone, "bob", "proj-b", "network", "show", net["id"], ok=False)
+    policy = osc(keystone, "admin", "admin", "network", "rbac", "create", "--target-project", "proj-b",
+                 "--target-project-domain", "Default", "--action", "access_as_shared", "--type", "network",
+                 net["id"], "-f", "json")
+    assert policy["target_project_id"] == proj_b
+    shown = osc(keystone, "bob", "proj-b", "network", "show", net["id"], "-f", "json")
+    assert shown["shared"] is True
+    port = osc(keystone, "bob", "proj-b", "port", "create", "--network", net["id"], uniq("b-port"), "-f", "json")
+    assert port["project_id"] == proj_b
+    busy = osc(keystone, "alice", "proj-a", "network", "rbac", "delete", policy["id"], ok=False)
+    assert "in use" in busy or "cannot be removed" in busy, busy
+    osc(keystone, "bob", "proj-b", "port", "delete", port["id"])
+    osc(keystone, "alice", "proj-a", "network", "rbac", "delete", policy["id"])
+    assert "No Network found" in osc(keystone, "bob", "proj-b", "network", "show", net["id"], ok=False)
+
+
+def test_expired_token_is_refused(ks_server, keystone):
+    """Keystone's tokens here live token_expiration (60 s): a token used at once is refused
+    once it expires, although the server believed it a moment before."""
+    alice = As(keystone, ks_server, "alice", "proj-a")
+    issued = time.monotonic()
+    assert alice("GET", "/v2.0/networks").status_code == 200
+    wait_until("expired token refused", lambda: alice("GET", "/v2.0/networks").status_code == 401,
+               keystone.token_expiration + CACHE_TIME + 15)
+    assert time.monotonic() - issued >= keystone.token_expiration - 2
