@@ -150,8 +150,10 @@ def test_projects_are_isolated_and_a_reader_only_reads(ks_server, keystone):
         singular = {"networks": "network", "ports": "port", "routers": "router", "security-groups": "security_group"}[collection]
         assert error_of(rita("PUT", f"/v2.0/{collection}/{obj['id']}", {singular: {"name": "x"}}), 403)["type"] == "PolicyNotAuthorized"
         assert error_of(rita("DELETE", f"/v2.0/{collection}/{obj['id']}"), 403)["type"] == "PolicyNotAuthorized"
-        # Admin sees everything.
-        assert admin("GET", f"/v2.0/{collection}/{obj['id']}").status_code == 200
+        # Admin sees everything, except (as Neutron 21 with enforce_new_defaults) other
+        # projects' security groups: its get_security_group default names no admin.
+        expected = 404 if collection == "security-groups" else 200
+        assert admin("GET", f"/v2.0/{collection}/{obj['id']}").status_code == expected
     refused = rita("POST", "/v2.0/networks", {"network": {"name": "no"}})
     assert error_of(refused, 403)["message"] == "rule:create_network is disallowed by policy"
     assert error_of(rita("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}}), 403)
@@ -205,11 +207,14 @@ def test_policy_file_changes_without_a_restart_and_a_broken_one_is_refused(ks_se
                            capture_output=True, text=True, timeout=30)
     assert check.returncode != 0
     assert 'policy.yaml:2: rule "get_network"' in check.stderr, check.stderr
-    wait_until("the server noticed the broken file", lambda: "policy file not taken" in ks_server.logs(), 15)
-    assert not alice_may_create()  # the last good policy stays
-    assert alice("GET", "/v2.0/networks").status_code == 200
-
-    policy.write_text("# back to the defaults\n")
+    try:
+        # The server looks at the file when requests come, at most once a second.
+        wait_until("the server noticed the broken file",
+                   lambda: alice("GET", "/v2.0/networks").ok and "policy file not taken" in ks_server.logs(), 15)
+        assert not alice_may_create()  # the last good policy stays
+        assert alice("GET", "/v2.0/networks").status_code == 200
+    finally:
+        policy.write_text("# back to the defaults\n")
     wait_until("the defaults are back", alice_may_create, 15)
 
 
@@ -244,9 +249,9 @@ def test_rbac_shares_a_network_with_another_project_by_the_cli(ks_server, keysto
     osc(keystone, "alice", "proj-a", "subnet", "create", "--network", net["id"], "--subnet-range", "10.63.0.0/24",
         uniq("s"), "-f", "json")
     assert "No Network found" in osc(keystone, "bob", "proj-b", "network", "show", net["id"], ok=False)
-    policy = osc(keystone, "admin", "admin", "network", "rbac", "create", "--target-project", "proj-b",
-                 "--target-project-domain", "Default", "--action", "access_as_shared", "--type", "network",
-                 net["id"], "-f", "json")
+    # The owner shares it (a member may not look projects up in Keystone: it names B by id).
+    policy = osc(keystone, "alice", "proj-a", "network", "rbac", "create", "--target-project", proj_b,
+                 "--action", "access_as_shared", "--type", "network", net["id"], "-f", "json")
     assert policy["target_project_id"] == proj_b
     shown = osc(keystone, "bob", "proj-b", "network", "show", net["id"], "-f", "json")
     assert shown["shared"] is True
