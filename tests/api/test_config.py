@@ -135,6 +135,12 @@ def run_with_config(tmp_path, text, *extra):
     ("[DEFAULT]\n\n[ml2_type_vxlan]\nvni_ranges = 5:1\n", 'server.ini:4:'),
     ("[DEFAULT]\nglobal_physnet_mtu = lots\n", 'server.ini:2:'),
     ("[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:0:5000\n", 'server.ini:2:'),
+    ("[DEFAULT]\nauth_strategy = kerberos\n", 'server.ini:2:'),
+    ("[DEFAULT]\nauth_strategy = keystone\n", 'auth_url'),
+    ("[DEFAULT]\nauth_strategy = keystone\n[keystone_authtoken]\nauth_url = ftp://k/v3\nusername = n\n", 'server.ini:4:'),
+    ("[DEFAULT]\nauth_strategy = keystone\n[keystone_authtoken]\nauth_url = http://k:5000\n", 'username'),
+    ("[keystone_authtoken]\ntoken_cache_time = forever\n", 'server.ini:2:'),
+    ("[oslo_policy]\nenforce_new_defaults = maybe\n", 'server.ini:2:'),
 ])
 @pytest.mark.parametrize("check_only", [True, False])
 def test_bad_config_is_reported_not_crashed(tmp_path, text, expected, check_only):
@@ -150,6 +156,28 @@ def test_misspelt_option_suggests(tmp_path):
     assert "bind_prot" in out and "bind_port" in out, out
     _, out = run_with_config(tmp_path, "[ml2_type_vxlan]\nvni_range = 1:10\n", "--check-config")
     assert "vni_ranges" in out, out
+
+
+@pytest.mark.parametrize("policy,expected", [
+    ('"create_network": "rule:admin_only orr"\n', 'policy.yaml:1: rule "create_network"'),
+    ('"a": "rule:b"\n"b": "rule:a"\n', 'policy.yaml:'),
+    ('"create_network": null\n', 'policy.yaml:1:'),
+    ("- not\n- a map\n", "policy.yaml"),
+])
+def test_bad_policy_file_is_named(tmp_path, policy, expected):
+    (tmp_path / "policy.yaml").write_text(policy)
+    for extra in (["--check-config"], []):
+        p, out = run_with_config(tmp_path, "[oslo_policy]\npolicy_file = policy.yaml\n", *extra)
+        assert p.returncode > 0 and expected in out, out
+        assert "listening" not in out
+
+
+def test_keystone_config_checks_ok(tmp_path):
+    p, out = run_with_config(tmp_path, "[DEFAULT]\nauth_strategy = keystone\n[keystone_authtoken]\n"
+                             "www_authenticate_uri = http://controller:5000\nauth_url = https://controller:5000/v3\n"
+                             "auth_type = password\nusername = neutron\npassword = x\nproject_name = service\n"
+                             "memcached_servers = controller:11211\nregion_name = RegionOne\n", "--check-config")
+    assert p.returncode == 0, out
 
 
 def test_good_config_checks_ok(tmp_path):
