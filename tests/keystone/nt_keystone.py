@@ -163,6 +163,16 @@ class Keystone:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth_url = self.url + "/v3"
+        # The same Keystone over HTTPS too (uwsgi only), with a self-signed certificate for
+        # 127.0.0.1: `cafile` is what a client must trust.
+        self.https_port = free_port()
+        self.https_url = f"https://127.0.0.1:{self.https_port}"
+        self.cafile = self.workdir / "keystone-cert.pem"
+        self._keyfile = self.workdir / "keystone-key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(self._keyfile), "-out", str(self.cafile)],
+                       check=True, capture_output=True, timeout=60)
         self.conf.write_text(self._keystone_conf())
         # The key repositories need no database: they are made while PostgreSQL starts and
         # db_sync runs (2 cores; each keystone-manage spends ~2 s importing Keystone).
@@ -294,7 +304,8 @@ password_hash_rounds = 4
                    "--wsgi-file", KEYSTONE_WSGI, "--master", "--processes",
                    str(self.processes), "--threads", str(self.threads), "--lazy-apps",
                    "--die-on-term", "--no-orphans", "--need-app", "--buffer-size", "65535",
-                   "--disable-logging", "--add-header", "Connection: close"]
+                   "--disable-logging", "--add-header", "Connection: close",
+                   "--https-socket", f"127.0.0.1:{self.https_port},{self.cafile},{self._keyfile}"]
         else:
             cmd = [KEYSTONE_WSGI, "--host", "127.0.0.1", "--port", str(self.port)]
         self._ks_starts += 1

@@ -273,3 +273,21 @@ def test_expired_token_is_refused(ks_server, keystone):
     wait_until("expired token refused", lambda: alice("GET", "/v2.0/networks").status_code == 401,
                keystone.token_expiration + CACHE_TIME + 15)
     assert time.monotonic() - issued >= keystone.token_expiration - 2
+
+
+@pytest.mark.parametrize("tls,answer", [("cafile = {ca}", 200), ("", 503), ("insecure = true", 200)])
+def test_keystone_over_https(keystone, tmp_path, tls, answer):
+    """auth_url https://: the certificate is verified against cafile (a self-signed one
+    without it is refused: 503, never admitted), or not at all with insecure = true."""
+    config = CONFIG.format(url=keystone.https_url, auth_url=keystone.https_url + "/v3", cache=CACHE_TIME)
+    config = config.replace("token_cache_time", tls.format(ca=keystone.cafile) + "\ntoken_cache_time")
+    server = Server(tmp_path, config_text=config)
+    server.start()
+    try:
+        r = requests.get(server.url + "/v2.0/networks", timeout=30,
+                         headers={"X-Auth-Token": keystone.token("alice", "proj-a")})
+        assert r.status_code == answer, r.text
+        if answer == 503:
+            assert "certificate verify failed" in server.logs(), server.logs()
+    finally:
+        server.stop()
