@@ -159,6 +159,13 @@ def test_projects_are_isolated_and_a_reader_only_reads(ks_server, keystone):
     assert error_of(rita("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}}), 403)
     # Bob cannot create for another project either.
     assert error_of(bob("POST", "/v2.0/networks", {"network": {"name": "x", "project_id": alice.project_id}}), 400)
+    # Tags, quotas and agents: another project's are out of reach, quotas and agents are admin's.
+    error_of(bob("PUT", f"/v2.0/networks/{net['id']}/tags/mine"), 404)
+    assert alice("PUT", f"/v2.0/networks/{net['id']}/tags/mine").status_code == 201
+    assert bob("GET", f"/v2.0/quotas/{alice.project_id}").status_code in (403, 404)
+    error_of(bob("PUT", f"/v2.0/quotas/{bob.project_id}", {"quota": {"network": 1000}}), 403)
+    assert bob("GET", "/v2.0/agents").json()["agents"] == []
+    assert admin("PUT", f"/v2.0/quotas/{bob.project_id}", {"quota": {"network": 50}}).status_code == 200
     # Binding details are admin-only attributes: hidden from the owner, shown to admin.
     assert "binding:vif_type" not in alice("GET", f"/v2.0/ports/{port['id']}").json()["port"]
     assert "binding:vif_type" in admin("GET", f"/v2.0/ports/{port['id']}").json()["port"]
