@@ -29,7 +29,7 @@ TEST(Config, MisspeltSectionSuggestsTheRightOne) {
 }
 
 TEST(Config, UnrelatedSectionsAreIgnoredWithAWarning) {
-  auto c = parse("[keystone_authtoken]\nauth_url = http://x\n[DEFAULT]\nbind_port = 1234\n");
+  auto c = parse("[nova]\nauth_url = http://x\n[DEFAULT]\nbind_port = 1234\n");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->integer("DEFAULT", "bind_port"), 1234);
   ASSERT_EQ(c->warnings().size(), 1u);
