@@ -134,11 +134,15 @@ def test_projects_are_isolated_and_a_reader_only_reads(ks_server, keystone):
     port = alice.create("ports", "port", network_id=net["id"])
     router = alice.create("routers", "router", name=uniq("a-r"))
     sg = alice.create("security-groups", "security_group", name=uniq("a-sg"))
-    owned = [("networks", net), ("ports", port), ("routers", router), ("security-groups", sg)]
+    ext = admin.create("networks", "network", name=uniq("ext"), **{"router:external": True})
+    admin.create("subnets", "subnet", network_id=ext["id"], cidr="198.51.100.0/24", ip_version=4, enable_dhcp=False)
+    fip = alice.create("floatingips", "floatingip", floating_network_id=ext["id"])
+    assert fip["project_id"] == alice.project_id
+    owned = [("networks", net), ("ports", port), ("routers", router), ("security-groups", sg), ("floatingips", fip)]
 
     for collection, obj in owned:
         assert error_of(bob("GET", f"/v2.0/{collection}/{obj['id']}"), 404)
-        assert error_of(bob("PUT", f"/v2.0/{collection}/{obj['id']}", {collection.rstrip("s").replace("-", "_"): {"name": "x"}}), 404)
+        assert error_of(bob("PUT", f"/v2.0/{collection}/{obj['id']}", {collection.rstrip("s").replace("-", "_"): {"description": "x"}}), 404)
         assert error_of(bob("DELETE", f"/v2.0/{collection}/{obj['id']}"), 404)
         # Not through filters or fields either.
         for query in (f"?project_id={alice.project_id}", f"?id={obj['id']}", "?fields=id&fields=name"):
@@ -147,8 +151,10 @@ def test_projects_are_isolated_and_a_reader_only_reads(ks_server, keystone):
         # The reader of proj-a sees it, and may not change it.
         assert rita("GET", f"/v2.0/{collection}/{obj['id']}").status_code == 200
         assert obj["id"] in {o["id"] for o in rita("GET", f"/v2.0/{collection}").json()[collection.replace("-", "_")]}
-        singular = {"networks": "network", "ports": "port", "routers": "router", "security-groups": "security_group"}[collection]
-        assert error_of(rita("PUT", f"/v2.0/{collection}/{obj['id']}", {singular: {"name": "x"}}), 403)["type"] == "PolicyNotAuthorized"
+        singular = {"networks": "network", "ports": "port", "routers": "router", "security-groups": "security_group",
+                    "floatingips": "floatingip"}[collection]
+        body = {"description": "x"} if collection == "floatingips" else {"name": "x"}
+        assert error_of(rita("PUT", f"/v2.0/{collection}/{obj['id']}", {singular: body}), 403)["type"] == "PolicyNotAuthorized"
         assert error_of(rita("DELETE", f"/v2.0/{collection}/{obj['id']}"), 403)["type"] == "PolicyNotAuthorized"
         # Admin sees everything, except (as Neutron 21 with enforce_new_defaults) other
         # projects' security groups: its get_security_group default names no admin.
