@@ -126,6 +126,7 @@ class AddressGroups final : public Handler {
   // Rendered (not copied from the stored text), so that the hidden attributes stay hidden.
   // Neutron's policy reads `shared` (true to a project an access_as_shared policy names),
   // which address groups do not show.
+  bool adds_policy_target() const override { return true; }
   void add_policy_target(const Model& m, Obj& target, const Ctx& ctx) const override {
     target["shared"] = rbac_grants(m, jget::str(target.if_contains("id")), "access_as_shared", ctx.project_id);
   }

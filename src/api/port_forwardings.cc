@@ -163,6 +163,7 @@ class PortForwardings final : public Handler {
   // Neutron's policy names it floatingip_port_forwarding and checks the floating IP's owner
   // (ext_parent); the forwarding's project is its floating IP's.
   std::string policy_resource() const override { return "floatingip_port_forwarding"; }
+  bool adds_policy_target() const override { return true; }
   void add_policy_target(const Model& m, Obj& target, const Ctx&) const override {
     std::string fip_id = jget::str(target.if_contains("floatingip_id"));
     if (fip_id.empty()) fip_id = parent_id;

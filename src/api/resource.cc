@@ -103,23 +103,51 @@ std::string rule_for(const Handler& h, const std::string& action) {
   return action;
 }
 
-// The object as the caller is shown it (shared with its project), and what the policy
-// reads besides.
-Obj policy_target(const Handler& h, const Model& m, const Obj& o, const Ctx& ctx) {
-  Obj target = o;
-  if (h.personalizes(m, o, ctx)) h.personalize(m, target, ctx);
-  h.add_policy_target(m, target, ctx);
-  return target;
+// The object the policy judges: the stored one, or (only when it differs) a copy as the
+// caller is shown it (shared with its project) with what the policy reads besides.
+const Obj& as_judged(const Handler& h, const Model& m, const Obj& o, const Ctx& ctx, Obj& scratch) {
+  bool personal = h.personalizes(m, o, ctx);
+  if (!personal && !h.adds_policy_target()) return o;
+  scratch = o;
+  if (personal) h.personalize(m, scratch, ctx);
+  h.add_policy_target(m, scratch, ctx);
+  return scratch;
 }
 
 }  // namespace
+
+RowPolicy::RowPolicy(const Handler& h, const Model& m, const Ctx& ctx)
+    : h_(h), m_(m), ctx_(ctx), active_(ctx.policy && !ctx.internal), get_rule_(rule_for(h, "get")),
+      resource_(h.policy_resource()) {}
+
+bool RowPolicy::may_get(const Obj& stored) const {
+  if (!active_) return true;
+  Obj scratch;
+  ModelParents parents(m_);
+  const Obj& target = as_judged(h_, m_, stored, ctx_, scratch);
+  return ctx_.policy->authorize(policy::Request{get_rule_, target, {}, h_.def().plural}, ctx_.creds, &parents);
+}
+
+bool RowPolicy::hides_nothing(const Obj& shown) const {
+  if (!active_) return true;
+  ModelParents parents(m_);
+  return ctx_.policy->hidden_attributes(resource_, shown, ctx_.creds, &parents).empty();
+}
+
+Obj RowPolicy::without_hidden(Obj shown) const {
+  if (!active_) return shown;
+  ModelParents parents(m_);
+  for (const auto& name : ctx_.policy->hidden_attributes(resource_, shown, ctx_.creds, &parents)) shown.erase(name);
+  return shown;
+}
 
 Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const std::string& action, const Obj& target,
                       std::span<const std::string> updated) {
   if (!ctx.policy || ctx.internal) return {};
   ModelParents parents(m);
   std::string rule = rule_for(h, action);
-  Obj full = policy_target(h, m, target, ctx);
+  Obj scratch;
+  const Obj& full = as_judged(h, m, target, ctx, scratch);
   policy::Request request{rule, full, updated, h.def().plural};
   auto verdict = ctx.policy->enforce(request, ctx.creds, &parents);
   if (verdict || action == "create" || action == "get") return verdict;
@@ -133,25 +161,21 @@ Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const st
 }
 
 bool policy_allows(const Handler& h, const Model& m, const Ctx& ctx, const std::string& action, const Obj& target) {
+  if (action == "get") return RowPolicy(h, m, ctx).may_get(target);
   if (!ctx.policy || ctx.internal) return true;
   ModelParents parents(m);
   std::string rule = rule_for(h, action);
-  Obj full = policy_target(h, m, target, ctx);
+  Obj scratch;
+  const Obj& full = as_judged(h, m, target, ctx, scratch);
   return ctx.policy->authorize(policy::Request{rule, full, {}, h.def().plural}, ctx.creds, &parents);
 }
 
 Obj without_hidden(const Handler& h, const Model& m, Obj shown, const Ctx& ctx) {
-  if (!ctx.policy || ctx.internal) return shown;
-  ModelParents parents(m);
-  for (const auto& name : ctx.policy->hidden_attributes(h.policy_resource(), shown, ctx.creds, &parents))
-    shown.erase(name);
-  return shown;
+  return RowPolicy(h, m, ctx).without_hidden(std::move(shown));
 }
 
 bool hides_nothing(const Handler& h, const Model& m, const Obj& shown, const Ctx& ctx) {
-  if (!ctx.policy || ctx.internal) return true;
-  ModelParents parents(m);
-  return ctx.policy->hidden_attributes(h.policy_resource(), shown, ctx.creds, &parents).empty();
+  return RowPolicy(h, m, ctx).hides_nothing(shown);
 }
 
 // Repeating a special key ORs its values; different keys AND, as for plain filters.
@@ -175,12 +199,11 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   const auto& def = h.def();
   NT_ASSIGN(auto q, parse_list_query(def, params, h.special_filters(), h.settings().pagination_max_limit));
   std::vector<const Obj*> rows;
+  RowPolicy policy(h, m, ctx);
   if (const Table* table = m.find_table(def.plural)) {
     rows.reserve(table->size());
     for (const auto& [id, stored] : *table) {
-      if (!h.visible(m, stored, ctx) || !matches(q, stored)) continue;
-      // The policy sees the object as this caller is shown it (a network shared with it).
-      if (!policy_allows(h, m, ctx, "get", h.personalizes(m, stored, ctx) ? h.shown_to(m, stored, ctx) : stored)) continue;
+      if (!h.visible(m, stored, ctx) || !matches(q, stored) || !policy.may_get(stored)) continue;
       if (special_matches(h, m, ctx, q, stored)) rows.push_back(&stored);
     }
   }
@@ -191,10 +214,10 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   for (size_t i = 0; i < page.rows.size(); ++i) {
     const Obj* o = page.rows[i];
     if (i) out += ", ";
-    bool plain = verbatim && !h.personalizes(m, *o, ctx) && !h.decorates_row(*o) && hides_nothing(h, m, *o, ctx);
+    bool plain = verbatim && !h.personalizes(m, *o, ctx) && !h.decorates_row(*o) && policy.hides_nothing(*o);
     const std::string* text = plain ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
     if (text) out += *text;
-    else out += json::serialize(render(def, without_hidden(h, m, h.shown_to(m, *o, ctx), ctx), ctx, q.fields));
+    else out += json::serialize(render(def, policy.without_hidden(h.shown_to(m, *o, ctx)), ctx, q.fields));
   }
   out += "]";
   if (q.limit > 0 || !q.marker.empty()) out += ", \"" + def.plural + "_links\": " + json::serialize(page.links);

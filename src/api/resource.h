@@ -49,6 +49,7 @@ class Handler {
   // target adds to the object (a port forwarding's floating IP as ext_parent).
   virtual std::string policy_resource() const { return def().singular; }
   virtual void add_policy_target(const Model&, Obj&, const Ctx&) const {}
+  virtual bool adds_policy_target() const { return false; }
   virtual bool personalizes(const Model&, const Obj&, const Ctx&) const { return false; }
   virtual void personalize(const Model&, Obj&, const Ctx&) const {}
   Obj shown_to(const Model& m, const Obj& stored, const Ctx& ctx) const {
@@ -113,5 +114,21 @@ bool policy_allows(const Handler& h, const Model& m, const Ctx& ctx, const std::
 // The object without the attributes the policy hides from this caller (get_port:binding:*).
 Obj without_hidden(const Handler& h, const Model& m, Obj shown, const Ctx& ctx);
 bool hides_nothing(const Handler& h, const Model& m, const Obj& shown, const Ctx& ctx);
+// The same for the rows of one list: rule names computed once, no copy of a row unless the
+// policy must see it otherwise than stored.
+class RowPolicy {
+ public:
+  RowPolicy(const Handler& h, const Model& m, const Ctx& ctx);
+  bool may_get(const Obj& stored) const;
+  bool hides_nothing(const Obj& shown) const;
+  Obj without_hidden(Obj shown) const;
+
+ private:
+  const Handler& h_;
+  const Model& m_;
+  const Ctx& ctx_;
+  bool active_;
+  std::string get_rule_, resource_;
+};
 
 }  // namespace nt

@@ -188,15 +188,28 @@ def test_forged_identity_headers_are_ignored(ks_server, keystone):
     assert bob("GET", "/v2.0/agents", headers=forged).json()["agents"] == []
 
 
-def test_openstacksdk_with_password_auth(ks_server, keystone):
-    conn = openstack.connect(auth_url=keystone.auth_url, username="alice", password="alice-pw",
-                             project_name="proj-a", user_domain_name="Default", project_domain_name="Default",
+@pytest.mark.parametrize("user,project", [("admin", "admin"), ("alice", "proj-a")])
+def test_openstacksdk_with_password_auth(ks_server, keystone, user, project):
+    conn = openstack.connect(auth_url=keystone.auth_url, username=user, password=f"{user}-pw",
+                             project_name=project, user_domain_name="Default", project_domain_name="Default",
                              region_name="RegionOne", identity_api_version="3")
     try:
         net = conn.network.create_network(name=uniq("sdk"))
-        assert net.project_id == keystone.ids["project"]["proj-a"]
+        assert net.project_id == keystone.ids["project"][project]
+        subnet = conn.network.create_subnet(network_id=net.id, cidr="10.64.0.0/24", ip_version=4)
+        port = conn.network.create_port(network_id=net.id)
+        assert port.fixed_ips[0]["subnet_id"] == subnet.id
+        router = conn.network.create_router(name=uniq("sdk-r"))
+        conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+        sg = conn.network.create_security_group(name=uniq("sdk-sg"))
+        conn.network.create_security_group_rule(security_group_id=sg.id, direction="ingress", protocol="tcp",
+                                                port_range_min=22, port_range_max=22)
         assert net.id in {n.id for n in conn.network.networks()}
-        conn.network.delete_network(net)
+        conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
+        for delete, obj in ((conn.network.delete_router, router), (conn.network.delete_port, port),
+                            (conn.network.delete_security_group, sg), (conn.network.delete_network, net)):
+            delete(obj)
+        assert net.id not in {n.id for n in conn.network.networks()}
     finally:
         conn.close()
 
