@@ -197,6 +197,8 @@ Result<json::value> edit_addresses(Handler& h, Txn& txn, const Ctx& ctx, const s
                                    const std::string& body) {
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj group = *found;
+  // No default rule has these names: Neutron checks them with its "default" rule.
+  NT_TRY(enforce_policy(h, txn.model(), ctx, add ? "add_addresses" : "remove_addresses", group));
   NT_TRY(h.authorize(txn.model(), "update", group, {}, ctx));
   NT_ASSIGN(auto given, requested(body));
   NT_ASSIGN(auto addresses, normalised(given));

@@ -27,6 +27,10 @@ class Api {
   Liveness& liveness() { return liveness_; }
   // auth_strategy = keystone: every request but the version list needs a valid token.
   void use_keystone(std::unique_ptr<auth::Authenticator> a) { authenticator_ = std::move(a); }
+  // Ends token validation (at shutdown, once the HTTP server stopped).
+  void stop_authentication() {
+    if (authenticator_) authenticator_->stop();
+  }
   // The operator's policy file, watched for changes (else Neutron's defaults).
   void use_policy_file(std::unique_ptr<policy::PolicyFile> f) { policy_file_ = std::move(f); }
 

@@ -173,6 +173,8 @@ void Api::handle(HttpRequest&& req, Reply reply) {
     if (v.verdict == auth::Verdict::unavailable)
       return reply(error_response(Error{Errc::unavailable, "ServiceUnavailable",
                                         "The identity service (Keystone) cannot validate tokens now; try again later."}));
+    // A token for no project (unscoped, or for a domain) names nobody whose objects these are.
+    if (v.identity.project_id.empty() && !v.identity.system_scope) return reply(unauthenticated());
     auto& [request, route_, segs] = *pending;
     route_.ctx = context_from_identity(v.identity);
     route(std::move(request), std::move(route_), std::move(segs), std::move(reply));
@@ -297,6 +299,7 @@ Result<json::value> edit_extraroutes(Handler& routers, Txn& txn, const Ctx& ctx,
   auto checked = check::host_routes()(*given);
   if (!checked) return nt::unexpected(check::attribute_error("routes", checked.error()));
   NT_ASSIGN(const Obj* found, find_visible(routers, txn.model(), ctx, id));
+  NT_TRY(enforce_policy(routers, txn.model(), ctx, add ? "add_extraroutes" : "remove_extraroutes", *found));
   json::array routes = found->at("routes").as_array();
   for (const auto& route : checked->get_array()) {
     auto at = std::find(routes.begin(), routes.end(), route);

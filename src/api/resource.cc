@@ -23,10 +23,11 @@ Status check_owner(const ResourceDef& def, const Obj& o, const Ctx& ctx, const s
 }
 }  // namespace
 
-// Ownership is Neutron's policy's (enforce_policy); resources add their own rules.
+// Besides Neutron's policy (enforce_policy, first): only the owner or an admin changes an
+// object, also on paths that reach it otherwise than by the generic update and delete.
 Status Handler::authorize(const Model&, const std::string& action, const Obj& target, const Obj&,
                           const Ctx& ctx) const {
-  if (action == "create" || ctx.policy) return {};
+  if (action == "create") return {};
   return check_owner(def(), target, ctx, action);
 }
 
@@ -148,6 +149,10 @@ Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const st
   std::string rule = rule_for(h, action);
   Obj scratch;
   const Obj& full = as_judged(h, m, target, ctx, scratch);
+  // A member action (remove_prefixes, add_router_interface) sets no attribute: Neutron
+  // reads only the attributes without defaults then, so no attribute rule applies.
+  static const std::string kNone[] = {"-"};
+  if (updated.empty() && rule != rule_for(h, "create")) updated = kNone;
   policy::Request request{rule, full, updated, h.def().plural};
   auto verdict = ctx.policy->enforce(request, ctx.creds, &parents);
   if (verdict || action == "create" || action == "get") return verdict;

@@ -315,6 +315,7 @@ Result<json::value> edit_prefixes(Handler& h, Txn& txn, const Ctx& ctx, const st
                                   const std::string& body) {
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj current = *found;
+  NT_TRY(enforce_policy(h, txn.model(), ctx, add ? "add_prefixes" : "remove_prefixes", current));
   NT_TRY(h.authorize(txn.model(), "update", current, {}, ctx));
   NT_ASSIGN(auto given, parse_prefixes_body(body));
   if (add) {
@@ -340,6 +341,7 @@ Result<json::value> edit_prefixes(Handler& h, Txn& txn, const Ctx& ctx, const st
 Result<json::value> onboard(Handler& h, Txn& txn, const Ctx& ctx, const std::string& id, const std::string& body) {
   NT_ASSIGN(const Obj* found, find_visible(h, txn.model(), ctx, id));
   Obj pool = *found;
+  NT_TRY(enforce_policy(h, txn.model(), ctx, "onboard_network_subnets", pool));
   NT_TRY(h.authorize(txn.model(), "update", pool, {}, ctx));
   NT_ASSIGN(auto doc, parse_json(body));
   const auto* given = doc.is_object() ? doc.get_object().if_contains("network_id") : nullptr;

@@ -50,7 +50,14 @@ Authenticator::Authenticator(KeystoneOptions options, std::unique_ptr<KeystoneCl
     : options_(std::move(options)),
       impl_(std::make_unique<Impl>(std::move(client), std::max(1, options_.validation_threads))) {}
 
-Authenticator::~Authenticator() { impl_->pool.join(); }
+Authenticator::~Authenticator() { stop(); }
+
+void Authenticator::stop() {
+  impl_->pool.stop();  // validations not started are dropped; one under way finishes
+  impl_->pool.join();
+  std::lock_guard lock(impl_->mu);
+  impl_->pending.clear();  // their replies go with the connections being closed
+}
 
 Authenticator::Stats Authenticator::stats() const {
   std::lock_guard lock(impl_->mu);
@@ -89,7 +96,12 @@ void Authenticator::authenticate(const std::string& token, Done done) {
     ++impl_->stats.keystone_calls;
   }
   boost::asio::post(impl_->pool, [this, key, token] {
-    Validation v = impl_->client->validate(token);
+    Validation v;
+    try {
+      v = impl_->client->validate(token);
+    } catch (const std::exception& e) {  // a bug or no memory: this token is not admitted
+      v = {Verdict::unavailable, {}, std::string("validation failed: ") + e.what()};
+    }
     std::vector<Done> waiters;
     {
       std::lock_guard lock(impl_->mu);
@@ -107,7 +119,13 @@ void Authenticator::authenticate(const std::string& token, Done done) {
       impl_->pending.erase(key);
     }
     if (v.verdict == Verdict::unavailable) spdlog::warn("token validation: {}", v.reason);
-    for (auto& w : waiters) w(v);
+    for (auto& w : waiters) {
+      try {
+        w(v);
+      } catch (const std::exception& e) {
+        spdlog::error("answering a request after token validation: {}", e.what());
+      }
+    }
   });
 }
 

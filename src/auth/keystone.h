@@ -73,6 +73,9 @@ class Authenticator {
   // Calls `done` exactly once: at once on a cache hit, else from a validation thread.
   // Concurrent misses for one token share one call to Keystone.
   void authenticate(const std::string& token, Done done);
+  // Stops the validation threads (a validation under way finishes) and drops the requests
+  // still waiting: call it when the HTTP server has stopped, before its I/O goes away.
+  void stop();
   const KeystoneOptions& options() const { return options_; }
 
   struct Stats {

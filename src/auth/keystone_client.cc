@@ -125,7 +125,7 @@ class BeastKeystoneClient final : public KeystoneClient {
                       const std::string& subject_token, const std::string& body);
   template <class Stream>
   Result<Answer> exchange(Stream& stream, asio::io_context& io, http::request<http::string_body>& req);
-  Result<std::string> service_token(bool renew);
+  Result<std::string> service_token(const std::string& refused);
 
   KeystoneOptions options_;
   Endpoint endpoint_;
@@ -218,11 +218,12 @@ Result<Answer> BeastKeystoneClient::call(http::verb verb, const std::string& pat
 }
 
 // The service's own token (keystonemiddleware's admin token), renewed a minute before it
-// expires or when Keystone no longer takes it.
-Result<std::string> BeastKeystoneClient::service_token(bool renew) {
+// expires or when Keystone no longer takes it (`refused`: unless another thread renewed it
+// meanwhile).
+Result<std::string> BeastKeystoneClient::service_token(const std::string& refused) {
   std::lock_guard lock(mu_);
-  if (!renew && !service_token_.empty() && SystemClock::now() + std::chrono::seconds(60) < service_expiry_)
-    return service_token_;
+  bool fresh = !service_token_.empty() && SystemClock::now() + std::chrono::seconds(60) < service_expiry_;
+  if (fresh && service_token_ != refused) return service_token_;
   json::object auth{
       {"identity",
        {{"methods", json::array{"password"}},
@@ -244,12 +245,16 @@ Result<std::string> BeastKeystoneClient::service_token(bool renew) {
 }
 
 Validation BeastKeystoneClient::validate(const std::string& subject_token) {
+  std::string refused;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto service = service_token(attempt > 0);
+    auto service = service_token(refused);
     if (!service) return {Verdict::unavailable, {}, service.error().message};
     auto answer = call(http::verb::get, "/auth/tokens?nocatalog", *service, subject_token, "");
     if (!answer) return {Verdict::unavailable, {}, answer.error().message};
-    if (answer->status == 401) continue;  // our service token was revoked or expired: renew once
+    if (answer->status == 401) {  // our service token was revoked or expired: renew once
+      refused = *service;
+      continue;
+    }
     if (answer->status == 404) return {Verdict::invalid, {}, "Keystone does not know the token (expired or revoked)"};
     if (answer->status != 200)
       return {Verdict::unavailable, {}, "Keystone answered HTTP " + std::to_string(answer->status) + " to a validation"};

@@ -196,6 +196,10 @@ Result<Settings> settings_from(const Config& c) {
   if (!mac) return bad_value(c, "DEFAULT", "base_mac", "\"" + c.str("DEFAULT", "base_mac") + "\" is not a MAC address");
   s.base_mac = *mac;
   s.auth_strategy = c.str("DEFAULT", "auth_strategy");
+  // Neutron's default is keystone: a Neutron config that configures Keystone and leaves
+  // auth_strategy out must not run open.
+  if (c.where("DEFAULT", "auth_strategy").empty() && !c.str("keystone_authtoken", "auth_url").empty())
+    s.auth_strategy = "keystone";
   if (s.auth_strategy != "noauth" && s.auth_strategy != "keystone")
     return bad_value(c, "DEFAULT", "auth_strategy", "\"" + s.auth_strategy + "\" is neither keystone nor noauth");
   if (s.auth_strategy == "keystone") NT_TRY(keystone_settings(c, s.keystone));

@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
                unix_socket.empty() ? "" : " and unix://" + unix_socket, settings->database, model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
   server.run();
+  api.stop_authentication();
   running = false;
   sweeper.join();
   writer.stop();

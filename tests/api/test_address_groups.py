@@ -137,6 +137,26 @@ def test_actions_answer_the_whole_group(server, project):
         api.delete("address-groups", group["id"])
 
 
+def test_a_group_shared_by_rbac_is_changed_only_by_its_owner(server, project):
+    alice = server.client(project=project, roles="member")
+    bob_project = uniq("bob")
+    bob = server.client(project=bob_project, roles="member")
+    group = alice.create("address-groups", name=uniq("shared-ag"), addresses=["10.178.0.0/24"])
+    policy = alice("POST", "/v2.0/rbac-policies", json={"rbac_policy": {
+        "object_type": "address_group", "object_id": group["id"], "action": "access_as_shared",
+        "target_tenant": bob_project}})
+    assert policy.status_code == 201, policy.text
+    try:
+        assert bob("GET", f"/v2.0/address-groups/{group['id']}").status_code == 200
+        for action in ("add_addresses", "remove_addresses"):
+            r = bob("PUT", f"/v2.0/address-groups/{group['id']}/{action}", json={"addresses": ["10.178.0.0/24"]})
+            assert r.status_code == 403 and r.json()["NeutronError"]["type"] == "PolicyNotAuthorized", r.text
+        assert alice.show("address-groups", group["id"])["addresses"] == ["10.178.0.0/24"]
+    finally:
+        alice("DELETE", f"/v2.0/rbac-policies/{policy.json()['rbac_policy']['id']}")
+        alice.delete("address-groups", group["id"])
+
+
 @pytest.mark.parametrize("alias", ["address-group", "security-groups-remote-address-group"])
 def test_extensions_advertised(osc, alias):
     assert osc("extension", "show", alias)["alias"] == alias

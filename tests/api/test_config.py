@@ -140,6 +140,8 @@ def run_with_config(tmp_path, text, *extra):
     ("[DEFAULT]\nauth_strategy = keystone\n[keystone_authtoken]\nauth_url = ftp://k/v3\nusername = n\n", 'server.ini:4:'),
     ("[DEFAULT]\nauth_strategy = keystone\n[keystone_authtoken]\nauth_url = http://k:5000\n", 'username'),
     ("[keystone_authtoken]\ntoken_cache_time = forever\n", 'server.ini:2:'),
+    # No auth_strategy but Keystone configured: keystone, as Neutron's default (not open).
+    ("[keystone_authtoken]\nauth_url = http://k:5000\n", 'username'),
     ("[oslo_policy]\nenforce_new_defaults = maybe\n", 'server.ini:2:'),
 ])
 @pytest.mark.parametrize("check_only", [True, False])

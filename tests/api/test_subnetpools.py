@@ -177,3 +177,26 @@ def test_add_remove_prefixes_and_onboard(server, project):
                                    "subnetpool-prefix-ops", "subnet_onboard"])
 def test_extensions_advertised(osc, alias):
     assert osc("extension", "show", alias)["alias"] == alias
+
+
+def test_a_shared_pool_is_changed_only_by_its_owner(server, project):
+    """A pool every project sees (shared) is still its owner's: another project's prefix
+    operations are refused by Neutron's rules, as Neutron 21 refuses them."""
+    admin = server.client()
+    member = server.client(project=project, roles="member")
+    pool = admin.create("subnetpools", name=uniq("shared-pool"), prefixes=["10.162.0.0/24", "10.163.0.0/24"],
+                        default_prefixlen=26, shared=True)
+    net = member.create("networks", name=uniq("net"))
+    member.create("subnets", network_id=net["id"], ip_version=4, cidr="10.164.0.0/24")
+    try:
+        assert member("GET", f"/v2.0/subnetpools/{pool['id']}").status_code == 200
+        for action, body, rule in (("remove_prefixes", {"prefixes": ["10.163.0.0/24"]}, "remove_prefixes"),
+                                   ("add_prefixes", {"prefixes": ["10.165.0.0/24"]}, "add_prefixes"),
+                                   ("onboard_network_subnets", {"network_id": net["id"]}, "onboard_network_subnets")):
+            r = member("PUT", f"/v2.0/subnetpools/{pool['id']}/{action}", json=body)
+            assert r.status_code == 403, r.text
+            assert r.json()["NeutronError"]["message"] == f"rule:{rule} is disallowed by policy"
+        assert admin.show("subnetpools", pool["id"])["prefixes"] == ["10.162.0.0/24", "10.163.0.0/24"]
+    finally:
+        member.delete("networks", net["id"])
+        admin.delete("subnetpools", pool["id"])
