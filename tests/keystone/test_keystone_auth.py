@@ -317,3 +317,18 @@ def test_keystone_over_https(keystone, tmp_path, tls, answer):
             assert "certificate verify failed" in server.logs(), server.logs()
     finally:
         server.stop()
+
+
+def test_a_token_for_no_project_is_refused(ks_server, keystone):
+    """A domain-scoped token names no project whose objects these are: 401, as for no token."""
+    user, role = keystone.ids["user"]["alice"], keystone.ids["role"]["reader"]
+    keystone.api("PUT", f"/domains/default/users/{user}/roles/{role}")
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "alice", "domain": {"id": "default"}, "password": "alice-pw"}}},
+        "scope": {"domain": {"id": "default"}}}}
+    r = requests.post(keystone.auth_url + "/auth/tokens", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    domain_token = r.headers["X-Subject-Token"]
+    assert "project" not in r.json()["token"]
+    answer = requests.get(ks_server.url + "/v2.0/networks", headers={"X-Auth-Token": domain_token}, timeout=30)
+    assert error_of(answer, 401)["type"] == "HTTPUnauthorized"
