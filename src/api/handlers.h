@@ -45,6 +45,12 @@ std::string default_sg_id(const Model& m, const std::string& project);
 // Networks a caller may see: own, shared (to everyone or by RBAC to its project), or
 // external (to everyone or by RBAC); any as admin.
 bool network_visible(const Model& m, const Obj& net, const Ctx& ctx);
+// Neutron's ownership validation of a port or subnet being created: its network must be
+// one the caller can see (admins: any), else 404 NetworkNotFound.
+Status network_usable_for_create(const Model& m, const Obj& checked, const Ctx& ctx);
+// A network, subnet pool or address scope shared with the caller's project by an
+// access_as_shared policy naming it (the stored `shared` is the "*" policy's).
+bool shared_with_caller(const Model& m, const Obj& stored, const Ctx& ctx);
 
 // auto-allocated-topology (auto_allocated.cc): GET (also ?fields=dry-run) and DELETE of
 // /v2.0/auto-allocated-topology/{project} (`path` from "auto-allocated-topology"); GET

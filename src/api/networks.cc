@@ -127,7 +127,7 @@ class Networks final : public Handler {
   // `shared` as Neutron shows it: true to a project an access_as_shared policy names (the
   // stored flag is the "*" policy's).
   bool personalizes(const Model& m, const Obj& stored, const Ctx& ctx) const override {
-    return !jget::flag(stored, "shared", false) && rbac_grants(m, jget::str(stored.if_contains("id")), "access_as_shared", ctx.project_id);
+    return shared_with_caller(m, stored, ctx);
   }
   void personalize(const Model&, Obj& shown, const Ctx&) const override { shown["shared"] = true; }
 

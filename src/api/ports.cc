@@ -134,11 +134,7 @@ class Ports final : public Handler {
   // ports on it; sensitive attributes are for admins and network owners.
   bool visible(const Model& m, const Obj& o, const Ctx& ctx) const override { return port_readable(m, o, ctx); }
   Status validate_ownership(const Model& m, const Obj& checked, const Ctx& ctx) const override {
-    if (ctx.is_admin) return {};
-    std::string net_id = jget::str(checked.if_contains("network_id"));
-    const Obj* net = m.find("networks", net_id);
-    if (!net || !network_visible(m, *net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
-    return {};
+    return network_usable_for_create(m, checked, ctx);
   }
   Status authorize(const Model& m, const std::string& action, const Obj& target, const Obj& request,
                    const Ctx& ctx) const override {

@@ -355,4 +355,17 @@ void drop_object_policies(Txn& txn, const std::string& object_id) {
 
 std::unique_ptr<Handler> make_rbac_policies(const Settings& s) { return std::make_unique<RbacPolicies>(s); }
 
+Status network_usable_for_create(const Model& m, const Obj& checked, const Ctx& ctx) {
+  if (ctx.is_admin) return {};
+  std::string net_id = jget::str(checked.if_contains("network_id"));
+  const Obj* net = m.find("networks", net_id);
+  if (!net || !network_visible(m, *net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
+  return {};
+}
+
+bool shared_with_caller(const Model& m, const Obj& stored, const Ctx& ctx) {
+  return !jget::flag(stored, "shared", false) &&
+         rbac_grants(m, jget::str(stored.if_contains("id")), "access_as_shared", ctx.project_id);
+}
+
 }  // namespace nt

@@ -149,8 +149,9 @@ Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const st
   std::string rule = rule_for(h, action);
   Obj scratch;
   const Obj& full = as_judged(h, m, target, ctx, scratch);
-  // A member action (remove_prefixes, add_router_interface) sets no attribute: Neutron
-  // reads only the attributes without defaults then, so no attribute rule applies.
+  // An empty PUT or a member action (remove_prefixes, add_router_interface) sets no
+  // attribute: Neutron then reads only the attributes without defaults, so no attribute
+  // rule applies (a name no rule has says "none").
   static const std::string kNone[] = {"-"};
   if (updated.empty() && rule != rule_for(h, "create")) updated = kNone;
   policy::Request request{rule, full, updated, h.def().plural};
@@ -179,9 +180,6 @@ Obj without_hidden(const Handler& h, const Model& m, Obj shown, const Ctx& ctx) 
   return RowPolicy(h, m, ctx).without_hidden(std::move(shown));
 }
 
-bool hides_nothing(const Handler& h, const Model& m, const Obj& shown, const Ctx& ctx) {
-  return RowPolicy(h, m, ctx).hides_nothing(shown);
-}
 
 // Repeating a special key ORs its values; different keys AND, as for plain filters.
 bool Handler::special_match_all(const Model& m, const Ctx& ctx, const Obj& o,
@@ -323,9 +321,6 @@ Result<json::value> update_resource(Handler& h, Txn& txn, const Ctx& ctx, const 
     Obj merged = current;
     std::vector<std::string> updated;
     for (const auto& kv : changes) merged[kv.key()] = kv.value(), updated.emplace_back(kv.key());
-    // An empty PUT sets no attribute: Neutron then reads only the attributes without
-    // defaults, so no attribute rule applies (a name no rule has says "none").
-    if (updated.empty()) updated.emplace_back("-");
     NT_TRY(enforce_policy(h, txn.model(), ctx, "update", merged, updated));
   }
   NT_TRY(h.authorize(txn.model(), "update", current, changes, ctx));

@@ -113,7 +113,6 @@ Status enforce_policy(const Handler& h, const Model& m, const Ctx& ctx, const st
 bool policy_allows(const Handler& h, const Model& m, const Ctx& ctx, const std::string& action, const Obj& target);
 // The object without the attributes the policy hides from this caller (get_port:binding:*).
 Obj without_hidden(const Handler& h, const Model& m, Obj shown, const Ctx& ctx);
-bool hides_nothing(const Handler& h, const Model& m, const Obj& shown, const Ctx& ctx);
 // The same for the rows of one list: rule names computed once, no copy of a row unless the
 // policy must see it otherwise than stored.
 class RowPolicy {

@@ -157,7 +157,7 @@ class SubnetPools final : public Handler {
 
   // `shared` is true to a project an access_as_shared policy names, as Neutron shows it.
   bool personalizes(const Model& m, const Obj& stored, const Ctx& ctx) const override {
-    return !jget::flag(stored, "shared", false) && rbac_grants(m, jget::str(stored.if_contains("id")), "access_as_shared", ctx.project_id);
+    return shared_with_caller(m, stored, ctx);
   }
   void personalize(const Model&, Obj& shown, const Ctx&) const override { shown["shared"] = true; }
 

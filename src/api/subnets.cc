@@ -61,11 +61,7 @@ class Subnets final : public Handler {
   }
 
   Status validate_ownership(const Model& m, const Obj& checked, const Ctx& ctx) const override {
-    if (ctx.is_admin) return {};
-    std::string net_id = jget::str(checked.if_contains("network_id"));
-    const Obj* net = m.find("networks", net_id);
-    if (!net || !network_visible(m, *net, ctx)) return not_found("NetworkNotFound", "Network " + net_id + " could not be found.");
-    return {};
+    return network_usable_for_create(m, checked, ctx);
   }
   bool decorates() const override { return true; }
   Obj decorate(const Model& m, const Obj& stored) const override {
