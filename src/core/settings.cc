@@ -150,6 +150,12 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "max_routes", T::integer, "30", "extra routes per router", -1, 100000},
       {"DEFAULT", "agent_down_time", T::integer, "75", "seconds without heartbeat before an agent is dead", 1, 86400},
       {"DEFAULT", "dvr_base_mac", T::string, "fa:16:3f:00:00:00", "base of per-host DVR MACs"},
+      {"DEFAULT", "dhcp_agent_notification", T::boolean, "true", "serve DHCP: networks with a DHCP-enabled subnet get a network:dhcp port"},
+      {"DEFAULT", "dhcp_lease_duration", T::integer, "86400", "DHCP lease time in seconds (-1: infinite)", -1, 2147483647},
+      {"DEFAULT", "dns_domain", T::string, "openstacklocal", "domain given by DHCP"},
+      {"DEFAULT", "dnsmasq_dns_servers", T::list, "", "DNS servers given by DHCP to subnets without dns_nameservers"},
+      {"DEFAULT", "enable_isolated_metadata", T::boolean, "true", "route 169.254.169.254 through the DHCP port on subnets without a router"},
+      {"DEFAULT", "force_metadata", T::boolean, "false", "route 169.254.169.254 through the DHCP port on every subnet"},
       KEYSTONE_AUTHTOKEN_OPTIONS
       {"oslo_policy", "policy_file", T::string, "policy.yaml", "operator overrides of the default policy (YAML or JSON); relative to the config file's directory"},
       {"oslo_policy", "enforce_new_defaults", T::boolean, "false", "true: only the new default rules (readers read-only); false: a rule also admits what its deprecated form admitted, as Neutron 21 by default"},
@@ -248,6 +254,17 @@ Result<Settings> settings_from(const Config& c) {
   auto dvr_mac = Mac::parse(c.str("DEFAULT", "dvr_base_mac"));
   if (!dvr_mac) return bad_value(c, "DEFAULT", "dvr_base_mac", "\"" + c.str("DEFAULT", "dvr_base_mac") + "\" is not a MAC address");
   s.dvr_base_mac = *dvr_mac;
+  s.dhcp_agent_notification = c.boolean("DEFAULT", "dhcp_agent_notification");
+  s.dhcp_lease_duration = c.integer("DEFAULT", "dhcp_lease_duration");
+  if (s.dhcp_lease_duration == 0) return bad_value(c, "DEFAULT", "dhcp_lease_duration", "must be positive or -1 (infinite)");
+  s.dns_domain = c.str("DEFAULT", "dns_domain");
+  for (const auto& d : c.list("DEFAULT", "dnsmasq_dns_servers")) {
+    auto ip = IpAddress::parse(d);
+    if (!ip || ip->version != 4) return bad_value(c, "DEFAULT", "dnsmasq_dns_servers", "\"" + d + "\" is not an IPv4 address");
+    s.dnsmasq_dns_servers.push_back(d);
+  }
+  s.enable_isolated_metadata = c.boolean("DEFAULT", "enable_isolated_metadata");
+  s.force_metadata = c.boolean("DEFAULT", "force_metadata");
   s.agent_token = c.str("agent", "token");
   s.unix_socket = c.str("agent", "unix_socket");
   for (const char* r : {"network", "subnet", "port", "router", "floatingip", "security_group",

@@ -53,6 +53,14 @@ struct Settings {
   std::string agent_token;   // shared secret of the agent channel
   std::string unix_socket;   // [agent] unix_socket: where agents in other namespaces connect
   Mac dvr_base_mac{0xfa163f000000ULL};
+  // DHCP and metadata (Neutron's names; the DHCP agent's options live here: every host
+  // serves DHCP from what the server plans).
+  bool dhcp_agent_notification = true;  // false: no network:dhcp ports, no DHCP served
+  int64_t dhcp_lease_duration = 86400;  // seconds; -1 = infinite
+  std::string dns_domain = "openstacklocal";
+  std::vector<std::string> dnsmasq_dns_servers;  // DNS servers for subnets without dns_nameservers
+  bool enable_isolated_metadata = true;          // the 169.254.169.254 route for subnets without a router
+  bool force_metadata = false;                   // that route for every subnet
 };
 
 const std::vector<OptionSpec>& server_schema();
