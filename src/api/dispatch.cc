@@ -86,6 +86,8 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   // Hosts known from before a restart get one agent_down_time of grace.
   if (const Table* hosts = model_.find_table("hosts"))
     for (const auto& [name, h] : *hosts) liveness_.beat(name);
+  planner_.set_dhcp_settings({settings.dhcp_agent_notification, settings.dhcp_lease_duration, settings.dns_domain,
+                               settings.dnsmasq_dns_servers, settings.enable_isolated_metadata, settings.force_metadata});
   // The planner starts from every stored input at once (any order), then follows commits.
   for (const char* kind : {"hosts", "networks", "subnets", "routers", "floatingips", "l3_bindings", "ports",
                            "port_forwardings"})

@@ -10,13 +10,14 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::pair<Kind, std::string_view>, 7> kKinds{{{Kind::network, "network"},
+constexpr std::array<std::pair<Kind, std::string_view>, 8> kKinds{{{Kind::network, "network"},
                                                                    {Kind::port, "port"},
                                                                    {Kind::l2pop, "l2pop"},
                                                                    {Kind::router, "router"},
                                                                    {Kind::arp, "arp"},
                                                                    {Kind::snat, "snat"},
-                                                                   {Kind::fip, "fip"}}};
+                                                                   {Kind::fip, "fip"},
+                                                                   {Kind::dhcp, "dhcp"}}};
 
 // The decoder, generic over the described structs: every member must be there with its
 // type (null for an absent optional); members it does not know are skipped. Boost.JSON's
@@ -104,7 +105,7 @@ std::optional<ArpId> ArpId::parse(std::string_view id) {
 }
 
 bool HostView::empty() const {
-  return networks.empty() && ports.empty() && l2pop.empty() && routers.empty() && arp.empty() && snat.empty() && fips.empty();
+  return networks.empty() && ports.empty() && l2pop.empty() && routers.empty() && arp.empty() && snat.empty() && fips.empty() && dhcp.empty();
 }
 
 Status put(HostView& view, std::string_view kind, const std::string& id, const json::value& obj) {
@@ -120,6 +121,7 @@ Status put(HostView& view, std::string_view kind, const std::string& id, const j
       return decode_into(view.arp, kind, id, obj);
     case Kind::snat: return decode_into(view.snat, kind, id, obj);
     case Kind::fip: return decode_into(view.fips, kind, id, obj);
+    case Kind::dhcp: return decode_into(view.dhcp, kind, id, obj);
   }
   return {};
 }
@@ -135,6 +137,7 @@ void erase(HostView& view, std::string_view kind, const std::string& id) {
     case Kind::arp: view.arp.erase(id); break;
     case Kind::snat: view.snat.erase(id); break;
     case Kind::fip: view.fips.erase(id); break;
+    case Kind::dhcp: view.dhcp.erase(id); break;
   }
 }
 
@@ -147,6 +150,7 @@ std::vector<std::tuple<Kind, std::string, json::object>> entries(const HostView&
   list(out, Kind::arp, view.arp);
   list(out, Kind::snat, view.snat);
   list(out, Kind::fip, view.fips);
+  list(out, Kind::dhcp, view.dhcp);
   return out;
 }
 

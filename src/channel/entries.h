@@ -22,9 +22,9 @@
 namespace nt::view {
 
 // The version of the watch stream's format; the stream's first line says it.
-inline constexpr int kProtocolVersion = 2;
+inline constexpr int kProtocolVersion = 3;  // 3: dhcp entries
 
-enum class Kind { network, port, l2pop, router, arp, snat, fip };
+enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp };
 std::string_view kind_name(Kind kind);
 std::optional<Kind> parse_kind(std::string_view name);
 
@@ -153,6 +153,38 @@ struct Fip {
 };
 BOOST_DESCRIBE_STRUCT(Fip, (), (network_id, bridge, mtu, fg, routers))
 
+// One of a port's extra_dhcp_opts (Neutron's extension), as the API stored it.
+struct DhcpOption {
+  std::string name, value;
+  int64_t ip_version = 4;
+  bool operator==(const DhcpOption&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(DhcpOption, (), (name, value, ip_version))
+
+// What the host's DHCP server and metadata proxy know of one VM port bound to the host:
+// the address DHCP gives (the first IPv4 fixed IP on a DHCP-enabled subnet, else the
+// first IPv4 one), the options, and who the port's instance is. server_ip/server_mac are
+// the network's DHCP port on that subnet: null when DHCP is not served to the port
+// (enable_dhcp false, or no DHCP port). server_port is that port's id (the metadata
+// namespace's veth is named after it).
+struct Dhcp {
+  std::string network_id, subnet_id, device, mac, ip;
+  int64_t prefixlen = 24;
+  std::optional<std::string> gateway;
+  std::vector<std::string> dns;
+  std::vector<Route> routes;  // classless static routes: host_routes, metadata, other subnets on-link
+  int64_t mtu = 1500, lease = 86400;  // lease -1: infinite
+  std::string hostname, domain;
+  std::optional<std::string> server_ip, server_mac, server_port;
+  std::vector<DhcpOption> options;
+  std::vector<std::string> addresses;  // every IPv4 fixed IP: the sources metadata requests may come from
+  std::string device_id, project_id;
+  bool operator==(const Dhcp&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Dhcp, (), (network_id, subnet_id, device, mac, ip, prefixlen, gateway, dns, routes, mtu, lease,
+                                 hostname, domain, server_ip, server_mac, server_port, options, addresses, device_id,
+                                 project_id))
+
 // An arp entry's id: "<router>|<port>".
 struct ArpId {
   std::string router, port;
@@ -169,6 +201,7 @@ struct HostView {
   std::map<std::string, Arp> arp;  // by ArpId::str()
   std::map<std::string, Snat> snat;
   std::map<std::string, Fip> fips;  // by external network
+  std::map<std::string, Dhcp> dhcp;  // by port
   bool operator==(const HostView&) const = default;
   bool empty() const;
 };

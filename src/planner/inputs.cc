@@ -27,7 +27,26 @@ PortRow port_row(const std::string& id, const json::object& o) {
             str(o, "binding:host_id"), str(o, "binding:vif_type"), jget::flag(o, "admin_state_up", true), {}};
   for (const auto& ip : jget::arr(o, "fixed_ips"))
     if (ip.is_object()) p.fixed_ips.push_back({str(ip.as_object(), "subnet_id"), str(ip.as_object(), "ip_address")});
+  p.project_id = str(o, "project_id");
+  p.dns_name = str(o, "dns_name");
+  for (const auto& opt : jget::arr(o, "extra_dhcp_opts"))
+    if (opt.is_object()) {
+      const auto& x = opt.as_object();
+      // The API stores opt_value as given (a string, or null to delete); ip_version 4 or 6.
+      p.extra_dhcp_opts.push_back({str(x, "opt_name"), str(x, "opt_value"), jget::num(x, "ip_version", 4)});
+    }
   return p;
+}
+
+SubnetRow subnet_row(const std::string& id, const json::object& o) {
+  SubnetRow s{id, str(o, "network_id"), str(o, "cidr"), jget::opt_str(o, "gateway_ip")};
+  s.ip_version = jget::num(o, "ip_version", 4);
+  s.enable_dhcp = jget::flag(o, "enable_dhcp", true);
+  for (const auto& d : jget::arr(o, "dns_nameservers"))
+    if (d.is_string()) s.dns_nameservers.emplace_back(d.get_string());
+  for (const auto& rt : jget::arr(o, "host_routes"))
+    if (rt.is_object()) s.host_routes.push_back({str(rt.as_object(), "destination"), str(rt.as_object(), "nexthop")});
+  return s;
 }
 
 RouterRow router_row(const std::string& id, const json::object& o) {
@@ -85,7 +104,7 @@ Row parse_row(Table table, const std::string& id, const json::object& o) {
     case Table::ports: return port_row(id, o);
     case Table::hosts: return HostRow{id, str(o, "local_ip"), jget::opt_str(o, "dvr_mac")};
     case Table::routers: return router_row(id, o);
-    case Table::subnets: return SubnetRow{id, str(o, "network_id"), str(o, "cidr"), jget::opt_str(o, "gateway_ip")};
+    case Table::subnets: return subnet_row(id, o);
     case Table::floatingips:
       return FipRow{id, str(o, "port_id"), str(o, "router_id"), str(o, "floating_ip_address"), str(o, "fixed_ip_address")};
     case Table::l3_bindings: return binding_row(id, o);

@@ -36,6 +36,8 @@ struct PortRow {
   std::string host_id, vif_type;  // binding:host_id, binding:vif_type
   bool admin_state_up = true;
   std::vector<FixedIp> fixed_ips;
+  std::string project_id, dns_name;
+  std::vector<view::DhcpOption> extra_dhcp_opts;
   // The host the port is bound to; a failed binding binds it nowhere ("").
   std::string bound_host() const {
     return (vif_type == "binding_failed" || vif_type == "unbound") ? std::string() : host_id;
@@ -57,6 +59,10 @@ struct RouterRow {
 struct SubnetRow {
   std::string id, network_id, cidr;
   std::optional<std::string> gateway_ip;
+  int64_t ip_version = 4;
+  bool enable_dhcp = true;
+  std::vector<std::string> dns_nameservers;
+  std::vector<view::Route> host_routes;
 };
 
 struct FipRow {

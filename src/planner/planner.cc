@@ -15,7 +15,7 @@ using planner::Table;
 using view::Kind;
 
 Planner::Planner()
-    : topo_(in_), l2_(in_), dvr_(in_, topo_, views_), snat_(in_, topo_), fip_(in_, topo_) {}
+    : topo_(in_), l2_(in_), dvr_(in_, topo_, views_), snat_(in_, topo_), fip_(in_, topo_), dhcp_(in_) {}
 
 const SharedView& Planner::shared_view(const std::string& host) const {
   static const SharedView empty;
@@ -42,12 +42,13 @@ std::set<std::string> Planner::hosts_with_views() const {
 }
 
 std::map<std::string, planner::NodeStats> Planner::stats() const {
-  return {{"l2", l2_.stats}, {"dvr", dvr_.stats}, {"snat", snat_.stats}, {"fip", fip_.stats}};
+  return {{"l2", l2_.stats}, {"dvr", dvr_.stats}, {"snat", snat_.stats}, {"fip", fip_.stats}, {"dhcp", dhcp_.stats}};
 }
 
 std::map<std::string, WireView> Planner::recompute() const {
   std::set<std::string> hosts = l2_.hosts();
   for (const auto& [router, binding] : in_.bindings) hosts.insert(binding.hosts.begin(), binding.hosts.end());
+  hosts.merge(dhcp_.hosts());
   std::map<std::string, WireView> out;
   for (const auto& host : hosts) {
     WireView v;
@@ -55,6 +56,7 @@ std::map<std::string, WireView> Planner::recompute() const {
     snat_.recompute(host, v);
     fip_.recompute(host, v);
     l2_.recompute(host, v);
+    dhcp_.recompute(host, v);
     if (!v.empty()) out[host] = std::move(v);
   }
   return out;
@@ -71,6 +73,7 @@ std::optional<json::object> Planner::entry(const std::string& host, const ViewKe
     case Kind::arp: ++dvr_.stats.entries; return dvr_.entry(host, *kind, key.second);
     case Kind::snat: ++snat_.stats.entries; return snat_.entry(host, key.second);
     case Kind::fip: ++fip_.stats.entries; return fip_.entry(host, key.second);
+    case Kind::dhcp: ++dhcp_.stats.entries; return dhcp_.entry(host, key.second);
   }
   return std::nullopt;
 }
@@ -86,6 +89,7 @@ void Planner::routers_changed(Keys& keys, const std::set<std::string>& routers, 
 Planner::Keys Planner::port_changed(const Change& c) {
   std::set<std::string> routers, arp, reshaped;
   Keys keys;
+  std::optional<PortRow> previous;
   auto note = [&](const PortRow& p) {
     routers.merge(topo_.routers_of_port(p));
     arp.merge(topo_.arp_routers(p));
@@ -93,6 +97,7 @@ Planner::Keys Planner::port_changed(const Change& c) {
   };
   if (auto old = in_.ports.find(c.id); old != in_.ports.end()) {
     dvr_.unbind(c.id, l2_, keys);  // bound again by routers_changed if it stays an interface
+    previous = old->second;
     note(old->second);
     topo_.index_port(old->second, false);
   }
@@ -104,6 +109,7 @@ Planner::Keys Planner::port_changed(const Change& c) {
     now = it->second;
   }
   planner::merge_keys(keys, l2_.bind(c.id, snat_.effective(now)));
+  planner::merge_keys(keys, dhcp_.port_changed(previous ? &*previous : nullptr, now ? &*now : nullptr));
   std::map<std::string, std::set<std::string>> before;
   for (const auto& r : arp)
     if (const auto* given = dvr_.given(r)) before[r] = *given;
@@ -136,6 +142,9 @@ Planner::Keys Planner::l3_changed(const Change& c) {
       if (c.row) net = std::get<planner::SubnetRow>(*c.row).network_id;
       else if (auto old = in_.subnets.find(c.id); old != in_.subnets.end()) net = old->second.network_id;
       in_.apply(c);
+      if (c.row && std::get<planner::SubnetRow>(*c.row).network_id != net)
+        planner::merge_keys(keys, dhcp_.network_changed(std::get<planner::SubnetRow>(*c.row).network_id));
+      planner::merge_keys(keys, dhcp_.network_changed(net));
       if (const auto* rs = topo_.subnet_routers(c.id))
         for (const auto& [r, n] : *rs) routers.insert(r);
       routers.merge(topo_.routers_with_external(net));
@@ -220,6 +229,7 @@ void Planner::apply(const Change& c, int64_t revision) {
     case Table::networks: {
       in_.apply(c);
       keys = l2_.network_changed(c.id);
+      planner::merge_keys(keys, dhcp_.network_changed(c.id));
       auto routers = topo_.routers_with_external(c.id);  // the network's MTU is in their entries
       if (const auto* rs = topo_.network_routers(c.id))
         for (const auto& [r, n] : *rs) routers.insert(r);
@@ -264,11 +274,14 @@ void Planner::rebuild(int64_t revision) {
   // routers' interfaces on their DVR hosts; shared entries and flood lists once.
   l2_.clear();
   for (const auto& [id, p] : in_.ports) l2_.load(id, *snat_.effective(p));
+  dhcp_.clear();
+  for (const auto& [id, p] : in_.ports) dhcp_.load(p);
   dvr_.load(l2_);
   l2_.prepare();
   std::set<std::string> names = l2_.hosts();  // and those given routers:
   for (const auto& [id, row] : in_.routers)
     if (const auto* given = dvr_.given(id)) names.insert(given->begin(), given->end());
+  names.merge(dhcp_.hosts());
   // Hosts are independent: build them on every core (the nodes only read now).
   std::vector<const std::string*> hosts;
   for (const auto& host : names) hosts.push_back(&host);
@@ -283,6 +296,7 @@ void Planner::rebuild(int64_t revision) {
         snat_.build(*hosts[i], routers, built[i]);
         fip_.build(*hosts[i], routers, built[i]);
         l2_.build(*hosts[i], built[i]);
+        dhcp_.build(*hosts[i], built[i]);
       }
     });
   for (auto& t : pool) t.join();

@@ -3,7 +3,7 @@
 //  - Input: changes of the stored tables it follows (planner/inputs.h), one row at a
 //    time, in change-log order, read once into typed rows.
 //  - Nodes, one file each: topology (the L3 indexes, no entries of its own), l2 (network,
-//    port, l2pop), dvr (router, arp), snat, fip. Each keeps its own indexes, says which
+//    port, l2pop), dvr (router, arp), snat, fip, dhcp. Each keeps its own indexes, says which
 //    (host, entry) keys a change may affect, builds any one of its entries, and computes
 //    all of them for a host from scratch (recompute). This file wires them.
 //  - Output: per host, a set of entries keyed by (kind, id) (channel/entries.h), each
@@ -24,6 +24,7 @@
 
 #include "channel/entries.h"
 #include "channel/view.h"
+#include "planner/dhcp.h"
 #include "planner/dvr.h"
 #include "planner/fip.h"
 #include "planner/inputs.h"
@@ -63,6 +64,8 @@ class Planner {
   const std::vector<ViewDelta>& last_deltas() const { return deltas_; }
   // Per node: changes handled, keys marked, entries built, hosts recomputed.
   std::map<std::string, planner::NodeStats> stats() const;
+  // The DHCP options the server's configuration decides (set before load/apply).
+  void set_dhcp_settings(planner::DhcpSettings settings) { dhcp_.settings = std::move(settings); }
 
   // Bulk start (the server's boot): load() every input without computing, in any order,
   // then rebuild() computes every host view once, all at `revision`, on every core.
@@ -85,6 +88,7 @@ class Planner {
   planner::DvrNode dvr_;
   planner::SnatNode snat_;
   planner::FipNode fip_;
+  planner::DhcpNode dhcp_;
   std::map<std::string, int64_t> revisions_;
   std::set<std::string> touched_;
   std::vector<ViewDelta> deltas_;

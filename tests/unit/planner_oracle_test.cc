@@ -64,10 +64,16 @@ class World {
   std::string router() { return "router" + std::to_string(pick(4)) + "-0000"; }
   void put_subnet(Planner& p) {
     auto n = pick(8);
-    auto id = "sub" + std::to_string(n);
+    bool second = pick(4) == 0;  // a second subnet on the network (DHCP: on-link routes)
+    auto id = "sub" + std::to_string(n) + (second ? "x" : "");
+    auto base = "10." + std::to_string(n) + (second ? ".1" : ".0");
+    json::array routes, dns;
+    if (pick(2)) routes.push_back(json::object{{"destination", "198.51.100.0/24"}, {"nexthop", base + ".9"}});
+    if (pick(2)) dns.push_back(json::value("192.0.2." + std::to_string(pick(3) + 1)));
     subnets_[id] = json::object{{"network_id", "net" + std::to_string(n) + "-0000-0000"},
-                                {"cidr", "10." + std::to_string(n) + ".0.0/24"},
-                                {"gateway_ip", pick(5) ? json::value("10." + std::to_string(n) + ".0.1") : json::value(nullptr)}};
+                                {"cidr", base + ".0/24"}, {"ip_version", 4}, {"enable_dhcp", pick(4) != 0},
+                                {"host_routes", routes}, {"dns_nameservers", dns},
+                                {"gateway_ip", pick(5) ? json::value(base + ".1") : json::value(nullptr)}};
     p.apply("subnets", id, subnets_[id]);
   }
   void put_router(Planner& p) {
@@ -80,14 +86,14 @@ class World {
   }
   void put_router_port(Planner& p) {
     static const char* owners[] = {"network:router_interface_distributed", "network:router_centralized_snat",
-                                   "network:router_gateway", "network:floatingip_agent_gateway"};
-    auto kind = pick(4);
+                                   "network:router_gateway", "network:floatingip_agent_gateway", "network:dhcp"};
+    auto kind = pick(5);
     auto id = "rp" + std::to_string(pick(30));
     auto n = kind == 2 || kind == 3 ? 0 : pick(8);
     json::object port{{"network_id", "net" + std::to_string(n) + "-0000-0000"},
                       {"mac_address", "fa:16:3e:00:01:" + std::to_string(10 + pick(89))},
                       {"fixed_ips", json::array{json::object{{"subnet_id", "sub" + std::to_string(n)},
-                                                             {"ip_address", "10." + std::to_string(n) + ".0." + std::to_string(2 + pick(200))}}}},
+                                                             {"ip_address", "10." + std::to_string(n) + ".0." + std::to_string(pick(3) ? 2 + pick(200) : 1)}}}},
                       {"admin_state_up", true}, {"device_owner", owners[kind]}, {"device_id", router()},
                       {"binding:host_id", kind == 3 ? host() : ""}, {"binding:vif_type", kind == 3 ? "bridge" : "unbound"}};
     l3_ports_[id] = port;
@@ -111,7 +117,7 @@ class World {
   }
   void delete_l3(Planner& p) {
     switch (pick(5)) {
-      case 0: { auto id = "sub" + std::to_string(pick(8)); subnets_.erase(id); return p.apply("subnets", id, std::nullopt); }
+      case 0: { auto id = "sub" + std::to_string(pick(8)) + (pick(4) ? "" : "x"); subnets_.erase(id); return p.apply("subnets", id, std::nullopt); }
       case 1: { auto id = router(); routers_.erase(id); return p.apply("routers", id, std::nullopt); }
       case 2: { auto id = "rp" + std::to_string(pick(30)); l3_ports_.erase(id); return p.apply("ports", id, std::nullopt); }
       case 3: { auto id = "fip" + std::to_string(pick(10)); fips_.erase(id); return p.apply("floatingips", id, std::nullopt); }
@@ -127,7 +133,11 @@ class World {
                       {"fixed_ips", json::array{json::object{{"subnet_id", "sub" + std::to_string(n)},
                                                              {"ip_address", "10." + std::to_string(n) + ".0." + std::to_string(pick(250))}}}},
                       {"admin_state_up", pick(5) != 0},
-                      {"binding:host_id", pick(6) ? host() : ""}};
+                      {"binding:host_id", pick(6) ? host() : ""},
+                      {"project_id", "proj" + std::to_string(pick(3))}, {"device_id", "vm" + std::to_string(pick(40))},
+                      {"dns_name", pick(3) ? "" : "vm" + std::to_string(pick(9))}};
+    if (pick(4) == 0)
+      port["extra_dhcp_opts"] = json::array{json::object{{"opt_name", "tftp-server"}, {"opt_value", "192.0.2.7"}, {"ip_version", 4}}};
     ports_[id] = port;
     p.apply("ports", id, port);
   }
@@ -218,7 +228,7 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
       EXPECT_GT(s.entries, 0u) << node;
       EXPECT_GT(s.recomputes, 0u) << node;
     }
-    EXPECT_EQ(planner.stats().size(), 4u);
+    EXPECT_EQ(planner.stats().size(), 5u);
   }
 }
 
@@ -341,6 +351,61 @@ TEST(PlannerL3, DvrSnatAndFloatingIpEntries) {
   // The last port on cmp2 goes: so does its DVR instance.
   p.apply("ports", "vmb", std::nullopt);
   EXPECT_FALSE(p.view("cmp2").count({"router", "r1"}));
+}
+
+}  // namespace
+}  // namespace nt
+
+namespace nt {
+namespace {
+
+// What a host's DHCP server is told about its VM port, as Neutron's dnsmasq would answer:
+// the DHCP port's address and MAC, the options, the metadata route through the DHCP port
+// while the subnet is isolated and through the gateway once a router holds it.
+TEST(PlannerDhcp, EntriesFollowSubnetDhcpPortAndRouter) {
+  Planner p;
+  p.set_dhcp_settings({true, 3600, "example.org", {"192.0.2.53"}, true, false});
+  p.apply("hosts", "cmp1", json::object{{"local_ip", "192.0.2.1"}});
+  p.apply("networks", "n1-aaaaaaaaaaaa", json::object{{"provider:network_type", "vxlan"}, {"provider:segmentation_id", 7}, {"mtu", 1450}});
+  json::object subnet{{"network_id", "n1-aaaaaaaaaaaa"}, {"cidr", "10.0.0.0/24"}, {"gateway_ip", "10.0.0.1"}, {"ip_version", 4},
+                      {"enable_dhcp", true}, {"dns_nameservers", json::array{}},
+                      {"host_routes", json::array{json::object{{"destination", "198.51.100.0/24"}, {"nexthop", "10.0.0.9"}}}}};
+  p.apply("subnets", "s1", subnet);
+  auto vm = port_on("n1-aaaaaaaaaaaa", "s1", "10.0.0.5", "fa:16:3e:00:00:05", "compute:nova", "vm-1", "cmp1");
+  vm["project_id"] = "proj";
+  p.apply("ports", "vmport-00001", vm);
+  const ViewKey k{"dhcp", "vmport-00001"};
+  auto d = p.view("cmp1").at(k);
+  EXPECT_EQ(d.at("ip"), json::value("10.0.0.5"));
+  EXPECT_TRUE(d.at("server_ip").is_null());  // no DHCP port yet: nothing served
+  EXPECT_EQ(d.at("hostname"), json::value("host-10-0-0-5"));
+  EXPECT_EQ(d.at("device"), json::value("tapvmport-0000"));
+  EXPECT_EQ(d.at("device_id"), json::value("vm-1"));
+  EXPECT_EQ(d.at("project_id"), json::value("proj"));
+  EXPECT_EQ(d.at("dns"), (json::array{"192.0.2.53"}));
+  p.apply("ports", "dhcpport-0001", port_on("n1-aaaaaaaaaaaa", "s1", "10.0.0.2", "fa:16:3e:00:00:02", "network:dhcp", "dhcp-x", ""));
+  d = p.view("cmp1").at(k);
+  EXPECT_EQ(d.at("server_ip"), json::value("10.0.0.2"));
+  EXPECT_EQ(d.at("server_mac"), json::value("fa:16:3e:00:00:02"));
+  EXPECT_EQ(d.at("lease"), json::value(3600));
+  EXPECT_EQ(d.at("mtu"), json::value(1450));
+  auto routes = json::serialize(d.at("routes"));
+  EXPECT_NE(routes.find("198.51.100.0/24"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("\"169.254.169.254/32\",\"nexthop\":\"10.0.0.2\""), std::string::npos) << routes;
+  // A router interface on the gateway address: routed, the metadata route goes to the gateway.
+  p.apply("ports", "rif-00000001", port_on("n1-aaaaaaaaaaaa", "s1", "10.0.0.1", "fa:16:3e:00:00:01",
+                                           "network:router_interface_distributed", "r1", ""));
+  routes = json::serialize(p.view("cmp1").at(k).at("routes"));
+  EXPECT_NE(routes.find("\"169.254.169.254/32\",\"nexthop\":\"10.0.0.1\""), std::string::npos) << routes;
+  // enable_dhcp false: the entry stays (metadata identity) but nothing is served.
+  subnet["enable_dhcp"] = false;
+  p.apply("subnets", "s1", subnet);
+  EXPECT_TRUE(p.view("cmp1").at(k).at("server_ip").is_null());
+  // The port leaves the host: its entry goes.
+  vm["binding:host_id"] = "";
+  p.apply("ports", "vmport-00001", vm);
+  EXPECT_FALSE(p.view("cmp1").count(k));
+  EXPECT_EQ(p.recompute().count("cmp1"), 0u);
 }
 
 }  // namespace
