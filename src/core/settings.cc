@@ -1,6 +1,7 @@
 #include "core/settings.h"
 
 #include <algorithm>
+#include <filesystem>
 
 namespace nt {
 namespace {
@@ -91,6 +92,31 @@ Status keystone_settings(const Config& c, auth::KeystoneOptions& k) {
   return {};
 }
 
+// [metadata]: listen is "" or host:port (IPv6 in brackets), port 0..65535 (0: any free one).
+Status metadata_settings(const Config& c, Settings& s) {
+  const std::string sec = "metadata";
+  s.metadata_secret = c.str(sec, "metadata_proxy_shared_secret");
+  s.instance_data_dir = c.str(sec, "instance_data_dir");
+  if (!s.instance_data_dir.empty()) {
+    std::error_code ec;
+    if (s.instance_data_dir[0] != '/' || !std::filesystem::is_directory(s.instance_data_dir, ec))
+      return bad_value(c, sec, "instance_data_dir", "\"" + s.instance_data_dir + "\" is not an absolute path of a directory");
+  }
+  auto listen = c.str(sec, "listen");
+  if (listen.empty()) return {};
+  auto colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos) host.clear();  // IPv6 without brackets
+  auto port = parse_u64(colon == std::string::npos ? std::string() : listen.substr(colon + 1));
+  auto ip = IpAddress::parse(host);
+  if (!ip || !port || *port > 65535)
+    return bad_value(c, sec, "listen", "\"" + listen + "\" is not host:port (an IPv4 address or [IPv6], port 0-65535)");
+  s.metadata_host = host;
+  s.metadata_port = static_cast<int>(*port);
+  return {};
+}
+
 }  // namespace
 
 // keystonemiddleware's options; the ones after "accepted" are taken so that a Neutron
@@ -164,6 +190,9 @@ const std::vector<OptionSpec>& server_schema() {
       {"oslo_policy", "policy_dirs", T::list, "", "accepted for compatibility; not read"},
       {"agent", "token", T::string, "", "shared token agents present (X-Neutrino-Token); empty = no check"},
       {"agent", "unix_socket", T::string, "", "also serve the API on this Unix socket (unix:// agent URLs)"},
+      {"metadata", "listen", T::string, "", "host:port of the built-in metadata backend (Nova's metadata API, e.g. 127.0.0.1:8775; [::1]:8775); empty = off"},
+      {"metadata", "metadata_proxy_shared_secret", T::string, "", "key of the proxies' X-Instance-ID-Signature (HMAC-SHA256); empty is an empty key, as Nova"},
+      {"metadata", "instance_data_dir", T::string, "", "absolute directory with <instance id>/public_keys and <instance id>/user_data"},
       {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path"},
       {"ml2", "type_drivers", T::list, "flat,vlan,vxlan,gre,geneve", ""},
       {"ml2", "tenant_network_types", T::list, "vxlan", ""},
@@ -267,6 +296,7 @@ Result<Settings> settings_from(const Config& c) {
   s.force_metadata = c.boolean("DEFAULT", "force_metadata");
   s.agent_token = c.str("agent", "token");
   s.unix_socket = c.str("agent", "unix_socket");
+  NT_TRY(metadata_settings(c, s));
   for (const char* r : {"network", "subnet", "port", "router", "floatingip", "security_group",
                         "security_group_rule", "rbac_policy", "subnetpool"})
     s.default_quotas.emplace_back(r, c.integer("quotas", std::string("quota_") + r));

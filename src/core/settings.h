@@ -61,6 +61,11 @@ struct Settings {
   std::vector<std::string> dnsmasq_dns_servers;  // DNS servers for subnets without dns_nameservers
   bool enable_isolated_metadata = true;          // the 169.254.169.254 route for subnets without a router
   bool force_metadata = false;                   // that route for every subnet
+  // [metadata]: the built-in metadata backend (Nova's metadata API); off when metadata_port < 0.
+  std::string metadata_host;
+  int metadata_port = -1;
+  std::string metadata_secret;    // metadata_proxy_shared_secret
+  std::string instance_data_dir;  // absolute; <dir>/<instance id>/public_keys and user_data
 };
 
 const std::vector<OptionSpec>& server_schema();

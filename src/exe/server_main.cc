@@ -14,6 +14,7 @@
 #include "core/settings.h"
 #include "core/startup.h"
 #include "http/server.h"
+#include "metadata/backend.h"
 #include "policy/policy_file.h"
 
 int main(int argc, char** argv) {
@@ -112,6 +113,32 @@ int main(int argc, char** argv) {
     std::cerr << "neutrino-server: " << started.error().message << "\n";
     return 1;
   }
+  // [metadata] listen: the built-in metadata backend on a listener of its own.
+  std::unique_ptr<nt::metadata::Backend> metadata;
+  std::unique_ptr<nt::HttpServer> metadata_server;
+  if (settings->metadata_port >= 0) {
+    if (settings->metadata_secret.empty())
+      spdlog::warn("[metadata] metadata_proxy_shared_secret is empty: signatures are checked with an empty key");
+    metadata = std::make_unique<nt::metadata::Backend>(
+        nt::metadata::BackendOptions{settings->metadata_secret, settings->instance_data_dir}, model, writer.lock());
+    nt::HttpServerOptions md_options;
+    md_options.host = settings->metadata_host;
+    md_options.port = settings->metadata_port;
+    md_options.threads = 1;
+    md_options.max_body = 65536;
+    md_options.max_connections = 1024;
+    md_options.render_error = nt::metadata::Backend::render_error;
+    metadata_server = std::make_unique<nt::HttpServer>(
+        md_options, [&metadata](nt::HttpRequest&& req, nt::Reply reply) { reply(metadata->answer(req)); });
+    if (auto started = metadata_server->start(); !started) {
+      std::cerr << "neutrino-server: [metadata] " << started.error().message << "\n";
+      return 1;
+    }
+    spdlog::info("metadata backend on {}:{}", settings->metadata_host, metadata_server->port());
+    std::cout << "metadata backend on " << settings->metadata_host << ":" << metadata_server->port() << std::endl;
+  }
+  std::thread metadata_thread;
+  if (metadata_server) metadata_thread = std::thread([&] { metadata_server->run(); });
   // Agent liveness: transitions are stored and gateways rescheduled a few times per
   // agent_down_time.
   std::atomic<bool> running{true};
@@ -126,6 +153,10 @@ int main(int argc, char** argv) {
                unix_socket.empty() ? "" : " and unix://" + unix_socket, settings->database, model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
   server.run();
+  if (metadata_server) {
+    metadata_server->stop();
+    metadata_thread.join();
+  }
   api.stop_authentication();
   running = false;
   sweeper.join();

@@ -60,7 +60,7 @@ std::optional<std::string> framing_or_identity_problem(const Message& msg) {
   if (msg.count(http::field::transfer_encoding) && !msg.chunked())
     return "Transfer-Encoding must end with chunked.";
   for (const char* name : {"X-Auth-Token", "X-Project-Id", "X-Tenant-Id", "X-Roles", "X-Neutrino-Token",
-                           "X-Neutrino-Host-Token"})
+                           "X-Neutrino-Host-Token", "X-Instance-ID", "X-Instance-ID-Signature"})
     if (msg.count(name) > 1) return std::string("The header ") + name + " is given more than once.";
   return std::nullopt;
 }
