@@ -20,6 +20,9 @@
 #include <thread>
 
 #include "agent/client.h"
+#include "agent/dhcp_server.h"
+#include "agent/metadata_plan.h"
+#include "kernel/dhcp_socket.h"
 #include "channel/messages.h"
 #include "common/json_get.h"
 #include "agent/l3_runner.h"
@@ -47,6 +50,15 @@ const std::vector<OptionSpec>& agent_schema() {
       {"DEFAULT", "state_path", T::string, "/var/lib/neutrino", "where the agent keeps the host token the server issued"},
       {"DEFAULT", "report_interval", T::integer, "2", "seconds between heartbeats"},
       {"DEFAULT", "debug", T::boolean, "false", ""},
+      // Neutron's metadata agent options (metadata_agent.ini [DEFAULT]).
+      {"DEFAULT", "nova_metadata_host", T::string, "127.0.0.1", "the metadata backend (Nova's metadata API or neutrino-server's [metadata] listen)"},
+      {"DEFAULT", "nova_metadata_port", T::integer, "8775", "", 1, 65535},
+      {"DEFAULT", "nova_metadata_protocol", T::string, "http", "http or https"},
+      {"DEFAULT", "nova_metadata_insecure", T::boolean, "false", "https without checking the backend's certificate"},
+      {"DEFAULT", "nova_client_cert", T::string, "", "client certificate for https"},
+      {"DEFAULT", "nova_client_priv_key", T::string, "", "its private key"},
+      {"DEFAULT", "auth_ca_cert", T::string, "", "CA bundle the backend's certificate is checked against"},
+      {"DEFAULT", "metadata_proxy_shared_secret", T::string, "", "signs X-Instance-ID (X-Instance-ID-Signature)"},
   };
   return schema;
 }
@@ -96,7 +108,14 @@ class Agent {
  public:
   Agent(const AgentConfig& c, std::unique_ptr<kernel::Kernel> k, bool dry_run)
       : config_(c), host_(kernel::open_netlink_host(std::move(k))), kernel_(&host_->root()),
-        client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run), l3_(c.namespace_prefix, *host_, dry_run) {}
+        client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run), l3_(c.namespace_prefix, *host_, dry_run) {
+    if (dry_run) return;
+    // DHCP and the metadata proxy serve from the agent's own threads; they outlive a
+    // lost watch (the last view keeps being served) and stop with the agent.
+    dhcp_ = std::make_unique<DhcpServer>([](const std::string& tap) { return kernel::open_dhcp_socket("", tap); });
+    dhcp_->start();
+    proxy_ = std::make_unique<metadata::ProxyService>(c.metadata);
+  }
 
   void register_host() {
     channel::Registration reg{config_.host, config_.agent_mode, config_.l2.local_ip, config_.l2.bridge_mappings,
@@ -188,10 +207,20 @@ class Agent {
     // Applied: every operation of the pass succeeded and nothing the view names is missing.
     // A view with an entry this agent could not decode is never reported as applied.
     bool applied = !l3_.take_failed() && clean && l3_.missing_fip_gateways().empty() && snap.decoded;
+    serve(snap.view);
     std::lock_guard g(mu_);
     states_ = port_states(view, *actual);
     if (applied) applied_ = snap.revision;
     return changes;
+  }
+
+  // DHCP and metadata follow the view once its namespaces and taps are in place.
+  void serve(const std::shared_ptr<const HostView>& view) {
+    if (!dhcp_ || view == served_view_) return;
+    served_view_ = view;
+    dhcp_->update(*view);
+    auto plan = metadata_plan(*view, config_.namespace_prefix);
+    proxy_->update(std::move(plan.listeners), std::move(plan.identities));
   }
 
   // The view to change: a pass may be reading the current one (copy on write).
@@ -279,6 +308,9 @@ class Agent {
   ChannelClient client_;
   bool dry_run_;
   L3Runner l3_;
+  std::unique_ptr<DhcpServer> dhcp_;
+  std::unique_ptr<metadata::ProxyService> proxy_;
+  std::shared_ptr<const HostView> served_view_;  // what DHCP and metadata serve now
   std::atomic<bool> stopping_{false};
   std::mutex pass_mu_;  // one pass at a time; the L3 runner's state
   std::mutex mu_;       // the view, revisions and port states (never held across I/O)
@@ -303,6 +335,15 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   a.state_path = c.str("DEFAULT", "state_path");
   a.report_interval = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "report_interval")));
   a.l2.local_ip = c.str("DEFAULT", "local_ip");
+  auto& m = a.metadata;
+  m.host = c.str("DEFAULT", "nova_metadata_host");
+  m.port = static_cast<int>(c.integer("DEFAULT", "nova_metadata_port"));
+  m.protocol = c.str("DEFAULT", "nova_metadata_protocol");
+  m.insecure = c.boolean("DEFAULT", "nova_metadata_insecure");
+  m.client_cert = c.str("DEFAULT", "nova_client_cert");
+  m.client_key = c.str("DEFAULT", "nova_client_priv_key");
+  m.ca_cert = c.str("DEFAULT", "auth_ca_cert");
+  m.shared_secret = c.str("DEFAULT", "metadata_proxy_shared_secret");
   auto where = [&](const char* o) { auto w = c.where("DEFAULT", o); return w.empty() ? path : w; };
   if (a.host.empty()) return fail(Errc::invalid_argument, Origin::config, where("host") + ": option \"host\" in [DEFAULT] is required");
   if (!IpAddress::parse(a.l2.local_ip))
@@ -311,6 +352,14 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   if (a.agent_mode != "dvr" && a.agent_mode != "dvr_snat")
     return fail(Errc::invalid_argument, Origin::config, where("agent_mode") + ": option \"agent_mode\" in [DEFAULT]: \"" +
                                                            a.agent_mode + "\" is not dvr or dvr_snat");
+  if (m.protocol != "http" && m.protocol != "https")
+    return fail(Errc::invalid_argument, Origin::config, where("nova_metadata_protocol") +
+                                                           ": option \"nova_metadata_protocol\" in [DEFAULT]: \"" + m.protocol +
+                                                           "\" is not http or https");
+  if (m.client_cert.empty() != m.client_key.empty())
+    return fail(Errc::invalid_argument, Origin::config,
+                where(m.client_cert.empty() ? "nova_client_priv_key" : "nova_client_cert") +
+                    ": options \"nova_client_cert\" and \"nova_client_priv_key\" in [DEFAULT] go together");
   if (auto u = ServerUrl::parse(a.server_url); !u)
     return fail(Errc::invalid_argument, Origin::config, where("server_url") + ": " + u.error().message);
   auto mappings = parse_bridge_mappings(c.list("DEFAULT", "bridge_mappings"));

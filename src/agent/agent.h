@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent/l2_reconciler.h"
+#include "metadata/proxy.h"
 #include "common/error.h"
 
 namespace nt::agent {
@@ -17,6 +18,7 @@ struct AgentConfig {
   std::string state_path;        // where the host's own channel token is kept
   L2Settings l2;
   int report_interval = 2;
+  metadata::BackendSettings metadata;  // where the metadata proxy forwards (Neutron's option names)
 };
 
 Result<AgentConfig> load_agent_config(const std::string& path);

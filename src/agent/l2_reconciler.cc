@@ -85,6 +85,17 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
     l.up = true;
     want.links[l.name] = l;
   }
+  // The host ends of the DHCP ports' veths (their namespaces are the L3 side's).
+  for (const auto& [id, d] : view.dhcp) {
+    auto net = networks.find(d.network_id);
+    auto tap = d.server_port ? actual.links.find(devname::tap(*d.server_port)) : actual.links.end();
+    if (net == networks.end() || tap == actual.links.end()) continue;
+    Link l = tap->second;
+    l.master = net->second->bridge;
+    l.mtu = static_cast<int>(net->second->mtu);
+    l.up = true;
+    want.links[l.name] = l;
+  }
   for (const auto& [id, remote] : view.l2pop) {
     auto net = networks.find(remote.network_id);
     if (net == networks.end() || net->second->network_type != "vxlan") continue;

@@ -100,10 +100,11 @@ std::vector<Op> plan_host_l3(const kernel::State& want, const kernel::State& act
   for (const auto& f : want.fdb)
     if (!actual.fdb.count(f) && actual.links.count(f.dev) && !actual.links.at(f.dev).master.empty())
       ops.push_back(fdb_op(Op::add_fdb, f));
-  // The host's table is ours only by name: nt-dvr.
+  // The host's tables are ours only by name: nt-dvr, nt-dhcp.
   for (const auto& [table, digest] : want.nft)
     if (auto it = actual.nft.find(table); it == actual.nft.end() || it->second != digest) ops.push_back(nft_op(Op::put_nft, table, want));
-  if (!want.nft.count("bridge nt-dvr") && actual.nft.count("bridge nt-dvr")) ops.push_back(nft_op(Op::del_nft, "bridge nt-dvr", want));
+  for (const char* table : {"bridge nt-dvr", "bridge nt-dhcp"})
+    if (!want.nft.count(table) && actual.nft.count(table)) ops.push_back(nft_op(Op::del_nft, table, want));
   return ops;
 }
 

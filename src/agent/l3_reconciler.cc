@@ -1,4 +1,5 @@
 #include "agent/l3_reconciler.h"
+#include "agent/metadata_plan.h"
 #include "common/net.h"
 #include "common/names.h"
 
@@ -135,14 +136,15 @@ struct Builder {
   }
 
   static std::string router_nat(const std::vector<view::FloatingIp>& fips) {
-    std::string dnat, snat;
+    std::string dnat = "    jump metadata\n", snat;
     for (const auto& f : fips) {
       dnat += "    iifname \"rfp-*\" ip daddr " + f.floating_ip + " dnat to " + f.fixed_ip + "\n";
       snat += "    oifname \"rfp-*\" ip saddr " + f.fixed_ip + " snat to " + f.floating_ip + "\n";
     }
-    return "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" + dnat +
-           "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + snat +
-           "  }\n  # the metadata service (169.254.169.254:80) is redirected from here\n  chain metadata {\n  }\n";
+    // The metadata service (169.254.169.254:80) is redirected to the proxy (declared first: jumped to).
+    return "  chain metadata {\n" + router_metadata_chain() +
+           "  }\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" + dnat +
+           "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + snat + "  }\n";
   }
 
   // Gateway ARP stays local; routed frames leave with this host's DVR MAC.
@@ -279,7 +281,8 @@ std::vector<std::string> router_sysctl_keys(const kernel::State& want) {
 bool l3_namespace(const std::string& name, const std::string& prefix) {
   if (name.rfind(prefix, 0) != 0) return false;
   auto rest = name.substr(prefix.size());
-  return rest.rfind("qrouter-", 0) == 0 || rest.rfind("snat-", 0) == 0 || rest.rfind("fip-", 0) == 0;
+  return rest.rfind("qrouter-", 0) == 0 || rest.rfind("snat-", 0) == 0 || rest.rfind("fip-", 0) == 0 ||
+         rest.rfind("meta-", 0) == 0;
 }
 
 L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const LinkLocal& rfp) {
@@ -293,6 +296,7 @@ L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const L
   for (const auto& [id, sn] : view.snat) b.snat(id, sn);
   for (const auto& [net, f] : view.fips) b.fip(net, f);
   b.host_table();
+  add_dhcp_and_metadata(view, ns_prefix, b.out);
   for (auto& [name, plan] : b.out.namespaces) {
     plan.want.links["lo"] = Link{"lo", "device", "", 65536, true};
     // No ICMP redirects from a router namespace (as Neutron's): a qrouter forwards SNAT

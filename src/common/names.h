@@ -61,5 +61,11 @@ inline std::string snat_ns(std::string_view prefix, std::string_view router_id) 
 inline std::string fip_ns(std::string_view prefix, std::string_view network_id) {
   return std::string(prefix) + "fip-" + std::string(network_id);
 }
+// The namespace holding a network's DHCP port on a host (metadata for isolated subnets),
+// and the namespace end of that port's veth (Neutron's linuxbridge name for a DHCP port).
+inline std::string meta_ns(std::string_view prefix, std::string_view network_id) {
+  return std::string(prefix) + "meta-" + std::string(network_id);
+}
+inline std::string meta_port(std::string_view port_id) { return "ns-" + short_id(port_id); }
 
 }  // namespace nt::devname

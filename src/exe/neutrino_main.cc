@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   vm_create->add_option("--host", req.host, "cmpN or gwN")->required();
   vm_create->add_option("--network", req.network, "network name or id")->required();
   vm_create->add_option("--fixed-ip", req.fixed_ips, "subnet=S,ip-address=A (repeatable)");
+  vm_create->add_option("--key", req.key_file, "an OpenSSH public key file, served as the VM's public_keys")->check(CLI::ExistingFile);
+  vm_create->add_option("--user-data", req.user_data_file, "a file served as the VM's user_data")->check(CLI::ExistingFile);
   std::string vm_name;
   auto* vm_delete = vm->add_subcommand("delete", "delete the VM and its port");
   vm_delete->add_option("name", vm_name)->required();

@@ -89,6 +89,7 @@ Status plug_vm(const std::string& host_ns, const std::string& vm_ns, const VmLin
   NT_TRY(made);
   return in(vm_ns, [&](Plumbing& p) -> Status {
     NT_TRY(p.link_up("eth0"));
+    if (link.dhcp) return Status{};  // the VM's DHCP client configures eth0
     NT_TRY(p.add_address("eth0", link.cidr));
     if (!link.gateway.empty()) NT_TRY(p.add_route("default", link.gateway));
     return {};

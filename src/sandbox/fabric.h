@@ -22,6 +22,7 @@ Status build_internet(const std::string& fabric_ns, const std::string& ns, const
 struct VmLink {
   std::string tap, mac, cidr, gateway;  // gateway "" = no default route
   int mtu = 1500;
+  bool dhcp = true;  // eth0 is configured by DHCP; false: from cidr and gateway, as a config drive would
 };
 // A VM namespace whose eth0 (MAC, MTU, address, default route) is the peer of `tap` in the
 // host namespace; the tap is left up and unplugged, for the agent to plug.

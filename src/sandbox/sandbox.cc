@@ -168,7 +168,7 @@ bool sandbox_namespace(const Options& o, const std::string& ns) {
   return ns.rfind(o.prefix, 0) == 0 && std::regex_match(ns.substr(o.prefix.size()), pattern);
 }
 
-// Agents of a crashed run still inside our namespaces (their pids are lost with the state).
+// Agents and VMs' DHCP clients of a crashed run still inside our namespaces (their pids are lost with the state).
 void stop_stray_agents(const std::vector<std::string>& namespaces) {
   std::set<ino_t> ours;
   for (const auto& ns : namespaces) {
@@ -181,8 +181,10 @@ void stop_stray_agents(const std::vector<std::string>& namespaces) {
     struct stat st{};
     auto pid = parse_int64(pid_text);
     if (!pid || *pid <= 0 || *pid > INT32_MAX) continue;
-    if (::stat(("/proc/" + pid_text + "/ns/net").c_str(), &st) == 0 && ours.count(st.st_ino))
+    if (::stat(("/proc/" + pid_text + "/ns/net").c_str(), &st) == 0 && ours.count(st.st_ino)) {
       stop_process(static_cast<int>(*pid), "neutrino-agent");
+      stop_process(static_cast<int>(*pid), "busybox");  // a VM's udhcpc
+    }
   }
 }
 
@@ -214,6 +216,7 @@ Status up(const Options& o) {
 
 Status down(const Options& o) {
   if (auto s = load_state(o)) {
+    for (const auto& v : s->vms) stop_process(v.dhcp_pid, "busybox");
     for (const auto& h : s->hosts) stop_process(h.agent_pid, "neutrino-agent");
     stop_process(s->server_pid, "neutrino-server");
   }
@@ -225,7 +228,7 @@ Status down(const Options& o) {
   std::stable_sort(ours.begin(), ours.end(), [&](const auto& a, const auto& b) {
     auto rank = [&](const std::string& n) {
       if (n.find("vm-") == o.prefix.size() || n.find("-qrouter-") != std::string::npos || n.find("-snat-") != std::string::npos ||
-          n.find("-fip-") != std::string::npos)
+          n.find("-fip-") != std::string::npos || n.find("-meta-") != std::string::npos)
         return 0;
       return n == fabric_ns(o) ? 2 : 1;
     };

@@ -27,6 +27,7 @@ struct Options {
 struct VmRequest {
   std::string name, host, network;
   std::vector<std::string> fixed_ips;  // "ip-address=A", "subnet=S", "subnet=S,ip-address=A"
+  std::string key_file, user_data_file;  // served by the metadata service (public_keys, user_data)
 };
 
 Status up(const Options& o);

@@ -58,7 +58,8 @@ Result<SandboxState> load_state(const Options& o) {
   if (auto* vms = obj.if_contains("vms"); vms && vms->is_array())
     for (const auto& m : vms->as_array()) {
       const auto& mo = m.as_object();
-      s.vms.push_back({str(mo, "name"), str(mo, "host"), str(mo, "port_id"), str(mo, "network_id"), str(mo, "ip")});
+      s.vms.push_back({str(mo, "name"), str(mo, "host"), str(mo, "port_id"), str(mo, "network_id"), str(mo, "ip"),
+                       static_cast<int>(jget::num(mo, "dhcp_pid", 0))});
     }
   return s;
 }
@@ -68,7 +69,8 @@ Status save_state(const Options& o, const SandboxState& s) {
   for (const auto& h : s.hosts)
     hosts.push_back(json::object{{"name", h.name}, {"role", h.role}, {"underlay_ip", h.underlay_ip}, {"agent_pid", h.agent_pid}});
   for (const auto& m : s.vms)
-    vms.push_back(json::object{{"name", m.name}, {"host", m.host}, {"port_id", m.port_id}, {"network_id", m.network_id}, {"ip", m.ip}});
+    vms.push_back(json::object{{"name", m.name}, {"host", m.host}, {"port_id", m.port_id}, {"network_id", m.network_id}, {"ip", m.ip},
+                               {"dhcp_pid", m.dhcp_pid}});
   json::object doc{{"prefix", o.prefix}, {"server_pid", s.server_pid}, {"port", s.port}, {"hosts", hosts}, {"vms", vms}};
   auto tmp = state_file(o) + ".tmp";
   {

@@ -16,6 +16,7 @@ struct HostRecord {
 };
 struct VmRecord {
   std::string name, host, port_id, network_id, ip;
+  int dhcp_pid = 0;  // the VM's udhcpc (0: a subnet without DHCP)
 };
 struct SandboxState {
   int server_pid = 0;

@@ -17,6 +17,7 @@
 #include "sandbox/fabric.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/state.h"
+#include "sandbox/vm_boot.h"
 
 namespace nt::sandbox {
 namespace json = boost::json;
@@ -42,11 +43,11 @@ Result<json::object> fixed_ip(const Options& o, const std::string& spec) {
   return entry;
 }
 
-Result<json::object> create_port(const Options& o, const VmRequest& vm, const json::object& net) {
+Result<json::object> create_port(const Options& o, const VmRequest& vm, const json::object& net, const std::string& instance) {
   json::object port{{"network_id", net.at("id")},
                     {"name", vm.name},
                     {"device_owner", "compute:nova"},
-                    {"device_id", new_uuid()},
+                    {"device_id", instance},
                     {"binding:host_id", vm.host}};
   if (!vm.fixed_ips.empty()) {
     json::array ips;
@@ -71,7 +72,8 @@ Result<VmLink> vm_link(const Options& o, const json::object& port, int mtu) {
   auto cidr = jget::str(sn, "cidr");
   auto id = jget::str(port, "id");
   return VmLink{devname::tap(id), jget::str(port, "mac_address"),
-                jget::str(first, "ip_address") + cidr.substr(cidr.find('/')), jget::str(sn, "gateway_ip"), mtu};
+                jget::str(first, "ip_address") + cidr.substr(cidr.find('/')), jget::str(sn, "gateway_ip"), mtu,
+                jget::flag(sn, "enable_dhcp", true) && jget::num(sn, "ip_version", 4) == 4};
 }
 
 // Nova waits for the port to turn ACTIVE (vif-plugged) before it reports the VM running.
@@ -95,6 +97,8 @@ Status check_vm_name(const std::string& name) {
   return {};
 }
 
+Status boot(const Options& o, const std::string& name, const std::string& instance);
+
 }  // namespace
 
 Status vm_create(const Options& o, const VmRequest& vm) {
@@ -104,7 +108,10 @@ Status vm_create(const Options& o, const VmRequest& vm) {
     if (v.name == vm.name) return fail(Errc::conflict, Origin::sandbox, "VM " + vm.name + " exists");
   if (!s.host(vm.host)) return fail(Errc::not_found, Origin::sandbox, "no sandbox host " + vm.host);
   NT_ASSIGN(auto net, find_resource(o, "networks", vm.network));
-  NT_ASSIGN(auto port, create_port(o, vm, net));
+  auto instance = new_uuid();  // what Nova would name the instance: the port's device_id
+  if (!vm.key_file.empty() || !vm.user_data_file.empty())
+    NT_TRY(provide_instance_data(o, instance, vm.key_file, vm.user_data_file));
+  NT_ASSIGN(auto port, create_port(o, vm, net, instance));
   auto port_id = jget::str(port, "id");
   auto link = vm_link(o, port, static_cast<int>(jget::num(net, "mtu", 1500)));
   Status plugged = link ? plug_vm(host_ns(o, vm.host), vm_ns(o, vm.name), *link) : nt::unexpected(link.error());
@@ -113,7 +120,7 @@ Status vm_create(const Options& o, const VmRequest& vm) {
     if (kernel::namespace_exists(vm_ns(o, vm.name))) (void)kernel::delete_namespace(vm_ns(o, vm.name));
     return plugged;
   }
-  s.vms.push_back({vm.name, vm.host, port_id, jget::str(net, "id"), link->cidr.substr(0, link->cidr.find('/'))});
+  s.vms.push_back({vm.name, vm.host, port_id, jget::str(net, "id"), link->cidr.substr(0, link->cidr.find('/')), 0});
   NT_TRY(save_state(o, s));
   auto status = wait_active(o, port_id);
   // ACTIVE says the tap is plugged here; the other hosts' entries for the VM come with
@@ -124,8 +131,27 @@ Status vm_create(const Options& o, const VmRequest& vm) {
   if (status != "ACTIVE")
     return fail(Errc::unavailable, Origin::sandbox, "port " + port_id + " is " + status +
                                                        " (see `openstack port show " + port_id + " -c binding_vif_details`)");
+  if (!link->dhcp) return {};
+  return boot(o, vm.name, instance);
+}
+
+namespace {
+// The VM boots as a cloud image: DHCP, then its metadata (a VM without metadata still runs,
+// as with cloud-init: that is reported, not failed).
+Status boot(const Options& o, const std::string& name, const std::string& instance) {
+  NT_ASSIGN(int pid, start_dhcp_client(o, name));
+  NT_ASSIGN(auto s, load_state(o));
+  for (auto& v : s.vms)
+    if (v.name == name) v.dhcp_pid = pid;
+  NT_TRY(save_state(o, s));
+  NT_ASSIGN(auto ip, wait_for_lease(o, name, std::chrono::seconds(10)));
+  std::cout << "vm " << name << ": DHCP lease " << ip << "\n";
+  auto uuid = fetch_metadata(o, name, std::chrono::seconds(5));
+  if (!uuid) std::cerr << "vm " << name << ": " << uuid.error().message << "\n";
+  else std::cout << "vm " << name << ": metadata uuid " << *uuid << (*uuid == instance ? "" : " (NOT its own)") << "\n";
   return {};
 }
+}  // namespace
 
 Status wait_converged(const Options& o, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -153,6 +179,7 @@ Status vm_delete(const Options& o, const std::string& name) {
   NT_ASSIGN(auto s, load_state(o));
   auto it = std::find_if(s.vms.begin(), s.vms.end(), [&](const auto& v) { return v.name == name; });
   if (it == s.vms.end()) return fail(Errc::not_found, Origin::sandbox, "no VM " + name);
+  stop_process(it->dhcp_pid, "busybox");
   auto gone = api(o, "DELETE", "/v2.0/ports/" + it->port_id);
   if (!gone && gone.error().message.find("404") == std::string::npos && gone.error().message.find("could not be found") == std::string::npos)
     return nt::unexpected(gone.error());

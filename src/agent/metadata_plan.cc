@@ -1,0 +1,123 @@
+#include "agent/metadata_plan.h"
+
+#include <set>
+
+#include "common/names.h"
+
+namespace nt::agent {
+using kernel::Address;
+using kernel::Fdb;
+using kernel::Link;
+using kernel::Neighbour;
+
+namespace {
+
+constexpr const char* kMetadataIp = "169.254.169.254";
+
+std::string hex_digest(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string joined(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// The DHCP port of a network as the host builds it.
+struct MetaPort {
+  std::string network, port, mac;
+  int64_t mtu = 1500;
+  std::set<std::string> addresses;                 // ip/prefix on each subnet
+  std::set<std::pair<std::string, std::string>> vms;  // (ip, mac) of the local VMs
+};
+
+std::map<std::string, MetaPort> meta_ports(const HostView& view) {
+  std::map<std::string, MetaPort> out;
+  for (const auto& [id, d] : view.dhcp) {
+    if (!d.server_ip || !d.server_mac || !d.server_port) continue;
+    auto net = view.networks.find(d.network_id);
+    if (net == view.networks.end()) continue;
+    auto& m = out[d.network_id];
+    m.network = d.network_id, m.port = *d.server_port, m.mac = *d.server_mac, m.mtu = net->second.mtu;
+    m.addresses.insert(*d.server_ip + "/" + std::to_string(d.prefixlen));
+    m.vms.insert({d.ip, d.mac});
+  }
+  return out;
+}
+
+std::string host_table(const HostView& view, const std::map<std::string, MetaPort>& metas) {
+  std::set<std::string> macs, ips, sources;
+  for (const auto& [net, m] : metas) {
+    macs.insert(m.mac);
+    for (const auto& a : m.addresses) ips.insert(a.substr(0, a.find('/')));
+  }
+  for (const auto& [id, d] : view.dhcp)
+    for (const auto& a : d.addresses) sources.insert("\"" + d.device + "\" . " + a);
+  auto set = [](const char* name, const char* type, const std::set<std::string>& items) {
+    return std::string("  set ") + name + " {\n    type " + type + "\n" +
+           (items.empty() ? "" : "    elements = { " + joined(items) + " }\n") + "  }\n";
+  };
+  return set("dhcp_macs", "ether_addr", macs) + set("dhcp_ips", "ipv4_addr", ips) +
+         set("metadata_sources", "ifname . ipv4_addr", sources) +
+         "  chain forward {\n    type filter hook forward priority 0; policy accept;\n"
+         "    oifname \"vxlan-*\" udp dport { 67, 68 } drop\n"
+         "    iifname \"vxlan-*\" udp dport { 67, 68 } drop\n"
+         "    oifname \"vxlan-*\" ether saddr @dhcp_macs drop\n"
+         "    iifname \"vxlan-*\" ether saddr @dhcp_macs drop\n"
+         "    oifname \"vxlan-*\" arp operation request arp daddr ip @dhcp_ips drop\n"
+         "    iifname \"vxlan-*\" ip daddr 169.254.169.254 drop\n"
+         "    iifname \"tap*\" ip daddr 169.254.169.254 iifname . ip saddr != @metadata_sources drop\n"
+         "  }\n";
+}
+
+}  // namespace
+
+std::string router_metadata_chain() {
+  return "    iifname \"qr-*\" ip daddr 169.254.169.254 tcp dport 80 redirect to :" + std::to_string(kRouterMetadataPort) + "\n";
+}
+
+void add_dhcp_and_metadata(const HostView& view, const std::string& prefix, L3Desired& out) {
+  auto metas = meta_ports(view);
+  for (const auto& [net, m] : metas) {
+    auto ns = devname::meta_ns(prefix, net);
+    auto& plan = out.namespaces[ns];
+    auto dev = devname::meta_port(m.port);
+    Link end{dev, "veth", "", static_cast<int>(m.mtu), true};
+    end.mac = m.mac;
+    plan.want.links[dev] = end;
+    for (const auto& a : m.addresses) plan.want.addresses.insert(Address{dev, a});
+    plan.want.addresses.insert(Address{dev, std::string(kMetadataIp) + "/32"});
+    for (const auto& [ip, mac] : m.vms) plan.want.neighbours.insert(Neighbour{dev, ip, mac});
+    auto tap = devname::tap(m.port);
+    Link host_end{tap, "veth", "", static_cast<int>(m.mtu), true};
+    host_end.peer = dev, host_end.peer_netns = ns, host_end.peer_mac = m.mac;
+    out.host.links[tap] = host_end;
+    out.host.fdb.insert(Fdb{tap, m.mac, "", true});
+  }
+  if (view.dhcp.empty()) return;
+  auto body = host_table(view, metas);
+  out.host.nft["bridge nt-dhcp"] = hex_digest(body);
+  out.host.nft_bodies["bridge nt-dhcp"] = body;
+}
+
+MetadataPlan metadata_plan(const HostView& view, const std::string& prefix) {
+  MetadataPlan plan;
+  for (const auto& [net, m] : meta_ports(view))
+    plan.listeners.push_back({devname::meta_ns(prefix, net), kMetadataIp, 80, {{"*", net}}});
+  for (const auto& [id, r] : view.routers) {
+    metadata::ListenerSpec spec{devname::qrouter_ns(prefix, id), "0.0.0.0", kRouterMetadataPort, {}};
+    for (const auto& i : r.interfaces)
+      if (i.ip && i.device.rfind("qr-", 0) == 0) spec.networks[*i.ip] = i.network_id;
+    if (!spec.networks.empty()) plan.listeners.push_back(std::move(spec));
+  }
+  for (const auto& [id, d] : view.dhcp)
+    for (const auto& a : d.addresses) plan.identities[{d.network_id, a}] = {id, d.device_id, d.project_id};
+  return plan;
+}
+
+}  // namespace nt::agent
