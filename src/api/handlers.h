@@ -37,6 +37,13 @@ Result<boost::json::value> subnetpool_write(Handler& h, Txn& txn, const Ctx& ctx
                                             const std::vector<std::string>& path, const std::string& body,
                                             const std::string& if_match);
 
+// The network's network:dhcp port (dhcp_port.cc), device_id dhcp_port_device_id(network):
+// made, given or relieved of an address on each IPv4 DHCP-enabled subnet, or deleted when
+// none is left, after a change of the network's subnets; nothing with
+// dhcp_agent_notification off. `ports` is the ports handler.
+Status sync_dhcp_port(Handler& ports, Txn& txn, const std::string& network_id);
+std::string dhcp_port_device_id(const std::string& network_id);
+
 // The project's "default" security group, created with its 4 rules if missing.
 bool has_default_sg(const Model& m, const std::string& project);
 Result<std::string> ensure_default_sg(Txn& txn, const std::string& project);

@@ -224,7 +224,8 @@ class Networks final : public Handler {
         return conflict("NetworkInUse", "Unable to complete operation on network " + id +
                                             ". There are one or more ports still in use on the network.");
     }
-    for (const auto& pid : service_ports) txn.erase("ports", pid);
+    // Through the ports handler: their addresses and MACs are released with them.
+    for (const auto& pid : service_ports) NT_TRY(delete_internal(peer("ports"), txn, pid));
     for (const auto& sid : net.at("subnets").as_array()) txn.erase("subnets", jget::str(&sid));
     for (const auto& seg : network_segments(net)) release_segment(txn, seg);
     drop_object_policies(txn, id);

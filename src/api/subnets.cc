@@ -103,6 +103,7 @@ class Subnets final : public Handler {
     txn.put("networks", std::move(next_net));
     bump_revision(txn, "networks", net_id);
     if (pool) refresh_network_scopes(txn, net_id);
+    NT_TRY(sync_dhcp_port(peer("ports"), txn, net_id));
     return sub;
   }
 
@@ -125,6 +126,8 @@ class Subnets final : public Handler {
     if (changes.contains("gateway_ip") && gateway && *gateway != gateway_of(current))
       NT_TRY(check_gateway_unused(txn.model(), current, *gateway));
     txn.put("subnets", next);
+    if (changes.contains("enable_dhcp") && next.at("enable_dhcp") != current.at("enable_dhcp"))
+      NT_TRY(sync_dhcp_port(peer("ports"), txn, jget::str(current.if_contains("network_id"))));
     return next;
   }
 
@@ -151,6 +154,7 @@ class Subnets final : public Handler {
       txn.put("networks", std::move(next));
       bump_revision(txn, "networks", net_id);
       if (!jget::str(sub.if_contains("subnetpool_id")).empty()) refresh_network_scopes(txn, net_id);
+      NT_TRY(sync_dhcp_port(peer("ports"), txn, net_id));
     }
     return {};
   }

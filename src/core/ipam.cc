@@ -143,4 +143,18 @@ std::optional<IpAddress> pick_free_ip(const Model& model, const std::string& sub
   return std::nullopt;
 }
 
+std::optional<IpAddress> first_free_ip(const Model& model, const std::string& subnet, const std::vector<Pool>& pools) {
+  OrderedPools ordered;
+  for (const auto& p : pools) ordered.push_back(&p);
+  std::sort(ordered.begin(), ordered.end(), [](const Pool* a, const Pool* b) { return a->start.value < b->start.value; });
+  const auto* used = model.ips_of(subnet);
+  // Each used address is passed at most once, so this looks at no more than used + 1.
+  for (const Pool* p : ordered)
+    for (u128 v = p->start.value;; ++v) {
+      if (!used || !used->count(v)) return IpAddress{p->start.version, v};
+      if (v == p->end.value) break;  // not `v <= end`: an IPv6 pool may end at the last address
+    }
+  return std::nullopt;
+}
+
 }  // namespace nt

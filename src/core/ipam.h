@@ -28,5 +28,8 @@ Result<std::vector<Pool>> pools_from_json(const boost::json::value& v);
 // A free address of `subnet` in `pools`, or nullopt when the pools are full.
 std::optional<IpAddress> pick_free_ip(const Model& model, const std::string& subnet,
                                       const std::vector<Pool>& pools, size_t window = 1000);
+// The lowest free address of `subnet` in `pools` (Neutron's PreferNextAddressRequest, which
+// its IPAM uses for network:dhcp ports), or nullopt when the pools are full.
+std::optional<IpAddress> first_free_ip(const Model& model, const std::string& subnet, const std::vector<Pool>& pools);
 
 }  // namespace nt

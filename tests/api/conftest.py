@@ -1,7 +1,10 @@
 """Fixtures for the API acceptance suite.
 
 - `server`: one real neutrino-server per test session (per xdist worker) on a fresh SQLite
-  file and a free port; always killed by PID at the end.
+  file and a free port; always killed by PID at the end. It runs with
+  `dhcp_agent_notification = false`, as a Neutron without DHCP agents (the one tests/compat
+  compares with): no network:dhcp ports take addresses, ports and quota from these tests.
+  test_dhcp_port.py has a server of its own with them.
 - `new_server`: a factory for tests that need their own server (seed commands with fixed
   names, config variants, durability); every server it starts is killed at teardown.
 - `api`: raw HTTP (requests) as admin of a fresh project unique to the test, so tests never
@@ -23,7 +26,8 @@ from neutrino_api import Server, sdk_connection  # noqa: E402
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("neutrino-session"), name="session")
+    s = Server(tmp_path_factory.mktemp("neutrino-session"), name="session",
+               config_text="[DEFAULT]\ndhcp_agent_notification = false\n")
     try:
         s.start()
         yield s

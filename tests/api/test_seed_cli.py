@@ -215,9 +215,11 @@ def test_seed_lists_show_everything(seed):
     subs = {s["Name"]: s for s in seed.osc("subnet", "list")}
     assert set(subs) == {"n1subnet", "extsubnet"}
     assert subs["extsubnet"]["Subnet"] == "10.0.2.0/24"
-    ports = seed.osc("port", "list")
-    assert [p["Name"] for p in ports] == ["p1"]
-    assert ports[0]["Status"] == "DOWN"
+    # n1's DHCP port (no name) is listed too, as with Neutron's DHCP agent.
+    ports = {p["Name"]: p for p in seed.osc("port", "list")}
+    assert set(ports) == {"", "p1"}
+    assert ports["p1"]["Status"] == "DOWN" and ports[""]["Status"] == "ACTIVE"
+    assert ports[""]["Fixed IP Addresses"] == [{"subnet_id": seed.table["n1subnet"]["id"], "ip_address": "172.16.100.2"}]
     sgs = seed.osc("security", "group", "list")
     assert [s["Name"] for s in sgs] == ["default"]
     rules = seed.osc("security", "group", "rule", "list", "default")

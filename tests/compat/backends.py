@@ -57,7 +57,8 @@ connection = sqlite:///{dir}/neutron.db
 lock_path = {dir}/lock
 """ + ML2.format(ml2_extra="mechanism_drivers =\nextension_drivers = port_security,dns\n")
 
-NEUTRINO_CONF = "[DEFAULT]\n" + ML2.format(ml2_extra="")
+# The Neutron above runs no DHCP agent, so it makes no network:dhcp ports; neither may we.
+NEUTRINO_CONF = "[DEFAULT]\ndhcp_agent_notification = false\n" + ML2.format(ml2_extra="")
 
 # Neutron's schema straight from its models (the migrations need more than SQLite offers).
 MAKE_SCHEMA = """

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "api/api.h"
+#include "api/handlers.h"
 
 namespace nt {
 namespace json = boost::json;
@@ -80,8 +81,9 @@ TEST_F(ApiTest, BulkCreateIsAllOrNothing) {
 
 TEST_F(ApiTest, PortsGetAddressesFromTheSubnetAndConflictsAreReported) {
   auto net = make_network("n");
+  // Without DHCP: no network:dhcp port takes the one free address.
   auto s = call("POST", "/v2.0/subnets",
-                R"({"subnet": {"network_id": ")" + net + R"(", "ip_version": 4, "cidr": "10.0.0.0/30"}})");
+                R"({"subnet": {"network_id": ")" + net + R"(", "ip_version": 4, "cidr": "10.0.0.0/30", "enable_dhcp": false}})");
   ASSERT_EQ(s.status, 201);
   EXPECT_EQ(s.body.at("subnet").at("gateway_ip"), json::value("10.0.0.1"));
   auto p = call("POST", "/v2.0/ports", R"({"port": {"network_id": ")" + net + R"("}})");
@@ -100,6 +102,26 @@ TEST_F(ApiTest, PortsGetAddressesFromTheSubnetAndConflictsAreReported) {
   auto del = call("DELETE", "/v2.0/networks/" + net);
   EXPECT_EQ(del.status, 409);
   EXPECT_EQ(error_type(del), "NetworkInUse");
+}
+
+TEST_F(ApiTest, DhcpEnabledSubnetsGetTheNetworksDhcpPort) {
+  auto net = make_network("d");
+  auto s = call("POST", "/v2.0/subnets",
+                R"({"subnet": {"network_id": ")" + net + R"(", "ip_version": 4, "cidr": "10.1.0.0/29"}})");
+  ASSERT_EQ(s.status, 201);
+  auto list = call("GET", "/v2.0/ports?device_owner=network:dhcp&network_id=" + net);
+  ASSERT_EQ(list.body.at("ports").as_array().size(), 1u);
+  const auto& port = list.body.at("ports").at(0).as_object();
+  EXPECT_EQ(port.at("device_id"), json::value(dhcp_port_device_id(net)));
+  EXPECT_EQ(port.at("fixed_ips").at(0).at("ip_address"), json::value("10.1.0.2"));
+  EXPECT_EQ(port.at("status"), json::value("ACTIVE"));
+  auto sid = std::string(s.body.at("subnet").at("id").as_string());
+  EXPECT_EQ(call("PUT", "/v2.0/subnets/" + sid, R"({"subnet": {"enable_dhcp": false}})").status, 200);
+  EXPECT_TRUE(call("GET", "/v2.0/ports?network_id=" + net).body.at("ports").as_array().empty());
+  EXPECT_EQ(call("PUT", "/v2.0/subnets/" + sid, R"({"subnet": {"enable_dhcp": true}})").status, 200);
+  EXPECT_EQ(call("GET", "/v2.0/ports?network_id=" + net).body.at("ports").as_array().size(), 1u);
+  EXPECT_EQ(call("DELETE", "/v2.0/networks/" + net).status, 204);  // the DHCP port does not hold it
+  EXPECT_TRUE(call("GET", "/v2.0/ports").body.at("ports").as_array().empty());
 }
 
 TEST_F(ApiTest, IfMatchGuardsUpdates) {

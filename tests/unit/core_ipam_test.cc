@@ -65,6 +65,23 @@ TEST(PickFreeIp, NeverReturnsAUsedAddressAndReportsExhaustion) {
   EXPECT_TRUE(pick_free_ip(m, "s", pools));  // rollback freed them
 }
 
+TEST(FirstFreeIp, TheLowestFreeAddressOfThePoolsInOrder) {
+  Model m;
+  Txn txn(m);
+  std::vector<Pool> pools = {{ip("10.0.0.20"), ip("10.0.0.21")}, {ip("10.0.0.5"), ip("10.0.0.6")}};
+  EXPECT_EQ(first_free_ip(m, "s", pools)->str(), "10.0.0.5");
+  ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.5"), "p"));
+  ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.6"), "p"));
+  EXPECT_EQ(first_free_ip(m, "s", pools)->str(), "10.0.0.20");
+  ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.20"), "p"));
+  ASSERT_TRUE(txn.claim_ip("s", ip("10.0.0.21"), "p"));
+  EXPECT_FALSE(first_free_ip(m, "s", pools));
+  std::vector<Pool> last = {{ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"), ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")}};
+  ASSERT_TRUE(txn.claim_ip("v6", last[0].start, "p"));
+  ASSERT_TRUE(txn.claim_ip("v6", last[0].end, "p"));
+  EXPECT_FALSE(first_free_ip(m, "v6", last));  // ends at the last address without wrapping
+}
+
 TEST(PickFreeIp, ChoosesRandomlyWithinTheWindow) {
   Model m;
   std::vector<Pool> pools = {{ip("10.0.0.2"), ip("10.0.255.254")}};
