@@ -113,7 +113,7 @@ size_t L3Runner::after_l2(const kernel::State& host) {
   // fip namespace) only once its DNAT is in place, or the first packets would leave a
   // conntrack entry without NAT that keeps a steady flow (a ping) from ever reaching the VM.
   std::vector<const std::string*> order;
-  for (const char* kind : {"qrouter-", "snat-", "fip-"})
+  for (const char* kind : {"qrouter-", "snat-", "fip-", "meta-"})
     for (const auto& [ns, plan] : desired_.namespaces)
       if (ns.compare(prefix_.size(), std::strlen(kind), kind) == 0) order.push_back(&ns);
   for (const auto* name : order) {

@@ -102,8 +102,12 @@ Status metadata_settings(const Config& c, Settings& s) {
     if (s.instance_data_dir[0] != '/' || !std::filesystem::is_directory(s.instance_data_dir, ec))
       return bad_value(c, sec, "instance_data_dir", "\"" + s.instance_data_dir + "\" is not an absolute path of a directory");
   }
+  s.metadata_unix_socket = c.str(sec, "unix_socket");
   auto listen = c.str(sec, "listen");
-  if (listen.empty()) return {};
+  if (listen.empty()) {
+    if (!s.metadata_unix_socket.empty()) return bad_value(c, sec, "unix_socket", "needs listen (host:port) as well");
+    return {};
+  }
   auto colon = listen.rfind(':');
   std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -192,6 +196,7 @@ const std::vector<OptionSpec>& server_schema() {
       {"agent", "unix_socket", T::string, "", "also serve the API on this Unix socket (unix:// agent URLs)"},
       {"metadata", "listen", T::string, "", "host:port of the built-in metadata backend (Nova's metadata API, e.g. 127.0.0.1:8775; [::1]:8775); empty = off"},
       {"metadata", "metadata_proxy_shared_secret", T::string, "", "key of the proxies' X-Instance-ID-Signature (HMAC-SHA256); empty is an empty key, as Nova"},
+      {"metadata", "unix_socket", T::string, "", "also serve the metadata backend on this Unix socket (agents' nova_metadata_host = unix:///path)"},
       {"metadata", "instance_data_dir", T::string, "", "absolute directory with <instance id>/public_keys and <instance id>/user_data"},
       {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path"},
       {"ml2", "type_drivers", T::list, "flat,vlan,vxlan,gre,geneve", ""},

@@ -65,6 +65,7 @@ struct Settings {
   std::string metadata_host;
   int metadata_port = -1;
   std::string metadata_secret;    // metadata_proxy_shared_secret
+  std::string metadata_unix_socket;  // [metadata] unix_socket: also served there
   std::string instance_data_dir;  // absolute; <dir>/<instance id>/public_keys and user_data
 };
 

@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
     nt::HttpServerOptions md_options;
     md_options.host = settings->metadata_host;
     md_options.port = settings->metadata_port;
+    md_options.unix_socket = settings->metadata_unix_socket;
     md_options.threads = 1;
     md_options.max_body = 65536;
     md_options.max_connections = 1024;

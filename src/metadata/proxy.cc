@@ -132,6 +132,8 @@ std::string instance_signature(std::string_view secret, std::string_view instanc
 
 struct ProxyService::Impl {
   explicit Impl(BackendSettings s);
+  void describe_tcp_backend();  // backend_name, host_header, TLS context (or backend_error)
+  void start_thread();
 
   asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
   asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<Listener> listener);
@@ -145,6 +147,7 @@ struct ProxyService::Impl {
 
   // Declared before io: streams in coroutine frames (destroyed with io) use the context.
   BackendSettings settings;
+  std::string unix_path;  // the backend's Unix socket ("" = TCP)
   std::unique_ptr<ssl::context> tls;
   std::string backend_error;  // a configuration that makes every backend call fail
   std::string backend_name;   // protocol://host:port, for logs
@@ -167,6 +170,21 @@ struct ProxyService::Impl {
 };
 
 ProxyService::Impl::Impl(BackendSettings s) : settings(std::move(s)) {
+  if (settings.host.rfind("unix://", 0) == 0) {
+    // A Unix socket (nova_metadata_host = unix:///path): a backend in another network
+    // namespace of the same machine, as the sandbox's server is for its hosts' agents.
+    unix_path = settings.host.substr(7);
+    backend_name = settings.host;
+    host_header = "localhost";
+    if (unix_path.empty() || unix_path[0] != '/') backend_error = "nova_metadata_host " + settings.host + " names no absolute path";
+  } else {
+    describe_tcp_backend();
+  }
+  if (!backend_error.empty()) spdlog::error("metadata proxy: {}; every metadata request will fail", backend_error);
+  start_thread();
+}
+
+void ProxyService::Impl::describe_tcp_backend() {
   bool bracket = settings.host.find(':') != std::string::npos;
   std::string host = bracket ? "[" + settings.host + "]" : settings.host;
   backend_name = settings.protocol + "://" + host + ":" + std::to_string(settings.port);
@@ -192,7 +210,9 @@ ProxyService::Impl::Impl(BackendSettings s) : settings(std::move(s)) {
     tls->set_verify_mode(settings.insecure ? ssl::verify_none : ssl::verify_peer);
     if (ec) backend_error = step + ": " + ec.message();
   }
-  if (!backend_error.empty()) spdlog::error("metadata proxy: {}; every metadata request will fail", backend_error);
+}
+
+void ProxyService::Impl::start_thread() {
   thread = std::thread([this] {
     for (;;) {
       try {
@@ -333,6 +353,13 @@ asio::awaitable<Response> ProxyService::Impl::forward(const Request& in, const I
   out.prepare_payload();
 
   auto deadline = Clock::now() + kBackendTimeout;
+  if (!unix_path.empty()) {
+    beast::basic_stream<asio::local::stream_protocol> stream(io);
+    stream.expires_after(kConnectTimeout);
+    auto [connect_error] = co_await stream.async_connect(asio::local::stream_protocol::endpoint(unix_path), use_tuple);
+    if (connect_error) co_return unavailable(connect_error.message());
+    co_return co_await exchange(stream, out, deadline, in, id);
+  }
   tcp::resolver resolver(io);
   asio::steady_timer resolve_timer(io, kConnectTimeout);
   resolve_timer.async_wait([&resolver](beast::error_code e) {

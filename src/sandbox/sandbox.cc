@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/text.h"
+#include "common/uuid.h"
 #include "kernel/netns.h"
 #include "sandbox/fabric.h"
 #include "sandbox/state.h"
@@ -75,10 +76,27 @@ int listening_port(const std::string& log) {
   return port;
 }
 
+// The secret the hosts' metadata proxies sign instance ids with (made once per sandbox).
+std::string metadata_secret(const Options& o) {
+  auto file = o.state_dir + "/metadata.secret";
+  std::string secret;
+  if (std::ifstream in(file); in && std::getline(in, secret) && !secret.empty()) return secret;
+  secret = new_uuid();
+  std::ofstream(file) << secret << "\n";
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+  return secret;
+}
+
 Status start_server(const Options& o, SandboxState& s) {
   auto ini = o.state_dir + "/server.ini";
+  fs::create_directories(o.state_dir + "/instances");
+  // The built-in metadata backend: the agents (in the hosts' namespaces) reach it on a
+  // Unix socket; keys and user data of `vm create --key/--user-data` are in instances/.
   std::ofstream(ini) << "[DEFAULT]\nbind_host = 127.0.0.1\nagent_down_time = " << o.agent_down_time
-                     << "\n\n[ml2_type_vlan]\nnetwork_vlan_ranges = " << kPhysnet << ":100:199\n";
+                     << "\n\n[ml2_type_vlan]\nnetwork_vlan_ranges = " << kPhysnet << ":100:199\n"
+                     << "\n[metadata]\nlisten = 127.0.0.1:0\nunix_socket = " << o.state_dir << "/metadata.sock\n"
+                     << "metadata_proxy_shared_secret = " << metadata_secret(o) << "\ninstance_data_dir = " << o.state_dir
+                     << "/instances\n";
   auto log = o.state_dir + "/server.log";
   NT_ASSIGN(s.server_pid, spawn({o.bin_dir + "/neutrino-server", "--config-file", ini, "--database",
                                  o.state_dir + "/neutrino.db", "--port", std::to_string(o.port), "--unix-socket",
@@ -98,7 +116,9 @@ Status start_agent(const Options& o, HostRecord& h) {
   std::ofstream(ini) << "[DEFAULT]\nhost = " << h.name << "\nlocal_ip = " << h.underlay_ip
                      << "\nagent_mode = " << (h.role == "gateway" ? "dvr_snat" : "dvr") << "\nbridge_mappings = " << kPhysnet
                      << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n"
-                     << "namespace_prefix = " << host_ns(o, h.name) << "-\nstate_path = " << o.state_dir << "\n";
+                     << "namespace_prefix = " << host_ns(o, h.name) << "-\nstate_path = " << o.state_dir << "\n"
+                     << "nova_metadata_host = unix://" << o.state_dir << "/metadata.sock\nmetadata_proxy_shared_secret = "
+                     << metadata_secret(o) << "\n";
   NT_ASSIGN(h.agent_pid, spawn({o.bin_dir + "/neutrino-agent", "--config-file", ini}, o.state_dir + "/" + h.name + ".log",
                                host_ns(o, h.name)));
   return {};
@@ -200,7 +220,9 @@ Status up(const Options& o) {
   // A new cloud: the previous run's database, socket and logs go.
   for (const auto& entry : fs::directory_iterator(o.state_dir)) {
     auto name = entry.path().filename().string();
-    if (name.rfind("neutrino.db", 0) == 0 || name == "server.sock" || entry.path().extension() == ".log") fs::remove(entry.path());
+    if (name.rfind("neutrino.db", 0) == 0 || name == "server.sock" || name == "metadata.sock" || name == "metadata.secret" ||
+        entry.path().extension() == ".log")
+      fs::remove(entry.path());
   }
   if (auto built = build(o); !built) {
     std::cerr << "neutrino sandbox up: " << built.error().message << "; removing what was built\n";
@@ -240,6 +262,7 @@ Status down(const Options& o) {
   std::error_code ec;
   fs::remove(state_file(o), ec);
   fs::remove(o.state_dir + "/server.sock", ec);
+  fs::remove(o.state_dir + "/metadata.sock", ec);
   std::cout << "sandbox down: removed " << ours.size() << " namespaces\n";
   return result;
 }
