@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   up->add_option("--gateways", o.gateways, "gateway hosts gw1..M")->default_val(o.gateways);
   up->add_option("--port", o.port, "API port on 127.0.0.1")->default_val(o.port);
   up->add_option("--agent-down-time", o.agent_down_time, "server's agent_down_time (s)")->default_val(o.agent_down_time);
+  up->add_option("--nova-metadata", o.nova_metadata, "HOST:PORT of a metadata backend the agents use (from each host's namespace) instead of the server's");
+  up->add_option("--metadata-secret", o.metadata_secret, "metadata_proxy_shared_secret (default: a random one)");
   auto* down = sandbox->add_subcommand("down", "stop everything and remove every sandbox namespace");
   auto* status = sandbox->add_subcommand("status", "hosts, agents and VMs");
   double wait_seconds = 30;

@@ -81,10 +81,24 @@ std::string metadata_secret(const Options& o) {
   auto file = o.state_dir + "/metadata.secret";
   std::string secret;
   if (std::ifstream in(file); in && std::getline(in, secret) && !secret.empty()) return secret;
-  secret = new_uuid();
+  secret = o.metadata_secret.empty() ? new_uuid() : o.metadata_secret;
   std::ofstream(file) << secret << "\n";
   fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
   return secret;
+}
+
+// The agents' nova_metadata_* options: the server's built-in backend on its Unix socket, or
+// the HOST:PORT given to `up --nova-metadata` (kept in STATE_DIR/metadata.backend).
+std::string metadata_backend(const Options& o) {
+  auto file = o.state_dir + "/metadata.backend";
+  if (!o.nova_metadata.empty()) std::ofstream(file) << o.nova_metadata << "\n";
+  std::string given;
+  if (std::ifstream in(file); in && std::getline(in, given)) {
+    auto colon = given.rfind(':');
+    if (colon != std::string::npos && colon > 0)
+      return "nova_metadata_host = " + given.substr(0, colon) + "\nnova_metadata_port = " + given.substr(colon + 1) + "\n";
+  }
+  return "nova_metadata_host = unix://" + o.state_dir + "/metadata.sock\n";
 }
 
 Status start_server(const Options& o, SandboxState& s) {
@@ -117,8 +131,7 @@ Status start_agent(const Options& o, HostRecord& h) {
                      << "\nagent_mode = " << (h.role == "gateway" ? "dvr_snat" : "dvr") << "\nbridge_mappings = " << kPhysnet
                      << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n"
                      << "namespace_prefix = " << host_ns(o, h.name) << "-\nstate_path = " << o.state_dir << "\n"
-                     << "nova_metadata_host = unix://" << o.state_dir << "/metadata.sock\nmetadata_proxy_shared_secret = "
-                     << metadata_secret(o) << "\n";
+                     << metadata_backend(o) << "metadata_proxy_shared_secret = " << metadata_secret(o) << "\n";
   NT_ASSIGN(h.agent_pid, spawn({o.bin_dir + "/neutrino-agent", "--config-file", ini}, o.state_dir + "/" + h.name + ".log",
                                host_ns(o, h.name)));
   return {};
@@ -221,6 +234,7 @@ Status up(const Options& o) {
   for (const auto& entry : fs::directory_iterator(o.state_dir)) {
     auto name = entry.path().filename().string();
     if (name.rfind("neutrino.db", 0) == 0 || name == "server.sock" || name == "metadata.sock" || name == "metadata.secret" ||
+        name == "metadata.backend" ||
         entry.path().extension() == ".log")
       fs::remove(entry.path());
   }

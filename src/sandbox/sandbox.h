@@ -22,6 +22,9 @@ struct Options {
   int computes = 2, gateways = 2;
   int port = 9696;
   int agent_down_time = 10;            // the server's, in seconds
+  // `up` only: the agents' metadata backend (host:port of a Nova-style metadata API)
+  // instead of the server's built-in one, and the shared secret ("" = a random one).
+  std::string nova_metadata, metadata_secret;
 };
 
 struct VmRequest {
