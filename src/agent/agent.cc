@@ -215,12 +215,18 @@ class Agent {
   }
 
   // DHCP and metadata follow the view once its namespaces and taps are in place.
+  // A listener that could not open (its namespace not there yet) is tried again each pass.
   void serve(const std::shared_ptr<const HostView>& view) {
-    if (!dhcp_ || view == served_view_) return;
-    served_view_ = view;
-    dhcp_->update(*view);
-    auto plan = metadata_plan(*view, config_.namespace_prefix);
-    proxy_->update(std::move(plan.listeners), std::move(plan.identities));
+    if (!dhcp_) return;
+    bool changed = view != served_view_;
+    if (changed) {
+      served_view_ = view;
+      dhcp_->update(*view);
+      metadata_ = metadata_plan(*view, config_.namespace_prefix);
+    }
+    bool missing = std::any_of(metadata_.listeners.begin(), metadata_.listeners.end(),
+                               [&](const auto& spec) { return proxy_->bound_port(spec) == 0; });
+    if (changed || missing) proxy_->update(metadata_.listeners, metadata_.identities);
   }
 
   // The view to change: a pass may be reading the current one (copy on write).
@@ -311,6 +317,7 @@ class Agent {
   std::unique_ptr<DhcpServer> dhcp_;
   std::unique_ptr<metadata::ProxyService> proxy_;
   std::shared_ptr<const HostView> served_view_;  // what DHCP and metadata serve now
+  MetadataPlan metadata_;
   std::atomic<bool> stopping_{false};
   std::mutex pass_mu_;  // one pass at a time; the L3 runner's state
   std::mutex mu_;       // the view, revisions and port states (never held across I/O)

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "agent/metadata_plan.h"
 #include "dhcp/frame.h"
 
 namespace nt::agent {
@@ -62,7 +63,7 @@ DhcpServer::~DhcpServer() {
 void DhcpServer::update(const view::HostView& view) {
   std::map<std::string, std::shared_ptr<const dhcp::PortDhcpConfig>> next;
   for (const auto& [id, d] : view.dhcp) {
-    if (!d.server_ip) continue;
+    if (!d.server_ip || !usable_dhcp_entry(id, d)) continue;
     auto config = port_dhcp_config(d);
     if (!config) {
       spdlog::warn("DHCP: port {} not served: {}", id, config.error().message);

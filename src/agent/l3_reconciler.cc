@@ -144,7 +144,8 @@ struct Builder {
     // The metadata service (169.254.169.254:80) is redirected to the proxy (declared first: jumped to).
     return "  chain metadata {\n" + router_metadata_chain() +
            "  }\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" + dnat +
-           "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + snat + "  }\n";
+           "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + snat + "  }\n" +
+           router_metadata_input();
   }
 
   // Gateway ARP stays local; routed frames leave with this host's DVR MAC.

@@ -3,6 +3,9 @@
 #include <set>
 
 #include "common/names.h"
+#include "common/net.h"
+
+#include <algorithm>
 
 namespace nt::agent {
 using kernel::Address;
@@ -31,6 +34,7 @@ std::string joined(const std::set<std::string>& items) {
 // The DHCP port of a network as the host builds it.
 struct MetaPort {
   std::string network, port, mac;
+  std::string uplink;  // the network's tunnel device (vxlan-<vni>); "" for flat/VLAN
   int64_t mtu = 1500;
   std::set<std::string> addresses;                 // ip/prefix on each subnet
   std::set<std::pair<std::string, std::string>> vms;  // (ip, mac) of the local VMs
@@ -39,38 +43,51 @@ struct MetaPort {
 std::map<std::string, MetaPort> meta_ports(const HostView& view) {
   std::map<std::string, MetaPort> out;
   for (const auto& [id, d] : view.dhcp) {
-    if (!d.server_ip || !d.server_mac || !d.server_port) continue;
+    if (!d.server_ip || !d.server_mac || !d.server_port || !usable_dhcp_entry(id, d)) continue;
     auto net = view.networks.find(d.network_id);
     if (net == view.networks.end()) continue;
     auto& m = out[d.network_id];
     m.network = d.network_id, m.port = *d.server_port, m.mac = *d.server_mac, m.mtu = net->second.mtu;
+    if (net->second.network_type == "vxlan") m.uplink = devname::vxlan(net->second.segmentation_id.value_or(0));
     m.addresses.insert(*d.server_ip + "/" + std::to_string(d.prefixlen));
     m.vms.insert({d.ip, d.mac});
   }
   return out;
 }
 
+// Uplinks are every bridge port that is not a tap (vxlan-*, a physical interface or VLAN):
+// what a host's DHCP serves stays between its taps.
 std::string host_table(const HostView& view, const std::map<std::string, MetaPort>& metas) {
-  std::set<std::string> macs, ips, sources;
-  for (const auto& [net, m] : metas) {
-    macs.insert(m.mac);
-    for (const auto& a : m.addresses) ips.insert(a.substr(0, a.find('/')));
+  // A DHCP MAC is unique in its network only: on a tunnel it is matched with the network's
+  // own device; a flat/VLAN uplink is not known here, so there any uplink.
+  std::set<std::string> macs, tunnel_macs, served, arp, sources;
+  for (const auto& [net, m] : metas)
+    if (m.uplink.empty()) macs.insert(m.mac);
+    else tunnel_macs.insert("\"" + m.uplink + "\" . " + m.mac);
+  for (const auto& [id, d] : view.dhcp) {
+    if (!usable_dhcp_entry(id, d)) continue;
+    auto tap = "\"" + d.device + "\"";
+    for (const auto& a : d.addresses) sources.insert(tap + " . " + a);
+    if (!d.server_ip || !metas.count(d.network_id)) continue;
+    served.insert(tap);
+    arp.insert(tap + " . " + *d.server_ip);
   }
-  for (const auto& [id, d] : view.dhcp)
-    for (const auto& a : d.addresses) sources.insert("\"" + d.device + "\" . " + a);
   auto set = [](const char* name, const char* type, const std::set<std::string>& items) {
     return std::string("  set ") + name + " {\n    type " + type + "\n" +
            (items.empty() ? "" : "    elements = { " + joined(items) + " }\n") + "  }\n";
   };
-  return set("dhcp_macs", "ether_addr", macs) + set("dhcp_ips", "ipv4_addr", ips) +
-         set("metadata_sources", "ifname . ipv4_addr", sources) +
+  return set("dhcp_macs", "ether_addr", macs) + set("tunnel_dhcp_macs", "ifname . ether_addr", tunnel_macs) +
+         set("served_taps", "ifname", served) +
+         set("dhcp_arp", "ifname . ipv4_addr", arp) + set("metadata_sources", "ifname . ipv4_addr", sources) +
          "  chain forward {\n    type filter hook forward priority 0; policy accept;\n"
-         "    oifname \"vxlan-*\" udp dport { 67, 68 } drop\n"
-         "    iifname \"vxlan-*\" udp dport { 67, 68 } drop\n"
-         "    oifname \"vxlan-*\" ether saddr @dhcp_macs drop\n"
-         "    iifname \"vxlan-*\" ether saddr @dhcp_macs drop\n"
-         "    oifname \"vxlan-*\" arp operation request arp daddr ip @dhcp_ips drop\n"
-         "    iifname \"vxlan-*\" ip daddr 169.254.169.254 drop\n"
+         "    iifname @served_taps oifname != \"tap*\" udp dport 67 drop\n"
+         "    oifname @served_taps iifname != \"tap*\" udp dport 68 drop\n"
+         "    oifname != \"tap*\" ether saddr @dhcp_macs drop\n"
+         "    iifname != \"tap*\" ether saddr @dhcp_macs drop\n"
+         "    oifname . ether saddr @tunnel_dhcp_macs drop\n"
+         "    iifname . ether saddr @tunnel_dhcp_macs drop\n"
+         "    oifname != \"tap*\" arp operation request iifname . arp daddr ip @dhcp_arp drop\n"
+         "    iifname != \"tap*\" ip daddr 169.254.169.254 drop\n"
          "    iifname \"tap*\" ip daddr 169.254.169.254 iifname . ip saddr != @metadata_sources drop\n"
          "  }\n";
 }
@@ -79,6 +96,29 @@ std::string host_table(const HostView& view, const std::map<std::string, MetaPor
 
 std::string router_metadata_chain() {
   return "    iifname \"qr-*\" ip daddr 169.254.169.254 tcp dport 80 redirect to :" + std::to_string(kRouterMetadataPort) + "\n";
+}
+
+bool usable_dhcp_entry(const std::string& id, const view::Dhcp& d) {
+  auto v4 = [](const std::string& ip) {
+    auto a = IpAddress::parse(ip);
+    return a && a->version == 4;
+  };
+  auto name_safe = [](const std::string& s) {
+    return !s.empty() && s.size() <= 64 &&
+           s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string::npos;
+  };
+  bool ok = d.device == devname::tap(id) && name_safe(id) && name_safe(d.network_id) && Mac::parse(d.mac) && v4(d.ip) &&
+            d.prefixlen >= 1 && d.prefixlen <= 32 &&
+            std::all_of(d.addresses.begin(), d.addresses.end(), v4);
+  if (ok && d.server_ip)
+    ok = v4(*d.server_ip) && d.server_mac && Mac::parse(*d.server_mac) && d.server_port && name_safe(*d.server_port);
+  return ok;
+}
+
+std::string router_metadata_input() {
+  auto port = std::to_string(kRouterMetadataPort);
+  return "  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport " + port +
+         " ct status dnat accept\n    tcp dport " + port + " drop\n  }\n";
 }
 
 void add_dhcp_and_metadata(const HostView& view, const std::string& prefix, L3Desired& out) {
@@ -116,7 +156,8 @@ MetadataPlan metadata_plan(const HostView& view, const std::string& prefix) {
     if (!spec.networks.empty()) plan.listeners.push_back(std::move(spec));
   }
   for (const auto& [id, d] : view.dhcp)
-    for (const auto& a : d.addresses) plan.identities[{d.network_id, a}] = {id, d.device_id, d.project_id};
+    if (usable_dhcp_entry(id, d))
+      for (const auto& a : d.addresses) plan.identities[{d.network_id, a}] = {id, d.device_id, d.project_id};
   return plan;
 }
 

@@ -246,7 +246,8 @@ Result<StatusReport> parse_status(const std::string& host, const std::string& bo
   if (!o) return bad_request("Body contains invalid data");
   NT_ASSIGN(r.ha_states, state_map(*o, "routers", "active", "standby", "router -> ha_state"));
   NT_ASSIGN(r.port_states, state_map(*o, "ports", "up", "down", "port -> up|down"));
-  if (auto* applied = o->if_contains("applied")) {
+  // null: nothing applied yet (an agent whose passes have not converged still reports).
+  if (auto* applied = o->if_contains("applied"); applied && !applied->is_null()) {
     if (!applied->is_int64() || applied->get_int64() < 0)
       return bad_request("Invalid input for applied. Reason: a revision number is required.");
     r.applied = applied->get_int64();

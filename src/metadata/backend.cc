@@ -172,6 +172,10 @@ Found find_instance(const Model& m, const std::string& id, const std::string& pr
   for (const auto& [pid, p] : *ports)
     if (jget::str(p, "device_id") == id && jget::str(p, "device_owner").rfind("network:", 0) != 0) mine.push_back(&p);
   if (mine.empty()) return Found::no_instance;
+  // device_id is writable by a port's owner: ports of two projects claiming one instance
+  // are no instance (its keys and user data are keyed by the id alone).
+  for (const auto* p : mine)
+    if (project_of(*p) != project_of(*mine.front())) return Found::no_instance;
   std::erase_if(mine, [&](const Obj* p) { return project_of(*p) != project; });
   if (mine.empty()) return Found::other_project;
   // The port holding the requesting address goes first.

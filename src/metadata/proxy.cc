@@ -14,6 +14,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -70,7 +71,11 @@ bool is_ip_literal(const std::string& host) {
 }
 
 // Headers a client must not set (the identity is ours to assert) and hop-by-hop ones.
-bool stripped(std::string_view name) {
+bool stripped(std::string_view raw) {
+  // WSGI servers read X-Instance_ID as X-Instance-ID: compare with '_' as '-'.
+  std::string normal(raw);
+  std::replace(normal.begin(), normal.end(), '_', '-');
+  std::string_view name = normal;
   static constexpr std::string_view exact[] = {
       "x-instance-id", "x-tenant-id",      "x-instance-id-signature", "x-forwarded-for", "forwarded",
       "x-metadata-provider", "x-metadata-provider-signature", "host", "connection", "keep-alive",

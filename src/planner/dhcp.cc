@@ -81,11 +81,22 @@ Keys DhcpNode::network_changed(const std::string& network) {
   return keys;
 }
 
-const PortRow* DhcpNode::dhcp_port(const std::string& network) const {
+// The network's DHCP port with an address on the subnet: the server's own (device_id
+// dhcp...) before any other network:dhcp port an admin may have made.
+const PortRow* DhcpNode::dhcp_port(const std::string& network, const std::string& subnet) const {
   auto it = dhcp_ports_.find(network);
   if (it == dhcp_ports_.end()) return nullptr;
-  auto p = in_.ports.find(*it->second.begin());
-  return p == in_.ports.end() ? nullptr : &p->second;
+  const PortRow* found = nullptr;
+  for (const auto& id : it->second) {
+    auto p = in_.ports.find(id);
+    if (p == in_.ports.end()) continue;
+    bool on_subnet = std::any_of(p->second.fixed_ips.begin(), p->second.fixed_ips.end(),
+                                 [&](const FixedIp& ip) { return ip.subnet_id == subnet; });
+    if (!on_subnet) continue;
+    if (p->second.device_id.rfind("dhcp", 0) == 0) return &p->second;
+    if (!found) found = &p->second;
+  }
+  return found;
 }
 
 // Neutron's test: a subnet is routed when a router interface holds its gateway address.
@@ -111,18 +122,20 @@ std::optional<view::Dhcp> DhcpNode::describe(const PortRow& p) const {
   d.network_id = p.network_id, d.subnet_id = chosen->id, d.device = devname::tap(p.id), d.mac = p.mac_address;
   d.prefixlen = cidr ? cidr->prefix : 32;
   if (chosen->gateway_ip && !chosen->gateway_ip->empty()) d.gateway = chosen->gateway_ip;
+  // Neutron: dns_nameservers 0.0.0.0 means "no DNS option"; none given: the defaults.
+  bool suppress = std::count(chosen->dns_nameservers.begin(), chosen->dns_nameservers.end(), "0.0.0.0") > 0;
   for (const auto& dns : chosen->dns_nameservers)
-    if (is_v4(dns)) d.dns.push_back(dns);
-  if (d.dns.empty()) d.dns = settings.dns_servers;
+    if (is_v4(dns) && !suppress) d.dns.push_back(dns);
+  if (chosen->dns_nameservers.empty()) d.dns = settings.dns_servers;
   d.mtu = net->second.mtu, d.lease = settings.lease, d.domain = settings.domain;
   d.hostname = p.dns_name.empty() ? "host-" + dashed(d.ip) : p.dns_name;
   d.device_id = p.device_id, d.project_id = p.project_id;
   for (const auto& o : p.extra_dhcp_opts)
     if (o.ip_version == 4) d.options.push_back(o);
-  const PortRow* server = settings.serve && chosen->enable_dhcp ? dhcp_port(p.network_id) : nullptr;
-  if (server)
-    for (const auto& ip : server->fixed_ips)
-      if (ip.subnet_id == chosen->id) d.server_ip = ip.ip_address, d.server_mac = server->mac_address, d.server_port = server->id;
+  if (settings.serve && chosen->enable_dhcp)
+    if (const auto* server = dhcp_port(p.network_id, chosen->id))
+      for (const auto& ip : server->fixed_ips)
+        if (ip.subnet_id == chosen->id) d.server_ip = ip.ip_address, d.server_mac = server->mac_address, d.server_port = server->id;
   for (const auto& r : chosen->host_routes)
     if (is_v4(r.nexthop)) d.routes.push_back(r);
   // Neutron's dnsmasq: the network's other IPv4 subnets are on-link.
@@ -131,7 +144,7 @@ std::optional<view::Dhcp> DhcpNode::describe(const PortRow& p) const {
   bool isolated_now = isolated(*chosen);
   if (d.server_ip && (settings.force_metadata || (settings.isolated_metadata && isolated_now)))
     d.routes.push_back({kMetadataRoute, *d.server_ip});
-  else if (settings.isolated_metadata && !isolated_now && d.gateway)
+  else if (!isolated_now && d.gateway)  // routed: through the router (Neutron's dnsmasq, whatever the options)
     d.routes.push_back({kMetadataRoute, *d.gateway});
   return d;
 }

@@ -56,7 +56,7 @@ class DhcpNode {
   void mark_network(Keys& keys, const std::string& network) const;
   std::optional<view::Dhcp> describe(const PortRow& port) const;
   bool isolated(const SubnetRow& subnet) const;
-  const PortRow* dhcp_port(const std::string& network) const;
+  const PortRow* dhcp_port(const std::string& network, const std::string& subnet) const;
 
   const Inputs& in_;
   std::map<std::string, std::set<std::string>> by_host_, by_network_;  // served (VM) ports

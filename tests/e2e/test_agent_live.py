@@ -37,7 +37,10 @@ class Cloud:
         self.sock = tmp / "server.sock"
 
     def start_server(self):
-        (self.tmp / "server.ini").write_text("[DEFAULT]\nagent_down_time = 3\n")
+        # L2 only: no DHCP ports (their meta namespaces are the sandbox tests' subject; an
+        # agent started by `ip netns exec` lives in a mount namespace of its own and cannot
+        # publish namespaces under /run/netns).
+        (self.tmp / "server.ini").write_text("[DEFAULT]\nagent_down_time = 3\ndhcp_agent_notification = false\n")
         self.starts = getattr(self, "starts", 0) + 1
         out_path = self.tmp / f"server-{self.starts}.out"
         out = open(out_path, "w")

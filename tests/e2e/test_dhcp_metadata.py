@@ -237,6 +237,26 @@ def test_a_vm_with_another_vms_address_never_gets_its_metadata(sandbox):
     assert json.loads(curl(sb, "victim")[1])["uuid"] == victim_id
 
 
+def test_routed_vms_cannot_spoof_nor_reach_the_routers_proxy_port_directly(sandbox):
+    sb = sandbox
+    sb.osc("network", "create", "net1")
+    sb.osc("subnet", "create", "--network", "net1", "--subnet-range", "10.28.0.0/24", "sub1")
+    sb.osc("router", "create", "--distributed", "r1")
+    sb.osc("router", "add", "subnet", "r1", "sub1")
+    sb.run("vm", "create", "victim", "--host", "cmp1", "--network", "net1")
+    sb.run("vm", "create", "thief", "--host", "cmp1", "--network", "net1")
+    victim_ip, victim_id = lease(sb, "victim")["ip"], device_id(sb, "victim")
+    # The proxy port of the qrouter is only reachable through the redirect.
+    code, body = curl(sb, "thief", "http://10.28.0.1:9697/openstack/latest/meta_data.json")
+    assert code != "200" and victim_id not in body, (code, body)
+    in_vm(sb, "thief", "ip", "addr", "add", victim_ip + "/32", "dev", "eth0")
+    code, body = curl(sb, "thief", META, "--interface", victim_ip)
+    assert victim_id not in body, "the thief got the victim's metadata through the router"
+    code, body = curl(sb, "thief")
+    assert code == "200" and json.loads(body)["uuid"] == device_id(sb, "thief")
+    assert json.loads(curl(sb, "victim")[1])["uuid"] == victim_id
+
+
 def test_agent_sigkill_and_restart_lease_renews_and_metadata_answers(sandbox):
     sb = sandbox
     sb.osc("network", "create", "net1")
@@ -245,7 +265,9 @@ def test_agent_sigkill_and_restart_lease_renews_and_metadata_answers(sandbox):
     sb.run("host", "restart-agent", "--kill", "cmp1")
     started = time.monotonic()
     wait_for(lambda: curl(sb, "vm1")[0] == "200", 10, "metadata after the agent restart")
-    print(f"metadata answered {time.monotonic() - started:.2f} s after the restart")
+    took = time.monotonic() - started
+    print(f"metadata answered {took:.2f} s after the restart")
+    assert took < 1.0, f"metadata answered only {took:.2f} s after the agent started"
     assert renew(sb, "vm1")["ip"] == lease(sb, "vm1")["ip"]
 
 

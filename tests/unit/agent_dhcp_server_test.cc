@@ -63,9 +63,9 @@ TEST(AgentDhcpServer, AnswersEachTapWithItsOwnPortOnly) {
     return std::make_unique<Lent>(*it->second);
   });
   view::HostView v;
-  v.dhcp["pa"] = entry("tapa", "fa:16:3e:12:34:56", "10.0.0.5", true);
-  v.dhcp["pb"] = entry("tapb", "fa:16:3e:00:00:0b", "10.0.0.6", true);
-  v.dhcp["pc"] = entry("tapc", "fa:16:3e:00:00:0c", "10.0.0.7", false);  // no DHCP port: not served
+  v.dhcp["a"] = entry("tapa", "fa:16:3e:12:34:56", "10.0.0.5", true);
+  v.dhcp["b"] = entry("tapb", "fa:16:3e:00:00:0b", "10.0.0.6", true);
+  v.dhcp["c"] = entry("tapc", "fa:16:3e:00:00:0c", "10.0.0.7", false);  // no DHCP port: not served
   server.update(v);
   server.run_once(0);
   EXPECT_EQ(server.open_sockets(), 1u);
@@ -101,7 +101,7 @@ TEST(AgentDhcpServer, AnswersEachTapWithItsOwnPortOnly) {
   EXPECT_EQ(yiaddr(b.sent()[0]), "10.0.0.6");
 
   // The port leaves the view: its socket is closed, nothing more is answered.
-  v.dhcp.erase("pa");
+  v.dhcp.erase("a");
   server.update(v);
   server.run_once(0);
   EXPECT_EQ(server.open_sockets(), 1u);

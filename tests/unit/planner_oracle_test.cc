@@ -397,6 +397,15 @@ TEST(PlannerDhcp, EntriesFollowSubnetDhcpPortAndRouter) {
                                            "network:router_interface_distributed", "r1", ""));
   routes = json::serialize(p.view("cmp1").at(k).at("routes"));
   EXPECT_NE(routes.find("\"169.254.169.254/32\",\"nexthop\":\"10.0.0.1\""), std::string::npos) << routes;
+  // dns_nameservers 0.0.0.0: no DNS option at all (Neutron's way to suppress it).
+  subnet["dns_nameservers"] = json::array{"0.0.0.0"};
+  p.apply("subnets", "s1", subnet);
+  EXPECT_TRUE(p.view("cmp1").at(k).at("dns").as_array().empty());
+  // Routed without isolated metadata: the route still goes to the gateway (as Neutron's).
+  p.set_dhcp_settings({true, 3600, "example.org", {}, false, false});
+  p.apply("subnets", "s1", subnet);
+  routes = json::serialize(p.view("cmp1").at(k).at("routes"));
+  EXPECT_NE(routes.find("\"nexthop\":\"10.0.0.1\""), std::string::npos) << routes;
   // enable_dhcp false: the entry stays (metadata identity) but nothing is served.
   subnet["enable_dhcp"] = false;
   p.apply("subnets", "s1", subnet);
