@@ -139,8 +139,11 @@ std::optional<view::Dhcp> DhcpNode::describe(const PortRow& p) const {
   for (const auto& r : chosen->host_routes)
     if (is_v4(r.nexthop)) d.routes.push_back(r);
   // Neutron's dnsmasq: the network's other IPv4 subnets are on-link.
-  for (const auto& [sid, s] : in_.subnets)
-    if (s.network_id == p.network_id && sid != chosen->id && s.ip_version == 4) d.routes.push_back({s.cidr, "0.0.0.0"});
+  if (auto mine = network_subnets_.find(p.network_id); mine != network_subnets_.end())
+    for (const auto& sid : mine->second) {
+      auto s = in_.subnets.find(sid);
+      if (s != in_.subnets.end() && sid != chosen->id && s->second.ip_version == 4) d.routes.push_back({s->second.cidr, "0.0.0.0"});
+    }
   bool isolated_now = isolated(*chosen);
   if (d.server_ip && (settings.force_metadata || (settings.isolated_metadata && isolated_now)))
     d.routes.push_back({kMetadataRoute, *d.server_ip});
@@ -178,8 +181,19 @@ std::set<std::string> DhcpNode::hosts() const {
   return out;
 }
 
-void DhcpNode::clear() { by_host_.clear(), by_network_.clear(), dhcp_ports_.clear(), router_ips_.clear(); }
+void DhcpNode::clear() {
+  by_host_.clear(), by_network_.clear(), dhcp_ports_.clear(), router_ips_.clear();
+  network_subnets_.clear();
+  for (const auto& [id, s] : in_.subnets) network_subnets_[s.network_id].insert(id);
+}
 
 void DhcpNode::load(const PortRow& port) { index(port, +1); }
+
+void DhcpNode::subnet_moved(const std::string& subnet, const std::string& from, const std::string& to) {
+  if (!from.empty())
+    if (auto it = network_subnets_.find(from); it != network_subnets_.end() && it->second.erase(subnet) && it->second.empty())
+      network_subnets_.erase(it);
+  if (!to.empty()) network_subnets_[to].insert(subnet);
+}
 
 }  // namespace nt::planner

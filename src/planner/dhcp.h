@@ -40,6 +40,8 @@ class DhcpNode {
   Keys port_changed(const PortRow* before, const PortRow* after);
   // A subnet or the network itself changed: every served port of the network.
   Keys network_changed(const std::string& network);
+  // Keeps the network -> subnets index (call with the subnet's network before and after).
+  void subnet_moved(const std::string& subnet, const std::string& from, const std::string& to);
 
   std::optional<boost::json::object> entry(const std::string& host, const std::string& port) const;
   void recompute(const std::string& host, WireView& out) const;
@@ -62,6 +64,7 @@ class DhcpNode {
   std::map<std::string, std::set<std::string>> by_host_, by_network_;  // served (VM) ports
   std::map<std::string, std::set<std::string>> dhcp_ports_;            // network -> its network:dhcp ports
   std::map<std::string, std::map<std::string, int>> router_ips_;       // subnet -> router interface IPs on it
+  std::map<std::string, std::set<std::string>> network_subnets_;       // network -> its subnets
 };
 
 }  // namespace nt::planner

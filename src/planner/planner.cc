@@ -141,10 +141,13 @@ Planner::Keys Planner::l3_changed(const Change& c) {
       std::string net;
       if (c.row) net = std::get<planner::SubnetRow>(*c.row).network_id;
       else if (auto old = in_.subnets.find(c.id); old != in_.subnets.end()) net = old->second.network_id;
+      std::string before;
+      if (auto old = in_.subnets.find(c.id); old != in_.subnets.end()) before = old->second.network_id;
       in_.apply(c);
-      if (c.row && std::get<planner::SubnetRow>(*c.row).network_id != net)
-        planner::merge_keys(keys, dhcp_.network_changed(std::get<planner::SubnetRow>(*c.row).network_id));
+      // Its served ports' DHCP entries, on the network it left and the one it is on.
+      dhcp_.subnet_moved(c.id, before, c.row ? net : std::string());
       planner::merge_keys(keys, dhcp_.network_changed(net));
+      if (!before.empty() && before != net) planner::merge_keys(keys, dhcp_.network_changed(before));
       if (const auto* rs = topo_.subnet_routers(c.id))
         for (const auto& [r, n] : *rs) routers.insert(r);
       routers.merge(topo_.routers_with_external(net));
