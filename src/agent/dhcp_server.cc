@@ -17,6 +17,9 @@ namespace {
 
 constexpr auto kRetryPeriod = std::chrono::milliseconds(500);  // taps not plugged yet
 constexpr int kFramesPerWakeup = 64;                          // per socket, so no tap starves the others
+// Per tap: a VM flooding DISCOVERs or ARP gets 100 answers a second (bursts of 200), the
+// others keep theirs (a booting VM needs 2 exchanges and an ARP or two).
+constexpr double kFramesPerSecond = 100, kBurst = 200;
 
 Result<dhcp::Ipv4Route> route_of(const view::Route& r) {
   NT_ASSIGN(auto cidr, Cidr::parse(r.destination));
@@ -137,6 +140,16 @@ void DhcpServer::answer(kernel::DhcpSocket& socket, const kernel::ReceivedFrame&
     }
 }
 
+bool DhcpServer::take_token(Served& s) {
+  auto now = std::chrono::steady_clock::now();
+  if (s.refilled == std::chrono::steady_clock::time_point{}) s.tokens = kBurst, s.refilled = now;
+  s.tokens = std::min(kBurst, s.tokens + std::chrono::duration<double>(now - s.refilled).count() * kFramesPerSecond);
+  s.refilled = now;
+  if (s.tokens < 1) return false;
+  s.tokens -= 1;
+  return true;
+}
+
 void DhcpServer::drain(const std::string& tap, Served& s) {
   for (int i = 0; i < kFramesPerWakeup; ++i) {
     auto frame = s.socket->receive();
@@ -149,6 +162,11 @@ void DhcpServer::drain(const std::string& tap, Served& s) {
       return;
     }
     if (!*frame) return;
+    if (!take_token(s)) {
+      std::lock_guard lock(mu_);
+      if (stats_.rate_limited++ % 1000 == 0) spdlog::warn("DHCP: {} sends more than {} frames a second; dropping", tap, kFramesPerSecond);
+      continue;
+    }
     answer(*s.socket, **frame, *s.config, tap);
   }
 }

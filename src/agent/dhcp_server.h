@@ -25,6 +25,7 @@ Result<dhcp::PortDhcpConfig> port_dhcp_config(const view::Dhcp& entry);
 
 struct DhcpStats {
   uint64_t offers = 0, acks = 0, naks = 0, ignored = 0, arp_replies = 0, errors = 0;
+  uint64_t rate_limited = 0;  // frames read and dropped: the tap sent more than its share
 };
 
 class DhcpServer {
@@ -51,7 +52,10 @@ class DhcpServer {
   struct Served {
     std::shared_ptr<const dhcp::PortDhcpConfig> config;
     std::unique_ptr<kernel::DhcpSocket> socket;
+    double tokens = 0;  // frames this tap may still have answered (a token bucket)
+    std::chrono::steady_clock::time_point refilled{};
   };
+  bool take_token(Served& served);
   void sync_sockets();
   void drain(const std::string& tap, Served& served);
   void answer(kernel::DhcpSocket& socket, const kernel::ReceivedFrame& frame, const dhcp::PortDhcpConfig& port,

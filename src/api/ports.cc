@@ -221,7 +221,8 @@ class Ports final : public Handler {
       NT_ASSIGN(port["allowed_address_pairs"], check_pairs(port, port.at("allowed_address_pairs")));
     }
     if (changes.contains("extra_dhcp_opts")) {
-      NT_ASSIGN(port["extra_dhcp_opts"], check_dhcp_opts(port.at("extra_dhcp_opts")));
+      NT_ASSIGN(auto given, check_dhcp_opts(port.at("extra_dhcp_opts"), true));
+      port["extra_dhcp_opts"] = merge_dhcp_opts(current.at("extra_dhcp_opts"), given.as_array());
     }
     port["dns_assignment"] = dns_assignment(port);
     if (binding_inputs_changed(changes)) {
@@ -474,7 +475,30 @@ class Ports final : public Handler {
     return json::value(std::move(out));
   }
 
-  static Result<json::value> check_dhcp_opts(const json::value& opts) {
+  // Neutron's update of extra_dhcp_opts: options named (opt_name, ip_version) replace their
+  // value, a null value deletes the option, the options not named stay.
+  static json::array merge_dhcp_opts(const json::value& stored, const json::array& given) {
+    json::array out = stored.is_array() ? stored.as_array() : json::array{};
+    auto same = [](const json::value& a, const json::value& b) {
+      return a.as_object().at("opt_name") == b.as_object().at("opt_name") &&
+             a.as_object().at("ip_version") == b.as_object().at("ip_version");
+    };
+    for (const auto& g : given) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const json::value& o) { return o.is_object() && same(o, g); });
+      bool remove = g.as_object().at("opt_value").is_null();
+      if (it != out.end()) {
+        if (remove) out.erase(it);
+        else *it = g;
+      } else if (!remove) {
+        out.push_back(g);
+      }
+    }
+    return out;
+  }
+
+  // keep_null: an update's null values (deletions) are kept for merge_dhcp_opts; a create
+  // stores none (Neutron skips them).
+  static Result<json::value> check_dhcp_opts(const json::value& opts, bool keep_null = false) {
     json::array out;
     for (const auto& o : opts.as_array()) {
       const auto& oo = o.as_object();
@@ -489,6 +513,7 @@ class Ports final : public Handler {
           return bad_request("Invalid input for extra_dhcp_opts. Reason: '" + check::show(*v) + "' is not in [4, 6].");
         version = conv->as_int64();
       }
+      if (value->is_null() && !keep_null) continue;
       out.push_back(json::object{{"opt_name", *name}, {"opt_value", *value}, {"ip_version", version}});
     }
     return json::value(std::move(out));

@@ -37,6 +37,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr int kMaxConnections = 1024;             // haproxy's maxconn in Neutron
+constexpr int kMaxConnectionsPerSource = 64;      // one VM's share of them
 constexpr int kMaxRequestsPerConnection = 100;
 constexpr uint32_t kHeaderLimit = 8 * 1024;
 constexpr uint64_t kBodyLimit = 64 * 1024;
@@ -172,6 +173,7 @@ struct ProxyService::Impl {
   // The io thread's.
   std::shared_ptr<const IdentityTable> table = std::make_shared<IdentityTable>();
   int connections = 0;
+  std::map<std::string, int> per_source;  // "<listener> <source ip>" -> connections open
 };
 
 ProxyService::Impl::Impl(BackendSettings s) : settings(std::move(s)) {
@@ -250,9 +252,20 @@ asio::awaitable<void> ProxyService::Impl::accept_loop(std::shared_ptr<Listener> 
       spdlog::warn("metadata proxy: {} connections open, one more on {} closed", connections, listener->name);
       continue;  // the socket closes as it goes out of scope
     }
+    // One VM (one source address on one listener: the bridge pins sources to their taps)
+    // may not take the host's connections from the others.
+    boost::system::error_code peer_error;
+    auto peer = socket.remote_endpoint(peer_error);
+    auto source = listener->name + " " + (peer_error ? std::string("?") : peer.address().to_string());
+    if (per_source[source] >= kMaxConnectionsPerSource) {
+      spdlog::warn("metadata proxy: {} connections from {} open, one more closed", kMaxConnectionsPerSource, source);
+      continue;
+    }
     ++connections;
-    asio::co_spawn(io, serve(std::move(socket), listener), [this](std::exception_ptr e) {
+    ++per_source[source];
+    asio::co_spawn(io, serve(std::move(socket), listener), [this, source](std::exception_ptr e) {
       --connections;
+      if (--per_source[source] <= 0) per_source.erase(source);
       if (!e) return;
       try {
         std::rethrow_exception(e);

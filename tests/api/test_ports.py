@@ -273,6 +273,15 @@ def test_extra_dhcp_opts(api):
     assert got["tftp-server"]["opt_value"] == "10.83.0.5" and got["tftp-server"]["ip_version"] == 4
     r = post_port(api, network_id=net["id"], extra_dhcp_opts=[{"opt_name": "x", "opt_value": "y", "ip_version": 5}])
     expect_error(r, 400)
+    # An update merges as Neutron's: named options change, null deletes, the others stay.
+    got = api.update("ports", port["id"], extra_dhcp_opts=[{"opt_name": "tftp-server", "opt_value": None},
+                                                            {"opt_name": "bootfile-name", "opt_value": "grub.efi"},
+                                                            {"opt_name": "150", "opt_value": "10.83.0.6"}])
+    assert {o["opt_name"]: o["opt_value"] for o in got["extra_dhcp_opts"]} == {"bootfile-name": "grub.efi",
+                                                                               "150": "10.83.0.6"}
+    # A create stores no null value.
+    made = api.port(net["id"], extra_dhcp_opts=[{"opt_name": "66", "opt_value": None}])
+    assert made["extra_dhcp_opts"] == []
 
 
 def test_delete_port_and_404s(api):

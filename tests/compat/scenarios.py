@@ -289,7 +289,9 @@ def ports():
         step("port.create.no-network", "POST", "/v2.0/ports", {"port": {"name": "x"}}, compare="status"),
         step("port.create.missing-network", "POST", "/v2.0/ports", {"port": {
              "network_id": "00000000-0000-0000-0000-000000000000"}}, compare="status"),
-        step("port.create.mac", "POST", "/v2.0/ports", {"port": {"network_id": "$net", "mac_address": "fa:16:3e:11:22:33"}},
+        # A fixed address: a random one could be 10.30.0.51, which port.update.fixed-ips takes.
+        step("port.create.mac", "POST", "/v2.0/ports", {"port": {"network_id": "$net", "mac_address": "fa:16:3e:11:22:33",
+             "fixed_ips": [{"ip_address": "10.30.0.123"}]}},
              save={"portmac": "port.id"}),
         step("port.create.mac-taken", "POST", "/v2.0/ports", {"port": {"network_id": "$net",
              "mac_address": "fa:16:3e:11:22:33"}}, compare="status"),
@@ -322,6 +324,19 @@ def ports():
         step("port.create.shared-network", "POST", "/v2.0/ports", {"port": {"network_id": "$shared"}}, who=B,
              compare="keys"),
         step("port.update.fixed-ips", "PUT", "/v2.0/ports/$port50", {"port": {"fixed_ips": [{"ip_address": "10.30.0.51"}]}}),
+        # extra_dhcp_opts: a create drops null values; an update merges by (opt_name, ip_version).
+        step("port.create.dhcp-opts", "POST", "/v2.0/ports", {"port": {"network_id": "$net", "extra_dhcp_opts": [
+             {"opt_name": "tftp-server", "opt_value": "192.0.2.7"}, {"opt_name": "66", "opt_value": None}]}},
+             save={"portopts": "port.id"}, compare="status"),
+        step("port.show.dhcp-opts-created", "GET", "/v2.0/ports/$portopts?fields=extra_dhcp_opts"),
+        step("port.update.dhcp-opts-add", "PUT", "/v2.0/ports/$portopts", {"port": {"extra_dhcp_opts": [
+             {"opt_name": "bootfile-name", "opt_value": "pxelinux.0"}]}}, compare="status"),
+        step("port.show.dhcp-opts-added", "GET", "/v2.0/ports/$portopts?fields=extra_dhcp_opts"),
+        step("port.update.dhcp-opts-merge", "PUT", "/v2.0/ports/$portopts", {"port": {"extra_dhcp_opts": [
+             {"opt_name": "tftp-server", "opt_value": None}, {"opt_name": "bootfile-name", "opt_value": "grub.efi"}]}},
+             compare="status"),
+        step("port.show.dhcp-opts-merged", "GET", "/v2.0/ports/$portopts?fields=extra_dhcp_opts"),
+        step("port.delete.dhcp-opts", "DELETE", "/v2.0/ports/$portopts", compare="status"),
         step("port.update.ip-taken", "PUT", "/v2.0/ports/$port", {"port": {"fixed_ips": [{"ip_address": "10.30.0.51"}]}},
              compare="status"),
         step("port.update.mac", "PUT", "/v2.0/ports/$port50", {"port": {"mac_address": "fa:16:3e:11:22:34"}},
