@@ -10,14 +10,17 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::pair<Kind, std::string_view>, 8> kKinds{{{Kind::network, "network"},
+constexpr std::array<std::pair<Kind, std::string_view>, 11> kKinds{{{Kind::network, "network"},
                                                                    {Kind::port, "port"},
                                                                    {Kind::l2pop, "l2pop"},
                                                                    {Kind::router, "router"},
                                                                    {Kind::arp, "arp"},
                                                                    {Kind::snat, "snat"},
                                                                    {Kind::fip, "fip"},
-                                                                   {Kind::dhcp, "dhcp"}}};
+                                                                   {Kind::dhcp, "dhcp"},
+                                                                   {Kind::portsec, "portsec"},
+                                                                   {Kind::secgroup, "secgroup"},
+                                                                   {Kind::sgmembers, "sgmembers"}}};
 
 // The decoder, generic over the described structs: every member must be there with its
 // type (null for an absent optional); members it does not know are skipped. Boost.JSON's
@@ -105,7 +108,8 @@ std::optional<ArpId> ArpId::parse(std::string_view id) {
 }
 
 bool HostView::empty() const {
-  return networks.empty() && ports.empty() && l2pop.empty() && routers.empty() && arp.empty() && snat.empty() && fips.empty() && dhcp.empty();
+  return networks.empty() && ports.empty() && l2pop.empty() && routers.empty() && arp.empty() && snat.empty() && fips.empty() && dhcp.empty() &&
+         portsec.empty() && secgroups.empty() && sgmembers.empty();
 }
 
 Status put(HostView& view, std::string_view kind, const std::string& id, const json::value& obj) {
@@ -122,6 +126,9 @@ Status put(HostView& view, std::string_view kind, const std::string& id, const j
     case Kind::snat: return decode_into(view.snat, kind, id, obj);
     case Kind::fip: return decode_into(view.fips, kind, id, obj);
     case Kind::dhcp: return decode_into(view.dhcp, kind, id, obj);
+    case Kind::portsec: return decode_into(view.portsec, kind, id, obj);
+    case Kind::secgroup: return decode_into(view.secgroups, kind, id, obj);
+    case Kind::sgmembers: return decode_into(view.sgmembers, kind, id, obj);
   }
   return {};
 }
@@ -138,6 +145,9 @@ void erase(HostView& view, std::string_view kind, const std::string& id) {
     case Kind::snat: view.snat.erase(id); break;
     case Kind::fip: view.fips.erase(id); break;
     case Kind::dhcp: view.dhcp.erase(id); break;
+    case Kind::portsec: view.portsec.erase(id); break;
+    case Kind::secgroup: view.secgroups.erase(id); break;
+    case Kind::sgmembers: view.sgmembers.erase(id); break;
   }
 }
 
@@ -151,6 +161,9 @@ std::vector<std::tuple<Kind, std::string, json::object>> entries(const HostView&
   list(out, Kind::snat, view.snat);
   list(out, Kind::fip, view.fips);
   list(out, Kind::dhcp, view.dhcp);
+  list(out, Kind::portsec, view.portsec);
+  list(out, Kind::secgroup, view.secgroups);
+  list(out, Kind::sgmembers, view.sgmembers);
   return out;
 }
 

@@ -22,9 +22,9 @@
 namespace nt::view {
 
 // The version of the watch stream's format; the stream's first line says it.
-inline constexpr int kProtocolVersion = 3;  // 3: dhcp entries
+inline constexpr int kProtocolVersion = 4;  // 3: dhcp entries; 4: portsec, secgroup, sgmembers
 
-enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp };
+enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers };
 std::string_view kind_name(Kind kind);
 std::optional<Kind> parse_kind(std::string_view name);
 
@@ -185,6 +185,59 @@ BOOST_DESCRIBE_STRUCT(Dhcp, (), (network_id, subnet_id, device, mac, ip, prefixl
                                  hostname, domain, server_ip, server_mac, server_port, options, addresses, device_id,
                                  project_id))
 
+// One of a port's allowed_address_pairs: an address or CIDR, with the MAC it may be sent
+// from (null: the port's own).
+struct AddressPair {
+  std::string ip_address;
+  std::optional<std::string> mac_address;
+  bool operator==(const AddressPair&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(AddressPair, (), (ip_address, mac_address))
+
+// What the host's firewall knows of one VM port bound to the host (kind portsec, by port):
+// its tap, MAC and every fixed IP (v4 and v6) for anti-spoofing, whether it is filtered at
+// all, its security groups (sorted ids: their secgroup entries are on the host when the
+// port is filtered) and its allowed address pairs.
+struct PortSecurity {
+  std::string device, mac;
+  std::vector<std::string> fixed_ips;
+  bool port_security_enabled = true;
+  std::vector<std::string> security_groups;
+  std::vector<AddressPair> allowed_address_pairs;
+  bool operator==(const PortSecurity&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(PortSecurity, (), (device, mac, fixed_ips, port_security_enabled, security_groups,
+                                         allowed_address_pairs))
+
+// One rule of a security group, as the API stored it (null: any).
+struct SecurityGroupRule {
+  std::string id, direction, ethertype;
+  std::optional<std::string> protocol;
+  std::optional<int64_t> port_range_min, port_range_max;
+  std::optional<std::string> remote_ip_prefix, remote_group_id, remote_address_group_id;
+  bool operator==(const SecurityGroupRule&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(SecurityGroupRule, (), (id, direction, ethertype, protocol, port_range_min, port_range_max,
+                                              remote_ip_prefix, remote_group_id, remote_address_group_id))
+
+// A security group one of the host's filtered ports is in (kind secgroup, by group): its
+// rules sorted by id.
+struct SecurityGroup {
+  bool stateful = true;
+  std::vector<SecurityGroupRule> rules;
+  bool operator==(const SecurityGroup&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(SecurityGroup, (), (stateful, rules))
+
+// The addresses of a group named as remote_group_id by a rule of one of the host's groups
+// (kind sgmembers, by the remote group): every fixed IP and allowed address pair of every
+// port in it with port security, wherever it is bound (sorted, unique).
+struct GroupMembers {
+  std::vector<std::string> ips;
+  bool operator==(const GroupMembers&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(GroupMembers, (), (ips))
+
 // An arp entry's id: "<router>|<port>".
 struct ArpId {
   std::string router, port;
@@ -202,6 +255,9 @@ struct HostView {
   std::map<std::string, Snat> snat;
   std::map<std::string, Fip> fips;  // by external network
   std::map<std::string, Dhcp> dhcp;  // by port
+  std::map<std::string, PortSecurity> portsec;      // by port
+  std::map<std::string, SecurityGroup> secgroups;   // by group
+  std::map<std::string, GroupMembers> sgmembers;    // by (remote) group
   bool operator==(const HostView&) const = default;
   bool empty() const;
 };

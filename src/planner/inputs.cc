@@ -1,5 +1,6 @@
 #include "planner/inputs.h"
 
+#include <algorithm>
 #include <array>
 #include <tuple>
 #include <utility>
@@ -13,14 +14,16 @@ using jget::str;
 
 namespace {
 
-constexpr std::array<std::pair<Table, std::string_view>, 8> kTables{{{Table::networks, "networks"},
+constexpr std::array<std::pair<Table, std::string_view>, 10> kTables{{{Table::networks, "networks"},
                                                                      {Table::ports, "ports"},
                                                                      {Table::hosts, "hosts"},
                                                                      {Table::routers, "routers"},
                                                                      {Table::subnets, "subnets"},
                                                                      {Table::floatingips, "floatingips"},
                                                                      {Table::l3_bindings, "l3_bindings"},
-                                                                     {Table::port_forwardings, "port_forwardings"}}};
+                                                                     {Table::port_forwardings, "port_forwardings"},
+                                                                     {Table::security_groups, "security_groups"},
+                                                                     {Table::security_group_rules, "security_group_rules"}}};
 
 PortRow port_row(const std::string& id, const json::object& o) {
   PortRow p{id, str(o, "network_id"), str(o, "mac_address"), str(o, "device_owner"), str(o, "device_id"),
@@ -35,6 +38,14 @@ PortRow port_row(const std::string& id, const json::object& o) {
       // The API stores opt_value as given (a string, or null to delete); ip_version 4 or 6.
       p.extra_dhcp_opts.push_back({str(x, "opt_name"), str(x, "opt_value"), jget::num(x, "ip_version", 4)});
     }
+  p.port_security_enabled = jget::flag(o, "port_security_enabled", true);
+  for (const auto& g : jget::arr(o, "security_groups"))
+    if (g.is_string()) p.security_groups.emplace_back(g.get_string());
+  std::sort(p.security_groups.begin(), p.security_groups.end());
+  p.security_groups.erase(std::unique(p.security_groups.begin(), p.security_groups.end()), p.security_groups.end());
+  for (const auto& pair : jget::arr(o, "allowed_address_pairs"))
+    if (pair.is_object())
+      p.allowed_address_pairs.push_back({str(pair.as_object(), "ip_address"), jget::opt_str(pair.as_object(), "mac_address")});
   return p;
 }
 
@@ -82,6 +93,18 @@ PortForwardRow forward_row(const std::string& id, const json::object& o) {
   return f;
 }
 
+SecurityGroupRuleRow rule_row(const std::string& id, const json::object& o) {
+  SecurityGroupRuleRow r{id, str(o, "security_group_id"), {}};
+  auto& v = r.rule;
+  v.id = id, v.direction = str(o, "direction"), v.ethertype = str(o, "ethertype");
+  v.protocol = jget::opt_str(o, "protocol");
+  v.port_range_min = jget::opt_num(o, "port_range_min"), v.port_range_max = jget::opt_num(o, "port_range_max");
+  v.remote_ip_prefix = jget::opt_str(o, "remote_ip_prefix");
+  v.remote_group_id = jget::opt_str(o, "remote_group_id");
+  v.remote_address_group_id = jget::opt_str(o, "remote_address_group_id");
+  return r;
+}
+
 template <class R>
 void put_or_erase(std::map<std::string, R>& table, const std::string& id, const std::optional<Row>& row) {
   if (row) table.insert_or_assign(id, std::get<R>(*row));
@@ -109,6 +132,8 @@ Row parse_row(Table table, const std::string& id, const json::object& o) {
       return FipRow{id, str(o, "port_id"), str(o, "router_id"), str(o, "floating_ip_address"), str(o, "fixed_ip_address")};
     case Table::l3_bindings: return binding_row(id, o);
     case Table::port_forwardings: return forward_row(id, o);
+    case Table::security_groups: return SecurityGroupRow{id, jget::flag(o, "stateful", true)};
+    case Table::security_group_rules: return rule_row(id, o);
   }
   return NetworkRow{};
 }
@@ -139,6 +164,8 @@ void Inputs::apply(const Change& c) {
       put_or_erase(forwardings, c.id, c.row);
       if (c.row) fip_forwardings[std::get<PortForwardRow>(*c.row).floatingip_id].insert(c.id);
       return;
+    case Table::security_groups: return put_or_erase(security_groups, c.id, c.row);
+    case Table::security_group_rules: return put_or_erase(security_group_rules, c.id, c.row);
   }
 }
 

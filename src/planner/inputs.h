@@ -17,7 +17,18 @@
 
 namespace nt::planner {
 
-enum class Table { networks, ports, hosts, routers, subnets, floatingips, l3_bindings, port_forwardings };
+enum class Table {
+  networks,
+  ports,
+  hosts,
+  routers,
+  subnets,
+  floatingips,
+  l3_bindings,
+  port_forwardings,
+  security_groups,
+  security_group_rules
+};
 std::optional<Table> parse_table(std::string_view name);
 
 struct NetworkRow {
@@ -38,6 +49,9 @@ struct PortRow {
   std::vector<FixedIp> fixed_ips;
   std::string project_id, dns_name;
   std::vector<view::DhcpOption> extra_dhcp_opts;
+  bool port_security_enabled = true;
+  std::vector<std::string> security_groups;  // sorted, unique
+  std::vector<view::AddressPair> allowed_address_pairs;
   // The host the port is bound to; a failed binding binds it nowhere ("").
   std::string bound_host() const {
     return (vif_type == "binding_failed" || vif_type == "unbound") ? std::string() : host_id;
@@ -82,7 +96,19 @@ struct BindingRow {
   std::vector<std::string> hosts;
 };
 
-using Row = std::variant<NetworkRow, PortRow, HostRow, RouterRow, SubnetRow, FipRow, BindingRow, PortForwardRow>;
+struct SecurityGroupRow {
+  std::string id;
+  bool stateful = true;
+};
+
+// A security group rule: its group, and the rule as the host view carries it.
+struct SecurityGroupRuleRow {
+  std::string id, security_group_id;
+  view::SecurityGroupRule rule;
+};
+
+using Row = std::variant<NetworkRow, PortRow, HostRow, RouterRow, SubnetRow, FipRow, BindingRow, PortForwardRow,
+                         SecurityGroupRow, SecurityGroupRuleRow>;
 
 // One change of one input: the new row, or nullopt when it was deleted.
 struct Change {
@@ -106,6 +132,8 @@ struct Inputs {
   std::map<std::string, BindingRow> bindings;  // by router
   std::map<std::string, PortForwardRow> forwardings;
   std::map<std::string, std::set<std::string>> fip_forwardings;  // floating IP -> its forwardings
+  std::map<std::string, SecurityGroupRow> security_groups;
+  std::map<std::string, SecurityGroupRuleRow> security_group_rules;
   // Stores the change's row (or removes it).
   void apply(const Change& change);
 };

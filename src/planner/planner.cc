@@ -15,7 +15,7 @@ using planner::Table;
 using view::Kind;
 
 Planner::Planner()
-    : topo_(in_), l2_(in_), dvr_(in_, topo_, views_), snat_(in_, topo_), fip_(in_, topo_), dhcp_(in_) {}
+    : topo_(in_), l2_(in_), dvr_(in_, topo_, views_), snat_(in_, topo_), fip_(in_, topo_), dhcp_(in_), secgroups_(in_) {}
 
 const SharedView& Planner::shared_view(const std::string& host) const {
   static const SharedView empty;
@@ -42,13 +42,15 @@ std::set<std::string> Planner::hosts_with_views() const {
 }
 
 std::map<std::string, planner::NodeStats> Planner::stats() const {
-  return {{"l2", l2_.stats}, {"dvr", dvr_.stats}, {"snat", snat_.stats}, {"fip", fip_.stats}, {"dhcp", dhcp_.stats}};
+  return {{"l2", l2_.stats}, {"dvr", dvr_.stats}, {"snat", snat_.stats}, {"fip", fip_.stats}, {"dhcp", dhcp_.stats},
+          {"secgroups", secgroups_.stats}};
 }
 
 std::map<std::string, WireView> Planner::recompute() const {
   std::set<std::string> hosts = l2_.hosts();
   for (const auto& [router, binding] : in_.bindings) hosts.insert(binding.hosts.begin(), binding.hosts.end());
   hosts.merge(dhcp_.hosts());
+  hosts.merge(secgroups_.hosts());
   std::map<std::string, WireView> out;
   for (const auto& host : hosts) {
     WireView v;
@@ -57,6 +59,7 @@ std::map<std::string, WireView> Planner::recompute() const {
     fip_.recompute(host, v);
     l2_.recompute(host, v);
     dhcp_.recompute(host, v);
+    secgroups_.recompute(host, v);
     if (!v.empty()) out[host] = std::move(v);
   }
   return out;
@@ -74,6 +77,9 @@ std::optional<json::object> Planner::entry(const std::string& host, const ViewKe
     case Kind::snat: ++snat_.stats.entries; return snat_.entry(host, key.second);
     case Kind::fip: ++fip_.stats.entries; return fip_.entry(host, key.second);
     case Kind::dhcp: ++dhcp_.stats.entries; return dhcp_.entry(host, key.second);
+    case Kind::portsec:
+    case Kind::secgroup:
+    case Kind::sgmembers: ++secgroups_.stats.entries; return secgroups_.entry(host, *kind, key.second);
   }
   return std::nullopt;
 }
@@ -110,6 +116,7 @@ Planner::Keys Planner::port_changed(const Change& c) {
   }
   planner::merge_keys(keys, l2_.bind(c.id, snat_.effective(now)));
   planner::merge_keys(keys, dhcp_.port_changed(previous ? &*previous : nullptr, now ? &*now : nullptr));
+  planner::merge_keys(keys, secgroups_.port_changed(previous ? &*previous : nullptr, now ? &*now : nullptr));
   std::map<std::string, std::set<std::string>> before;
   for (const auto& r : arp)
     if (const auto* given = dvr_.given(r)) before[r] = *given;
@@ -244,6 +251,19 @@ void Planner::apply(const Change& c, int64_t revision) {
       keys = l2_.host_changed(c.id);
       routers_changed(keys, dvr_.routers_given_to(c.id));  // its DVR MAC is in their entries
       break;
+    case Table::security_groups:
+      in_.apply(c);
+      keys = secgroups_.group_changed(c.id);
+      break;
+    case Table::security_group_rules: {
+      std::optional<planner::SecurityGroupRuleRow> previous;
+      if (auto old = in_.security_group_rules.find(c.id); old != in_.security_group_rules.end()) previous = old->second;
+      in_.apply(c);
+      auto now = in_.security_group_rules.find(c.id);
+      keys = secgroups_.rule_changed(previous ? &*previous : nullptr,
+                                     now == in_.security_group_rules.end() ? nullptr : &now->second);
+      break;
+    }
     default: keys = l3_changed(c); break;
   }
   refresh(keys, revision);
@@ -279,12 +299,15 @@ void Planner::rebuild(int64_t revision) {
   for (const auto& [id, p] : in_.ports) l2_.load(id, *snat_.effective(p));
   dhcp_.clear();
   for (const auto& [id, p] : in_.ports) dhcp_.load(p);
+  secgroups_.clear();
+  for (const auto& [id, p] : in_.ports) secgroups_.load(p);
   dvr_.load(l2_);
   l2_.prepare();
   std::set<std::string> names = l2_.hosts();  // and those given routers:
   for (const auto& [id, row] : in_.routers)
     if (const auto* given = dvr_.given(id)) names.insert(given->begin(), given->end());
   names.merge(dhcp_.hosts());
+  names.merge(secgroups_.hosts());
   // Hosts are independent: build them on every core (the nodes only read now).
   std::vector<const std::string*> hosts;
   for (const auto& host : names) hosts.push_back(&host);
@@ -300,6 +323,7 @@ void Planner::rebuild(int64_t revision) {
         fip_.build(*hosts[i], routers, built[i]);
         l2_.build(*hosts[i], built[i]);
         dhcp_.build(*hosts[i], built[i]);
+        secgroups_.build(*hosts[i], built[i]);
       }
     });
   for (auto& t : pool) t.join();

@@ -3,7 +3,8 @@
 //  - Input: changes of the stored tables it follows (planner/inputs.h), one row at a
 //    time, in change-log order, read once into typed rows.
 //  - Nodes, one file each: topology (the L3 indexes, no entries of its own), l2 (network,
-//    port, l2pop), dvr (router, arp), snat, fip, dhcp. Each keeps its own indexes, says which
+//    port, l2pop), dvr (router, arp), snat, fip, dhcp, secgroups (portsec, secgroup,
+//    sgmembers). Each keeps its own indexes, says which
 //    (host, entry) keys a change may affect, builds any one of its entries, and computes
 //    all of them for a host from scratch (recompute). This file wires them.
 //  - Output: per host, a set of entries keyed by (kind, id) (channel/entries.h), each
@@ -29,6 +30,7 @@
 #include "planner/fip.h"
 #include "planner/inputs.h"
 #include "planner/l2.h"
+#include "planner/secgroups.h"
 #include "planner/snat.h"
 #include "planner/topology.h"
 
@@ -45,7 +47,8 @@ class Planner {
   // restarts. 0 = the host's previous revision + 1.
   void apply(const planner::Change& change, int64_t revision = 0);
   // The same from a stored row: `kind` is its table's name ("networks", "ports", "hosts",
-  // "routers", "subnets", "floatingips", "l3_bindings"; others are ignored), obj nullopt
+  // "routers", "subnets", "floatingips", "l3_bindings", "port_forwardings",
+  // "security_groups", "security_group_rules"; others are ignored), obj nullopt
   // = deleted.
   void apply(const std::string& kind, const std::string& id, const std::optional<boost::json::object>& obj,
              int64_t revision = 0);
@@ -89,6 +92,7 @@ class Planner {
   planner::SnatNode snat_;
   planner::FipNode fip_;
   planner::DhcpNode dhcp_;
+  planner::SecGroupNode secgroups_;
   std::map<std::string, int64_t> revisions_;
   std::set<std::string> touched_;
   std::vector<ViewDelta> deltas_;

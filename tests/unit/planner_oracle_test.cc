@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <random>
+#include <set>
+#include <utility>
 
 #include "planner/planner.h"
 
@@ -24,7 +26,7 @@ class World {
   explicit World(unsigned seed) : rng_(seed) {}
 
   void step(Planner& p) {
-    switch (pick(14)) {
+    switch (pick(18)) {
       case 0: return put_network(p);
       case 1: return delete_network(p);
       case 2:
@@ -38,6 +40,10 @@ class World {
       case 10: return put_router_port(p);
       case 11: return put_fip(p);
       case 12: return put_binding(p);
+      case 13: return put_group(p);
+      case 14:
+      case 15: return put_rule(p);
+      case 16: return edit_port_security(p);
       default: return delete_l3(p);
     }
   }
@@ -96,6 +102,7 @@ class World {
                                                              {"ip_address", "10." + std::to_string(n) + ".0." + std::to_string(pick(3) ? 2 + pick(200) : 1)}}}},
                       {"admin_state_up", true}, {"device_owner", owners[kind]}, {"device_id", router()},
                       {"binding:host_id", kind == 3 ? host() : ""}, {"binding:vif_type", kind == 3 ? "bridge" : "unbound"}};
+    if (pick(6) == 0) port["security_groups"] = groups();
     l3_ports_[id] = port;
     p.apply("ports", id, port);
   }
@@ -125,6 +132,68 @@ class World {
     }
   }
 
+  // Security groups: four groups, rules naming others (or themselves) as remote groups,
+  // ports joining them, port security toggled, allowed address pairs.
+  std::string group() { return "sg" + std::to_string(pick(4)); }
+  json::array groups() {
+    json::array out;
+    for (int i = pick(3); i > 0; --i) out.push_back(json::value(group()));
+    return out;
+  }
+  void put_group(Planner& p) {
+    auto id = group();
+    if (pick(5) == 0) {
+      groups_.erase(id);
+      return p.apply("security_groups", id, std::nullopt);
+    }
+    groups_[id] = json::object{{"name", id}, {"stateful", pick(4) != 0}};
+    p.apply("security_groups", id, groups_[id]);
+  }
+  void put_rule(Planner& p) {
+    auto id = "rule" + std::to_string(pick(16));
+    if (pick(4) == 0) {
+      rules_.erase(id);
+      return p.apply("security_group_rules", id, std::nullopt);
+    }
+    bool tcp = pick(2);
+    auto remote = pick(3);
+    rules_[id] = json::object{{"security_group_id", group()}, {"direction", pick(2) ? "ingress" : "egress"},
+                              {"ethertype", pick(4) ? "IPv4" : "IPv6"},
+                              {"protocol", tcp ? json::value("tcp") : (pick(2) ? json::value("icmp") : json::value(nullptr))},
+                              {"port_range_min", tcp ? json::value(22) : json::value(nullptr)},
+                              {"port_range_max", tcp ? json::value(22 + pick(2)) : json::value(nullptr)},
+                              {"remote_ip_prefix", remote == 1 ? json::value("0.0.0.0/0") : json::value(nullptr)},
+                              {"remote_group_id", remote == 0 ? json::value(group()) : json::value(nullptr)},
+                              {"remote_address_group_id", nullptr}};
+    p.apply("security_group_rules", id, rules_[id]);
+  }
+  json::array pairs(int n) {
+    json::array out;
+    if (pick(4) == 0) {
+      json::object pair{{"ip_address", "10." + std::to_string(n) + ".0." + std::to_string(pick(250)) + (pick(3) ? "" : "/30")}};
+      if (pick(2)) pair["mac_address"] = "fa:16:3e:00:02:" + std::to_string(10 + pick(89));
+      out.push_back(pair);
+    }
+    return out;
+  }
+  void edit_port_security(Planner& p) {
+    if (ports_.empty()) return;
+    auto it = std::next(ports_.begin(), pick(static_cast<int>(ports_.size())));
+    auto& port = it->second;
+    switch (pick(4)) {
+      case 0: port["port_security_enabled"] = !jget_flag(port, "port_security_enabled"); break;
+      case 1: port["security_groups"] = groups(); break;
+      case 2: port["allowed_address_pairs"] = pairs(pick(8)); break;
+      default:  // a second fixed IP (v6)
+        port["fixed_ips"].as_array().push_back(json::object{{"subnet_id", "sub6"}, {"ip_address", "fd00::" + std::to_string(pick(50))}});
+    }
+    p.apply("ports", it->first, port);
+  }
+  static bool jget_flag(const json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    return !v || !v->is_bool() || v->get_bool();
+  }
+
   void put_port(Planner& p, const std::string& id) {
     auto n = pick(8);
     json::object port{{"network_id", "net" + std::to_string(n) + "-0000-0000"},
@@ -138,6 +207,9 @@ class World {
                       {"dns_name", pick(3) ? "" : "vm" + std::to_string(pick(9))}};
     if (pick(4) == 0)
       port["extra_dhcp_opts"] = json::array{json::object{{"opt_name", "tftp-server"}, {"opt_value", "192.0.2.7"}, {"ip_version", 4}}};
+    if (pick(4)) port["security_groups"] = groups();
+    if (pick(5) == 0) port["port_security_enabled"] = false;
+    port["allowed_address_pairs"] = pairs(n);
     ports_[id] = port;
     p.apply("ports", id, port);
   }
@@ -175,6 +247,8 @@ class World {
     for (const auto& [id, r] : routers_) q.load("routers", id, r);
     for (const auto& [id, f] : fips_) q.load("floatingips", id, f);
     for (const auto& [id, b] : bindings_) q.load("l3_bindings", id, b);
+    for (const auto& [id, g] : groups_) q.load("security_groups", id, g);
+    for (const auto& [id, r] : rules_) q.load("security_group_rules", id, r);
     for (const auto& [id, port] : ports_) q.load("ports", id, port);
     for (const auto& [id, port] : l3_ports_) q.load("ports", id, port);
     q.rebuild(revision);
@@ -183,6 +257,7 @@ class World {
 
  private:
   std::map<std::string, json::object> networks_, hosts_, subnets_, routers_, fips_, bindings_, l3_ports_;
+  std::map<std::string, json::object> groups_, rules_;
 
   std::mt19937 rng_;
   std::map<std::string, json::object> ports_;
@@ -228,7 +303,7 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
       EXPECT_GT(s.entries, 0u) << node;
       EXPECT_GT(s.recomputes, 0u) << node;
     }
-    EXPECT_EQ(planner.stats().size(), 5u);
+    EXPECT_EQ(planner.stats().size(), 6u);
   }
 }
 
@@ -415,6 +490,91 @@ TEST(PlannerDhcp, EntriesFollowSubnetDhcpPortAndRouter) {
   p.apply("ports", "vmport-00001", vm);
   EXPECT_FALSE(p.view("cmp1").count(k));
   EXPECT_EQ(p.recompute().count("cmp1"), 0u);
+}
+
+}  // namespace
+}  // namespace nt
+
+namespace nt {
+namespace {
+
+// issue 14's picture: web and db VMs on two hosts, the db group lets web in by
+// remote_group_id; the db host learns web's members, and a third web VM joins them.
+TEST(PlannerSecGroups, RemoteGroupMembersFollowPorts) {
+  Planner p;
+  for (auto [h, ip] : {std::pair{"cmp1", "192.0.2.1"}, {"cmp2", "192.0.2.2"}, {"cmp3", "192.0.2.3"}})
+    p.apply("hosts", h, json::object{{"local_ip", ip}});
+  p.apply("networks", "n1-aaaaaaaaaaaa", json::object{{"provider:network_type", "vxlan"}, {"provider:segmentation_id", 7}, {"mtu", 1450}});
+  p.apply("security_groups", "web", json::object{{"stateful", true}});
+  p.apply("security_groups", "db", json::object{{"stateful", false}});
+  p.apply("security_group_rules", "r-db-5432",
+          json::object{{"security_group_id", "db"}, {"direction", "ingress"}, {"ethertype", "IPv4"}, {"protocol", "tcp"},
+                       {"port_range_min", 5432}, {"port_range_max", 5432}, {"remote_ip_prefix", nullptr},
+                       {"remote_group_id", "web"}, {"remote_address_group_id", nullptr}});
+  p.apply("security_group_rules", "r-web-egress",
+          json::object{{"security_group_id", "web"}, {"direction", "egress"}, {"ethertype", "IPv4"}, {"protocol", nullptr},
+                       {"port_range_min", nullptr}, {"port_range_max", nullptr}, {"remote_ip_prefix", nullptr},
+                       {"remote_group_id", nullptr}, {"remote_address_group_id", nullptr}});
+  auto vm = [](const char* ip, const char* mac, const char* host, const char* group) {
+    auto port = port_on("n1-aaaaaaaaaaaa", "s1", ip, mac, "compute:nova", "vm", host);
+    port["security_groups"] = json::array{group};
+    port["port_security_enabled"] = true;
+    return port;
+  };
+  auto web1 = vm("10.0.0.5", "fa:16:3e:00:00:05", "cmp1", "web");
+  web1["allowed_address_pairs"] = json::array{json::object{{"ip_address", "10.0.0.100"}}};
+  p.apply("ports", "web1-0000000", web1);
+  auto db1 = vm("10.0.0.6", "fa:16:3e:00:00:06", "cmp2", "db");
+  p.apply("ports", "db1-00000000", db1);
+
+  auto v1 = p.view("cmp1"), v2 = p.view("cmp2");
+  auto ps = v1.at({"portsec", "web1-0000000"});
+  EXPECT_EQ(ps.at("device"), json::value("tapweb1-000000"));
+  EXPECT_EQ(ps.at("security_groups"), (json::array{"web"}));
+  EXPECT_EQ(ps.at("allowed_address_pairs").as_array()[0].at("mac_address"), json::value(nullptr));
+  EXPECT_TRUE(v1.count({"secgroup", "web"}));
+  EXPECT_FALSE(v1.count({"sgmembers", "web"}));  // web's rules name no group
+  auto db = v2.at({"secgroup", "db"});
+  EXPECT_EQ(db.at("stateful"), json::value(false));
+  EXPECT_EQ(db.at("rules").as_array()[0].at("remote_group_id"), json::value("web"));
+  EXPECT_EQ(db.at("rules").as_array()[0].at("port_range_min"), json::value(5432));
+  EXPECT_EQ(v2.at({"sgmembers", "web"}).at("ips"), (json::array{"10.0.0.100", "10.0.0.5"}));
+  EXPECT_FALSE(v2.count({"secgroup", "web"}));
+
+  // A third web VM on another host joins: the db host's members change, nothing else there.
+  p.apply("ports", "web2-0000000", vm("10.0.0.7", "fa:16:3e:00:00:07", "cmp3", "web"));
+  EXPECT_EQ(p.view("cmp2").at({"sgmembers", "web"}).at("ips"), (json::array{"10.0.0.100", "10.0.0.5", "10.0.0.7"}));
+  EXPECT_TRUE(p.view("cmp3").count({"secgroup", "web"}));
+  std::set<std::pair<std::string, std::string>> on_db_host;
+  for (const auto& d : p.last_deltas())
+    if (d.host == "cmp2" && (d.kind == "portsec" || d.kind == "secgroup" || d.kind == "sgmembers")) on_db_host.emplace(d.kind, d.id);
+  EXPECT_EQ(on_db_host, (std::set<std::pair<std::string, std::string>>{{"sgmembers", "web"}}));
+
+  // Port security off on the db VM: its portsec stays (saying so), its groups go.
+  db1["port_security_enabled"] = false;
+  db1["security_groups"] = json::array{};
+  p.apply("ports", "db1-00000000", db1);
+  v2 = p.view("cmp2");
+  EXPECT_EQ(v2.at({"portsec", "db1-00000000"}).at("port_security_enabled"), json::value(false));
+  EXPECT_FALSE(v2.count({"secgroup", "db"}));
+  EXPECT_FALSE(v2.count({"sgmembers", "web"}));
+  // A web VM with port security off is no member any more.
+  auto web2 = vm("10.0.0.7", "fa:16:3e:00:00:07", "cmp3", "web");
+  web2["port_security_enabled"] = false;
+  p.apply("ports", "web2-0000000", web2);
+  EXPECT_FALSE(p.view("cmp3").count({"secgroup", "web"}));
+  db1["port_security_enabled"] = true;
+  db1["security_groups"] = json::array{"db"};
+  p.apply("ports", "db1-00000000", db1);
+  EXPECT_EQ(p.view("cmp2").at({"sgmembers", "web"}).at("ips"), (json::array{"10.0.0.100", "10.0.0.5"}));
+  // The rule no longer names web: the members go from the db host.
+  p.apply("security_group_rules", "r-db-5432",
+          json::object{{"security_group_id", "db"}, {"direction", "ingress"}, {"ethertype", "IPv4"}, {"protocol", "tcp"},
+                       {"port_range_min", 5432}, {"port_range_max", 5432}, {"remote_ip_prefix", "10.0.0.0/24"},
+                       {"remote_group_id", nullptr}, {"remote_address_group_id", nullptr}});
+  EXPECT_FALSE(p.view("cmp2").count({"sgmembers", "web"}));
+  EXPECT_EQ(p.view("cmp2").at({"secgroup", "db"}).at("rules").as_array()[0].at("remote_ip_prefix"), json::value("10.0.0.0/24"));
+  for (const auto& [host, v] : p.recompute()) EXPECT_EQ(v, p.view(host)) << host;
 }
 
 }  // namespace
