@@ -74,28 +74,22 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
   std::map<std::string_view, const view::Network*> networks;
   for (const auto& [id, net] : view.networks)
     if (!s.unsupported_types.count(net.network_type)) networks[id] = &net, add_network(want, actual, net, s);
-  for (const auto& [id, port] : view.ports) {
-    auto net = networks.find(port.network_id);
-    // Taps appear when Nova plugs them; an absent tap is not an error, just not yet.
-    auto tap = actual.links.find(port.device);
-    if (net == networks.end() || tap == actual.links.end()) continue;
+  // A tap on its network's bridge. Taps appear when Nova plugs them; an absent tap is not
+  // an error, just not yet.
+  auto plug = [&](const std::string& network, const std::string& device) {
+    auto net = networks.find(network);
+    auto tap = actual.links.find(device);
+    if (net == networks.end() || tap == actual.links.end()) return;
     Link l = tap->second;
     l.master = net->second->bridge;
     l.mtu = static_cast<int>(net->second->mtu);
     l.up = true;
     want.links[l.name] = l;
-  }
+  };
+  for (const auto& [id, port] : view.ports) plug(port.network_id, port.device);
   // The host ends of the DHCP ports' veths (their namespaces are the L3 side's).
-  for (const auto& [id, d] : view.dhcp) {
-    auto net = networks.find(d.network_id);
-    auto tap = d.server_port ? actual.links.find(devname::tap(*d.server_port)) : actual.links.end();
-    if (net == networks.end() || tap == actual.links.end()) continue;
-    Link l = tap->second;
-    l.master = net->second->bridge;
-    l.mtu = static_cast<int>(net->second->mtu);
-    l.up = true;
-    want.links[l.name] = l;
-  }
+  for (const auto& [id, d] : view.dhcp)
+    if (d.server_port) plug(d.network_id, devname::tap(*d.server_port));
   for (const auto& [id, remote] : view.l2pop) {
     auto net = networks.find(remote.network_id);
     if (net == networks.end() || net->second->network_type != "vxlan") continue;
