@@ -492,9 +492,20 @@ def test_one_stream_per_host_and_deleted_hosts_lose_theirs(new_server):
     token = channel.register_raw({"host": "cmp-w", "agent_mode": "dvr", "local_ip": "192.0.2.31"}).json()["host_token"]
     first = open_watch(srv.url, "cmp-w", token)
     assert first.status_code == 200
+    # The first stream is served (its snapshot ends with "synced") before a second one opens.
+    first_lines = first.iter_lines()
+    seen = []
+    for raw in first_lines:
+        seen.append(json.loads(raw))
+        if seen[-1]["op"] == "synced" or len(seen) >= 200:
+            break
+    assert seen[-1]["op"] == "synced", seen[-3:]
     second = open_watch(srv.url, "cmp-w", token)
     assert second.status_code == 200
-    assert any(m["op"] == "synced" for m in lines_until_end(first))  # replaced: ended by the server
+    rest = []
+    for raw in first_lines:  # replaced: the server ends the first stream
+        rest.append(json.loads(raw))
+        assert len(rest) < 200, f"the replaced stream did not end: {rest[-3:]}"
     for agent in admin.list("agents", {"host": "cmp-w"}):
         admin.delete("agents", agent["id"])
     assert any(m["op"] == "synced" for m in lines_until_end(second))  # credential void: ended
