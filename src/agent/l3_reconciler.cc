@@ -70,10 +70,6 @@ std::map<std::string, uint32_t> snat_tables(const std::vector<view::RouterPort>&
   return out;
 }
 
-void put_table(kernel::State& want, const std::string& table, const std::string& body) {
-  want.nft[table] = hex(fnv1a(body));
-  want.nft_bodies[table] = body;
-}
 
 struct Builder {
   const HostView& view;
@@ -111,7 +107,7 @@ struct Builder {
   void floating_ips(const std::string& id, const view::Router& r, kernel::State& want) {
     auto slot = rfp.find(id);
     if (r.floating_ips.empty() || slot == rfp.end() || r.external_network_id.value_or("").empty()) {
-      put_table(want, "ip nt-router", router_nat({}));
+      put_nft_table(want, "ip nt-router", router_nat({}));
       return;
     }
     auto [rfp_ip, fpr_ip] = link_local_pair(slot->second);
@@ -127,7 +123,7 @@ struct Builder {
       want.addresses.insert(Address{rfp_dev, f.floating_ip + "/32"});
       want.rules.insert(Rule{kFipRulePriority, f.fixed_ip + "/32", kFipTable});
     }
-    put_table(want, "ip nt-router", router_nat(r.floating_ips));
+    put_nft_table(want, "ip nt-router", router_nat(r.floating_ips));
     // The fip namespace's side of this router.
     auto& fip = out.namespaces[fns].want;
     fip.links[fpr_dev] = Link{fpr_dev, "veth", "", 1500, true};
@@ -187,7 +183,7 @@ struct Builder {
         plan.want.addresses.insert(Address{qg->device, pf.floating_ip + "/32"});
         forwards += port_forward_rules(pf);
       }
-    put_table(plan.want, "ip nt-snat",
+    put_nft_table(plan.want, "ip nt-snat",
               "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" + forwards +
                   "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + rules +
                   "  }\n");
@@ -237,7 +233,7 @@ struct Builder {
 
   void host_table() {
     if (gw_ips.empty()) return;
-    put_table(out.host, "bridge nt-dvr",
+    put_nft_table(out.host, "bridge nt-dvr",
               "  set gateway_ips {\n    type ipv4_addr\n    elements = { " + gw_ips + " }\n  }\n"
               "  chain forward {\n    type filter hook forward priority 0; policy accept;\n"
               "    oifname \"vxlan-*\" arp operation request arp daddr ip @gateway_ips drop\n"
@@ -248,6 +244,11 @@ struct Builder {
 };
 
 }  // namespace
+
+void put_nft_table(kernel::State& want, const std::string& table, const std::string& body) {
+  want.nft[table] = hex(fnv1a(body));
+  want.nft_bodies[table] = body;
+}
 
 std::pair<std::string, std::string> link_local_pair(int index) {
   int third = 64 + index / 128, fourth = 2 * (index % 128);

@@ -42,6 +42,10 @@ struct L3Desired {
 using LinkLocal = std::map<std::string, int>;
 std::pair<std::string, std::string> link_local_pair(int index);  // (rfp address, fpr address)
 
+// Wants nftables table `table` ("family name") with `body`, tagged with the body's digest
+// (the kernel keeps it as the table's comment: an unchanged table is not replaced).
+void put_nft_table(kernel::State& want, const std::string& table, const std::string& body);
+
 L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const LinkLocal& rfp);
 // Which rfp index each router in the view gets, keeping those in `current`.
 LinkLocal allocate_link_local(const HostView& view, const LinkLocal& current);

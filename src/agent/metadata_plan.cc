@@ -17,14 +17,6 @@ namespace {
 
 constexpr const char* kMetadataIp = "169.254.169.254";
 
-std::string hex_digest(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 std::string joined(const std::set<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
@@ -140,9 +132,7 @@ void add_dhcp_and_metadata(const HostView& view, const std::string& prefix, L3De
     out.host.fdb.insert(Fdb{tap, m.mac, "", true});
   }
   if (view.dhcp.empty()) return;
-  auto body = host_table(view, metas);
-  out.host.nft["bridge nt-dhcp"] = hex_digest(body);
-  out.host.nft_bodies["bridge nt-dhcp"] = body;
+  put_nft_table(out.host, "bridge nt-dhcp", host_table(view, metas));
 }
 
 MetadataPlan metadata_plan(const HostView& view, const std::string& prefix) {
