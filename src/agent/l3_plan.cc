@@ -95,16 +95,25 @@ std::vector<Op> plan_host_veths(const kernel::State& want, const kernel::State& 
   return ops;
 }
 
+std::vector<Op> plan_host_tables(const kernel::State& want, const kernel::State& actual, const std::vector<std::string>& ours) {
+  std::vector<Op> ops;
+  for (const auto& table : ours) {
+    auto w = want.nft.find(table);
+    auto a = actual.nft.find(table);
+    if (w != want.nft.end() && (a == actual.nft.end() || a->second != w->second)) ops.push_back(nft_op(Op::put_nft, table, want));
+    if (w == want.nft.end() && a != actual.nft.end()) ops.push_back(nft_op(Op::del_nft, table, want));
+  }
+  return ops;
+}
+
 std::vector<Op> plan_host_l3(const kernel::State& want, const kernel::State& actual) {
   std::vector<Op> ops;
   for (const auto& f : want.fdb)
     if (!actual.fdb.count(f) && actual.links.count(f.dev) && !actual.links.at(f.dev).master.empty())
       ops.push_back(fdb_op(Op::add_fdb, f));
-  // The host's tables are ours only by name: nt-dvr, nt-dhcp.
-  for (const auto& [table, digest] : want.nft)
-    if (auto it = actual.nft.find(table); it == actual.nft.end() || it->second != digest) ops.push_back(nft_op(Op::put_nft, table, want));
-  for (const char* table : {"bridge nt-dvr", "bridge nt-dhcp"})
-    if (!want.nft.count(table) && actual.nft.count(table)) ops.push_back(nft_op(Op::del_nft, table, want));
+  // The host's tables are ours only by name: nt-dvr, nt-dhcp (nt-sg: the security pass).
+  auto tables = plan_host_tables(want, actual, {"bridge nt-dvr", "bridge nt-dhcp"});
+  ops.insert(ops.end(), tables.begin(), tables.end());
   return ops;
 }
 

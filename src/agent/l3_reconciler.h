@@ -59,5 +59,8 @@ std::vector<kernel::Op> plan_namespace(const kernel::State& want, const kernel::
 // In the host: veth tap ends first (before L2 plugs them), then entries and the table.
 std::vector<kernel::Op> plan_host_veths(const kernel::State& want, const kernel::State& actual);
 std::vector<kernel::Op> plan_host_l3(const kernel::State& want, const kernel::State& actual);
+// The host tables named in `ours`: put where missing or different, deleted where not wanted.
+std::vector<kernel::Op> plan_host_tables(const kernel::State& want, const kernel::State& actual,
+                                         const std::vector<std::string>& ours);
 
 }  // namespace nt::agent

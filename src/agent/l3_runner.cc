@@ -70,7 +70,37 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
     if (!set || !set->failed.empty())
       report_error("sysctls in {}: {}", ns, set ? set->failed.begin()->second : set.error().message);
   }
-  return changes + apply(host_.root(), plan_host_veths(desired_.host, host), "");
+  changes += apply(host_.root(), plan_host_veths(desired_.host, host), "");
+  return changes + security_pass(view, host);
+}
+
+// Security groups before L2 plugs a new port: its tap is filtered from its first frame (the
+// tables name taps, which need not exist yet). Then the connections no rule allows any more
+// are cut, after the tables that stop new ones are in.
+size_t L3Runner::security_pass(const HostView& view, const kernel::State& host) {
+  auto plan = plan_security(view, sg_numbers_);
+  size_t filtered = 0;
+  for (const auto& [id, p] : view.portsec) filtered += p.port_security_enabled;
+  if (plan.ports.size() < filtered) spdlog::warn("{} ports with port security could not be filtered", filtered - plan.ports.size());
+  kernel::State want;
+  add_security_tables(plan, want);
+  size_t changes = 0;
+  // br_netfilter: bridged IP goes through the inet hooks of this namespace (conntrack).
+  if (!plan.ports.empty())
+    changes += ensure_sysctls("", {{"net/bridge/bridge-nf-call-iptables", "1"}, {"net/bridge/bridge-nf-call-ip6tables", "1"}});
+  bool failed_before = failed_;
+  failed_ = false;
+  changes += apply(host_.root(), plan_host_tables(want, host, {"bridge nt-sg", "inet nt-sg"}), "");
+  bool applied = !failed_;
+  failed_ = failed_ || failed_before;
+  if (!applied || dry_run_) return changes;
+  if (auto cuts = flows_to_cut(enforced_, plan); !cuts.empty()) {
+    auto gone = host_.delete_flows(cuts);
+    if (!gone) report_error("cutting connections: {}", gone.error().message);
+    else if (*gone) spdlog::info("cut {} connections no rule allows any more", *gone);
+  }
+  enforced_ = std::move(plan);
+  return changes;
 }
 
 // A floating IP that arrives on this host is announced from its fg- port (proxy ARP

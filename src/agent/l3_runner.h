@@ -8,6 +8,7 @@
 #include <string>
 
 #include "agent/l3_reconciler.h"
+#include "agent/secgroup_plan.h"
 #include "kernel/host.h"
 
 #include <spdlog/spdlog.h>
@@ -48,6 +49,7 @@ class L3Runner {
   size_t apply(kernel::Kernel& k, const std::vector<kernel::Op>& ops, const std::string& where);
   size_t ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values);
   void learn_link_local();
+  size_t security_pass(const HostView& view, const kernel::State& host);
   void announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
 
   std::string prefix_;
@@ -59,6 +61,8 @@ class L3Runner {
   bool repeat_ = false;  // announcements are pending: another pass soon
   bool failed_ = false;
   L3Desired desired_;
+  SgNumbers sg_numbers_;
+  SecurityPlan enforced_;  // what the tables applied last carry: the cut compares against it
 };
 
 }  // namespace nt::agent

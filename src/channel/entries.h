@@ -195,18 +195,18 @@ struct AddressPair {
 BOOST_DESCRIBE_STRUCT(AddressPair, (), (ip_address, mac_address))
 
 // What the host's firewall knows of one VM port bound to the host (kind portsec, by port):
-// its tap, MAC and every fixed IP (v4 and v6) for anti-spoofing, whether it is filtered at
+// its network (the bridge its tap is on), tap, MAC and every fixed IP (v4 and v6) for anti-spoofing, whether it is filtered at
 // all, its security groups (sorted ids: their secgroup entries are on the host when the
 // port is filtered) and its allowed address pairs.
 struct PortSecurity {
-  std::string device, mac;
+  std::string network_id, device, mac;
   std::vector<std::string> fixed_ips;
   bool port_security_enabled = true;
   std::vector<std::string> security_groups;
   std::vector<AddressPair> allowed_address_pairs;
   bool operator==(const PortSecurity&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(PortSecurity, (), (device, mac, fixed_ips, port_security_enabled, security_groups,
+BOOST_DESCRIBE_STRUCT(PortSecurity, (), (network_id, device, mac, fixed_ips, port_security_enabled, security_groups,
                                          allowed_address_pairs))
 
 // One rule of a security group, as the API stored it (null: any).

@@ -58,6 +58,8 @@ class NetlinkHost final : public Host {
     return run_in_namespace(ns, [&] { return kernel::send_gratuitous_arp(dev, ip, mac); });
   }
 
+  Result<size_t> delete_flows(const std::vector<FlowMatch>& matches) override { return kernel::delete_flows(matches); }
+
  private:
   std::unique_ptr<Kernel> root_;
   std::map<std::string, std::unique_ptr<Kernel>> kernels_;

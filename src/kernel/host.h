@@ -1,13 +1,15 @@
 // A whole host as the agent sees it: its own namespace's kernel, the network namespaces
-// (each with its own Kernel), sysctls per namespace and gratuitous ARP. The netlink
-// implementation works on this machine; a fake (kernel/fake/fake_host.h) plays the same
-// host in memory for unit tests of the agent's L3 passes.
+// (each with its own Kernel), sysctls per namespace ("": its own), gratuitous ARP and
+// conntrack entries. The netlink implementation works on this machine; a fake
+// (kernel/fake/fake_host.h) plays the same host in memory for unit tests of the agent's
+// L3 passes.
 #pragma once
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "kernel/conntrack.h"
 #include "kernel/kernel.h"
 
 namespace nt::kernel {
@@ -34,6 +36,8 @@ class Host {
                                            bool dry_run) = 0;
   virtual Status send_gratuitous_arp(const std::string& ns, const std::string& dev, const std::string& ip,
                                      const std::string& mac) = 0;
+  // Deletes the conntrack entries of the agent's own namespace that match; how many went.
+  virtual Result<size_t> delete_flows(const std::vector<FlowMatch>& matches) = 0;
 };
 
 // The real host: `root` is the agent's own namespace's kernel.

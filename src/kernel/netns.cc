@@ -118,6 +118,7 @@ Status enter_namespace(const std::string& name) {
 
 Status run_in_namespace(const std::string& name, const std::function<Status()>& fn) {
   return on_thread([&]() -> Status {
+    if (name.empty()) return fn();  // the calling process's own namespace
     if (auto in = enter_namespace(name); !in) return in;
     return fn();
   });

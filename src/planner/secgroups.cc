@@ -165,7 +165,7 @@ Keys SecGroupNode::rule_changed(const SecurityGroupRuleRow* before, const Securi
 
 view::PortSecurity SecGroupNode::describe(const PortRow& p) const {
   view::PortSecurity s;
-  s.device = devname::tap(p.id), s.mac = p.mac_address;
+  s.network_id = p.network_id, s.device = devname::tap(p.id), s.mac = p.mac_address;
   for (const auto& ip : p.fixed_ips) s.fixed_ips.push_back(ip.ip_address);
   s.port_security_enabled = p.port_security_enabled;
   s.security_groups = p.security_groups;

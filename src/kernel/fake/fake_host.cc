@@ -102,4 +102,9 @@ Status FakeHost::send_gratuitous_arp(const std::string& ns, const std::string& d
   return {};
 }
 
+Result<size_t> FakeHost::delete_flows(const std::vector<FlowMatch>& matches) {
+  cut.insert(cut.end(), matches.begin(), matches.end());
+  return matches.size();
+}
+
 }  // namespace nt::kernel

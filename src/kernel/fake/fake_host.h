@@ -27,6 +27,8 @@ class FakeHost final : public Host {
                                    bool dry_run) override;
   Status send_gratuitous_arp(const std::string& ns, const std::string& dev, const std::string& ip,
                              const std::string& mac) override;
+  Result<size_t> delete_flows(const std::vector<FlowMatch>& matches) override;
+  std::vector<FlowMatch> cut;  // every match delete_flows was given, in order
 
   FakeKernel& kernel(const std::string& ns);  // "" = root
   std::map<std::string, std::string>& sysctls(const std::string& ns) { return sysctls_[ns]; }

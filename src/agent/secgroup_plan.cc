@@ -1,0 +1,342 @@
+#include "agent/secgroup_plan.h"
+
+#include "agent/l3_reconciler.h"
+#include "common/names.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+namespace nt::agent {
+namespace {
+
+constexpr int kMaxPortNumber = 0x7fff;  // 15 bits; bit 15 of the mark says "untracked"
+constexpr int kMaxZone = 0xffff;
+
+// What goes into nftables scripts as names is plain: letters, digits, '-'.
+bool plain(const std::string& s) {
+  return !s.empty() && s.size() <= 64 &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string::npos;
+}
+
+// FNV-1a: a slot that depends on the name only, so a restarted agent finds the same numbers.
+uint32_t stable_hash(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+// Keeps the numbers of the names still wanted; a new name gets its hashed slot, or the next free one.
+void allocate(std::map<std::string, int>& kept, const std::set<std::string>& wanted, int max) {
+  std::erase_if(kept, [&](const auto& kv) { return !wanted.count(kv.first); });
+  std::set<int> used;
+  for (const auto& [name, n] : kept) used.insert(n);
+  for (const auto& name : wanted) {
+    if (kept.count(name) || static_cast<int>(used.size()) >= max) continue;
+    int n = static_cast<int>(stable_hash(name) % max) + 1;
+    while (used.count(n)) n = n % max + 1;
+    kept[name] = n, used.insert(n);
+  }
+}
+
+// Sorted, without an address or prefix another one covers (nftables refuses overlaps in a set).
+std::vector<Cidr> merged(std::vector<Cidr> cidrs) {
+  std::sort(cidrs.begin(), cidrs.end(), [](const Cidr& a, const Cidr& b) {
+    return a.network.version != b.network.version ? a.network.version < b.network.version
+           : a.network.value != b.network.value  ? a.network.value < b.network.value
+                                                  : a.prefix < b.prefix;
+  });
+  std::vector<Cidr> out;
+  for (const auto& c : cidrs)
+    if (out.empty() || out.back().network.version != c.network.version || !out.back().contains(c.network)) out.push_back(c);
+  return out;
+}
+
+std::vector<Cidr> of_family(const std::vector<Cidr>& cidrs, int family) {
+  std::vector<Cidr> out;
+  for (const auto& c : cidrs)
+    if (c.network.version == family) out.push_back(c);
+  return out;
+}
+
+std::string joined(const std::vector<Cidr>& cidrs) {
+  std::string out;
+  for (const auto& c : cidrs) out += (out.empty() ? "" : ", ") + (c.prefix == c.network.bits() ? c.network.str() : c.str());
+  return out;
+}
+
+bool has_ports(uint8_t p) { return p == 6 || p == 17 || p == 33 || p == 132 || p == 136; }
+bool is_icmp(uint8_t p) { return p == 1 || p == 58; }
+
+std::string set_name(const std::string& group, int family) { return "m-" + group + "-" + std::to_string(family); }
+
+// One stored rule as it applies to a port; null when it can never match here (an unknown
+// protocol, an address group, a remote set the host does not have): such a rule allows nothing.
+std::optional<PortRule> port_rule(const view::SecurityGroupRule& r, const view::HostView& view) {
+  PortRule out;
+  if (r.direction != "ingress" && r.direction != "egress") return std::nullopt;
+  out.ingress = r.direction == "ingress";
+  if (r.ethertype != "IPv4" && r.ethertype != "IPv6") return std::nullopt;
+  out.family = r.ethertype == "IPv4" ? 4 : 6;
+  if (r.protocol) {
+    out.protocol = protocol_number(*r.protocol, out.family);
+    if (!out.protocol) return std::nullopt;
+  }
+  auto lo = r.port_range_min, hi = r.port_range_max;
+  if (out.protocol && has_ports(*out.protocol) && (lo || hi)) {
+    int64_t a = lo.value_or(1), b = hi.value_or(a);
+    if (a < 0 || b > 65535 || a > b) return std::nullopt;
+    if (!(a <= 1 && b == 65535)) out.ports = std::pair<uint16_t, uint16_t>(a, b);
+  } else if (out.protocol && is_icmp(*out.protocol) && lo) {
+    if (*lo < 0 || *lo > 255 || (hi && (*hi < 0 || *hi > 255))) return std::nullopt;
+    out.icmp_type = static_cast<uint8_t>(*lo);
+    if (hi) out.icmp_code = static_cast<uint8_t>(*hi);
+  }
+  if (r.remote_address_group_id) return std::nullopt;
+  if (r.remote_ip_prefix) {
+    auto c = Cidr::parse(*r.remote_ip_prefix);
+    if (!c || c->network.version != out.family) return std::nullopt;
+    if (c->prefix > 0) out.prefix = *c;
+  } else if (r.remote_group_id) {
+    if (!plain(*r.remote_group_id) || !view.sgmembers.count(*r.remote_group_id)) return std::nullopt;
+    out.remote_group = *r.remote_group_id;
+  }
+  return out;
+}
+
+// The port as the host filters it; null when the entry cannot be used (then the port is not
+// plugged by us either: its tap name is the check).
+std::optional<FilteredPort> filtered_port(const std::string& id, const view::PortSecurity& p, const view::HostView& view) {
+  if (!p.port_security_enabled || !plain(id) || p.device != devname::tap(id)) return std::nullopt;
+  auto net = view.networks.find(p.network_id);
+  auto mac = Mac::parse(p.mac);
+  if (net == view.networks.end() || !plain(net->second.bridge) || !mac) return std::nullopt;
+  FilteredPort f;
+  f.tap = p.device, f.bridge = net->second.bridge, f.mac = mac->str();
+  auto& mine = f.sources[f.mac];
+  for (const auto& ip : p.fixed_ips)
+    if (auto c = Cidr::parse(ip)) mine.push_back(*c), f.own.push_back(*c);
+  for (const auto& pair : p.allowed_address_pairs) {
+    auto c = Cidr::parse(pair.ip_address);
+    auto m = pair.mac_address ? Mac::parse(*pair.mac_address) : Result<Mac>(*mac);
+    if (!c || !m || m->is_multicast()) continue;
+    f.sources[m->str()].push_back(*c), f.own.push_back(*c);
+  }
+  for (auto& [m, cidrs] : f.sources) {
+    // IPv6 link-local from each MAC the port may send with (SLAAC's fe80::/64 address).
+    auto ll = eui64_address(*Cidr::parse("fe80::/64"), *Mac::parse(m));
+    cidrs.push_back(Cidr{ll, 128});
+    cidrs = merged(cidrs);
+  }
+  f.own = merged(f.own);
+  for (const auto& g : p.security_groups) {
+    auto group = view.secgroups.find(g);
+    if (group == view.secgroups.end()) continue;
+    f.stateful = f.stateful && group->second.stateful;
+    for (const auto& r : group->second.rules)
+      if (auto rule = port_rule(r, view)) f.rules.insert(*rule);
+  }
+  return f;
+}
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  return "0x" + std::string(buf, end);
+}
+
+// The frames a port may send (bridge family): its number into the mark, then anti-spoofing.
+std::string from_port_chain(int n, const FilteredPort& p) {
+  std::string c = "  chain from-" + std::to_string(n) + " {\n    meta mark set " + hex(n | (p.stateful ? 0 : 0x8000)) + "\n" +
+                  "    ether type ip udp sport 67 drop\n    ether type ip6 udp sport 547 drop\n"
+                  "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n";
+  for (const auto& [mac, cidrs] : p.sources) {
+    auto v4 = of_family(cidrs, 4), v6 = of_family(cidrs, 6);
+    auto from = "    ether saddr " + mac;
+    if (!v4.empty()) {
+      c += from + " ip saddr { " + joined(v4) + " } return\n";
+      c += from + " arp saddr ether " + mac + " arp saddr ip { " + joined(v4) + " } return\n";
+    }
+    c += from + " ip6 saddr { " + joined(v6) + " } return\n";
+    // Before it has an address: DHCP, ARP probes, IPv6 duplicate address detection.
+    c += from + " ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 return\n";
+    c += from + " arp saddr ether " + mac + " arp saddr ip 0.0.0.0 return\n";
+    c += from + " ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld-listener-report, mld2-listener-report } return\n";
+  }
+  return c + "    drop\n  }\n";
+}
+
+std::string bridge_table(const SecurityPlan& plan) {
+  std::string from, to, chains, untracked;
+  for (const auto& [id, p] : plan.ports) {
+    auto n = std::to_string(p.number);
+    from += std::string(from.empty() ? "" : ", ") + "\"" + p.tap + "\" : jump from-" + n;
+    to += std::string(to.empty() ? "" : ", ") + "\"" + p.tap + "\" : jump to-" + n;
+    chains += from_port_chain(p.number, p);
+    chains += "  chain to-" + n + " {\n    meta mark set meta mark | " + hex(uint32_t(p.number) << 16) + "\n  }\n";
+    if (!p.stateful) untracked += std::string(untracked.empty() ? "" : ", ") + p.mac;
+  }
+  std::string pre = "  chain prerouting {\n    type filter hook prerouting priority -300; policy accept;\n    meta mark set 0\n";
+  // Frames to a stateless port are not tracked either (its MAC: the output port is not known yet).
+  if (!untracked.empty()) pre += "    ether daddr { " + untracked + " } meta mark set meta mark | 0x8000\n";
+  pre += "    iifname vmap { " + from + " }\n  }\n";
+  return pre + "  chain forward {\n    type filter hook forward priority -300; policy accept;\n    oifname vmap { " + to +
+         " }\n  }\n" + chains;
+}
+
+std::string rule_statement(const PortRule& r) {
+  std::string s = "    meta nfproto " + std::string(r.family == 4 ? "ipv4" : "ipv6");
+  if (r.protocol) s += " meta l4proto " + std::to_string(*r.protocol);
+  if (r.ports) s += " th dport " + std::to_string(r.ports->first) + (r.ports->first == r.ports->second ? "" : "-" + std::to_string(r.ports->second));
+  auto icmp = std::string(r.family == 4 ? " icmp" : " icmpv6");
+  if (r.icmp_type) s += icmp + " type " + std::to_string(*r.icmp_type);
+  if (r.icmp_code) s += icmp + " code " + std::to_string(*r.icmp_code);
+  auto side = std::string(r.family == 4 ? " ip " : " ip6 ") + (r.ingress ? "saddr " : "daddr ");
+  if (r.prefix) s += side + r.prefix->str();
+  if (r.remote_group) s += side + "@" + set_name(*r.remote_group, r.family);
+  return s + " return\n";
+}
+
+std::string port_chains(int n, const FilteredPort& p) {
+  auto num = std::to_string(n);
+  std::string out = "  chain egress-" + num + " {\n" +
+                    "    ip daddr 169.254.169.254 tcp dport 80 return\n"
+                    "    udp sport 68 udp dport 67 return\n    udp sport 546 udp dport 547 return\n"
+                    "    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, "
+                    "mld2-listener-report } return\n";
+  std::string in = "  chain ingress-" + num + " {\n" +
+                   "    udp sport 67 udp dport 68 return\n    udp sport 547 udp dport 546 return\n"
+                   "    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } return\n";
+  for (const auto& r : p.rules) (r.ingress ? in : out) += rule_statement(r);
+  return out + "    drop\n  }\n" + in + "    drop\n  }\n";
+}
+
+std::string inet_table(const SecurityPlan& plan) {
+  std::string sets, zones, egress, ingress, chains;
+  for (const auto& [group, cidrs] : plan.members)
+    for (int family : {4, 6}) {
+      auto items = of_family(cidrs, family);
+      sets += "  set " + set_name(group, family) + " {\n    type " + (family == 4 ? "ipv4_addr" : "ipv6_addr") +
+              "\n    flags interval\n" + (items.empty() ? "" : "    elements = { " + joined(items) + " }\n") + "  }\n";
+    }
+  std::map<std::string, int> bridge_zones;
+  for (const auto& [id, p] : plan.ports) {
+    bridge_zones[p.bridge] = p.zone;
+    auto n = std::to_string(p.number);
+    egress += std::string(egress.empty() ? "" : ", ") + n + " : jump egress-" + n;
+    ingress += std::string(ingress.empty() ? "" : ", ") + hex(uint32_t(p.number) << 16) + " : jump ingress-" + n;
+    chains += port_chains(p.number, p);
+  }
+  for (const auto& [bridge, zone] : bridge_zones) zones += std::string(zones.empty() ? "" : ", ") + "\"" + bridge + "\" : " + std::to_string(zone);
+  return sets +
+         "  chain zones {\n    type filter hook prerouting priority raw; policy accept;\n"
+         "    ct zone set iifname map { " + zones + " }\n    meta mark & 0x8000 != 0 notrack\n  }\n"
+         "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
+         "    meta mark & 0x7fff7fff == 0 accept\n    ct state invalid drop\n    ct state established,related accept\n"
+         "    meta mark & 0x7fff vmap { " + egress + " }\n    meta mark & 0x7fff0000 vmap { " + ingress + " }\n  }\n" +
+         chains;
+}
+
+}  // namespace
+
+std::optional<uint8_t> protocol_number(const std::string& name, int family) {
+  static const std::map<std::string, int> names{
+      {"ah", 51},       {"dccp", 33},      {"egp", 8},         {"esp", 50},        {"gre", 47},  {"hopopt", 0},
+      {"icmp", 1},      {"igmp", 2},       {"ipip", 4},        {"ipv6-encap", 41}, {"ipv6-frag", 44},
+      {"ipv6-icmp", 58}, {"icmpv6", 58},   {"ipv6-nonxt", 59}, {"ipv6-opts", 60},  {"ipv6-route", 43},
+      {"ospf", 89},     {"pgm", 113},      {"rsvp", 46},       {"sctp", 132},      {"tcp", 6},   {"udp", 17},
+      {"udplite", 136}, {"vrrp", 112}};
+  int n = -1;
+  if (auto it = names.find(name); it != names.end()) n = it->second;
+  else if (!name.empty() && name.size() <= 3 && name.find_first_not_of("0123456789") == std::string::npos) n = std::stoi(name);
+  if (n < 0 || n > 255) return std::nullopt;
+  if (family == 6 && n == 1) n = 58;  // Neutron: icmp with IPv6 is ICMPv6
+  return static_cast<uint8_t>(n);
+}
+
+SecurityPlan plan_security(const view::HostView& view, SgNumbers& numbers) {
+  SecurityPlan plan;
+  for (const auto& [id, p] : view.portsec)
+    if (auto f = filtered_port(id, p, view)) plan.ports.emplace(id, std::move(*f));
+  std::set<std::string> port_ids, bridges;
+  for (const auto& [id, p] : plan.ports) port_ids.insert(id), bridges.insert(p.bridge);
+  allocate(numbers.ports, port_ids, kMaxPortNumber);
+  allocate(numbers.zones, bridges, kMaxZone);
+  for (auto it = plan.ports.begin(); it != plan.ports.end();) {
+    auto n = numbers.ports.find(it->first);
+    if (n == numbers.ports.end()) {  // more filtered ports than numbers: not filtered, and said so by the caller
+      it = plan.ports.erase(it);
+      continue;
+    }
+    it->second.number = n->second, it->second.zone = static_cast<uint16_t>(numbers.zones.at(it->second.bridge));
+    for (const auto& r : it->second.rules)
+      if (r.remote_group && !plan.members.count(*r.remote_group)) {
+        std::vector<Cidr> cidrs;
+        for (const auto& ip : view.sgmembers.at(*r.remote_group).ips)
+          if (auto c = Cidr::parse(ip)) cidrs.push_back(*c);
+        plan.members[*r.remote_group] = merged(cidrs);
+      }
+    ++it;
+  }
+  if (plan.ports.empty()) return plan;
+  plan.bridge_table = bridge_table(plan);
+  plan.inet_table = inet_table(plan);
+  return plan;
+}
+
+void add_security_tables(const SecurityPlan& plan, kernel::State& host) {
+  if (plan.ports.empty()) return;
+  put_nft_table(host, "bridge nt-sg", plan.bridge_table);
+  put_nft_table(host, "inet nt-sg", plan.inet_table);
+}
+
+namespace {
+
+std::vector<Cidr> remotes(const PortRule& r, const SecurityPlan& plan) {
+  if (r.prefix) return {*r.prefix};
+  if (!r.remote_group) return {};
+  auto it = plan.members.find(*r.remote_group);
+  return it == plan.members.end() ? std::vector<Cidr>{} : of_family(it->second, r.family);
+}
+
+// The connections `r` allowed for port `p`, limited to the remote addresses `far` (empty: any).
+std::optional<kernel::FlowMatch> flows_of(const FilteredPort& p, const PortRule& r, const std::vector<Cidr>& far) {
+  kernel::FlowMatch m;
+  m.zone = p.zone, m.family = r.family, m.protocol = r.protocol, m.dst_ports = r.ports;
+  m.icmp_type = r.icmp_type, m.icmp_code = r.icmp_code;
+  auto mine = of_family(p.own, r.family);
+  if (mine.empty()) return std::nullopt;
+  (r.ingress ? m.destinations : m.sources) = mine;
+  (r.ingress ? m.sources : m.destinations) = far;
+  return m;
+}
+
+}  // namespace
+
+std::vector<kernel::FlowMatch> flows_to_cut(const SecurityPlan& before, const SecurityPlan& after) {
+  std::vector<kernel::FlowMatch> cuts;
+  for (const auto& [id, old] : before.ports) {
+    auto now = after.ports.find(id);
+    // A port no longer filtered (gone, or port security off) has nothing to cut; a stateless
+    // port has no connections.
+    if (now == after.ports.end() || !old.stateful) continue;
+    for (const auto& r : old.rules) {
+      auto was = remotes(r, before);
+      if (!now->second.rules.count(r)) {
+        if (r.remote_group && was.empty()) continue;  // it matched no address
+        if (auto m = flows_of(now->second, r, was)) cuts.push_back(*m);
+        continue;
+      }
+      if (!r.remote_group) continue;
+      auto is = remotes(r, after);
+      std::vector<Cidr> lost;
+      for (const auto& c : was)
+        if (std::find(is.begin(), is.end(), c) == is.end()) lost.push_back(c);
+      if (!lost.empty())
+        if (auto m = flows_of(now->second, r, lost)) cuts.push_back(*m);
+    }
+  }
+  return cuts;
+}
+
+}  // namespace nt::agent
