@@ -1,0 +1,340 @@
+"""Security groups enforced on every host (issue 14), on the real kernel in a sandbox of its
+own per test, driven by the real openstack CLI and checked the way a user would: TCP
+connects, pings and UDP datagrams between VMs and from the internet host, counted at the
+receiver. Needs root."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from nt_e2e import sh, start_capture, start_flood, wait_for
+from nt_sandbox import Sandbox
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
+
+# One TCP connect attempt: prints "open" or why not.
+CONNECT = """import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
+    print("open")
+except OSError as e:
+    print("closed", e)
+"""
+
+# A TCP session sending a line every 20 ms for argv[3] seconds; prints the wall-clock time of
+# every echo it gets back, one per line.
+SESSION = """import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+s.settimeout(0.2)
+end = time.time() + float(sys.argv[3])
+print("connected", flush=True)
+while time.time() < end:
+    try:
+        s.sendall(b"x")
+        if s.recv(64):
+            print(time.time(), flush=True)
+    except OSError:
+        pass
+    time.sleep(0.02)
+"""
+
+# Prints the source address of every UDP datagram to argv[1] for argv[2] seconds.
+UDP_SINK = """import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.settimeout(0.2)
+print("listening", flush=True)
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        data, (ip, port) = s.recvfrom(64)
+        print(ip, data.decode(errors="replace"), flush=True)
+    except OSError:
+        pass
+"""
+
+# Sends argv[4] datagrams to argv[1]:argv[2] from address argv[3].
+UDP_SEND = """import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[3], 0))
+for i in range(int(sys.argv[4])):
+    s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+"""
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    s = Sandbox(tmp_path)
+    s.tmp = tmp_path
+    s.procs = []
+    try:
+        s.run("up", "--port", "0", "--computes", "2", "--gateways", "1", "--agent-down-time", "3")
+        yield s
+    finally:
+        for p in s.procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(5)
+        s.run("down", check=False)
+        assert not s.namespaces(), f"sandbox down left {s.namespaces()}"
+
+
+def vm_ns(sb, vm):
+    return sb.ns("vm-" + vm) if vm != "internet" else sb.ns("internet")
+
+
+def in_ns(sb, where, *argv, timeout=20):
+    return subprocess.run(["ip", "netns", "exec", vm_ns(sb, where), *argv], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def background(sb, where, *argv):
+    p = subprocess.Popen(["ip", "netns", "exec", vm_ns(sb, where), *argv], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    sb.procs.append(p)
+    return p
+
+
+def tcp_open(sb, where, ip, port, timeout=1.0):
+    return in_ns(sb, where, "python3", "-c", CONNECT, ip, str(port), str(timeout)).stdout.startswith("open")
+
+
+def pings(sb, where, ip):
+    return in_ns(sb, where, "ping", "-c", "1", "-W", "1", ip).returncode == 0
+
+
+def echo_server(sb, vm, port):
+    """socat echoing every connection to `port` in the VM, for at most 5 minutes."""
+    background(sb, vm, "timeout", "300", "socat", f"TCP-LISTEN:{port},reuseaddr,fork", "EXEC:cat")
+    wait_for(lambda: f":{port} " in in_ns(sb, vm, "ss", "-ltn").stdout, 10, f"{vm} to listen on {port}")
+
+
+def port_of(sb, vm):
+    return next(v["port_id"] for v in sb.state()["vms"] if v["name"] == vm)
+
+
+def network(sb, name, cidr, router=False):
+    sb.osc("network", "create", name)
+    sb.osc("subnet", "create", "--subnet-range", cidr, "--network", name, name + "-sub")
+    if router:
+        sb.osc("router", "create", "--distributed", "r-" + name)
+        sb.osc("router", "add", "subnet", "r-" + name, name + "-sub")
+        sb.osc("router", "set", "--external-gateway", "public", "r-" + name)
+
+
+def vm(sb, name, host, net):
+    sb.run("vm", "create", name, "--host", host, "--network", net)
+    return sb.vm_ip(name)
+
+
+def api(sb):
+    s = requests.Session()
+    s.base = f"http://127.0.0.1:{sb.state()['port']}/v2.0"
+    return s
+
+
+def test_default_group_lets_the_project_in_and_the_internet_only_by_rule(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.61.0.0/24", router=True)
+    a_ip, b_ip = vm(sb, "a", "cmp1", "n1"), vm(sb, "b", "cmp2", "n1")
+    # Two VMs of one project in `default` reach each other, across hosts.
+    assert pings(sb, "a", b_ip) and pings(sb, "b", a_ip)
+    fip = sb.osc_json("floating", "ip", "create", "public", "--port", port_of(sb, "b"))["floating_ip_address"]
+    echo_server(sb, "b", 22)
+    sb.run("wait")
+    assert not tcp_open(sb, "internet", fip, 22), "the internet host reached b before any rule allowed it"
+    assert not pings(sb, "internet", fip)
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "tcp", "--dst-port", "22")
+    sb.run("wait")
+    assert tcp_open(sb, "internet", fip, 22)
+    # Only TCP 22: ICMP still not, until it is allowed too.
+    assert not pings(sb, "internet", fip)
+    assert not tcp_open(sb, "internet", fip, 23)
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "icmp")
+    sb.run("wait")
+    assert pings(sb, "internet", fip)
+    # What the host built: one table per family for the whole host, a zone per network.
+    tables = sh("ip", "netns", "exec", sb.ns("cmp2"), "nft", "list", "tables").stdout
+    assert "table bridge nt-sg" in tables and "table inet nt-sg" in tables, tables
+
+
+def test_stateful_replies_pass_and_a_removed_rule_cuts_its_connections(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.62.0.0/24", router=True)
+    vm(sb, "a", "cmp1", "n1")
+    # No ingress rule lets the internet in, but the replies to a's own connection come back.
+    background(sb, "internet", "timeout", "300", "socat", "TCP-LISTEN:8080,reuseaddr,fork", "EXEC:cat")
+    wait_for(lambda: ":8080 " in in_ns(sb, "internet", "ss", "-ltn").stdout, 10, "the internet host to listen")
+    assert tcp_open(sb, "a", "203.0.113.1", 8080)
+
+    fip = sb.osc_json("floating", "ip", "create", "public", "--port", port_of(sb, "a"))["floating_ip_address"]
+    echo_server(sb, "a", 5000)
+    rule = sb.osc_json("security", "group", "rule", "create", "default", "--protocol", "tcp", "--dst-port", "5000")
+    sb.run("wait")
+    session = background(sb, "internet", "python3", "-u", "-c", SESSION, fip, "5000", "4")
+    wait_for(lambda: session.stdout.readline().startswith("connected"), 10, "the session to connect")
+    assert session.stdout.readline().strip(), "the session echoes nothing"
+    # The rule goes (straight to the API, so the CLI's start-up does not count): the session is cut.
+    http = api(sb)
+    r = http.delete(f"{http.base}/security-group-rules/{rule['id']}", timeout=10)
+    assert r.status_code == 204, r.text
+    deleted_at = time.time()
+    out, _ = session.communicate(timeout=20)
+    echoes = [float(l) for l in out.split() if l[0].isdigit()]
+    late = [t - deleted_at for t in echoes if t > deleted_at + 1.0]
+    assert not late, f"echoes {late} s after the rule was deleted"
+    assert not tcp_open(sb, "internet", fip, 5000)
+
+
+def set_groups(sb, vm_name, *groups):
+    args = ["port", "set", "--no-security-group"]
+    for g in groups:
+        args += ["--security-group", g]
+    sb.osc(*args, port_of(sb, vm_name))
+
+
+def test_remote_group_admits_members_only_and_new_members_at_once(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.63.0.0/24")
+    for g in ("web", "db"):
+        sb.osc("security", "group", "create", g)
+    rule = sb.osc_json("security", "group", "rule", "create", "db", "--protocol", "tcp", "--dst-port", "5432",
+                       "--remote-group", "web")
+    vm(sb, "w1", "cmp1", "n1")
+    vm(sb, "w2", "cmp1", "n1")
+    d1 = vm(sb, "d1", "cmp2", "n1")
+    set_groups(sb, "w1", "web")
+    set_groups(sb, "d1", "db")
+    echo_server(sb, "d1", 5432)
+    sb.run("wait")
+    assert tcp_open(sb, "w1", d1, 5432)
+    assert not tcp_open(sb, "w2", d1, 5432), "w2 is not in web yet"
+    assert not tcp_open(sb, "w1", d1, 5433), "only 5432 is allowed"
+    set_groups(sb, "w2", "web")
+    sb.run("wait")
+    assert tcp_open(sb, "w2", d1, 5432), "w2 joined web: it must get in at once"
+    sb.osc("security", "group", "rule", "delete", rule["id"])
+    sb.run("wait")
+    assert not tcp_open(sb, "w1", d1, 5432)
+
+
+def udp_received(sb, receiver, sends, port=7000):
+    """The source addresses `receiver` got while `sends` ran."""
+    sink = background(sb, receiver, "python3", "-u", "-c", UDP_SINK, str(port), "3")
+    assert sink.stdout.readline().startswith("listening")
+    sends()
+    out, _ = sink.communicate(timeout=10)
+    return [l.split()[0] for l in out.splitlines() if l.strip()]
+
+
+def udp_from(sb, vm_name, dst, src, count=5, port=7000):
+    r = in_ns(sb, vm_name, "python3", "-c", UDP_SEND, dst, str(port), src, str(count))
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_spoofing_is_dropped_and_allowed_address_pairs_move(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.64.0.0/24")
+    a, b = vm(sb, "a", "cmp1", "n1"), vm(sb, "b", "cmp1", "n1")
+    c = vm(sb, "c", "cmp2", "n1")
+    vm(sb, "d", "cmp1", "n1")
+    vip, fake = "10.64.0.200", "10.64.0.201"
+    # The receiver accepts any source of the network (so only the sender's host can drop it).
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "udp", "--remote-ip", "10.64.0.0/24")
+    sb.run("wait")
+    in_ns(sb, "a", "ip", "addr", "add", fake + "/24", "dev", "eth0")
+
+    def sends():
+        udp_from(sb, "a", c, a)
+        udp_from(sb, "a", c, fake)
+    got = udp_received(sb, "c", sends)
+    assert a in got and fake not in got, got
+    # A changed MAC: nothing from it arrives, whatever the address.
+    mac = in_ns(sb, "a", "cat", "/sys/class/net/eth0/address").stdout.strip()
+    in_ns(sb, "a", "ip", "link", "set", "eth0", "address", "fa:16:3e:00:00:99")
+    in_ns(sb, "a", "ip", "neigh", "replace", c, "lladdr", in_ns(sb, "c", "cat", "/sys/class/net/eth0/address").stdout.strip(),
+          "dev", "eth0")
+    assert udp_received(sb, "c", lambda: udp_from(sb, "a", c, a)) == []
+    in_ns(sb, "a", "ip", "link", "set", "eth0", "address", mac)
+
+    # A VIP moved between a and b, keepalived-style: allowed on both ports, announced with a
+    # gratuitous ARP by the holder; a client on their host follows it.
+    in_ns(sb, "a", "ip", "addr", "add", vip + "/24", "dev", "eth0")
+    in_ns(sb, "a", "arping", "-U", "-c", "1", "-I", "eth0", vip)
+    assert not pings(sb, "d", vip), "the VIP answered before it was an allowed address pair"
+    for holder in ("a", "b"):
+        sb.osc("port", "set", "--allowed-address", f"ip-address={vip}", port_of(sb, holder))
+    sb.run("wait")
+    in_ns(sb, "a", "arping", "-U", "-c", "1", "-I", "eth0", vip)
+    wait_for(lambda: pings(sb, "d", vip), 10, "d to reach the VIP on a")
+    in_ns(sb, "a", "ip", "addr", "del", vip + "/24", "dev", "eth0")
+    in_ns(sb, "b", "ip", "addr", "add", vip + "/24", "dev", "eth0")
+    in_ns(sb, "b", "arping", "-U", "-c", "1", "-I", "eth0", vip)
+    wait_for(lambda: pings(sb, "d", vip), 10, "d to reach the VIP on b")
+    assert udp_received(sb, "c", lambda: udp_from(sb, "b", c, vip)) == [vip] * 5
+
+
+def test_a_rogue_dhcp_server_gets_no_client(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.65.0.0/24")
+    vm(sb, "rogue", "cmp1", "n1")
+    vm(sb, "victim", "cmp1", "n1")
+    # Whoever runs a DHCP server opens its port (else the requests never reach it).
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "udp", "--dst-port", "67")
+    sb.run("wait")
+    conf = sb.tmp / "udhcpd.conf"
+    conf.write_text(f"start 10.65.0.150\nend 10.65.0.160\ninterface eth0\nlease_file {sb.tmp}/rogue.leases\n"
+                    "option subnet 255.255.255.0\noption router 10.65.0.99\n")
+    (sb.tmp / "rogue.leases").write_text("")
+    background(sb, "rogue", "timeout", "120", "busybox", "udhcpd", "-f", str(conf))
+    tap = "tap" + port_of(sb, "rogue")[:11]
+    # What the rogue sends, on its tap (before the bridge), and what the victim receives.
+    sent = start_capture(["ip", "netns", "exec", sb.ns("cmp1"), "timeout", "6", "tcpdump", "-i", tap, "-n", "-l",
+                          "udp src port 67"])
+    seen = start_capture(["ip", "netns", "exec", vm_ns(sb, "victim"), "timeout", "6", "tcpdump", "-i", "eth0", "-n",
+                          "-l", "-e", "udp src port 67"])
+    # A fresh DISCOVER from the victim (a one-shot client; the sandbox's own keeps its lease).
+    in_ns(sb, "victim", "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "3", "-T", "1", "-s", "/bin/true",
+          timeout=20)
+    sent_out, _ = sent.communicate(timeout=15)
+    seen_out, _ = seen.communicate(timeout=15)
+    rogue_mac = in_ns(sb, "rogue", "cat", "/sys/class/net/eth0/address").stdout.strip()
+    assert "BOOTP/DHCP" in sent_out, f"the rogue server never answered: {sent_out}"
+    assert rogue_mac not in seen_out, seen_out
+    assert "BOOTP/DHCP" in seen_out, f"the host's own DHCP server did not answer: {seen_out}"
+
+
+def test_port_security_disabled_passes_everything(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.66.0.0/24")
+    x, y = vm(sb, "x", "cmp1", "n1"), vm(sb, "y", "cmp2", "n1")
+    for name in ("x", "y"):
+        sb.osc("port", "set", "--no-security-group", "--disable-port-security", port_of(sb, name))
+    # Neutron's API rule: no security group on a port without port security.
+    r = sb.osc("port", "set", "--security-group", "default", port_of(sb, "x"), check=False)
+    assert r.returncode != 0 and "security" in r.stderr.lower(), r.stderr
+    sb.run("wait")
+    assert pings(sb, "x", y) and pings(sb, "y", x)
+    in_ns(sb, "x", "ip", "addr", "add", "10.66.0.222/24", "dev", "eth0")
+    assert udp_received(sb, "y", lambda: udp_from(sb, "x", y, "10.66.0.222")) == ["10.66.0.222"] * 5
+
+
+def test_agent_sigkill_drops_no_packet_of_an_allowed_flow(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.67.0.0/24")
+    vm(sb, "a", "cmp1", "n1")
+    b = vm(sb, "b", "cmp2", "n1")
+    flood, started = start_flood(["ip", "netns", "exec", vm_ns(sb, "a"), "ping", "-i", "0.01", "-c", "500", "-W", "1", b])
+    for host in ("cmp2", "cmp1"):
+        sb.run("host", "restart-agent", host, "--kill")
+    out = started + flood.communicate(timeout=30)[0]
+    assert " 0% packet loss" in out, out
+    for host in ("cmp1", "cmp2"):
+        log = (sb.tmp / "sandbox" / f"{host}.log").read_text().split("registered host")[-1]
+        wait_for(lambda: "first reconcile:" in (sb.tmp / "sandbox" / f"{host}.log").read_text().split("registered host")[-1],
+                 15, f"{host}'s agent to reconcile")
+        log = (sb.tmp / "sandbox" / f"{host}.log").read_text().split("registered host")[-1]
+        assert "first reconcile: 0 changes" in log, log[-2000:]
