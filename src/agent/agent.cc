@@ -195,9 +195,15 @@ class Agent {
     if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
     size_t changes = l3_.before_l2(view, *actual);  // namespaces and veths, for L2 to plug
     if (changes > 0 && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
-    auto ops = plan_l2(view, *actual, config_.l2);
+    // L2 plugs no port whose security groups are not in place yet (a copy only then).
+    std::optional<HostView> trimmed;
+    if (!l3_.withheld_ports().empty()) {
+      trimmed = view;
+      for (const auto& id : l3_.withheld_ports()) trimmed->ports.erase(id);
+    }
+    auto ops = plan_l2(trimmed ? *trimmed : view, *actual, config_.l2);
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
-    bool clean = true;
+    bool clean = l3_.withheld_ports().empty();
     if (!dry_run_ && !ops.empty())
       if (auto r = kernel_->apply(ops); !r) spdlog::error("reconcile: {}", r.error().message), clean = false;
     if (!ops.empty() && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;

@@ -75,31 +75,47 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
 }
 
 // Security groups before L2 plugs a new port: its tap is filtered from its first frame (the
-// tables name taps, which need not exist yet). Then the connections no rule allows any more
-// are cut, after the tables that stop new ones are in.
+// tables name taps, which need not exist yet), and a port whose filtering is not in place is
+// not plugged at all (withheld). Then the connections no rule allows any more are cut, after
+// the tables that stop new ones are in.
 size_t L3Runner::security_pass(const HostView& view, const kernel::State& host) {
   auto plan = plan_security(view, sg_numbers_);
-  size_t filtered = 0;
-  for (const auto& [id, p] : view.portsec) filtered += p.port_security_enabled;
-  if (plan.ports.size() < filtered) spdlog::warn("{} ports with port security could not be filtered", filtered - plan.ports.size());
   kernel::State want;
   add_security_tables(plan, want);
   size_t changes = 0;
-  // br_netfilter: bridged IP goes through the inet hooks of this namespace (conntrack).
-  if (!plan.ports.empty())
-    changes += ensure_sysctls("", {{"net/bridge/bridge-nf-call-iptables", "1"}, {"net/bridge/bridge-nf-call-ip6tables", "1"}});
   bool failed_before = failed_;
   failed_ = false;
   changes += apply(host_.root(), plan_host_tables(want, host, {"bridge nt-sg", "inet nt-sg"}), "");
+  // br_netfilter: bridged IP goes through the inet hooks of this namespace (conntrack). No
+  // mid-stream pickup: a connection whose entry was cut stays cut, whichever end speaks first.
+  // (After the tables: conntrack's keys exist once something in the namespace uses it.)
+  if (!plan.ports.empty()) {
+    auto set = host_.set_sysctls("", {{"net/bridge/bridge-nf-call-iptables", "1"},
+                                      {"net/bridge/bridge-nf-call-ip6tables", "1"},
+                                      {"net/netfilter/nf_conntrack_tcp_loose", "0"}},
+                                 dry_run_);
+    if (!set || !set->failed.empty())
+      report_error("security groups need br_netfilter and conntrack (modprobe br_netfilter): {}",
+                   set ? set->failed.begin()->first + ": " + set->failed.begin()->second : set.error().message);
+    else
+      changes += set->changed.size();
+  }
   bool applied = !failed_;
   failed_ = failed_ || failed_before;
-  if (!applied || dry_run_) return changes;
-  if (auto cuts = flows_to_cut(enforced_, plan); !cuts.empty()) {
-    auto gone = host_.delete_flows(cuts);
-    if (!gone) report_error("cutting connections: {}", gone.error().message);
+  withheld_.clear();
+  if (dry_run_) return changes;
+  if (applied) {
+    auto cuts = flows_to_cut(enforced_, plan);
+    auto gone = cuts.empty() ? Result<size_t>(size_t{0}) : host_.delete_flows(cuts);
+    if (!gone) report_error("cutting connections: {}", gone.error().message);  // retried next pass
     else if (*gone) spdlog::info("cut {} connections no rule allows any more", *gone);
+    if (gone) enforced_ = std::move(plan);
+    else enforced_.ports.insert(plan.ports.begin(), plan.ports.end());  // filtered, not cut yet: plug them
   }
-  enforced_ = std::move(plan);
+  // Every port with port security on that is not filtered by the tables in place.
+  for (const auto& [id, p] : view.portsec)
+    if (p.port_security_enabled && !enforced_.ports.count(id)) withheld_.insert(id);
+  if (!withheld_.empty()) spdlog::warn("{} ports with port security are not filtered yet: not plugged", withheld_.size());
   return changes;
 }
 

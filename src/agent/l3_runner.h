@@ -32,6 +32,8 @@ class L3Runner {
     failed_ = false;
     return f;
   }
+  // Ports with port security whose filtering is not in place: L2 must not plug them.
+  const std::set<std::string>& withheld_ports() const { return withheld_; }
   // Whether gratuitous ARPs are still to be repeated (the agent runs another pass soon).
   bool wants_repeat() {
     bool r = repeat_;
@@ -63,6 +65,7 @@ class L3Runner {
   L3Desired desired_;
   SgNumbers sg_numbers_;
   SecurityPlan enforced_;  // what the tables applied last carry: the cut compares against it
+  std::set<std::string> withheld_;
 };
 
 }  // namespace nt::agent

@@ -110,7 +110,10 @@ std::optional<FilteredPort> filtered_port(const std::string& id, const view::Por
   if (!p.port_security_enabled || !plain(id) || p.device != devname::tap(id)) return std::nullopt;
   auto net = view.networks.find(p.network_id);
   auto mac = Mac::parse(p.mac);
-  if (net == view.networks.end() || !plain(net->second.bridge) || !mac) return std::nullopt;
+  // Interface names: at most 15 characters (IFNAMSIZ), or nftables refuses the whole table.
+  if (net == view.networks.end() || !plain(net->second.bridge) || net->second.bridge.size() > 15 || p.device.size() > 15 ||
+      !mac || mac->is_multicast())
+    return std::nullopt;
   FilteredPort f;
   f.tap = p.device, f.bridge = net->second.bridge, f.mac = mac->str();
   auto& mine = f.sources[f.mac];
@@ -145,11 +148,28 @@ std::string hex(uint32_t v) {
   return "0x" + std::string(buf, end);
 }
 
+// An IPv6 address or prefix as the raw 128-bit value(s) nftables compares a payload with.
+std::string raw128(const Cidr& c) {
+  auto hex128 = [](u128 v) {
+    char buf[35] = "0x";
+    for (int i = 0; i < 32; ++i) buf[2 + i] = "0123456789abcdef"[(v >> (4 * (31 - i))) & 0xf];
+    buf[34] = 0;
+    return std::string(buf);
+  };
+  return c.prefix == 128 ? hex128(c.network.value) : hex128(c.first().value) + "-" + hex128(c.last().value);
+}
+
 // The frames a port may send (bridge family): its number into the mark, then anti-spoofing.
 std::string from_port_chain(int n, const FilteredPort& p) {
-  std::string c = "  chain from-" + std::to_string(n) + " {\n    meta mark set " + hex(n | (p.stateful ? 0 : 0x8000)) + "\n" +
-                  "    ether type ip udp sport 67 drop\n    ether type ip6 udp sport 547 drop\n"
+  std::string c = "  chain from-" + std::to_string(n) + " {\n    meta mark set meta mark | " +
+                  hex(n | (p.stateful ? 0 : 0x8000)) + "\n" +
+                  "    ether type ip udp sport 67 udp dport 68 drop\n    ether type ip6 udp sport 547 udp dport 546 drop\n"
                   "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n";
+  // A neighbour advertisement only for the port's own IPv6 addresses (its target: bytes 8-23).
+  std::string targets;
+  for (const auto& [mac, cidrs] : p.sources)
+    for (const auto& cidr : of_family(cidrs, 6)) targets += (targets.empty() ? "" : ", ") + raw128(cidr);
+  c += "    ether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != { " + targets + " } drop\n";
   for (const auto& [mac, cidrs] : p.sources) {
     auto v4 = of_family(cidrs, 4), v6 = of_family(cidrs, 6);
     auto from = "    ether saddr " + mac;
@@ -167,21 +187,24 @@ std::string from_port_chain(int n, const FilteredPort& p) {
 }
 
 std::string bridge_table(const SecurityPlan& plan) {
-  std::string from, to, chains, untracked;
+  std::string from, to, chains;
   for (const auto& [id, p] : plan.ports) {
     auto n = std::to_string(p.number);
     from += std::string(from.empty() ? "" : ", ") + "\"" + p.tap + "\" : jump from-" + n;
     to += std::string(to.empty() ? "" : ", ") + "\"" + p.tap + "\" : jump to-" + n;
     chains += from_port_chain(p.number, p);
-    chains += "  chain to-" + n + " {\n    meta mark set meta mark | " + hex(uint32_t(p.number) << 16) + "\n  }\n";
-    if (!p.stateful) untracked += std::string(untracked.empty() ? "" : ", ") + p.mac;
+    // Only what br_netfilter hands to the inet rules reaches a filtered port: no VLAN tags.
+    chains += "  chain to-" + n + " {\n    meta mark set meta mark | " + hex(uint32_t(p.number) << 16) +
+              "\n    ether type != { ip, ip6, arp } drop\n  }\n";
   }
-  std::string pre = "  chain prerouting {\n    type filter hook prerouting priority -300; policy accept;\n    meta mark set 0\n";
-  // Frames to a stateless port are not tracked either (its MAC: the output port is not known yet).
-  if (!untracked.empty()) pre += "    ether daddr { " + untracked + " } meta mark set meta mark | 0x8000\n";
-  pre += "    iifname vmap { " + from + " }\n  }\n";
-  return pre + "  chain forward {\n    type filter hook forward priority -300; policy accept;\n    oifname vmap { " + to +
-         " }\n  }\n" + chains;
+  return "  chain prerouting {\n    type filter hook prerouting priority -300; policy accept;\n    meta mark set 0\n"
+         "    iifname vmap { " + from + " }\n  }\n"
+         "  chain forward {\n    type filter hook forward priority -300; policy accept;\n    oifname vmap { " + to +
+         " }\n  }\n"
+         // The ports' numbers stay on this host: a frame leaving (a tunnel's outer packet
+         // included) carries no mark of ours.
+         "  chain postrouting {\n    type filter hook postrouting priority 300; policy accept;\n    meta mark set 0\n  }\n" +
+         chains;
 }
 
 std::string rule_statement(const PortRule& r) {
@@ -199,7 +222,10 @@ std::string rule_statement(const PortRule& r) {
 
 std::string port_chains(int n, const FilteredPort& p) {
   auto num = std::to_string(n);
+  // What anti-spoofing dropped already, again after reassembly (a header in a later fragment).
   std::string out = "  chain egress-" + num + " {\n" +
+                    "    udp sport 67 udp dport 68 drop\n    udp sport 547 udp dport 546 drop\n"
+                    "    icmpv6 type { nd-router-advert, nd-redirect } drop\n"
                     "    ip daddr 169.254.169.254 tcp dport 80 return\n"
                     "    udp sport 68 udp dport 67 return\n    udp sport 546 udp dport 547 return\n"
                     "    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, "
@@ -212,7 +238,7 @@ std::string port_chains(int n, const FilteredPort& p) {
 }
 
 std::string inet_table(const SecurityPlan& plan) {
-  std::string sets, zones, egress, ingress, chains;
+  std::string sets, zones, bridges, untracked, egress, ingress, chains;
   for (const auto& [group, cidrs] : plan.members)
     for (int family : {4, 6}) {
       auto items = of_family(cidrs, family);
@@ -223,17 +249,29 @@ std::string inet_table(const SecurityPlan& plan) {
   for (const auto& [id, p] : plan.ports) {
     bridge_zones[p.bridge] = p.zone;
     auto n = std::to_string(p.number);
-    egress += std::string(egress.empty() ? "" : ", ") + n + " : jump egress-" + n;
-    ingress += std::string(ingress.empty() ? "" : ", ") + hex(uint32_t(p.number) << 16) + " : jump ingress-" + n;
+    egress += ", " + n + " : jump egress-" + n;
+    ingress += ", " + hex(uint32_t(p.number) << 16) + " : jump ingress-" + n;
     chains += port_chains(p.number, p);
+    // Frames to a stateless port (by its bridge and MACs: here br_netfilter's input device is the bridge).
+    if (!p.stateful)
+      for (const auto& [mac, cidrs] : p.sources)
+        untracked += std::string(untracked.empty() ? "" : ", ") + "\"" + p.bridge + "\" . " + mac;
   }
-  for (const auto& [bridge, zone] : bridge_zones) zones += std::string(zones.empty() ? "" : ", ") + "\"" + bridge + "\" : " + std::to_string(zone);
-  return sets +
-         "  chain zones {\n    type filter hook prerouting priority raw; policy accept;\n"
-         "    ct zone set iifname map { " + zones + " }\n    meta mark & 0x8000 != 0 notrack\n  }\n"
+  for (const auto& [bridge, zone] : bridge_zones) {
+    zones += std::string(zones.empty() ? "" : ", ") + "\"" + bridge + "\" : " + std::to_string(zone);
+    bridges += std::string(bridges.empty() ? "" : ", ") + "\"" + bridge + "\"";
+  }
+  // The zone before defragmentation (-400), so fragments of different networks never meet.
+  std::string zone_chain = "  chain zones {\n    type filter hook prerouting priority -450; policy accept;\n"
+                           "    ct zone set iifname map { " + zones + " }\n    meta mark & 0x8000 != 0 notrack\n";
+  if (!untracked.empty()) zone_chain += "    iifname . ether daddr { " + untracked + " } notrack\n";
+  // A number no port has (a table of the other family not loaded yet) drops: never open.
+  return sets + zone_chain + "  }\n" +
          "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
+         "    iifname != { " + bridges + " } accept\n"
          "    meta mark & 0x7fff7fff == 0 accept\n    ct state invalid drop\n    ct state established,related accept\n"
-         "    meta mark & 0x7fff vmap { " + egress + " }\n    meta mark & 0x7fff0000 vmap { " + ingress + " }\n  }\n" +
+         "    meta mark & 0x7fff vmap { 0 : continue" + egress + ", * : drop }\n"
+         "    meta mark & 0x7fff0000 vmap { 0 : continue" + ingress + ", * : drop }\n  }\n" +
          chains;
 }
 
@@ -257,7 +295,8 @@ std::optional<uint8_t> protocol_number(const std::string& name, int family) {
 SecurityPlan plan_security(const view::HostView& view, SgNumbers& numbers) {
   SecurityPlan plan;
   for (const auto& [id, p] : view.portsec)
-    if (auto f = filtered_port(id, p, view)) plan.ports.emplace(id, std::move(*f));
+    if (!p.port_security_enabled) plan.open_ports.insert(id);
+    else if (auto f = filtered_port(id, p, view)) plan.ports.emplace(id, std::move(*f));
   std::set<std::string> port_ids, bridges;
   for (const auto& [id, p] : plan.ports) port_ids.insert(id), bridges.insert(p.bridge);
   allocate(numbers.ports, port_ids, kMaxPortNumber);
@@ -313,13 +352,32 @@ std::optional<kernel::FlowMatch> flows_of(const FilteredPort& p, const PortRule&
 
 }  // namespace
 
+// Every connection of the port from or to one of `addresses` (a port that went, an address it lost).
+void cut_addresses(const FilteredPort& p, const std::vector<Cidr>& addresses, std::vector<kernel::FlowMatch>& cuts) {
+  for (int family : {4, 6}) {
+    auto mine = of_family(addresses, family);
+    if (mine.empty()) continue;
+    kernel::FlowMatch to, from;
+    to.zone = from.zone = p.zone, to.family = from.family = family;
+    to.destinations = mine, from.sources = mine;
+    cuts.push_back(to), cuts.push_back(from);
+  }
+}
+
 std::vector<kernel::FlowMatch> flows_to_cut(const SecurityPlan& before, const SecurityPlan& after) {
   std::vector<kernel::FlowMatch> cuts;
   for (const auto& [id, old] : before.ports) {
+    // A stateless port has no connections; one with port security off now keeps them all.
+    if (!old.stateful || after.open_ports.count(id)) continue;
     auto now = after.ports.find(id);
-    // A port no longer filtered (gone, or port security off) has nothing to cut; a stateless
-    // port has no connections.
-    if (now == after.ports.end() || !old.stateful) continue;
+    if (now == after.ports.end()) {  // the port went (or moved): its connections go too
+      cut_addresses(old, old.own, cuts);
+      continue;
+    }
+    std::vector<Cidr> lost_own;
+    for (const auto& c : old.own)
+      if (std::find(now->second.own.begin(), now->second.own.end(), c) == now->second.own.end()) lost_own.push_back(c);
+    cut_addresses(old, lost_own, cuts);
     for (const auto& r : old.rules) {
       auto was = remotes(r, before);
       if (!now->second.rules.count(r)) {

@@ -45,6 +45,7 @@ struct FilteredPort {
   std::map<std::string, std::vector<Cidr>> sources;  // MAC -> addresses it may send from
   std::vector<Cidr> own;                             // every address of the port (for cutting flows)
   std::set<PortRule> rules;
+  bool operator==(const FilteredPort&) const = default;
 };
 
 // Port numbers and bridge zones, kept while their port or bridge stays (a zone that moved
@@ -56,6 +57,7 @@ struct SgNumbers {
 
 struct SecurityPlan {
   std::map<std::string, FilteredPort> ports;                 // by port id
+  std::set<std::string> open_ports;                          // port security off: not filtered at all
   std::map<std::string, std::vector<Cidr>> members;          // remote group -> addresses (merged)
   std::string bridge_table, inet_table;                      // table bodies; "" when no port is filtered
   bool operator==(const SecurityPlan&) const = default;
@@ -68,7 +70,8 @@ void add_security_tables(const SecurityPlan& plan, kernel::State& host);
 
 // The connections allowed before that the rules no longer allow, as Neutron cuts them: for
 // each rule a port lost (removed, or the port left its group) and each address a remote
-// group lost, the port's connections that rule matched.
+// group lost, the port's connections that rule matched; every connection of a port that
+// went, and of an address a port lost.
 std::vector<kernel::FlowMatch> flows_to_cut(const SecurityPlan& before, const SecurityPlan& after);
 
 // An IP protocol as Neutron accepts it (a name or a number 0-255), as its number.

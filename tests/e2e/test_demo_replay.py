@@ -48,6 +48,10 @@ def test_demo_router_sequence_works_at_the_first_try_ten_times(sandbox):
     sb = sandbox
     api = Api(sb.state()["port"])
     public = api("GET", "/networks?name=public")["networks"][0]["id"]
+    # The floating IP step pings from the internet host: the default group must let ICMP in.
+    group = api("GET", "/security-groups?name=default")["security_groups"][0]["id"]
+    api("POST", "/security-group-rules", {"security_group_rule": {"security_group_id": group, "direction": "ingress",
+                                                                  "ethertype": "IPv4", "protocol": "icmp"}})
     n1 = api("POST", "/networks", {"network": {"name": "n1", "provider:network_type": "vxlan",
                                                "provider:segmentation_id": 123}})["network"]["id"]
     n1sub = api("POST", "/subnets", {"subnet": {"network_id": n1, "cidr": "172.16.100.0/24", "ip_version": 4}})["subnet"]["id"]

@@ -43,6 +43,13 @@ def seed_002(sb, gateway=False):
     return router
 
 
+def open_default_group(sb, *protocols):
+    """Lets the internet host in to the project's VMs (the default group admits only its
+    own members, as Neutron's), for the protocols a test uses from outside."""
+    for proto in protocols:
+        sb.osc("security", "group", "rule", "create", "default", "--protocol", proto)
+
+
 def qrouter(sb, host, router):
     return sb.ns(host) + "-qrouter-" + router
 
@@ -138,6 +145,7 @@ def test_east_west_is_routed_on_the_senders_host(sandbox):
 def test_snat_and_floating_ips(sandbox):
     sb = sandbox
     router = seed_002(sb, gateway=True)
+    open_default_group(sb, "icmp", "tcp")
     gw_ip = sb.osc_json("router", "show", "dvr-r1")["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
     sb.run("vm", "create", "a1", "--host", "cmp1", "--network", "net10")
     sb.run("vm", "create", "b1", "--host", "cmp2", "--network", "net11")
@@ -224,6 +232,7 @@ def test_port_forwarding_reaches_a_vm_port_through_the_gateway(sandbox):
     the floating IP answers; deleting the forwarding closes it again."""
     sb = sandbox
     router = seed_002(sb, gateway=True)
+    open_default_group(sb, "tcp")
     sb.run("vm", "create", "a1", "--host", "cmp1", "--network", "net10")
     a1_ip = sb.vm_ip("a1")
     vm_web = http_server(sb, "a1", "0.0.0.0", 22, vm=True)

@@ -87,6 +87,10 @@ def test_flat_public_network_reaches_the_internet_host(sandbox):
     sandbox.run("vm", "create", "pub1", "--host", "cmp1", "--network", "public")
     sandbox.run("vm", "create", "pub2", "--host", "cmp2", "--network", "public")
     assert sandbox.pings("pub1", "203.0.113.1") and sandbox.pings("pub1", sandbox.vm_ip("pub2"))
+    # The internet host is no member of the project's default group: ICMP from it by rule.
+    assert sandbox.run("exec", "internet", "ping", "-c", "1", "-W", "1", sandbox.vm_ip("pub2"), check=False).returncode != 0
+    sandbox.osc("security", "group", "rule", "create", "default", "--protocol", "icmp")
+    sandbox.run("wait")
     assert sandbox.run("exec", "internet", "ping", "-c", "1", "-W", "1", sandbox.vm_ip("pub2"), check=False).returncode == 0
     # The mapped interface ex0 is a port of the network's bridge on both hosts.
     for host in ("cmp1", "cmp2"):

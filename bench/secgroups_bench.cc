@@ -1,0 +1,164 @@
+// Security groups on the real kernel (issue 14), in a namespace of its own (nt-bench-sg-<pid>,
+// removed at the end; needs root): a host with 500 filtered ports on 10 networks, 50 groups
+// of 40 rules (2,000 rules; a quarter name a remote group), every port in two groups.
+//  - full apply: plan the tables from the view and load them (bridge nt-sg, inet nt-sg);
+//  - idle pass: read the kernel, plan, compare: nothing to do;
+//  - one rule added -> enforced: the view changes, the pass plans and the kernel has the
+//    new table (the nft transaction returned), 100 times; p50/p99 as counters.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "agent/l3_reconciler.h"
+#include "agent/secgroup_plan.h"
+#include "kernel/netlink_kernel.h"
+#include "kernel/netns.h"
+
+namespace {
+using nt::agent::SgNumbers;
+constexpr int kPorts = 500, kGroups = 50, kRulesPerGroup = 40, kNetworks = 10;
+const std::vector<std::string> kTables{"bridge nt-sg", "inet nt-sg"};
+
+std::string group_id(int g) {
+  char id[40];
+  std::snprintf(id, sizeof id, "group%03d-0000-4000-8000-000000000000", g);
+  return id;
+}
+
+nt::view::SecurityGroupRule make_rule(int g, int r) {
+  nt::view::SecurityGroupRule rule;
+  rule.id = group_id(g) + "-" + std::to_string(r);
+  rule.direction = r % 4 == 3 ? "egress" : "ingress";
+  rule.ethertype = r % 10 == 9 ? "IPv6" : "IPv4";
+  if (r % 3 == 0) rule.protocol = "tcp", rule.port_range_min = 1000 + r, rule.port_range_max = 1000 + r + (r % 5);
+  else if (r % 3 == 1) rule.protocol = "udp", rule.port_range_min = 2000 + r, rule.port_range_max = 2000 + r;
+  else rule.protocol = "icmp", rule.port_range_min = 8;
+  if (r % 4 == 0) rule.remote_group_id = group_id((g + r) % kGroups);
+  else if (r % 4 == 1 && rule.ethertype == "IPv4") rule.remote_ip_prefix = "198.51." + std::to_string(r) + ".0/24";
+  return rule;
+}
+
+nt::view::HostView host_view() {
+  nt::view::HostView v;
+  for (int n = 0; n < kNetworks; ++n) {
+    auto id = "net" + std::to_string(n) + "-0000-4000-8000-000000000000";
+    v.networks[id] = nt::view::Network{"vxlan", std::nullopt, 100 + n, 1450, "brqnet" + std::to_string(n) + "-0000", {}};
+  }
+  std::map<std::string, std::vector<std::string>> members;
+  for (int p = 0; p < kPorts; ++p) {
+    char id[40], mac[18];
+    std::snprintf(id, sizeof id, "port%04d-0000-4000-8000-000000000000", p);
+    std::snprintf(mac, sizeof mac, "fa:16:3e:00:%02x:%02x", p >> 8, p & 0xff);
+    auto ip = "10." + std::to_string(p % kNetworks) + "." + std::to_string(p / 250) + "." + std::to_string(1 + p % 250);
+    std::vector<std::string> groups{group_id(p % kGroups), group_id((p + 7) % kGroups)};
+    for (const auto& g : groups) members[g].push_back(ip);
+    auto net = "net" + std::to_string(p % kNetworks) + "-0000-4000-8000-000000000000";
+    v.portsec[id] = nt::view::PortSecurity{net, "tap" + std::string(id).substr(0, 11), mac, {ip}, true, groups, {}};
+  }
+  for (int g = 0; g < kGroups; ++g) {
+    auto& group = v.secgroups[group_id(g)];
+    for (int r = 0; r < kRulesPerGroup; ++r) group.rules.push_back(make_rule(g, r));
+    std::sort(members[group_id(g)].begin(), members[group_id(g)].end());
+    v.sgmembers[group_id(g)].ips = members[group_id(g)];
+  }
+  return v;
+}
+
+// One security pass as the agent runs it: plan, read, compare, apply; the operations applied.
+nt::Result<size_t> pass(nt::kernel::Kernel& k, const nt::view::HostView& view, SgNumbers& numbers) {
+  auto plan = nt::agent::plan_security(view, numbers);
+  nt::kernel::State want;
+  nt::agent::add_security_tables(plan, want);
+  NT_ASSIGN(auto actual, k.read());
+  auto ops = nt::agent::plan_host_tables(want, actual, kTables);
+  NT_TRY(k.apply(ops));
+  return ops.size();
+}
+
+void remove_tables(nt::kernel::Kernel& k) {
+  std::vector<nt::kernel::Op> ops;
+  for (const auto& t : kTables) {
+    nt::kernel::Op op{nt::kernel::Op::del_nft, {}, {}, {}};
+    op.nft_table = t;
+    ops.push_back(op);
+  }
+  (void)k.apply(ops);
+}
+
+void BM_FullApply500Ports2000Rules(benchmark::State& state) {
+  auto view = host_view();
+  auto k = nt::kernel::open_netlink_kernel();
+  for (auto _ : state) {
+    SgNumbers numbers;
+    auto done = pass(**k, view, numbers);
+    if (!done || *done != 2) return state.SkipWithError(done ? "expected two tables" : done.error().message.c_str());
+    state.PauseTiming();
+    remove_tables(**k);
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_FullApply500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5);
+
+void BM_IdlePass500Ports2000Rules(benchmark::State& state) {
+  auto view = host_view();
+  auto k = nt::kernel::open_netlink_kernel();
+  SgNumbers numbers;
+  if (auto first = pass(**k, view, numbers); !first) return state.SkipWithError(first.error().message.c_str());
+  size_t ops = 0;
+  for (auto _ : state) {
+    auto done = pass(**k, view, numbers);
+    if (!done) return state.SkipWithError(done.error().message.c_str());
+    ops += *done;
+  }
+  state.counters["kernel_ops"] = static_cast<double>(ops);  // must be 0
+  remove_tables(**k);
+}
+BENCHMARK(BM_IdlePass500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(5);
+
+void BM_OneRuleAddedToEnforced(benchmark::State& state) {
+  auto view = host_view();
+  auto k = nt::kernel::open_netlink_kernel();
+  SgNumbers numbers;
+  if (auto first = pass(**k, view, numbers); !first) return state.SkipWithError(first.error().message.c_str());
+  std::vector<double> ms;
+  for (auto _ : state) {
+    for (int i = 0; i < 100; ++i) {
+      auto rule = make_rule(i % kGroups, 0);
+      rule.id = "added-" + std::to_string(i), rule.remote_group_id.reset(), rule.port_range_min = 30000 + i;
+      rule.port_range_max = 30000 + i;
+      auto start = std::chrono::steady_clock::now();
+      view.secgroups[group_id(i % kGroups)].rules.push_back(rule);
+      auto done = pass(**k, view, numbers);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      if (!done || *done == 0) return state.SkipWithError(done ? "the rule changed nothing" : done.error().message.c_str());
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  state.counters["p50_ms"] = ms[ms.size() / 2];
+  state.counters["p99_ms"] = ms[ms.size() * 99 / 100];
+  remove_tables(**k);
+}
+BENCHMARK(BM_OneRuleAddedToEnforced)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (::geteuid() != 0) return std::cerr << "security group bench: needs root (a network namespace of its own)\n", 2;
+  auto ns = "nt-bench-sg-" + std::to_string(::getpid());
+  if (auto made = nt::kernel::create_namespace(ns); !made) return std::cerr << made.error().message << "\n", 1;
+  int rc = 0;
+  if (auto in = nt::kernel::enter_namespace(ns); !in) {
+    std::cerr << in.error().message << "\n";
+    rc = 1;
+  } else {
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+  }
+  (void)nt::kernel::delete_namespace(ns);
+  return rc;
+}

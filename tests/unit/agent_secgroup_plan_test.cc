@@ -1,0 +1,207 @@
+// Security groups as the agent plans them from the view (pure): which ports are filtered,
+// how rules become nftables statements, that numbers survive a restart, that nothing from
+// the server reaches a script unchecked, and which connections a change cuts.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "agent/secgroup_plan.h"
+#include "kernel/conntrack.h"
+
+namespace nt::agent {
+namespace {
+
+view::SecurityGroupRule rule(const std::string& id, const std::string& dir, const std::string& eth) {
+  view::SecurityGroupRule r;
+  r.id = id, r.direction = dir, r.ethertype = eth;
+  return r;
+}
+
+view::HostView host_with_web_and_db() {
+  view::HostView v;
+  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1", {}};
+  view::PortSecurity web{"net-1", "tapport-web", "fa:16:3e:00:00:05", {"10.0.0.5"}, true, {"g-web"}, {}};
+  view::PortSecurity db{"net-1", "tapport-db", "fa:16:3e:00:00:06", {"10.0.0.6", "2001:db8::6"}, true, {"g-db"},
+                        {{"10.0.0.200", std::nullopt}, {"10.0.1.0/24", std::string("fa:16:3e:00:00:99")}}};
+  v.portsec["port-web"] = web;
+  v.portsec["port-db"] = db;
+  auto ssh = rule("r1", "ingress", "IPv4");
+  ssh.protocol = "tcp", ssh.port_range_min = 22, ssh.port_range_max = 22;
+  auto out4 = rule("r2", "egress", "IPv4");
+  v.secgroups["g-web"] = view::SecurityGroup{true, {ssh, out4}};
+  auto pg = rule("r3", "ingress", "IPv4");
+  pg.protocol = "tcp", pg.port_range_min = 5432, pg.port_range_max = 5433, pg.remote_group_id = "g-web";
+  auto ping6 = rule("r4", "ingress", "IPv6");
+  ping6.protocol = "icmp", ping6.port_range_min = 128, ping6.remote_ip_prefix = "2001:db8::/64";
+  v.secgroups["g-db"] = view::SecurityGroup{true, {pg, ping6}};
+  v.sgmembers["g-web"] = view::GroupMembers{{"10.0.0.5", "10.0.0.7"}};
+  return v;
+}
+
+TEST(SecgroupPlan, RulesBecomeStatementsOfThePortsChains) {
+  SgNumbers numbers;
+  auto plan = plan_security(host_with_web_and_db(), numbers);
+  ASSERT_EQ(plan.ports.size(), 2u);
+  const auto& db = plan.ports.at("port-db");
+  auto n = std::to_string(db.number);
+  EXPECT_NE(plan.inet_table.find("meta nfproto ipv4 meta l4proto 6 th dport 5432-5433 ip saddr @m-g-web-4 return"),
+            std::string::npos) << plan.inet_table;
+  // ICMP with IPv6 is ICMPv6 (58); the type comes from port_range_min.
+  EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 ip6 saddr 2001:db8::/64 return"),
+            std::string::npos) << plan.inet_table;
+  EXPECT_NE(plan.inet_table.find("elements = { 10.0.0.5, 10.0.0.7 }"), std::string::npos) << plan.inet_table;
+  EXPECT_NE(plan.inet_table.find("chain ingress-" + n), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("ct state invalid drop"), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("ct zone set iifname map { \"brqnet-1\" : "), std::string::npos);
+  // Anti-spoofing: the port's MAC with its addresses and the pair without a MAC; the pair
+  // with its own MAC from that MAC only; IPv6 link-local from each.
+  EXPECT_NE(plan.bridge_table.find("ether saddr fa:16:3e:00:00:06 ip saddr { 10.0.0.6, 10.0.0.200 } return"),
+            std::string::npos) << plan.bridge_table;
+  EXPECT_NE(plan.bridge_table.find("ether saddr fa:16:3e:00:00:99 ip saddr { 10.0.1.0/24 } return"), std::string::npos);
+  EXPECT_NE(plan.bridge_table.find("ip6 saddr { 2001:db8::6, fe80::f816:3eff:fe00:6 } return"), std::string::npos)
+      << plan.bridge_table;
+  EXPECT_NE(plan.bridge_table.find("ether type ip udp sport 67 udp dport 68 drop"), std::string::npos);
+  EXPECT_NE(plan.bridge_table.find("icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000006, "), std::string::npos) << plan.bridge_table;
+  EXPECT_NE(plan.inet_table.find(", * : drop }"), std::string::npos);
+  EXPECT_NE(plan.bridge_table.find("nd-router-advert"), std::string::npos);
+}
+
+TEST(SecgroupPlan, NumbersAreTheSameAfterARestartAndKeptWhilePortsCome) {
+  auto view = host_with_web_and_db();
+  SgNumbers first;
+  auto plan = plan_security(view, first);
+  SgNumbers restarted;
+  EXPECT_EQ(plan_security(view, restarted), plan);
+  // A new port does not move the others' numbers or zones.
+  view.portsec["port-new"] = view::PortSecurity{"net-1", "tapport-new", "fa:16:3e:00:00:07", {"10.0.0.7"}, true,
+                                                {"g-web"}, {}};
+  auto more = plan_security(view, first);
+  EXPECT_EQ(more.ports.at("port-db").number, plan.ports.at("port-db").number);
+  EXPECT_EQ(more.ports.at("port-db").zone, plan.ports.at("port-db").zone);
+  EXPECT_EQ(more.ports.size(), 3u);
+}
+
+TEST(SecgroupPlan, PortSecurityOffOrNoPortMeansNoTable) {
+  auto view = host_with_web_and_db();
+  for (auto& [id, p] : view.portsec) p.port_security_enabled = false;
+  SgNumbers numbers;
+  auto plan = plan_security(view, numbers);
+  EXPECT_TRUE(plan.ports.empty());
+  kernel::State host;
+  add_security_tables(plan, host);
+  EXPECT_TRUE(host.nft.empty());
+}
+
+TEST(SecgroupPlan, WhatTheServerSendsNeverReachesAScriptUnchecked) {
+  auto view = host_with_web_and_db();
+  view.portsec["port-db"].device = "tapx\" } drop";  // not the port's tap: not ours to filter
+  view.portsec["port-web"].mac = "not-a-mac";
+  auto evil = rule("r9", "ingress", "IPv4");
+  evil.remote_group_id = "g\"; flush ruleset; \"";
+  auto bad_proto = rule("r10", "ingress", "IPv4");
+  bad_proto.protocol = "tcp accept";
+  auto bad_prefix = rule("r11", "ingress", "IPv4");
+  bad_prefix.remote_ip_prefix = "10.0.0.0/8 accept";
+  view.portsec["port-ok"] = view::PortSecurity{"net-1", "tapport-ok", "fa:16:3e:00:00:08", {"10.0.0.8", "garbage"}, true,
+                                               {"g-evil"}, {}};
+  view.secgroups["g-evil"] = view::SecurityGroup{true, {evil, bad_proto, bad_prefix}};
+  SgNumbers numbers;
+  auto plan = plan_security(view, numbers);
+  ASSERT_EQ(plan.ports.size(), 1u);
+  EXPECT_TRUE(plan.ports.at("port-ok").rules.empty());  // none of them can match: nothing allowed
+  for (const auto* text : {&plan.inet_table, &plan.bridge_table}) {
+    EXPECT_EQ(text->find("flush"), std::string::npos);
+    EXPECT_EQ(text->find("garbage"), std::string::npos);
+    EXPECT_EQ(text->find(" accept\n    ip"), std::string::npos);
+  }
+}
+
+TEST(SecgroupPlan, ProtocolsByNameAndNumberAsNeutronAcceptsThem) {
+  EXPECT_EQ(protocol_number("tcp", 4), 6);
+  EXPECT_EQ(protocol_number("icmp", 6), 58);
+  EXPECT_EQ(protocol_number("ipv6-icmp", 6), 58);
+  EXPECT_EQ(protocol_number("112", 4), 112);
+  EXPECT_EQ(protocol_number("vrrp", 4), 112);
+  EXPECT_FALSE(protocol_number("256", 4));
+  EXPECT_FALSE(protocol_number("-1", 4));
+  EXPECT_FALSE(protocol_number("tcp ", 4));
+}
+
+TEST(SecgroupPlan, ARemovedRuleCutsWhatItAllowedOnly) {
+  auto view = host_with_web_and_db();
+  SgNumbers numbers;
+  auto before = plan_security(view, numbers);
+  view.secgroups["g-db"].rules.erase(view.secgroups["g-db"].rules.begin());  // the 5432 rule from web
+  auto after = plan_security(view, numbers);
+  auto cuts = flows_to_cut(before, after);
+  ASSERT_EQ(cuts.size(), 1u);
+  const auto& m = cuts[0];
+  EXPECT_EQ(m.zone, before.ports.at("port-db").zone);
+  EXPECT_EQ(m.protocol, 6);
+  EXPECT_EQ(m.dst_ports, (std::pair<uint16_t, uint16_t>(5432, 5433)));
+  ASSERT_EQ(m.sources.size(), 2u);  // the web members
+  // Every address the port may use is a destination of what it received.
+  EXPECT_EQ(m.destinations.size(), 3u);  // 10.0.0.6, 10.0.0.200, 10.0.1.0/24
+  // The same plan again cuts nothing.
+  EXPECT_TRUE(flows_to_cut(after, plan_security(view, numbers)).empty());
+}
+
+TEST(SecgroupPlan, AMemberLeavingARemoteGroupCutsItsConnectionsOnly) {
+  auto view = host_with_web_and_db();
+  SgNumbers numbers;
+  auto before = plan_security(view, numbers);
+  view.sgmembers["g-web"].ips = {"10.0.0.5"};
+  auto cuts = flows_to_cut(before, plan_security(view, numbers));
+  ASSERT_EQ(cuts.size(), 1u);
+  ASSERT_EQ(cuts[0].sources.size(), 1u);
+  EXPECT_EQ(cuts[0].sources[0].str(), "10.0.0.7/32");
+}
+
+TEST(SecgroupPlan, APortThatGoesTakesItsConnectionsButPortSecurityOffKeepsThem) {
+  auto view = host_with_web_and_db();
+  SgNumbers numbers;
+  auto before = plan_security(view, numbers);
+  auto off = view;
+  off.portsec["port-db"].port_security_enabled = false;
+  EXPECT_TRUE(flows_to_cut(before, plan_security(off, numbers)).empty());
+  numbers = {};
+  before = plan_security(view, numbers);
+  view.portsec.erase("port-db");
+  auto cuts = flows_to_cut(before, plan_security(view, numbers));
+  ASSERT_EQ(cuts.size(), 4u);  // to and from its addresses, IPv4 and IPv6
+  EXPECT_EQ(cuts[0].destinations.size(), 3u);
+  EXPECT_TRUE(cuts[0].sources.empty());
+}
+
+TEST(SecgroupPlan, AStatelessPortIsNotTrackedEitherWay) {
+  auto view = host_with_web_and_db();
+  view.secgroups["g-db"].stateful = false;
+  SgNumbers numbers;
+  auto plan = plan_security(view, numbers);
+  auto n = plan.ports.at("port-db").number;
+  char flag[16];
+  std::snprintf(flag, sizeof flag, "0x%x", n | 0x8000);
+  EXPECT_NE(plan.bridge_table.find(std::string("meta mark set meta mark | ") + flag), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("iifname . ether daddr { \"brqnet-1\" . fa:16:3e:00:00:06"), std::string::npos)
+      << plan.inet_table;
+}
+
+TEST(Conntrack, AMatchSelectsByZoneAddressesProtocolAndPort) {
+  kernel::FlowMatch m;
+  m.zone = 3, m.family = 4, m.protocol = 6, m.dst_ports = std::pair<uint16_t, uint16_t>(22, 22);
+  m.destinations = {*Cidr::parse("10.0.0.6")};
+  kernel::FlowTuple t{3, *IpAddress::parse("203.0.113.1"), *IpAddress::parse("10.0.0.6"), 6, 22, 0, 0};
+  EXPECT_TRUE(kernel::flow_matches(m, t));
+  auto other = t;
+  other.zone = 4;
+  EXPECT_FALSE(kernel::flow_matches(m, other));
+  other = t, other.dst_port = 23;
+  EXPECT_FALSE(kernel::flow_matches(m, other));
+  other = t, other.dst = *IpAddress::parse("10.0.0.7");
+  EXPECT_FALSE(kernel::flow_matches(m, other));
+  other = t, other.protocol = 17;
+  EXPECT_FALSE(kernel::flow_matches(m, other));
+}
+
+}  // namespace
+}  // namespace nt::agent
