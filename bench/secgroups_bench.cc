@@ -89,6 +89,31 @@ void remove_tables(nt::kernel::Kernel& k) {
   (void)k.apply(ops);
 }
 
+// The planning alone (view -> the two tables' text), no kernel.
+void BM_Plan500Ports2000Rules(benchmark::State& state) {
+  auto view = host_view();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    SgNumbers numbers;
+    auto plan = nt::agent::plan_security(view, numbers);
+    bytes = plan.inet_table.size() + plan.bridge_table.size();
+  }
+  state.counters["table_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_Plan500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
+
+// Reading the kernel alone with the tables in place (links, routes, ..., nftables digests).
+void BM_Read500Ports2000Rules(benchmark::State& state) {
+  auto view = host_view();
+  auto k = nt::kernel::open_netlink_kernel();
+  SgNumbers numbers;
+  if (auto first = pass(**k, view, numbers); !first) return state.SkipWithError(first.error().message.c_str());
+  for (auto _ : state)
+    if (auto r = (*k)->read(); !r) return state.SkipWithError(r.error().message.c_str());
+  remove_tables(**k);
+}
+BENCHMARK(BM_Read500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
+
 void BM_FullApply500Ports2000Rules(benchmark::State& state) {
   auto view = host_view();
   auto k = nt::kernel::open_netlink_kernel();

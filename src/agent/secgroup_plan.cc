@@ -134,8 +134,9 @@ std::optional<FilteredPort> filtered_port(const std::string& id, const view::Por
   f.own = merged(f.own);
   for (const auto& g : p.security_groups) {
     auto group = view.secgroups.find(g);
-    if (group == view.secgroups.end()) continue;
+    if (group == view.secgroups.end() || !plain(g)) continue;  // allows nothing
     f.stateful = f.stateful && group->second.stateful;
+    f.groups.push_back(g);
     for (const auto& r : group->second.rules)
       if (auto rule = port_rule(r, view)) f.rules.insert(*rule);
   }
@@ -207,19 +208,34 @@ std::string bridge_table(const SecurityPlan& plan) {
          chains;
 }
 
+// Bit 31 of the mark: a rule of one of the port's groups matched (the port's chain asks).
+constexpr const char* kAllowed = "0x80000000";
+
 std::string rule_statement(const PortRule& r) {
   std::string s = "    meta nfproto " + std::string(r.family == 4 ? "ipv4" : "ipv6");
   if (r.protocol) s += " meta l4proto " + std::to_string(*r.protocol);
-  if (r.ports) s += " th dport " + std::to_string(r.ports->first) + (r.ports->first == r.ports->second ? "" : "-" + std::to_string(r.ports->second));
+  if (r.ports)
+    s += " th dport " + std::to_string(r.ports->first) +
+         (r.ports->first == r.ports->second ? "" : "-" + std::to_string(r.ports->second));
   auto icmp = std::string(r.family == 4 ? " icmp" : " icmpv6");
   if (r.icmp_type) s += icmp + " type " + std::to_string(*r.icmp_type);
   if (r.icmp_code) s += icmp + " code " + std::to_string(*r.icmp_code);
   auto side = std::string(r.family == 4 ? " ip " : " ip6 ") + (r.ingress ? "saddr " : "daddr ");
   if (r.prefix) s += side + r.prefix->str();
   if (r.remote_group) s += side + "@" + set_name(*r.remote_group, r.family);
-  return s + " return\n";
+  return s + " meta mark set meta mark | " + kAllowed + " return\n";
 }
 
+std::string group_chain(const std::string& group, bool ingress) { return "g-" + group + (ingress ? "-i" : "-o"); }
+
+// A group's rules once for all its ports: a match sets the allowed bit and returns.
+std::string group_chains(const std::string& group, const std::vector<PortRule>& rules) {
+  std::string in = "  chain " + group_chain(group, true) + " {\n", out = "  chain " + group_chain(group, false) + " {\n";
+  for (const auto& r : rules) (r.ingress ? in : out) += rule_statement(r);
+  return in + "  }\n" + out + "  }\n";
+}
+
+// A port's verdict: the implicit rules, then its groups' chains; allowed if one matched.
 std::string port_chains(int n, const FilteredPort& p) {
   auto num = std::to_string(n);
   // What anti-spoofing dropped already, again after reassembly (a header in a later fragment).
@@ -233,12 +249,17 @@ std::string port_chains(int n, const FilteredPort& p) {
   std::string in = "  chain ingress-" + num + " {\n" +
                    "    udp sport 67 udp dport 68 return\n    udp sport 547 udp dport 546 return\n"
                    "    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } return\n";
-  for (const auto& r : p.rules) (r.ingress ? in : out) += rule_statement(r);
-  return out + "    drop\n  }\n" + in + "    drop\n  }\n";
+  for (const auto& g : p.groups) {
+    in += "    jump " + group_chain(g, true) + "\n";
+    out += "    jump " + group_chain(g, false) + "\n";
+  }
+  auto verdict = std::string("    meta mark & ") + kAllowed + " != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n  }\n";
+  return out + verdict + in + verdict;
 }
 
 std::string inet_table(const SecurityPlan& plan) {
   std::string sets, zones, bridges, untracked, egress, ingress, chains;
+  for (const auto& [group, rules] : plan.group_rules) chains += group_chains(group, rules);
   for (const auto& [group, cidrs] : plan.members)
     for (int family : {4, 6}) {
       auto items = of_family(cidrs, family);
@@ -308,6 +329,12 @@ SecurityPlan plan_security(const view::HostView& view, SgNumbers& numbers) {
       continue;
     }
     it->second.number = n->second, it->second.zone = static_cast<uint16_t>(numbers.zones.at(it->second.bridge));
+    for (const auto& g : it->second.groups)
+      if (!plan.group_rules.count(g)) {
+        auto& rules = plan.group_rules[g];
+        for (const auto& r : view.secgroups.at(g).rules)
+          if (auto rule = port_rule(r, view)) rules.push_back(*rule);
+      }
     for (const auto& r : it->second.rules)
       if (r.remote_group && !plan.members.count(*r.remote_group)) {
         std::vector<Cidr> cidrs;

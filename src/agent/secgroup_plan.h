@@ -44,7 +44,8 @@ struct FilteredPort {
   bool stateful = true;
   std::map<std::string, std::vector<Cidr>> sources;  // MAC -> addresses it may send from
   std::vector<Cidr> own;                             // every address of the port (for cutting flows)
-  std::set<PortRule> rules;
+  std::vector<std::string> groups;  // its groups the view has (plain ids)
+  std::set<PortRule> rules;         // every rule of those groups that can match
   bool operator==(const FilteredPort&) const = default;
 };
 
@@ -58,6 +59,7 @@ struct SgNumbers {
 struct SecurityPlan {
   std::map<std::string, FilteredPort> ports;                 // by port id
   std::set<std::string> open_ports;                          // port security off: not filtered at all
+  std::map<std::string, std::vector<PortRule>> group_rules;  // each filtered port's group: its chains' rules
   std::map<std::string, std::vector<Cidr>> members;          // remote group -> addresses (merged)
   std::string bridge_table, inet_table;                      // table bodies; "" when no port is filtered
   bool operator==(const SecurityPlan&) const = default;

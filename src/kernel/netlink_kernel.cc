@@ -69,13 +69,16 @@ std::string addr_str(nl_addr* a, bool mac) {
 
 class NetlinkKernel final : public Kernel {
  public:
-  // Both sockets belong to the namespace of the thread that opens the kernel.
+  // Every socket belongs to the namespace of the thread that opens the kernel.
   explicit NetlinkKernel(nl_sock* sk) : sk_(sk), nft_(nft_ctx_new(NFT_CTX_DEFAULT)) {
     if (nft_) nft_ctx_buffer_output(nft_), nft_ctx_buffer_error(nft_);
+    nf_sk_ = nl_socket_alloc();
+    if (nf_sk_ && nl_connect(nf_sk_, NETLINK_NETFILTER) < 0) nl_socket_free(nf_sk_), nf_sk_ = nullptr;
   }
   ~NetlinkKernel() override {
     if (links_) nl_cache_free(links_);
     if (nft_) nft_ctx_free(nft_);
+    if (nf_sk_) nl_socket_free(nf_sk_);
     nl_socket_free(sk_);
   }
 
@@ -131,7 +134,7 @@ class NetlinkKernel final : public Kernel {
     if (int e = detail::read_addresses(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump addresses"));
     if (int e = detail::read_routes(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump routes"));
     if (int e = detail::read_rules(sk_, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump rules"));
-    if (nft_ && detail::read_nft(nft_, s) != 0) return nt::unexpected(from_errno(EIO, "list nftables tables"));
+    if (nft_ && (!nf_sk_ || detail::read_nft(nf_sk_, s) != 0)) return nt::unexpected(from_errno(EIO, "list nftables tables"));
     return s;
   }
 
@@ -390,6 +393,7 @@ class NetlinkKernel final : public Kernel {
 
   nl_sock* sk_;
   nft_ctx* nft_;
+  nl_sock* nf_sk_ = nullptr;  // nfnetlink, for reading the tables' digests
   std::string nft_error_;
   int peer_fd_ = -1;  // a veth peer's namespace, open until the link is made
   nl_cache* links_ = nullptr;

@@ -4,6 +4,9 @@
 
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -13,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace nt::kernel::detail {
@@ -121,19 +125,58 @@ int change_rule(nl_sock* sk, const Rule& r, bool add) {
   return add ? rtnl_rule_add(sk, rule.p, NLM_F_CREATE) : rtnl_rule_delete(sk, rule.p, 0);
 }
 
-int read_nft(nft_ctx* nft, State& s) {
-  if (nft_run_cmd_from_buffer(nft, "list tables") != 0) return EIO;
-  std::istringstream tables(nft_ctx_get_output_buffer(nft));
-  std::vector<std::string> ours;
-  for (std::string word, family, name; tables >> word >> family >> name;)
-    if (word == "table" && name.rfind("nt-", 0) == 0) ours.push_back(family + " " + name);
-  for (const auto& table : ours) {
-    if (nft_run_cmd_from_buffer(nft, ("list table " + table).c_str()) != 0) return EIO;
-    std::string text = nft_ctx_get_output_buffer(nft);
-    auto at = text.find("comment \"");
-    s.nft[table] = at == std::string::npos ? "" : text.substr(at + 9, text.find('"', at + 9) - at - 9);
+namespace {
+
+const char* family_name(int family) {
+  switch (family) {
+    case NFPROTO_INET: return "inet";
+    case NFPROTO_IPV4: return "ip";
+    case NFPROTO_IPV6: return "ip6";
+    case NFPROTO_ARP: return "arp";
+    case NFPROTO_BRIDGE: return "bridge";
+    case NFPROTO_NETDEV: return "netdev";
+    default: return nullptr;
   }
-  return 0;
+}
+
+// The comment nft keeps in a table's user data (TLVs of type, length, value; type 0).
+std::string table_comment(const nlattr* udata) {
+  const auto* p = static_cast<const unsigned char*>(nla_data(udata));
+  int left = nla_len(udata);
+  while (left >= 2 && p[1] <= left - 2) {
+    if (p[0] == 0) return std::string(reinterpret_cast<const char*>(p + 2), strnlen(reinterpret_cast<const char*>(p + 2), p[1]));
+    left -= 2 + p[1], p += 2 + p[1];
+  }
+  return "";
+}
+
+int on_table(nl_msg* msg, void* arg) {
+  auto* s = static_cast<State*>(arg);
+  nlmsghdr* h = nlmsg_hdr(msg);
+  nlattr* tb[NFTA_TABLE_MAX + 1];
+  if (nlmsg_parse(h, sizeof(nfgenmsg), tb, NFTA_TABLE_MAX, nullptr) < 0 || !tb[NFTA_TABLE_NAME]) return NL_SKIP;
+  const char* family = family_name(static_cast<const nfgenmsg*>(nlmsg_data(h))->nfgen_family);
+  std::string name = nla_get_string(tb[NFTA_TABLE_NAME]);
+  if (!family || name.rfind("nt-", 0) != 0) return NL_SKIP;
+  s->nft[std::string(family) + " " + name] = tb[NFTA_TABLE_USERDATA] ? table_comment(tb[NFTA_TABLE_USERDATA]) : "";
+  return NL_OK;
+}
+
+}  // namespace
+
+// One dump of the tables (names and comments) over nfnetlink: never their rules, which
+// libnftables would fetch and print (hundreds of milliseconds for a host's security groups).
+int read_nft(nl_sock* nf, State& s) {
+  nfgenmsg request{};
+  request.nfgen_family = NFPROTO_UNSPEC, request.version = NFNETLINK_V0;
+  if (nl_send_simple(nf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, NLM_F_DUMP, &request, sizeof request) < 0)
+    return EIO;
+  nl_cb* cb = nl_cb_clone(nl_socket_get_cb(nf));
+  if (!cb) return ENOMEM;
+  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_table, &s);
+  int rc = nl_recvmsgs(nf, cb);
+  nl_cb_put(cb);
+  return rc < 0 ? EIO : 0;
 }
 
 int change_nft(nft_ctx* nft, const Op& op, std::string& error) {

@@ -19,8 +19,8 @@ int change_address(nl_sock* sk, int ifindex, const Address& a, bool add);
 int change_route(nl_sock* sk, int oif, const Route& r, bool add);
 int change_rule(nl_sock* sk, const Rule& r, bool add);
 
-// nftables tables named nt-* and the digest in their comment; the errno on failure.
-int read_nft(nft_ctx* nft, State& s);
+// nftables tables named nt-* and the digest in their comment (a netfilter socket); the errno on failure.
+int read_nft(nl_sock* nf, State& s);
 int change_nft(nft_ctx* nft, const Op& op, std::string& error);
 
 }  // namespace nt::kernel::detail

@@ -44,13 +44,14 @@ TEST(SecgroupPlan, RulesBecomeStatementsOfThePortsChains) {
   ASSERT_EQ(plan.ports.size(), 2u);
   const auto& db = plan.ports.at("port-db");
   auto n = std::to_string(db.number);
-  EXPECT_NE(plan.inet_table.find("meta nfproto ipv4 meta l4proto 6 th dport 5432-5433 ip saddr @m-g-web-4 return"),
+  EXPECT_NE(plan.inet_table.find("meta nfproto ipv4 meta l4proto 6 th dport 5432-5433 ip saddr @m-g-web-4 meta mark set meta mark | 0x80000000 return"),
             std::string::npos) << plan.inet_table;
   // ICMP with IPv6 is ICMPv6 (58); the type comes from port_range_min.
-  EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 ip6 saddr 2001:db8::/64 return"),
+  EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 ip6 saddr 2001:db8::/64 meta mark set meta mark | 0x80000000 return"),
             std::string::npos) << plan.inet_table;
   EXPECT_NE(plan.inet_table.find("elements = { 10.0.0.5, 10.0.0.7 }"), std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("chain ingress-" + n), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("chain ingress-" + n + " {\n    udp sport 67 udp dport 68 return\n    udp sport 547 udp dport 546 return\n"), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("    jump g-g-db-i\n    meta mark & 0x80000000 != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n"), std::string::npos) << plan.inet_table;
   EXPECT_NE(plan.inet_table.find("ct state invalid drop"), std::string::npos);
   EXPECT_NE(plan.inet_table.find("ct zone set iifname map { \"brqnet-1\" : "), std::string::npos);
   // Anti-spoofing: the port's MAC with its addresses and the pair without a MAC; the pair
