@@ -163,9 +163,7 @@ std::string raw128(const Cidr& c) {
 // The frames a port may send (bridge family): its number into the mark, then anti-spoofing.
 std::string from_port_chain(int n, const FilteredPort& p) {
   std::string c = "  chain from-" + std::to_string(n) + " {\n    meta mark set meta mark | " +
-                  hex(n | (p.stateful ? 0 : 0x8000)) + "\n" +
-                  "    ether type ip udp sport 67 udp dport 68 drop\n    ether type ip6 udp sport 547 udp dport 546 drop\n"
-                  "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n";
+                  hex(n | (p.stateful ? 0 : 0x8000)) + "\n    jump no-server\n";
   // A neighbour advertisement only for the port's own IPv6 addresses (its target: bytes 8-23).
   std::string targets;
   for (const auto& [mac, cidrs] : p.sources)
@@ -204,7 +202,10 @@ std::string bridge_table(const SecurityPlan& plan) {
          " }\n  }\n"
          // The ports' numbers stay on this host: a frame leaving (a tunnel's outer packet
          // included) carries no mark of ours.
-         "  chain postrouting {\n    type filter hook postrouting priority 300; policy accept;\n    meta mark set 0\n  }\n" +
+         "  chain postrouting {\n    type filter hook postrouting priority 300; policy accept;\n    meta mark set 0\n  }\n"
+         // No port is a DHCP server or a router.
+         "  chain no-server {\n    ether type ip udp sport 67 udp dport 68 drop\n    ether type ip6 udp sport 547 udp dport 546 drop\n"
+         "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n  }\n" +
          chains;
 }
 
@@ -235,20 +236,29 @@ std::string group_chains(const std::string& group, const std::vector<PortRule>& 
   return in + "  }\n" + out + "  }\n";
 }
 
+// What every port gets whatever its groups say (as Neutron), once for all ports: what
+// anti-spoofing dropped already, again after reassembly (a header in a later fragment);
+// DHCP, metadata and neighbour discovery allowed (the allowed bit, like a group's rule).
+std::string implicit_chains() {
+  auto allow = std::string(" meta mark set meta mark | ") + kAllowed + " return\n";
+  return "  chain implicit-o {\n"
+         "    udp sport 67 udp dport 68 drop\n    udp sport 547 udp dport 546 drop\n"
+         "    icmpv6 type { nd-router-advert, nd-redirect } drop\n"
+         "    ip daddr 169.254.169.254 tcp dport 80" + allow +
+         "    udp sport 68 udp dport 67" + allow + "    udp sport 546 udp dport 547" + allow +
+         "    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, "
+         "mld2-listener-report }" + allow + "  }\n"
+         "  chain implicit-i {\n"
+         "    udp sport 67 udp dport 68" + allow + "    udp sport 547 udp dport 546" + allow +
+         "    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query }" + allow +
+         "  }\n";
+}
+
 // A port's verdict: the implicit rules, then its groups' chains; allowed if one matched.
 std::string port_chains(int n, const FilteredPort& p) {
   auto num = std::to_string(n);
-  // What anti-spoofing dropped already, again after reassembly (a header in a later fragment).
-  std::string out = "  chain egress-" + num + " {\n" +
-                    "    udp sport 67 udp dport 68 drop\n    udp sport 547 udp dport 546 drop\n"
-                    "    icmpv6 type { nd-router-advert, nd-redirect } drop\n"
-                    "    ip daddr 169.254.169.254 tcp dport 80 return\n"
-                    "    udp sport 68 udp dport 67 return\n    udp sport 546 udp dport 547 return\n"
-                    "    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, "
-                    "mld2-listener-report } return\n";
-  std::string in = "  chain ingress-" + num + " {\n" +
-                   "    udp sport 67 udp dport 68 return\n    udp sport 547 udp dport 546 return\n"
-                   "    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } return\n";
+  std::string out = "  chain egress-" + num + " {\n    jump implicit-o\n";
+  std::string in = "  chain ingress-" + num + " {\n    jump implicit-i\n";
   for (const auto& g : p.groups) {
     in += "    jump " + group_chain(g, true) + "\n";
     out += "    jump " + group_chain(g, false) + "\n";
@@ -258,7 +268,7 @@ std::string port_chains(int n, const FilteredPort& p) {
 }
 
 std::string inet_table(const SecurityPlan& plan) {
-  std::string sets, zones, bridges, untracked, egress, ingress, chains;
+  std::string sets, zones, bridges, untracked, egress, ingress, chains = implicit_chains();
   for (const auto& [group, rules] : plan.group_rules) chains += group_chains(group, rules);
   for (const auto& [group, cidrs] : plan.members)
     for (int family : {4, 6}) {

@@ -50,7 +50,9 @@ TEST(SecgroupPlan, RulesBecomeStatementsOfThePortsChains) {
   EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 ip6 saddr 2001:db8::/64 meta mark set meta mark | 0x80000000 return"),
             std::string::npos) << plan.inet_table;
   EXPECT_NE(plan.inet_table.find("elements = { 10.0.0.5, 10.0.0.7 }"), std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("chain ingress-" + n + " {\n    udp sport 67 udp dport 68 return\n    udp sport 547 udp dport 546 return\n"), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("chain ingress-" + n + " {\n    jump implicit-i\n    jump g-g-db-i\n"), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("ip daddr 169.254.169.254 tcp dport 80 meta mark set meta mark | 0x80000000 return"),
+            std::string::npos);
   EXPECT_NE(plan.inet_table.find("    jump g-g-db-i\n    meta mark & 0x80000000 != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n"), std::string::npos) << plan.inet_table;
   EXPECT_NE(plan.inet_table.find("ct state invalid drop"), std::string::npos);
   EXPECT_NE(plan.inet_table.find("ct zone set iifname map { \"brqnet-1\" : "), std::string::npos);
@@ -62,6 +64,7 @@ TEST(SecgroupPlan, RulesBecomeStatementsOfThePortsChains) {
   EXPECT_NE(plan.bridge_table.find("ip6 saddr { 2001:db8::6, fe80::f816:3eff:fe00:6 } return"), std::string::npos)
       << plan.bridge_table;
   EXPECT_NE(plan.bridge_table.find("ether type ip udp sport 67 udp dport 68 drop"), std::string::npos);
+  EXPECT_NE(plan.bridge_table.find("    jump no-server\n"), std::string::npos);
   EXPECT_NE(plan.bridge_table.find("icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000006, "), std::string::npos) << plan.bridge_table;
   EXPECT_NE(plan.inet_table.find(", * : drop }"), std::string::npos);
   EXPECT_NE(plan.bridge_table.find("nd-router-advert"), std::string::npos);
