@@ -338,3 +338,32 @@ def test_agent_sigkill_drops_no_packet_of_an_allowed_flow(sandbox):
                  15, f"{host}'s agent to reconcile")
         log = (sb.tmp / "sandbox" / f"{host}.log").read_text().split("registered host")[-1]
         assert "first reconcile: 0 changes" in log, log[-2000:]
+
+
+def test_remote_address_group_admits_its_addresses_and_a_removed_one_is_cut(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.68.0.0/24", router=True)
+    vm(sb, "a", "cmp1", "n1")
+    fip = sb.osc_json("floating", "ip", "create", "public", "--port", port_of(sb, "a"))["floating_ip_address"]
+    echo_server(sb, "a", 5000)
+    sb.osc("address", "group", "create", "--address", "198.51.100.0/24", "partners")
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "tcp", "--dst-port", "5000",
+           "--remote-address-group", "partners")
+    sb.run("wait")
+    assert not tcp_open(sb, "internet", fip, 5000), "203.0.113.1 got in before it was in the address group"
+    # The internet host's address joins the group: it gets in (to 5000 only).
+    sb.osc("address", "group", "set", "--address", "203.0.113.1/32", "partners")
+    sb.run("wait")
+    assert tcp_open(sb, "internet", fip, 5000)
+    assert not tcp_open(sb, "internet", fip, 5001)
+    session = background(sb, "internet", "python3", "-u", "-c", SESSION, fip, "5000", "6")
+    wait_for(lambda: session.stdout.readline().startswith("connected"), 10, "the session to connect")
+    assert session.stdout.readline().strip(), "the session echoes nothing"
+    # The address leaves the group: the session is cut, and no new one gets in.
+    sb.osc("address", "group", "unset", "--address", "203.0.113.1/32", "partners")
+    removed_at = time.time()
+    out, _ = session.communicate(timeout=20)
+    echoes = [float(l) for l in out.split() if l[0].isdigit()]
+    late = [t - removed_at for t in echoes if t > removed_at + 1.0]
+    assert not late, f"echoes {late} s after the address left the group"
+    assert not tcp_open(sb, "internet", fip, 5000)
