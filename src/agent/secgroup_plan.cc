@@ -69,9 +69,10 @@ bool has_ports(uint8_t p) { return p == 6 || p == 17 || p == 33 || p == 132 || p
 bool is_icmp(uint8_t p) { return p == 1 || p == 58; }
 
 std::string set_name(const std::string& group, int family) { return "m-" + group + "-" + std::to_string(family); }
+std::string address_set_name(const std::string& id, int family) { return "a-" + id + "-" + std::to_string(family); }
 
 // One stored rule as it applies to a port; null when it can never match here (an unknown
-// protocol, an address group, a remote set the host does not have): such a rule allows nothing.
+// protocol, a remote set the host does not have): such a rule allows nothing.
 std::optional<PortRule> port_rule(const view::SecurityGroupRule& r, const view::HostView& view) {
   PortRule out;
   if (r.direction != "ingress" && r.direction != "egress") return std::nullopt;
@@ -92,7 +93,6 @@ std::optional<PortRule> port_rule(const view::SecurityGroupRule& r, const view::
     out.icmp_type = static_cast<uint8_t>(*lo);
     if (hi) out.icmp_code = static_cast<uint8_t>(*hi);
   }
-  if (r.remote_address_group_id) return std::nullopt;
   if (r.remote_ip_prefix) {
     auto c = Cidr::parse(*r.remote_ip_prefix);
     if (!c || c->network.version != out.family) return std::nullopt;
@@ -100,6 +100,9 @@ std::optional<PortRule> port_rule(const view::SecurityGroupRule& r, const view::
   } else if (r.remote_group_id) {
     if (!plain(*r.remote_group_id) || !view.sgmembers.count(*r.remote_group_id)) return std::nullopt;
     out.remote_group = *r.remote_group_id;
+  } else if (r.remote_address_group_id) {
+    if (!plain(*r.remote_address_group_id) || !view.addrgroups.count(*r.remote_address_group_id)) return std::nullopt;
+    out.address_group = *r.remote_address_group_id;
   }
   return out;
 }
@@ -224,6 +227,7 @@ std::string rule_statement(const PortRule& r) {
   auto side = std::string(r.family == 4 ? " ip " : " ip6 ") + (r.ingress ? "saddr " : "daddr ");
   if (r.prefix) s += side + r.prefix->str();
   if (r.remote_group) s += side + "@" + set_name(*r.remote_group, r.family);
+  if (r.address_group) s += side + "@" + address_set_name(*r.address_group, r.family);
   return s + " meta mark set meta mark | " + kAllowed + " return\n";
 }
 
@@ -267,15 +271,20 @@ std::string port_chains(int n, const FilteredPort& p) {
   return out + verdict + in + verdict;
 }
 
+// A named interval set of one family's addresses (a remote group's or an address group's).
+std::string address_set(const std::string& name, int family, const std::vector<Cidr>& cidrs) {
+  auto items = of_family(cidrs, family);
+  return "  set " + name + " {\n    type " + (family == 4 ? "ipv4_addr" : "ipv6_addr") + "\n    flags interval\n" +
+         (items.empty() ? "" : "    elements = { " + joined(items) + " }\n") + "  }\n";
+}
+
 std::string inet_table(const SecurityPlan& plan) {
   std::string sets, zones, bridges, untracked, egress, ingress, chains = implicit_chains();
   for (const auto& [group, rules] : plan.group_rules) chains += group_chains(group, rules);
   for (const auto& [group, cidrs] : plan.members)
-    for (int family : {4, 6}) {
-      auto items = of_family(cidrs, family);
-      sets += "  set " + set_name(group, family) + " {\n    type " + (family == 4 ? "ipv4_addr" : "ipv6_addr") +
-              "\n    flags interval\n" + (items.empty() ? "" : "    elements = { " + joined(items) + " }\n") + "  }\n";
-    }
+    for (int family : {4, 6}) sets += address_set(set_name(group, family), family, cidrs);
+  for (const auto& [id, cidrs] : plan.address_groups)
+    for (int family : {4, 6}) sets += address_set(address_set_name(id, family), family, cidrs);
   std::map<std::string, int> bridge_zones;
   for (const auto& [id, p] : plan.ports) {
     bridge_zones[p.bridge] = p.zone;
@@ -352,6 +361,13 @@ SecurityPlan plan_security(const view::HostView& view, SgNumbers& numbers) {
           if (auto c = Cidr::parse(ip)) cidrs.push_back(*c);
         plan.members[*r.remote_group] = merged(cidrs);
       }
+    for (const auto& r : it->second.rules)
+      if (r.address_group && !plan.address_groups.count(*r.address_group)) {
+        std::vector<Cidr> cidrs;
+        for (const auto& a : view.addrgroups.at(*r.address_group).addresses)
+          if (auto c = Cidr::parse(a)) cidrs.push_back(*c);
+        plan.address_groups[*r.address_group] = merged(cidrs);
+      }
     ++it;
   }
   if (plan.ports.empty()) return plan;
@@ -368,11 +384,14 @@ void add_security_tables(const SecurityPlan& plan, kernel::State& host) {
 
 namespace {
 
+// A rule's remote addresses (empty: any, or none for a remote set).
 std::vector<Cidr> remotes(const PortRule& r, const SecurityPlan& plan) {
   if (r.prefix) return {*r.prefix};
-  if (!r.remote_group) return {};
-  auto it = plan.members.find(*r.remote_group);
-  return it == plan.members.end() ? std::vector<Cidr>{} : of_family(it->second, r.family);
+  const auto& sets = r.remote_group ? plan.members : plan.address_groups;
+  auto name = r.remote_group ? r.remote_group : r.address_group;
+  if (!name) return {};
+  auto it = sets.find(*name);
+  return it == sets.end() ? std::vector<Cidr>{} : of_family(it->second, r.family);
 }
 
 // The connections `r` allowed for port `p`, limited to the remote addresses `far` (empty: any).
@@ -417,12 +436,13 @@ std::vector<kernel::FlowMatch> flows_to_cut(const SecurityPlan& before, const Se
     cut_addresses(old, lost_own, cuts);
     for (const auto& r : old.rules) {
       auto was = remotes(r, before);
+      bool remote_set = r.remote_group || r.address_group;
       if (!now->second.rules.count(r)) {
-        if (r.remote_group && was.empty()) continue;  // it matched no address
+        if (remote_set && was.empty()) continue;  // it matched no address
         if (auto m = flows_of(now->second, r, was)) cuts.push_back(*m);
         continue;
       }
-      if (!r.remote_group) continue;
+      if (!remote_set) continue;
       auto is = remotes(r, after);
       std::vector<Cidr> lost;
       for (const auto& c : was)

@@ -9,7 +9,8 @@
 //    bridge (network), then in forward: unmarked packets pass, invalid ones drop,
 //    established/related pass, and the rest jump by mark to the port's egress and ingress
 //    chains: its groups' rules, the implicit ones (DHCP, metadata, neighbour discovery),
-//    default drop. remote_group_id is a named set of the group's member addresses.
+//    default drop. remote_group_id is a named set of the group's member addresses,
+//    remote_address_group_id one of the address group's addresses.
 #pragma once
 #include <map>
 #include <optional>
@@ -33,6 +34,7 @@ struct PortRule {
   std::optional<uint8_t> icmp_type, icmp_code;
   std::optional<Cidr> prefix;          // remote_ip_prefix
   std::optional<std::string> remote_group;  // remote_group_id: its member set
+  std::optional<std::string> address_group;  // remote_address_group_id: its address set
   auto operator<=>(const PortRule&) const = default;
 };
 
@@ -61,6 +63,7 @@ struct SecurityPlan {
   std::set<std::string> open_ports;                          // port security off: not filtered at all
   std::map<std::string, std::vector<PortRule>> group_rules;  // each filtered port's group: its chains' rules
   std::map<std::string, std::vector<Cidr>> members;          // remote group -> addresses (merged)
+  std::map<std::string, std::vector<Cidr>> address_groups;   // address group -> addresses (merged)
   std::string bridge_table, inet_table;                      // table bodies; "" when no port is filtered
   bool operator==(const SecurityPlan&) const = default;
 };
@@ -72,8 +75,8 @@ void add_security_tables(const SecurityPlan& plan, kernel::State& host);
 
 // The connections allowed before that the rules no longer allow, as Neutron cuts them: for
 // each rule a port lost (removed, or the port left its group) and each address a remote
-// group lost, the port's connections that rule matched; every connection of a port that
-// went, and of an address a port lost.
+// group or address group lost, the port's connections that rule matched; every connection
+// of a port that went, and of an address a port lost.
 std::vector<kernel::FlowMatch> flows_to_cut(const SecurityPlan& before, const SecurityPlan& after);
 
 // An IP protocol as Neutron accepts it (a name or a number 0-255), as its number.

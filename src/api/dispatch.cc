@@ -90,7 +90,7 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
                                settings.dnsmasq_dns_servers, settings.enable_isolated_metadata, settings.force_metadata});
   // The planner starts from every stored input at once (any order), then follows commits.
   for (const char* kind : {"hosts", "networks", "subnets", "routers", "floatingips", "l3_bindings", "ports",
-                           "port_forwardings", "security_groups", "security_group_rules"})
+                           "port_forwardings", "security_groups", "security_group_rules", "address_groups"})
     if (const Table* t = model_.find_table(kind))
       for (const auto& [id, obj] : *t) planner_.load(kind, id, obj);
   planner_.rebuild(model_.revision);

@@ -10,7 +10,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::pair<Kind, std::string_view>, 11> kKinds{{{Kind::network, "network"},
+constexpr std::array<std::pair<Kind, std::string_view>, 12> kKinds{{{Kind::network, "network"},
                                                                    {Kind::port, "port"},
                                                                    {Kind::l2pop, "l2pop"},
                                                                    {Kind::router, "router"},
@@ -20,7 +20,8 @@ constexpr std::array<std::pair<Kind, std::string_view>, 11> kKinds{{{Kind::netwo
                                                                    {Kind::dhcp, "dhcp"},
                                                                    {Kind::portsec, "portsec"},
                                                                    {Kind::secgroup, "secgroup"},
-                                                                   {Kind::sgmembers, "sgmembers"}}};
+                                                                   {Kind::sgmembers, "sgmembers"},
+                                                                   {Kind::addrgroup, "addrgroup"}}};
 
 // The decoder, generic over the described structs: every member must be there with its
 // type (null for an absent optional); members it does not know are skipped. Boost.JSON's
@@ -109,7 +110,7 @@ std::optional<ArpId> ArpId::parse(std::string_view id) {
 
 bool HostView::empty() const {
   return networks.empty() && ports.empty() && l2pop.empty() && routers.empty() && arp.empty() && snat.empty() && fips.empty() && dhcp.empty() &&
-         portsec.empty() && secgroups.empty() && sgmembers.empty();
+         portsec.empty() && secgroups.empty() && sgmembers.empty() && addrgroups.empty();
 }
 
 Status put(HostView& view, std::string_view kind, const std::string& id, const json::value& obj) {
@@ -129,6 +130,7 @@ Status put(HostView& view, std::string_view kind, const std::string& id, const j
     case Kind::portsec: return decode_into(view.portsec, kind, id, obj);
     case Kind::secgroup: return decode_into(view.secgroups, kind, id, obj);
     case Kind::sgmembers: return decode_into(view.sgmembers, kind, id, obj);
+    case Kind::addrgroup: return decode_into(view.addrgroups, kind, id, obj);
   }
   return {};
 }
@@ -148,6 +150,7 @@ void erase(HostView& view, std::string_view kind, const std::string& id) {
     case Kind::portsec: view.portsec.erase(id); break;
     case Kind::secgroup: view.secgroups.erase(id); break;
     case Kind::sgmembers: view.sgmembers.erase(id); break;
+    case Kind::addrgroup: view.addrgroups.erase(id); break;
   }
 }
 
@@ -164,6 +167,7 @@ std::vector<std::tuple<Kind, std::string, json::object>> entries(const HostView&
   list(out, Kind::portsec, view.portsec);
   list(out, Kind::secgroup, view.secgroups);
   list(out, Kind::sgmembers, view.sgmembers);
+  list(out, Kind::addrgroup, view.addrgroups);
   return out;
 }
 

@@ -22,9 +22,9 @@
 namespace nt::view {
 
 // The version of the watch stream's format; the stream's first line says it.
-inline constexpr int kProtocolVersion = 4;  // 3: dhcp entries; 4: portsec, secgroup, sgmembers
+inline constexpr int kProtocolVersion = 5;  // 3: dhcp entries; 4: portsec, secgroup, sgmembers; 5: addrgroup
 
-enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers };
+enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers, addrgroup };
 std::string_view kind_name(Kind kind);
 std::optional<Kind> parse_kind(std::string_view name);
 
@@ -238,6 +238,15 @@ struct GroupMembers {
 };
 BOOST_DESCRIBE_STRUCT(GroupMembers, (), (ips))
 
+// The addresses of an address group named as remote_address_group_id by a rule of one of
+// the host's groups (kind addrgroup, by the address group): its CIDRs as the API stored
+// them (network/prefixlen), sorted, unique.
+struct AddressGroup {
+  std::vector<std::string> addresses;
+  bool operator==(const AddressGroup&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(AddressGroup, (), (addresses))
+
 // An arp entry's id: "<router>|<port>".
 struct ArpId {
   std::string router, port;
@@ -258,6 +267,7 @@ struct HostView {
   std::map<std::string, PortSecurity> portsec;      // by port
   std::map<std::string, SecurityGroup> secgroups;   // by group
   std::map<std::string, GroupMembers> sgmembers;    // by (remote) group
+  std::map<std::string, AddressGroup> addrgroups;   // by address group
   bool operator==(const HostView&) const = default;
   bool empty() const;
 };

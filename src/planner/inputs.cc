@@ -14,7 +14,7 @@ using jget::str;
 
 namespace {
 
-constexpr std::array<std::pair<Table, std::string_view>, 10> kTables{{{Table::networks, "networks"},
+constexpr std::array<std::pair<Table, std::string_view>, 11> kTables{{{Table::networks, "networks"},
                                                                      {Table::ports, "ports"},
                                                                      {Table::hosts, "hosts"},
                                                                      {Table::routers, "routers"},
@@ -23,7 +23,8 @@ constexpr std::array<std::pair<Table, std::string_view>, 10> kTables{{{Table::ne
                                                                      {Table::l3_bindings, "l3_bindings"},
                                                                      {Table::port_forwardings, "port_forwardings"},
                                                                      {Table::security_groups, "security_groups"},
-                                                                     {Table::security_group_rules, "security_group_rules"}}};
+                                                                     {Table::security_group_rules, "security_group_rules"},
+                                                                     {Table::address_groups, "address_groups"}}};
 
 PortRow port_row(const std::string& id, const json::object& o) {
   PortRow p{id, str(o, "network_id"), str(o, "mac_address"), str(o, "device_owner"), str(o, "device_id"),
@@ -105,6 +106,15 @@ SecurityGroupRuleRow rule_row(const std::string& id, const json::object& o) {
   return r;
 }
 
+AddressGroupRow address_group_row(const std::string& id, const json::object& o) {
+  AddressGroupRow g{id, {}};
+  for (const auto& a : jget::arr(o, "addresses"))
+    if (a.is_string()) g.addresses.emplace_back(a.get_string());
+  std::sort(g.addresses.begin(), g.addresses.end());
+  g.addresses.erase(std::unique(g.addresses.begin(), g.addresses.end()), g.addresses.end());
+  return g;
+}
+
 template <class R>
 void put_or_erase(std::map<std::string, R>& table, const std::string& id, const std::optional<Row>& row) {
   if (row) table.insert_or_assign(id, std::get<R>(*row));
@@ -134,6 +144,7 @@ Row parse_row(Table table, const std::string& id, const json::object& o) {
     case Table::port_forwardings: return forward_row(id, o);
     case Table::security_groups: return SecurityGroupRow{id, jget::flag(o, "stateful", true)};
     case Table::security_group_rules: return rule_row(id, o);
+    case Table::address_groups: return address_group_row(id, o);
   }
   return NetworkRow{};
 }
@@ -166,6 +177,7 @@ void Inputs::apply(const Change& c) {
       return;
     case Table::security_groups: return put_or_erase(security_groups, c.id, c.row);
     case Table::security_group_rules: return put_or_erase(security_group_rules, c.id, c.row);
+    case Table::address_groups: return put_or_erase(address_groups, c.id, c.row);
   }
 }
 

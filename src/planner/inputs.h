@@ -27,7 +27,8 @@ enum class Table {
   l3_bindings,
   port_forwardings,
   security_groups,
-  security_group_rules
+  security_group_rules,
+  address_groups
 };
 std::optional<Table> parse_table(std::string_view name);
 
@@ -107,8 +108,14 @@ struct SecurityGroupRuleRow {
   view::SecurityGroupRule rule;
 };
 
+// An address group: its CIDRs (network/prefixlen as the API stored them), sorted, unique.
+struct AddressGroupRow {
+  std::string id;
+  std::vector<std::string> addresses;
+};
+
 using Row = std::variant<NetworkRow, PortRow, HostRow, RouterRow, SubnetRow, FipRow, BindingRow, PortForwardRow,
-                         SecurityGroupRow, SecurityGroupRuleRow>;
+                         SecurityGroupRow, SecurityGroupRuleRow, AddressGroupRow>;
 
 // One change of one input: the new row, or nullopt when it was deleted.
 struct Change {
@@ -134,6 +141,7 @@ struct Inputs {
   std::map<std::string, std::set<std::string>> fip_forwardings;  // floating IP -> its forwardings
   std::map<std::string, SecurityGroupRow> security_groups;
   std::map<std::string, SecurityGroupRuleRow> security_group_rules;
+  std::map<std::string, AddressGroupRow> address_groups;
   // Stores the change's row (or removes it).
   void apply(const Change& change);
 };

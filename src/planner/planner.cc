@@ -79,7 +79,8 @@ std::optional<json::object> Planner::entry(const std::string& host, const ViewKe
     case Kind::dhcp: ++dhcp_.stats.entries; return dhcp_.entry(host, key.second);
     case Kind::portsec:
     case Kind::secgroup:
-    case Kind::sgmembers: ++secgroups_.stats.entries; return secgroups_.entry(host, *kind, key.second);
+    case Kind::sgmembers:
+    case Kind::addrgroup: ++secgroups_.stats.entries; return secgroups_.entry(host, *kind, key.second);
   }
   return std::nullopt;
 }
@@ -254,6 +255,10 @@ void Planner::apply(const Change& c, int64_t revision) {
     case Table::security_groups:
       in_.apply(c);
       keys = secgroups_.group_changed(c.id);
+      break;
+    case Table::address_groups:
+      in_.apply(c);
+      keys = secgroups_.address_group_changed(c.id);
       break;
     case Table::security_group_rules: {
       std::optional<planner::SecurityGroupRuleRow> previous;

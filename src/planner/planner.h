@@ -4,7 +4,7 @@
 //    time, in change-log order, read once into typed rows.
 //  - Nodes, one file each: topology (the L3 indexes, no entries of its own), l2 (network,
 //    port, l2pop), dvr (router, arp), snat, fip, dhcp, secgroups (portsec, secgroup,
-//    sgmembers). Each keeps its own indexes, says which
+//    sgmembers, addrgroup). Each keeps its own indexes, says which
 //    (host, entry) keys a change may affect, builds any one of its entries, and computes
 //    all of them for a host from scratch (recompute). This file wires them.
 //  - Output: per host, a set of entries keyed by (kind, id) (channel/entries.h), each
@@ -48,7 +48,7 @@ class Planner {
   void apply(const planner::Change& change, int64_t revision = 0);
   // The same from a stored row: `kind` is its table's name ("networks", "ports", "hosts",
   // "routers", "subnets", "floatingips", "l3_bindings", "port_forwardings",
-  // "security_groups", "security_group_rules"; others are ignored), obj nullopt
+  // "security_groups", "security_group_rules", "address_groups"; others are ignored), obj nullopt
   // = deleted.
   void apply(const std::string& kind, const std::string& id, const std::optional<boost::json::object>& obj,
              int64_t revision = 0);

@@ -1,6 +1,7 @@
 #include "planner/secgroups.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "common/names.h"
@@ -53,6 +54,10 @@ std::vector<std::string> SecGroupNode::addresses(const PortRow& p) {
 
 std::string SecGroupNode::remote(const SecurityGroupRuleRow& r) { return r.rule.remote_group_id.value_or(""); }
 
+std::string SecGroupNode::address_group(const SecurityGroupRuleRow& r) {
+  return r.rule.remote_address_group_id.value_or("");
+}
+
 void SecGroupNode::index(const PortRow& p, int delta) {
   auto update = [&](std::map<std::string, std::set<std::string>>& m, const std::string& key) {
     auto& s = m[key];
@@ -73,6 +78,8 @@ void SecGroupNode::index_rule(const SecurityGroupRuleRow& r, int delta) {
   else ids.erase(r.id);
   if (ids.empty()) rules_.erase(r.security_group_id);
   if (auto to = remote(r); !to.empty()) count(remotes_, r.security_group_id, to, delta), count(referrers_, to, r.security_group_id, delta);
+  if (auto a = address_group(r); !a.empty())
+    count(address_groups_, r.security_group_id, a, delta), count(address_referrers_, a, r.security_group_id, delta);
 }
 
 void SecGroupNode::mark(Keys& keys, const std::string& host, Kind kind, const std::string& id) const {
@@ -87,16 +94,17 @@ void SecGroupNode::mark_group_hosts(Keys& keys, const std::string& group, Kind k
   for (const auto& [host, n] : it->second) mark(keys, host, kind, id);
 }
 
-// sgmembers of `group` on every host that needs it: the hosts of the groups naming it.
-void SecGroupNode::mark_members(Keys& keys, const std::string& group) const {
-  auto it = referrers_.find(group);
-  if (it == referrers_.end()) return;
-  for (const auto& [referrer, n] : it->second) mark_group_hosts(keys, referrer, Kind::sgmembers, group);
+// The sgmembers (or addrgroup) entry `id` on every host that needs it: the hosts of the
+// groups whose rules name it (`referrers`: referrers_ or address_referrers_).
+void SecGroupNode::mark_referrers(Keys& keys, const Counts& referrers, Kind kind, const std::string& id) const {
+  auto it = referrers.find(id);
+  if (it == referrers.end()) return;
+  for (const auto& [referrer, n] : it->second) mark_group_hosts(keys, referrer, kind, id);
 }
 
-bool SecGroupNode::needs_members(const std::string& host, const std::string& group) const {
-  auto it = referrers_.find(group);
-  if (it == referrers_.end()) return false;
+bool SecGroupNode::needs(const Counts& referrers, const std::string& host, const std::string& id) const {
+  auto it = referrers.find(id);
+  if (it == referrers.end()) return false;
   return std::any_of(it->second.begin(), it->second.end(),
                      [&](const auto& referrer) { return count_of(group_hosts_, referrer.first, host) > 0; });
 }
@@ -133,8 +141,10 @@ Keys SecGroupNode::port_changed(const PortRow* before, const PortRow* after) {
     mark(keys, host, Kind::secgroup, g);
     if (auto r = remotes_.find(g); r != remotes_.end())
       for (const auto& [to, n] : r->second) mark(keys, host, Kind::sgmembers, to);
+    if (auto a = address_groups_.find(g); a != address_groups_.end())
+      for (const auto& [to, n] : a->second) mark(keys, host, Kind::addrgroup, to);
   }
-  for (const auto& g : changed) mark_members(keys, g);
+  for (const auto& g : changed) mark_referrers(keys, referrers_, Kind::sgmembers, g);
   return keys;
 }
 
@@ -145,21 +155,32 @@ Keys SecGroupNode::group_changed(const std::string& group) {
   return keys;
 }
 
+Keys SecGroupNode::address_group_changed(const std::string& id) {
+  ++stats.changes;
+  Keys keys;
+  mark_referrers(keys, address_referrers_, Kind::addrgroup, id);
+  return keys;
+}
+
 Keys SecGroupNode::rule_changed(const SecurityGroupRuleRow* before, const SecurityGroupRuleRow* after) {
   ++stats.changes;
   Keys keys;
   for (const auto* r : {before, after})
     if (r) mark_group_hosts(keys, r->security_group_id, Kind::secgroup, r->security_group_id);
-  auto pair = [&](const SecurityGroupRuleRow* r) {
-    return r ? std::pair{r->security_group_id, remote(*r)} : std::pair<std::string, std::string>{};
+  // (group, remote group, address group) the rule names.
+  using Named = std::tuple<std::string, std::string, std::string>;
+  auto named = [&](const SecurityGroupRuleRow* r) {
+    return r ? Named{r->security_group_id, remote(*r), address_group(*r)} : Named{};
   };
-  auto old_pair = pair(before), new_pair = pair(after);
+  auto old_named = named(before), new_named = named(after);
   if (before) index_rule(*before, -1);
   if (after) index_rule(*after, +1);
   // The rule's group's hosts do not depend on rules: marking after the update is enough.
-  if (old_pair != new_pair)
-    for (const auto& [g, to] : {old_pair, new_pair})
+  if (old_named != new_named)
+    for (const auto& [g, to, a] : {old_named, new_named}) {
       if (!to.empty()) mark_group_hosts(keys, g, Kind::sgmembers, to);
+      if (!a.empty()) mark_group_hosts(keys, g, Kind::addrgroup, a);
+    }
   return keys;
 }
 
@@ -207,8 +228,13 @@ std::optional<json::object> SecGroupNode::entry(const std::string& host, Kind ki
       return view::encode(*g);
     }
     case Kind::sgmembers:
-      if (!needs_members(host, id)) return std::nullopt;
+      if (!needs(referrers_, host, id)) return std::nullopt;
       return view::encode(members_entry(id));
+    case Kind::addrgroup: {
+      auto a = in_.address_groups.find(id);
+      if (a == in_.address_groups.end() || !needs(address_referrers_, host, id)) return std::nullopt;
+      return view::encode(view::AddressGroup{a->second.addresses});
+    }
     default: return std::nullopt;
   }
 }
@@ -224,12 +250,16 @@ void SecGroupNode::recompute(const std::string& host, WireView& out) const {
   }
   if (groups.empty()) return;
   std::map<std::string, view::SecurityGroup> found;
-  std::set<std::string> remotes;
+  std::set<std::string> remotes, named;
   for (const auto& [id, r] : in_.security_group_rules) {
     if (!groups.count(r.security_group_id)) continue;
     found[r.security_group_id].rules.push_back(r.rule);  // the map's order: by id
     if (auto to = remote(r); !to.empty()) remotes.insert(to);
+    if (auto a = address_group(r); !a.empty()) named.insert(a);
   }
+  for (const auto& a : named)
+    if (auto row = in_.address_groups.find(a); row != in_.address_groups.end())
+      out[key(Kind::addrgroup, a)] = view::encode(view::AddressGroup{row->second.addresses});
   for (const auto& g : groups) {
     auto row = in_.security_groups.find(g);
     if (row == in_.security_groups.end()) continue;
@@ -256,13 +286,16 @@ void SecGroupNode::build(const std::string& host, SharedView& out) const {
     for (const auto& id : mine->second) put(Kind::portsec, id);
   auto groups = host_groups_.find(host);
   if (groups == host_groups_.end()) return;
-  std::set<std::string> remotes;
+  std::set<std::string> remotes, named;
   for (const auto& [g, n] : groups->second) {
     put(Kind::secgroup, g);
     if (auto r = remotes_.find(g); r != remotes_.end())
       for (const auto& [to, k] : r->second) remotes.insert(to);
+    if (auto a = address_groups_.find(g); a != address_groups_.end())
+      for (const auto& [to, k] : a->second) named.insert(to);
   }
   for (const auto& to : remotes) put(Kind::sgmembers, to);
+  for (const auto& a : named) put(Kind::addrgroup, a);
 }
 
 std::set<std::string> SecGroupNode::hosts() const {
@@ -273,7 +306,7 @@ std::set<std::string> SecGroupNode::hosts() const {
 
 void SecGroupNode::clear() {
   by_host_.clear(), members_.clear(), group_hosts_.clear(), host_groups_.clear();
-  rules_.clear(), remotes_.clear(), referrers_.clear();
+  rules_.clear(), remotes_.clear(), referrers_.clear(), address_groups_.clear(), address_referrers_.clear();
   for (const auto& [id, r] : in_.security_group_rules) index_rule(r, +1);
 }
 

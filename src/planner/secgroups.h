@@ -1,4 +1,4 @@
-// Engine node "secgroups": what each host's firewall must know (issue 14), as three kinds
+// Engine node "secgroups": what each host's firewall must know (issue 14), as four kinds
 // of entries:
 //  - portsec (by port): every VM port bound to the host (any owner but network:*): its
 //    tap, MAC, fixed IPs, port_security_enabled, security groups and allowed address pairs;
@@ -6,9 +6,12 @@
 //    stateful flag and its rules (sorted by id);
 //  - sgmembers (by group R): on every host that has a port with port security in a group
 //    whose rules name R as remote_group_id: the addresses of R's members (every fixed IP
-//    and allowed address pair of every port in R with port security, bound or not).
-// Indexes (group -> members, group -> host -> count, group <-> remote groups, group ->
-// rules) make a change cost what it touches, never a walk over every port.
+//    and allowed address pair of every port in R with port security, bound or not);
+//  - addrgroup (by address group A): on the same hosts for the groups whose rules name A
+//    as remote_address_group_id: A's addresses (CIDRs, sorted).
+// Indexes (group -> members, group -> host -> count, group <-> remote groups, group <->
+// address groups, group -> rules) make a change cost what it touches, never a walk over
+// every port.
 #pragma once
 #include <boost/json.hpp>
 #include <map>
@@ -32,12 +35,15 @@ class SecGroupNode {
   // already holding `after`. Marks its portsec entry on its old and new host; sgmembers of
   // every group it left, joined (or whose addresses it changed) on the hosts that need
   // them; and, where a host got its first or lost its last filtered port in a group, that
-  // group's secgroup and the sgmembers of the groups its rules name, on that host.
+  // group's secgroup and the sgmembers and addrgroup entries its rules name, on that host.
   Keys port_changed(const PortRow* before, const PortRow* after);
   // A group's own row: its secgroup entries.
   Keys group_changed(const std::string& group);
+  // An address group's row (its addresses, or deleted): its addrgroup entries.
+  Keys address_group_changed(const std::string& id);
   // A rule changed (either may be null): its group's secgroup entries, and sgmembers of
-  // its old and new remote group on its group's hosts when the remote changed.
+  // its old and new remote group (addrgroup: address group) on its group's hosts when the
+  // remote changed.
   Keys rule_changed(const SecurityGroupRuleRow* before, const SecurityGroupRuleRow* after);
 
   std::optional<boost::json::object> entry(const std::string& host, view::Kind kind, const std::string& id) const;
@@ -56,12 +62,13 @@ class SecGroupNode {
   static bool filtered(const PortRow& port);
   static std::vector<std::string> addresses(const PortRow& port);
   static std::string remote(const SecurityGroupRuleRow& rule);
+  static std::string address_group(const SecurityGroupRuleRow& rule);
   void index(const PortRow& port, int delta);
   void index_rule(const SecurityGroupRuleRow& rule, int delta);
   void mark(Keys& keys, const std::string& host, view::Kind kind, const std::string& id) const;
-  void mark_members(Keys& keys, const std::string& group) const;
+  void mark_referrers(Keys& keys, const Counts& referrers, view::Kind kind, const std::string& id) const;
   void mark_group_hosts(Keys& keys, const std::string& group, view::Kind kind, const std::string& id) const;
-  bool needs_members(const std::string& host, const std::string& group) const;
+  bool needs(const Counts& referrers, const std::string& host, const std::string& id) const;
   view::PortSecurity describe(const PortRow& port) const;
   std::optional<view::SecurityGroup> group_entry(const std::string& group) const;
   view::GroupMembers members_entry(const std::string& group) const;
@@ -74,6 +81,8 @@ class SecGroupNode {
   std::map<std::string, std::set<std::string>> rules_;    // group -> its rules
   Counts remotes_;                                        // group -> remote groups its rules name (rule counts)
   Counts referrers_;                                      // remote group -> groups whose rules name it
+  Counts address_groups_;                                 // group -> address groups its rules name (rule counts)
+  Counts address_referrers_;                              // address group -> groups whose rules name it
 };
 
 }  // namespace nt::planner

@@ -161,6 +161,71 @@ TEST(SecgroupPlan, AMemberLeavingARemoteGroupCutsItsConnectionsOnly) {
   EXPECT_EQ(cuts[0].sources[0].str(), "10.0.0.7/32");
 }
 
+// The web group lets tcp 5000 in from address group ag-1 (v4 and v6 rules).
+view::HostView host_with_address_group() {
+  auto view = host_with_web_and_db();
+  auto api = rule("r5", "ingress", "IPv4");
+  api.protocol = "tcp", api.port_range_min = 5000, api.port_range_max = 5000, api.remote_address_group_id = "ag-1";
+  auto api6 = api;
+  api6.id = "r6", api6.ethertype = "IPv6";
+  view.secgroups["g-web"].rules.push_back(api);
+  view.secgroups["g-web"].rules.push_back(api6);
+  view.addrgroups["ag-1"] = view::AddressGroup{{"198.51.100.0/24", "198.51.100.9/32", "2001:db8:1::/48", "203.0.113.1/32"}};
+  return view;
+}
+
+TEST(SecgroupPlan, AnAddressGroupRuleMatchesItsAddresses) {
+  auto view = host_with_address_group();
+  SgNumbers numbers;
+  auto plan = plan_security(view, numbers);
+  EXPECT_EQ(plan.ports.at("port-web").rules.size(), 4u);
+  EXPECT_NE(plan.inet_table.find("meta nfproto ipv4 meta l4proto 6 th dport 5000 ip saddr @a-ag-1-4 meta mark set"),
+            std::string::npos) << plan.inet_table;
+  EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 6 th dport 5000 ip6 saddr @a-ag-1-6 meta mark set"),
+            std::string::npos);
+  // One set per family, overlaps merged.
+  EXPECT_NE(plan.inet_table.find("set a-ag-1-4 {\n    type ipv4_addr\n    flags interval\n"
+                                 "    elements = { 198.51.100.0/24, 203.0.113.1 }\n  }\n"), std::string::npos) << plan.inet_table;
+  EXPECT_NE(plan.inet_table.find("set a-ag-1-6 {\n    type ipv6_addr\n    flags interval\n    elements = { 2001:db8:1::/48 }"),
+            std::string::npos);
+  // Without its entry, or with an id that is not plain, such a rule allows nothing.
+  auto missing = view;
+  missing.addrgroups.clear();
+  EXPECT_EQ(plan_security(missing, numbers).ports.at("port-web").rules.size(), 2u);
+  auto evil = view;
+  for (auto& r : evil.secgroups["g-web"].rules)
+    if (r.remote_address_group_id) r.remote_address_group_id = "ag\"; flush ruleset; \"";
+  evil.addrgroups["ag\"; flush ruleset; \""] = view.addrgroups["ag-1"];
+  evil.addrgroups["ag-1"].addresses.push_back("garbage } accept");
+  auto bad = plan_security(evil, numbers);
+  EXPECT_EQ(bad.ports.at("port-web").rules.size(), 2u);
+  EXPECT_EQ(bad.inet_table.find("flush"), std::string::npos);
+  EXPECT_EQ(bad.inet_table.find("garbage"), std::string::npos);
+}
+
+TEST(SecgroupPlan, AnAddressLeavingAnAddressGroupCutsItsConnectionsOnly) {
+  auto view = host_with_address_group();
+  SgNumbers numbers;
+  auto before = plan_security(view, numbers);
+  view.addrgroups["ag-1"].addresses = {"198.51.100.0/24", "2001:db8:1::/48"};
+  auto after = plan_security(view, numbers);
+  auto cuts = flows_to_cut(before, after);
+  ASSERT_EQ(cuts.size(), 1u);
+  EXPECT_EQ(cuts[0].zone, before.ports.at("port-web").zone);
+  EXPECT_EQ(cuts[0].dst_ports, (std::pair<uint16_t, uint16_t>(5000, 5000)));
+  ASSERT_EQ(cuts[0].sources.size(), 1u);
+  EXPECT_EQ(cuts[0].sources[0].str(), "203.0.113.1/32");
+  ASSERT_EQ(cuts[0].destinations.size(), 1u);  // the web port's 10.0.0.5
+  EXPECT_TRUE(flows_to_cut(after, plan_security(view, numbers)).empty());
+  // The rule removed: what it allowed from the group's addresses goes.
+  std::erase_if(view.secgroups["g-web"].rules, [](const auto& r) { return r.id == "r5"; });
+  cuts = flows_to_cut(after, plan_security(view, numbers));
+  ASSERT_EQ(cuts.size(), 1u);
+  EXPECT_EQ(cuts[0].family, 4);
+  ASSERT_EQ(cuts[0].sources.size(), 1u);
+  EXPECT_EQ(cuts[0].sources[0].str(), "198.51.100.0/24");
+}
+
 TEST(SecgroupPlan, APortThatGoesTakesItsConnectionsButPortSecurityOffKeepsThem) {
   auto view = host_with_web_and_db();
   SgNumbers numbers;

@@ -26,7 +26,7 @@ class World {
   explicit World(unsigned seed) : rng_(seed) {}
 
   void step(Planner& p) {
-    switch (pick(18)) {
+    switch (pick(19)) {
       case 0: return put_network(p);
       case 1: return delete_network(p);
       case 2:
@@ -44,6 +44,7 @@ class World {
       case 14:
       case 15: return put_rule(p);
       case 16: return edit_port_security(p);
+      case 17: return put_address_group(p);
       default: return delete_l3(p);
     }
   }
@@ -132,8 +133,9 @@ class World {
     }
   }
 
-  // Security groups: four groups, rules naming others (or themselves) as remote groups,
-  // ports joining them, port security toggled, allowed address pairs.
+  // Security groups: four groups, rules naming others (or themselves) as remote groups or
+  // one of three address groups, ports joining them, port security toggled, allowed
+  // address pairs; address groups edited or deleted (even while named: the entry goes).
   std::string group() { return "sg" + std::to_string(pick(4)); }
   json::array groups() {
     json::array out;
@@ -156,7 +158,7 @@ class World {
       return p.apply("security_group_rules", id, std::nullopt);
     }
     bool tcp = pick(2);
-    auto remote = pick(3);
+    auto remote = pick(4);
     rules_[id] = json::object{{"security_group_id", group()}, {"direction", pick(2) ? "ingress" : "egress"},
                               {"ethertype", pick(4) ? "IPv4" : "IPv6"},
                               {"protocol", tcp ? json::value("tcp") : (pick(2) ? json::value("icmp") : json::value(nullptr))},
@@ -164,8 +166,21 @@ class World {
                               {"port_range_max", tcp ? json::value(22 + pick(2)) : json::value(nullptr)},
                               {"remote_ip_prefix", remote == 1 ? json::value("0.0.0.0/0") : json::value(nullptr)},
                               {"remote_group_id", remote == 0 ? json::value(group()) : json::value(nullptr)},
-                              {"remote_address_group_id", nullptr}};
+                              {"remote_address_group_id", remote == 3 ? json::value(address_group()) : json::value(nullptr)}};
     p.apply("security_group_rules", id, rules_[id]);
+  }
+  std::string address_group() { return "ag" + std::to_string(pick(3)); }
+  void put_address_group(Planner& p) {
+    auto id = address_group();
+    if (pick(5) == 0) {
+      address_groups_.erase(id);
+      return p.apply("address_groups", id, std::nullopt);
+    }
+    static const char* const kCidrs[] = {"198.51.100.7/32", "10.9.0.0/16", "2001:db8::/64", "203.0.113.0/24"};
+    json::array addresses;
+    for (int i = pick(4); i > 0; --i) addresses.push_back(json::value(kCidrs[pick(4)]));
+    address_groups_[id] = json::object{{"name", id}, {"addresses", addresses}};
+    p.apply("address_groups", id, address_groups_[id]);
   }
   json::array pairs(int n) {
     json::array out;
@@ -249,6 +264,7 @@ class World {
     for (const auto& [id, b] : bindings_) q.load("l3_bindings", id, b);
     for (const auto& [id, g] : groups_) q.load("security_groups", id, g);
     for (const auto& [id, r] : rules_) q.load("security_group_rules", id, r);
+    for (const auto& [id, a] : address_groups_) q.load("address_groups", id, a);
     for (const auto& [id, port] : ports_) q.load("ports", id, port);
     for (const auto& [id, port] : l3_ports_) q.load("ports", id, port);
     q.rebuild(revision);
@@ -257,7 +273,7 @@ class World {
 
  private:
   std::map<std::string, json::object> networks_, hosts_, subnets_, routers_, fips_, bindings_, l3_ports_;
-  std::map<std::string, json::object> groups_, rules_;
+  std::map<std::string, json::object> groups_, rules_, address_groups_;
 
   std::mt19937 rng_;
   std::map<std::string, json::object> ports_;
@@ -272,9 +288,11 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
     std::map<std::string, WireView> before;
     std::map<std::string, int64_t> revs;
     std::map<std::string, WireView> replayed;  // what an agent applying only the deltas holds
+    bool addrgroups = false;                     // the worlds reached address group entries
     for (int step = 0; step < 1500; ++step) {
       world.step(planner);
       for (const auto& d : planner.last_deltas()) {
+        addrgroups = addrgroups || (d.kind == "addrgroup" && d.obj);
         if (d.obj) replayed[d.host][{d.kind, d.id}] = *d.obj;
         else replayed[d.host].erase({d.kind, d.id});
       }
@@ -304,6 +322,7 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
       EXPECT_GT(s.recomputes, 0u) << node;
     }
     EXPECT_EQ(planner.stats().size(), 6u);
+    EXPECT_TRUE(addrgroups) << "seed " << seed;
   }
 }
 
@@ -574,6 +593,36 @@ TEST(PlannerSecGroups, RemoteGroupMembersFollowPorts) {
                        {"remote_group_id", nullptr}, {"remote_address_group_id", nullptr}});
   EXPECT_FALSE(p.view("cmp2").count({"sgmembers", "web"}));
   EXPECT_EQ(p.view("cmp2").at({"secgroup", "db"}).at("rules").as_array()[0].at("remote_ip_prefix"), json::value("10.0.0.0/24"));
+  for (const auto& [host, v] : p.recompute()) EXPECT_EQ(v, p.view(host)) << host;
+}
+
+// A rule naming an address group: its addresses reach the hosts of the rule's group's
+// filtered ports, follow the group's edits, and go when the rule names it no more.
+TEST(PlannerSecGroups, AddressGroupsFollowRulesAndEdits) {
+  Planner p;
+  p.apply("hosts", "cmp1", json::object{{"local_ip", "192.0.2.1"}});
+  p.apply("networks", "n1-aaaaaaaaaaaa", json::object{{"provider:network_type", "vxlan"}, {"provider:segmentation_id", 7}, {"mtu", 1450}});
+  p.apply("security_groups", "web", json::object{{"stateful", true}});
+  p.apply("address_groups", "ag1", json::object{{"addresses", json::array{"203.0.113.1/32", "198.51.100.0/24"}}});
+  auto port = port_on("n1-aaaaaaaaaaaa", "s1", "10.0.0.5", "fa:16:3e:00:00:05", "compute:nova", "vm", "cmp1");
+  port["security_groups"] = json::array{"web"};
+  p.apply("ports", "web1-0000000", port);
+  const ViewKey k{"addrgroup", "ag1"};
+  EXPECT_FALSE(p.view("cmp1").count(k));  // no rule names it yet
+  json::object rule{{"security_group_id", "web"}, {"direction", "ingress"}, {"ethertype", "IPv4"}, {"protocol", "tcp"},
+                    {"port_range_min", 5000}, {"port_range_max", 5000}, {"remote_ip_prefix", nullptr},
+                    {"remote_group_id", nullptr}, {"remote_address_group_id", "ag1"}};
+  p.apply("security_group_rules", "r-5000", rule);
+  EXPECT_EQ(p.view("cmp1").at(k).at("addresses"), (json::array{"198.51.100.0/24", "203.0.113.1/32"}));
+  p.apply("address_groups", "ag1", json::object{{"addresses", json::array{"198.51.100.0/24"}}});
+  EXPECT_EQ(p.view("cmp1").at(k).at("addresses"), (json::array{"198.51.100.0/24"}));
+  std::set<std::string> kinds;
+  for (const auto& d : p.last_deltas()) kinds.insert(d.kind + " " + d.id);
+  EXPECT_EQ(kinds, (std::set<std::string>{"addrgroup ag1"}));
+  for (const auto& [host, v] : p.recompute()) EXPECT_EQ(v, p.view(host)) << host;
+  rule["remote_address_group_id"] = nullptr;
+  p.apply("security_group_rules", "r-5000", rule);
+  EXPECT_FALSE(p.view("cmp1").count(k));
   for (const auto& [host, v] : p.recompute()) EXPECT_EQ(v, p.view(host)) << host;
 }
 
