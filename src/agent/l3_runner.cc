@@ -102,21 +102,31 @@ size_t L3Runner::security_pass(const HostView& view, const kernel::State& host) 
   }
   bool applied = !failed_;
   failed_ = failed_ || failed_before;
-  withheld_.clear();
-  if (dry_run_) return changes;
-  if (applied) {
+  if (applied || dry_run_) {  // (a dry run shows what would be plugged were it applied)
+    filtered_.clear();
+    for (const auto& [id, p] : plan.ports) filtered_.insert(id);
+  }
+  withhold(view, plan.open_ports);
+  if (applied && !dry_run_) {
     auto cuts = flows_to_cut(enforced_, plan);
     auto gone = cuts.empty() ? Result<size_t>(size_t{0}) : host_.delete_flows(cuts);
     if (!gone) report_error("cutting connections: {}", gone.error().message);  // retried next pass
     else if (*gone) spdlog::info("cut {} connections no rule allows any more", *gone);
     if (gone) enforced_ = std::move(plan);
-    else enforced_.ports.insert(plan.ports.begin(), plan.ports.end());  // filtered, not cut yet: plug them
   }
-  // Every port with port security on that is not filtered by the tables in place.
-  for (const auto& [id, p] : view.portsec)
-    if (p.port_security_enabled && !enforced_.ports.count(id)) withheld_.insert(id);
-  if (!withheld_.empty()) spdlog::warn("{} ports with port security are not filtered yet: not plugged", withheld_.size());
   return changes;
+}
+
+// L2 plugs a VM's port only when the host knows how to treat it (an allow-list: a port
+// without its portsec entry yet, or one that could not be read, stays out): filtered by the
+// tables in place, or port security off.
+void L3Runner::withhold(const HostView& view, const std::set<std::string>& open) {
+  withheld_.clear();
+  for (const auto& [id, port] : view.ports)
+    if (port.vm && !filtered_.count(id) && !open.count(id)) withheld_.insert(id);
+  if (!withheld_.empty())
+    spdlog::warn("{} ports are not filtered yet, not plugged: {}{}", withheld_.size(), *withheld_.begin(),
+                 withheld_.size() > 1 ? ", ..." : "");
 }
 
 // A floating IP that arrives on this host is announced from its fg- port (proxy ARP

@@ -32,7 +32,7 @@ class L3Runner {
     failed_ = false;
     return f;
   }
-  // Ports with port security whose filtering is not in place: L2 must not plug them.
+  // Ports the host may not plug yet (see withhold()).
   const std::set<std::string>& withheld_ports() const { return withheld_; }
   // Whether gratuitous ARPs are still to be repeated (the agent runs another pass soon).
   bool wants_repeat() {
@@ -52,6 +52,7 @@ class L3Runner {
   size_t ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values);
   void learn_link_local();
   size_t security_pass(const HostView& view, const kernel::State& host);
+  void withhold(const HostView& view, const std::set<std::string>& open);
   void announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
 
   std::string prefix_;
@@ -65,6 +66,7 @@ class L3Runner {
   L3Desired desired_;
   SgNumbers sg_numbers_;
   SecurityPlan enforced_;  // what the tables applied last carry: the cut compares against it
+  std::set<std::string> filtered_;  // ports the tables in place filter
   std::set<std::string> withheld_;
 };
 

@@ -40,16 +40,18 @@ struct Network {
 };
 BOOST_DESCRIBE_STRUCT(Network, (), (network_type, physical_network, segmentation_id, mtu, bridge, flood))
 
-// A port bound to the host: its tap.
+// A port bound to the host: its tap. `vm`: an instance's port (owner not network:*), which
+// the host plugs only once its security (portsec entry) is in place.
 struct Port {
   std::string network_id, mac_address;
   std::vector<std::string> fixed_ips;
   std::string device;
   bool admin_state_up = true;
   int64_t mtu = 1500;
+  bool vm = false;
   bool operator==(const Port&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(Port, (), (network_id, mac_address, fixed_ips, device, admin_state_up, mtu))
+BOOST_DESCRIBE_STRUCT(Port, (), (network_id, mac_address, fixed_ips, device, admin_state_up, mtu, vm))
 
 // A port of one of the host's networks bound elsewhere, behind that host's VTEP.
 struct L2pop {

@@ -134,7 +134,7 @@ class NetlinkKernel final : public Kernel {
     if (int e = detail::read_addresses(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump addresses"));
     if (int e = detail::read_routes(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump routes"));
     if (int e = detail::read_rules(sk_, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump rules"));
-    if (nft_ && (!nf_sk_ || detail::read_nft(nf_sk_, s) != 0)) return nt::unexpected(from_errno(EIO, "list nftables tables"));
+    if (nft_ && read_tables(s) != 0) return nt::unexpected(from_errno(EIO, "list nftables tables"));
     return s;
   }
 
@@ -369,6 +369,17 @@ class NetlinkKernel final : public Kernel {
       case Op::del_nft: return nft_ ? -detail::change_nft(nft_, op, nft_error_) : -NLE_OPNOTSUPP;
       default: return apply_entry(op);
     }
+  }
+
+  // Our tables' digests; a dump interrupted by another writer (NLM_F_DUMP_INTR: libnl read
+  // it to its end, the socket is in step) is tried again. The socket is not reopened here:
+  // this may run on a thread of another namespace than the kernel's.
+  int read_tables(State& s) {
+    for (int attempt = 0; nf_sk_ && attempt < 3; ++attempt) {
+      if (detail::read_nft(nf_sk_, s) == 0) return 0;
+      s.nft.clear();
+    }
+    return EIO;
   }
 
   // The other end of a new veth: its name, MAC, MTU, and namespace.

@@ -22,7 +22,8 @@ std::vector<std::string> ips_of(const PortRow& p) {
 }
 
 json::object port_json(const std::string& id, const PortRow& p, const NetworkRow& net) {
-  return view::encode(view::Port{p.network_id, p.mac_address, ips_of(p), devname::tap(id), p.admin_state_up, net.mtu});
+  return view::encode(view::Port{p.network_id, p.mac_address, ips_of(p), devname::tap(id), p.admin_state_up, net.mtu,
+                                 !owner::is_network_service(p.device_owner)});
 }
 json::object l2pop_json(const PortRow& p, const HostRow& host) {
   return view::encode(view::L2pop{p.network_id, p.mac_address, ips_of(p), host.local_ip});
