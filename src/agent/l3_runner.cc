@@ -79,6 +79,7 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
 // not plugged at all (withheld). Then the connections no rule allows any more are cut, after
 // the tables that stop new ones are in.
 size_t L3Runner::security_pass(const HostView& view, const kernel::State& host) {
+  if (!numbers_learned_) learn_sg_numbers(view, host), numbers_learned_ = true;
   auto plan = plan_security(view, sg_numbers_);
   kernel::State want;
   add_security_tables(plan, want);
@@ -115,6 +116,19 @@ size_t L3Runner::security_pass(const HostView& view, const kernel::State& host) 
     if (gone) enforced_ = std::move(plan);
   }
   return changes;
+}
+
+// A restarted agent keeps the zones and port numbers its tables have (a zone that moved
+// would orphan its bridge's connections; a moved number would rewrite the tables).
+void L3Runner::learn_sg_numbers(const HostView& view, const kernel::State& host) {
+  auto text = [&](const char* table) {
+    auto t = host.nft.count(table) ? host_.root().list_nft(table) : Result<std::string>(std::string());
+    return t ? *t : std::string();
+  };
+  std::map<std::string, std::string> port_of_tap;
+  for (const auto& [id, p] : view.portsec) port_of_tap[p.device] = id;
+  sg_numbers_ = learn_numbers(text("inet nt-sg"), text("bridge nt-sg"), port_of_tap);
+  if (!sg_numbers_.zones.empty()) spdlog::info("kept {} conntrack zones and {} port numbers", sg_numbers_.zones.size(), sg_numbers_.ports.size());
 }
 
 // L2 plugs a VM's port only when the host knows how to treat it (an allow-list: a port

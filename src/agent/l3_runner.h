@@ -53,6 +53,7 @@ class L3Runner {
   void learn_link_local();
   size_t security_pass(const HostView& view, const kernel::State& host);
   void withhold(const HostView& view, const std::set<std::string>& open);
+  void learn_sg_numbers(const HostView& view, const kernel::State& host);
   void announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
 
   std::string prefix_;
@@ -65,6 +66,7 @@ class L3Runner {
   bool failed_ = false;
   L3Desired desired_;
   SgNumbers sg_numbers_;
+  bool numbers_learned_ = false;
   SecurityPlan enforced_;  // what the tables applied last carry: the cut compares against it
   std::set<std::string> filtered_;  // ports the tables in place filter
   std::set<std::string> withheld_;

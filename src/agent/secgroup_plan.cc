@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <regex>
 
 namespace nt::agent {
 namespace {
@@ -168,9 +169,11 @@ std::string from_port_chain(int n, const FilteredPort& p) {
   std::string c = "  chain from-" + std::to_string(n) + " {\n    meta mark set meta mark | " +
                   hex(n | (p.stateful ? 0 : 0x8000)) + "\n    jump no-server\n";
   // A neighbour advertisement only for the port's own IPv6 addresses (its target: bytes 8-23).
-  std::string targets;
+  std::vector<Cidr> all6;
   for (const auto& [mac, cidrs] : p.sources)
-    for (const auto& cidr : of_family(cidrs, 6)) targets += (targets.empty() ? "" : ", ") + raw128(cidr);
+    for (const auto& cidr : of_family(cidrs, 6)) all6.push_back(cidr);
+  std::string targets;  // (merged: one address under two MACs is one element)
+  for (const auto& cidr : merged(all6)) targets += (targets.empty() ? "" : ", ") + raw128(cidr);
   c += "    ether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != { " + targets + " } drop\n";
   for (const auto& [mac, cidrs] : p.sources) {
     auto v4 = of_family(cidrs, 4), v6 = of_family(cidrs, 6);
@@ -261,8 +264,9 @@ std::string implicit_chains() {
 // A port's verdict: the implicit rules, then its groups' chains; allowed if one matched.
 std::string port_chains(int n, const FilteredPort& p) {
   auto num = std::to_string(n);
-  std::string out = "  chain egress-" + num + " {\n    jump implicit-o\n";
-  std::string in = "  chain ingress-" + num + " {\n    jump implicit-i\n";
+  // The allowed bit starts clear, whatever else on the host may have written into the mark.
+  std::string out = "  chain egress-" + num + " {\n    meta mark set meta mark & 0x7fffffff\n    jump implicit-o\n";
+  std::string in = "  chain ingress-" + num + " {\n    meta mark set meta mark & 0x7fffffff\n    jump implicit-i\n";
   for (const auto& g : p.groups) {
     in += "    jump " + group_chain(g, true) + "\n";
     out += "    jump " + group_chain(g, false) + "\n";
@@ -279,7 +283,8 @@ std::string address_set(const std::string& name, int family, const std::vector<C
 }
 
 std::string inet_table(const SecurityPlan& plan) {
-  std::string sets, zones, bridges, untracked, egress, ingress, chains = implicit_chains();
+  std::string sets, zones, bridges, egress, ingress, chains = implicit_chains();
+  std::set<std::string> untracked;  // "bridge" . MAC, each once
   for (const auto& [group, rules] : plan.group_rules) chains += group_chains(group, rules);
   for (const auto& [group, cidrs] : plan.members)
     for (int family : {4, 6}) sets += address_set(set_name(group, family), family, cidrs);
@@ -294,8 +299,7 @@ std::string inet_table(const SecurityPlan& plan) {
     chains += port_chains(p.number, p);
     // Frames to a stateless port (by its bridge and MACs: here br_netfilter's input device is the bridge).
     if (!p.stateful)
-      for (const auto& [mac, cidrs] : p.sources)
-        untracked += std::string(untracked.empty() ? "" : ", ") + "\"" + p.bridge + "\" . " + mac;
+      for (const auto& [mac, cidrs] : p.sources) untracked.insert("\"" + p.bridge + "\" . " + mac);
   }
   for (const auto& [bridge, zone] : bridge_zones) {
     zones += std::string(zones.empty() ? "" : ", ") + "\"" + bridge + "\" : " + std::to_string(zone);
@@ -304,7 +308,11 @@ std::string inet_table(const SecurityPlan& plan) {
   // The zone before defragmentation (-400), so fragments of different networks never meet.
   std::string zone_chain = "  chain zones {\n    type filter hook prerouting priority -450; policy accept;\n"
                            "    ct zone set iifname map { " + zones + " }\n    meta mark & 0x8000 != 0 notrack\n";
-  if (!untracked.empty()) zone_chain += "    iifname . ether daddr { " + untracked + " } notrack\n";
+  if (!untracked.empty()) {
+    std::string items;
+    for (const auto& u : untracked) items += (items.empty() ? "" : ", ") + u;
+    zone_chain += "    iifname . ether daddr { " + items + " } notrack\n";
+  }
   // A number no port has (a table of the other family not loaded yet) drops: never open.
   return sets + zone_chain + "  }\n" +
          "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
@@ -374,6 +382,25 @@ SecurityPlan plan_security(const view::HostView& view, SgNumbers& numbers) {
   plan.bridge_table = bridge_table(plan);
   plan.inet_table = inet_table(plan);
   return plan;
+}
+
+SgNumbers learn_numbers(const std::string& inet_text, const std::string& bridge_text,
+                        const std::map<std::string, std::string>& port_of_tap) {
+  SgNumbers out;
+  static const std::regex zone(R"re("([A-Za-z0-9-]{1,15})" : (\d{1,5}))re"), from(R"re("(tap[A-Za-z0-9-]{1,12})" : jump from-(\d{1,5}))re");
+  auto line = inet_text.find("ct zone set iifname map {");
+  if (line != std::string::npos) {
+    auto zones = inet_text.substr(line, inet_text.find('}', line) - line);
+    std::set<int> used;  // (a zone twice would join two networks: the second is allocated anew)
+    for (std::sregex_iterator it(zones.begin(), zones.end(), zone), end; it != end; ++it)
+      if (int n = std::stoi((*it)[2].str()); n >= 1 && n <= kMaxZone && used.insert(n).second) out.zones[(*it)[1].str()] = n;
+  }
+  for (std::sregex_iterator it(bridge_text.begin(), bridge_text.end(), from), end; it != end; ++it) {
+    auto port = port_of_tap.find((*it)[1].str());
+    if (int n = std::stoi((*it)[2].str()); port != port_of_tap.end() && n >= 1 && n <= kMaxPortNumber)
+      out.ports[port->second] = n;
+  }
+  return out;
 }
 
 void add_security_tables(const SecurityPlan& plan, kernel::State& host) {

@@ -70,6 +70,11 @@ struct SecurityPlan {
 
 SecurityPlan plan_security(const view::HostView& view, SgNumbers& numbers);
 
+// The numbers tables made by plan_security carry, read back from nftables' listing of them
+// (`inet_text`, `bridge_text`); taps are mapped back to port ids by `port_of_tap`.
+SgNumbers learn_numbers(const std::string& inet_text, const std::string& bridge_text,
+                        const std::map<std::string, std::string>& port_of_tap);
+
 // Wants (or, with no filtered port, leaves out) tables bridge nt-sg and inet nt-sg.
 void add_security_tables(const SecurityPlan& plan, kernel::State& host);
 

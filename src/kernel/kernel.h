@@ -103,6 +103,12 @@ class Kernel {
   virtual Result<State> read() = 0;
   // Applies ops in order and stops at the first failure, which names the op and errno.
   virtual Status apply(const std::vector<Op>& batch) = 0;
+  // One of our tables as nftables prints it ("" when absent or not supported): read once at
+  // start, for what the digest cannot tell (numbers the agent chose and must keep).
+  virtual Result<std::string> list_nft(const std::string& table) {
+    (void)table;
+    return std::string();
+  }
 };
 
 // The ONE place where errno becomes an Error (code, and the errno kept for callers).

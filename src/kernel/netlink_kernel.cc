@@ -371,6 +371,12 @@ class NetlinkKernel final : public Kernel {
     }
   }
 
+  Result<std::string> list_nft(const std::string& table) override {
+    if (!nft_ || (table.rfind("inet nt-", 0) != 0 && table.rfind("bridge nt-", 0) != 0)) return std::string();
+    if (nft_run_cmd_from_buffer(nft_, ("list table " + table).c_str()) != 0) return std::string();
+    return std::string(nft_ctx_get_output_buffer(nft_));
+  }
+
   // Our tables' digests; a dump interrupted by another writer (NLM_F_DUMP_INTR: libnl read
   // it to its end, the socket is in step) is tried again. The socket is not reopened here:
   // this may run on a thread of another namespace than the kernel's.

@@ -50,7 +50,7 @@ TEST(SecgroupPlan, RulesBecomeStatementsOfThePortsChains) {
   EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 ip6 saddr 2001:db8::/64 meta mark set meta mark | 0x80000000 return"),
             std::string::npos) << plan.inet_table;
   EXPECT_NE(plan.inet_table.find("elements = { 10.0.0.5, 10.0.0.7 }"), std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("chain ingress-" + n + " {\n    jump implicit-i\n    jump g-g-db-i\n"), std::string::npos);
+  EXPECT_NE(plan.inet_table.find("chain ingress-" + n + " {\n    meta mark set meta mark & 0x7fffffff\n    jump implicit-i\n    jump g-g-db-i\n"), std::string::npos);
   EXPECT_NE(plan.inet_table.find("ip daddr 169.254.169.254 tcp dport 80 meta mark set meta mark | 0x80000000 return"),
             std::string::npos);
   EXPECT_NE(plan.inet_table.find("    jump g-g-db-i\n    meta mark & 0x80000000 != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n"), std::string::npos) << plan.inet_table;
@@ -83,6 +83,18 @@ TEST(SecgroupPlan, NumbersAreTheSameAfterARestartAndKeptWhilePortsCome) {
   EXPECT_EQ(more.ports.at("port-db").number, plan.ports.at("port-db").number);
   EXPECT_EQ(more.ports.at("port-db").zone, plan.ports.at("port-db").zone);
   EXPECT_EQ(more.ports.size(), 3u);
+}
+
+TEST(SecgroupPlan, ARestartedAgentReadsItsNumbersBackFromTheTables) {
+  auto view = host_with_web_and_db();
+  SgNumbers numbers;
+  auto plan = plan_security(view, numbers);
+  std::map<std::string, std::string> taps;
+  for (const auto& [id, p] : view.portsec) taps[p.device] = id;
+  auto learned = learn_numbers(plan.inet_table, plan.bridge_table, taps);
+  EXPECT_EQ(learned.zones, numbers.zones);
+  EXPECT_EQ(learned.ports, numbers.ports);
+  EXPECT_TRUE(learn_numbers("garbage \"brq\" : 99999999", "\"tapx\" : jump from-0", taps).zones.empty());
 }
 
 TEST(SecgroupPlan, PortSecurityOffOrNoPortMeansNoTable) {
