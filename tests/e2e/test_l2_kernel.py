@@ -37,7 +37,8 @@ def view_lines(host, with_remote=True, with_network=True):
             "network_type": "vxlan", "physical_network": None, "segmentation_id": 4242, "mtu": 1450,
             "bridge": BRIDGE, "flood": [VTEP[other]] if with_remote else []}})
         lines.append({"rev": 1, "op": "put", "kind": "port", "id": pid, "obj": {
-            "network_id": NET, "mac_address": mac, "fixed_ips": [ip], "device": "tap" + pid[:11], "admin_state_up": True, "mtu": 1450}})
+            "network_id": NET, "mac_address": mac, "fixed_ips": [ip], "device": "tap" + pid[:11], "admin_state_up": True, "mtu": 1450,
+            "vm": False}})  # plain L2 ports: --once runs no security pass
         if with_remote:
             opid, omac, oip = PORTS[other]
             lines.append({"rev": 1, "op": "put", "kind": "l2pop", "id": opid, "obj": {
