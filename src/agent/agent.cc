@@ -30,6 +30,7 @@
 #include "common/net.h"
 #include "kernel/host.h"
 #include "kernel/netlink_kernel.h"
+#include "kernel/netns.h"
 #include "kernel/plumbing.h"
 
 namespace nt::agent {
@@ -464,6 +465,13 @@ std::map<std::string, std::string> unsupported_network_types() {
   return missing;
 }
 
+bool host_has_ipv6() {
+  auto off = kernel::read_sysctl("net/ipv6/conf/default/disable_ipv6");
+  bool on = off && *off == "0";
+  if (!on) spdlog::warn("IPv6 is off on this host: no IPv6 neighbour entries for remote ports (their ND is not answered locally)");
+  return on;
+}
+
 namespace {
 
 // SIGTERM and SIGINT are taken by one thread (blocked everywhere else), which stops the
@@ -500,6 +508,7 @@ class SignalStop {
 int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   AgentConfig config = given;
   config.l2.unsupported_types = unsupported_network_types();
+  config.l2.ipv6 = host_has_ipv6();
   SignalStop signals;
   auto kernel = kernel::open_netlink_kernel();
   if (!kernel) return spdlog::error("{}", kernel.error().message), 1;

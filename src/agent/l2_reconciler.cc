@@ -96,7 +96,8 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
     auto dev = segment_device(*net->second, s);
     want.fdb.insert(Fdb{dev, remote.mac_address, remote.vtep});
     want.fdb.insert(Fdb{dev, remote.mac_address, ""});
-    for (const auto& ip : remote.fixed_ips) want.neighbours.insert(Neighbour{dev, ip, remote.mac_address});
+    for (const auto& ip : remote.fixed_ips)
+      if (s.ipv6 || ip.find(':') == std::string::npos) want.neighbours.insert(Neighbour{dev, ip, remote.mac_address});
   }
   return want;
 }

@@ -25,6 +25,9 @@ struct L2Settings {
   // Network types this host cannot build (kernel probe): type -> reason. Their networks
   // are left out, so they cannot hold up the others.
   std::map<std::string, std::string> unsupported_types;
+  // Whether this host's devices have IPv6 (net.ipv6.conf.default.disable_ipv6 = 0): the
+  // kernel refuses IPv6 neighbours on a device without it, so they are left out then.
+  bool ipv6 = true;
 };
 
 kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings);

@@ -367,3 +367,42 @@ def test_remote_address_group_admits_its_addresses_and_a_removed_one_is_cut(sand
     late = [t - removed_at for t in echoes if t > removed_at + 1.0]
     assert not late, f"echoes {late} s after the address left the group"
     assert not tcp_open(sb, "internet", fip, 5000)
+
+
+def v6_address(sb, vm_name):
+    port = sb.osc_json("port", "show", port_of(sb, vm_name))
+    return next(f["ip_address"] for f in port["fixed_ips"] if ":" in f["ip_address"])
+
+
+def enable_ipv6(sb, vm_name, address):
+    """The sandbox's VMs boot with IPv6 off (DHCPv6 is not served): turn it on, static address."""
+    in_ns(sb, vm_name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0")
+    r = in_ns(sb, vm_name, "ip", "-6", "addr", "add", address + "/64", "dev", "eth0", "nodad")
+    assert r.returncode == 0, r.stderr
+
+
+def test_dual_stack_network_converges_and_ipv6_is_filtered_too(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.68.0.0/24")
+    sb.osc("subnet", "create", "--ip-version", "6", "--subnet-range", "2001:db8:68::/64", "--network", "n1", "n1-sub6")
+    # The hosts have IPv6 off: a dual-stack network still converges (every VM becomes ACTIVE
+    # with every host applied, which `vm create` waits for).
+    vm(sb, "a", "cmp1", "n1")
+    vm(sb, "b", "cmp1", "n1")
+    c4 = vm(sb, "c", "cmp2", "n1")
+    assert pings(sb, "a", c4)
+    a6, b6 = v6_address(sb, "a"), v6_address(sb, "b")
+    enable_ipv6(sb, "a", a6)
+    enable_ipv6(sb, "b", b6)
+    # The default group lets its members in over IPv6 as over IPv4 (neighbour discovery passes).
+    assert in_ns(sb, "a", "ping", "-6", "-c", "1", "-W", "2", b6).returncode == 0
+    # From an address the port does not have: dropped on a's host.
+    in_ns(sb, "a", "ip", "-6", "addr", "add", "2001:db8:68::999/64", "dev", "eth0", "nodad")
+    assert in_ns(sb, "a", "ping", "-6", "-c", "1", "-W", "2", "-I", "2001:db8:68::999", b6).returncode != 0
+    # A group with no IPv6 ingress rule: b is no longer reachable over IPv6.
+    sb.osc("security", "group", "create", "v4only")
+    sb.osc("security", "group", "rule", "create", "v4only", "--protocol", "icmp", "--ethertype", "IPv4")
+    set_groups(sb, "b", "v4only")
+    sb.run("wait")
+    assert in_ns(sb, "a", "ping", "-6", "-c", "1", "-W", "2", b6).returncode != 0
+    assert pings(sb, "a", sb.vm_ip("b"))

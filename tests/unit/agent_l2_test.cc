@@ -58,6 +58,21 @@ TEST(L2Reconciler, BuildsBridgeVxlanAndL2pop) {
   EXPECT_TRUE(s.neighbours.count({"vxlan-123", "10.0.0.2", "fa:16:3e:00:00:02"}));
 }
 
+TEST(L2Reconciler, IPv6NeighboursOnlyWhereTheHostHasIPv6) {
+  auto view = view_with_remote_port();
+  view.l2pop["p2"].fixed_ips.push_back("2001:db8::2");
+  FakeKernel with, without;
+  with.state().links["tapp1"] = without.state().links["tapp1"] = Link{"tapp1", "tap"};
+  auto no_v6 = settings();
+  no_v6.ipv6 = false;
+  ASSERT_TRUE(reconcile(with, view));
+  ASSERT_TRUE(reconcile(without, view, no_v6));
+  EXPECT_TRUE(with.state().neighbours.count({"vxlan-123", "2001:db8::2", "fa:16:3e:00:00:02"}));
+  // A dual-stack network on a host without IPv6: the IPv4 entries, and a pass that succeeds.
+  EXPECT_FALSE(without.state().neighbours.count({"vxlan-123", "2001:db8::2", "fa:16:3e:00:00:02"}));
+  EXPECT_TRUE(without.state().neighbours.count({"vxlan-123", "10.0.0.2", "fa:16:3e:00:00:02"}));
+}
+
 TEST(L2Reconciler, SecondPassChangesNothing) {
   FakeKernel k;
   k.state().links["tapp1"] = Link{"tapp1", "tap"};
