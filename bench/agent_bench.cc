@@ -11,7 +11,7 @@
 #include "agent/l2_reconciler.h"
 #include "common/names.h"
 #include "kernel/netlink_kernel.h"
-#include "kernel/netns.h"
+#include "bench_netns.h"
 
 namespace {
 constexpr int kRemotePorts = 10000;
@@ -80,19 +80,4 @@ BENCHMARK(BM_IdleReconcile10kRemotePorts)->Unit(benchmark::kMillisecond)->Iterat
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (::geteuid() != 0) return std::cerr << "agent bench: needs root (a network namespace of its own)\n", 2;
-  auto ns = "nt-bench-" + std::to_string(::getpid());
-  if (auto made = nt::kernel::create_namespace(ns); !made) return std::cerr << made.error().message << "\n", 1;
-  int rc = 0;
-  if (auto in = nt::kernel::enter_namespace(ns); !in) {
-    std::cerr << in.error().message << "\n";
-    rc = 1;
-  } else {
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-  }
-  (void)nt::kernel::delete_namespace(ns);
-  return rc;
-}
+int main(int argc, char** argv) { return run_benchmarks_in_own_namespace("nt-bench-", "agent bench", argc, argv); }

@@ -16,7 +16,7 @@
 #include "agent/l3_reconciler.h"
 #include "agent/secgroup_plan.h"
 #include "kernel/netlink_kernel.h"
-#include "kernel/netns.h"
+#include "bench_netns.h"
 
 namespace {
 using nt::agent::SgNumbers;
@@ -171,19 +171,4 @@ BENCHMARK(BM_OneRuleAddedToEnforced)->Unit(benchmark::kMillisecond)->Iterations(
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (::geteuid() != 0) return std::cerr << "security group bench: needs root (a network namespace of its own)\n", 2;
-  auto ns = "nt-bench-sg-" + std::to_string(::getpid());
-  if (auto made = nt::kernel::create_namespace(ns); !made) return std::cerr << made.error().message << "\n", 1;
-  int rc = 0;
-  if (auto in = nt::kernel::enter_namespace(ns); !in) {
-    std::cerr << in.error().message << "\n";
-    rc = 1;
-  } else {
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-  }
-  (void)nt::kernel::delete_namespace(ns);
-  return rc;
-}
+int main(int argc, char** argv) { return run_benchmarks_in_own_namespace("nt-bench-sg-", "security group bench", argc, argv); }

@@ -196,13 +196,8 @@ class Agent {
     if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
     size_t changes = l3_.before_l2(view, *actual);  // namespaces and veths, for L2 to plug
     if (changes > 0 && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
-    // L2 plugs no port whose security groups are not in place yet (a copy only then).
-    std::optional<HostView> trimmed;
-    if (!l3_.withheld_ports().empty()) {
-      trimmed = view;
-      for (const auto& id : l3_.withheld_ports()) trimmed->ports.erase(id);
-    }
-    auto ops = plan_l2(trimmed ? *trimmed : view, *actual, config_.l2);
+    // L2 plugs no port whose security groups are not in place yet.
+    auto ops = plan_l2(view, *actual, config_.l2, l3_.withheld_ports());
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
     bool clean = l3_.withheld_ports().empty();
     if (!dry_run_ && !ops.empty())

@@ -69,7 +69,8 @@ bool owned_link(const std::string& name) {
   return devname::is_bridge(name) || name.rfind(devname::kVxlanPrefix, 0) == 0 || name.rfind(devname::kGenevePrefix, 0) == 0;
 }
 
-kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& s) {
+kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& s,
+                         const std::set<std::string>& withheld) {
   kernel::State want;
   std::map<std::string_view, const view::Network*> networks;
   for (const auto& [id, net] : view.networks)
@@ -86,7 +87,8 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
     l.up = true;
     want.links[l.name] = l;
   };
-  for (const auto& [id, port] : view.ports) plug(port.network_id, port.device);
+  for (const auto& [id, port] : view.ports)
+    if (!withheld.count(id)) plug(port.network_id, port.device);
   // The host ends of the DHCP ports' veths (their namespaces are the L3 side's).
   for (const auto& [id, d] : view.dhcp)
     if (d.server_port) plug(d.network_id, devname::tap(*d.server_port));
@@ -132,8 +134,9 @@ auto per_device(Fn&& fn) {
 
 }  // namespace
 
-std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const L2Settings& s) {
-  auto want = desired_l2(view, actual, s);
+std::vector<Op> plan_l2(const HostView& view, const kernel::State& actual, const L2Settings& s,
+                        const std::set<std::string>& withheld) {
+  auto want = desired_l2(view, actual, s, withheld);
   std::vector<Op> removals, links, entries;
   auto stays = [&](const std::string& dev) {
     auto w = want.links.find(dev);

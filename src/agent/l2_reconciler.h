@@ -9,6 +9,7 @@
 // changes nothing. plan_l2 is pure: actual state in, the smallest list of operations out.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,11 @@ struct L2Settings {
   bool ipv6 = true;
 };
 
-kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings);
-std::vector<kernel::Op> plan_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings);
+// `withheld`: ports of the view not to plug (yet): their security is not in place.
+kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings,
+                         const std::set<std::string>& withheld = {});
+std::vector<kernel::Op> plan_l2(const HostView& view, const kernel::State& actual, const L2Settings& settings,
+                                const std::set<std::string>& withheld = {});
 bool owned_link(const std::string& name);
 
 }  // namespace nt::agent

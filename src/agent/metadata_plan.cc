@@ -95,10 +95,7 @@ bool usable_dhcp_entry(const std::string& id, const view::Dhcp& d) {
     auto a = IpAddress::parse(ip);
     return a && a->version == 4;
   };
-  auto name_safe = [](const std::string& s) {
-    return !s.empty() && s.size() <= 64 &&
-           s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string::npos;
-  };
+  auto name_safe = [](const std::string& s) { return devname::plain(s); };
   bool ok = d.device == devname::tap(id) && name_safe(id) && name_safe(d.network_id) && Mac::parse(d.mac) && v4(d.ip) &&
             d.prefixlen >= 1 && d.prefixlen <= 32 &&
             std::all_of(d.addresses.begin(), d.addresses.end(), v4);

@@ -14,11 +14,7 @@ namespace {
 constexpr int kMaxPortNumber = 0x7fff;  // 15 bits; bit 15 of the mark says "untracked"
 constexpr int kMaxZone = 0xffff;
 
-// What goes into nftables scripts as names is plain: letters, digits, '-'.
-bool plain(const std::string& s) {
-  return !s.empty() && s.size() <= 64 &&
-         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string::npos;
-}
+using devname::plain;
 
 // FNV-1a: a slot that depends on the name only, so a restarted agent finds the same numbers.
 uint32_t stable_hash(const std::string& s) {

@@ -40,6 +40,12 @@ inline std::string tap(std::string_view port_id) { return std::string(kTapPrefix
 inline std::string bridge(std::string_view network_id) { return std::string(kBridgePrefix) + short_id(network_id); }
 inline bool is_bridge(std::string_view name) { return name.substr(0, kBridgePrefix.size()) == kBridgePrefix; }
 inline bool is_tap(std::string_view name) { return name.substr(0, kTapPrefix.size()) == kTapPrefix; }
+// An id the server sent that may go into device/namespace names and nftables scripts:
+// letters, digits and '-', at most 64 characters.
+inline bool plain(std::string_view s) {
+  return !s.empty() && s.size() <= 64 &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string_view::npos;
+}
 inline std::string vxlan(long long vni) { return std::string(kVxlanPrefix) + std::to_string(vni); }
 inline std::string geneve(long long vni) { return std::string(kGenevePrefix) + std::to_string(vni); }
 // A VLAN subinterface of a mapped physical interface.

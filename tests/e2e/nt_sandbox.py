@@ -51,3 +51,21 @@ class Sandbox:
         return [n.split()[0] for n in sh("ip", "netns", "list").stdout.splitlines() if n.startswith(self.prefix)]
 
 
+
+
+def start_sandbox(tmp, *extra):
+    """A sandbox of 2 computes and 1 gateway for one test; `procs` are stopped by stop_sandbox."""
+    s = Sandbox(tmp)
+    s.tmp = tmp
+    s.procs = []
+    s.run("up", "--port", "0", "--computes", "2", "--gateways", "1", "--agent-down-time", "3", *extra)
+    return s
+
+
+def stop_sandbox(s):
+    for p in s.procs:
+        if p.poll() is None:
+            p.terminate()
+            p.wait(5)
+    s.run("down", check=False)
+    assert not s.namespaces(), f"sandbox down left {s.namespaces()}"

@@ -16,37 +16,20 @@ from pathlib import Path
 import pytest
 
 from nt_e2e import sh, start_capture, wait_for
-from nt_sandbox import Sandbox
+from nt_sandbox import start_sandbox, stop_sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
 
 META = "http://169.254.169.254/openstack/latest/meta_data.json"
 
 
-def make_sandbox(tmp_path, *extra):
-    s = Sandbox(tmp_path)
-    s.tmp = tmp_path
-    s.procs = []
-    s.run("up", "--port", "0", "--computes", "2", "--gateways", "1", "--agent-down-time", "3", *extra)
-    return s
-
-
-def tear_down(s):
-    for p in s.procs:
-        if p.poll() is None:
-            p.terminate()
-            p.wait(5)
-    s.run("down", check=False)
-    assert not s.namespaces(), f"sandbox down left {s.namespaces()}"
-
-
 @pytest.fixture
 def sandbox(tmp_path):
-    s = make_sandbox(tmp_path)
+    s = start_sandbox(tmp_path)
     try:
         yield s
     finally:
-        tear_down(s)
+        stop_sandbox(s)
 
 
 def vm_dir(sb, vm):
@@ -291,7 +274,7 @@ http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 
 
 def test_nova_style_backend_gets_neutrons_headers_and_a_wrong_secret_is_a_403(tmp_path):
-    sb = make_sandbox(tmp_path, "--nova-metadata", "127.0.0.1:18775", "--metadata-secret", "s3cret")
+    sb = start_sandbox(tmp_path, "--nova-metadata", "127.0.0.1:18775", "--metadata-secret", "s3cret")
     try:
         sb.osc("network", "create", "net1")
         sb.osc("subnet", "create", "--network", "net1", "--subnet-range", "10.27.0.0/24", "--gateway", "none", "sub1")
@@ -321,4 +304,4 @@ def test_nova_style_backend_gets_neutrons_headers_and_a_wrong_secret_is_a_403(tm
         log = (tmp_path / "sandbox" / "cmp1.log").read_text()
         assert "check metadata_proxy_shared_secret" in log
     finally:
-        tear_down(sb)
+        stop_sandbox(sb)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from nt_e2e import sh, start_capture, start_flood, wait_for
-from nt_sandbox import Sandbox
+from nt_sandbox import start_sandbox, stop_sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
 
@@ -67,19 +67,11 @@ for i in range(int(sys.argv[4])):
 
 @pytest.fixture
 def sandbox(tmp_path):
-    s = Sandbox(tmp_path)
-    s.tmp = tmp_path
-    s.procs = []
+    s = start_sandbox(tmp_path)
     try:
-        s.run("up", "--port", "0", "--computes", "2", "--gateways", "1", "--agent-down-time", "3")
         yield s
     finally:
-        for p in s.procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait(5)
-        s.run("down", check=False)
-        assert not s.namespaces(), f"sandbox down left {s.namespaces()}"
+        stop_sandbox(s)
 
 
 def vm_ns(sb, vm):

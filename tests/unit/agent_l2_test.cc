@@ -73,6 +73,15 @@ TEST(L2Reconciler, IPv6NeighboursOnlyWhereTheHostHasIPv6) {
   EXPECT_TRUE(without.state().neighbours.count({"vxlan-123", "10.0.0.2", "fa:16:3e:00:00:02"}));
 }
 
+TEST(L2Reconciler, AWithheldPortIsNotPlugged) {
+  FakeKernel k;
+  k.state().links["tapp1"] = Link{"tapp1", "tap"};
+  auto actual = k.read();
+  ASSERT_TRUE(k.apply(plan_l2(view_with_remote_port(), *actual, settings(), {"p1"})));
+  EXPECT_TRUE(k.state().links.at("tapp1").master.empty());
+  EXPECT_TRUE(k.state().links.count(kBridge));
+}
+
 TEST(L2Reconciler, SecondPassChangesNothing) {
   FakeKernel k;
   k.state().links["tapp1"] = Link{"tapp1", "tap"};
