@@ -20,18 +20,19 @@ namespace {
 
 // udhcpc's script: what a cloud image's DHCP client does with a lease. Every event's
 // variables are recorded; on bound/renew eth0 gets the address, MTU and routes (option 121
-// when given, which replaces the router option as RFC 3442 says).
+// when given, which replaces the router option as RFC 3442 says). The event's file appears
+// only once the lease is applied, so a reader of lease.renew sees the new routes in place.
 constexpr const char* kScript = R"SH(#!/bin/sh
 dir="$(dirname "$0")"
-env | grep -E '^(ip|subnet|mask|router|dns|domain|hostname|mtu|staticroutes|msstaticroutes|lease|serverid|siaddr|boot_file|tftp|opt[0-9]+)=' | sort > "$dir/lease.$1.new"
-mv "$dir/lease.$1.new" "$dir/lease.$1"
-case "$1" in
+event="$1"
+env | grep -E '^(ip|subnet|mask|router|dns|domain|hostname|mtu|staticroutes|msstaticroutes|lease|serverid|siaddr|boot_file|tftp|opt[0-9]+)=' | sort > "$dir/lease.$event.new"
+case "$event" in
   deconfig)
     ip addr flush dev "$interface"
     ip link set "$interface" up ;;
   bound|renew)
     [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
-    if [ "$1" = bound ]; then ip addr flush dev "$interface"; fi
+    if [ "$event" = bound ]; then ip addr flush dev "$interface"; fi
     for old in $(ip -4 -o addr show dev "$interface" | awk '{print $4}'); do
       [ "$old" = "$ip/$mask" ] || ip addr del "$old" dev "$interface"
     done
@@ -48,6 +49,7 @@ case "$1" in
     fi
     touch "$dir/leased" ;;
 esac
+mv "$dir/lease.$event.new" "$dir/lease.$event"
 )SH";
 
 std::string first_existing(std::initializer_list<const char*> paths) {
