@@ -388,12 +388,12 @@ void Daemon::wait_packets() {
   });
 }
 
-// A frame from the device: the session of its inner source (the peer's VTEP), else the
-// one its your-discriminator names; anything else is ignored.
+// A frame from the device to our MAC: the session of its inner source (the peer's VTEP),
+// else the one its your-discriminator names; anything else is ignored.
 void Daemon::on_frame(std::span<const uint8_t> bytes, Clock::time_point now) {
   if (!config_) return;
   auto parsed = parse_frame(bytes);
-  if (!parsed) return;
+  if (!parsed || parsed->address.dst_mac != peer_mac(config_->local)) return;
   auto it = peers_.find(parsed->address.src_ip);
   if (it == peers_.end()) {
     auto d = by_discriminator_.find(parsed->packet.your_discriminator);

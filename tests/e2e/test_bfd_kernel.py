@@ -277,3 +277,17 @@ def _try_hello(path):
         return None
     ctl.close()
     return ctl.hello
+
+
+def test_sigterm_sends_admin_down(daemons):
+    """Last in the module: stops b (SIGTERM, by PID)."""
+    paths, procs, _ = daemons
+    ctl = Control(paths["a"])
+    assert ctl.next_line(5)["op"] == "states"
+    wait_for(lambda: peer_state(ctl, "a") == "up", 15, "a's session up")
+    procs["b"].terminate()
+    line = ctl.until(lambda l: l["op"] == "state" and l["state"] == "down", 5, "a down after b's AdminDown")
+    assert line["diag"] == "neighbor_signaled_session_down", line
+    assert procs["b"].wait(timeout=10) == 0
+    assert not paths["b"].exists()
+    assert procs["a"].poll() is None
