@@ -27,6 +27,7 @@
 #include "common/json_get.h"
 #include "agent/l3_runner.h"
 #include "common/config.h"
+#include "common/names.h"
 #include "common/net.h"
 #include "kernel/host.h"
 #include "kernel/netlink_kernel.h"
@@ -60,6 +61,13 @@ const std::vector<OptionSpec>& agent_schema() {
       {"DEFAULT", "nova_client_priv_key", T::string, "", "its private key"},
       {"DEFAULT", "auth_ca_cert", T::string, "", "CA bundle the backend's certificate is checked against"},
       {"DEFAULT", "metadata_proxy_shared_secret", T::string, "", "signs X-Instance-ID (X-Instance-ID-Signature)"},
+      // Gateway HA: BFD inside the tunnels (a management VNI, RFC 8971's way).
+      {"ha", "enabled", T::boolean, "true", "run BFD with the gateway hosts of this host's routers and fail over locally"},
+      {"ha", "management_vni", T::integer, "16777215", "VNI of the BFD management device; keep it outside vni_ranges", 1, 16777215},
+      {"ha", "bfd_min_tx_ms", T::integer, "100", "desired BFD transmit interval", 10, 60000},
+      {"ha", "bfd_min_rx_ms", T::integer, "100", "required BFD receive interval", 10, 60000},
+      {"ha", "bfd_detect_mult", T::integer, "3", "BFD detection multiplier", 1, 255},
+      {"ha", "bfd_binary", T::string, "", "the neutrino-bfd program (empty: next to neutrino-agent)"},
   };
   return schema;
 }
@@ -116,7 +124,16 @@ class Agent {
     dhcp_ = std::make_unique<DhcpServer>([](const std::string& tap) { return kernel::open_dhcp_socket("", tap); });
     dhcp_->start();
     proxy_ = std::make_unique<metadata::ProxyService>(c.metadata);
+    // A session changing state runs a pass at once (failover), and the new roles are reported.
+    if (c.bfd.enabled)
+      bfd_ = std::make_unique<BfdClient>(c.bfd, [this] {
+        if (stopping_) return;
+        reconcile();
+        if (take_roles_changed()) report();
+      });
   }
+
+  ~Agent() { bfd_.reset(); }  // its thread calls into the agent: stopped first
 
   void register_host() {
     channel::Registration reg{config_.host, config_.agent_mode, config_.l2.local_ip, config_.l2.bridge_mappings,
@@ -185,19 +202,32 @@ class Agent {
 
   // One pass against the kernel (pass_mu_ held: one at a time).
   size_t pass(const Snapshot& snap, std::set<std::string>& fip_requests) {
-    const HostView& view = *snap.view;
     // The host is read once per pass, and again only after something changed in it.
     auto actual = kernel_->read();
+    if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
+    // Gateway HA: the sessions this view calls for, and the roles as this host sees them.
+    L2Settings l2 = config_.l2;
+    if (l2.bfd_vni) l2.bfd_peers = bfd_peers(*snap.view, l2.local_ip);
+    if (bfd_) bfd_->configure(l2.bfd_peers);
+    HostView realised;
+    std::map<std::string, std::string> roles;
+    bool differs = apply_gateway_roles(*snap.view, l2.local_ip, bfd_ ? bfd_->liveness() : Liveness{}, realised, roles);
+    note_roles(roles);
+    return pass_on(snap, differs ? realised : *snap.view, l2, std::move(actual), fip_requests);
+  }
+
+  // The pass proper, on the view as this host realises it (gateway roles applied).
+  size_t pass_on(const Snapshot& snap, const HostView& view, const L2Settings& l2, Result<kernel::State> actual,
+                 std::set<std::string>& fip_requests) {
     auto reread = [&] {
       if (dry_run_) return true;
       actual = kernel_->read();
       return actual.has_value();
     };
-    if (!actual) return spdlog::error("reading the kernel: {}", actual.error().message), 0;
     size_t changes = l3_.before_l2(view, *actual);  // namespaces and veths, for L2 to plug
     if (changes > 0 && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     // L2 plugs no port whose security groups are not in place yet.
-    auto ops = plan_l2(view, *actual, config_.l2, l3_.withheld_ports());
+    auto ops = plan_l2(view, *actual, l2, l3_.withheld_ports());
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
     bool clean = l3_.withheld_ports().empty();
     if (!dry_run_ && !ops.empty())
@@ -214,6 +244,21 @@ class Agent {
     states_ = port_states(view, *actual);
     if (applied) applied_ = snap.revision;
     return changes;
+  }
+
+  // The gateway roles this host holds now, for the status report (logged when they change).
+  void note_roles(const std::map<std::string, std::string>& roles) {
+    std::lock_guard g(mu_);
+    if (roles == roles_) return;
+    for (const auto& [router, role] : roles)
+      if (auto was = roles_.find(router); was == roles_.end() || was->second != role)
+        spdlog::info("router {}: {} on this host", router, role);
+    roles_ = roles;
+    roles_changed_ = true;
+  }
+  bool take_roles_changed() {
+    std::lock_guard g(mu_);
+    return std::exchange(roles_changed_, false);
   }
 
   // DHCP and metadata follow the view once its namespaces and taps are in place.
@@ -242,6 +287,8 @@ class Agent {
     {
       std::lock_guard g(mu_);
       report.ports = states_;
+      report.routers = roles_;
+      roles_changed_ = false;
       if (applied_ >= 0) report.applied = applied_;
     }
     auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", channel::encode(report));
@@ -329,7 +376,31 @@ class Agent {
   int64_t applied_ = -1;  // the view revision the last clean pass applied
   size_t undecodable_ = 0;  // lines of the current view that did not decode
   bool first_ = true, dirty_ = false, have_view_ = false;
+  std::map<std::string, std::string> roles_;  // router -> active | standby (gateway roles here)
+  bool roles_changed_ = false;
+  std::unique_ptr<BfdClient> bfd_;  // last: its thread calls into the members above
 };
+
+}  // namespace
+
+namespace {
+
+void load_ha_options(const Config& c, AgentConfig& a) {
+  auto& b = a.bfd;
+  b.enabled = c.boolean("ha", "enabled");
+  b.min_tx_ms = static_cast<int>(c.integer("ha", "bfd_min_tx_ms"));
+  b.min_rx_ms = static_cast<int>(c.integer("ha", "bfd_min_rx_ms"));
+  b.detect_mult = static_cast<int>(c.integer("ha", "bfd_detect_mult"));
+  b.binary = c.str("ha", "bfd_binary");
+  if (b.binary.empty()) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    b.binary = (ec ? std::filesystem::path("/usr/bin") : self.parent_path()) / "neutrino-bfd";
+  }
+  b.device = std::string(devname::kBfdDevice);
+  b.local_ip = a.l2.local_ip;
+  if (b.enabled) a.l2.bfd_vni = static_cast<uint32_t>(c.integer("ha", "management_vni"));
+}
 
 }  // namespace
 
@@ -344,6 +415,7 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   a.state_path = c.str("DEFAULT", "state_path");
   a.report_interval = static_cast<int>(std::max<int64_t>(1, c.integer("DEFAULT", "report_interval")));
   a.l2.local_ip = c.str("DEFAULT", "local_ip");
+  load_ha_options(c, a);
   auto& m = a.metadata;
   m.host = c.str("DEFAULT", "nova_metadata_host");
   m.port = static_cast<int>(c.integer("DEFAULT", "nova_metadata_port"));
@@ -376,6 +448,11 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
     return fail(Errc::invalid_argument, Origin::config,
                 where("bridge_mappings") + ": option \"bridge_mappings\" in [DEFAULT]: " + mappings.error().message);
   a.l2.bridge_mappings = std::move(*mappings);
+  a.bfd.control_socket = a.state_path + "/" + a.host + ".bfd.sock";
+  if (a.bfd.enabled && devname::bfd_mac(a.l2.local_ip).empty()) {
+    spdlog::warn("{}: gateway HA's BFD needs an IPv4 local_ip; [ha] enabled is ignored", where("local_ip"));
+    a.bfd.enabled = false, a.l2.bfd_vni = 0;
+  }
   return a;
 }
 

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "agent/bfd_client.h"
 #include "agent/l2_reconciler.h"
 #include "metadata/proxy.h"
 #include "common/error.h"
@@ -19,6 +20,7 @@ struct AgentConfig {
   L2Settings l2;
   int report_interval = 2;
   metadata::BackendSettings metadata;  // where the metadata proxy forwards (Neutron's option names)
+  BfdOptions bfd;                      // [ha]: gateway HA's BFD sessions (l2.bfd_vni: its VNI)
 };
 
 Result<AgentConfig> load_agent_config(const std::string& path);

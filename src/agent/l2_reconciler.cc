@@ -55,6 +55,22 @@ void add_network(kernel::State& want, const kernel::State& actual, const view::N
   }
 }
 
+// The management VNI's device: BFD frames to a peer go to its 02:bf: MAC, which the FDB
+// sends to its VTEP. The MAC is compared (link_differs), so a changed VTEP renames it.
+void add_bfd_device(kernel::State& want, const L2Settings& s) {
+  auto mac = devname::bfd_mac(s.local_ip);
+  if (!s.bfd_vni || mac.empty()) return;
+  std::string dev(devname::kBfdDevice);
+  Link l{dev, "vxlan", "", 1500, true};
+  l.vni = s.bfd_vni;
+  l.local_ip = s.local_ip;
+  l.learning = false;
+  l.mac = mac;
+  want.links[dev] = l;
+  for (const auto& peer : s.bfd_peers)
+    if (auto peer_mac = devname::bfd_mac(peer); !peer_mac.empty()) want.fdb.insert(Fdb{dev, peer_mac, peer});
+}
+
 bool immutable_differs(const Link& a, const Link& b) {
   return a.kind != b.kind || a.vni != b.vni || a.parent != b.parent || a.local_ip != b.local_ip ||
          a.learning != b.learning || a.proxy != b.proxy;
@@ -66,7 +82,8 @@ bool owned(const Link& l) { return owned_link(l.name) || (l.kind == "vlan" && de
 }  // namespace
 
 bool owned_link(const std::string& name) {
-  return devname::is_bridge(name) || name.rfind(devname::kVxlanPrefix, 0) == 0 || name.rfind(devname::kGenevePrefix, 0) == 0;
+  return devname::is_bridge(name) || name.rfind(devname::kVxlanPrefix, 0) == 0 || name.rfind(devname::kGenevePrefix, 0) == 0 ||
+         name == devname::kBfdDevice;
 }
 
 kernel::State desired_l2(const HostView& view, const kernel::State& actual, const L2Settings& s,
@@ -92,6 +109,7 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
   // The host ends of the DHCP ports' veths (their namespaces are the L3 side's).
   for (const auto& [id, d] : view.dhcp)
     if (d.server_port) plug(d.network_id, devname::tap(*d.server_port));
+  add_bfd_device(want, s);
   for (const auto& [id, remote] : view.l2pop) {
     auto net = networks.find(remote.network_id);
     if (net == networks.end() || net->second->network_type != "vxlan") continue;

@@ -29,6 +29,10 @@ struct L2Settings {
   // Whether this host's devices have IPv6 (net.ipv6.conf.default.disable_ipv6 = 0): the
   // kernel refuses IPv6 neighbours on a device without it, so they are left out then.
   bool ipv6 = true;
+  // Gateway HA: the BFD management device (devname::kBfdDevice, a VXLAN of its own VNI
+  // outside every bridge) with an FDB entry per BFD peer; bfd_vni 0 = none.
+  uint32_t bfd_vni = 0;
+  std::vector<std::string> bfd_peers;
 };
 
 // `withheld`: ports of the view not to plug (yet): their security is not in place.

@@ -143,23 +143,31 @@ void L3Runner::withhold(const HostView& view, const std::set<std::string>& open)
                  withheld_.size() > 1 ? ", ..." : "");
 }
 
-// A floating IP that arrives on this host is announced from its fg- port (proxy ARP
-// answers for it there) once that port is on the external bridge, so the external
-// network forgets the host that had it before. Each is announced once per arrival.
-void L3Runner::announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host) {
-  if (ns.find("fip-", prefix_.size()) != prefix_.size()) return;
-  const kernel::Link* fg = nullptr;
+// An address that arrives on this host's external side is announced with gratuitous ARP
+// once its port is on the external bridge, so the external network forgets the host that
+// had it before: a floating IP from the fip namespace's fg- port (proxy ARP answers for
+// it), and a router's gateway addresses from its qg- port when this host becomes its
+// active gateway (failover). Each is announced once per arrival.
+void L3Runner::announce(const std::string& ns, const NamespacePlan& plan, const kernel::State& host) {
+  bool fip = ns.find("fip-", prefix_.size()) == prefix_.size(), snat = ns.find("snat-", prefix_.size()) == prefix_.size();
+  if (!fip && !snat) return;
+  const kernel::Link* port = nullptr;
   for (const auto& [name, l] : plan.want.links)
-    if (name.rfind("fg-", 0) == 0) fg = &l;
+    if (name.rfind(fip ? "fg-" : "qg-", 0) == 0) port = &l;
   std::set<std::string> now;
-  for (const auto& r : plan.want.routes)
-    if (r.dst.size() > 3 && r.dst.ends_with("/32")) now.insert(r.dst.substr(0, r.dst.size() - 3));
+  if (fip) {
+    for (const auto& r : plan.want.routes)
+      if (r.dst.size() > 3 && r.dst.ends_with("/32")) now.insert(r.dst.substr(0, r.dst.size() - 3));
+  } else if (port) {
+    for (const auto& a : plan.want.addresses)
+      if (a.dev == port->name) now.insert(a.cidr.substr(0, a.cidr.find('/')));
+  }
   auto& done = announced_[ns];
   std::erase_if(done, [&](const auto& kv) { return !now.count(kv.first); });
-  if (!fg || dry_run_) return;
+  if (!port || dry_run_) return;
   bool plugged = false;
   for (const auto& [name, l] : desired_.host.links)
-    if (l.peer == fg->name)
+    if (l.peer == port->name)
       if (auto tap = host.links.find(name); tap != host.links.end()) plugged = !tap->second.master.empty();
   if (!plugged) return;
   // Three times, one per pass (as Neutron's send_arp_for_ha): a port just plugged may not
@@ -167,12 +175,12 @@ void L3Runner::announce_floating_ips(const std::string& ns, const NamespacePlan&
   for (const auto& ip : now) {
     int& sent_times = done[ip];
     if (sent_times >= 3) continue;
-    auto sent = host_.send_gratuitous_arp(ns, fg->name, ip, fg->mac);
+    auto sent = host_.send_gratuitous_arp(ns, port->name, ip, port->mac);
     if (!sent) {
       spdlog::warn("{}", sent.error().message);
       continue;
     }
-    if (sent_times++ == 0) spdlog::info("announced {} from {} in {}", ip, fg->name, ns);
+    if (sent_times++ == 0) spdlog::info("announced {} from {} in {}", ip, port->name, ns);
     repeat_ = true;
   }
 }
@@ -199,7 +207,7 @@ size_t L3Runner::after_l2(const kernel::State& host) {
     auto ops = plan_namespace(plan.want, *actual);
     changes += apply(*k, ops, ns);
     changes += ensure_sysctls(ns, plan.sysctls);
-    announce_floating_ips(ns, plan, host);
+    announce(ns, plan, host);
   }
   for (const auto& ns : host_.namespaces(prefix_)) {
     if (!l3_namespace(ns, prefix_) || desired_.namespaces.count(ns)) continue;

@@ -54,7 +54,7 @@ class L3Runner {
   size_t security_pass(const HostView& view, const kernel::State& host);
   void withhold(const HostView& view, const std::set<std::string>& open);
   void learn_sg_numbers(const HostView& view, const kernel::State& host);
-  void announce_floating_ips(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
+  void announce(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
 
   std::string prefix_;
   kernel::Host& host_;

@@ -279,6 +279,25 @@ static const Obj* binding_served_by(const Model& m, const std::string& router, c
   return nullptr;
 }
 
+// A gateway host's role as it reports it. A host that took over (its view by BFD) becomes
+// the first of the order unless preemption is on, so that a recovered higher-priority host
+// stays standby; the other hosts' "active" is then stale and shown as standby.
+static Obj took_role(const Obj& binding, const std::string& host, const std::string& state, bool preempt) {
+  Obj next = binding;
+  auto& states = next["ha_state"].as_object();
+  states[host] = state;
+  if (state != "active") return next;
+  for (auto& kv : states)
+    if (kv.key() != host && kv.value() == "active") kv.value() = "standby";
+  if (preempt) return next;
+  auto& hosts = next["hosts"].as_array();
+  json::array order{json::value(host)};
+  for (const auto& h : hosts)
+    if (!(h.is_string() && h.get_string() == host)) order.push_back(h);
+  hosts = std::move(order);
+  return next;
+}
+
 bool status_needs_write(const Model& m, const StatusReport& report) {
   const Obj* host = m.find("hosts", report.host);
   if (!host || !host->at("alive").as_bool()) return true;
@@ -303,9 +322,7 @@ Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport
   for (const auto& [router, state] : report.ha_states) {
     const Obj* b = binding_served_by(txn.model(), router, report.host);
     if (!b || jget::str(b->at("ha_state").as_object().if_contains(report.host)) == state) continue;
-    Obj next = *b;
-    next["ha_state"].as_object()[report.host] = state;
-    txn.put("l3_bindings", std::move(next));
+    txn.put("l3_bindings", took_role(*b, report.host, state, s.ha_preempt));
   }
   for (const auto& [port_id, state] : report.port_states) {
     auto status = reported_port_status(txn.model(), report.host, port_id, state);

@@ -22,7 +22,8 @@
 namespace nt::view {
 
 // The version of the watch stream's format; the stream's first line says it.
-inline constexpr int kProtocolVersion = 5;  // 3: dhcp entries; 4: portsec, secgroup, sgmembers; 5: addrgroup
+// 3: dhcp entries; 4: portsec, secgroup, sgmembers; 5: addrgroup; 6: l2pop candidates, snat gateways
+inline constexpr int kProtocolVersion = 6;
 
 enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers, addrgroup };
 std::string_view kind_name(Kind kind);
@@ -54,13 +55,16 @@ struct Port {
 BOOST_DESCRIBE_STRUCT(Port, (), (network_id, mac_address, fixed_ips, device, admin_state_up, mtu, vm))
 
 // A port of one of the host's networks bound elsewhere, behind that host's VTEP.
+// `candidates`: a router's sg-/qg- port only (gateway HA): the VTEPs of its gateway hosts
+// in order (the first is `vtep`); a host sends to the first one it sees alive by BFD.
 struct L2pop {
   std::string network_id, mac_address;
   std::vector<std::string> fixed_ips;
   std::string vtep;
+  std::vector<std::string> candidates;
   bool operator==(const L2pop&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(L2pop, (), (network_id, mac_address, fixed_ips, vtep))
+BOOST_DESCRIBE_STRUCT(L2pop, (), (network_id, mac_address, fixed_ips, vtep, candidates))
 
 // One port of a router in a namespace (qr-, sg-, qg-, fg-): the namespace end `device`
 // of a veth whose host end `tap` is plugged into `bridge`. The address fields are null
@@ -127,8 +131,9 @@ BOOST_DESCRIBE_STRUCT(PortForward, (), (floating_ip, protocol, internal_ip, exte
                                         internal_max))
 
 struct Snat {
-  bool active = false;
+  bool active = false;  // as the server sees it; the host decides by BFD (see `gateways`)
   int64_t priority = 0;
+  std::vector<std::string> gateways;  // the VTEPs of the router's gateway hosts, in order
   std::vector<RouterPort> sg;
   std::optional<RouterPort> qg;
   std::vector<std::string> internal_cidrs;
@@ -136,7 +141,7 @@ struct Snat {
   std::vector<PortForward> port_forwardings;
   bool operator==(const Snat&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(Snat, (), (active, priority, sg, qg, internal_cidrs, enable_snat, port_forwardings))
+BOOST_DESCRIBE_STRUCT(Snat, (), (active, priority, gateways, sg, qg, internal_cidrs, enable_snat, port_forwardings))
 
 struct FipRouter {
   std::string router_id;

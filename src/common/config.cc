@@ -28,7 +28,7 @@ std::string suggestion(const std::string& word, const std::set<std::string>& kno
   size_t best_d = std::max<size_t>(3, word.size() / 3) + 1;
   for (const auto& k : known) {
     size_t d = edit_distance(lower(word), lower(k));
-    if (d < best_d) best_d = d, best = k;
+    if (d < best_d && 2 * d <= k.size()) best_d = d, best = k;  // not a word mostly rewritten ("nova" is not "ha")
   }
   return best.empty() ? "" : "; did you mean \"" + best + "\"?";
 }

@@ -4,6 +4,7 @@
 // rfp-/fpr-<router[:11]>, qrouter-/snat-<router>, fip-<external network>). Header only: the
 // planner and the agent use it without linking anything.
 #pragma once
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,20 @@ inline bool plain(std::string_view s) {
          s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string_view::npos;
 }
 inline std::string vxlan(long long vni) { return std::string(kVxlanPrefix) + std::to_string(vni); }
+// Gateway HA: the VXLAN device of the BFD management VNI (RFC 8971), one per host, outside
+// every bridge; its MAC is 02:bf: and the host's VTEP IPv4, so peers know it ("" if the
+// VTEP is not a dotted IPv4 address).
+inline constexpr std::string_view kBfdDevice = "ntbfd0";
+inline std::string bfd_mac(std::string_view vtep) {
+  unsigned a[4];
+  char rest = 0;
+  if (std::sscanf(std::string(vtep).c_str(), "%3u.%3u.%3u.%3u%c", &a[0], &a[1], &a[2], &a[3], &rest) != 4) return "";
+  char out[18];
+  for (unsigned v : a)
+    if (v > 255) return "";
+  std::snprintf(out, sizeof out, "02:bf:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3]);
+  return out;
+}
 inline std::string geneve(long long vni) { return std::string(kGenevePrefix) + std::to_string(vni); }
 // A VLAN subinterface of a mapped physical interface.
 inline std::string vlan(std::string_view parent, long long vlan_id) { return std::string(parent) + "." + std::to_string(vlan_id); }

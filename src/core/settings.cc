@@ -178,6 +178,7 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "enable_snat_by_default", T::boolean, "true", ""},
       {"DEFAULT", "max_l3_agents_per_router", T::integer, "3", "gateway hosts per router", 1, 1000},
       {"DEFAULT", "max_routes", T::integer, "30", "extra routes per router", -1, 100000},
+      {"ha", "preempt", T::boolean, "false", "a recovered higher-priority gateway host takes its routers back (false: it stays standby while the active one works)"},
       {"DEFAULT", "agent_down_time", T::integer, "75", "seconds without heartbeat before an agent is dead", 1, 86400},
       {"DEFAULT", "dvr_base_mac", T::string, "fa:16:3f:00:00:00", "base of per-host DVR MACs"},
       {"DEFAULT", "dhcp_agent_notification", T::boolean, "true", "serve DHCP: networks with a DHCP-enabled subnet get a network:dhcp port"},
@@ -278,6 +279,7 @@ Result<Settings> settings_from(const Config& c) {
   s.flat_networks = c.list("ml2_type_flat", "flat_networks");
   s.router_distributed = c.boolean("DEFAULT", "router_distributed");
   s.l3_ha = c.boolean("DEFAULT", "l3_ha");
+  s.ha_preempt = c.boolean("ha", "preempt");
   s.enable_snat_by_default = c.boolean("DEFAULT", "enable_snat_by_default");
   s.max_l3_agents_per_router = static_cast<int>(c.integer("DEFAULT", "max_l3_agents_per_router"));
   if (s.max_l3_agents_per_router < 1)

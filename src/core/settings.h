@@ -46,6 +46,7 @@ struct Settings {
   // L3 and agents.
   bool router_distributed = false;
   bool l3_ha = false;
+  bool ha_preempt = false;  // [ha] preempt: the gateway order goes back to priority on recovery
   bool enable_snat_by_default = true;
   int max_l3_agents_per_router = 3;
   int max_routes = 30;

@@ -53,6 +53,9 @@ struct PortRow {
   bool port_security_enabled = true;
   std::vector<std::string> security_groups;  // sorted, unique
   std::vector<view::AddressPair> allowed_address_pairs;
+  // A router's sg-/qg- port only: its other gateway hosts in order, where it is kept warm
+  // (plugged, with the network's L2) to take over without the server (gateway HA).
+  std::vector<std::string> standby_hosts;
   // The host the port is bound to; a failed binding binds it nowhere ("").
   std::string bound_host() const {
     return (vif_type == "binding_failed" || vif_type == "unbound") ? std::string() : host_id;

@@ -25,11 +25,30 @@ json::object port_json(const std::string& id, const PortRow& p, const NetworkRow
   return view::encode(view::Port{p.network_id, p.mac_address, ips_of(p), devname::tap(id), p.admin_state_up, net.mtu,
                                  !owner::is_network_service(p.device_owner)});
 }
-json::object l2pop_json(const PortRow& p, const HostRow& host) {
-  return view::encode(view::L2pop{p.network_id, p.mac_address, ips_of(p), host.local_ip});
+// Where the binding has its tap: its host, and the standby gateway hosts of an sg-/qg- port.
+std::vector<std::string> homes(const PortRow& p) {
+  std::vector<std::string> out{p.bound_host()};
+  for (const auto& h : p.standby_hosts)
+    if (h != out[0] && std::find(out.begin(), out.end(), h) == out.end()) out.push_back(h);
+  return out;
+}
+
+bool home_of(const PortRow& p, const std::string& host) {
+  return p.bound_host() == host || std::find(p.standby_hosts.begin(), p.standby_hosts.end(), host) != p.standby_hosts.end();
 }
 
 }  // namespace
+
+json::object L2Node::l2pop_json(const PortRow& p, const HostRow& host) const {
+  view::L2pop out{p.network_id, p.mac_address, ips_of(p), host.local_ip, {}};
+  if (!p.standby_hosts.empty()) {
+    out.candidates.push_back(host.local_ip);
+    for (const auto& h : p.standby_hosts)
+      if (auto row = in_.hosts.find(h); row != in_.hosts.end() && !row->second.local_ip.empty())
+        out.candidates.push_back(row->second.local_ip);
+  }
+  return view::encode(out);
+}
 
 std::set<std::string> L2Node::hosts() const {
   std::set<std::string> out;
@@ -104,7 +123,7 @@ std::optional<json::object> L2Node::entry(const std::string& host, Kind kind, co
   auto net = in_.networks.find(p.network_id);
   if (net == in_.networks.end()) return std::nullopt;
   auto where = p.bound_host();
-  if (kind == Kind::port) return where == host ? std::optional(port_json(id, p, net->second)) : std::nullopt;
+  if (kind == Kind::port) return home_of(p, host) ? std::optional(port_json(id, p, net->second)) : std::nullopt;
   auto h = in_.hosts.find(where);
   if (kind != Kind::l2pop || distributed(p) || where == host || h == in_.hosts.end() || !host_on_network(host, p.network_id))
     return std::nullopt;
@@ -135,20 +154,23 @@ void L2Node::recompute(const std::string& host, WireView& out) const {
 }
 
 void L2Node::index(const std::string& id, const PortRow& port, int delta) {
-  auto host = port.bound_host();
   const auto& net = port.network_id;
   auto& by_net = ports_by_network_[net];
-  auto& by_host = ports_by_host_[host];
-  auto& count = host_networks_[host][net];
-  if (delta > 0) by_net.insert(id), by_host.insert(id);
-  else by_net.erase(id), by_host.erase(id);
-  count += delta;
-  network_hosts_[net][host] = count;
-  if (count == 0) host_networks_[host].erase(net), network_hosts_[net].erase(host);
-  if (host_networks_[host].empty()) host_networks_.erase(host);
-  if (network_hosts_[net].empty()) network_hosts_.erase(net);
+  if (delta > 0) by_net.insert(id);
+  else by_net.erase(id);
   if (by_net.empty()) ports_by_network_.erase(net);
-  if (by_host.empty()) ports_by_host_.erase(host);
+  for (const auto& host : homes(port)) {
+    auto& by_host = ports_by_host_[host];
+    auto& count = host_networks_[host][net];
+    if (delta > 0) by_host.insert(id);
+    else by_host.erase(id);
+    count += delta;
+    network_hosts_[net][host] = count;
+    if (count == 0) host_networks_[host].erase(net), network_hosts_[net].erase(host);
+    if (host_networks_[host].empty()) host_networks_.erase(host);
+    if (network_hosts_[net].empty()) network_hosts_.erase(net);
+    if (by_host.empty()) ports_by_host_.erase(host);
+  }
 }
 
 void L2Node::add_network_keys(Keys& keys, const std::string& host, const std::string& network) const {
@@ -162,9 +184,12 @@ Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   ++stats.changes;
   std::set<std::string> nets, homes, hosts;
   auto old = bound_.find(id);
-  if (old != bound_.end()) nets.insert(old->second.network_id), homes.insert(old->second.bound_host());
+  auto add_homes = [&](const PortRow& p) {
+    for (auto& h : planner::homes(p)) homes.insert(std::move(h));
+  };
+  if (old != bound_.end()) nets.insert(old->second.network_id), add_homes(old->second);
   bool bound = port && !port->bound_host().empty();
-  if (bound) nets.insert(port->network_id), homes.insert(port->bound_host());
+  if (bound) nets.insert(port->network_id), add_homes(*port);
   std::map<std::pair<std::string, std::string>, bool> member_before;
   for (const auto& h : homes)
     for (const auto& n : nets) member_before[{h, n}] = host_on_network(h, n);

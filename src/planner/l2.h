@@ -6,6 +6,8 @@
 //  - port: a binding on the host (its tap);
 //  - l2pop: every other binding on the host's networks, behind its host's VTEP (never a
 //    router interface: that MAC is on every host of the router).
+// A router's sg-/qg- port is also bound, as a port entry, on its standby gateway hosts
+// (warm for gateway HA); its l2pop entry names every gateway host's VTEP as a candidate.
 #pragma once
 #include <map>
 #include <memory>
@@ -61,6 +63,7 @@ class L2Node {
   void index(const std::string& id, const PortRow& port, int delta);
   void add_network_keys(Keys& keys, const std::string& host, const std::string& network) const;
   boost::json::object network_json(const std::string& host, const NetworkRow& net) const;
+  boost::json::object l2pop_json(const PortRow& p, const HostRow& host) const;
 
   const Inputs& in_;
   std::map<std::string, PortRow> bound_;                              // binding id -> the port as bound

@@ -14,6 +14,7 @@ std::optional<PortRow> SnatNode::effective(const std::optional<PortRow>& port) c
   const auto& gateways = topo_.gateways(p.device_id);
   p.host_id = gateways.empty() ? "" : gateways.front();
   p.vif_type = gateways.empty() ? "unbound" : "bridge";
+  p.standby_hosts.assign(gateways.empty() ? gateways.end() : gateways.begin() + 1, gateways.end());
   return p;
 }
 
@@ -32,6 +33,8 @@ std::optional<json::object> SnatNode::entry(const std::string& host, const std::
   view::Snat out;
   out.active = at == gateways.begin();
   out.priority = at - gateways.begin();
+  for (const auto& g : gateways)
+    if (auto h = in_.hosts.find(g); h != in_.hosts.end()) out.gateways.push_back(h->second.local_ip);
   for (const auto& pid : topo_.router_ports(router)) {
     const auto& owner = in_.ports.at(pid).device_owner;
     if (owner == owner::kCentralizedSnat) out.sg.push_back(topo_.router_port(pid, "sg-"));

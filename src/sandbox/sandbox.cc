@@ -216,6 +216,7 @@ void stop_stray_agents(const std::vector<std::string>& namespaces) {
     if (!pid || *pid <= 0 || *pid > INT32_MAX) continue;
     if (::stat(("/proc/" + pid_text + "/ns/net").c_str(), &st) == 0 && ours.count(st.st_ino)) {
       stop_process(static_cast<int>(*pid), "neutrino-agent");
+      stop_process(static_cast<int>(*pid), "neutrino-bfd");  // an agent's BFD daemon (it outlives the agent)
       stop_process(static_cast<int>(*pid), "busybox");  // a VM's udhcpc
     }
   }

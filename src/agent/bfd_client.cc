@@ -1,0 +1,228 @@
+#include "agent/bfd_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <spdlog/spdlog.h>
+
+namespace nt::agent {
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxLine = 1 << 20;
+
+// A session that went down, as opposed to one not up yet: the daemon names why.
+bool failed(const std::string& state, const std::string& diag) {
+  return state != "up" && !diag.empty() && diag != "none" && diag != "no_diagnostic";
+}
+
+int connect_unix(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return -1;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    auto n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+BfdClient::BfdClient(BfdOptions options, std::function<void()> on_change)
+    : options_(std::move(options)), on_change_(std::move(on_change)) {
+  if (!options_.enabled) return;
+  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
+  thread_ = std::thread([this] { run(); });
+}
+
+BfdClient::~BfdClient() {
+  stopping_ = true;
+  cv_.notify_all();
+  if (wake_[1] >= 0) (void)!::write(wake_[1], "x", 1);
+  if (thread_.joinable()) thread_.join();
+  for (int fd : wake_)
+    if (fd >= 0) ::close(fd);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void BfdClient::configure(std::vector<std::string> peers) {
+  if (!options_.enabled) return;
+  std::lock_guard g(mu_);
+  if (have_peers_ && peers == peers_) return;
+  peers_ = std::move(peers);
+  have_peers_ = true;
+  sent_ = false;
+  if (fd_ >= 0) send_config_locked();
+  cv_.notify_all();
+}
+
+bool BfdClient::send_config_locked() {
+  json::array peers(peers_.begin(), peers_.end());
+  json::object o{{"op", "config"},           {"local", options_.local_ip},          {"min_tx_ms", options_.min_tx_ms},
+                 {"min_rx_ms", options_.min_rx_ms}, {"detect_mult", options_.detect_mult}, {"peers", std::move(peers)}};
+  sent_ = write_all(fd_, json::serialize(o) + "\n");
+  return sent_;
+}
+
+Liveness BfdClient::liveness() const {
+  std::lock_guard g(mu_);
+  Liveness out;
+  if (fd_ < 0) return out;
+  size_t down = 0;
+  for (const auto& peer : peers_) {
+    auto s = sessions_.find(peer);
+    if (s != sessions_.end() && failed(s->second.state, s->second.diag)) out.failed.insert(peer), ++down;
+  }
+  out.isolated = !peers_.empty() && down == peers_.size();
+  return out;
+}
+
+std::map<std::string, std::string> BfdClient::states() const {
+  std::lock_guard g(mu_);
+  std::map<std::string, std::string> out;
+  for (const auto& [peer, s] : sessions_) out[peer] = s.state;
+  return out;
+}
+
+void BfdClient::run() {
+  while (!stopping_) {
+    {
+      std::unique_lock g(mu_);
+      cv_.wait(g, [&] { return stopping_ || (have_peers_ && !peers_.empty()); });
+    }
+    if (stopping_) break;
+    if (!connect_or_spawn()) {
+      std::unique_lock g(mu_);
+      cv_.wait_for(g, std::chrono::milliseconds(500), [&] { return stopping_.load(); });
+      continue;
+    }
+    read_lines();
+    {
+      std::lock_guard g(mu_);
+      ::close(fd_);
+      fd_ = -1;
+      sessions_.clear();
+    }
+    if (!stopping_) spdlog::warn("BFD daemon connection lost; following the server's gateway choice until it is back"), on_change_();
+  }
+}
+
+bool BfdClient::connect_or_spawn() {
+  int fd = connect_unix(options_.control_socket);
+  if (fd < 0) {
+    spawn_daemon();
+    for (int i = 0; i < 40 && fd < 0 && !stopping_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50)), fd = connect_unix(options_.control_socket);
+  }
+  if (fd < 0) return spdlog::error("BFD daemon: no answer on {}", options_.control_socket), false;
+  std::lock_guard g(mu_);
+  fd_ = fd;
+  if (!send_config_locked()) spdlog::warn("BFD daemon: sending the configuration failed");
+  return true;
+}
+
+// Double fork: the daemon is re-parented away from the agent and leads a session of its
+// own, so neither the agent's death nor a signal to its process group reaches it.
+void BfdClient::spawn_daemon() {
+  std::vector<std::string> args = {options_.binary, "--device", options_.device, "--control", options_.control_socket};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string log = options_.control_socket + ".log";
+  pid_t child = ::fork();
+  if (child < 0) return spdlog::error("BFD daemon: fork: {}", std::strerror(errno));
+  if (child == 0) {
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);
+    int null = ::open("/dev/null", O_RDONLY);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (null >= 0) ::dup2(null, 0);
+    if (out >= 0) ::dup2(out, 1), ::dup2(out, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  spdlog::info("started the BFD daemon {} (log {})", options_.binary, log);
+}
+
+void BfdClient::read_lines() {
+  std::string buffer;
+  char chunk[65536];
+  while (!stopping_) {
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    if (::poll(fds, wake_[0] >= 0 ? 2 : 1, 1000) < 0 && errno != EINTR) return;
+    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    auto n = ::read(fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    buffer.append(chunk, static_cast<size_t>(n));
+    bool changed = false;
+    for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+      changed = take_line(buffer.substr(0, nl)) || changed;
+      buffer.erase(0, nl + 1);
+    }
+    if (buffer.size() > kMaxLine) return spdlog::error("BFD daemon: a line longer than {} bytes", kMaxLine);
+    if (changed) on_change_();
+  }
+}
+
+// One line of the daemon; whether a session's state changed.
+bool BfdClient::take_line(const std::string& line) {
+  boost::system::error_code ec;
+  auto v = json::parse(line, ec);
+  if (ec || !v.is_object()) return spdlog::warn("BFD daemon: not a JSON object: {:.200}", line), false;
+  const auto& o = v.as_object();
+  auto str = [](const json::object& obj, const char* key) {
+    const auto* x = obj.if_contains(key);
+    return x && x->is_string() ? std::string(x->get_string()) : std::string();
+  };
+  auto op = str(o, "op");
+  if (op == "hello") {
+    if (const auto* pid = o.if_contains("pid"); pid && pid->is_int64())
+      std::ofstream(options_.control_socket + ".pid") << pid->get_int64() << "\n";
+    return false;
+  }
+  if (op == "error") return spdlog::warn("BFD daemon: {}", str(o, "message")), false;
+  std::lock_guard g(mu_);
+  bool changed = false;
+  auto update = [&](const std::string& peer, Session s) {
+    auto& cur = sessions_[peer];
+    if (cur.state != s.state) spdlog::info("BFD session with {}: {} ({})", peer, s.state, s.diag.empty() ? "-" : s.diag);
+    changed = changed || cur.state != s.state || failed(cur.state, cur.diag) != failed(s.state, s.diag);
+    cur = std::move(s);
+  };
+  if (op == "state") update(str(o, "peer"), Session{str(o, "state"), str(o, "diag")});
+  if (op == "states")
+    if (const auto* peers = o.if_contains("peers"); peers && peers->is_object())
+      for (const auto& kv : peers->as_object())
+        if (kv.value().is_object()) update(kv.key(), Session{str(kv.value().as_object(), "state"), str(kv.value().as_object(), "diag")});
+  return changed;
+}
+
+}  // namespace nt::agent
