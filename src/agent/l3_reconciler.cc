@@ -183,10 +183,14 @@ struct Builder {
         plan.want.addresses.insert(Address{qg->device, pf.floating_ip + "/32"});
         forwards += port_forward_rules(pf);
       }
+    // Nothing outside talks to the gateway's own TCP/UDP ports: a packet of a connection
+    // this host has no entry for (it just took over) is dropped, not answered with a reset,
+    // so the flow resumes once the inside end's next packet recreates the same translation.
     put_nft_table(plan.want, "ip nt-snat",
               "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" + forwards +
                   "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + rules +
-                  "  }\n");
+                  "  }\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
+                  "    iifname \"qg-*\" meta l4proto { tcp, udp } drop\n  }\n");
   }
 
   // DNAT from the floating IP's external ports to the internal address: the ports kept when

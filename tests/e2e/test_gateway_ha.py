@@ -1,0 +1,214 @@
+"""Gateway high availability (issue 15) on the real kernel: 2 computes and 3 gateway hosts
+in a sandbox of its own per test, BFD inside the tunnels (neutrino-bfd on every host), the
+real openstack CLI for the router and `ha_state`. Seed 004 replayed: the active gateway
+host's VXLAN traffic is dropped on INPUT and the router moves, counted in lost pings from a
+VM pinging the internet host every 10 ms. Needs root."""
+import json
+import os
+import re
+import urllib.request
+import subprocess
+import time
+
+import pytest
+
+from nt_e2e import sh, wait_for
+from nt_sandbox import Sandbox
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
+
+INTERNET = "203.0.113.1"
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    s = Sandbox(tmp_path)
+    s.tmp = tmp_path
+    try:
+        s.run("up", "--port", "0", "--computes", "2", "--gateways", "3", "--agent-down-time", "3", timeout=120)
+        yield s
+    finally:
+        s.run("down", check=False, timeout=120)
+        assert not s.namespaces(), f"sandbox down left {s.namespaces()}"
+
+
+def routed_vm(sb):
+    """a1 on cmp1 behind a distributed router with a gateway on public (3 gateway hosts)."""
+    sb.osc("network", "create", "--provider-network-type", "vxlan", "net1")
+    sb.osc("subnet", "create", "--network", "net1", "--subnet-range", "10.50.0.0/24", "sub1")
+    router = sb.osc_json("router", "create", "--distributed", "r1")["id"]
+    sb.osc("router", "add", "subnet", "r1", "sub1")
+    sb.osc("router", "set", "--external-gateway", "public", "r1")
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "icmp")
+    sb.run("vm", "create", "a1", "--host", "cmp1", "--network", "net1")
+    wait_for(lambda: sb.pings("a1", INTERNET), 20, "a1 to reach the internet host through SNAT")
+    return router
+
+
+def ha_states(sb):
+    """host -> ha_state, as `openstack network agent list --router r1 --long` shows them."""
+    return {a["Host"]: a.get("HA State") for a in sb.osc_json("network", "agent", "list", "--router", "r1", "--long")}
+
+
+def api_ha_states(sb, router):
+    """host -> ha_state from GET /v2.0/routers/{id}/l3-agents (what the CLI shows, without its start-up time)."""
+    url = f"http://127.0.0.1:{sb.state()['port']}/v2.0/routers/{router}/l3-agents"
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return {a["host"]: a.get("ha_state") for a in json.load(r)["agents"]}
+
+
+def active_host(sb, router=None):
+    states = api_ha_states(sb, router) if router else ha_states(sb)
+    active = [h for h, s in states.items() if s == "active"]
+    return active[0] if len(active) == 1 else None
+
+
+def bfd_up(sb, host, peers):
+    """Whether the host's BFD daemon has sessions up with at least `peers` hosts."""
+    log = sb.tmp / "sandbox" / f"{host}.log"
+    return len(set(re.findall(r"BFD session with (\S+): up", log.read_text()))) >= peers if log.exists() else False
+
+
+def start_pings(sb, count, steady=0):
+    """The VM pings the internet host every 10 ms; returns the process once `steady` replies
+    came (the flow runs before a fault is injected)."""
+    p = subprocess.Popen(sb.args + ["vm", "exec", "a1", "ping", "-n", "-i", "0.01", "-c", str(count), "-W", "1", INTERNET],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p.head = []
+    while sum("bytes from" in l for l in p.head) < steady:
+        line = p.stdout.readline()
+        assert line, "".join(p.head)
+        p.head.append(line)
+    return p
+
+
+def lost(p, timeout):
+    out, _ = p.communicate(timeout=timeout)
+    out = "".join(p.head) + out
+    m = re.search(r"(\d+) packets transmitted, (\d+) (packets )?received", out)
+    assert m, out
+    return int(m.group(1)) - int(m.group(2))
+
+
+def block_vxlan(sb, host):
+    """Seed 004's fault: the host's tunnel traffic dropped on INPUT (UDP 4789)."""
+    for cmd in (["add", "table", "inet", "nt-fault"],
+                ["add", "chain", "inet", "nt-fault", "in", "{ type filter hook input priority -10; }"],
+                ["add", "rule", "inet", "nt-fault", "in", "udp", "dport", "4789", "drop"]):
+        sb.run("exec", host, "nft", *cmd)
+
+
+def unblock_vxlan(sb, host):
+    sb.run("exec", host, "nft", "delete", "table", "inet", "nt-fault")
+
+
+def test_seed_004_blocked_tunnels_move_the_router_in_under_half_a_second_and_it_stays(sandbox):
+    sb = sandbox
+    router = routed_vm(sb)
+    first = wait_for(lambda: active_host(sb), 10, "one active gateway host")
+    wait_for(lambda: all(bfd_up(sb, h, 1) for h in ("cmp1", "gw1", "gw2", "gw3")), 20, "BFD sessions up")
+    pings = start_pings(sb, 1000, steady=100)  # 10 s, the fault after 1 s
+    block_vxlan(sb, first)
+    blocked = time.monotonic()
+    second = wait_for(lambda: (lambda a: a if a and a != first else None)(active_host(sb, router)), 10, "a new active host")
+    took = time.monotonic() - blocked
+    loss = lost(pings, 30)
+    print(f"failover: {loss} pings lost at 10 ms, ha_state showed {second} after {took:.2f} s")
+    assert loss <= 50, f"{loss} pings lost (10 ms apart) when {first} lost its tunnels"
+    assert took < 2, f"ha_state followed after {took:.1f} s"
+    assert active_host(sb) == second  # as the CLI shows it
+    # The external side sees the same gateway address: the router's, from the new host.
+    assert sb.pings("a1", INTERNET)
+    # The tunnels come back: no failover back (preempt off), nothing lost.
+    pings = start_pings(sb, 300)
+    unblock_vxlan(sb, first)
+    wait_for(lambda: bfd_up(sb, first, 1), 10, f"{first}'s sessions back")
+    assert lost(pings, 30) == 0
+    assert active_host(sb) == second
+
+
+def test_agent_sigkill_on_the_active_gateway_causes_no_failover(sandbox):
+    sb = sandbox
+    routed_vm(sb)
+    first = wait_for(lambda: active_host(sb), 10, "one active gateway host")
+    wait_for(lambda: all(bfd_up(sb, h, 1) for h in ("cmp1", "gw1", "gw2", "gw3")), 20, "BFD sessions up")
+    pings = start_pings(sb, 500, steady=50)
+    sb.run("host", "restart-agent", first, "--kill")
+    sb.run("wait", timeout=60)
+    assert lost(pings, 30) == 0
+    assert active_host(sb) == first
+
+
+ECHO_SERVER = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("203.0.113.1", 7000)); s.listen(4); s.settimeout(60)
+print("listening", flush=True)
+c, peer = s.accept(); c.settimeout(30)
+print("peer", peer[0], peer[1], flush=True)
+while True:
+    data = c.recv(65536)
+    if not data: break
+    c.sendall(data)
+print("closed", flush=True)
+"""
+
+# Sends a numbered line every 10 ms for `seconds` and reads the echoes; prints how it ended.
+ECHO_CLIENT = """
+import socket, sys, time
+c = socket.create_connection(("203.0.113.1", 7000), timeout=5); c.settimeout(10)
+print("connected", flush=True)
+sent, got, buf, end, steady = 0, 0, b"", time.monotonic() + float(sys.argv[1]), False
+try:
+    while time.monotonic() < end:
+        c.sendall(b"%d\\n" % sent); sent += 1
+        c.setblocking(False)
+        try:
+            buf += c.recv(65536)
+        except BlockingIOError:
+            pass
+        c.settimeout(10)
+        if not steady and buf.count(b"\\n") >= 50:
+            steady = True
+            print("steady", flush=True)
+        time.sleep(0.01)
+    c.shutdown(socket.SHUT_WR)
+    while True:
+        data = c.recv(65536)
+        if not data: break
+        buf += data
+    got = buf.count(b"\\n")
+    print("done", sent, got, flush=True)
+except OSError as e:
+    print("error", type(e).__name__, e, sent, flush=True)
+"""
+
+
+def test_a_tcp_session_through_snat_survives_the_failover_without_reset(sandbox):
+    sb = sandbox
+    routed_vm(sb)
+    gw_ip = sb.osc_json("router", "show", "r1")["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+    first = wait_for(lambda: active_host(sb), 10, "one active gateway host")
+    wait_for(lambda: all(bfd_up(sb, h, 1) for h in ("cmp1", "gw1", "gw2", "gw3")), 20, "BFD sessions up")
+    server = subprocess.Popen(sb.args + ["exec", "internet", "python3", "-u", "-c", ECHO_SERVER],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout.readline().strip() == "listening"
+        client = subprocess.Popen(sb.args + ["vm", "exec", "a1", "python3", "-u", "-c", ECHO_CLIENT, "6"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert client.stdout.readline().strip() == "connected"
+        peer = server.stdout.readline().split()
+        assert peer[:2] == ["peer", gw_ip], peer
+        assert client.stdout.readline().strip() == "steady"  # 50 echoes: the session runs
+        block_vxlan(sb, first)
+        out, _ = client.communicate(timeout=60)
+        ended = out.split()
+        print(f"tcp across failover: {out.strip()}")
+        assert ended[0] == "done" and ended[1] == ended[2], out
+        rest, _ = server.communicate(timeout=30)
+        assert "closed" in rest and "peer" not in rest, rest  # one connection, never a new one
+        assert active_host(sb) != first
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(5)
