@@ -28,6 +28,9 @@ constexpr size_t kMaxLine = 1u << 20;           // a longer line closes the conn
 constexpr size_t kMaxPendingOutput = 16u << 20;  // a client this far behind is cut
 constexpr size_t kMaxClients = 64;
 constexpr int kMaxFramesPerWake = 256;
+// The device went away (the agent made it again, with a new index): try a new socket this
+// often while sending or receiving fails.
+constexpr auto kReopenEvery = std::chrono::seconds(1);
 
 auto invalid(std::string message) { return fail(Errc::invalid_argument, Origin::unspecified, std::move(message)); }
 
@@ -127,7 +130,7 @@ struct Peer {
 class Daemon {
  public:
   Daemon(asio::io_context& io, kernel::PacketSocket socket, unix_stream::acceptor acceptor, std::string control_path)
-      : io_(io), socket_(std::move(socket)), packets_(io, socket_.fd()), timer_(io), signals_(io, SIGINT, SIGTERM),
+      : io_(io), device_(socket.interface()), socket_(std::move(socket)), packets_(io, socket_.fd()), timer_(io), signals_(io, SIGINT, SIGTERM),
         acceptor_(std::move(acceptor)), control_path_(std::move(control_path)), rng_(std::random_device{}()),
         random_(default_random()) {}
   ~Daemon() { packets_.release(); }  // the packet socket closes its own descriptor
@@ -139,6 +142,7 @@ class Daemon {
  private:
   void accept();
   void wait_packets();
+  void reopen_socket(Clock::time_point now);
   void on_frame(std::span<const uint8_t> bytes, Clock::time_point now);
   void arm_timer();
   void on_timer();
@@ -153,8 +157,11 @@ class Daemon {
   void shutdown();
 
   asio::io_context& io_;
+  std::string device_;
   kernel::PacketSocket socket_;
   asio::posix::stream_descriptor packets_;
+  uint64_t generation_ = 0;  // of socket_: a wait on an older one is over
+  Clock::time_point next_reopen_{};
   asio::steady_timer timer_;
   Clock::time_point armed_ = Clock::time_point::max();
   asio::signal_set signals_;
@@ -322,6 +329,7 @@ void Daemon::transmit(Peer& p, const ControlPacket& packet) {
   auto frame = build_frame(to, packet);
   if (auto sent = socket_.send(frame); !sent) {
     spdlog::debug("bfd {}: {}", ipv4_text(p.ip), sent.error().message);
+    reopen_socket(Clock::now());
     return;
   }
   ++p.tx;
@@ -371,21 +379,38 @@ void Daemon::on_timer() {
 }
 
 void Daemon::wait_packets() {
-  packets_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
-    if (ec == asio::error::operation_aborted) return;
-    if (ec) spdlog::warn("bfd: waiting on {}: {}", socket_.interface(), ec.message());
+  auto wait = [this, generation = generation_](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted || generation != generation_) return;
+    if (ec) spdlog::warn("bfd: waiting on {}: {}", device_, ec.message());
     for (int i = 0; i < kMaxFramesPerWake; ++i) {
       auto frame = socket_.receive();
       if (!frame) {
         spdlog::warn("bfd: {}", frame.error().message);
+        reopen_socket(Clock::now());
         break;
       }
       if (!*frame) break;
       on_frame((*frame)->bytes, Clock::now());
     }
     arm_timer();
-    wait_packets();
-  });
+    if (generation == generation_) wait_packets();  // else the new socket waits already
+  };
+  packets_.async_wait(asio::posix::stream_descriptor::wait_read, std::move(wait));
+}
+
+// A new packet socket on the device (by name: a device made again has a new index).
+void Daemon::reopen_socket(Clock::time_point now) {
+  if (now < next_reopen_) return;
+  next_reopen_ = now + kReopenEvery;
+  auto fresh = kernel::PacketSocket::open(device_);
+  if (!fresh) return spdlog::warn("bfd: {}", fresh.error().message);
+  if (fresh->ifindex() == socket_.ifindex()) return;  // the same device: nothing to gain
+  spdlog::info("bfd: {} has a new index ({}): a new packet socket", device_, fresh->ifindex());
+  packets_.release();  // a pending wait ends (operation_aborted)
+  socket_ = std::move(*fresh);
+  packets_.assign(socket_.fd());
+  ++generation_;
+  wait_packets();
 }
 
 // A frame from the device to our MAC: the session of its inner source (the peer's VTEP),

@@ -102,6 +102,14 @@ def wait_both(ctls, state, timeout):
         wait_for(lambda: peer_state(ctl, host) == state, timeout, f"{host}'s session {state}")
 
 
+def make_device(host):
+    """What the agent makes on a gateway host: the BFD VXLAN device and the peer's FDB entry."""
+    n, other = NS[host], OTHER[host]
+    sh("ip", "-n", n, "link", "add", DEV, "type", "vxlan", "id", "16777215", "local", IP[host], "dstport", "4789", "nolearning")
+    sh("ip", "-n", n, "link", "set", DEV, "address", peer_mac(IP[host]), "up")
+    sh("ip", "netns", "exec", n, "bridge", "fdb", "append", peer_mac(IP[other]), "dev", DEV, "dst", IP[other])
+
+
 @pytest.fixture(scope="module")
 def daemons(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bfd")
@@ -112,13 +120,9 @@ def daemons(tmp_path_factory):
             sh("ip", "-n", NS[host], "link", "set", "lo", "up")
         sh("ip", "-n", NS["a"], "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", NS["b"])
         for host in NS:
-            n, other = NS[host], OTHER[host]
-            sh("ip", "-n", n, "addr", "add", IP[host] + "/24", "dev", "veth0")
-            sh("ip", "-n", n, "link", "set", "veth0", "up")
-            sh("ip", "-n", n, "link", "add", DEV, "type", "vxlan", "id", "16777215", "local", IP[host], "dstport", "4789",
-               "nolearning")
-            sh("ip", "-n", n, "link", "set", DEV, "address", peer_mac(IP[host]), "up")
-            sh("ip", "netns", "exec", n, "bridge", "fdb", "append", peer_mac(IP[other]), "dev", DEV, "dst", IP[other])
+            sh("ip", "-n", NS[host], "addr", "add", IP[host] + "/24", "dev", "veth0")
+            sh("ip", "-n", NS[host], "link", "set", "veth0", "up")
+            make_device(host)
         for host in NS:
             path = tmp / f"{host}.sock"
             log = open(tmp / f"{host}.log", "w")
@@ -185,6 +189,12 @@ def test_sessions_follow_the_underlay(daemons):
     assert [e["diag"] for _, e in ctls["a"].events if e["state"] == "down"] == ["neighbor_signaled_session_down"]
 
     sh(*nft, "delete", "table", "inet", "t")
+    wait_both(ctls, "up", 15)
+
+    # b's device deleted and made again (a new index): b's daemon takes a new socket.
+    sh("ip", "-n", NS["b"], "link", "del", DEV)
+    ctls["a"].until(lambda l: l["op"] == "state" and l["state"] == "down", 5, "a down without b's device")
+    make_device("b")
     wait_both(ctls, "up", 15)
     for host, proc in procs.items():
         assert proc.poll() is None, host
