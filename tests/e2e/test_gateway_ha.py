@@ -6,9 +6,11 @@ VM pinging the internet host every 10 ms. Needs root."""
 import json
 import os
 import re
-import urllib.request
+import signal
 import subprocess
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +214,35 @@ def test_a_tcp_session_through_snat_survives_the_failover_without_reset(sandbox)
         if server.poll() is None:
             server.kill()
             server.wait(5)
+
+
+def crash(sb, host):
+    """The host dies: its agent and BFD daemon SIGKILLed, its underlay and external links down."""
+    agent = next(h["agent_pid"] for h in sb.state()["hosts"] if h["name"] == host)
+    bfd = int((sb.tmp / "sandbox" / f"{host}.bfd.sock.pid").read_text())
+    for pid, program in ((agent, "neutrino-agent"), (bfd, "neutrino-bfd")):
+        assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(program.encode())
+        os.kill(pid, signal.SIGKILL)
+    for dev in ("eth0", "ex0"):
+        sh("ip", "-n", sb.ns(host), "link", "set", dev, "down")
+
+
+@pytest.mark.parametrize("fault", ["crash", "underlay_down"])
+def test_a_crashed_or_cut_off_active_gateway_moves_the_router(sandbox, fault):
+    sb = sandbox
+    router = routed_vm(sb)
+    first = wait_for(lambda: active_host(sb), 10, "one active gateway host")
+    wait_for(lambda: all(bfd_up(sb, h, 1) for h in ("cmp1", "gw1", "gw2", "gw3")), 20, "BFD sessions up")
+    pings = start_pings(sb, 800, steady=100)
+    if fault == "crash":
+        crash(sb, first)
+    else:
+        sh("ip", "-n", sb.ns(first), "link", "set", "eth0", "down")
+    second = wait_for(lambda: (lambda a: a if a and a != first else None)(active_host(sb, router)), 10, "a new active host")
+    loss = lost(pings, 30)
+    print(f"{fault}: {loss} pings lost at 10 ms, {second} active")
+    assert loss <= 50, f"{loss} pings lost (10 ms apart) when {first} failed ({fault})"
+    if fault == "underlay_down":
+        # Cut off from every peer, the old active holds no gateway address any more.
+        snat_ns = sb.ns(first) + "-snat-" + router
+        wait_for(lambda: "203.0.113." not in sh("ip", "-n", snat_ns, "-4", "-br", "addr").stdout, 5, f"{first} to step down")
