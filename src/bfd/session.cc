@@ -110,7 +110,9 @@ Output Session::on_packet(const ControlPacket& p, Clock::time_point now) {
   if (p.state == State::admin_down) {
     if (state_ != State::down) change_state(State::down, Diag::neighbor_down, now, out);
   } else if (state_ == State::down) {
-    if (p.state == State::down) change_state(State::init, Diag::none, now, out);
+    // Init keeps the reason the session went down (one-way loss shows as Init with it);
+    // only Up clears it.
+    if (p.state == State::down) change_state(State::init, diag_, now, out);
     else if (p.state == State::init) change_state(State::up, Diag::none, now, out);
   } else if (state_ == State::init) {
     if (p.state == State::init || p.state == State::up) change_state(State::up, Diag::none, now, out);

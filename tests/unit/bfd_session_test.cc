@@ -279,11 +279,18 @@ TEST(BfdSession, LostPacketsGoDownAfterDetectionTime) {
   }
   EXPECT_EQ(w.a.remote_discriminator(), 0u);
   EXPECT_EQ(w.a.diag(), Diag::detection_time_expired);
-  // Packets flow again: Up again, through Init.
-  w.drop_to_a = w.drop_to_b = false;
+  // Only b hears a: b goes Init and keeps the reason it went down.
+  w.drop_to_b = false;
+  w.run_for(3s);
+  EXPECT_EQ(w.b.state(), State::init);
+  EXPECT_EQ(w.b.diag(), Diag::detection_time_expired);
+  EXPECT_EQ(w.a.state(), State::down);
+  // Packets flow again: Up again, the diagnostic cleared.
+  w.drop_to_a = false;
   w.run_for(5s);
   EXPECT_EQ(w.a.state(), State::up);
   EXPECT_EQ(w.b.state(), State::up);
+  EXPECT_EQ(w.b.diag(), Diag::none);
 }
 
 TEST(BfdSession, PeerAdminDownBringsDownWithDiag3) {
