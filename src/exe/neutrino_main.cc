@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   up->add_option("--agent-down-time", o.agent_down_time, "server's agent_down_time (s)")->default_val(o.agent_down_time);
   up->add_option("--nova-metadata", o.nova_metadata, "HOST:PORT of a metadata backend the agents use (from each host's namespace) instead of the server's");
   up->add_option("--metadata-secret", o.metadata_secret, "metadata_proxy_shared_secret (default: a random one)");
+  up->add_option("--bfd-interval-ms", o.bfd_interval_ms, "agents' BFD transmit/receive interval")->default_val(o.bfd_interval_ms)->check(CLI::Range(10, 60000));
+  up->add_option("--bfd-detect-mult", o.bfd_detect_mult, "agents' BFD detection multiplier")->default_val(o.bfd_detect_mult)->check(CLI::Range(1, 255));
+  up->add_flag("--ha-preempt", o.ha_preempt, "server's [ha] preempt: a recovered gateway host takes its routers back");
   auto* down = sandbox->add_subcommand("down", "stop everything and remove every sandbox namespace");
   auto* status = sandbox->add_subcommand("status", "hosts, agents and VMs");
   double wait_seconds = 30;

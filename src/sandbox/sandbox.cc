@@ -56,6 +56,12 @@ bool wait_until(Fn&& ready, std::chrono::milliseconds limit) {
   return true;
 }
 
+// A file's whole text ("" when it is not there).
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
 std::string tail(const std::string& path) {
   std::ifstream f(path);
   std::string line, last;
@@ -110,7 +116,9 @@ Status start_server(const Options& o, SandboxState& s) {
                      << "\n\n[ml2_type_vlan]\nnetwork_vlan_ranges = " << kPhysnet << ":100:199\n"
                      << "\n[metadata]\nlisten = 127.0.0.1:0\nunix_socket = " << o.state_dir << "/metadata.sock\n"
                      << "metadata_proxy_shared_secret = " << metadata_secret(o) << "\ninstance_data_dir = " << o.state_dir
-                     << "/instances\n";
+                     << "/instances\n\n[ha]\npreempt = " << (o.ha_preempt ? "true" : "false") << "\n";
+  std::ofstream(o.state_dir + "/agent-ha.ini") << "[ha]\nbfd_min_tx_ms = " << o.bfd_interval_ms << "\nbfd_min_rx_ms = "
+                                               << o.bfd_interval_ms << "\nbfd_detect_mult = " << o.bfd_detect_mult << "\n";
   auto log = o.state_dir + "/server.log";
   NT_ASSIGN(s.server_pid, spawn({o.bin_dir + "/neutrino-server", "--config-file", ini, "--database",
                                  o.state_dir + "/neutrino.db", "--port", std::to_string(o.port), "--unix-socket",
@@ -131,7 +139,8 @@ Status start_agent(const Options& o, HostRecord& h) {
                      << "\nagent_mode = " << (h.role == "gateway" ? "dvr_snat" : "dvr") << "\nbridge_mappings = " << kPhysnet
                      << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n"
                      << "namespace_prefix = " << host_ns(o, h.name) << "-\nstate_path = " << o.state_dir << "\n"
-                     << metadata_backend(o) << "metadata_proxy_shared_secret = " << metadata_secret(o) << "\n";
+                     << metadata_backend(o) << "metadata_proxy_shared_secret = " << metadata_secret(o) << "\n"
+                     << read_file(o.state_dir + "/agent-ha.ini");
   NT_ASSIGN(h.agent_pid, spawn({o.bin_dir + "/neutrino-agent", "--config-file", ini}, o.state_dir + "/" + h.name + ".log",
                                host_ns(o, h.name)));
   return {};

@@ -25,6 +25,10 @@ struct Options {
   // `up` only: the agents' metadata backend (host:port of a Nova-style metadata API)
   // instead of the server's built-in one, and the shared secret ("" = a random one).
   std::string nova_metadata, metadata_secret;
+  // `up` only: gateway HA's BFD timers for every agent (kept in STATE_DIR/agent-ha.ini for
+  // hosts added or restarted later) and the server's [ha] preempt.
+  int bfd_interval_ms = 100, bfd_detect_mult = 3;
+  bool ha_preempt = false;
 };
 
 struct VmRequest {

@@ -246,3 +246,24 @@ def test_a_crashed_or_cut_off_active_gateway_moves_the_router(sandbox, fault):
         # Cut off from every peer, the old active holds no gateway address any more.
         snat_ns = sb.ns(first) + "-snat-" + router
         wait_for(lambda: "203.0.113." not in sh("ip", "-n", snat_ns, "-4", "-br", "addr").stdout, 5, f"{first} to step down")
+
+
+def test_with_preempt_a_recovered_gateway_takes_its_router_back_in_one_planned_switch(tmp_path):
+    sb = Sandbox(tmp_path)
+    sb.tmp = tmp_path
+    try:
+        sb.run("up", "--port", "0", "--computes", "2", "--gateways", "3", "--agent-down-time", "3", "--ha-preempt", timeout=120)
+        router = routed_vm(sb)
+        first = wait_for(lambda: active_host(sb), 10, "one active gateway host")
+        wait_for(lambda: all(bfd_up(sb, h, 1) for h in ("cmp1", "gw1", "gw2", "gw3")), 20, "BFD sessions up")
+        block_vxlan(sb, first)
+        wait_for(lambda: (lambda a: a if a and a != first else None)(active_host(sb, router)), 10, "a new active host")
+        pings = start_pings(sb, 500, steady=50)
+        unblock_vxlan(sb, first)
+        wait_for(lambda: active_host(sb, router) == first, 10, f"{first} to take the router back")
+        loss = lost(pings, 30)
+        print(f"preempt: switch back to {first} lost {loss} pings at 10 ms")
+        assert loss <= 50
+    finally:
+        sb.run("down", check=False, timeout=120)
+        assert not sb.namespaces(), f"sandbox down left {sb.namespaces()}"
