@@ -98,6 +98,10 @@ Liveness BfdClient::liveness() const {
     if (s != sessions_.end() && failed(s->second.state, s->second.diag)) out.failed.insert(peer), ++down;
   }
   out.isolated = !peers_.empty() && down == peers_.size();
+  for (const auto& [peer, up] : views_)
+    if (auto s = sessions_.find(peer); s != sessions_.end() && s->second.state == "up")
+      for (const auto& other : up)
+        if (other != options_.local_ip) out.vouched.insert(other);
   return out;
 }
 
@@ -126,6 +130,7 @@ void BfdClient::run() {
       ::close(fd_);
       fd_ = -1;
       sessions_.clear();
+      views_.clear();
     }
     if (!stopping_) spdlog::warn("BFD daemon connection lost; following the server's gateway choice until it is back"), on_change_();
   }
@@ -218,6 +223,15 @@ bool BfdClient::take_line(const std::string& line) {
     cur = std::move(s);
   };
   if (op == "state") update(str(o, "peer"), Session{str(o, "state"), str(o, "diag")});
+  if (const auto* views = o.if_contains("views"); views && views->is_object()) {
+    std::map<std::string, std::set<std::string>> next;
+    for (const auto& kv : views->as_object())
+      if (kv.value().is_array())
+        for (const auto& ip : kv.value().as_array())
+          if (ip.is_string()) next[std::string(kv.key())].insert(std::string(ip.get_string()));
+    changed = changed || next != views_;
+    views_ = std::move(next);
+  }
   if (op == "states")
     if (const auto* peers = o.if_contains("peers"); peers && peers->is_object())
       for (const auto& kv : peers->as_object())

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,7 @@ class BfdClient {
   bool have_peers_ = false, sent_ = false;
   int fd_ = -1;
   std::map<std::string, Session> sessions_;
+  std::map<std::string, std::set<std::string>> views_;  // peer -> the peers it sees up
   std::atomic<bool> stopping_{false};
   int wake_[2] = {-1, -1};  // a pipe that ends the reader's poll at shutdown
   std::thread thread_;

@@ -5,8 +5,11 @@
 namespace nt::agent {
 
 std::string choose_gateway(const std::vector<std::string>& candidates, const std::string& self, const Liveness& live) {
+  // A compute needs a gateway it reaches itself; a gateway deciding its own role asks its
+  // peers too (peer views), so a partition between gateways does not make two actives.
+  bool deciding_own_role = std::find(candidates.begin(), candidates.end(), self) != candidates.end();
   for (const auto& c : candidates) {
-    bool alive = c == self ? !live.isolated : !live.failed.count(c);
+    bool alive = c == self ? !live.isolated : !live.failed.count(c) || (deciding_own_role && live.vouched.count(c));
     if (alive) return c;
   }
   return "";

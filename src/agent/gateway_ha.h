@@ -6,7 +6,9 @@
 // then follows what it sees itself, with no server round trip:
 //  - a compute sends to the first candidate it does not see failed by BFD;
 //  - a gateway host is active for a router when it is that first candidate from its own
-//    view, and never while it is isolated (every BFD session failed);
+//    view, and never while it is isolated (every BFD session failed); a host before it
+//    that it sees failed but another of its peers still sees up (a partition between the
+//    gateways) counts as alive, so that only one gateway is active;
 //  - a host that sees no candidate alive keeps the server's choice.
 // "Failed" means a session that went down (detection time expired, or the peer said so),
 // not one that has not come up yet: a starting host follows the server until BFD speaks.
@@ -23,6 +25,8 @@ namespace nt::agent {
 struct Liveness {
   std::set<std::string> failed;  // peer VTEPs whose session went down
   bool isolated = false;         // every session failed: this host must not be active
+  // Peers that another peer (up from here) still sees up: only cut off from this host.
+  std::set<std::string> vouched;
 };
 
 // The candidate to use: the first one alive from this host's view ("" if none is).

@@ -31,6 +31,10 @@ constexpr int kMaxFramesPerWake = 256;
 // The device went away (the agent made it again, with a new index): try a new socket this
 // often while sending or receiving fails.
 constexpr auto kReopenEvery = std::chrono::seconds(1);
+// Peer views are sent on every change to or from Up and refreshed this often; one not
+// refreshed for kViewLife is forgotten.
+constexpr auto kViewRefresh = std::chrono::seconds(1);
+constexpr auto kViewLife = std::chrono::milliseconds(3500);
 
 auto invalid(std::string message) { return fail(Errc::invalid_argument, Origin::unspecified, std::move(message)); }
 
@@ -130,7 +134,8 @@ struct Peer {
 class Daemon {
  public:
   Daemon(asio::io_context& io, kernel::PacketSocket socket, unix_stream::acceptor acceptor, std::string control_path)
-      : io_(io), device_(socket.interface()), socket_(std::move(socket)), packets_(io, socket_.fd()), timer_(io), signals_(io, SIGINT, SIGTERM),
+      : io_(io), device_(socket.interface()), socket_(std::move(socket)), packets_(io, socket_.fd()), timer_(io),
+        view_timer_(io), signals_(io, SIGINT, SIGTERM),
         acceptor_(std::move(acceptor)), control_path_(std::move(control_path)), rng_(std::random_device{}()),
         random_(default_random()) {}
   ~Daemon() { packets_.release(); }  // the packet socket closes its own descriptor
@@ -154,6 +159,11 @@ class Daemon {
   void remove_peer(uint32_t ip, Clock::time_point now);
   json::object states(Clock::time_point now) const;
   void broadcast(const json::object& line);
+  void send_views();
+  void refresh_views();
+  void on_view(const ParsedView& view, Clock::time_point now);
+  bool drop_view(uint32_t peer);
+  json::object views_object() const;
   void shutdown();
 
   asio::io_context& io_;
@@ -164,6 +174,12 @@ class Daemon {
   Clock::time_point next_reopen_{};
   asio::steady_timer timer_;
   Clock::time_point armed_ = Clock::time_point::max();
+  asio::steady_timer view_timer_;
+  struct View {
+    std::vector<uint32_t> up;
+    Clock::time_point at;
+  };
+  std::map<uint32_t, View> views_;  // by the peer that sent it
   asio::signal_set signals_;
   unix_stream::acceptor acceptor_;
   std::string control_path_;
@@ -248,6 +264,7 @@ void Daemon::start() {
   });
   accept();
   wait_packets();
+  refresh_views();
 }
 
 void Daemon::accept() {
@@ -341,6 +358,8 @@ void Daemon::apply(Peer& p, const Output& out, Clock::time_point now) {
     const auto& t = *out.changed;
     spdlog::info("bfd {}: {} -> {} ({})", ipv4_text(p.ip), state_name(t.from), state_name(t.to), diag_name(t.diag));
     broadcast(transition_line(p.ip, t.to, t.diag));
+    if (t.from == State::up && drop_view(p.ip)) broadcast({{"op", "views"}, {"views", views_object()}});
+    if (t.from == State::up || t.to == State::up) send_views();
   }
   reschedule(p);
 }
@@ -418,7 +437,11 @@ void Daemon::reopen_socket(Clock::time_point now) {
 void Daemon::on_frame(std::span<const uint8_t> bytes, Clock::time_point now) {
   if (!config_) return;
   auto parsed = parse_frame(bytes);
-  if (!parsed || parsed->address.dst_mac != peer_mac(config_->local)) return;
+  if (!parsed) {
+    if (auto view = parse_view_frame(bytes); view && view->address.dst_mac == peer_mac(config_->local)) on_view(*view, now);
+    return;
+  }
+  if (parsed->address.dst_mac != peer_mac(config_->local)) return;
   auto it = peers_.find(parsed->address.src_ip);
   if (it == peers_.end()) {
     auto d = by_discriminator_.find(parsed->packet.your_discriminator);
@@ -442,7 +465,56 @@ json::object Daemon::states(Clock::time_point now) const {
                                         {"rx", p.rx}};
   }
   json::value local = config_ ? json::value(ipv4_text(config_->local)) : json::value(nullptr);
-  return {{"op", "states"}, {"local", local}, {"peers", std::move(peers)}};
+  return {{"op", "states"}, {"local", local}, {"peers", std::move(peers)}, {"views", views_object()}};
+}
+
+// Our view (the peers up, sorted) to every peer that is up.
+void Daemon::send_views() {
+  if (!config_) return;
+  std::vector<uint32_t> up;
+  for (const auto& [ip, p] : peers_)
+    if (p.session.state() == State::up) up.push_back(ip);
+  for (const auto& ip : up) {
+    auto& p = peers_.at(ip);
+    FrameAddress to{peer_mac(ip), peer_mac(config_->local), config_->local, kLoopback, p.src_port};
+    if (auto sent = socket_.send(build_view_frame(to, up)); !sent) spdlog::debug("bfd {}: view: {}", ipv4_text(ip), sent.error().message);
+  }
+}
+
+void Daemon::refresh_views() {
+  auto now = Clock::now();
+  bool expired = false;
+  for (auto it = views_.begin(); it != views_.end();)
+    if (now - it->second.at > kViewLife) it = views_.erase(it), expired = true;
+    else ++it;
+  if (expired) broadcast({{"op", "views"}, {"views", views_object()}});
+  send_views();
+  view_timer_.expires_after(kViewRefresh);
+  view_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) refresh_views();
+  });
+}
+
+// A view from a peer whose session is up (anyone else's is not believed).
+void Daemon::on_view(const ParsedView& view, Clock::time_point now) {
+  auto it = peers_.find(view.address.src_ip);
+  if (it == peers_.end() || it->second.session.state() != State::up) return;
+  auto& mine = views_[view.address.src_ip];
+  bool changed = mine.up != view.up || mine.at == Clock::time_point{};
+  mine = View{view.up, now};
+  if (changed) broadcast({{"op", "views"}, {"views", views_object()}});
+}
+
+bool Daemon::drop_view(uint32_t peer) { return views_.erase(peer) > 0; }
+
+json::object Daemon::views_object() const {
+  json::object out;
+  for (const auto& [ip, v] : views_) {
+    json::array up;
+    for (auto x : v.up) up.push_back(json::value(ipv4_text(x)));
+    out[ipv4_text(ip)] = std::move(up);
+  }
+  return out;
 }
 
 void Daemon::broadcast(const json::object& line) {
@@ -452,6 +524,7 @@ void Daemon::broadcast(const json::object& line) {
 
 void Daemon::shutdown() {
   auto now = Clock::now();
+  view_timer_.cancel();
   for (auto& [ip, p] : peers_) transmit(p, *p.session.admin_down(now).send);
   std::error_code ignored;
   std::filesystem::remove(control_path_, ignored);

@@ -17,6 +17,9 @@
 //                                                     each config and for get (to that client)
 //     {"op":"state","peer":"10.0.0.2","state":"down","diag":"..."}   to every client, on
 //                                                     each session state change
+//     {"op":"views","views":{"10.0.0.2":["10.0.0.3",...]}}   to every client when a peer's
+//                                                     view changes or expires: the peers each up
+//                                                     peer sees up (also a "views" member of states)
 //     {"op":"error","message":"..."}                  a refused line; the connection is
 //                                                     closed after it for lines over 1 MiB,
 //                                                     invalid UTF-8 or invalid JSON

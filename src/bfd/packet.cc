@@ -155,15 +155,17 @@ std::string ipv4_text(uint32_t ip) {
          std::to_string(ip & 0xff);
 }
 
-std::vector<uint8_t> build_frame(const FrameAddress& to, const ControlPacket& p) {
-  std::vector<uint8_t> f(kEthernetHeader + kIpv4Header + kUdpHeader + kControlPacketSize);
+namespace {
+
+std::vector<uint8_t> build_udp_frame(const FrameAddress& to, uint16_t dst_port, std::span<const uint8_t> payload) {
+  std::vector<uint8_t> f(kEthernetHeader + kIpv4Header + kUdpHeader + payload.size());
   std::copy(to.dst_mac.begin(), to.dst_mac.end(), f.begin());
   std::copy(to.src_mac.begin(), to.src_mac.end(), f.begin() + 6);
   put16(&f[12], kEthertypeIpv4);
   uint8_t* ip = &f[kEthernetHeader];
   ip[0] = 0x45;
   ip[1] = kTosNetworkControl;
-  put16(ip + 2, static_cast<uint16_t>(kIpv4Header + kUdpHeader + kControlPacketSize));
+  put16(ip + 2, static_cast<uint16_t>(kIpv4Header + kUdpHeader + payload.size()));
   ip[8] = kTtl;
   ip[9] = kProtocolUdp;
   put32(ip + 12, to.src_ip);
@@ -171,17 +173,25 @@ std::vector<uint8_t> build_frame(const FrameAddress& to, const ControlPacket& p)
   put16(ip + 10, internet_checksum({ip, kIpv4Header}));
   uint8_t* udp = ip + kIpv4Header;
   put16(udp, to.src_port);
-  put16(udp + 2, kControlPort);
-  put16(udp + 4, static_cast<uint16_t>(kUdpHeader + kControlPacketSize));
-  auto body = encode(p);
-  std::copy(body.begin(), body.end(), udp + kUdpHeader);
+  put16(udp + 2, dst_port);
+  put16(udp + 4, static_cast<uint16_t>(kUdpHeader + payload.size()));
+  std::copy(payload.begin(), payload.end(), udp + kUdpHeader);
   return f;
 }
 
-Result<ParsedFrame> parse_frame(std::span<const uint8_t> f) {
+struct UdpFrame {
+  FrameAddress address;
+  uint16_t dst_port = 0;
+  uint8_t ttl = 0;
+  std::span<const uint8_t> payload;
+};
+
+// Ethernet, IPv4 (checksum, no fragment, TTL 255, to 127.0.0.1) and UDP (a non-zero
+// checksum must be right) of a received frame.
+Result<UdpFrame> parse_udp_frame(std::span<const uint8_t> f) {
   if (f.size() < kEthernetHeader + kIpv4Header + kUdpHeader) return invalid("frame too short");
   if (get16(&f[12]) != kEthertypeIpv4) return invalid("not IPv4");
-  ParsedFrame out;
+  UdpFrame out;
   std::copy(f.begin(), f.begin() + 6, out.address.dst_mac.begin());
   std::copy(f.begin() + 6, f.begin() + 12, out.address.src_mac.begin());
   auto ip = f.subspan(kEthernetHeader);
@@ -202,10 +212,47 @@ Result<ParsedFrame> parse_frame(std::span<const uint8_t> f) {
   udp = udp.first(udp_length);
   out.address.src_port = get16(&udp[0]);
   out.dst_port = get16(&udp[2]);
-  if (out.dst_port != kControlPort) return invalid("not to UDP port 3784");
   if (get16(&udp[6]) != 0 && !udp_checksum_right(out.address.src_ip, out.address.dst_ip, udp))
     return invalid("wrong UDP checksum");
-  NT_ASSIGN(out.packet, decode(udp.subspan(kUdpHeader)));
+  out.payload = udp.subspan(kUdpHeader);
+  return out;
+}
+
+constexpr std::array<uint8_t, 4> kViewMagic = {'N', 'T', 'V', '1'};
+
+}  // namespace
+
+std::vector<uint8_t> build_frame(const FrameAddress& to, const ControlPacket& p) {
+  auto body = encode(p);
+  return build_udp_frame(to, kControlPort, body);
+}
+
+std::vector<uint8_t> build_view_frame(const FrameAddress& to, std::span<const uint32_t> up) {
+  auto n = std::min(up.size(), kMaxViewPeers);
+  std::vector<uint8_t> body(8 + 4 * n, 0);
+  std::copy(kViewMagic.begin(), kViewMagic.end(), body.begin());
+  put16(&body[4], static_cast<uint16_t>(n));
+  for (size_t i = 0; i < n; ++i) put32(&body[8 + 4 * i], up[i]);
+  return build_udp_frame(to, kViewPort, body);
+}
+
+Result<ParsedView> parse_view_frame(std::span<const uint8_t> f) {
+  NT_ASSIGN(auto udp, parse_udp_frame(f));
+  if (udp.dst_port != kViewPort) return invalid("not to UDP port 3786");
+  auto body = udp.payload;
+  if (body.size() < 8 || !std::equal(kViewMagic.begin(), kViewMagic.end(), body.begin())) return invalid("not a peer view");
+  size_t n = get16(&body[4]);
+  if (n > kMaxViewPeers || body.size() != 8 + 4 * n) return invalid("malformed peer view");
+  ParsedView out{udp.address, {}};
+  for (size_t i = 0; i < n; ++i) out.up.push_back(get32(&body[8 + 4 * i]));
+  return out;
+}
+
+Result<ParsedFrame> parse_frame(std::span<const uint8_t> f) {
+  NT_ASSIGN(auto udp, parse_udp_frame(f));
+  if (udp.dst_port != kControlPort) return invalid("not to UDP port 3784");
+  ParsedFrame out{udp.address, udp.dst_port, udp.ttl, {}};
+  NT_ASSIGN(out.packet, decode(udp.payload));
   return out;
 }
 

@@ -94,4 +94,20 @@ struct ParsedFrame {
 // non-zero UDP checksum must be right), then decode() of the payload.
 Result<ParsedFrame> parse_frame(std::span<const uint8_t> frame);
 
+// Peer views (ours, not BFD's): which peers a host sees up, sent to its up peers on the
+// same device and framing, to UDP port 3786. A gateway host asks them before it takes a
+// router over: a host before it that others still see up is not down, only cut off from
+// it (a partition), so it stays standby. Payload: "NTV1", a 16-bit count, two bytes zero,
+// then the count's IPv4 addresses (at most kMaxViewPeers, sorted).
+constexpr uint16_t kViewPort = 3786;
+constexpr size_t kMaxViewPeers = 350;  // a frame within a 1450-byte MTU
+
+std::vector<uint8_t> build_view_frame(const FrameAddress& to, std::span<const uint32_t> up);
+// A received view frame (the same checks as parse_frame, to port 3786): sender, peers up.
+struct ParsedView {
+  FrameAddress address;
+  std::vector<uint32_t> up;
+};
+Result<ParsedView> parse_view_frame(std::span<const uint8_t> frame);
+
 }  // namespace nt::bfd

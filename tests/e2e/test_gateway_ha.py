@@ -267,3 +267,50 @@ def test_with_preempt_a_recovered_gateway_takes_its_router_back_in_one_planned_s
     finally:
         sb.run("down", check=False, timeout=120)
         assert not sb.namespaces(), f"sandbox down left {sb.namespaces()}"
+
+
+def underlay_ip(host):
+    n = int(host[2:])
+    return f"198.51.100.{100 + n if host.startswith('gw') else 10 + n}"
+
+
+def holders(sb, router):
+    """Gateway hosts whose snat namespace holds an external (203.0.113.x) address now."""
+    out = set()
+    for h in ("gw1", "gw2", "gw3"):
+        r = subprocess.run(["ip", "-n", sb.ns(h) + "-snat-" + router, "-4", "-br", "addr"], capture_output=True, text=True)
+        if "203.0.113." in r.stdout:
+            out.add(h)
+    return out
+
+
+def test_a_partition_between_gateways_that_all_still_see_the_computes_makes_no_second_active(sandbox):
+    sb = sandbox
+    router = routed_vm(sb)
+    first = wait_for(lambda: active_host(sb), 10, "one active gateway host")
+    others = [h for h in ("gw1", "gw2", "gw3") if h != first]
+    wait_for(lambda: all(bfd_up(sb, h, 3) for h in ("gw1", "gw2", "gw3")), 20, "every gateway's 3 BFD sessions up")
+    pings = start_pings(sb, 400, steady=50)
+    # The gateways lose each other (each drops the other's VXLAN); all still reach cmp1.
+    sb.run("exec", first, "nft", "add", "table", "inet", "nt-fault")
+    sb.run("exec", first, "nft", "add", "chain", "inet", "nt-fault", "in", "{ type filter hook input priority -10; }")
+    for o in others:
+        sb.run("exec", first, "nft", "add", "rule", "inet", "nt-fault", "in", "ip", "saddr", underlay_ip(o), "udp", "dport", "4789", "drop")
+        sb.run("exec", o, "nft", "add", "table", "inet", "nt-fault")
+        sb.run("exec", o, "nft", "add", "chain", "inet", "nt-fault", "in", "{ type filter hook input priority -10; }")
+        sb.run("exec", o, "nft", "add", "rule", "inet", "nt-fault", "in", "ip", "saddr", underlay_ip(first), "udp", "dport", "4789", "drop")
+    # Until the pings end (about 3.5 s, several detection times): one holder only, the same one.
+    seen = []
+    while pings.poll() is None:
+        seen.append(holders(sb, router))
+        time.sleep(0.05)  # a sampling interval, not a wait for readiness
+    loss = lost(pings, 30)
+    assert wait_for(lambda: "neighbor_signaled_session_down" in (sb.tmp / "sandbox" / f"{others[0]}.log").read_text()
+                    or "control_detection_time_expired" in (sb.tmp / "sandbox" / f"{others[0]}.log").read_text(), 5,
+                    "the partition to be seen by BFD")
+    print(f"partition: {len(seen)} samples, holders {set(map(frozenset, seen))}, {loss} pings lost")
+    assert all(s == {first} for s in seen), seen
+    assert loss == 0
+    assert active_host(sb, router) == first
+    for h in [first] + others:
+        unblock_vxlan(sb, h)

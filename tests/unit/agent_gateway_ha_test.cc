@@ -100,6 +100,20 @@ TEST(GatewayHa, AnIsolatedGatewayIsNeverActiveEvenFirstInOrder) {
   EXPECT_FALSE(out.snat.at("r1").active);
 }
 
+TEST(GatewayHa, APartitionBetweenGatewaysMakesNoSecondActive) {
+  // gw2 lost gw1, but the compute (up from gw2) still sees gw1 up: gw1 is only cut off
+  // from gw2, which stays standby; the compute itself keeps its own view.
+  Liveness live{{kGw1}, false, {kGw1}};
+  view::HostView out;
+  std::map<std::string, std::string> roles;
+  EXPECT_FALSE(apply_gateway_roles(gateway_view(kGw1), kGw2, live, out, roles));
+  EXPECT_EQ(roles.at("r1"), "standby");
+  EXPECT_EQ(choose_gateway({kGw1, kGw2, kGw3}, kCmp, live), kGw2);
+  // Once nobody vouches for gw1 any more, gw2 takes over.
+  ASSERT_TRUE(apply_gateway_roles(gateway_view(kGw1), kGw2, {{kGw1}, false, {}}, out, roles));
+  EXPECT_EQ(roles.at("r1"), "active");
+}
+
 TEST(GatewayHa, TheManagementDeviceCarriesOneFdbEntryPerPeer) {
   L2Settings s;
   s.local_ip = kCmp;

@@ -142,6 +142,31 @@ TEST(BfdFrame, BuildsAndParses) {
   EXPECT_EQ(p->packet, up_packet());
 }
 
+TEST(BfdView, BuildsAndParsesAndRefusesGarbage) {
+  FrameAddress a{peer_mac(0x0a630002), peer_mac(0x0a630001), 0x0a630001, kLoopback, 50000};
+  std::vector<uint32_t> up = {0x0a630003, 0x0a630004};
+  auto f = build_view_frame(a, up);
+  auto v = parse_view_frame(f);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->up, up);
+  EXPECT_EQ(v->address.src_ip, 0x0a630001u);
+  EXPECT_FALSE(parse_frame(f));  // not a control packet
+  EXPECT_FALSE(parse_view_frame(build_frame(a, up_packet())));
+  auto bad_count = f;
+  bad_count[42 + 5] = 3;  // says three addresses, carries two
+  EXPECT_FALSE(parse_view_frame(bad_count));
+  auto bad_magic = f;
+  bad_magic[42] = 'X';
+  EXPECT_FALSE(parse_view_frame(bad_magic));
+  EXPECT_FALSE(parse_view_frame(std::span(f).first(48)));
+  // At most kMaxViewPeers go into one frame.
+  std::vector<uint32_t> many(1000);
+  for (uint32_t i = 0; i < many.size(); ++i) many[i] = 0x0b000000 + i;
+  auto big = parse_view_frame(build_view_frame(a, many));
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->up.size(), kMaxViewPeers);
+}
+
 TEST(BfdFrame, RefusesBadFrames) {
   FrameAddress a{peer_mac(0x0a630002), peer_mac(0x0a630001), 0x0a630001, kLoopback, 50000};
   auto good = build_frame(a, up_packet());
