@@ -125,8 +125,8 @@ class Control:
     def line(self, timeout):
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+            left = max(0.0, deadline - time.monotonic())
+            if not select.select([self.sock], [], [], left)[0]:
                 return None
             chunk = self.sock.recv(1 << 20)
             if not chunk:
@@ -219,6 +219,10 @@ def main():
         assert ctl.line(5)["op"] == "hello"
         ctl.send({"op": "config", "local": LOCAL, "min_tx_ms": MS, "min_rx_ms": MS, "detect_mult": MULT, "peers": peers})
         t_config = time.monotonic()
+        while (answer := ctl.line(5)) and answer.get("op") not in ("states", "error"):
+            pass
+        if not answer or answer["op"] != "states":
+            raise RuntimeError(f"the config was refused: {answer}")
         deadline = t_config + 60
         while True:
             st = ctl.states()
@@ -251,7 +255,9 @@ def main():
         print(f"daemon:   {100 * (d1 - d0) / wall:.2f}% of one core (user+sys), RSS {max(rss) / 1024:.1f} MiB "
               f"(min {min(rss) / 1024:.1f}), tx {tx:.0f} pkt/s, rx {rx:.0f} pkt/s")
         print(f"emulator: {100 * (e1 - e0) / wall:.2f}% of one core (user+sys), Python, one process in {NS_B}")
-        print(f"sessions leaving Up during the measurement: {len(down)} {down[:5]}")
+        print(f"sessions leaving Up during the measurement: {len(down)} {down[:3]}")
+        if os.environ.get("BFD_DEBUG"):
+            print((tmp / "a.log").read_text()[-3000:])
     finally:
         stop(daemon)
         stop(emulator)
