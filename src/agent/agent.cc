@@ -209,9 +209,16 @@ class Agent {
     L2Settings l2 = config_.l2;
     if (l2.bfd_vni) l2.bfd_peers = bfd_peers(*snap.view, l2.local_ip);
     if (bfd_) bfd_->configure(l2.bfd_peers);
+    // A starting agent adopts the running daemon's sessions before deciding anything, so a
+    // restart moves no role and no FDB entry.
+    if (bfd_ && !l2.bfd_peers.empty() && !bfd_known_) bfd_known_ = bfd_->wait_known(std::chrono::seconds(3));
     HostView realised;
-    std::map<std::string, std::string> roles;
-    bool differs = apply_gateway_roles(*snap.view, l2.local_ip, bfd_ ? bfd_->liveness() : Liveness{}, realised, roles);
+    std::map<std::string, std::string> roles, current;
+    {
+      std::lock_guard g(mu_);
+      current = roles_;
+    }
+    bool differs = apply_gateway_roles(*snap.view, l2.local_ip, bfd_ ? bfd_->liveness() : Liveness{}, current, realised, roles);
     note_roles(roles);
     return pass_on(snap, differs ? realised : *snap.view, l2, std::move(actual), fip_requests);
   }
@@ -378,6 +385,7 @@ class Agent {
   bool first_ = true, dirty_ = false, have_view_ = false;
   std::map<std::string, std::string> roles_;  // router -> active | standby (gateway roles here)
   bool roles_changed_ = false;
+  bool bfd_known_ = false;  // the daemon's sessions were read once (passes only)
   std::unique_ptr<BfdClient> bfd_;  // last: its thread calls into the members above
 };
 

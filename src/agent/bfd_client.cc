@@ -1,6 +1,8 @@
 #include "agent/bfd_client.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -36,6 +38,9 @@ int connect_unix(const std::string& path) {
     ::close(fd);
     return -1;
   }
+  // A daemon that stopped reading must not hold up the agent's pass: sends give up after 1 s.
+  timeval limit{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   return fd;
 }
 
@@ -73,6 +78,7 @@ void BfdClient::configure(std::vector<std::string> peers) {
   if (!options_.enabled) return;
   std::lock_guard g(mu_);
   if (have_peers_ && peers == peers_) return;
+  if (!have_peers_) configured_at_ = std::chrono::steady_clock::now();
   peers_ = std::move(peers);
   have_peers_ = true;
   sent_ = false;
@@ -88,16 +94,52 @@ bool BfdClient::send_config_locked() {
   return sent_;
 }
 
+// Isolated: peers to have, none of them up, and either some session failed or none came
+// up within kFreshGrace of configuring (a host cut off before BFD ever spoke). A session
+// that never came up does not count as failed, but neither does it keep a host from
+// being isolated: a cut-off gateway that gets a new peer stays isolated.
+bool BfdClient::isolated_locked(std::chrono::steady_clock::time_point now) const {
+  constexpr auto kFreshGrace = std::chrono::seconds(10);
+  if (peers_.empty() || !known_) return false;
+  bool any_failed = false;
+  for (const auto& peer : peers_) {
+    auto s = sessions_.find(peer);
+    if (s == sessions_.end()) continue;
+    if (s->second.state == "up") return false;
+    any_failed = any_failed || failed(s->second.state, s->second.diag);
+  }
+  return any_failed || now - configured_at_ > kFreshGrace;
+}
+
+void BfdClient::note_isolation_locked(std::chrono::steady_clock::time_point now) {
+  bool iso = isolated_locked(now);
+  if (was_isolated_ && !iso) unisolated_at_ = now;
+  was_isolated_ = iso;
+}
+
+// After isolation a host waits this long before it may become active: enough for its
+// sessions and its peers' views to say who is active already (no failback, no overlap).
+std::chrono::milliseconds BfdClient::hold_down() const {
+  return std::chrono::milliseconds(options_.detect_mult * std::max(options_.min_tx_ms, options_.min_rx_ms));
+}
+
+bool BfdClient::wait_known(std::chrono::milliseconds limit) {
+  if (!options_.enabled) return true;
+  std::unique_lock g(mu_);
+  return cv_.wait_for(g, limit, [&] { return known_ || stopping_.load(); }) && known_;
+}
+
 Liveness BfdClient::liveness() const {
   std::lock_guard g(mu_);
   Liveness out;
-  if (fd_ < 0) return out;
-  size_t down = 0;
+  if (!known_) return out;
+  auto now = std::chrono::steady_clock::now();
   for (const auto& peer : peers_) {
     auto s = sessions_.find(peer);
-    if (s != sessions_.end() && failed(s->second.state, s->second.diag)) out.failed.insert(peer), ++down;
+    if (s != sessions_.end() && failed(s->second.state, s->second.diag)) out.failed.insert(peer);
   }
-  out.isolated = !peers_.empty() && down == peers_.size();
+  out.isolated = isolated_locked(now);
+  out.settling = !out.isolated && unisolated_at_ != std::chrono::steady_clock::time_point{} && now - unisolated_at_ < hold_down();
   for (const auto& [peer, up] : views_)
     if (auto s = sessions_.find(peer); s != sessions_.end() && s->second.state == "up")
       for (const auto& other : up)
@@ -113,6 +155,7 @@ std::map<std::string, std::string> BfdClient::states() const {
 }
 
 void BfdClient::run() {
+  auto backoff = std::chrono::milliseconds(500);
   while (!stopping_) {
     {
       std::unique_lock g(mu_);
@@ -121,24 +164,28 @@ void BfdClient::run() {
     if (stopping_) break;
     if (!connect_or_spawn()) {
       std::unique_lock g(mu_);
-      cv_.wait_for(g, std::chrono::milliseconds(500), [&] { return stopping_.load(); });
+      cv_.wait_for(g, backoff, [&] { return stopping_.load(); });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
       continue;
     }
+    backoff = std::chrono::milliseconds(500);
     read_lines();
     {
       std::lock_guard g(mu_);
       ::close(fd_);
       fd_ = -1;
-      sessions_.clear();
-      views_.clear();
     }
-    if (!stopping_) spdlog::warn("BFD daemon connection lost; following the server's gateway choice until it is back"), on_change_();
+    if (!stopping_) spdlog::warn("BFD daemon connection lost; keeping the last known sessions until it is back");
   }
 }
 
 bool BfdClient::connect_or_spawn() {
   int fd = connect_unix(options_.control_socket);
   if (fd < 0) {
+    if (::access(options_.binary.c_str(), X_OK) != 0)
+      return spdlog::error("BFD daemon: {} cannot be run: {}; gateway HA follows the server only", options_.binary,
+                           std::strerror(errno)),
+             false;
     spawn_daemon();
     for (int i = 0; i < 40 && fd < 0 && !stopping_; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50)), fd = connect_unix(options_.control_socket);
@@ -163,10 +210,16 @@ void BfdClient::spawn_daemon() {
   if (child == 0) {
     ::setsid();
     if (::fork() != 0) ::_exit(0);
+    // The daemon inherits neither the agent's blocked signals (it stops on SIGTERM) nor its
+    // descriptors (the watch connection, clients' sockets: they would outlive the agent).
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int null = ::open("/dev/null", O_RDONLY);
     int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (null >= 0) ::dup2(null, 0);
     if (out >= 0) ::dup2(out, 1), ::dup2(out, 2);
+    ::close_range(3, ~0U, 0);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
@@ -181,7 +234,9 @@ void BfdClient::read_lines() {
   char chunk[65536];
   while (!stopping_) {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    if (::poll(fds, wake_[0] >= 0 ? 2 : 1, 1000) < 0 && errno != EINTR) return;
+    bool settling = liveness().settling;
+    if (::poll(fds, wake_[0] >= 0 ? 2 : 1, settling ? 50 : 1000) < 0 && errno != EINTR) return;
+    if (settling && !liveness().settling) on_change_();  // the hold-down is over: decide again
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     auto n = ::read(fd_, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
@@ -232,10 +287,22 @@ bool BfdClient::take_line(const std::string& line) {
     changed = changed || next != views_;
     views_ = std::move(next);
   }
-  if (op == "states")
+  if (op == "states") {
+    // The whole picture (after a connect or a config): sessions not in it are gone.
+    std::map<std::string, Session> before;
+    before.swap(sessions_);
     if (const auto* peers = o.if_contains("peers"); peers && peers->is_object())
       for (const auto& kv : peers->as_object())
-        if (kv.value().is_object()) update(kv.key(), Session{str(kv.value().as_object(), "state"), str(kv.value().as_object(), "diag")});
+        if (kv.value().is_object()) {
+          auto& prev = sessions_[std::string(kv.key())];
+          if (auto b = before.find(std::string(kv.key())); b != before.end()) prev = b->second;
+          update(std::string(kv.key()), Session{str(kv.value().as_object(), "state"), str(kv.value().as_object(), "diag")});
+        }
+    changed = changed || before.size() != sessions_.size() || !known_;
+    known_ = true;
+    cv_.notify_all();
+  }
+  note_isolation_locked(std::chrono::steady_clock::now());
   return changed;
 }
 

@@ -6,6 +6,7 @@
 // calls `on_change` (the agent runs a pass at once).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -37,8 +38,11 @@ class BfdClient {
 
   // Peers to keep sessions with (each pass); sent when they changed or on a new connection.
   void configure(std::vector<std::string> peers);
-  // What the sessions say now; nothing failed while the daemon is not reachable.
+  // What the sessions say now (the last known while the daemon is being reconnected).
   Liveness liveness() const;
+  // Waits (bounded) until the daemon told its sessions' states once, so that a starting
+  // agent decides from them and not from nothing; false if it did not in time.
+  bool wait_known(std::chrono::milliseconds limit);
   // VTEP -> up | down | init | admin_down, as last reported (tests, logs).
   std::map<std::string, std::string> states() const;
 
@@ -52,6 +56,10 @@ class BfdClient {
   bool send_config_locked();
   void read_lines();
   bool take_line(const std::string& line);
+  // Under mu_: isolation now, and its end remembered (the hold-down starts there).
+  bool isolated_locked(std::chrono::steady_clock::time_point now) const;
+  void note_isolation_locked(std::chrono::steady_clock::time_point now);
+  std::chrono::milliseconds hold_down() const;
 
   BfdOptions options_;
   std::function<void()> on_change_;
@@ -62,6 +70,9 @@ class BfdClient {
   int fd_ = -1;
   std::map<std::string, Session> sessions_;
   std::map<std::string, std::set<std::string>> views_;  // peer -> the peers it sees up
+  bool known_ = false;  // a states line came since the agent started
+  std::chrono::steady_clock::time_point configured_at_{}, unisolated_at_{};
+  bool was_isolated_ = false;
   std::atomic<bool> stopping_{false};
   int wake_[2] = {-1, -1};  // a pipe that ends the reader's poll at shutdown
   std::thread thread_;

@@ -43,12 +43,19 @@ bool active_here(const view::Snat& sn, const std::string& self, const Liveness& 
 
 }  // namespace
 
-bool apply_gateway_roles(const view::HostView& view, const std::string& self, const Liveness& live, view::HostView& out,
+bool apply_gateway_roles(const view::HostView& view, const std::string& self, const Liveness& live,
+                         const std::map<std::string, std::string>& current, view::HostView& out,
                          std::map<std::string, std::string>& roles) {
   roles.clear();
   bool differs = false;
   for (const auto& [id, sn] : view.snat) {
     bool active = active_here(sn, self, live);
+    // (Hold-down only where a host comes before this one: its sessions and peers' views
+    // may not have said yet that it is alive. First in the order, nobody is to wait for.)
+    if (live.settling && active && sn.gateways.front() != self) {
+      auto was = current.find(id);
+      active = was != current.end() && was->second == "active";
+    }
     roles[id] = active ? "active" : "standby";
     differs = differs || active != sn.active;
   }

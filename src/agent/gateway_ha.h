@@ -27,6 +27,9 @@ struct Liveness {
   bool isolated = false;         // every session failed: this host must not be active
   // Peers that another peer (up from here) still sees up: only cut off from this host.
   std::set<std::string> vouched;
+  // Just back from isolation (hold-down): stay as you are, take over from a host before
+  // you only later.
+  bool settling = false;
 };
 
 // The candidate to use: the first one alive from this host's view ("" if none is).
@@ -42,7 +45,9 @@ std::vector<std::string> bfd_peers(const view::HostView& view, const std::string
 // when it is this host: its own warm port takes the traffic). `roles`: router -> active |
 // standby, for the server. Returns false (and leaves `out` alone) when nothing differs from
 // the server's view, so an idle host copies nothing.
-bool apply_gateway_roles(const view::HostView& view, const std::string& self, const Liveness& live, view::HostView& out,
+// `current`: the roles this host holds now (a settling host takes no new active role).
+bool apply_gateway_roles(const view::HostView& view, const std::string& self, const Liveness& live,
+                         const std::map<std::string, std::string>& current, view::HostView& out,
                          std::map<std::string, std::string>& roles);
 
 }  // namespace nt::agent

@@ -84,7 +84,12 @@ json::object error_line(const std::string& message) { return {{"op", "error"}, {
 Result<Config> parse_config(const json::object& o) {
   static const std::set<std::string_view> known = {"op", "local", "min_tx_ms", "min_rx_ms", "detect_mult", "peers"};
   for (const auto& kv : o)
-    if (!known.contains(kv.key())) return invalid("unknown field " + std::string(kv.key().substr(0, 64)));
+    if (!known.contains(kv.key())) {
+      auto key = kv.key().substr(0, 64);
+      while (kv.key().size() > 64 && !key.empty() && (static_cast<unsigned char>(key.back()) & 0xc0) == 0x80) key.remove_suffix(1);  // whole characters only
+      if (kv.key().size() > 64 && !key.empty() && static_cast<unsigned char>(key.back()) >= 0xc0) key.remove_suffix(1);
+      return invalid("unknown field " + std::string(key));
+    }
   Config c;
   NT_ASSIGN(c.local, address_field(o.if_contains("local"), "local"));
   NT_ASSIGN(auto tx, integer_field(o, "min_tx_ms", kMinIntervalMs, kMaxIntervalMs));
@@ -360,6 +365,9 @@ void Daemon::apply(Peer& p, const Output& out, Clock::time_point now) {
     broadcast(transition_line(p.ip, t.to, t.diag));
     if (t.from == State::up && drop_view(p.ip)) broadcast({{"op", "views"}, {"views", views_object()}});
     if (t.from == State::up || t.to == State::up) send_views();
+    if (t.to == State::up)  // the path is back, likely for the other sessions too: ask them now
+      for (auto& [ip, other] : peers_)
+        if (ip != p.ip && other.session.state() == State::down) apply(other, other.session.nudge(now), now);
   }
   reschedule(p);
 }

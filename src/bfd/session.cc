@@ -161,6 +161,12 @@ Output Session::admin_down(Clock::time_point now) {
   return out;
 }
 
+Output Session::nudge(Clock::time_point now) {
+  Output out;
+  if (state_ == State::down) sent(out, make_packet(false), now);
+  return out;
+}
+
 Clock::time_point Session::next_deadline() const {
   auto detect = detection_time();
   if (detect.count() == 0) return next_tx_;

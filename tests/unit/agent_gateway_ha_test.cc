@@ -58,16 +58,16 @@ TEST(GatewayHa, PeersAreTheGatewaysForAComputeAndEveryHostOfItsNetworksForAGatew
 TEST(GatewayHa, AnIdleHostWhoseViewAgreesWithTheServerCopiesNothing) {
   view::HostView out;
   std::map<std::string, std::string> roles;
-  EXPECT_FALSE(apply_gateway_roles(compute_view(), kCmp, {}, out, roles));
+  EXPECT_FALSE(apply_gateway_roles(compute_view(), kCmp, {}, {}, out, roles));
   EXPECT_TRUE(out.empty());
-  EXPECT_FALSE(apply_gateway_roles(gateway_view(kGw1), kGw2, {}, out, roles));
+  EXPECT_FALSE(apply_gateway_roles(gateway_view(kGw1), kGw2, {}, {}, out, roles));
   EXPECT_EQ(roles.at("r1"), "standby");
 }
 
 TEST(GatewayHa, AComputeRepointsTheSnatPortToTheNextGatewayAlone) {
   view::HostView out;
   std::map<std::string, std::string> roles;
-  ASSERT_TRUE(apply_gateway_roles(compute_view(), kCmp, {{kGw1}, false}, out, roles));
+  ASSERT_TRUE(apply_gateway_roles(compute_view(), kCmp, {{kGw1}, false}, {}, out, roles));
   EXPECT_EQ(out.l2pop.at("sg1").vtep, kGw2);
   // What L2 then programs: the sg- MAC behind gw2's VTEP.
   L2Settings s;
@@ -80,13 +80,13 @@ TEST(GatewayHa, AComputeRepointsTheSnatPortToTheNextGatewayAlone) {
 TEST(GatewayHa, AStandbyTakesOverWhenEveryHigherGatewayFailedAndDropsTheRemoteEntry) {
   view::HostView out;
   std::map<std::string, std::string> roles;
-  ASSERT_TRUE(apply_gateway_roles(gateway_view(kGw1), kGw2, {{kGw1}, false}, out, roles));
+  ASSERT_TRUE(apply_gateway_roles(gateway_view(kGw1), kGw2, {{kGw1}, false}, {}, out, roles));
   EXPECT_EQ(roles.at("r1"), "active");
   EXPECT_TRUE(out.snat.at("r1").active);
   EXPECT_FALSE(out.l2pop.count("sg1"));  // its own warm port has the MAC now
   EXPECT_TRUE(out.l2pop.count("vm1"));
   // gw3 stays standby: gw2 is alive from its view.
-  ASSERT_FALSE(apply_gateway_roles(gateway_view(kGw1), kGw3, {{kGw1}, false}, out, roles) &&
+  ASSERT_FALSE(apply_gateway_roles(gateway_view(kGw1), kGw3, {{kGw1}, false}, {}, out, roles) &&
                out.snat.at("r1").active);
 }
 
@@ -95,7 +95,7 @@ TEST(GatewayHa, AnIsolatedGatewayIsNeverActiveEvenFirstInOrder) {
   std::map<std::string, std::string> roles;
   auto v = gateway_view(kGw2);
   v.snat.at("r1").gateways = {kGw2, kGw1, kGw3};
-  ASSERT_TRUE(apply_gateway_roles(v, kGw2, {{kGw1, kGw3, kCmp}, true}, out, roles));
+  ASSERT_TRUE(apply_gateway_roles(v, kGw2, {{kGw1, kGw3, kCmp}, true}, {}, out, roles));
   EXPECT_EQ(roles.at("r1"), "standby");
   EXPECT_FALSE(out.snat.at("r1").active);
 }
@@ -106,11 +106,25 @@ TEST(GatewayHa, APartitionBetweenGatewaysMakesNoSecondActive) {
   Liveness live{{kGw1}, false, {kGw1}};
   view::HostView out;
   std::map<std::string, std::string> roles;
-  EXPECT_FALSE(apply_gateway_roles(gateway_view(kGw1), kGw2, live, out, roles));
+  EXPECT_FALSE(apply_gateway_roles(gateway_view(kGw1), kGw2, live, {}, out, roles));
   EXPECT_EQ(roles.at("r1"), "standby");
   EXPECT_EQ(choose_gateway({kGw1, kGw2, kGw3}, kCmp, live), kGw2);
   // Once nobody vouches for gw1 any more, gw2 takes over.
-  ASSERT_TRUE(apply_gateway_roles(gateway_view(kGw1), kGw2, {{kGw1}, false, {}}, out, roles));
+  ASSERT_TRUE(apply_gateway_roles(gateway_view(kGw1), kGw2, {{kGw1}, false, {}}, {}, out, roles));
+  EXPECT_EQ(roles.at("r1"), "active");
+}
+
+TEST(GatewayHa, AHostJustBackFromIsolationTakesNoNewActiveRoleDuringItsHoldDown) {
+  Liveness live{{kGw1}, false, {}, true};
+  view::HostView out;
+  std::map<std::string, std::string> roles;
+  apply_gateway_roles(gateway_view(kGw1), kGw2, live, {{"r1", "standby"}}, out, roles);
+  EXPECT_EQ(roles.at("r1"), "standby");
+  // One that holds the role keeps it; after the hold-down the standby may take it.
+  apply_gateway_roles(gateway_view(kGw1), kGw2, live, {{"r1", "active"}}, out, roles);
+  EXPECT_EQ(roles.at("r1"), "active");
+  live.settling = false;
+  apply_gateway_roles(gateway_view(kGw1), kGw2, live, {{"r1", "standby"}}, out, roles);
   EXPECT_EQ(roles.at("r1"), "active");
 }
 

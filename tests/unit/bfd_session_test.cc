@@ -404,5 +404,18 @@ TEST(BfdSession, JitterStaysWithinBounds) {
   }
 }
 
+TEST(BfdSessionNudge, ADownSessionSendsAtOnceAndOthersNothing) {
+  Wire w;
+  auto later = w.now + 300ms;  // within the 1 s slot of a session not Up
+  auto out = w.a.nudge(later);
+  ASSERT_TRUE(out.send);
+  EXPECT_EQ(out.send->state, State::down);
+  EXPECT_EQ(out.send->desired_min_tx_us, 1'000'000u);
+  EXPECT_FALSE(out.changed);
+  w.run_for(3s);
+  ASSERT_EQ(w.a.state(), State::up);
+  EXPECT_FALSE(w.a.nudge(w.now).send);  // an Up session keeps its own pace
+}
+
 }  // namespace
 }  // namespace nt::bfd
