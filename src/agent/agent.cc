@@ -457,6 +457,10 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
                 where("bridge_mappings") + ": option \"bridge_mappings\" in [DEFAULT]: " + mappings.error().message);
   a.l2.bridge_mappings = std::move(*mappings);
   a.bfd.control_socket = a.state_path + "/" + a.host + ".bfd.sock";
+  if (a.bfd.enabled && a.bfd.control_socket.size() >= 100)
+    return fail(Errc::invalid_argument, Origin::config,
+                where("state_path") + ": option \"state_path\" in [DEFAULT]: \"" + a.state_path +
+                    "\" is too long for the BFD daemon's Unix socket (" + a.bfd.control_socket + ")");
   if (a.bfd.enabled && devname::bfd_mac(a.l2.local_ip).empty()) {
     spdlog::warn("{}: gateway HA's BFD needs an IPv4 local_ip; [ha] enabled is ignored", where("local_ip"));
     a.bfd.enabled = false, a.l2.bfd_vni = 0;

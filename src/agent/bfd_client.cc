@@ -77,7 +77,7 @@ BfdClient::~BfdClient() {
 void BfdClient::configure(std::vector<std::string> peers) {
   if (!options_.enabled) return;
   std::lock_guard g(mu_);
-  if (have_peers_ && peers == peers_) return;
+  if (have_peers_ && peers == peers_ && sent_) return;
   if (!have_peers_) configured_at_ = std::chrono::steady_clock::now();
   peers_ = std::move(peers);
   have_peers_ = true;
@@ -268,7 +268,11 @@ bool BfdClient::take_line(const std::string& line) {
       std::ofstream(options_.control_socket + ".pid") << pid->get_int64() << "\n";
     return false;
   }
-  if (op == "error") return spdlog::warn("BFD daemon: {}", str(o, "message")), false;
+  if (op == "error") {  // our configuration was refused: sent again with the next pass
+    std::lock_guard g(mu_);
+    sent_ = false;
+    return spdlog::error("BFD daemon refused the configuration: {}", str(o, "message")), false;
+  }
   std::lock_guard g(mu_);
   bool changed = false;
   auto update = [&](const std::string& peer, Session s) {

@@ -15,13 +15,19 @@ std::string choose_gateway(const std::vector<std::string>& candidates, const std
   return "";
 }
 
+// Only VXLAN networks: their FDB entries are what a host repoints (on a flat or VLAN
+// network the physical switch learns the new active from its gratuitous ARP).
 std::vector<std::string> bfd_peers(const view::HostView& view, const std::string& self) {
   std::set<std::string> peers;
+  auto tunnelled = [&](const std::string& network) {
+    auto n = view.networks.find(network);
+    return n != view.networks.end() && n->second.network_type == "vxlan" ? &n->second : nullptr;
+  };
   auto network_hosts = [&](const std::string& network) {
-    if (auto n = view.networks.find(network); n != view.networks.end()) peers.insert(n->second.flood.begin(), n->second.flood.end());
+    if (const auto* n = tunnelled(network)) peers.insert(n->flood.begin(), n->flood.end());
   };
   for (const auto& [id, l] : view.l2pop) {
-    if (l.candidates.empty()) continue;
+    if (l.candidates.empty() || !tunnelled(l.network_id)) continue;
     peers.insert(l.candidates.begin(), l.candidates.end());
     if (std::find(l.candidates.begin(), l.candidates.end(), self) != l.candidates.end()) network_hosts(l.network_id);
   }
