@@ -314,3 +314,48 @@ def test_a_partition_between_gateways_that_all_still_see_the_computes_makes_no_s
     assert active_host(sb, router) == first
     for h in [first] + others:
         unblock_vxlan(sb, h)
+
+
+def api(sb, method, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{sb.state()['port']}/v2.0/{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def test_failing_one_of_three_gateways_moves_only_its_routers_and_the_others_flows_lose_nothing(sandbox):
+    sb = sandbox
+    public = sb.osc_json("network", "show", "public")["id"]
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "icmp")
+    api(sb, "PUT", "quotas/fake_project_id", {"quota": {"router": 50}})  # Neutron's default is 10
+    routers = {}
+    for i in range(20):
+        net = api(sb, "POST", "networks", {"network": {"name": f"n{i}"}})["network"]["id"]
+        sub = api(sb, "POST", "subnets", {"subnet": {"network_id": net, "ip_version": 4, "cidr": f"10.60.{i}.0/24"}})["subnet"]["id"]
+        r = api(sb, "POST", "routers", {"router": {"name": f"r{i}", "distributed": True,
+                                                  "external_gateway_info": {"network_id": public}}})["router"]["id"]
+        api(sb, "PUT", f"routers/{r}/add_router_interface", {"subnet_id": sub})
+        routers[r] = f"n{i}"
+    before = {r: wait_for(lambda r=r: active_host(sb, r), 20, f"router {r}'s active host") for r in routers}
+    assert len(set(before.values())) == 3, before  # spread over the three gateways
+    failed = before[next(iter(routers))]
+    kept = [r for r in routers if before[r] != failed]
+    # A VM behind each of two routers that stay where they are, pinging the internet host.
+    for vm, (r, host) in zip(("a1", "b1"), ((kept[0], "cmp1"), (kept[-1], "cmp2"))):
+        sb.run("vm", "create", vm, "--host", host, "--network", routers[r])
+    for vm in ("a1", "b1"):
+        wait_for(lambda vm=vm: sb.pings(vm, INTERNET), 20, f"{vm} to reach the internet host")
+    wait_for(lambda: all(bfd_up(sb, h, 2) for h in ("cmp1", "cmp2", "gw1", "gw2", "gw3")), 20, "BFD sessions up")
+    flows = [subprocess.Popen(sb.args + ["vm", "exec", vm, "ping", "-n", "-i", "0.01", "-c", "500", "-W", "1", INTERNET],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for vm in ("a1", "b1")]
+    for p in flows:
+        p.head = []
+    block_vxlan(sb, failed)
+    moved = {r for r in routers if before[r] == failed}
+    wait_for(lambda: all(active_host(sb, r) not in (None, failed) for r in moved), 10, f"{failed}'s routers to move")
+    after = {r: active_host(sb, r) for r in routers}
+    assert all(after[r] == before[r] for r in kept), (before, after)
+    losses = [lost(p, 30) for p in flows]
+    print(f"20 routers: {len(moved)} moved off {failed}, the others' flows lost {losses}")
+    assert losses == [0, 0]
