@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nt_e2e import sh, wait_for
+from nt_e2e import read_until, sh, wait_for
 from nt_sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
@@ -104,18 +104,78 @@ def unblock_vxlan(sb, host):
     sb.run("exec", host, "nft", "delete", "table", "inet", "nt-fault")
 
 
+def start_arp_watch(sb, gw_ip, seconds):
+    """The internet host asks for the router's gateway IP every 20 ms (broadcast, -b) while
+    tcpdump in the fabric, on each gateway host's cable to the external switch, records
+    who answers: (capture processes, arping)."""
+    caps = {h: subprocess.Popen(["ip", "netns", "exec", sb.ns("fabric"), "timeout", str(seconds + 2), "tcpdump", "-i",
+                                 f"{h}-ex", "-n", "-l", "-tt", f"arp and arp[6:2] == 2 and arp[14:4] == 0x{ip_hex(gw_ip)}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for h in ("gw1", "gw2", "gw3")}
+    for h, c in caps.items():  # tcpdump says when it listens
+        read_until(c.stderr, "listening", f"tcpdump on {h}-ex")
+    arping = subprocess.Popen(sb.args + ["exec", "internet", "python3", "-c", ARP_ASKER, gw_ip, str(int(seconds / 0.02))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return caps, arping
+
+
+# Broadcasts an ARP request for argv[1] from the internet host's eth0 every 20 ms, argv[2] times
+# (iputils arping takes whole seconds only).
+ARP_ASKER = """
+import socket, sys, time
+ip = bytes(int(x) for x in sys.argv[1].split("."))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+mac = s.getsockname()[4]
+me = bytes([203, 0, 113, 1])
+frame = b"\\xff" * 6 + mac + b"\\x08\\x06" + bytes([0, 1, 8, 0, 6, 4, 0, 1]) + mac + me + b"\\x00" * 6 + ip
+for _ in range(int(sys.argv[2])):
+    s.send(frame)
+    time.sleep(0.02)
+"""
+
+
+def ip_hex(ip):
+    return "".join(f"{int(x):02x}" for x in ip.split("."))
+
+
+def double_answer_time(caps, arping):
+    """The longest time during which two gateway hosts both answered ARP for the gateway IP
+    (answers from two hosts within one 20 ms request interval count as both answering)."""
+    arping.wait(60)
+    times = {}
+    for h, c in caps.items():
+        out, _ = c.communicate(timeout=30)
+        out = getattr(c, "head", "") + out
+        times[h] = [float(l.split()[0]) for l in out.splitlines() if l.strip()]
+    slots = {h: {int(t / 0.02) for t in ts} for h, ts in times.items()}
+    both = sorted(s for s in set().union(*slots.values()) if sum(s in v for v in slots.values()) > 1)
+    longest, run = 0, 0
+    for a, b in zip([None] + both, both):
+        run = run + 1 if a is not None and b == a + 1 else 1
+        longest = max(longest, run)
+    return longest * 0.02, {h: len(ts) for h, ts in times.items()}
+
+
 def test_seed_004_blocked_tunnels_move_the_router_in_under_half_a_second_and_it_stays(sandbox):
     sb = sandbox
     router = routed_vm(sb)
     first = wait_for(lambda: active_host(sb), 10, "one active gateway host")
     wait_for(lambda: all(bfd_up(sb, h, 1) for h in ("cmp1", "gw1", "gw2", "gw3")), 20, "BFD sessions up")
+    gw_ip = sb.osc_json("router", "show", "r1")["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
     pings = start_pings(sb, 1000, steady=100)  # 10 s, the fault after 1 s
+    caps, arping = start_arp_watch(sb, gw_ip, 4)
+    caps[first].head = caps[first].stdout.readline()  # the active host answers: the watch runs
     block_vxlan(sb, first)
     blocked = time.monotonic()
     second = wait_for(lambda: (lambda a: a if a and a != first else None)(active_host(sb, router)), 10, "a new active host")
     took = time.monotonic() - blocked
     loss = lost(pings, 30)
-    print(f"failover: {loss} pings lost at 10 ms, ha_state showed {second} after {took:.2f} s")
+    overlap, answers = double_answer_time(caps, arping)
+    print(f"failover: {loss} pings lost at 10 ms, ha_state showed {second} after {took:.2f} s; "
+          f"ARP answers {answers}, two hosts answering for {overlap:.2f} s")
+    assert answers[first] > 0 and answers[second] > 0, answers  # both seen answering, one after the other
+    assert overlap <= 0.3, f"two hosts answered ARP for the gateway IP for {overlap:.2f} s"
     assert loss <= 50, f"{loss} pings lost (10 ms apart) when {first} lost its tunnels"
     assert took < 2, f"ha_state followed after {took:.1f} s"
     assert active_host(sb) == second  # as the CLI shows it
