@@ -289,17 +289,28 @@ class Agent {
     return *view_;
   }
 
+  // Reports go one at a time, in the order their snapshots were taken (the watch, the
+  // heartbeat and the BFD thread all report): a stale "active" never lands after "standby".
   void report() {
+    std::lock_guard in_order(report_mu_);
     channel::StatusMessage report;
     {
       std::lock_guard g(mu_);
       report.ports = states_;
-      report.routers = roles_;
+      // Roles as they change (all of them in the first report): a host does not repeat a
+      // claim every heartbeat, so two hosts that both believe they are active (a split the
+      // peer views cannot see) do not flip the server's order at every report.
+      for (const auto& [router, role] : roles_)
+        if (auto was = reported_roles_.find(router); was == reported_roles_.end() || was->second != role)
+          report.routers[router] = role;
       roles_changed_ = false;
       if (applied_ >= 0) report.applied = applied_;
     }
     auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", channel::encode(report));
-    if (!r) spdlog::warn("status report: {}", r.error().message);
+    if (!r) return spdlog::warn("status report: {}", r.error().message);
+    std::lock_guard g(mu_);
+    for (const auto& [router, role] : report.routers) reported_roles_[router] = role;
+    std::erase_if(reported_roles_, [&](const auto& kv) { return !roles_.count(kv.first); });  // told again if it comes back
   }
 
   // One watch connection: snapshot (or resume), then deltas until it breaks.
@@ -377,6 +388,7 @@ class Agent {
   std::atomic<bool> stopping_{false};
   std::mutex pass_mu_;  // one pass at a time; the L3 runner's state
   std::mutex mu_;       // the view, revisions and port states (never held across I/O)
+  std::mutex report_mu_;  // one status report at a time
   std::shared_ptr<HostView> view_ = std::make_shared<HostView>();
   std::map<std::string, std::string> states_;  // port -> up | down
   int64_t rev_ = -1;
@@ -384,6 +396,7 @@ class Agent {
   size_t undecodable_ = 0;  // lines of the current view that did not decode
   bool first_ = true, dirty_ = false, have_view_ = false;
   std::map<std::string, std::string> roles_;  // router -> active | standby (gateway roles here)
+  std::map<std::string, std::string> reported_roles_;  // as the server last accepted them
   bool roles_changed_ = false;
   bool bfd_known_ = false;  // the daemon's sessions were read once (passes only)
   std::unique_ptr<BfdClient> bfd_;  // last: its thread calls into the members above

@@ -94,12 +94,10 @@ bool BfdClient::send_config_locked() {
   return sent_;
 }
 
-// Isolated: peers to have, none of them up, and either some session failed or none came
-// up within kFreshGrace of configuring (a host cut off before BFD ever spoke). A session
-// that never came up does not count as failed, but neither does it keep a host from
-// being isolated: a cut-off gateway that gets a new peer stays isolated.
-bool BfdClient::isolated_locked(std::chrono::steady_clock::time_point now) const {
-  constexpr auto kFreshGrace = std::chrono::seconds(10);
+// Isolated: peers to have, none of them up, and some session failed. A session that never
+// came up does not count as failed (its peer may not run BFD), but neither does it keep a
+// host from being isolated: a cut-off gateway that gets a new peer stays isolated.
+bool BfdClient::isolated_locked(std::chrono::steady_clock::time_point) const {
   if (peers_.empty() || !known_) return false;
   bool any_failed = false;
   for (const auto& peer : peers_) {
@@ -108,7 +106,7 @@ bool BfdClient::isolated_locked(std::chrono::steady_clock::time_point now) const
     if (s->second.state == "up") return false;
     any_failed = any_failed || failed(s->second.state, s->second.diag);
   }
-  return any_failed || now - configured_at_ > kFreshGrace;
+  return any_failed;
 }
 
 void BfdClient::note_isolation_locked(std::chrono::steady_clock::time_point now) {

@@ -56,6 +56,7 @@ struct PortRow {
   // A router's sg-/qg- port only: its other gateway hosts in order, where it is kept warm
   // (plugged, with the network's L2) to take over without the server (gateway HA).
   std::vector<std::string> standby_hosts;
+  bool gateway_port = false;  // a router's sg-/qg- port (its l2pop entry names its gateways)
   // The host the port is bound to; a failed binding binds it nowhere ("").
   std::string bound_host() const {
     return (vif_type == "binding_failed" || vif_type == "unbound") ? std::string() : host_id;

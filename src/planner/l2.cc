@@ -41,7 +41,9 @@ bool home_of(const PortRow& p, const std::string& host) {
 
 json::object L2Node::l2pop_json(const PortRow& p, const HostRow& host) const {
   view::L2pop out{p.network_id, p.mac_address, ips_of(p), host.local_ip, {}};
-  if (!p.standby_hosts.empty()) {
+  // Also with one gateway host: the hosts that send to it keep BFD sessions with it, as it
+  // does with them (sessions configured at one end only never come up).
+  if (p.gateway_port && !host.local_ip.empty()) {
     out.candidates.push_back(host.local_ip);
     for (const auto& h : p.standby_hosts)
       if (auto row = in_.hosts.find(h); row != in_.hosts.end() && !row->second.local_ip.empty())

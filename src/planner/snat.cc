@@ -15,6 +15,7 @@ std::optional<PortRow> SnatNode::effective(const std::optional<PortRow>& port) c
   p.host_id = gateways.empty() ? "" : gateways.front();
   p.vif_type = gateways.empty() ? "unbound" : "bridge";
   p.standby_hosts.assign(gateways.empty() ? gateways.end() : gateways.begin() + 1, gateways.end());
+  p.gateway_port = true;
   return p;
 }
 
