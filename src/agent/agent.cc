@@ -211,7 +211,10 @@ class Agent {
     if (bfd_) bfd_->configure(l2.bfd_peers);
     // A starting agent adopts the running daemon's sessions before deciding anything, so a
     // restart moves no role and no FDB entry.
-    if (bfd_ && !l2.bfd_peers.empty() && !bfd_known_) bfd_known_ = bfd_->wait_known(std::chrono::seconds(3));
+    if (bfd_ && !l2.bfd_peers.empty() && !bfd_known_) {
+      if (!bfd_->wait_known(std::chrono::seconds(3))) spdlog::warn("BFD daemon not answering yet: deciding without it for now");
+      bfd_known_ = true;  // waited once; a daemon that comes later is followed as it speaks
+    }
     HostView realised;
     std::map<std::string, std::string> roles, current;
     {
