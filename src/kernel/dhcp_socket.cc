@@ -16,6 +16,7 @@
 
 #include "kernel/kernel.h"
 #include "kernel/netns.h"
+#include "kernel/packet_socket.h"
 
 namespace nt::kernel {
 namespace {
@@ -116,48 +117,19 @@ Result<std::optional<ReceivedFrame>> PacketDhcpSocket::receive() {
   return std::optional<ReceivedFrame>{};  // more may wait: poll says so again
 }
 
-Status PacketDhcpSocket::send(std::span<const uint8_t> frame) {
-  auto what = "send on " + where_;
-  if (frame.size() < kEthernetHeader) return nt::unexpected(from_errno(EINVAL, what + " (frame too short)"));
-  sockaddr_ll to{};
-  to.sll_family = AF_PACKET;
-  to.sll_ifindex = ifindex_;
-  to.sll_protocol = htons(static_cast<uint16_t>(frame[12] << 8 | frame[13]));
-  to.sll_halen = 6;
-  std::memcpy(to.sll_addr, frame.data(), 6);
-  for (;;) {
-    ssize_t sent = ::sendto(fd_, frame.data(), frame.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0) return nt::unexpected(from_errno(errno, what));
-    if (size_t(sent) != frame.size()) return nt::unexpected(from_errno(EMSGSIZE, what));
-    return {};
-  }
-}
+Status PacketDhcpSocket::send(std::span<const uint8_t> frame) { return packet::send_frame(fd_, ifindex_, frame, where_); }
 
 // Filter first, then bind with a protocol: a socket of protocol 0 receives nothing, so no
-// unfiltered frame is ever queued.
+// unfiltered frame is ever queued (the filter drops outgoing frames too).
 Result<int> open_filtered_socket(int ifindex, const std::string& where) {
-  int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return nt::unexpected(from_errno(errno, "packet socket on " + where));
-  auto fail_with = [&](const std::string& step) {
-    int err = errno;
-    ::close(fd);
-    return nt::unexpected(from_errno(err, step + " on " + where));
-  };
-  auto filter = dhcp_and_arp_filter();
-  sock_fprog program{static_cast<unsigned short>(filter.size()), filter.data()};
-  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) < 0) return fail_with("attach filter");
-  int on = 1;
-  if (::setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0) return fail_with("PACKET_AUXDATA");
-  // Linux >= 4.20; the filter drops outgoing frames anyway.
-  if (::setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &on, sizeof on) < 0 && errno != ENOPROTOOPT)
-    return fail_with("PACKET_IGNORE_OUTGOING");
-  sockaddr_ll at{};
-  at.sll_family = AF_PACKET;
-  at.sll_protocol = htons(ETH_P_ALL);
-  at.sll_ifindex = ifindex;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) < 0) return fail_with("bind");
-  return fd;
+  return packet::open_bound(ifindex, ETH_P_ALL, where, [](int fd) -> const char* {
+    auto filter = dhcp_and_arp_filter();
+    sock_fprog program{static_cast<unsigned short>(filter.size()), filter.data()};
+    if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) < 0) return "attach filter";
+    int on = 1;
+    if (::setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0) return "PACKET_AUXDATA";
+    return nullptr;
+  });
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // (Boost.Asio's posix::stream_descriptor, released before the socket closes).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,18 @@
 #include "common/error.h"
 
 namespace nt::kernel {
+
+// What every packet socket here does the same way (BFD's and the DHCP server's).
+namespace packet {
+// A non-blocking AF_PACKET socket bound to `ifindex` for `protocol` (ETH_P_*), outgoing
+// frames ignored where the kernel can. Created with protocol 0, so that nothing is queued
+// before `options` (filters, auxdata; it returns the failing step's name, or nullptr) and
+// the bind. `where` names the interface in errors.
+Result<int> open_bound(int ifindex, uint16_t protocol, const std::string& where,
+                       const std::function<const char*(int fd)>& options = {});
+// Sends one whole Ethernet frame out of `ifindex` (to its destination MAC).
+Status send_frame(int fd, int ifindex, std::span<const uint8_t> frame, const std::string& where);
+}  // namespace packet
 
 struct PacketFrame {
   std::vector<uint8_t> bytes;  // the whole Ethernet frame
