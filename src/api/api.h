@@ -5,7 +5,9 @@
 #include <mutex>
 #include <optional>
 #include <memory>
+#include <set>
 
+#include "api/request_metrics.h"
 #include "api/resource.h"
 #include "auth/keystone.h"
 #include "policy/policy_file.h"
@@ -36,6 +38,11 @@ class Api {
 
  private:
   int64_t model_revision();
+  // /healthz, /readyz, /metrics (api/health.cc); true when the request was one of them.
+  bool serve_health(const std::vector<std::string>& segments, const HttpRequest& req, Reply& reply);
+  void register_metrics();
+  void planner_metrics();
+  void host_metrics();
   void watch(const std::string& host, const HttpRequest& req, Reply reply);
   struct Route;
   std::optional<Error> refused_as_neutron_does(const Route& r, const HttpRequest& req) const;
@@ -62,6 +69,10 @@ class Api {
   std::unique_ptr<Handler> port_forwardings_;                  // under floatingips/{id}
   std::shared_ptr<const policy::Policy> default_policy_;
   std::unique_ptr<policy::PolicyFile> policy_file_;
+  metrics::Registry metrics_;                                    // what /metrics renders
+  RequestMetrics requests_{metrics_};
+  metrics::Histogram planner_seconds_{metrics::latency_buckets()};  // per committed group
+  std::set<std::string, std::less<>> resources_;                 // resource label values under /v2.0
   // Last member: its validation threads stop first, before what they call into.
   std::unique_ptr<auth::Authenticator> authenticator_;  // null in noauth mode
 };

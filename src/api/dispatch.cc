@@ -2,6 +2,7 @@
 #include "common/names.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "api/api.h"
@@ -97,12 +98,18 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   // Changes before this start are not in the watch history: resuming needs a snapshot.
   for (const auto& [host, rev] : planner_.revisions()) watches_.set_floor(host, rev);
   writer_.on_commit([this](const std::vector<ChangeSet>& committed, int64_t revision) { follow(committed, revision); });
+  for (const auto& [path, h] : handlers_) resources_.insert(path);
+  for (const char* other : {"extensions", "availability_zones", "service-providers", "floatingip_pools",
+                            "network-ip-availabilities", "quotas", "auto-allocated-topology"})
+    resources_.insert(other);
+  register_metrics();
 }
 
 // Runs on the writer thread after the commit, outside the model's exclusive lock: the
 // rows are read into typed changes once, planned, and the deltas published, under the
 // planner's own lock (the watch hub and the convergence report read under it).
 void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
+  auto started = std::chrono::steady_clock::now();
   std::lock_guard plan(plan_mu_);
   for (const auto& cs : committed)
     for (const auto& row : cs.rows) {
@@ -126,6 +133,7 @@ void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
       planner_.apply(*change, revision);
       watches_.publish(planner_.last_deltas());
     }
+  planner_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 Api::~Api() = default;
 
@@ -158,8 +166,10 @@ void Api::handle(HttpRequest&& req, Reply reply) {
   std::string path;
   r.params = parse_query_string(req.target, &path);
   if (path.size() > 5 && path.ends_with(".json")) path.resize(path.size() - 5);
-  if (auto valid = check_request_text(req, path, r.params); !valid) return reply(error_response(valid.error()));
   auto segments = split_path(path);
+  reply = requests_.timed(request_resource(segments, resources_), req.method, std::move(reply));
+  if (auto valid = check_request_text(req, path, r.params); !valid) return reply(error_response(valid.error()));
+  if (serve_health(segments, req, reply)) return;
   if (!segments.empty() && segments[0] == "agent") return handle_agent_channel(segments, req, std::move(reply));
   // The version list (/) is public, as Neutron's; everything else needs a Keystone token.
   if (!authenticator_ || segments.empty()) {

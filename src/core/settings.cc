@@ -160,6 +160,8 @@ const std::vector<OptionSpec>& server_schema() {
       {"DEFAULT", "bind_port", T::integer, "9696", "port the API listens on", 0, 65535},
       {"DEFAULT", "api_workers", T::integer, "2", "threads serving the API", 1, 256},
       {"DEFAULT", "max_connections", T::integer, "4096", "open client connections at most (also capped by the open-file limit)", 16, 1000000},
+      {"DEFAULT", "metrics_allowed_cidrs", T::list, "127.0.0.0/8,::1/128",
+       "clients that may read /metrics without a token (the Unix socket always may); 0.0.0.0/0,::/0 = anyone"},
       {"DEFAULT", "base_mac", T::string, "fa:16:3e:00:00:00", "base of generated MAC addresses"},
       {"DEFAULT", "auth_strategy", T::string, "noauth", "keystone (tokens validated with Keystone) or noauth (tests, single-user labs)"},
       {"DEFAULT", "noauth_project_id", T::string, "fake_project_id", "project of requests without X-Project-Id"},
@@ -233,6 +235,11 @@ Result<Settings> settings_from(const Config& c) {
   if (s.bind_port < 0 || s.bind_port > 65535) return bad_value(c, "DEFAULT", "bind_port", "must be 0..65535");
   s.api_workers = static_cast<int>(c.integer("DEFAULT", "api_workers"));
   s.max_connections = static_cast<int>(c.integer("DEFAULT", "max_connections"));
+  for (const auto& text : c.list("DEFAULT", "metrics_allowed_cidrs")) {
+    auto cidr = Cidr::parse(text);
+    if (!cidr) return bad_value(c, "DEFAULT", "metrics_allowed_cidrs", "\"" + text + "\" is not a CIDR");
+    s.metrics_allowed_cidrs.push_back(*cidr);
+  }
   auto mac = Mac::parse(c.str("DEFAULT", "base_mac"));
   if (!mac) return bad_value(c, "DEFAULT", "base_mac", "\"" + c.str("DEFAULT", "base_mac") + "\" is not a MAC address");
   s.base_mac = *mac;

@@ -23,6 +23,7 @@ struct Settings {
   int bind_port = 9696;
   int api_workers = 2;
   int max_connections = 4096;
+  std::vector<Cidr> metrics_allowed_cidrs;  // may read /metrics (see docs/operator-guide.md)
   std::string database = "neutrino.db";
   Mac base_mac{0xfa163e000000ULL};
   std::string auth_strategy = "noauth";

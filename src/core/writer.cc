@@ -1,5 +1,6 @@
 #include "core/writer.h"
 
+#include <chrono>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,14 @@
 #include "common/text.h"
 
 namespace nt {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
 
 Writer::Writer(Model& model, Store& store, size_t max_group)
     : model_(model), store_(store), max_group_(max_group), thread_([this] { loop(); }) {}
@@ -88,8 +97,10 @@ void Writer::run_group(std::deque<Job>& group) {
   bool wrote = false;
   std::vector<ChangeSet> committed;
   std::optional<int64_t> revision;  // set when the group committed a change
+  metrics_.group_size.observe(static_cast<double>(group.size()));
   {
     std::unique_lock exclusive(lock_);
+    auto locked_at = std::chrono::steady_clock::now();
     auto began = store_.begin();
     for (auto& job : group) {
       if (!began) {
@@ -115,8 +126,11 @@ void Writer::run_group(std::deque<Job>& group) {
     }
     if (began) {
       // Commit while readers wait: they must never see what might not be durable.
+      auto commit_started = std::chrono::steady_clock::now();
       auto done = wrote ? store_.commit() : (store_.rollback(), Status{});
+      if (wrote) metrics_.commit_seconds.observe(seconds_since(commit_started));
       if (!done) {
+        metrics_.commit_failures.inc();
         spdlog::error("commit failed, reloading the model from the store: {} ({})", done.error().message, done.error().detail);
         store_.rollback();
         if (auto state = store_.load()) (void)model_.load(*state);
@@ -126,6 +140,7 @@ void Writer::run_group(std::deque<Job>& group) {
         revision = model_.revision;
       }
     }
+    metrics_.locked_seconds.observe(seconds_since(locked_at));
   }
   if (revision && on_commit_) on_commit_(committed, *revision);
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));

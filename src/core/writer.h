@@ -11,6 +11,7 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "common/metrics.h"
 #include "core/model.h"
 #include "store/store.h"
 
@@ -18,6 +19,14 @@ namespace nt {
 
 using WriteFn = std::function<Result<boost::json::value>(Txn&)>;
 using DoneFn = std::function<void(Result<boost::json::value>)>;
+
+// What /metrics shows of the writer: recorded on its thread, read by scrapes.
+struct WriterMetrics {
+  metrics::Histogram group_size{metrics::size_buckets()};          // requests per group
+  metrics::Histogram commit_seconds{metrics::latency_buckets()};   // COMMIT (the fsync) of a group that wrote
+  metrics::Histogram locked_seconds{metrics::latency_buckets()};   // the exclusive lock held per group
+  metrics::Counter commit_failures;
+};
 
 class Writer {
  public:
@@ -38,6 +47,7 @@ class Writer {
   using CommitHook = std::function<void(const std::vector<ChangeSet>&, int64_t revision)>;
   void on_commit(CommitHook hook) { on_commit_ = std::move(hook); }
   void stop();
+  const WriterMetrics& metrics() const { return metrics_; }
 
  private:
   struct Job {
@@ -58,6 +68,7 @@ class Writer {
   std::deque<Job> queue_;
   bool stopping_ = false;
   CommitHook on_commit_;
+  WriterMetrics metrics_;
   std::thread thread_;
 };
 

@@ -16,6 +16,7 @@ struct HttpRequest {
   std::string target;   // path and query, as received
   std::string body;
   std::map<std::string, std::string> headers;  // names in lower case
+  std::string peer;  // the client's IP address; "" on a Unix socket
   std::string header(const std::string& name) const {
     auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;

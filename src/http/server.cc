@@ -15,6 +15,7 @@
 #include <optional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 namespace nt {
 namespace asio = boost::asio;
@@ -159,6 +160,11 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
 
   void start() {
     id_ = registry_.add(this->weak_from_this());
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      beast::error_code ec;
+      auto remote = stream_.socket().remote_endpoint(ec);
+      if (!ec) peer_ = remote.address().to_string();
+    }
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
 
@@ -203,6 +209,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     req.body = std::move(msg.body());
+    req.peer = peer_;
     for (const auto& field : msg) req.headers[lower(std::string(field.name_string()))] = std::string(field.value());
     auto self = shared_from_this();
     auto reply = [self](HttpResponse r) {
@@ -298,6 +305,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
   const HttpServerOptions& options_;
   Registry& registry_;
   uint64_t id_ = 0;
+  std::string peer_;  // the client's address (TCP only)
   bool keep_alive_ = true;
   bool head_ = false;
 };

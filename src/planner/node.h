@@ -28,6 +28,7 @@ struct NodeStats {
   uint64_t keys = 0;        // (host, entry) keys it asked to re-derive
   uint64_t entries = 0;     // entries it built
   uint64_t recomputes = 0;  // hosts it computed from scratch
+  uint64_t build_ns = 0;    // time spent building its entries (refreshes), in nanoseconds
 };
 
 // A cache that lives for one refresh (filled as entries are built) or for one rebuild

@@ -3,6 +3,7 @@
 #include "planner/planner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "common/names.h"
@@ -65,24 +66,53 @@ std::map<std::string, WireView> Planner::recompute() const {
   return out;
 }
 
-std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) {
-  auto kind = view::parse_kind(key.first);
-  if (!kind) return std::nullopt;
-  switch (*kind) {
+planner::NodeStats& Planner::owner_stats(Kind kind) {
+  switch (kind) {
     case Kind::network:
     case Kind::port:
-    case Kind::l2pop: ++l2_.stats.entries; return l2_.entry(host, *kind, key.second);
+    case Kind::l2pop: return l2_.stats;
     case Kind::router:
-    case Kind::arp: ++dvr_.stats.entries; return dvr_.entry(host, *kind, key.second);
-    case Kind::snat: ++snat_.stats.entries; return snat_.entry(host, key.second);
-    case Kind::fip: ++fip_.stats.entries; return fip_.entry(host, key.second);
-    case Kind::dhcp: ++dhcp_.stats.entries; return dhcp_.entry(host, key.second);
+    case Kind::arp: return dvr_.stats;
+    case Kind::snat: return snat_.stats;
+    case Kind::fip: return fip_.stats;
+    case Kind::dhcp: return dhcp_.stats;
     case Kind::portsec:
     case Kind::secgroup:
     case Kind::sgmembers:
-    case Kind::addrgroup: ++secgroups_.stats.entries; return secgroups_.entry(host, *kind, key.second);
+    case Kind::addrgroup: return secgroups_.stats;
+  }
+  return l2_.stats;
+}
+
+std::optional<json::object> Planner::build_entry(const std::string& host, Kind kind, const std::string& id) {
+  switch (kind) {
+    case Kind::network:
+    case Kind::port:
+    case Kind::l2pop: return l2_.entry(host, kind, id);
+    case Kind::router:
+    case Kind::arp: return dvr_.entry(host, kind, id);
+    case Kind::snat: return snat_.entry(host, id);
+    case Kind::fip: return fip_.entry(host, id);
+    case Kind::dhcp: return dhcp_.entry(host, id);
+    case Kind::portsec:
+    case Kind::secgroup:
+    case Kind::sgmembers:
+    case Kind::addrgroup: return secgroups_.entry(host, kind, id);
   }
   return std::nullopt;
+}
+
+// Built by the node that owns the kind, which is charged the entry and its time.
+std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) {
+  auto kind = view::parse_kind(key.first);
+  if (!kind) return std::nullopt;
+  auto& stats = owner_stats(*kind);
+  auto started = std::chrono::steady_clock::now();
+  auto built = build_entry(host, *kind, key.second);
+  ++stats.entries;
+  stats.build_ns += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+  return built;
 }
 
 void Planner::routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped) {
