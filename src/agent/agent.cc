@@ -50,7 +50,7 @@ const std::vector<OptionSpec>& agent_schema() {
       {"DEFAULT", "token", T::string, "", "the server's [agent] token"},
       {"DEFAULT", "namespace_prefix", T::string, "", "prefix of the namespaces the agent makes"},
       {"DEFAULT", "state_path", T::string, "/var/lib/neutrino", "where the agent keeps the host token the server issued"},
-      {"DEFAULT", "report_interval", T::integer, "2", "seconds between heartbeats"},
+      {"DEFAULT", "report_interval", T::integer, "2", "seconds between heartbeats", 1, 3600},
       {"DEFAULT", "debug", T::boolean, "false", ""},
       // Neutron's metadata agent options (metadata_agent.ini [DEFAULT]).
       {"DEFAULT", "nova_metadata_host", T::string, "127.0.0.1", "the metadata backend (Nova's metadata API or neutrino-server's [metadata] listen)"},
@@ -428,6 +428,8 @@ void load_ha_options(const Config& c, AgentConfig& a) {
 
 }  // namespace
 
+const std::vector<OptionSpec>& agent_options() { return agent_schema(); }
+
 Result<AgentConfig> load_agent_config(const std::string& path) {
   NT_ASSIGN(auto c, Config::load(path, agent_schema()));
   AgentConfig a;
@@ -449,8 +451,13 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   m.client_key = c.str("DEFAULT", "nova_client_priv_key");
   m.ca_cert = c.str("DEFAULT", "auth_ca_cert");
   m.shared_secret = c.str("DEFAULT", "metadata_proxy_shared_secret");
-  auto where = [&](const char* o) { auto w = c.where("DEFAULT", o); return w.empty() ? path : w; };
-  if (a.host.empty()) return fail(Errc::invalid_argument, Origin::config, where("host") + ": option \"host\" in [DEFAULT] is required");
+  auto where = [&](const char* o) { auto w = c.where("DEFAULT", o); return w.empty() ? c.where_missing("DEFAULT") : w; };
+  if (a.host.empty())
+    return fail(Errc::invalid_argument, Origin::config,
+                where("host") + ": option \"host\" in [DEFAULT] is required (this host's name, as Nova's binding:host_id)");
+  if (a.l2.local_ip.empty())
+    return fail(Errc::invalid_argument, Origin::config,
+                where("local_ip") + ": option \"local_ip\" in [DEFAULT] is required (this host's VTEP address)");
   if (!IpAddress::parse(a.l2.local_ip))
     return fail(Errc::invalid_argument, Origin::config, where("local_ip") + ": option \"local_ip\" in [DEFAULT]: \"" +
                                                            a.l2.local_ip + "\" is not an IP address");
@@ -525,7 +532,15 @@ Result<std::map<std::string, std::string>> parse_bridge_mappings(const std::vect
     auto colon = m.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == m.size())
       return fail(Errc::invalid_argument, Origin::config, "\"" + m + "\" is not physnet:interface");
-    out[m.substr(0, colon)] = m.substr(colon + 1);
+    // As Neutron's parse_mappings: a physical network and an interface appear once each.
+    auto physnet = m.substr(0, colon), interface = m.substr(colon + 1);
+    if (out.count(physnet))
+      return fail(Errc::invalid_argument, Origin::config, "physical network \"" + physnet + "\" is mapped twice");
+    for (const auto& [other, used] : out)
+      if (used == interface)
+        return fail(Errc::invalid_argument, Origin::config,
+                    "interface \"" + interface + "\" is mapped twice (" + other + " and " + physnet + ")");
+    out[physnet] = interface;
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include "agent/bfd_client.h"
 #include "agent/l2_reconciler.h"
 #include "metadata/proxy.h"
+#include "common/config.h"
 #include "common/error.h"
 
 namespace nt::agent {
@@ -24,6 +25,8 @@ struct AgentConfig {
 };
 
 Result<AgentConfig> load_agent_config(const std::string& path);
+// agent.ini's options (sections, names, types, ranges): what load_agent_config parses.
+const std::vector<OptionSpec>& agent_options();
 // The file that holds the host token the server issued at enrolment (mode 0600).
 std::string host_token_file(const AgentConfig& c);
 // The token in that file, "" if there is none yet.

@@ -25,6 +25,9 @@ Result<ServerUrl> ServerUrl::parse(const std::string& url) {
   u.host = colon == std::string::npos ? rest : rest.substr(0, colon);
   u.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
   if (u.host.empty()) return fail(Errc::invalid_argument, Origin::config, "server_url \"" + url + "\" has no host");
+  bool digits = !u.port.empty() && u.port.size() <= 5 && u.port.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoi(u.port) < 1 || std::stoi(u.port) > 65535)
+    return fail(Errc::invalid_argument, Origin::config, "server_url \"" + url + "\": port \"" + u.port + "\" is not within 1..65535");
   return u;
 }
 

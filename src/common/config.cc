@@ -25,10 +25,13 @@ std::string lower(std::string s) {
 
 std::string suggestion(const std::string& word, const std::set<std::string>& known) {
   std::string best;
-  size_t best_d = std::max<size_t>(3, word.size() / 3) + 1;
+  size_t limit = std::max<size_t>(3, word.size() / 3), best_score = SIZE_MAX;
   for (const auto& k : known) {
     size_t d = edit_distance(lower(word), lower(k));
-    if (d < best_d && 2 * d <= k.size()) best_d = d, best = k;  // not a word mostly rewritten ("nova" is not "ha")
+    if (d > limit || 2 * d > k.size()) continue;  // not a word mostly rewritten ("nova" is not "ha")
+    // Of names as far away, one the word begins ("bfd_min_rx": bfd_min_rx_ms, not bfd_binary).
+    size_t score = 2 * d + (lower(k).rfind(lower(word), 0) == 0 ? 0 : 1);
+    if (score < best_score) best_score = score, best = k;
   }
   return best.empty() ? "" : "; did you mean \"" + best + "\"?";
 }
@@ -106,6 +109,7 @@ Result<Config> Config::load(const std::string& path, const std::vector<OptionSpe
 Result<Config> Config::parse(const std::string& file, const std::string& text,
                              const std::vector<OptionSpec>& schema) {
   Config c = defaults(schema);
+  c.file_ = file;
   std::set<std::string> sections;
   std::map<std::string, std::set<std::string>> options;
   for (const auto& s : schema) sections.insert(s.section), options[s.section].insert(s.name);
@@ -122,6 +126,7 @@ Result<Config> Config::parse(const std::string& file, const std::string& text,
       if (s.back() != ']') return err(line, "section header not closed: \"" + s + "\"");
       section = trim(s.substr(1, s.size() - 2));
       if (section.empty()) return err(line, "empty section name");
+      c.section_where_.emplace(section, file + ":" + std::to_string(line));
       skip_section = !sections.count(section);
       if (skip_section) {
         auto hint = suggestion(section, sections);
@@ -171,6 +176,10 @@ std::vector<std::string> Config::list(const std::string& section, const std::str
 }
 std::string Config::where(const std::string& section, const std::string& name) const {
   return value(section, name).where;
+}
+std::string Config::where_missing(const std::string& section) const {
+  auto it = section_where_.find(section);
+  return it == section_where_.end() ? file_ : it->second;
 }
 
 }  // namespace nt

@@ -38,6 +38,9 @@ class Config {
   std::vector<std::string> list(const std::string& section, const std::string& name) const;
   // Where an option was set, "file:line", for messages about its value; "" if defaulted.
   std::string where(const std::string& section, const std::string& name) const;
+  // Where an option that was not set belongs: "file:line" of the section's first header,
+  // or "file" when the file has no such section (for "option ... is required").
+  std::string where_missing(const std::string& section) const;
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
@@ -48,6 +51,8 @@ class Config {
   const Value& value(const std::string& section, const std::string& name) const;
   std::map<std::pair<std::string, std::string>, Value> values_;
   std::vector<std::string> warnings_;
+  std::string file_;                                   // as named in messages
+  std::map<std::string, std::string> section_where_;  // section -> "file:line" of its first header
 };
 
 size_t edit_distance(const std::string& a, const std::string& b);

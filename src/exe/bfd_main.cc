@@ -7,8 +7,11 @@
 #include <CLI/CLI.hpp>
 
 #include "bfd/daemon.h"
+#include "common/main_guard.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"neutrino-bfd: BFD sessions to the gateway peers, steered over a control socket"};
   std::string device, control;
   bool debug = false;
@@ -19,4 +22,10 @@ int main(int argc, char** argv) {
   if (debug) spdlog::set_level(spdlog::level::debug);
   ::signal(SIGPIPE, SIG_IGN);  // a control client gone: a write error, not a signal
   return nt::bfd::run_daemon(device, control);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return nt::guarded_main("neutrino-bfd", [&] { return run(argc, argv); });
 }

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "sandbox/sandbox.h"
+#include "common/main_guard.h"
 
 namespace {
 
@@ -25,9 +26,7 @@ std::string own_dir() {
   return ec ? std::string(".") : self.parent_path().string();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"neutrino: tools for a Neutrino cloud"};
   app.require_subcommand(1);
   sb::Options o;
@@ -101,4 +100,10 @@ int main(int argc, char** argv) {
   if (vm_exec->parsed()) return report(sb::exec_in_vm(o, vm_name, rest()), "sandbox vm exec");
   if (exec->parsed()) return report(sb::exec_in_host(o, host_name, rest()), "sandbox exec");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return nt::guarded_main("neutrino", [&] { return run(argc, argv); });
 }

@@ -16,8 +16,11 @@
 #include "http/server.h"
 #include "metadata/backend.h"
 #include "policy/policy_file.h"
+#include "common/main_guard.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"neutrino-server: Neutron-compatible network API server"};
   std::string config_file;
   std::string database;
@@ -164,4 +167,10 @@ int main(int argc, char** argv) {
   writer.stop();
   spdlog::info("neutrino-server stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return nt::guarded_main("neutrino-server", [&] { return run(argc, argv); });
 }
