@@ -22,6 +22,7 @@
 #include "agent/client.h"
 #include "agent/dhcp_server.h"
 #include "agent/metadata_plan.h"
+#include "agent/metrics.h"
 #include "kernel/dhcp_socket.h"
 #include "channel/messages.h"
 #include "common/json_get.h"
@@ -61,6 +62,7 @@ const std::vector<OptionSpec>& agent_schema() {
       {"DEFAULT", "nova_client_priv_key", T::string, "", "its private key"},
       {"DEFAULT", "auth_ca_cert", T::string, "", "CA bundle the backend's certificate is checked against"},
       {"DEFAULT", "metadata_proxy_shared_secret", T::string, "", "signs X-Instance-ID (X-Instance-ID-Signature)"},
+      {"DEFAULT", "metrics_bind", T::string, "", "address:port of the local /metrics and /healthz listener (empty: none)"},
       // Gateway HA: BFD inside the tunnels (a management VNI, RFC 8971's way).
       {"ha", "enabled", T::boolean, "true", "run BFD with the gateway hosts of this host's routers and fail over locally"},
       {"ha", "management_vni", T::integer, "16777215", "VNI of the BFD management device; keep it outside vni_ranges", 1, 16777215},
@@ -131,6 +133,7 @@ class Agent {
         reconcile();
         if (take_roles_changed()) report();
       });
+    if (bfd_) metrics_.follow_bfd([this] { return bfd_->states(); });
   }
 
   ~Agent() { bfd_.reset(); }  // its thread calls into the agent: stopped first
@@ -185,13 +188,21 @@ class Agent {
       snap = Snapshot{view_, rev_, undecodable_ == 0};
     }
     std::set<std::string> fip_requests;
+    auto started = std::chrono::steady_clock::now();
     size_t changes = pass(snap, fip_requests);
+    record_pass(started, changes, snap.revision);
     // The server makes this host's floating IP gateway ports on request (as Neutron's).
     for (const auto& net : fip_requests)
       if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/fip-gateway", channel::encode(channel::FipGatewayRequest{net}));
           !r)
         spdlog::warn("fip gateway port on {}: {}", net, r.error().message);
     return changes;
+  }
+
+  void record_pass(std::chrono::steady_clock::time_point started, size_t changes, int64_t revision) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::lock_guard g(mu_);
+    metrics_.pass(seconds, changes, applied_ == revision, revision, applied_);
   }
 
   struct Snapshot {
@@ -310,7 +321,10 @@ class Agent {
       if (applied_ >= 0) report.applied = applied_;
     }
     auto r = client_.post("/agent/v1/hosts/" + config_.host + "/status", channel::encode(report));
-    if (!r) return spdlog::warn("status report: {}", r.error().message);
+    if (!r) {
+      metrics_.report_failed();
+      return spdlog::warn("status report: {}", r.error().message);
+    }
     std::lock_guard g(mu_);
     for (const auto& [router, role] : report.routers) reported_roles_[router] = role;
     std::erase_if(reported_roles_, [&](const auto& kv) { return !roles_.count(kv.first); });  // told again if it comes back
@@ -364,6 +378,7 @@ class Agent {
     client_.cancel();
   }
   bool stopping() const { return stopping_; }
+  AgentMetrics& metrics() { return metrics_; }
 
   // A pass asked to be followed by another one soon (repeated gratuitous ARPs).
   bool repeat_pending() {
@@ -384,6 +399,7 @@ class Agent {
   ChannelClient client_;
   bool dry_run_;
   L3Runner l3_;
+  AgentMetrics metrics_;
   std::unique_ptr<DhcpServer> dhcp_;
   std::unique_ptr<metadata::ProxyService> proxy_;
   std::shared_ptr<const HostView> served_view_;  // what DHCP and metadata serve now
@@ -484,6 +500,10 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
     return fail(Errc::invalid_argument, Origin::config,
                 where("state_path") + ": option \"state_path\" in [DEFAULT]: \"" + a.state_path +
                     "\" is too long for the BFD daemon's Unix socket (" + a.bfd.control_socket + ")");
+  a.metrics_bind = c.str("DEFAULT", "metrics_bind");
+  if (auto bind = parse_metrics_bind(a.metrics_bind); !bind)
+    return fail(Errc::invalid_argument, Origin::config,
+                where("metrics_bind") + ": option \"metrics_bind\" in [DEFAULT]: " + bind.error().message);
   if (a.bfd.enabled && devname::bfd_mac(a.l2.local_ip).empty()) {
     spdlog::warn("{}: gateway HA's BFD needs an IPv4 local_ip; [ha] enabled is ignored", where("local_ip"));
     a.bfd.enabled = false, a.l2.bfd_vni = 0;
@@ -628,6 +648,12 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   auto kernel = kernel::open_netlink_kernel();
   if (!kernel) return spdlog::error("{}", kernel.error().message), 1;
   Agent agent(config, std::move(*kernel), dry_run);
+  std::unique_ptr<MetricsListener> metrics_listener;  // stops before the agent goes
+  if (auto bind = parse_metrics_bind(config.metrics_bind); bind && *bind) {
+    auto listener = MetricsListener::start(**bind, agent.metrics());
+    if (!listener) return spdlog::error("{}", listener.error().message), 1;
+    metrics_listener = std::move(*listener);
+  }
   std::atomic<bool> running{true};
   signals.start([&](int sig) {
     spdlog::info("signal {}: stopping (what is built stays in place)", sig);
@@ -671,6 +697,7 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   while (running) {
     auto r = agent.watch(false);
     if (!running) break;
+    agent.metrics().watch_ended();
     spdlog::warn("watch ended: {}; reconnecting in 1 s", r ? "closed" : r.error().message);
     for (int i = 0; i < 10 && running; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

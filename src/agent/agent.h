@@ -22,6 +22,7 @@ struct AgentConfig {
   int report_interval = 2;
   metadata::BackendSettings metadata;  // where the metadata proxy forwards (Neutron's option names)
   BfdOptions bfd;                      // [ha]: gateway HA's BFD sessions (l2.bfd_vni: its VNI)
+  std::string metrics_bind;            // address:port of the local /metrics listener ("" = none)
 };
 
 Result<AgentConfig> load_agent_config(const std::string& path);
