@@ -2,9 +2,9 @@
 // removed at the end; needs root): a host with 500 filtered ports on 10 networks, 50 groups
 // of 40 rules (2,000 rules; a quarter name a remote group), every port in two groups.
 //  - full apply: plan the tables from the view and load them (bridge nt-sg, inet nt-sg);
-//  - idle pass: read the kernel, plan, compare: nothing to do;
-//  - one rule added -> enforced: the view changes, the pass plans and the kernel has the
-//    new table (the nft transaction returned), 100 times; p50/p99 as counters.
+//  - idle pass: the agent's pass (L3Runner) with the same view: read, nothing to do;
+//  - one rule added -> enforced: the view changes, the agent's pass plans and changes the
+//    table in place (the nft transaction returned), 100 times; p50/p99 as counters.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -14,7 +14,9 @@
 #include <iostream>
 
 #include "agent/l3_reconciler.h"
+#include "agent/l3_runner.h"
 #include "agent/secgroup_plan.h"
+#include "kernel/host.h"
 #include "kernel/netlink_kernel.h"
 #include "bench_netns.h"
 
@@ -68,15 +70,21 @@ nt::view::HostView host_view() {
   return v;
 }
 
-// One security pass as the agent runs it: plan, read, compare, apply; the operations applied.
-nt::Result<size_t> pass(nt::kernel::Kernel& k, const nt::view::HostView& view, SgNumbers& numbers) {
-  auto plan = nt::agent::plan_security(view, numbers);
-  nt::kernel::State want;
-  nt::agent::add_security_tables(plan, want);
-  NT_ASSIGN(auto actual, k.read());
-  auto ops = nt::agent::plan_host_tables(want, actual, kTables);
-  NT_TRY(k.apply(ops));
-  return ops.size();
+// One pass of the agent's L3 side on this namespace (no routers in the view: the security
+// tables only), as the agent runs it: read, plan (unless the view is the same), compare, apply.
+// Returns the changes made.
+nt::Result<size_t> pass(nt::kernel::Host& host, nt::agent::L3Runner& l3, const nt::view::HostView& view) {
+  NT_ASSIGN(auto actual, host.root().read());
+  return l3.before_l2(view, actual);
+}
+
+std::unique_ptr<nt::kernel::Host> open_host() {
+  auto k = nt::kernel::open_netlink_kernel();
+  if (!k) {
+    std::cerr << k.error().message << "\n";
+    std::exit(1);
+  }
+  return nt::kernel::open_netlink_host(std::move(*k));
 }
 
 void remove_tables(nt::kernel::Kernel& k) {
@@ -96,7 +104,7 @@ void BM_Plan500Ports2000Rules(benchmark::State& state) {
   for (auto _ : state) {
     SgNumbers numbers;
     auto plan = nt::agent::plan_security(view, numbers);
-    bytes = plan.inet_table.size() + plan.bridge_table.size();
+    bytes = plan.inet.text().size() + plan.bridge.text().size();
   }
   state.counters["table_bytes"] = static_cast<double>(bytes);
 }
@@ -105,24 +113,24 @@ BENCHMARK(BM_Plan500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterations(3
 // Reading the kernel alone with the tables in place (links, routes, ..., nftables digests).
 void BM_Read500Ports2000Rules(benchmark::State& state) {
   auto view = host_view();
-  auto k = nt::kernel::open_netlink_kernel();
-  SgNumbers numbers;
-  if (auto first = pass(**k, view, numbers); !first) return state.SkipWithError(first.error().message.c_str());
+  auto host = open_host();
+  nt::agent::L3Runner l3("nt-bsg-", *host, false);
+  if (auto first = pass(*host, l3, view); !first) return state.SkipWithError(first.error().message.c_str());
   for (auto _ : state)
-    if (auto r = (*k)->read(); !r) return state.SkipWithError(r.error().message.c_str());
-  remove_tables(**k);
+    if (auto r = host->root().read(); !r) return state.SkipWithError(r.error().message.c_str());
+  remove_tables(host->root());
 }
 BENCHMARK(BM_Read500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
 
 void BM_FullApply500Ports2000Rules(benchmark::State& state) {
   auto view = host_view();
-  auto k = nt::kernel::open_netlink_kernel();
+  auto host = open_host();
   for (auto _ : state) {
-    SgNumbers numbers;
-    auto done = pass(**k, view, numbers);
-    if (!done || *done != 2) return state.SkipWithError(done ? "expected two tables" : done.error().message.c_str());
+    nt::agent::L3Runner l3("nt-bsg-", *host, false);  // a new agent: plans and creates both tables
+    auto done = pass(*host, l3, view);
+    if (!done || *done < 2) return state.SkipWithError(done ? "expected two tables" : done.error().message.c_str());
     state.PauseTiming();
-    remove_tables(**k);
+    remove_tables(host->root());
     state.ResumeTiming();
   }
 }
@@ -130,25 +138,25 @@ BENCHMARK(BM_FullApply500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterati
 
 void BM_IdlePass500Ports2000Rules(benchmark::State& state) {
   auto view = host_view();
-  auto k = nt::kernel::open_netlink_kernel();
-  SgNumbers numbers;
-  if (auto first = pass(**k, view, numbers); !first) return state.SkipWithError(first.error().message.c_str());
+  auto host = open_host();
+  nt::agent::L3Runner l3("nt-bsg-", *host, false);
+  if (auto first = pass(*host, l3, view); !first) return state.SkipWithError(first.error().message.c_str());
   size_t ops = 0;
   for (auto _ : state) {
-    auto done = pass(**k, view, numbers);
+    auto done = pass(*host, l3, view);
     if (!done) return state.SkipWithError(done.error().message.c_str());
     ops += *done;
   }
   state.counters["kernel_ops"] = static_cast<double>(ops);  // must be 0
-  remove_tables(**k);
+  remove_tables(host->root());
 }
 BENCHMARK(BM_IdlePass500Ports2000Rules)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(5);
 
 void BM_OneRuleAddedToEnforced(benchmark::State& state) {
   auto view = host_view();
-  auto k = nt::kernel::open_netlink_kernel();
-  SgNumbers numbers;
-  if (auto first = pass(**k, view, numbers); !first) return state.SkipWithError(first.error().message.c_str());
+  auto host = open_host();
+  nt::agent::L3Runner l3("nt-bsg-", *host, false);
+  if (auto first = pass(*host, l3, view); !first) return state.SkipWithError(first.error().message.c_str());
   std::vector<double> ms;
   for (auto _ : state) {
     for (int i = 0; i < 100; ++i) {
@@ -157,7 +165,7 @@ void BM_OneRuleAddedToEnforced(benchmark::State& state) {
       rule.port_range_max = 30000 + i;
       auto start = std::chrono::steady_clock::now();
       view.secgroups[group_id(i % kGroups)].rules.push_back(rule);
-      auto done = pass(**k, view, numbers);
+      auto done = pass(*host, l3, view);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
       if (!done || *done == 0) return state.SkipWithError(done ? "the rule changed nothing" : done.error().message.c_str());
     }
@@ -165,7 +173,7 @@ void BM_OneRuleAddedToEnforced(benchmark::State& state) {
   std::sort(ms.begin(), ms.end());
   state.counters["p50_ms"] = ms[ms.size() / 2];
   state.counters["p99_ms"] = ms[ms.size() * 99 / 100];
-  remove_tables(**k);
+  remove_tables(host->root());
 }
 BENCHMARK(BM_OneRuleAddedToEnforced)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);
 

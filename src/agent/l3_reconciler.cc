@@ -249,8 +249,10 @@ struct Builder {
 
 }  // namespace
 
+std::string table_digest(const std::string& body) { return hex(fnv1a(body)); }
+
 void put_nft_table(kernel::State& want, const std::string& table, const std::string& body) {
-  want.nft[table] = hex(fnv1a(body));
+  want.nft[table] = table_digest(body);
   want.nft_bodies[table] = body;
 }
 

@@ -45,6 +45,8 @@ std::pair<std::string, std::string> link_local_pair(int index);  // (rfp address
 // Wants nftables table `table` ("family name") with `body`, tagged with the body's digest
 // (the kernel keeps it as the table's comment: an unchanged table is not replaced).
 void put_nft_table(kernel::State& want, const std::string& table, const std::string& body);
+// The tag put_nft_table gives a table body (a 64-bit FNV-1a, in hex).
+std::string table_digest(const std::string& body);
 
 L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const LinkLocal& rfp);
 // Which rfp index each router in the view gets, keeping those in `current`.

@@ -1,9 +1,11 @@
 #include "agent/l3_runner.h"
-#include "common/net.h"
 
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <regex>
+
+#include "common/net.h"
 
 
 namespace nt::agent {
@@ -77,20 +79,23 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
 // Security groups before L2 plugs a new port: its tap is filtered from its first frame (the
 // tables name taps, which need not exist yet), and a port whose filtering is not in place is
 // not plugged at all (withheld). Then the connections no rule allows any more are cut, after
-// the tables that stop new ones are in.
+// the tables that stop new ones are in. A pass whose inputs did not change plans nothing.
 size_t L3Runner::security_pass(const HostView& view, const kernel::State& host) {
   if (!numbers_learned_) learn_sg_numbers(view, host), numbers_learned_ = true;
-  auto plan = plan_security(view, sg_numbers_);
-  kernel::State want;
-  add_security_tables(plan, want);
+  if (!sg_inputs_ || !sg_inputs_->same_as(view)) {
+    planned_ = plan_security(view, sg_numbers_);
+    sg_inputs_ = SgInputs::of(view);
+    ++planned_generation_;
+  }
   size_t changes = 0;
   bool failed_before = failed_;
   failed_ = false;
-  changes += apply(host_.root(), plan_host_tables(want, host, {"bridge nt-sg", "inet nt-sg"}), "");
+  changes += sync_sg_table("bridge nt-sg", planned_.bridge, host);
+  changes += sync_sg_table("inet nt-sg", planned_.inet, host);
   // br_netfilter: bridged IP goes through the inet hooks of this namespace (conntrack). No
   // mid-stream pickup: a connection whose entry was cut stays cut, whichever end speaks first.
   // (After the tables: conntrack's keys exist once something in the namespace uses it.)
-  if (!plan.ports.empty()) {
+  if (!planned_.ports.empty()) {
     auto set = host_.set_sysctls("", {{"net/bridge/bridge-nf-call-iptables", "1"},
                                       {"net/bridge/bridge-nf-call-ip6tables", "1"},
                                       {"net/netfilter/nf_conntrack_tcp_loose", "0"}},
@@ -105,17 +110,70 @@ size_t L3Runner::security_pass(const HostView& view, const kernel::State& host) 
   failed_ = failed_ || failed_before;
   if (applied || dry_run_) {  // (a dry run shows what would be plugged were it applied)
     filtered_.clear();
-    for (const auto& [id, p] : plan.ports) filtered_.insert(id);
+    for (const auto& [id, p] : planned_.ports) filtered_.insert(id);
   }
-  withhold(view, plan.open_ports);
-  if (applied && !dry_run_) {
-    auto cuts = flows_to_cut(enforced_, plan);
+  withhold(view, planned_.open_ports);
+  if (applied && !dry_run_ && enforced_generation_ != planned_generation_) {
+    auto cuts = flows_to_cut(enforced_, planned_);
     auto gone = cuts.empty() ? Result<size_t>(size_t{0}) : host_.delete_flows(cuts);
     if (!gone) report_error("cutting connections: {}", gone.error().message);  // retried next pass
     else if (*gone) spdlog::info("cut {} connections no rule allows any more", *gone);
-    if (gone) enforced_ = std::move(plan);
+    if (gone) enforced_ = planned_, enforced_generation_ = planned_generation_;
   }
   return changes;
+}
+
+L3Runner::SgInputs L3Runner::SgInputs::of(const HostView& v) {
+  return SgInputs{v.portsec, v.secgroups, v.sgmembers, v.addrgroups, v.networks};
+}
+
+bool L3Runner::SgInputs::same_as(const HostView& v) const {
+  return portsec == v.portsec && secgroups == v.secgroups && sgmembers == v.sgmembers && addrgroups == v.addrgroups &&
+         networks == v.networks;
+}
+
+// Brings one security table to `want` (empty: no table). Unchanged while the kernel holds
+// what this agent last put there; edited in place (one transaction of element and chain
+// changes) when parts differ; created or replaced whole otherwise: the first time, after a
+// failure, or when someone else replaced it. A restarted agent adopts a table whose digest
+// chain says it holds `want` already.
+size_t L3Runner::sync_sg_table(const std::string& name, const NftTable& want, const kernel::State& host) {
+  auto actual = host.nft.find(name);
+  auto known = sg_tables_.find(name);
+  using kernel::Op;
+  if (want.empty()) {
+    sg_tables_.erase(name);
+    if (actual == host.nft.end()) return 0;
+    Op del{Op::del_nft};
+    del.nft_table = name;
+    return apply_sg(del), 1;
+  }
+  NftTable parts = want;
+  auto digest_chain = "digest-" + table_digest(want.text());
+  parts.chains[digest_chain] = "";
+  bool ours = known != sg_tables_.end() && actual != host.nft.end() && actual->second == known->second.tag;
+  if (ours && known->second.parts == parts) return 0;
+  if (!ours && known == sg_tables_.end() && actual != host.nft.end() && sg_listed_digest_[name] == digest_chain) {
+    sg_tables_[name] = SgTable{actual->second, std::move(parts)};
+    return 0;
+  }
+  Op op{Op::put_nft};
+  op.nft_table = name;
+  auto script = ours ? edit_script(name, known->second.parts, parts) : std::nullopt;
+  if (script) op.kind = Op::edit_nft, op.nft_body = std::move(*script);
+  else op.nft_body = parts.text(), op.nft_digest = table_digest(op.nft_body);
+  auto tag = script ? known->second.tag : op.nft_digest;
+  if (apply_sg(op)) sg_tables_[name] = SgTable{tag, std::move(parts)};
+  else sg_tables_.erase(name);  // the next pass replaces it whole
+  return 1;
+}
+
+bool L3Runner::apply_sg(const kernel::Op& op) {
+  spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
+  if (dry_run_) return false;
+  auto done = host_.root().apply({op});
+  if (!done) report_error("reconcile: {}", done.error().message);
+  return done.has_value();
 }
 
 // A restarted agent keeps the zones and port numbers its tables have (a zone that moved
@@ -127,7 +185,11 @@ void L3Runner::learn_sg_numbers(const HostView& view, const kernel::State& host)
   };
   std::map<std::string, std::string> port_of_tap;
   for (const auto& [id, p] : view.portsec) port_of_tap[p.device] = id;
-  sg_numbers_ = learn_numbers(text("inet nt-sg"), text("bridge nt-sg"), port_of_tap);
+  auto inet = text("inet nt-sg"), bridge = text("bridge nt-sg");
+  sg_numbers_ = learn_numbers(inet, bridge, port_of_tap);
+  static const std::regex digest("chain (digest-[0-9a-f]{1,16}) \\{");
+  for (const auto& [name, listing] : {std::pair{"inet nt-sg", &inet}, std::pair{"bridge nt-sg", &bridge}})
+    if (std::smatch m; std::regex_search(*listing, m, digest)) sg_listed_digest_[name] = m[1].str();
   if (!sg_numbers_.zones.empty()) spdlog::info("kept {} conntrack zones and {} port numbers", sg_numbers_.zones.size(), sg_numbers_.ports.size());
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -52,6 +53,8 @@ class L3Runner {
   size_t ensure_sysctls(const std::string& ns, const std::map<std::string, std::string>& values);
   void learn_link_local();
   size_t security_pass(const HostView& view, const kernel::State& host);
+  size_t sync_sg_table(const std::string& name, const NftTable& want, const kernel::State& host);
+  bool apply_sg(const kernel::Op& op);
   void withhold(const HostView& view, const std::set<std::string>& open);
   void learn_sg_numbers(const HostView& view, const kernel::State& host);
   void announce(const std::string& ns, const NamespacePlan& plan, const kernel::State& host);
@@ -67,6 +70,27 @@ class L3Runner {
   L3Desired desired_;
   SgNumbers sg_numbers_;
   bool numbers_learned_ = false;
+  // What the security pass plans from: a pass whose view has the same entries plans nothing.
+  struct SgInputs {
+    std::map<std::string, view::PortSecurity> portsec;
+    std::map<std::string, view::SecurityGroup> secgroups;
+    std::map<std::string, view::GroupMembers> sgmembers;
+    std::map<std::string, view::AddressGroup> addrgroups;
+    std::map<std::string, view::Network> networks;
+    static SgInputs of(const HostView& v);
+    bool same_as(const HostView& v) const;
+  };
+  // What this agent put into one of its security tables: the tag the kernel shows for it
+  // (its comment, given when the table was created whole) and what the table holds now.
+  struct SgTable {
+    std::string tag;
+    NftTable parts;
+  };
+  std::optional<SgInputs> sg_inputs_;
+  SecurityPlan planned_;
+  uint64_t planned_generation_ = 0, enforced_generation_ = 0;
+  std::map<std::string, SgTable> sg_tables_;               // by table ("inet nt-sg")
+  std::map<std::string, std::string> sg_listed_digest_;    // at start: each table's digest chain, as listed
   SecurityPlan enforced_;  // what the tables applied last carry: the cut compares against it
   std::set<std::string> filtered_;  // ports the tables in place filter
   std::set<std::string> withheld_;

@@ -56,9 +56,12 @@ std::vector<Cidr> of_family(const std::vector<Cidr>& cidrs, int family) {
   return out;
 }
 
+// An address as an nftables element: a host without its prefix length.
+std::string element(const Cidr& c) { return c.prefix == c.network.bits() ? c.network.str() : c.str(); }
+
 std::string joined(const std::vector<Cidr>& cidrs) {
   std::string out;
-  for (const auto& c : cidrs) out += (out.empty() ? "" : ", ") + (c.prefix == c.network.bits() ? c.network.str() : c.str());
+  for (const auto& c : cidrs) out += (out.empty() ? "" : ", ") + element(c);
   return out;
 }
 
@@ -162,8 +165,7 @@ std::string raw128(const Cidr& c) {
 
 // The frames a port may send (bridge family): its number into the mark, then anti-spoofing.
 std::string from_port_chain(int n, const FilteredPort& p) {
-  std::string c = "  chain from-" + std::to_string(n) + " {\n    meta mark set meta mark | " +
-                  hex(n | (p.stateful ? 0 : 0x8000)) + "\n    jump no-server\n";
+  std::string c = "    meta mark set meta mark | " + hex(n | (p.stateful ? 0 : 0x8000)) + "\n    jump no-server\n";
   // A neighbour advertisement only for the port's own IPv6 addresses (its target: bytes 8-23).
   std::vector<Cidr> all6;
   for (const auto& [mac, cidrs] : p.sources)
@@ -184,31 +186,34 @@ std::string from_port_chain(int n, const FilteredPort& p) {
     c += from + " arp saddr ether " + mac + " arp saddr ip 0.0.0.0 return\n";
     c += from + " ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld-listener-report, mld2-listener-report } return\n";
   }
-  return c + "    drop\n  }\n";
+  return c + "    drop\n";
 }
 
-std::string bridge_table(const SecurityPlan& plan) {
-  std::string from, to, chains;
+// Ports are elements of two verdict maps (by input and output interface): a port that comes
+// or goes is two elements and its two chains, nothing else.
+NftTable bridge_table(const SecurityPlan& plan) {
+  NftTable t;
+  auto& from = t.sets["in-ports"];
+  auto& to = t.sets["out-ports"];
+  from.map = to.map = true;
+  from.declaration = to.declaration = "type ifname : verdict";
   for (const auto& [id, p] : plan.ports) {
     auto n = std::to_string(p.number);
-    from += std::string(from.empty() ? "" : ", ") + "\"" + p.tap + "\" : jump from-" + n;
-    to += std::string(to.empty() ? "" : ", ") + "\"" + p.tap + "\" : jump to-" + n;
-    chains += from_port_chain(p.number, p);
+    from.elements.insert("\"" + p.tap + "\" : jump from-" + n);
+    to.elements.insert("\"" + p.tap + "\" : jump to-" + n);
+    t.chains["from-" + n] = from_port_chain(p.number, p);
     // Only what br_netfilter hands to the inet rules reaches a filtered port: no VLAN tags.
-    chains += "  chain to-" + n + " {\n    meta mark set meta mark | " + hex(uint32_t(p.number) << 16) +
-              "\n    ether type != { ip, ip6, arp } drop\n  }\n";
+    t.chains["to-" + n] = "    meta mark set meta mark | " + hex(uint32_t(p.number) << 16) + "\n    ether type != { ip, ip6, arp } drop\n";
   }
-  return "  chain prerouting {\n    type filter hook prerouting priority -300; policy accept;\n    meta mark set 0\n"
-         "    iifname vmap { " + from + " }\n  }\n"
-         "  chain forward {\n    type filter hook forward priority -300; policy accept;\n    oifname vmap { " + to +
-         " }\n  }\n"
-         // The ports' numbers stay on this host: a frame leaving (a tunnel's outer packet
-         // included) carries no mark of ours.
-         "  chain postrouting {\n    type filter hook postrouting priority 300; policy accept;\n    meta mark set 0\n  }\n"
-         // No port is a DHCP server or a router.
-         "  chain no-server {\n    ether type ip udp sport 67 udp dport 68 drop\n    ether type ip6 udp sport 547 udp dport 546 drop\n"
-         "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n  }\n" +
-         chains;
+  t.chains["prerouting"] = "    type filter hook prerouting priority -300; policy accept;\n    meta mark set 0\n    iifname vmap @in-ports\n";
+  t.chains["forward"] = "    type filter hook forward priority -300; policy accept;\n    oifname vmap @out-ports\n";
+  // The ports' numbers stay on this host: a frame leaving (a tunnel's outer packet included)
+  // carries no mark of ours.
+  t.chains["postrouting"] = "    type filter hook postrouting priority 300; policy accept;\n    meta mark set 0\n";
+  // No port is a DHCP server or a router.
+  t.chains["no-server"] = "    ether type ip udp sport 67 udp dport 68 drop\n    ether type ip6 udp sport 547 udp dport 546 drop\n"
+                          "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n";
+  return t;
 }
 
 // Bit 31 of the mark: a rule of one of the port's groups matched (the port's chain asks).
@@ -233,90 +238,91 @@ std::string rule_statement(const PortRule& r) {
 std::string group_chain(const std::string& group, bool ingress) { return "g-" + group + (ingress ? "-i" : "-o"); }
 
 // A group's rules once for all its ports: a match sets the allowed bit and returns.
-std::string group_chains(const std::string& group, const std::vector<PortRule>& rules) {
-  std::string in = "  chain " + group_chain(group, true) + " {\n", out = "  chain " + group_chain(group, false) + " {\n";
+void add_group_chains(NftTable& t, const std::string& group, const std::vector<PortRule>& rules) {
+  auto& in = t.chains[group_chain(group, true)];
+  auto& out = t.chains[group_chain(group, false)];
   for (const auto& r : rules) (r.ingress ? in : out) += rule_statement(r);
-  return in + "  }\n" + out + "  }\n";
 }
 
 // What every port gets whatever its groups say (as Neutron), once for all ports: what
 // anti-spoofing dropped already, again after reassembly (a header in a later fragment);
 // DHCP, metadata and neighbour discovery allowed (the allowed bit, like a group's rule).
-std::string implicit_chains() {
+void add_implicit_chains(NftTable& t) {
   auto allow = std::string(" meta mark set meta mark | ") + kAllowed + " return\n";
-  return "  chain implicit-o {\n"
-         "    udp sport 67 udp dport 68 drop\n    udp sport 547 udp dport 546 drop\n"
-         "    icmpv6 type { nd-router-advert, nd-redirect } drop\n"
-         "    ip daddr 169.254.169.254 tcp dport 80" + allow +
-         "    udp sport 68 udp dport 67" + allow + "    udp sport 546 udp dport 547" + allow +
-         "    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, "
-         "mld2-listener-report }" + allow + "  }\n"
-         "  chain implicit-i {\n"
-         "    udp sport 67 udp dport 68" + allow + "    udp sport 547 udp dport 546" + allow +
-         "    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query }" + allow +
-         "  }\n";
+  t.chains["implicit-o"] =
+      "    udp sport 67 udp dport 68 drop\n    udp sport 547 udp dport 546 drop\n"
+      "    icmpv6 type { nd-router-advert, nd-redirect } drop\n"
+      "    ip daddr 169.254.169.254 tcp dport 80" + allow + "    udp sport 68 udp dport 67" + allow +
+      "    udp sport 546 udp dport 547" + allow +
+      "    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, "
+      "mld2-listener-report }" + allow;
+  t.chains["implicit-i"] =
+      "    udp sport 67 udp dport 68" + allow + "    udp sport 547 udp dport 546" + allow +
+      "    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query }" + allow;
 }
 
 // A port's verdict: the implicit rules, then its groups' chains; allowed if one matched.
-std::string port_chains(int n, const FilteredPort& p) {
+void add_port_chains(NftTable& t, int n, const FilteredPort& p) {
   auto num = std::to_string(n);
   // The allowed bit starts clear, whatever else on the host may have written into the mark.
-  std::string out = "  chain egress-" + num + " {\n    meta mark set meta mark & 0x7fffffff\n    jump implicit-o\n";
-  std::string in = "  chain ingress-" + num + " {\n    meta mark set meta mark & 0x7fffffff\n    jump implicit-i\n";
+  std::string out = "    meta mark set meta mark & 0x7fffffff\n    jump implicit-o\n";
+  std::string in = "    meta mark set meta mark & 0x7fffffff\n    jump implicit-i\n";
   for (const auto& g : p.groups) {
     in += "    jump " + group_chain(g, true) + "\n";
     out += "    jump " + group_chain(g, false) + "\n";
   }
-  auto verdict = std::string("    meta mark & ") + kAllowed + " != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n  }\n";
-  return out + verdict + in + verdict;
+  auto verdict = std::string("    meta mark & ") + kAllowed + " != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n";
+  t.chains["egress-" + num] = out + verdict;
+  t.chains["ingress-" + num] = in + verdict;
 }
 
-// A named interval set of one family's addresses (a remote group's or an address group's).
-std::string address_set(const std::string& name, int family, const std::vector<Cidr>& cidrs) {
-  auto items = of_family(cidrs, family);
-  return "  set " + name + " {\n    type " + (family == 4 ? "ipv4_addr" : "ipv6_addr") + "\n    flags interval\n" +
-         (items.empty() ? "" : "    elements = { " + joined(items) + " }\n") + "  }\n";
+// A named interval set of one family's addresses (a remote group's or an address group's):
+// a member that comes or goes is one element.
+void add_address_set(NftTable& t, const std::string& name, int family, const std::vector<Cidr>& cidrs) {
+  auto& s = t.sets[name];
+  s.declaration = std::string("type ") + (family == 4 ? "ipv4_addr" : "ipv6_addr") + "; flags interval;";
+  for (const auto& c : of_family(cidrs, family)) s.elements.insert(element(c));
 }
 
-std::string inet_table(const SecurityPlan& plan) {
-  std::string sets, zones, bridges, egress, ingress, chains = implicit_chains();
-  std::set<std::string> untracked;  // "bridge" . MAC, each once
-  for (const auto& [group, rules] : plan.group_rules) chains += group_chains(group, rules);
+NftSet named(bool map, std::string declaration) { return NftSet{map, std::move(declaration), {}}; }
+
+// The hooks (fixed text) look ports, bridges and zones up in named sets and maps, so a port
+// that comes or goes changes elements and its own chains only.
+void add_hooks(NftTable& t) {
+  // The zone before defragmentation (-400), so fragments of different networks never meet.
+  t.chains["zones"] = "    type filter hook prerouting priority -450; policy accept;\n    ct zone set iifname map @zones\n"
+                      "    meta mark & 0x8000 != 0 notrack\n    iifname . ether daddr @untracked notrack\n";
+  t.chains["forward"] = "    type filter hook forward priority filter; policy accept;\n    iifname != @bridges accept\n"
+                        "    meta mark & 0x7fff7fff == 0 accept\n    ct state invalid drop\n    ct state established,related accept\n"
+                        "    meta mark & 0x7fff vmap @egress\n    meta mark & 0x7fff0000 vmap @ingress\n";
+  t.sets["zones"] = named(true, "typeof iifname : ct zone;");
+  t.sets["bridges"] = named(false, "type ifname;");
+  t.sets["untracked"] = named(false, "typeof iifname . ether daddr;");  // frames to stateless ports
+  // A number no port has (a table of the other family not loaded yet) drops: never open.
+  for (const char* m : {"egress", "ingress"}) t.sets[m] = NftSet{true, "type mark : verdict;", {"0 : continue", "* : drop"}};
+}
+
+NftTable inet_table(const SecurityPlan& plan) {
+  NftTable t;
+  add_hooks(t);
+  add_implicit_chains(t);
+  for (const auto& [group, rules] : plan.group_rules) add_group_chains(t, group, rules);
   for (const auto& [group, cidrs] : plan.members)
-    for (int family : {4, 6}) sets += address_set(set_name(group, family), family, cidrs);
+    for (int family : {4, 6}) add_address_set(t, set_name(group, family), family, cidrs);
   for (const auto& [id, cidrs] : plan.address_groups)
-    for (int family : {4, 6}) sets += address_set(address_set_name(id, family), family, cidrs);
-  std::map<std::string, int> bridge_zones;
+    for (int family : {4, 6}) add_address_set(t, address_set_name(id, family), family, cidrs);
   for (const auto& [id, p] : plan.ports) {
-    bridge_zones[p.bridge] = p.zone;
     auto n = std::to_string(p.number);
-    egress += ", " + n + " : jump egress-" + n;
-    ingress += ", " + hex(uint32_t(p.number) << 16) + " : jump ingress-" + n;
-    chains += port_chains(p.number, p);
+    t.sets["egress"].elements.insert(n + " : jump egress-" + n);
+    t.sets["ingress"].elements.insert(hex(uint32_t(p.number) << 16) + " : jump ingress-" + n);
+    add_port_chains(t, p.number, p);
+    t.sets["zones"].elements.insert("\"" + p.bridge + "\" : " + std::to_string(p.zone));
+    t.sets["bridges"].elements.insert("\"" + p.bridge + "\"");
     // Frames to a stateless port (by its bridge and MACs: here br_netfilter's input device is the bridge).
     if (!p.stateful)
-      for (const auto& [mac, cidrs] : p.sources) untracked.insert("\"" + p.bridge + "\" . " + mac);
+      for (const auto& [mac, cidrs] : p.sources) t.sets["untracked"].elements.insert("\"" + p.bridge + "\" . " + mac);
   }
-  for (const auto& [bridge, zone] : bridge_zones) {
-    zones += std::string(zones.empty() ? "" : ", ") + "\"" + bridge + "\" : " + std::to_string(zone);
-    bridges += std::string(bridges.empty() ? "" : ", ") + "\"" + bridge + "\"";
-  }
-  // The zone before defragmentation (-400), so fragments of different networks never meet.
-  std::string zone_chain = "  chain zones {\n    type filter hook prerouting priority -450; policy accept;\n"
-                           "    ct zone set iifname map { " + zones + " }\n    meta mark & 0x8000 != 0 notrack\n";
-  if (!untracked.empty()) {
-    std::string items;
-    for (const auto& u : untracked) items += (items.empty() ? "" : ", ") + u;
-    zone_chain += "    iifname . ether daddr { " + items + " } notrack\n";
-  }
-  // A number no port has (a table of the other family not loaded yet) drops: never open.
-  return sets + zone_chain + "  }\n" +
-         "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
-         "    iifname != { " + bridges + " } accept\n"
-         "    meta mark & 0x7fff7fff == 0 accept\n    ct state invalid drop\n    ct state established,related accept\n"
-         "    meta mark & 0x7fff vmap { 0 : continue" + egress + ", * : drop }\n"
-         "    meta mark & 0x7fff0000 vmap { 0 : continue" + ingress + ", * : drop }\n  }\n" +
-         chains;
+  return t;
 }
 
 }  // namespace
@@ -375,8 +381,8 @@ SecurityPlan plan_security(const view::HostView& view, SgNumbers& numbers) {
     ++it;
   }
   if (plan.ports.empty()) return plan;
-  plan.bridge_table = bridge_table(plan);
-  plan.inet_table = inet_table(plan);
+  plan.bridge = bridge_table(plan);
+  plan.inet = inet_table(plan);
   return plan;
 }
 
@@ -384,7 +390,9 @@ SgNumbers learn_numbers(const std::string& inet_text, const std::string& bridge_
                         const std::map<std::string, std::string>& port_of_tap) {
   SgNumbers out;
   static const std::regex zone(R"re("([A-Za-z0-9-]{1,15})" : (\d{1,5}))re"), from(R"re("(tap[A-Za-z0-9-]{1,12})" : jump from-(\d{1,5}))re");
-  auto line = inet_text.find("ct zone set iifname map {");
+  // (Tables before the named map had the zones inline: an upgraded agent keeps them too.)
+  auto map = inet_text.find("map zones {");
+  auto line = map == std::string::npos ? inet_text.find("ct zone set iifname map {") : inet_text.find("elements = {", map);
   if (line != std::string::npos) {
     auto zones = inet_text.substr(line, inet_text.find('}', line) - line);
     std::set<int> used;  // (a zone twice would join two networks: the second is allocated anew)
@@ -401,8 +409,8 @@ SgNumbers learn_numbers(const std::string& inet_text, const std::string& bridge_
 
 void add_security_tables(const SecurityPlan& plan, kernel::State& host) {
   if (plan.ports.empty()) return;
-  put_nft_table(host, "bridge nt-sg", plan.bridge_table);
-  put_nft_table(host, "inet nt-sg", plan.inet_table);
+  put_nft_table(host, "bridge nt-sg", plan.bridge.text());
+  put_nft_table(host, "inet nt-sg", plan.inet.text());
 }
 
 namespace {

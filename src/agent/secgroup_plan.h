@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/nft_table.h"
 #include "channel/entries.h"
 #include "common/net.h"
 #include "kernel/conntrack.h"
@@ -64,7 +65,7 @@ struct SecurityPlan {
   std::map<std::string, std::vector<PortRule>> group_rules;  // each filtered port's group: its chains' rules
   std::map<std::string, std::vector<Cidr>> members;          // remote group -> addresses (merged)
   std::map<std::string, std::vector<Cidr>> address_groups;   // address group -> addresses (merged)
-  std::string bridge_table, inet_table;                      // table bodies; "" when no port is filtered
+  NftTable bridge, inet;                                     // the two tables; empty when no port is filtered
   bool operator==(const SecurityPlan&) const = default;
 };
 

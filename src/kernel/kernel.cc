@@ -1,5 +1,6 @@
 #include "kernel/kernel.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -53,6 +54,7 @@ std::string Op::describe() const {
              (rule.from.empty() ? "" : " from " + rule.from) + " table " + std::to_string(rule.table);
     case put_nft: return "replace nftables table " + nft_table;
     case del_nft: return "delete nftables table " + nft_table;
+    case edit_nft: return "change nftables table " + nft_table + " (" + std::to_string(std::count(nft_body.begin(), nft_body.end(), '\n')) + " commands)";
   }
   return "?";
 }

@@ -83,7 +83,7 @@ struct State {
 struct Op {
   enum Kind {
     add_link, set_link, del_link, add_fdb, del_fdb, add_neigh, del_neigh,
-    add_addr, del_addr, add_route, del_route, add_rule, del_rule, put_nft, del_nft
+    add_addr, del_addr, add_route, del_route, add_rule, del_rule, put_nft, del_nft, edit_nft
   } kind;
   Link link;
   Fdb fdb;
@@ -92,7 +92,9 @@ struct Op {
   Route route = {};
   Rule rule = {};
   // put_nft: replaces table `nft_table` ("family name") atomically with `nft_body` (the
-  // statements inside the table), tagged with `nft_digest`; del_nft: deletes it.
+  // statements inside the table), tagged with `nft_digest`; del_nft: deletes it; edit_nft:
+  // runs `nft_body`, commands that change parts of the existing table `nft_table` (its tag
+  // stays), as one transaction.
   std::string nft_table = {}, nft_body = {}, nft_digest = {};
   std::string describe() const;  // "add link vxlan-123 (vxlan)", for --once and logs
 };

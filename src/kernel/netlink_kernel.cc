@@ -144,7 +144,7 @@ class NetlinkKernel final : public Kernel {
       if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
       int e = apply_one(op);
       if (peer_fd_ >= 0) ::close(peer_fd_), peer_fd_ = -1;
-      if (e < 0 && (op.kind == Op::put_nft || op.kind == Op::del_nft))
+      if (e < 0 && (op.kind == Op::put_nft || op.kind == Op::del_nft || op.kind == Op::edit_nft))
         return nt::unexpected(from_errno(EINVAL, op.describe() + ": " + nft_error_));
       if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
       if (e < 0) return nt::unexpected(from_errno(errno_of(e), op.describe()));
@@ -366,7 +366,8 @@ class NetlinkKernel final : public Kernel {
       case Op::add_rule:
       case Op::del_rule: return detail::change_rule(sk_, op.rule, op.kind == Op::add_rule);
       case Op::put_nft:
-      case Op::del_nft: return nft_ ? -detail::change_nft(nft_, op, nft_error_) : -NLE_OPNOTSUPP;
+      case Op::del_nft:
+      case Op::edit_nft: return nft_ ? -detail::change_nft(nft_, op, nft_error_) : -NLE_OPNOTSUPP;
       default: return apply_entry(op);
     }
   }

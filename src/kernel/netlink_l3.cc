@@ -180,6 +180,11 @@ int read_nft(nl_sock* nf, State& s) {
 }
 
 int change_nft(nft_ctx* nft, const Op& op, std::string& error) {
+  if (op.kind == Op::edit_nft) {  // the commands name the table themselves; one transaction
+    if (nft_run_cmd_from_buffer(nft, op.nft_body.c_str()) == 0) return 0;
+    error = nft_ctx_get_error_buffer(nft);
+    return EINVAL;
+  }
   // Declaring the table first makes the delete valid whether or not it exists; the three
   // statements are one transaction.
   std::string script = "table " + op.nft_table + "\ndelete table " + op.nft_table + "\n";

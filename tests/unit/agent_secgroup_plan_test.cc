@@ -44,30 +44,31 @@ TEST(SecgroupPlan, RulesBecomeStatementsOfThePortsChains) {
   ASSERT_EQ(plan.ports.size(), 2u);
   const auto& db = plan.ports.at("port-db");
   auto n = std::to_string(db.number);
-  EXPECT_NE(plan.inet_table.find("meta nfproto ipv4 meta l4proto 6 th dport 5432-5433 ip saddr @m-g-web-4 meta mark set meta mark | 0x80000000 return"),
-            std::string::npos) << plan.inet_table;
+  EXPECT_NE(plan.inet.text().find("meta nfproto ipv4 meta l4proto 6 th dport 5432-5433 ip saddr @m-g-web-4 meta mark set meta mark | 0x80000000 return"),
+            std::string::npos) << plan.inet.text();
   // ICMP with IPv6 is ICMPv6 (58); the type comes from port_range_min.
-  EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 ip6 saddr 2001:db8::/64 meta mark set meta mark | 0x80000000 return"),
-            std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("elements = { 10.0.0.5, 10.0.0.7 }"), std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("chain ingress-" + n + " {\n    meta mark set meta mark & 0x7fffffff\n    jump implicit-i\n    jump g-g-db-i\n"), std::string::npos);
-  EXPECT_NE(plan.inet_table.find("ip daddr 169.254.169.254 tcp dport 80 meta mark set meta mark | 0x80000000 return"),
+  EXPECT_NE(plan.inet.text().find("meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 ip6 saddr 2001:db8::/64 meta mark set meta mark | 0x80000000 return"),
+            std::string::npos) << plan.inet.text();
+  EXPECT_NE(plan.inet.text().find("elements = { 10.0.0.5, 10.0.0.7 }"), std::string::npos) << plan.inet.text();
+  EXPECT_NE(plan.inet.text().find("chain ingress-" + n + " {\n    meta mark set meta mark & 0x7fffffff\n    jump implicit-i\n    jump g-g-db-i\n"), std::string::npos);
+  EXPECT_NE(plan.inet.text().find("ip daddr 169.254.169.254 tcp dport 80 meta mark set meta mark | 0x80000000 return"),
             std::string::npos);
-  EXPECT_NE(plan.inet_table.find("    jump g-g-db-i\n    meta mark & 0x80000000 != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n"), std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("ct state invalid drop"), std::string::npos);
-  EXPECT_NE(plan.inet_table.find("ct zone set iifname map { \"brqnet-1\" : "), std::string::npos);
+  EXPECT_NE(plan.inet.text().find("    jump g-g-db-i\n    meta mark & 0x80000000 != 0 meta mark set meta mark & 0x7fffffff return\n    drop\n"), std::string::npos) << plan.inet.text();
+  EXPECT_NE(plan.inet.text().find("ct state invalid drop"), std::string::npos);
+  EXPECT_NE(plan.inet.text().find("ct zone set iifname map @zones"), std::string::npos);
+  EXPECT_NE(plan.inet.text().find("elements = { \"brqnet-1\" : "), std::string::npos);
   // Anti-spoofing: the port's MAC with its addresses and the pair without a MAC; the pair
   // with its own MAC from that MAC only; IPv6 link-local from each.
-  EXPECT_NE(plan.bridge_table.find("ether saddr fa:16:3e:00:00:06 ip saddr { 10.0.0.6, 10.0.0.200 } return"),
-            std::string::npos) << plan.bridge_table;
-  EXPECT_NE(plan.bridge_table.find("ether saddr fa:16:3e:00:00:99 ip saddr { 10.0.1.0/24 } return"), std::string::npos);
-  EXPECT_NE(plan.bridge_table.find("ip6 saddr { 2001:db8::6, fe80::f816:3eff:fe00:6 } return"), std::string::npos)
-      << plan.bridge_table;
-  EXPECT_NE(plan.bridge_table.find("ether type ip udp sport 67 udp dport 68 drop"), std::string::npos);
-  EXPECT_NE(plan.bridge_table.find("    jump no-server\n"), std::string::npos);
-  EXPECT_NE(plan.bridge_table.find("icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000006, "), std::string::npos) << plan.bridge_table;
-  EXPECT_NE(plan.inet_table.find(", * : drop }"), std::string::npos);
-  EXPECT_NE(plan.bridge_table.find("nd-router-advert"), std::string::npos);
+  EXPECT_NE(plan.bridge.text().find("ether saddr fa:16:3e:00:00:06 ip saddr { 10.0.0.6, 10.0.0.200 } return"),
+            std::string::npos) << plan.bridge.text();
+  EXPECT_NE(plan.bridge.text().find("ether saddr fa:16:3e:00:00:99 ip saddr { 10.0.1.0/24 } return"), std::string::npos);
+  EXPECT_NE(plan.bridge.text().find("ip6 saddr { 2001:db8::6, fe80::f816:3eff:fe00:6 } return"), std::string::npos)
+      << plan.bridge.text();
+  EXPECT_NE(plan.bridge.text().find("ether type ip udp sport 67 udp dport 68 drop"), std::string::npos);
+  EXPECT_NE(plan.bridge.text().find("    jump no-server\n"), std::string::npos);
+  EXPECT_NE(plan.bridge.text().find("icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000006, "), std::string::npos) << plan.bridge.text();
+  EXPECT_NE(plan.inet.text().find("elements = { * : drop, 0 : continue, "), std::string::npos) << plan.inet.text();
+  EXPECT_NE(plan.bridge.text().find("nd-router-advert"), std::string::npos);
 }
 
 TEST(SecgroupPlan, NumbersAreTheSameAfterARestartAndKeptWhilePortsCome) {
@@ -91,7 +92,7 @@ TEST(SecgroupPlan, ARestartedAgentReadsItsNumbersBackFromTheTables) {
   auto plan = plan_security(view, numbers);
   std::map<std::string, std::string> taps;
   for (const auto& [id, p] : view.portsec) taps[p.device] = id;
-  auto learned = learn_numbers(plan.inet_table, plan.bridge_table, taps);
+  auto learned = learn_numbers(plan.inet.text(), plan.bridge.text(), taps);
   EXPECT_EQ(learned.zones, numbers.zones);
   EXPECT_EQ(learned.ports, numbers.ports);
   EXPECT_TRUE(learn_numbers("garbage \"brq\" : 99999999", "\"tapx\" : jump from-0", taps).zones.empty());
@@ -125,10 +126,10 @@ TEST(SecgroupPlan, WhatTheServerSendsNeverReachesAScriptUnchecked) {
   auto plan = plan_security(view, numbers);
   ASSERT_EQ(plan.ports.size(), 1u);
   EXPECT_TRUE(plan.ports.at("port-ok").rules.empty());  // none of them can match: nothing allowed
-  for (const auto* text : {&plan.inet_table, &plan.bridge_table}) {
-    EXPECT_EQ(text->find("flush"), std::string::npos);
-    EXPECT_EQ(text->find("garbage"), std::string::npos);
-    EXPECT_EQ(text->find(" accept\n    ip"), std::string::npos);
+  for (const auto& text : {plan.inet.text(), plan.bridge.text()}) {
+    EXPECT_EQ(text.find("flush"), std::string::npos);
+    EXPECT_EQ(text.find("garbage"), std::string::npos);
+    EXPECT_EQ(text.find(" accept\n    ip"), std::string::npos);
   }
 }
 
@@ -191,14 +192,14 @@ TEST(SecgroupPlan, AnAddressGroupRuleMatchesItsAddresses) {
   SgNumbers numbers;
   auto plan = plan_security(view, numbers);
   EXPECT_EQ(plan.ports.at("port-web").rules.size(), 4u);
-  EXPECT_NE(plan.inet_table.find("meta nfproto ipv4 meta l4proto 6 th dport 5000 ip saddr @a-ag-1-4 meta mark set"),
-            std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("meta nfproto ipv6 meta l4proto 6 th dport 5000 ip6 saddr @a-ag-1-6 meta mark set"),
+  EXPECT_NE(plan.inet.text().find("meta nfproto ipv4 meta l4proto 6 th dport 5000 ip saddr @a-ag-1-4 meta mark set"),
+            std::string::npos) << plan.inet.text();
+  EXPECT_NE(plan.inet.text().find("meta nfproto ipv6 meta l4proto 6 th dport 5000 ip6 saddr @a-ag-1-6 meta mark set"),
             std::string::npos);
   // One set per family, overlaps merged.
-  EXPECT_NE(plan.inet_table.find("set a-ag-1-4 {\n    type ipv4_addr\n    flags interval\n"
-                                 "    elements = { 198.51.100.0/24, 203.0.113.1 }\n  }\n"), std::string::npos) << plan.inet_table;
-  EXPECT_NE(plan.inet_table.find("set a-ag-1-6 {\n    type ipv6_addr\n    flags interval\n    elements = { 2001:db8:1::/48 }"),
+  EXPECT_NE(plan.inet.text().find("set a-ag-1-4 {\n    type ipv4_addr; flags interval;\n"
+                                 "    elements = { 198.51.100.0/24, 203.0.113.1 }\n  }\n"), std::string::npos) << plan.inet.text();
+  EXPECT_NE(plan.inet.text().find("set a-ag-1-6 {\n    type ipv6_addr; flags interval;\n    elements = { 2001:db8:1::/48 }"),
             std::string::npos);
   // Without its entry, or with an id that is not plain, such a rule allows nothing.
   auto missing = view;
@@ -211,8 +212,8 @@ TEST(SecgroupPlan, AnAddressGroupRuleMatchesItsAddresses) {
   evil.addrgroups["ag-1"].addresses.push_back("garbage } accept");
   auto bad = plan_security(evil, numbers);
   EXPECT_EQ(bad.ports.at("port-web").rules.size(), 2u);
-  EXPECT_EQ(bad.inet_table.find("flush"), std::string::npos);
-  EXPECT_EQ(bad.inet_table.find("garbage"), std::string::npos);
+  EXPECT_EQ(bad.inet.text().find("flush"), std::string::npos);
+  EXPECT_EQ(bad.inet.text().find("garbage"), std::string::npos);
 }
 
 TEST(SecgroupPlan, AnAddressLeavingAnAddressGroupCutsItsConnectionsOnly) {
@@ -262,9 +263,9 @@ TEST(SecgroupPlan, AStatelessPortIsNotTrackedEitherWay) {
   auto n = plan.ports.at("port-db").number;
   char flag[16];
   std::snprintf(flag, sizeof flag, "0x%x", n | 0x8000);
-  EXPECT_NE(plan.bridge_table.find(std::string("meta mark set meta mark | ") + flag), std::string::npos);
-  EXPECT_NE(plan.inet_table.find("iifname . ether daddr { \"brqnet-1\" . fa:16:3e:00:00:06"), std::string::npos)
-      << plan.inet_table;
+  EXPECT_NE(plan.bridge.text().find(std::string("meta mark set meta mark | ") + flag), std::string::npos);
+  EXPECT_NE(plan.inet.text().find("typeof iifname . ether daddr;\n    elements = { \"brqnet-1\" . fa:16:3e:00:00:06"), std::string::npos)
+      << plan.inet.text();
 }
 
 TEST(Conntrack, AMatchSelectsByZoneAddressesProtocolAndPort) {

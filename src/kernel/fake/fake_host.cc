@@ -15,6 +15,7 @@ class FakeHost::Plumbed final : public Kernel {
  public:
   Plumbed(FakeHost& host, std::string ns) : host_(host), ns_(std::move(ns)) {}
   Result<State> read() override { return kernel_.read(); }
+  Result<std::string> list_nft(const std::string& table) override { return kernel_.list_nft(table); }
   Status apply(const std::vector<Op>& batch) override {
     NT_TRY(kernel_.apply(batch));
     for (const auto& op : batch)
@@ -77,7 +78,7 @@ Status FakeHost::delete_namespace(const std::string& ns) {
 // net/ipv4/conf/<dev>/... exists only while <dev> does (all and default always).
 Result<SysctlResult> FakeHost::set_sysctls(const std::string& ns, const std::map<std::string, std::string>& values,
                                            bool dry_run) {
-  if (!namespaces_.count(ns)) return nt::unexpected(fake_errno(ENOENT, "namespace " + ns));
+  if (!ns.empty() && !namespaces_.count(ns)) return nt::unexpected(fake_errno(ENOENT, "namespace " + ns));
   SysctlResult out;
   auto& mine = sysctls_[ns];
   const auto& links = kernel(ns).state().links;

@@ -81,9 +81,17 @@ Status FakeKernel::apply_one(const Op& op) {
       return {};
     case Op::put_nft:
       state_.nft[op.nft_table] = op.nft_digest;
+      nft_created_[op.nft_table] = "table " + op.nft_table + " {\n" + op.nft_body + "}\n";
+      nft_log.push_back(op);
       return {};
     case Op::del_nft:
       if (!state_.nft.erase(op.nft_table)) return err(ENOENT);
+      nft_created_.erase(op.nft_table);
+      nft_log.push_back(op);
+      return {};
+    case Op::edit_nft:  // (the commands are not interpreted: the table's tag stays, as in nftables)
+      if (!state_.nft.count(op.nft_table)) return err(ENOENT);
+      nft_log.push_back(op);
       return {};
   }
   return {};

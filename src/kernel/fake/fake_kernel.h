@@ -20,11 +20,18 @@ class FakeKernel final : public Kernel {
   State& state() { return state_; }
   size_t applied() const { return applied_; }
   void fail_after(size_t n) { fail_after_ = n; }
+  // A table as created (put_nft's body; edits are not interpreted), for an agent that restarts.
+  Result<std::string> list_nft(const std::string& table) override {
+    auto it = nft_created_.find(table);
+    return it == nft_created_.end() ? std::string() : it->second;
+  }
+  std::vector<Op> nft_log;  // every nftables operation applied, in order
 
  private:
   Status apply_one(const Op& op);
   State state_;
   std::set<std::string> kinds_;
+  std::map<std::string, std::string> nft_created_;
   size_t applied_ = 0;
   std::optional<size_t> fail_after_;
 };
