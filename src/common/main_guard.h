@@ -1,12 +1,15 @@
 // Every program's main runs inside guarded_main: a failure is one line on stderr
 // ("neutrino-agent: ...") and an exit status, never a stack trace or libstdc++'s
 // "terminate called after throwing an instance of ...". Errors are values in this code;
-// this is the net for what still throws (Boost, the standard library, a bug).
+// this is the net for what still throws (Boost, the standard library, a bug). It also
+// sets the log format for the journal when run by systemd (common/journal_log.h).
 #pragma once
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+
+#include "common/journal_log.h"
 
 namespace nt {
 namespace detail {
@@ -45,6 +48,7 @@ template <class Body>
 int guarded_main(const char* program, Body&& body) {
   detail::guarded_program_name() = program;
   std::set_terminate(detail::terminate_in_one_line);
+  use_journal_format_under_systemd();
   try {
     return body();
   } catch (...) {

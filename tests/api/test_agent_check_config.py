@@ -1,6 +1,7 @@
 """`neutrino-agent --check-config`: a broken agent.ini gives one line naming the file, the
 line, the option and what is wrong (or the fix), and a non-zero exit, never a traceback;
 the host's part (bridge_mappings interfaces, the server at server_url) is checked too."""
+import shutil
 import socket
 import subprocess
 import time
@@ -170,3 +171,43 @@ def test_the_shipped_agent_ini_reads(tmp_path):
     p, lines = check(tmp_path, shipped, "--no-server-check")
     assert_clean(p, lines)
     assert p.returncode == 0 or (len(lines) == 1 and '"eth1" (physnet1) does not exist' in lines[0]), lines
+
+
+def test_logs_under_journald_carry_the_priority(tmp_path):
+    """Under systemd (JOURNAL_STREAM names stdout) a log line is "<N>message": journald takes
+    N as the priority and keeps its own timestamp; elsewhere spdlog's usual line."""
+    bfd = BUILD_DIR / "bin" / "neutrino-bfd"
+    cmd = [str(bfd), "--device", "nt-absent0", "--control", str(tmp_path / "bfd.sock")]
+    out = tmp_path / "journal"
+    with open(out, "w") as f:
+        st = out.stat()
+        p = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=20,
+                           env={"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"})
+    assert p.returncode != 0
+    assert out.read_text().splitlines() == ["<3>neutrino-bfd: interface nt-absent0: No such device"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=20, env={"JOURNAL_STREAM": "1:2"})
+    assert "[error] neutrino-bfd: interface nt-absent0: No such device" in p.stdout + p.stderr
+
+
+def test_systemd_units_verify(tmp_path):
+    """etc/systemd: both units check their configuration before starting, restart on
+    failure, and pass `systemd-analyze verify` (with the binaries of this build)."""
+    units = {}
+    for name in ("neutrino-server.service", "neutrino-agent.service"):
+        text = (REPO_ROOT / "etc" / "systemd" / name).read_text()
+        assert "Restart=on-failure" in text and "Type=exec" in text
+        assert any(line.startswith("ExecStartPre=") and "--check-config" in line for line in text.splitlines())
+        (tmp_path / name).write_text(text.replace("/usr/local/bin/", str(BUILD_DIR / "bin") + "/"))
+        units[name] = text
+    assert "KillMode=process" in units["neutrino-agent.service"]
+    assert "CAP_NET_ADMIN CAP_SYS_ADMIN CAP_NET_RAW" in units["neutrino-agent.service"]
+    # No mount namespace of its own for the agent: it would hide the agent's /run/netns mounts.
+    private_mounts = ("ProtectSystem=", "ProtectHome=", "PrivateTmp=", "PrivateDevices=", "ProtectKernelTunables=",
+                      "ProtectControlGroups=", "ReadWritePaths=", "ReadOnlyPaths=", "TemporaryFileSystem=")
+    assert not [line for line in units["neutrino-agent.service"].splitlines() if line.startswith(private_mounts)]
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("systemd-analyze is not installed")
+    p = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in units)], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
