@@ -74,6 +74,8 @@ BROKEN = [
                  ['"agent_mode"', '"dvr-snat" is not dvr or dvr_snat'], id="bad-agent-mode"),
     pytest.param(GOOD.replace("192.0.2.11", "192.0.2.300"), "agent.ini:3:",
                  ['"local_ip"', '"192.0.2.300" is not an IP address'], id="bad-local-ip"),
+    pytest.param(GOOD + "metrics_bind = 127.0.0.1:99999\n", "agent.ini:7:",
+                 ['"metrics_bind"', "is not a port"], id="metrics-port-out-of-range"),
     pytest.param(GOOD + "nova_client_cert = /etc/neutrino/client.pem\n", "agent.ini:7:",
                  ['"nova_client_cert"', '"nova_client_priv_key"', "go together"], id="cert-without-key"),
 ]
