@@ -25,7 +25,12 @@ std::string segment_device(const view::Network& net, const L2Settings& s) {
   return "";
 }
 
-void add_network(kernel::State& want, const kernel::State& actual, const view::Network& net, const L2Settings& s) {
+// `answer_arp`: the VXLAN device answers ARP from the host's table (`proxy`, the ARP
+// suppression of L2 population) unless a port elsewhere on the network may use addresses
+// the table cannot know (an allowed address pair's VIP that moves between ports with a
+// gratuitous ARP, keepalived-style): then ARP crosses the tunnels like any broadcast.
+void add_network(kernel::State& want, const kernel::State& actual, const view::Network& net, const L2Settings& s,
+                 bool answer_arp) {
   int mtu = static_cast<int>(net.mtu);
   const auto& type = net.network_type;
   want.links[net.bridge] = Link{net.bridge, "bridge", "", mtu, true};
@@ -36,7 +41,7 @@ void add_network(kernel::State& want, const kernel::State& actual, const view::N
     l.vni = static_cast<uint32_t>(net.segmentation_id.value_or(0));
     l.local_ip = s.local_ip;
     l.learning = false;
-    l.proxy = type == "vxlan";
+    l.proxy = type == "vxlan" && answer_arp;
     l.port_learning = false;
     want.links[dev] = l;
     for (const auto& vtep : net.flood) want.fdb.insert(Fdb{dev, kFloodMac, vtep});
@@ -90,8 +95,12 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
                          const std::set<std::string>& withheld) {
   kernel::State want;
   std::map<std::string_view, const view::Network*> networks;
+  std::set<std::string_view> arp_crosses;
+  for (const auto& [id, remote] : view.l2pop)
+    if (remote.other_addresses) arp_crosses.insert(remote.network_id);
   for (const auto& [id, net] : view.networks)
-    if (!s.unsupported_types.count(net.network_type)) networks[id] = &net, add_network(want, actual, net, s);
+    if (!s.unsupported_types.count(net.network_type))
+      networks[id] = &net, add_network(want, actual, net, s, !arp_crosses.count(id));
   // A tap on its network's bridge. Taps appear when Nova plugs them; an absent tap is not
   // an error, just not yet.
   auto plug = [&](const std::string& network, const std::string& device) {

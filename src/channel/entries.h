@@ -22,8 +22,9 @@
 namespace nt::view {
 
 // The version of the watch stream's format; the stream's first line says it.
-// 3: dhcp entries; 4: portsec, secgroup, sgmembers; 5: addrgroup; 6: l2pop candidates, snat gateways
-inline constexpr int kProtocolVersion = 6;
+// 3: dhcp entries; 4: portsec, secgroup, sgmembers; 5: addrgroup; 6: l2pop candidates, snat gateways;
+// 7: l2pop other_addresses
+inline constexpr int kProtocolVersion = 7;
 
 enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers, addrgroup };
 std::string_view kind_name(Kind kind);
@@ -62,9 +63,12 @@ struct L2pop {
   std::vector<std::string> fixed_ips;
   std::string vtep;
   std::vector<std::string> candidates;
+  // The port may answer for addresses beyond its fixed IPs (allowed address pairs, or port
+  // security off): ARP on its network must reach it, not be answered from the host's table.
+  bool other_addresses = false;
   bool operator==(const L2pop&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(L2pop, (), (network_id, mac_address, fixed_ips, vtep, candidates))
+BOOST_DESCRIBE_STRUCT(L2pop, (), (network_id, mac_address, fixed_ips, vtep, candidates, other_addresses))
 
 // One port of a router in a namespace (qr-, sg-, qg-, fg-): the namespace end `device`
 // of a veth whose host end `tap` is plugged into `bridge`. The address fields are null

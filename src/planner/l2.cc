@@ -40,7 +40,9 @@ bool home_of(const PortRow& p, const std::string& host) {
 }  // namespace
 
 json::object L2Node::l2pop_json(const PortRow& p, const HostRow& host) const {
-  view::L2pop out{p.network_id, p.mac_address, ips_of(p), host.local_ip, {}};
+  bool vm = !owner::is_network_service(p.device_owner);
+  view::L2pop out{p.network_id, p.mac_address, ips_of(p), host.local_ip, {},
+                  vm && (!p.allowed_address_pairs.empty() || !p.port_security_enabled)};
   // Also with one gateway host: the hosts that send to it keep BFD sessions with it, as it
   // does with them (sessions configured at one end only never come up).
   if (p.gateway_port && !host.local_ip.empty()) {

@@ -42,7 +42,8 @@ def view_lines(host, with_remote=True, with_network=True):
         if with_remote:
             opid, omac, oip = PORTS[other]
             lines.append({"rev": 1, "op": "put", "kind": "l2pop", "id": opid, "obj": {
-                "network_id": NET, "mac_address": omac, "fixed_ips": [oip], "vtep": VTEP[other], "candidates": []}})
+                "network_id": NET, "mac_address": omac, "fixed_ips": [oip], "vtep": VTEP[other], "candidates": [],
+                "other_addresses": False}})
     lines.append({"op": "synced", "rev": 1})
     return "\n".join(json.dumps(x) for x in lines) + "\n"
 

@@ -230,7 +230,7 @@ def udp_from(sb, vm_name, dst, src, count=5, port=7000):
 def test_spoofing_is_dropped_and_allowed_address_pairs_move(sandbox):
     sb = sandbox
     network(sb, "n1", "10.64.0.0/24")
-    a, b = vm(sb, "a", "cmp1", "n1"), vm(sb, "b", "cmp1", "n1")
+    a, b = vm(sb, "a", "cmp1", "n1"), vm(sb, "b", "cmp2", "n1")
     c = vm(sb, "c", "cmp2", "n1")
     vm(sb, "d", "cmp1", "n1")
     vip, fake = "10.64.0.200", "10.64.0.201"
@@ -252,8 +252,9 @@ def test_spoofing_is_dropped_and_allowed_address_pairs_move(sandbox):
     assert udp_received(sb, "c", lambda: udp_from(sb, "a", c, a)) == []
     in_ns(sb, "a", "ip", "link", "set", "eth0", "address", mac)
 
-    # A VIP moved between a and b, keepalived-style: allowed on both ports, announced with a
-    # gratuitous ARP by the holder; a client on their host follows it.
+    # A VIP moved between a (cmp1) and b (cmp2), keepalived-style: allowed on both ports,
+    # announced with a gratuitous ARP by the holder; clients on both hosts follow it (ARP for
+    # the VIP crosses the tunnels: the hosts' ARP tables cannot know who holds it).
     in_ns(sb, "a", "ip", "addr", "add", vip + "/24", "dev", "eth0")
     in_ns(sb, "a", "arping", "-U", "-c", "1", "-I", "eth0", vip)
     assert not pings(sb, "d", vip), "the VIP answered before it was an allowed address pair"
@@ -262,10 +263,12 @@ def test_spoofing_is_dropped_and_allowed_address_pairs_move(sandbox):
     sb.run("wait")
     in_ns(sb, "a", "arping", "-U", "-c", "1", "-I", "eth0", vip)
     wait_for(lambda: pings(sb, "d", vip), 10, "d to reach the VIP on a")
+    wait_for(lambda: pings(sb, "c", vip), 10, "c on the other host to reach the VIP on a")
     in_ns(sb, "a", "ip", "addr", "del", vip + "/24", "dev", "eth0")
     in_ns(sb, "b", "ip", "addr", "add", vip + "/24", "dev", "eth0")
     in_ns(sb, "b", "arping", "-U", "-c", "1", "-I", "eth0", vip)
-    wait_for(lambda: pings(sb, "d", vip), 10, "d to reach the VIP on b")
+    wait_for(lambda: pings(sb, "d", vip), 10, "d to reach the VIP on b, across hosts")
+    wait_for(lambda: pings(sb, "c", vip), 10, "c to reach the VIP on b")
     assert udp_received(sb, "c", lambda: udp_from(sb, "b", c, vip)) == [vip] * 5
 
 
@@ -319,6 +322,11 @@ def test_agent_sigkill_drops_no_packet_of_an_allowed_flow(sandbox):
     network(sb, "n1", "10.67.0.0/24")
     vm(sb, "a", "cmp1", "n1")
     b = vm(sb, "b", "cmp2", "n1")
+    # Tables edited in place since they were made: the restarted agent must adopt them as they are.
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "tcp", "--dst-port", "8080")
+    sb.run("wait")
+    for host in ("cmp1", "cmp2"):
+        assert "change nftables table inet nt-sg" in (sb.tmp / "sandbox" / f"{host}.log").read_text(), host
     flood, started = start_flood(["ip", "netns", "exec", vm_ns(sb, "a"), "ping", "-i", "0.01", "-c", "500", "-W", "1", b])
     for host in ("cmp2", "cmp1"):
         sb.run("host", "restart-agent", host, "--kill")

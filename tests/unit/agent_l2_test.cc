@@ -58,6 +58,27 @@ TEST(L2Reconciler, BuildsBridgeVxlanAndL2pop) {
   EXPECT_TRUE(s.neighbours.count({"vxlan-123", "10.0.0.2", "fa:16:3e:00:00:02"}));
 }
 
+// A remote port with allowed address pairs: ARP on its network crosses the tunnels (the
+// VXLAN device is remade without proxy: the kernel cannot change the flag), and back.
+TEST(L2Reconciler, ARemotePortWithOtherAddressesLetsArpCrossTheTunnels) {
+  FakeKernel k;
+  auto v = view_with_remote_port();
+  ASSERT_TRUE(reconcile(k, v));
+  ASSERT_TRUE(k.state().links.at("vxlan-123").proxy);
+  v.l2pop["p2"].other_addresses = true;
+  auto actual = k.read();
+  auto ops = plan_l2(v, *actual, settings());
+  ASSERT_TRUE(k.apply(ops));
+  EXPECT_FALSE(k.state().links.at("vxlan-123").proxy);
+  EXPECT_TRUE(k.state().fdb.count({"vxlan-123", "fa:16:3e:00:00:02", "192.0.2.2"})) << "entries back on the new device";
+  EXPECT_TRUE(reconcile(k, v));
+  actual = k.read();
+  EXPECT_TRUE(plan_l2(v, *actual, settings()).empty());
+  v.l2pop["p2"].other_addresses = false;
+  ASSERT_TRUE(reconcile(k, v));
+  EXPECT_TRUE(k.state().links.at("vxlan-123").proxy);
+}
+
 TEST(L2Reconciler, IPv6NeighboursOnlyWhereTheHostHasIPv6) {
   auto view = view_with_remote_port();
   view.l2pop["p2"].fixed_ips.push_back("2001:db8::2");
