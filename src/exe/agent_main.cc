@@ -43,6 +43,7 @@ int run(int argc, char** argv) {
   }
   if (config_file.empty()) return std::cerr << "neutrino-agent: give --config-file (or --view FILE)\n", 2;
   if (check_only) {
+    spdlog::set_pattern("neutrino-agent: %l: %v");  // what reading the file logs: a warning line like the others
     nt::agent::ConfigCheckOptions options;
     options.check_server = !no_server_check;
     return nt::agent::print_config_check(nt::agent::check_agent_config(config_file, options), std::cout, std::cerr);

@@ -158,6 +158,16 @@ def test_an_ignored_section_is_a_warning_not_a_failure(tmp_path):
     assert p.stdout.startswith("neutrino-agent: configuration OK"), lines
 
 
+def test_ipv6_local_ip_warns_that_bfd_is_off(tmp_path):
+    p, lines = check(tmp_path, GOOD.replace("192.0.2.11", "2001:db8::11").replace("SERVER", "http://127.0.0.1:1"),
+                     "--no-server-check")
+    assert_clean(p, lines)
+    assert p.returncode == 0, lines
+    assert lines[0] == ("neutrino-agent: warning: agent.ini:3: gateway HA's BFD needs an IPv4 local_ip; "
+                        "[ha] enabled is ignored"), lines
+    assert len(lines) == 2 and "configuration OK" in lines[1], lines
+
+
 @pytest.mark.parametrize("path,expected", [("nonexistent.ini", "cannot open the file"), (".", "is a directory")])
 def test_a_file_that_cannot_be_read(tmp_path, path, expected):
     p = subprocess.run([str(AGENT_BIN), "--config-file", str(tmp_path / path), "--check-config"],
