@@ -35,6 +35,7 @@ class Cloud:
         self.procs = {}
         self.namespaces = [ns(n) for n in ("h1", "h2", "vm1", "vm2")]
         self.sock = tmp / "server.sock"
+        self.metrics_bind = None  # agent.ini metrics_bind for the agents started next
 
     def start_server(self):
         # L2 only: no DHCP ports (their meta namespaces are the sandbox tests' subject; an
@@ -56,7 +57,8 @@ class Cloud:
         ini = self.tmp / f"{host}.ini"
         ini.write_text(f"[DEFAULT]\nhost = {ns(host)}\nlocal_ip = {VTEP[host]}\nagent_mode = dvr\n"
                        f"server_url = unix://{self.sock}\nreport_interval = {report_interval}\n"
-                       f"bridge_mappings = physnet1:ex0\nstate_path = {self.tmp}\n")
+                       f"bridge_mappings = physnet1:ex0\nstate_path = {self.tmp}\n"
+                       + (f"metrics_bind = {self.metrics_bind}\n" if self.metrics_bind else ""))
         log = open(self.tmp / f"{host}.log", "a")
         self.procs[host] = subprocess.Popen(["ip", "netns", "exec", ns(host), str(BIN / "neutrino-agent"),
                                             "--config-file", str(ini)], stdout=log, stderr=subprocess.STDOUT)
@@ -171,6 +173,39 @@ def test_agents_build_the_network_the_api_describes(cloud):
     cloud.api("DELETE", f"/v2.0/ports/{ports['h2']['id']}")
     wait_for(lambda: mac2 not in sh("bridge", "-n", ns("h1"), "fdb", "show").stdout, 10, "h1 to drop vm2's FDB entries")
     assert "10.91.0.12" not in sh("ip", "-n", ns("h1"), "neigh", "show").stdout
+
+
+def test_agent_metrics_and_health(cloud):
+    """metrics_bind: each agent's /healthz and /metrics in its host namespace, parsed with the
+    Prometheus client's parser; the revision an agent shows applied is the one the server
+    shows for its host, and the host view's."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def values(text):
+        return {(s.name, frozenset(s.labels.items())): s.value
+                for f in text_string_to_metric_families(text) for s in f.samples}
+
+    def agent_get(host, path):
+        return sh("ip", "netns", "exec", ns(host), "curl", "-sf", "http://127.0.0.1:9697" + path).stdout
+
+    def caught_up(host):
+        agent = values(agent_get(host, "/metrics"))
+        server = values(requests.get(cloud.url + "/metrics", timeout=10).text)
+        view = server.get(("neutrino_host_view_revision", frozenset({("host", ns(host))})))
+        applied = server.get(("neutrino_host_applied_revision", frozenset({("host", ns(host))})))
+        return view and applied == view and agent[("neutrino_agent_applied_revision", frozenset())] == view and agent
+
+    for h in ("h1", "h2"):
+        sh("ip", "-n", ns(h), "link", "set", "lo", "up")
+    cloud.metrics_bind = "127.0.0.1:9697"
+    vxlan_pair(cloud, "10.97.0", report_interval=1)
+    for h in ("h1", "h2"):
+        assert agent_get(h, "/healthz") == "ok\n"
+        agent = wait_for(lambda: caught_up(h), 15, f"{h}'s applied revision in both /metrics")
+        assert agent[("neutrino_agent_passes_total", frozenset())] >= 1
+        assert agent[("neutrino_agent_operations_total", frozenset())] > 0  # the bridge, VXLAN, FDB, ...
+        assert agent[("neutrino_agent_pass_seconds_count", frozenset())] >= 1
+        assert ("neutrino_agent_bfd_sessions", frozenset({("state", "up")})) in agent
 
 
 def arp_in_vxlan(host, seconds, action):
