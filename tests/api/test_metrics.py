@@ -178,3 +178,15 @@ def test_a_bad_allowed_cidr_stops_the_server(tmp_path):
         assert "metrics_allowed_cidrs" in str(e) and "localhost" in str(e), str(e)
     finally:
         s.kill()
+
+
+def test_probes_and_metrics_need_no_token_in_keystone_mode(new_server):
+    """auth_strategy = keystone (a Keystone that is never reached): the API wants a token,
+    /healthz, /readyz and /metrics do not."""
+    s = new_server(config_text="[DEFAULT]\nauth_strategy = keystone\n[keystone_authtoken]\n"
+                               "www_authenticate_uri = http://127.0.0.1:9/\nauth_url = http://127.0.0.1:9/v3\n"
+                               "auth_type = password\nusername = neutron\npassword = x\nproject_name = service\n")
+    assert requests.get(s.url + "/v2.0/networks", timeout=10).status_code == 401
+    assert requests.get(s.url + "/healthz", timeout=10).status_code == 200
+    assert requests.get(s.url + "/readyz", timeout=10).status_code == 200
+    assert value(s.url, "neutrino_api_requests_total", resource="networks", method="GET", status="401") == 1
