@@ -28,7 +28,7 @@ int run(int argc, char** argv) {
   bool check_only = false;
   app.add_option("--config-file", config_file, "server.ini (Neutron option names)");
   app.add_option("--database", database, "SQLite file; overrides [database] connection");
-  app.add_option("--port", port, "listen port; overrides bind_port (0 = any free port)");
+  app.add_option("--port", port, "listen port; overrides bind_port (0 = any free port)")->check(CLI::Range(0, 65535));
   std::string unix_socket;
   app.add_option("--unix-socket", unix_socket, "also serve on this Unix socket (agents use unix://PATH)");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");

@@ -223,3 +223,12 @@ def test_systemd_units_verify(tmp_path):
     p = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in units)], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_server_port_flag_is_range_checked(tmp_path):
+    """--port is checked as bind_port is: 70000 is refused, never wrapped to 4464."""
+    server_bin = BUILD_DIR / "bin" / "neutrino-server"
+    p = subprocess.run([str(server_bin), "--port", "70000", "--database", str(tmp_path / "x.db")],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0 and "listening" not in p.stdout, p.stdout + p.stderr
+    assert "--port: Value 70000 not in range 0 to 65535" in p.stderr, p.stderr
