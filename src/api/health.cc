@@ -88,7 +88,7 @@ void Api::register_metrics() {
   double started = seconds_since_epoch();
   r.collect("neutrino_process_start_time_seconds", "When the server started, in seconds since the epoch.", Type::gauge,
             [started](Samples& s) { s.value(started); });
-  r.collect("neutrino_revision", "The model's current revision (one per committed group that changed something).",
+  r.collect("neutrino_revision", "The model's current revision (one more per write that changed something).",
             Type::gauge, [this](Samples& s) { s.value(static_cast<double>(model_revision())); });
   writer_metrics(r, writer_.metrics());
   r.collect("neutrino_planner_apply_seconds", "Time to plan a committed group and publish its host view changes.",
