@@ -256,16 +256,34 @@ Result<StatusReport> parse_status(const std::string& host, const std::string& bo
 }
 
 namespace {
-// The status a port bound to `host` should have after the report, or "" to leave it.
-std::string reported_port_status(const Model& m, const std::string& host, const std::string& port_id,
-                                 const std::string& state) {
+// The port if it is bound to `host` with a plugged VIF (its agent speaks for it).
+const Obj* port_bound_to(const Model& m, const std::string& host, const std::string& port_id) {
   const Obj* p = m.find("ports", port_id);
   if (!p || jget::str(p->if_contains("binding:host_id")) != host || jget::str(p->if_contains("binding:vif_type")) != "bridge")
-    return "";
-  std::string want = state == "up" && p->at("admin_state_up").as_bool() ? "ACTIVE" : "DOWN";
-  return jget::str(p->if_contains("status")) == want ? "" : want;
+    return nullptr;
+  return p;
+}
+
+// The status a port bound to `host` should have after the report, or "" to leave it: a
+// report takes a port DOWN; only provisioning (ports_to_provision) takes it ACTIVE.
+std::string reported_port_status(const Model& m, const std::string& host, const std::string& port_id,
+                                 const std::string& state) {
+  const Obj* p = port_bound_to(m, host, port_id);
+  if (!p || (state == "up" && p->at("admin_state_up").as_bool())) return "";
+  return jget::str(p->if_contains("status")) == "DOWN" ? "" : "DOWN";
 }
 }  // namespace
+
+std::map<std::string, std::string> ports_to_provision(const Model& m, const StatusReport& report) {
+  std::map<std::string, std::string> out;
+  for (const auto& [port_id, state] : report.port_states) {
+    if (state != "up") continue;
+    const Obj* p = port_bound_to(m, report.host, port_id);
+    if (!p || !p->at("admin_state_up").as_bool() || jget::str(p->if_contains("status")) == "ACTIVE") continue;
+    out[port_id] = jget::str(p->if_contains("network_id"));
+  }
+  return out;
+}
 
 // The binding of `router` if `host` is one of its gateway hosts: a host reports the
 // ha_state of its own roles only.
@@ -310,7 +328,8 @@ bool status_needs_write(const Model& m, const StatusReport& report) {
   return false;
 }
 
-Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport& report) {
+Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport& report,
+                                 const std::vector<Provisioning::Ready>& provisioned) {
   const Obj* found = txn.model().find("hosts", report.host);
   if (!found) return not_found("HostNotFound", "Host " + report.host + " is not registered.");
   if (!found->at("alive").as_bool()) {
@@ -331,6 +350,15 @@ Result<json::value> apply_status(Txn& txn, const Settings& s, const StatusReport
     port["status"] = status;
     txn.put("ports", std::move(port));
     bump_revision(txn, "ports", port_id);
+  }
+  // Applied everywhere: ACTIVE in this one transaction, visible to the next read.
+  for (const auto& ready : provisioned) {
+    const Obj* p = port_bound_to(txn.model(), ready.host, ready.port);
+    if (!p || !p->at("admin_state_up").as_bool() || jget::str(p->if_contains("status")) == "ACTIVE") continue;
+    Obj port = *p;
+    port["status"] = "ACTIVE";
+    txn.put("ports", std::move(port));
+    bump_revision(txn, "ports", ready.port);
   }
   return json::object{{"revision", txn.model().revision + 1}};
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include "api/l3.h"
 #include "core/liveness.h"
+#include "core/provisioning.h"
 #include "http/message.h"
 
 namespace nt {
@@ -43,9 +44,16 @@ struct StatusReport {
   std::optional<int64_t> applied;  // the host view revision the agent has fully applied
 };
 Result<StatusReport> parse_status(const std::string& host, const std::string& body);
-// Whether the report changes stored state (a dead host coming back, new ha_state values).
+// Whether the report changes stored state (a dead host coming back, new ha_state values,
+// a port going DOWN). A port reported up goes ACTIVE only once provisioned (below).
 bool status_needs_write(const Model& m, const StatusReport& report);
-Result<boost::json::value> apply_status(Txn& txn, const Settings& s, const StatusReport& report);
+// "Applied everywhere" (core/provisioning.h): the ports the report says are up that are
+// bound to its host (bridge), admin up and not ACTIVE yet: port id -> its network.
+std::map<std::string, std::string> ports_to_provision(const Model& m, const StatusReport& report);
+// Stores the report; `provisioned` ports (every host that must act on them has applied
+// them) go ACTIVE if they are still bound where they were, admin up, and not ACTIVE.
+Result<boost::json::value> apply_status(Txn& txn, const Settings& s, const StatusReport& report,
+                                        const std::vector<Provisioning::Ready>& provisioned = {});
 // Stores liveness transitions and reschedules gateways; writes nothing when nothing changed.
 Status sweep_liveness(Txn& txn, const Settings& s, const Liveness& liveness);
 

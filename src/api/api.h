@@ -13,11 +13,14 @@
 #include "policy/policy_file.h"
 #include "channel/watch_hub.h"
 #include "core/liveness.h"
+#include "core/provisioning.h"
 #include "planner/planner.h"
 #include "core/writer.h"
 #include "http/message.h"
 
 namespace nt {
+
+struct StatusReport;  // api/agents.h
 
 class Api {
  public:
@@ -65,6 +68,10 @@ class Api {
   std::mutex plan_mu_;  // the planner and the watch hub's snapshots (not the model's lock)
   Planner planner_;
   WatchHub watches_;
+  Provisioning provisioning_;  // ports reported up, waiting to be applied everywhere (under plan_mu_)
+  // "Applied everywhere" for one status report: the ports it (and the hosts it caught
+  // up) lets go ACTIVE (api/dispatch.cc).
+  std::vector<Provisioning::Ready> provision(StatusReport& report, const std::map<std::string, std::string>& up);
   std::map<std::string, std::unique_ptr<Handler>> handlers_;  // by URL path segment
   std::unique_ptr<Handler> port_forwardings_;                  // under floatingips/{id}
   std::shared_ptr<const policy::Policy> default_policy_;

@@ -421,24 +421,44 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   auto report = parse_status(seg[3], req.body);
   if (!report) return answer(nt::unexpected(report.error()));
   bool known = false, needs_write = false;
+  std::map<std::string, std::string> up;  // reported up, not ACTIVE yet: port -> network
   {
     std::shared_lock lock(writer_.lock());
     known = model_.find("hosts", report->host) != nullptr;
     needs_write = known && status_needs_write(model_, *report);
-    // A host cannot have applied a view revision it was never sent, so it cannot claim
-    // convergence with one. Such a claim (also an agent still on a revision from before a
-    // server restart) is not recorded; the heartbeat and port states still count.
-  }
-  {
-    std::lock_guard plan(plan_mu_);
-    if (report->applied && *report->applied > planner_.host_revision(report->host)) report->applied.reset();
+    if (known) up = ports_to_provision(model_, *report);
   }
   if (!known) return answer(not_found("HostNotFound", "Host " + report->host + " is not registered."));
-  liveness_.beat(report->host);
-  if (report->applied) liveness_.applied(report->host, *report->applied);
+  auto provisioned = provision(*report, up);
+  needs_write = needs_write || !provisioned.empty();
   if (!needs_write) return answer(json::object{{"revision", model_revision()}});
   auto shared = std::make_shared<StatusReport>(std::move(*report));
-  writer_.submit([this, shared](Txn& txn) { return apply_status(txn, settings_, *shared); }, answer);
+  auto ready = std::make_shared<std::vector<Provisioning::Ready>>(std::move(provisioned));
+  writer_.submit([this, shared, ready](Txn& txn) { return apply_status(txn, settings_, *shared, *ready); }, answer);
+}
+
+// Records the report's heartbeat and applied revision, starts the waits of the ports it
+// reports up (their needs: the view revisions now of their host and their network's
+// hosts), and answers the ports waiting on this host that every live host has applied.
+std::vector<Provisioning::Ready> Api::provision(StatusReport& report, const std::map<std::string, std::string>& up) {
+  std::lock_guard plan(plan_mu_);
+  // A host cannot have applied a view revision it was never sent, so it cannot claim
+  // convergence with one. Such a claim (also an agent still on a revision from before a
+  // server restart) is not recorded; the heartbeat and port states still count.
+  if (report.applied && *report.applied > planner_.host_revision(report.host)) report.applied.reset();
+  liveness_.beat(report.host);
+  if (report.applied) liveness_.applied(report.host, *report.applied);
+  std::set<std::string> ids;
+  for (const auto& [port, network] : up) ids.insert(port);
+  provisioning_.keep_only(report.host, ids);
+  auto view_revision = [this](const std::string& h) { return planner_.host_revision(h); };
+  for (const auto& [port, network] : up)
+    if (const auto* w = provisioning_.waiting(port); !w || w->host != report.host)
+      provisioning_.wait(port, {report.host, Provisioning::needs_of(report.host, planner_.hosts_of_network(network), view_revision)});
+  int down_time = settings_.agent_down_time;
+  Provisioning::Hosts hosts{[this](const std::string& h) { return liveness_.applied(h); },
+                            [this, down_time](const std::string& h) { return liveness_.alive(h, down_time); }};
+  return provisioning_.ready(report.host, hosts);
 }
 
 // POST /agent/v1/hosts/{host}/fip-gateway {"network_id": N}: the host's floating IP

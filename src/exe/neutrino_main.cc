@@ -8,6 +8,7 @@
 
 #include "sandbox/sandbox.h"
 #include "common/main_guard.h"
+#include "exe/port_wait.h"
 
 namespace {
 
@@ -79,7 +80,10 @@ int run(int argc, char** argv) {
   auto* exec = sandbox->add_subcommand("exec", "run a command on a host: exec HOST CMD... (HOST: cmpN, gwN, internet, fabric)");
   exec->add_option("host", host_name)->required();
   exec->prefix_command();
+  nt::cli::PortWaitOptions port_wait_options;
+  auto* port_wait = nt::cli::add_port_wait(app, port_wait_options);
   CLI11_PARSE(app, argc, argv);
+  if (port_wait->parsed()) return nt::cli::run_port_wait(port_wait_options);
 
   if (o.prefix.rfind("nt-", 0) != 0) return std::cerr << "neutrino sandbox: --prefix must start with nt-\n", 2;
   if (::geteuid() != 0) return std::cerr << "neutrino sandbox: needs root (network namespaces)\n", 2;

@@ -50,6 +50,8 @@ class L2Node {
   std::set<std::string> hosts() const;  // with a binding
   bool host_on_network(const std::string& host, const std::string& network) const;
   const std::set<std::string>* ports_on_network(const std::string& network) const;
+  // The hosts with a binding on the network: they have its l2pop entries ("applied everywhere").
+  std::set<std::string> network_hosts(const std::string& network) const { return hosts_of_network(network); }
   mutable NodeStats stats;  // counted on the engine's (single) thread only
 
  private:

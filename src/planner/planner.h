@@ -59,6 +59,8 @@ class Planner {
   int64_t host_revision(const std::string& host) const;
   const std::map<std::string, int64_t>& revisions() const { return revisions_; }
   std::set<std::string> hosts_with_views() const;
+  // The hosts with an L2 binding on `network` (each has the l2pop entries of its ports).
+  std::set<std::string> hosts_of_network(const std::string& network) const { return l2_.network_hosts(network); }
   // The views computed from scratch from the current inputs, by every node.
   std::map<std::string, WireView> recompute() const;
   // Which hosts the last apply() recomputed (for tests and metrics).

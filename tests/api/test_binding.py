@@ -2,8 +2,11 @@
 with a live agent gives binding:vif_type "bridge"; a host without an agent, a dead agent, or
 no bridge_mappings entry for a flat network's physical network gives "binding_failed" with
 a reason (the seed articles' classic bind_failed). The port turns ACTIVE when the host's
-agent reports its tap plugged, and DOWN when unplugged.
+agent reports its tap plugged and the hosts that must act on it have applied it, and DOWN
+when unplugged.
 """
+import requests
+
 from neutrino_api import AgentChannel, uniq, wait_for
 
 
@@ -58,7 +61,10 @@ def test_reported_tap_state_drives_port_status(server, admin):
     net, _ = admin.net_with_subnet("10.64.0.0/24")
     port = admin.port(net["id"], **{"binding:host_id": host})
     assert port["status"] == "DOWN"
-    r = agent.status_raw(host, {"ports": {port["id"]: "up"}})
+    # ACTIVE once the host has applied the view with the port too (tests/api/test_provisioning.py).
+    views = requests.get(server.url + "/agent/v1/convergence", timeout=10).json()["hosts"]
+    applied = next(h["view_revision"] for h in views if h["host"] == host)
+    r = agent.status_raw(host, {"ports": {port["id"]: "up"}, "applied": applied})
     assert r.status_code == 200, r.text
     wait_for(lambda: admin.show("ports", port["id"])["status"] == "ACTIVE", timeout=5)
     agent.status_raw(host, {"ports": {port["id"]: "down"}})
