@@ -23,6 +23,7 @@
 #include "agent/dhcp_server.h"
 #include "agent/metadata_plan.h"
 #include "agent/metrics.h"
+#include "agent/probe.h"
 #include "kernel/dhcp_socket.h"
 #include "channel/messages.h"
 #include "common/json_get.h"
@@ -337,6 +338,7 @@ class Agent {
     HostView incoming;    // a full snapshot is collected apart and swapped in whole
     bool resuming = rev_ >= 0;
     return client_.watch(target, [&](const std::string& line) {
+      if (auto probe = read_probe(line)) return answer(*probe), true;
       std::string op;
       {
         std::lock_guard g(mu_);
@@ -369,6 +371,19 @@ class Agent {
       reconcile();
       report();
     });
+  }
+
+  // `neutrino trace --live`: what the kernel has of the entries the server asks about
+  // (between passes: the kernels' sockets are the passes' own).
+  void answer(const view::Probe& probe) {
+    std::vector<std::string> results;
+    {
+      std::lock_guard one_pass(pass_mu_);
+      results = answer_probe(*host_, config_.namespace_prefix, probe.checks);
+    }
+    auto body = boost::json::serialize(boost::json::value_from(view::ProbeAnswer{probe.id, std::move(results)}));
+    if (auto r = client_.post("/agent/v1/hosts/" + config_.host + "/probe", body); !r)
+      spdlog::warn("probe {}: the answer was not taken: {}", probe.id, r.error().message);
   }
 
   // Shutdown (from the signal thread): the watch ends, registration stops retrying. What

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/request_metrics.h"
+#include "api/live_probes.h"
 #include "api/resource.h"
 #include "auth/keystone.h"
 #include "policy/policy_file.h"
@@ -43,6 +44,12 @@ class Api {
   int64_t model_revision();
   // /healthz, /readyz, /metrics (api/health.cc); true when the request was one of them.
   bool serve_health(const std::vector<std::string>& segments, const HttpRequest& req, Reply& reply);
+  // GET /neutrino/v1/trace (api/trace.cc; the contract is in planner/trace.h).
+  void serve_neutrino(const std::vector<std::string>& segments, const std::string& method, const Params& params,
+                      const Ctx& ctx, Reply reply);
+  void serve_trace(const Params& params, const Ctx& ctx, Reply reply);
+  // POST /agent/v1/hosts/{host}/probe: an agent's answer to a live trace's probe.
+  Result<boost::json::value> probe_answer(const std::string& host, const std::string& body);
   void register_metrics();
   void planner_metrics();
   void host_metrics();
@@ -80,6 +87,7 @@ class Api {
   RequestMetrics requests_{metrics_};
   metrics::Histogram planner_seconds_{metrics::latency_buckets()};  // per committed group
   std::set<std::string, std::less<>> resources_;                 // resource label values under /v2.0
+  LiveProbes probes_;  // live traces waiting for the agents' answers (api/trace.cc)
   // Last member: its validation threads stop first, before what they call into.
   std::unique_ptr<auth::Authenticator> authenticator_;  // null in noauth mode
 };

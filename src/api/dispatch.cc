@@ -202,6 +202,8 @@ HttpResponse Api::unauthenticated() const {
 
 void Api::route(HttpRequest&& req, Route r, std::vector<std::string> segments, Reply reply) {
   bind_policy(r.ctx, policy_file_ ? policy_file_->current() : default_policy_);
+  if (!segments.empty() && segments[0] == "neutrino")
+    return serve_neutrino(segments, r.method, r.params, r.ctx, std::move(reply));
   std::string proto = req.header("x-forwarded-proto");
   std::string host = req.header("host");
   r.base_url = (proto.empty() ? "http" : proto) + "://" + (host.empty() ? "localhost" : host);
@@ -389,6 +391,11 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
       lock.unlock();
       return answer(nt::unexpected(ok.error()));
     }
+  }
+  if (seg.size() == 5 && seg[1] == "v1" && seg[2] == "hosts" && seg[4] == "probe") {
+    if (req.method != "POST")
+      return answer(fail(Errc::not_allowed, "HTTPMethodNotAllowed", "The method " + req.method + " is not allowed here."));
+    return answer(probe_answer(seg[3], req.body));
   }
   bool v1 = seg.size() >= 3 && seg[1] == "v1";
   bool is_watch = v1 && seg.size() == 5 && seg[2] == "hosts" && seg[4] == "watch";

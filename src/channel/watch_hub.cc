@@ -185,6 +185,18 @@ void WatchHub::keepalive() {
   for (auto& [s, rev] : out) s->push(json::serialize(json::object{{"op", "keepalive"}, {"rev", rev}}) + "\n");
 }
 
+bool WatchHub::send(const std::string& host, const std::string& line) {
+  std::vector<std::shared_ptr<WatchStream>> out;
+  {
+    std::lock_guard g(mu_);
+    auto [from, to] = watchers_.equal_range(host);
+    for (auto it = from; it != to; ++it)
+      if (auto s = it->second.lock()) out.push_back(std::move(s));
+  }
+  for (auto& s : out) s->push(line + "\n");
+  return !out.empty();
+}
+
 size_t WatchHub::watchers() const {
   std::lock_guard g(mu_);
   return watchers_.size();

@@ -37,6 +37,9 @@ class WatchHub {
   // A new watch; `planner` must not change during the call (hold the model's lock).
   std::shared_ptr<BodyStream> subscribe(const std::string& host, std::optional<int64_t> since, const Planner& planner);
   void keepalive();
+  // One line to the host's open streams, outside the view (a `probe`, channel/probe.h);
+  // false when the host has no open stream.
+  bool send(const std::string& host, const std::string& line);
   // Ends every stream of `host` (its agents were deleted: its credential is void).
   void end_host(const std::string& host);
   // The history of `host` is complete only after `revision` (e.g. the server's start).

@@ -9,6 +9,7 @@
 #include "sandbox/sandbox.h"
 #include "common/main_guard.h"
 #include "exe/port_wait.h"
+#include "exe/trace_cli.h"
 
 namespace {
 
@@ -82,8 +83,11 @@ int run(int argc, char** argv) {
   exec->prefix_command();
   nt::cli::PortWaitOptions port_wait_options;
   auto* port_wait = nt::cli::add_port_wait(app, port_wait_options);
+  nt::cli::TraceOptions trace_options;
+  auto* trace = nt::cli::add_trace(app, trace_options);
   CLI11_PARSE(app, argc, argv);
   if (port_wait->parsed()) return nt::cli::run_port_wait(port_wait_options);
+  if (trace->parsed()) return nt::cli::run_trace(trace_options);
 
   if (o.prefix.rfind("nt-", 0) != 0) return std::cerr << "neutrino sandbox: --prefix must start with nt-\n", 2;
   if (::geteuid() != 0) return std::cerr << "neutrino sandbox: needs root (network namespaces)\n", 2;

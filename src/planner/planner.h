@@ -69,6 +69,8 @@ class Planner {
   const std::vector<ViewDelta>& last_deltas() const { return deltas_; }
   // Per node: changes handled, keys marked, entries built, hosts recomputed.
   std::map<std::string, planner::NodeStats> stats() const;
+  // The typed inputs as last applied (for `neutrino trace`, src/planner/trace.h).
+  const planner::Inputs& inputs() const { return in_; }
   // The DHCP options the server's configuration decides (set before load/apply).
   void set_dhcp_settings(planner::DhcpSettings settings) { dhcp_.settings = std::move(settings); }
 

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "channel/probe.h"
+#include "common/error.h"
 
 namespace nt {
 class Planner;

@@ -1,0 +1,91 @@
+#include "api/live_probes.h"
+
+#include <boost/json.hpp>
+
+#include <random>
+
+namespace nt {
+namespace json = boost::json;
+
+LiveProbes::LiveProbes(std::chrono::milliseconds timeout) : timeout_(timeout), thread_([this] { loop(); }) {}
+
+LiveProbes::~LiveProbes() {
+  {
+    std::lock_guard g(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void LiveProbes::start(const std::map<std::string, std::vector<view::ProbeCheck>>& checks, const Send& send, Done done) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    id = std::to_string(next_++) + "-" + std::to_string(rng() % 1000000000);
+    Pending p{{}, 0, std::chrono::steady_clock::now() + timeout_, std::move(done)};
+    for (const auto& [host, list] : checks) {
+      p.answers[host] = std::nullopt;
+      sizes_[{id, host}] = list.size();
+    }
+    pending_[id] = std::move(p);
+  }
+  size_t sent = 0;
+  for (const auto& [host, list] : checks) {
+    auto line = json::serialize(json::object{{"op", "probe"}, {"probe", json::value_from(view::Probe{id, list})}});
+    if (send(host, line)) ++sent;
+  }
+  std::lock_guard g(mu_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;  // answered already
+  it->second.waiting += sent;
+  if (sent == 0) it->second.deadline = std::chrono::steady_clock::now();
+  cv_.notify_all();
+}
+
+bool LiveProbes::answer(const std::string& host, const view::ProbeAnswer& a) {
+  std::lock_guard g(mu_);
+  auto it = pending_.find(a.id);
+  auto size = sizes_.find({a.id, host});
+  if (it == pending_.end() || size == sizes_.end()) return false;
+  auto& slot = it->second.answers[host];
+  if (slot) return false;
+  std::vector<std::string> results = a.results;
+  results.resize(size->second, "unknown: the agent gave no answer for this entry");
+  slot = std::move(results);
+  size_t answered = 0;
+  for (const auto& [h, r] : it->second.answers) answered += r.has_value();
+  if (answered == it->second.answers.size()) it->second.deadline = std::chrono::steady_clock::now();
+  cv_.notify_all();
+  return true;
+}
+
+// Completes the probes whose hosts all answered or whose time is up, outside the lock.
+void LiveProbes::loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    auto now = std::chrono::steady_clock::now();
+    auto next = now + std::chrono::seconds(60);
+    std::vector<Pending> due;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.deadline <= now) {
+        for (auto s = sizes_.lower_bound({it->first, ""}); s != sizes_.end() && s->first.first == it->first;) s = sizes_.erase(s);
+        due.push_back(std::move(it->second));
+        it = pending_.erase(it);
+      } else {
+        next = std::min(next, it->second.deadline);
+        ++it;
+      }
+    }
+    if (!due.empty()) {
+      lock.unlock();
+      for (auto& p : due) p.done(std::move(p.answers));
+      lock.lock();
+      continue;
+    }
+    cv_.wait_until(lock, next);
+  }
+}
+
+}  // namespace nt
