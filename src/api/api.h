@@ -9,6 +9,7 @@
 
 #include "api/request_metrics.h"
 #include "api/live_probes.h"
+#include "api/ui_events.h"
 #include "api/resource.h"
 #include "auth/keystone.h"
 #include "policy/policy_file.h"
@@ -44,6 +45,10 @@ class Api {
   int64_t model_revision();
   // /healthz, /readyz, /metrics (api/health.cc); true when the request was one of them.
   bool serve_health(const std::vector<std::string>& segments, const HttpRequest& req, Reply& reply);
+  // /ui and /ui/events (api/ui.cc): the topology page; true when the request was one of them.
+  bool serve_ui(const std::vector<std::string>& segments, const HttpRequest& req, Reply& reply);
+  void ui_events_authenticated(const HttpRequest& req, Reply reply);
+  void open_ui_events(Reply reply);
   // GET /neutrino/v1/trace (api/trace.cc; the contract is in planner/trace.h).
   void serve_neutrino(const std::vector<std::string>& segments, const std::string& method, const Params& params,
                       const Ctx& ctx, Reply reply);
@@ -87,6 +92,7 @@ class Api {
   RequestMetrics requests_{metrics_};
   metrics::Histogram planner_seconds_{metrics::latency_buckets()};  // per committed group
   std::set<std::string, std::less<>> resources_;                 // resource label values under /v2.0
+  UiEvents ui_events_;                                           // the topology pages' change streams
   LiveProbes probes_;  // live traces waiting for the agents' answers (api/trace.cc)
   // Last member: its validation threads stop first, before what they call into.
   std::unique_ptr<auth::Authenticator> authenticator_;  // null in noauth mode

@@ -133,6 +133,7 @@ void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
       planner_.apply(*change, revision);
       watches_.publish(planner_.last_deltas());
     }
+  ui_events_.publish(revision);
   planner_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 Api::~Api() = default;
@@ -170,6 +171,7 @@ void Api::handle(HttpRequest&& req, Reply reply) {
   reply = requests_.timed(request_resource(segments, resources_), req.method, std::move(reply));
   if (auto valid = check_request_text(req, path, r.params); !valid) return reply(error_response(valid.error()));
   if (serve_health(segments, req, reply)) return;
+  if (serve_ui(segments, req, reply)) return;
   if (!segments.empty() && segments[0] == "agent") return handle_agent_channel(segments, req, std::move(reply));
   // The version list (/) is public, as Neutron's; everything else needs a Keystone token.
   if (!authenticator_ || segments.empty()) {
@@ -550,6 +552,7 @@ void Api::sweep() {
       },
       [](Result<json::value>) {});
   watches_.keepalive();
+  ui_events_.keepalive();
 }
 
 }  // namespace nt

@@ -260,6 +260,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "neutrino");
     res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->set(k, v);
     res->chunked(true);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     stream_.expires_after(options_.write_timeout);
