@@ -51,6 +51,7 @@ Result<TraceRequest> parse_trace_request(const Params& params) {
   std::set<std::string> seen;
   std::optional<std::string> dst_port;
   for (const auto& [k, v] : params) {
+    if (k.empty() && v.empty()) continue;  // "?" alone, or "&&"
     if (!seen.insert(k).second) return bad_request("The parameter " + k + " is given more than once.");
     if (k == "port") r.query.port_id = v;
     else if (k == "to") r.query.to = v;

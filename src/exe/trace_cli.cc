@@ -133,11 +133,11 @@ void print_table(const json::object& t) {
     auto host = str_or(h.if_contains("host"), "-"), what = jget::str(h, "what");
     std::cout << "  " << ++n << (n < 10 ? "  " : " ") << host << std::string(host_w - host.size() + 2, ' ') << what
               << std::string(what_w - what.size() + 2, ' ') << jget::str(h, "detail");
-    if (auto* live = h.if_contains("live"); live && live->is_string()) std::cout << "  [" << live->get_string() << "]";
+    if (auto* live = h.if_contains("live"); live && live->is_string()) std::cout << "  [" << std::string(live->get_string()) << "]";
     std::cout << "\n";
   }
   std::cout << "result: " << jget::str(t, "result");
-  if (auto* live = t.if_contains("live"); live && live->is_string()) std::cout << " (live: " << live->get_string() << ")";
+  if (auto* live = t.if_contains("live"); live && live->is_string()) std::cout << " (live: " << std::string(live->get_string()) << ")";
   std::cout << "\n";
 }
 

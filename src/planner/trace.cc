@@ -212,12 +212,13 @@ bool Tracer::intercepted(const std::string& host, const PortRow& port) {
     t_.result = served ? "intercepted" : "dropped: DHCP not served";
     return true;
   }
-  bool routed = false;
+  std::string router;
   for (const auto& [id, r] : v.routers)
     for (const auto& i : r.interfaces)
-      if (i.network_id == port.network_id && in_cidr(src_ip_, i.cidr)) routed = true;
-  if (routed)
-    hop(host, "metadata", "169.254.169.254:80 redirected in the qrouter to the agent's metadata proxy (9697)");
+      if (i.network_id == port.network_id && in_cidr(src_ip_, i.cidr)) router = id;
+  if (!router.empty())
+    hop(host, "metadata", "169.254.169.254:80 redirected in the qrouter to the agent's metadata proxy (9697)",
+        devname::qrouter_ns("", router));
   else
     hop(host, "metadata", "169.254.169.254:80 answered by the agent's metadata proxy in " +
                               devname::meta_ns("", port.network_id) + " (isolated subnet)",
