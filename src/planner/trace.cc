@@ -62,6 +62,7 @@ class Tracer {
   void external(const std::string& host, const std::string& router_id, const view::Router& r, const view::RouterPort& in);
   void via_fip(const std::string& host, const std::string& router_id, const view::Router& r, const view::FloatingIp& f);
   void via_snat(const std::string& host, const std::string& router_id, const view::RouterPort& in);
+  void snat_on_gateway(const std::string& gw_host, const std::string& router_id, const view::RouterPort& in);
   void inbound();
   void route_from(const std::string& host, const PortRow& port);
   bool intercepted(const std::string& host, const PortRow& port);
@@ -412,6 +413,11 @@ void Tracer::via_snat(const std::string& host, const std::string& router_id, con
     t_.result = "dropped: " + host + " has no l2pop entry for the router's SNAT port " + *in.sg_ip;
     return;
   }
+  snat_on_gateway(gw_host, router_id, in);
+}
+
+// On the gateway host: its role for the router and the snat namespace's translation.
+void Tracer::snat_on_gateway(const std::string& gw_host, const std::string& router_id, const view::RouterPort& in) {
   auto b = in_.bindings.find(router_id);
   std::vector<std::string> order = b != in_.bindings.end() ? b->second.hosts : std::vector<std::string>{};
   std::string active = order.empty() ? "" : order.front();
