@@ -55,17 +55,25 @@ class Page:
             raise CdpError(f"{expression}: {r['exceptionDetails'].get('exception', {}).get('description')}")
         return r["result"].get("value")
 
-    def navigate(self, url):
+    def navigate(self, url, timeout=15.0):
+        """Loads url and waits until its document is complete."""
         self.call("Page.navigate", url=url)
+        base = url.split("#")[0]
+        self.wait(f"document.readyState === 'complete' && location.href.startsWith({json.dumps(base)})", timeout,
+                  message=f"{url} to load")
 
     def wait(self, expression, timeout=10.0, message=None):
         """Polls a JS expression until it is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         value = None
         while time.monotonic() < deadline:
-            value = self.eval(expression)
-            if value:
-                return value
+            try:
+                value = self.eval(expression)
+            except CdpError as e:  # e.g. the element is not there yet
+                value = f"error: {e}"
+            else:
+                if value:
+                    return value
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout}s waiting for {message or expression}; last value {value!r}; "
                              f"page exceptions: {self.exceptions}")

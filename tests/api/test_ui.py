@@ -255,3 +255,21 @@ def test_keystone_mode_wants_a_token_for_the_events_not_the_page(new_server):
     # A token Keystone cannot be asked about: 503, as for the API.
     r = requests.get(s.url + "/ui/events", headers={"X-Auth-Token": "t" * 32}, timeout=30)
     assert r.status_code in (401, 503), r.text
+
+
+def test_the_page_asks_for_a_token_and_takes_one_from_the_fragment(new_server, browser):
+    """In keystone mode the page shows the token form (the API said 401); /ui#token=T keeps
+    T in the tab's sessionStorage, drops it from the address and sends it as X-Auth-Token
+    (this Keystone is never reached: the API answers 503, which the page shows)."""
+    s = new_server(config_text="[DEFAULT]\nauth_strategy = keystone\n[keystone_authtoken]\n"
+                               "www_authenticate_uri = http://127.0.0.1:9/\nauth_url = http://127.0.0.1:9/v3\n"
+                               "auth_type = password\nusername = neutron\npassword = x\nproject_name = service\n")
+    page = browser
+    page.navigate(s.url + "/ui")
+    page.wait("!document.getElementById('auth').hidden", message="the token form")
+    page.wait("document.getElementById('live').dataset.state === 'unauthorized'")
+    page.navigate(s.url + "/ui#token=tok-" + "x" * 20)
+    page.wait("sessionStorage.getItem('neutrino-ui-token') === 'tok-" + "x" * 20 + "'", message="the token kept")
+    assert page.eval("location.hash") == ""
+    page.wait("document.getElementById('error').textContent.includes('Keystone')", timeout=40,
+              message="the API's answer to the token")
