@@ -19,9 +19,11 @@ const std::string kNet = "bench00000-0000-4000-8000-000000000000";
 
 nt::view::HostView remote_ports_view() {
   nt::view::HostView view;
-  std::vector<std::string> flood;
-  for (int h = 1; h <= 50; ++h) flood.push_back("198.51.100." + std::to_string(h));
-  view.networks[kNet] = nt::view::Network{"vxlan", std::nullopt, 4242, 1450, nt::devname::bridge(kNet), flood};
+  view.networks[kNet] = nt::view::Network{"vxlan", std::nullopt, 4242, 1450, nt::devname::bridge(kNet)};
+  for (int h = 1; h <= 50; ++h) {
+    auto vtep = "198.51.100." + std::to_string(h);
+    view.flood[kNet + "|host" + std::to_string(h)] = nt::view::Flood{kNet, vtep};
+  }
   for (int i = 0; i < kRemotePorts; ++i) {
     char mac[18];
     std::snprintf(mac, sizeof mac, "fa:16:3e:00:%02x:%02x", i >> 8, i & 0xff);

@@ -48,7 +48,7 @@ nt::view::HostView host_view() {
   nt::view::HostView v;
   for (int n = 0; n < kNetworks; ++n) {
     auto id = "net" + std::to_string(n) + "-0000-4000-8000-000000000000";
-    v.networks[id] = nt::view::Network{"vxlan", std::nullopt, 100 + n, 1450, "brqnet" + std::to_string(n) + "-0000", {}};
+    v.networks[id] = nt::view::Network{"vxlan", std::nullopt, 100 + n, 1450, "brqnet" + std::to_string(n) + "-0000"};
   }
   std::map<std::string, std::vector<std::string>> members;
   for (int p = 0; p < kPorts; ++p) {

@@ -24,7 +24,9 @@ std::vector<std::string> bfd_peers(const view::HostView& view, const std::string
     return n != view.networks.end() && n->second.network_type == "vxlan" ? &n->second : nullptr;
   };
   auto network_hosts = [&](const std::string& network) {
-    if (const auto* n = tunnelled(network)) peers.insert(n->flood.begin(), n->flood.end());
+    if (!tunnelled(network)) return;
+    for (const auto& [id, f] : view.flood)
+      if (f.network_id == network) peers.insert(f.vtep);
   };
   for (const auto& [id, l] : view.l2pop) {
     if (l.candidates.empty() || !tunnelled(l.network_id)) continue;

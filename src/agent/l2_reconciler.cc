@@ -25,6 +25,8 @@ std::string segment_device(const view::Network& net, const L2Settings& s) {
   return "";
 }
 
+bool tunnelled(const view::Network& net) { return net.network_type == "vxlan" || net.network_type == "geneve"; }
+
 // `answer_arp`: the VXLAN device answers ARP from the host's table (`proxy`, the ARP
 // suppression of L2 population) unless a port elsewhere on the network may use addresses
 // the table cannot know (an allowed address pair's VIP that moves between ports with a
@@ -41,10 +43,12 @@ void add_network(kernel::State& want, const kernel::State& actual, const view::N
     l.vni = static_cast<uint32_t>(net.segmentation_id.value_or(0));
     l.local_ip = s.local_ip;
     l.learning = false;
-    l.proxy = type == "vxlan" && answer_arp;
+    // Off stays off: a device is not remade (its entries flushed, traffic lost) only to
+    // answer ARP again once the last such port is gone.
+    auto existing = actual.links.find(dev);
+    l.proxy = type == "vxlan" && answer_arp && (existing == actual.links.end() || existing->second.proxy);
     l.port_learning = false;
     want.links[dev] = l;
-    for (const auto& vtep : net.flood) want.fdb.insert(Fdb{dev, kFloodMac, vtep});
   } else if (type == "vlan" && !dev.empty()) {
     Link l{dev, "vlan", net.bridge, mtu, true};
     l.vni = static_cast<uint32_t>(net.segmentation_id.value_or(0));
@@ -95,12 +99,20 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
                          const std::set<std::string>& withheld) {
   kernel::State want;
   std::map<std::string_view, const view::Network*> networks;
+  // A port that may use other addresses, remote (its l2pop entry says so) or here (its
+  // portsec entry): every host of the network, the holder's included, lets ARP cross.
   std::set<std::string_view> arp_crosses;
   for (const auto& [id, remote] : view.l2pop)
     if (remote.other_addresses) arp_crosses.insert(remote.network_id);
+  for (const auto& [id, local] : view.portsec)
+    if (!local.port_security_enabled || !local.allowed_address_pairs.empty()) arp_crosses.insert(local.network_id);
   for (const auto& [id, net] : view.networks)
     if (!s.unsupported_types.count(net.network_type))
       networks[id] = &net, add_network(want, actual, net, s, !arp_crosses.count(id));
+  // Broadcasts go to every other host's VTEP on the network (hosts sharing one: one entry).
+  for (const auto& [id, f] : view.flood)
+    if (auto net = networks.find(f.network_id); net != networks.end() && tunnelled(*net->second))
+      want.fdb.insert(Fdb{segment_device(*net->second, s), kFloodMac, f.vtep});
   // A tap on its network's bridge. Taps appear when Nova plugs them; an absent tap is not
   // an error, just not yet.
   auto plug = [&](const std::string& network, const std::string& device) {

@@ -140,6 +140,8 @@ bool L3Runner::SgInputs::same_as(const HostView& v) const {
 size_t L3Runner::sync_sg_table(const std::string& name, const NftTable& want, const kernel::State& host) {
   auto actual = host.nft.find(name);
   auto known = sg_tables_.find(name);
+  // Only on the first pass: the listing is what the table held then, not after later passes.
+  auto listed = sg_listed_digest_.extract(name);
   using kernel::Op;
   if (want.empty()) {
     sg_tables_.erase(name);
@@ -153,7 +155,7 @@ size_t L3Runner::sync_sg_table(const std::string& name, const NftTable& want, co
   parts.chains[digest_chain] = "";
   bool ours = known != sg_tables_.end() && actual != host.nft.end() && actual->second == known->second.tag;
   if (ours && known->second.parts == parts) return 0;
-  if (!ours && known == sg_tables_.end() && actual != host.nft.end() && sg_listed_digest_[name] == digest_chain) {
+  if (!ours && known == sg_tables_.end() && actual != host.nft.end() && !listed.empty() && listed.mapped() == digest_chain) {
     sg_tables_[name] = SgTable{actual->second, std::move(parts)};
     return 0;
   }

@@ -10,7 +10,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::pair<Kind, std::string_view>, 12> kKinds{{{Kind::network, "network"},
+constexpr std::array<std::pair<Kind, std::string_view>, 13> kKinds{{{Kind::network, "network"},
                                                                    {Kind::port, "port"},
                                                                    {Kind::l2pop, "l2pop"},
                                                                    {Kind::router, "router"},
@@ -21,7 +21,8 @@ constexpr std::array<std::pair<Kind, std::string_view>, 12> kKinds{{{Kind::netwo
                                                                    {Kind::portsec, "portsec"},
                                                                    {Kind::secgroup, "secgroup"},
                                                                    {Kind::sgmembers, "sgmembers"},
-                                                                   {Kind::addrgroup, "addrgroup"}}};
+                                                                   {Kind::addrgroup, "addrgroup"},
+                                                                   {Kind::flood, "flood"}}};
 
 // The decoder, generic over the described structs: every member must be there with its
 // type (null for an absent optional); members it does not know are skipped. Boost.JSON's
@@ -110,7 +111,7 @@ std::optional<ArpId> ArpId::parse(std::string_view id) {
 
 bool HostView::empty() const {
   return networks.empty() && ports.empty() && l2pop.empty() && routers.empty() && arp.empty() && snat.empty() && fips.empty() && dhcp.empty() &&
-         portsec.empty() && secgroups.empty() && sgmembers.empty() && addrgroups.empty();
+         portsec.empty() && secgroups.empty() && sgmembers.empty() && addrgroups.empty() && flood.empty();
 }
 
 Status put(HostView& view, std::string_view kind, const std::string& id, const json::value& obj) {
@@ -131,6 +132,9 @@ Status put(HostView& view, std::string_view kind, const std::string& id, const j
     case Kind::secgroup: return decode_into(view.secgroups, kind, id, obj);
     case Kind::sgmembers: return decode_into(view.sgmembers, kind, id, obj);
     case Kind::addrgroup: return decode_into(view.addrgroups, kind, id, obj);
+    case Kind::flood:
+      if (!ArpId::parse(id)) return fail(Errc::invalid_argument, "", "host view entry flood '" + id + "': not <network>|<host>");
+      return decode_into(view.flood, kind, id, obj);
   }
   return {};
 }
@@ -151,6 +155,7 @@ void erase(HostView& view, std::string_view kind, const std::string& id) {
     case Kind::secgroup: view.secgroups.erase(id); break;
     case Kind::sgmembers: view.sgmembers.erase(id); break;
     case Kind::addrgroup: view.addrgroups.erase(id); break;
+    case Kind::flood: view.flood.erase(id); break;
   }
 }
 
@@ -168,6 +173,7 @@ std::vector<std::tuple<Kind, std::string, json::object>> entries(const HostView&
   list(out, Kind::secgroup, view.secgroups);
   list(out, Kind::sgmembers, view.sgmembers);
   list(out, Kind::addrgroup, view.addrgroups);
+  list(out, Kind::flood, view.flood);
   return out;
 }
 

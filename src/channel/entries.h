@@ -23,24 +23,32 @@ namespace nt::view {
 
 // The version of the watch stream's format; the stream's first line says it.
 // 3: dhcp entries; 4: portsec, secgroup, sgmembers; 5: addrgroup; 6: l2pop candidates, snat gateways;
-// 7: l2pop other_addresses
-inline constexpr int kProtocolVersion = 7;
+// 7: l2pop other_addresses; 8: flood entries (no flood list in network entries)
+inline constexpr int kProtocolVersion = 8;
 
-enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers, addrgroup };
+enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers, addrgroup, flood };
 std::string_view kind_name(Kind kind);
 std::optional<Kind> parse_kind(std::string_view name);
 
-// A network the host has a port on: its segment, bridge and the VTEPs to flood to.
+// A network the host has a port on: its segment and bridge.
 struct Network {
   std::string network_type;
   std::optional<std::string> physical_network;
   std::optional<int64_t> segmentation_id;
   int64_t mtu = 1500;
   std::string bridge;
-  std::vector<std::string> flood;
   bool operator==(const Network&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(Network, (), (network_type, physical_network, segmentation_id, mtu, bridge, flood))
+BOOST_DESCRIBE_STRUCT(Network, (), (network_type, physical_network, segmentation_id, mtu, bridge))
+
+// Another host on one of the host's networks: a VTEP to flood the network's broadcasts to.
+// One entry per (network, other host), id "<network>|<host>": a host joining a network is
+// one entry for each host already there (and theirs for it), never everyone's whole list.
+struct Flood {
+  std::string network_id, vtep;
+  bool operator==(const Flood&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Flood, (), (network_id, vtep))
 
 // A port bound to the host: its tap. `vm`: an instance's port (owner not network:*), which
 // the host plugs only once its security (portsec entry) is in place.
@@ -279,6 +287,7 @@ struct HostView {
   std::map<std::string, SecurityGroup> secgroups;   // by group
   std::map<std::string, GroupMembers> sgmembers;    // by (remote) group
   std::map<std::string, AddressGroup> addrgroups;   // by address group
+  std::map<std::string, Flood> flood;               // by "<network>|<host>"
   bool operator==(const HostView&) const = default;
   bool empty() const;
 };

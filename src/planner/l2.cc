@@ -77,50 +77,29 @@ const std::set<std::string>* L2Node::ports_on_network(const std::string& network
   return it == ports_by_network_.end() ? nullptr : &it->second;
 }
 
-// The (host, VTEP) pairs of a network, in host order; cached while a refresh or rebuild
-// asks for the same list once per host of the network.
-const L2Node::Flood& L2Node::flood(const std::string& network) const {
-  if (cache_mode_ != CacheMode::off)
-    if (auto it = flood_cache_.find(network); it != flood_cache_.end()) return it->second;
-  Flood f;
-  std::set<std::string_view> seen;
-  if (auto members = network_hosts_.find(network); members != network_hosts_.end())
-    for (const auto& [other, count] : members->second) {
-      auto h = in_.hosts.find(other);
-      if (h == in_.hosts.end() || h->second.local_ip.empty()) continue;
-      std::string_view vtep = h->second.local_ip;  // stable: hosts do not change during a refresh
-      if (!seen.insert(vtep).second) f.shared = true;
-      f.vteps.emplace_back(&other, vtep);
-    }
-  if (cache_mode_ == CacheMode::filling) return flood_cache_[network] = std::move(f);
-  thread_local Flood scratch;  // frozen (a rebuild's threads) or off: not cached
-  scratch = std::move(f);
-  return scratch;
+json::object L2Node::network_json(const NetworkRow& n) const {
+  return view::encode(view::Network{n.network_type, n.physical_network, n.segmentation_id, n.mtu, devname::bridge(n.id)});
 }
 
-std::vector<std::string> L2Node::flood_list(const std::string& host, const std::string& network) const {
-  const auto& f = flood(network);
-  std::vector<std::string> vteps;
-  vteps.reserve(f.vteps.size());
-  std::set<std::string_view> seen;
-  for (const auto& [other, vtep] : f.vteps) {
-    if (*other == host) continue;
-    if (!f.shared || seen.insert(vtep).second) vteps.emplace_back(vtep);
-  }
-  return vteps;
-}
-
-json::object L2Node::network_json(const std::string& host, const NetworkRow& n) const {
-  return view::encode(view::Network{n.network_type, n.physical_network, n.segmentation_id, n.mtu, devname::bridge(n.id),
-                                    flood_list(host, n.id)});
+// "<network>|<other host>" on `host`: both on the network, the other with a VTEP.
+std::optional<json::object> L2Node::flood_entry(const std::string& host, const std::string& id) const {
+  auto parsed = view::ArpId::parse(id);
+  if (!parsed) return std::nullopt;
+  const auto& [network, other] = *parsed;
+  if (other == host || !in_.networks.count(network) || !host_on_network(host, network) || !host_on_network(other, network))
+    return std::nullopt;
+  auto h = in_.hosts.find(other);
+  if (h == in_.hosts.end() || h->second.local_ip.empty()) return std::nullopt;
+  return view::encode(view::Flood{network, h->second.local_ip});
 }
 
 std::optional<json::object> L2Node::entry(const std::string& host, Kind kind, const std::string& id) const {
   if (kind == Kind::network) {
     auto net = in_.networks.find(id);
     if (net == in_.networks.end() || !host_on_network(host, id)) return std::nullopt;
-    return network_json(host, net->second);
+    return network_json(net->second);
   }
+  if (kind == Kind::flood) return flood_entry(host, id);
   auto it = bound_.find(id);
   if (it == bound_.end()) return std::nullopt;
   const auto& p = it->second;
@@ -146,7 +125,11 @@ void L2Node::recompute(const std::string& host, WireView& out) const {
     out[key(Kind::port, id)] = port_json(id, p, net->second);
   }
   for (const auto& net_id : networks) {
-    out[key(Kind::network, net_id)] = network_json(host, in_.networks.at(net_id));
+    out[key(Kind::network, net_id)] = network_json(in_.networks.at(net_id));
+    for (const auto& other : hosts_of_network(net_id)) {
+      auto id = net_id + "|" + other;
+      if (auto e = flood_entry(host, id)) out[key(Kind::flood, id)] = std::move(*e);
+    }
     for (const auto& id : ports_by_network_.at(net_id)) {
       const auto& p = bound_.at(id);
       auto h = in_.hosts.find(p.bound_host());
@@ -177,16 +160,25 @@ void L2Node::index(const std::string& id, const PortRow& port, int delta) {
   }
 }
 
-void L2Node::add_network_keys(Keys& keys, const std::string& host, const std::string& network) const {
+// `others`: every host on the network before or after the change (some may have left with it).
+void L2Node::add_network_keys(Keys& keys, const std::string& host, const std::string& network,
+                              const std::set<std::string>& others) const {
   auto& mine = keys[host];
   mine.insert(key(Kind::network, network));
   if (auto ports = ports_by_network_.find(network); ports != ports_by_network_.end())
     for (const auto& id : ports->second) mine.insert(key(Kind::l2pop, id));
+  // Its VTEP in the others' flood entries, theirs in its own: one entry each way per host.
+  for (const auto& other : others) {
+    if (other == host) continue;
+    keys[host].insert(key(Kind::flood, network + "|" + other));
+    keys[other].insert(key(Kind::flood, network + "|" + host));
+  }
 }
 
 Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   ++stats.changes;
   std::set<std::string> nets, homes, hosts;
+  std::map<std::string, std::set<std::string>> members;  // network -> its hosts before and after
   auto old = bound_.find(id);
   auto add_homes = [&](const PortRow& p) {
     for (auto& h : planner::homes(p)) homes.insert(std::move(h));
@@ -197,10 +189,10 @@ Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   std::map<std::pair<std::string, std::string>, bool> member_before;
   for (const auto& h : homes)
     for (const auto& n : nets) member_before[{h, n}] = host_on_network(h, n);
-  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
+  for (const auto& n : nets) members[n] = hosts_of_network(n);
   if (old != bound_.end()) index(id, old->second, -1), bound_.erase(old);
   if (bound) bound_[id] = *port, index(id, *port, +1);
-  for (const auto& n : nets) hosts.merge(hosts_of_network(n));
+  for (const auto& n : nets) members[n].merge(hosts_of_network(n)), hosts.insert(members[n].begin(), members[n].end());
   hosts.insert(homes.begin(), homes.end());
   Keys keys;
   for (const auto& h : hosts) {
@@ -211,7 +203,7 @@ Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   }
   // A host joining or leaving a network gains or loses all of that network's entries.
   for (const auto& [hn, was] : member_before)
-    if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second);
+    if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second, members[hn.second]);
   for (const auto& [h, ks] : keys) stats.keys += ks.size();
   return keys;
 }
@@ -220,11 +212,20 @@ Keys L2Node::network_changed(const std::string& network) {
   ++stats.changes;
   Keys keys;
   auto ports = ports_by_network_.find(network);
-  for (const auto& h : hosts_of_network(network)) {
+  auto hosts = hosts_of_network(network);
+  // Flood entries depend on the network only by its existence: re-derived when it comes or goes.
+  bool exists = in_.networks.count(network) > 0;
+  bool came_or_went = exists != (known_networks_.count(network) > 0);
+  if (exists) known_networks_.insert(network);
+  else known_networks_.erase(network);
+  for (const auto& h : hosts) {
     auto& mine = keys[h];
     mine.insert(key(Kind::network, network));
     if (ports != ports_by_network_.end())
       for (const auto& id : ports->second) mine.insert(key(Kind::port, id)), mine.insert(key(Kind::l2pop, id));
+    if (came_or_went)
+      for (const auto& other : hosts)
+        if (other != h) mine.insert(key(Kind::flood, network + "|" + other));
     stats.keys += mine.size();
   }
   return keys;
@@ -240,22 +241,12 @@ Keys L2Node::host_changed(const std::string& host) {
   for (const auto& [net, ids] : mine_by_net)
     for (const auto& h : hosts_of_network(net)) {
       auto& theirs = keys[h];
-      theirs.insert(key(Kind::network, net));
+      theirs.insert(key(Kind::flood, net + "|" + host));
       for (const auto& id : ids) theirs.insert(key(Kind::l2pop, id));
     }
   keys[host];  // touched, even if nothing of its own view depends on its record
   for (const auto& [h, ks] : keys) stats.keys += ks.size();
   return keys;
-}
-
-void L2Node::begin_refresh() {
-  cache_mode_ = CacheMode::filling;
-  flood_cache_.clear();
-}
-
-void L2Node::end_refresh() {
-  cache_mode_ = CacheMode::off;
-  flood_cache_.clear();
 }
 
 void L2Node::clear() {
@@ -270,6 +261,8 @@ void L2Node::load(const std::string& id, const PortRow& port) {
 }
 
 void L2Node::prepare() {
+  known_networks_.clear();
+  for (const auto& [id, net] : in_.networks) known_networks_.insert(id);
   // Every binding's l2pop entry once, grouped by network; the host views share them.
   l2pop_by_network_.clear();
   for (const auto& [id, p] : bound_) {
@@ -278,11 +271,15 @@ void L2Node::prepare() {
     l2pop_by_network_[p.network_id].push_back(
         SharedL2pop{&id, &h->first, std::make_shared<const json::object>(l2pop_json(p, h->second))});
   }
-  // Every network's flood list once; the rebuild's threads only read them.
-  cache_mode_ = CacheMode::filling;
-  flood_cache_.clear();
-  for (const auto& [net, hosts] : network_hosts_) flood(net);
-  cache_mode_ = CacheMode::frozen;
+  // Every (network, host) flood entry once; the host views share them.
+  flood_by_network_.clear();
+  for (const auto& [net, hosts] : network_hosts_) {
+    if (!in_.networks.count(net)) continue;
+    for (const auto& [host, count] : hosts)
+      if (auto h = in_.hosts.find(host); h != in_.hosts.end() && !h->second.local_ip.empty())
+        flood_by_network_[net].push_back(
+            SharedFlood{&h->first, std::make_shared<const json::object>(view::encode(view::Flood{net, h->second.local_ip}))});
+  }
 }
 
 void L2Node::build(const std::string& host, SharedView& out) const {
@@ -295,6 +292,9 @@ void L2Node::build(const std::string& host, SharedView& out) const {
     auto e = entry(host, Kind::network, net);
     if (!e) continue;
     out.emplace(key(Kind::network, net), std::make_shared<const json::object>(std::move(*e)));
+    if (auto items = flood_by_network_.find(net); items != flood_by_network_.end())
+      for (const auto& item : items->second)
+        if (*item.host != host) out.emplace(key(Kind::flood, net + "|" + *item.host), item.entry);
     if (auto items = l2pop_by_network_.find(net); items != l2pop_by_network_.end())
       for (const auto& item : items->second)
         if (*item.host != host) remote.push_back(&item);
@@ -307,7 +307,7 @@ void L2Node::build(const std::string& host, SharedView& out) const {
 
 void L2Node::finish() {
   l2pop_by_network_.clear();
-  end_refresh();
+  flood_by_network_.clear();
 }
 
 }  // namespace nt::planner

@@ -2,7 +2,8 @@
 // bindings as L2 sees them: instance ports where they are bound, a router's sg- and qg-
 // ports on its active gateway host (the snat node says where), and each router interface
 // once per DVR host of the router (the dvr node binds those, as "<port>@<host>").
-//  - network: on every host with a binding on it; flood list = the other hosts' VTEPs;
+//  - network: on every host with a binding on it;
+//  - flood: per network and other host on it, that host's VTEP ("<network>|<host>");
 //  - port: a binding on the host (its tap);
 //  - l2pop: every other binding on the host's networks, behind its host's VTEP (never a
 //    router interface: that MAC is on every host of the router).
@@ -37,15 +38,12 @@ class L2Node {
   void recompute(const std::string& host, WireView& out) const;
 
   // Bulk (the server's boot): bind without computing keys, then prepare() the shared
-  // l2pop entries and flood lists once; build() may then run on many threads.
+  // l2pop and flood entries once; build() may then run on many threads.
   void clear();  // forgets every binding
   void load(const std::string& id, const PortRow& port);
   void prepare();
   void build(const std::string& host, SharedView& out) const;
   void finish();
-
-  void begin_refresh();  // caches flood lists until end_refresh()
-  void end_refresh();
 
   std::set<std::string> hosts() const;  // with a binding
   bool host_on_network(const std::string& host, const std::string& network) const;
@@ -55,16 +53,12 @@ class L2Node {
   mutable NodeStats stats;  // counted on the engine's (single) thread only
 
  private:
-  struct Flood {
-    std::vector<std::pair<const std::string*, std::string_view>> vteps;  // (host, VTEP) in host order
-    bool shared = false;                                                   // some hosts share a VTEP
-  };
-  const Flood& flood(const std::string& network) const;
-  std::vector<std::string> flood_list(const std::string& host, const std::string& network) const;
   std::set<std::string> hosts_of_network(const std::string& network) const;
   void index(const std::string& id, const PortRow& port, int delta);
-  void add_network_keys(Keys& keys, const std::string& host, const std::string& network) const;
-  boost::json::object network_json(const std::string& host, const NetworkRow& net) const;
+  void add_network_keys(Keys& keys, const std::string& host, const std::string& network,
+                        const std::set<std::string>& others) const;
+  boost::json::object network_json(const NetworkRow& net) const;
+  std::optional<boost::json::object> flood_entry(const std::string& host, const std::string& id) const;
   boost::json::object l2pop_json(const PortRow& p, const HostRow& host) const;
 
   const Inputs& in_;
@@ -73,14 +67,18 @@ class L2Node {
   std::map<std::string, std::set<std::string>> ports_by_host_;        // host -> bindings there
   std::map<std::string, std::map<std::string, int>> host_networks_;   // host -> network -> bindings
   std::map<std::string, std::map<std::string, int>> network_hosts_;   // network -> host -> bindings
-  CacheMode cache_mode_ = CacheMode::off;
-  mutable std::map<std::string, Flood> flood_cache_;
+  std::set<std::string> known_networks_;                              // networks that exist, as last seen
   struct SharedL2pop {
     const std::string* id;
     const std::string* host;  // where the port is bound
     ViewEntry entry;
   };
   std::map<std::string, std::vector<SharedL2pop>> l2pop_by_network_;  // bulk only
+  struct SharedFlood {
+    const std::string* host;  // the host whose VTEP it is
+    ViewEntry entry;
+  };
+  std::map<std::string, std::vector<SharedFlood>> flood_by_network_;  // bulk only
 };
 
 }  // namespace nt::planner

@@ -70,7 +70,8 @@ planner::NodeStats& Planner::owner_stats(Kind kind) {
   switch (kind) {
     case Kind::network:
     case Kind::port:
-    case Kind::l2pop: return l2_.stats;
+    case Kind::l2pop:
+    case Kind::flood: return l2_.stats;
     case Kind::router:
     case Kind::arp: return dvr_.stats;
     case Kind::snat: return snat_.stats;
@@ -88,7 +89,8 @@ std::optional<json::object> Planner::build_entry(const std::string& host, Kind k
   switch (kind) {
     case Kind::network:
     case Kind::port:
-    case Kind::l2pop: return l2_.entry(host, kind, id);
+    case Kind::l2pop:
+    case Kind::flood: return l2_.entry(host, kind, id);
     case Kind::router:
     case Kind::arp: return dvr_.entry(host, kind, id);
     case Kind::snat: return snat_.entry(host, id);
@@ -225,11 +227,10 @@ Planner::Keys Planner::l3_changed(const Change& c) {
 void Planner::refresh(const Keys& keys, int64_t revision) {
   touched_.clear();
   deltas_.clear();
-  l2_.begin_refresh();
   dvr_.begin_refresh();
   struct EndRefresh {
     Planner* p;
-    ~EndRefresh() { p->l2_.end_refresh(), p->dvr_.end_refresh(); }
+    ~EndRefresh() { p->dvr_.end_refresh(); }
   } end{this};
   std::map<std::string, ViewEntry> l2pop;  // one object per port for every host that gets it
   for (const auto& [host, wanted] : keys) {

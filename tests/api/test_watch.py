@@ -53,12 +53,15 @@ def test_snapshot_deltas_and_resume(server, admin):
     snapshot = w.until(lambda m: m["op"] == "synced")
     assert pa["id"] in puts(snapshot, "port")
     assert puts(snapshot, "port")[pa["id"]]["mac_address"] == pa["mac_address"]
-    assert puts(snapshot, "network")[net["id"]]["flood"] == []
+    assert net["id"] in puts(snapshot, "network")
+    assert puts(snapshot, "flood") == {}
     rev = snapshot[-1]["rev"]
 
     # A port on the other host: host a learns it (l2pop) and floods to b's VTEP.
     pb = admin.port(net["id"], **{"binding:host_id": b})
-    lines = w.until(lambda m: m.get("kind") == "network" and m["obj"]["flood"] == ["192.0.2.102"])
+    lines = w.until(lambda m: m.get("kind") == "flood" and m["op"] == "put")
+    assert puts(lines, "flood") == {f"{net['id']}|{b}": {"network_id": net["id"], "vtep": "192.0.2.102"}}
+    lines += w.until(lambda m: m.get("kind") == "l2pop" and m["id"] == pb["id"]) if pb["id"] not in puts(lines, "l2pop") else []
     l2pop = puts(lines, "l2pop")
     assert l2pop[pb["id"]]["vtep"] == "192.0.2.102"
     assert l2pop[pb["id"]]["mac_address"] == pb["mac_address"]

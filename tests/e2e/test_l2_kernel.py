@@ -35,7 +35,10 @@ def view_lines(host, with_remote=True, with_network=True):
     if with_network:
         lines.append({"rev": 1, "op": "put", "kind": "network", "id": NET, "obj": {
             "network_type": "vxlan", "physical_network": None, "segmentation_id": 4242, "mtu": 1450,
-            "bridge": BRIDGE, "flood": [VTEP[other]] if with_remote else []}})
+            "bridge": BRIDGE}})
+        if with_remote:
+            lines.append({"rev": 1, "op": "put", "kind": "flood", "id": NET + "|" + other, "obj": {
+                "network_id": NET, "vtep": VTEP[other]}})
         lines.append({"rev": 1, "op": "put", "kind": "port", "id": pid, "obj": {
             "network_id": NET, "mac_address": mac, "fixed_ips": [ip], "device": "tap" + pid[:11], "admin_state_up": True, "mtu": 1450,
             "vm": False}})  # plain L2 ports: --once runs no security pass

@@ -17,7 +17,8 @@ constexpr const char* kGw3 = "192.0.2.23";
 // A compute's view: a VM on net1, the router's sg- port behind gw1 (gw2, gw3 standby).
 view::HostView compute_view() {
   view::HostView v;
-  v.networks["net1"] = view::Network{"vxlan", std::nullopt, 100, 1450, "brqnet1", {kGw1, kGw2, kGw3}};
+  v.networks["net1"] = view::Network{"vxlan", std::nullopt, 100, 1450, "brqnet1"};
+  for (const auto* gw : {kGw1, kGw2, kGw3}) v.flood[std::string("net1|") + gw] = view::Flood{"net1", gw};
   v.ports["vm1"] = view::Port{"net1", "fa:16:3e:00:00:01", {"10.0.0.5"}, "tapvm1", true, 1450, true};
   v.l2pop["sg1"] = view::L2pop{"net1", "fa:16:3e:00:00:99", {"10.0.0.3"}, kGw1, {kGw1, kGw2, kGw3}};
   return v;
@@ -26,7 +27,8 @@ view::HostView compute_view() {
 // A gateway host's view of the same router: its snat entry and (standby) the sg- port's l2pop.
 view::HostView gateway_view(const std::string& bound_vtep) {
   view::HostView v;
-  v.networks["net1"] = view::Network{"vxlan", std::nullopt, 100, 1450, "brqnet1", {kCmp}};
+  v.networks["net1"] = view::Network{"vxlan", std::nullopt, 100, 1450, "brqnet1"};
+  v.flood["net1|cmp"] = view::Flood{"net1", kCmp};
   view::Snat sn;
   sn.active = bound_vtep == kGw2;
   sn.gateways = {kGw1, kGw2, kGw3};

@@ -16,14 +16,15 @@ namespace {
 const std::string kNet = "1234567890ab-net";
 const std::string kBridge = devname::bridge(kNet);
 
-view::Network network(const std::string& type = "vxlan", std::vector<std::string> flood = {"192.0.2.2"}) {
+view::Network network(const std::string& type = "vxlan") {
   return {type, type == "vxlan" ? std::nullopt : std::optional<std::string>("physnet1"),
-          type == "flat" ? std::nullopt : std::optional<int64_t>(123), 1450, kBridge, std::move(flood)};
+          type == "flat" ? std::nullopt : std::optional<int64_t>(123), 1450, kBridge};
 }
 
 HostView view_with_remote_port() {
   HostView v;
   v.networks[kNet] = network();
+  v.flood[kNet + "|h2"] = view::Flood{kNet, "192.0.2.2"};
   v.ports["p1"] = view::Port{kNet, "fa:16:3e:00:00:01", {}, devname::tap("p1"), true, 1450};  // "tapp1"
   v.l2pop["p2"] = view::L2pop{kNet, "fa:16:3e:00:00:02", {"10.0.0.2"}, "192.0.2.2"};
   return v;
@@ -59,7 +60,7 @@ TEST(L2Reconciler, BuildsBridgeVxlanAndL2pop) {
 }
 
 // A remote port with allowed address pairs: ARP on its network crosses the tunnels (the
-// VXLAN device is remade without proxy: the kernel cannot change the flag), and back.
+// VXLAN device is remade without proxy: the kernel cannot change the flag).
 TEST(L2Reconciler, ARemotePortWithOtherAddressesLetsArpCrossTheTunnels) {
   FakeKernel k;
   auto v = view_with_remote_port();
@@ -76,7 +77,23 @@ TEST(L2Reconciler, ARemotePortWithOtherAddressesLetsArpCrossTheTunnels) {
   EXPECT_TRUE(plan_l2(v, *actual, settings()).empty());
   v.l2pop["p2"].other_addresses = false;
   ASSERT_TRUE(reconcile(k, v));
-  EXPECT_TRUE(k.state().links.at("vxlan-123").proxy);
+  EXPECT_FALSE(k.state().links.at("vxlan-123").proxy) << "off stays off: the device is not remade";
+}
+
+// The holder's own host too: its replies must not be swallowed by its own VXLAN device.
+// Once off, ARP suppression is not turned back on (that would remake the device).
+TEST(L2Reconciler, ALocalPortWithOtherAddressesLetsArpCrossAndItStaysSo) {
+  FakeKernel k;
+  auto v = view_with_remote_port();
+  v.portsec["p1"] = view::PortSecurity{kNet, "tapp1", "fa:16:3e:00:00:01", {"10.0.0.1"}, true, {}, {{"10.0.0.200", std::nullopt}}};
+  ASSERT_TRUE(reconcile(k, v));
+  EXPECT_FALSE(k.state().links.at("vxlan-123").proxy);
+  v.portsec["p1"].allowed_address_pairs.clear();
+  auto actual = k.read();
+  EXPECT_TRUE(plan_l2(v, *actual, settings()).empty()) << "not remade to answer ARP again";
+  EXPECT_TRUE(reconcile(k, HostView{}));
+  ASSERT_TRUE(reconcile(k, v));
+  EXPECT_TRUE(k.state().links.at("vxlan-123").proxy) << "a new device answers ARP";
 }
 
 TEST(L2Reconciler, IPv6NeighboursOnlyWhereTheHostHasIPv6) {
@@ -116,7 +133,7 @@ TEST(L2Reconciler, RemovedRemotePortTakesItsEntries) {
   ASSERT_TRUE(reconcile(k, view_with_remote_port()));
   auto v = view_with_remote_port();
   v.l2pop.erase("p2");
-  v.networks[kNet] = network("vxlan", {});
+  v.flood.clear();  // the other host left the network
   ASSERT_TRUE(reconcile(k, v));
   EXPECT_TRUE(k.state().fdb.empty());
   EXPECT_TRUE(k.state().neighbours.empty());
@@ -169,7 +186,7 @@ TEST(L2Reconciler, FlatNetworksBridgeTheMappedInterface) {
   FakeKernel k;
   k.state().links["eth1"] = Link{"eth1", "dummy", "", 1500, false};
   HostView v;
-  v.networks[kNet] = network("flat", {});
+  v.networks[kNet] = network("flat");
   ASSERT_TRUE(reconcile(k, v));
   EXPECT_EQ(k.state().links.at("eth1").master, kBridge);
   EXPECT_TRUE(k.state().links.at("eth1").up);
@@ -178,7 +195,7 @@ TEST(L2Reconciler, FlatNetworksBridgeTheMappedInterface) {
 TEST(L2Reconciler, MissingKernelFeatureIsAClearError) {
   FakeKernel k({"bridge", "vxlan", "tap"});  // built without 8021q
   HostView v;
-  v.networks[kNet] = network("vlan", {});
+  v.networks[kNet] = network("vlan");
   auto r = reconcile(k, v);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_implemented);
@@ -190,7 +207,7 @@ TEST(L2Reconciler, VlanNetworksGetASubinterfaceOfTheMappedInterface) {
   FakeKernel k({"bridge", "vxlan", "vlan", "tap", "dummy"});
   k.state().links["eth1"] = Link{"eth1", "dummy", "", 1500, true};
   HostView v;
-  v.networks[kNet] = network("vlan", {});
+  v.networks[kNet] = network("vlan");
   ASSERT_TRUE(reconcile(k, v));
   const auto& vlan = k.state().links.at("eth1.123");
   EXPECT_EQ(vlan.kind, "vlan");
@@ -210,7 +227,7 @@ TEST(L2Reconciler, VlanNetworksGetASubinterfaceOfTheMappedInterface) {
 TEST(L2Reconciler, UnsupportedNetworkTypesDoNotHoldUpTheOthers) {
   FakeKernel k({"bridge", "vxlan", "tap"});  // no 8021q
   auto v = view_with_remote_port();
-  v.networks["vlan-net-000000"] = network("vlan", {});
+  v.networks["vlan-net-000000"] = network("vlan");
   auto s = settings();
   s.unsupported_types["vlan"] = "this kernel has no vlan link type (module 8021q)";
   ASSERT_TRUE(reconcile(k, v, s));

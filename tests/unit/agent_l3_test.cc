@@ -42,7 +42,7 @@ HostView router_view(bool with_fip, bool both_interfaces) {
   r.enable_snat = true;
   r.dvr_mac = "fa:16:3f:00:00:01";
   v.routers["r1"] = r;
-  v.networks["neta00000000"] = view::Network{"vxlan", std::nullopt, 1010, 1450, devname::bridge("neta00000000"), {}};
+  v.networks["neta00000000"] = view::Network{"vxlan", std::nullopt, 1010, 1450, devname::bridge("neta00000000")};
   return v;
 }
 

@@ -19,7 +19,7 @@ view::Dhcp vm(const std::string& tap, const std::string& ip, bool served) {
 
 HostView view_with_two_vms() {
   HostView v;
-  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1", {}};
+  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1"};
   v.dhcp["p1"] = vm("tapp1", "10.0.0.5", true);
   v.dhcp["p2"] = vm("tapp2", "10.0.0.6", true);
   return v;
@@ -101,7 +101,7 @@ TEST(MetadataPlan, GarbageEntriesFromTheServerAreNotBuilt) {
   EXPECT_TRUE(bad([](view::Dhcp& d) { d.server_mac = "not-a-mac"; }));
   EXPECT_FALSE(usable_dhcp_entry("p\"1", good));
   HostView v;
-  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1", {}};
+  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1"};
   v.dhcp["p1"] = good;
   v.dhcp["p1"].addresses.push_back("10.0.0.9\" drop");
   L3Desired out;

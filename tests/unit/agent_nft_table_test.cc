@@ -87,7 +87,7 @@ view::SecurityGroupRule tcp_rule(const std::string& id, int port, std::optional<
 
 view::HostView two_ports() {
   view::HostView v;
-  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1", {}};
+  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1"};
   v.portsec["port-a"] = view::PortSecurity{"net-1", "tapport-a", "fa:16:3e:00:00:0a", {"10.0.0.10"}, true, {"g-1"}, {}};
   v.portsec["port-b"] = view::PortSecurity{"net-1", "tapport-b", "fa:16:3e:00:00:0b", {"10.0.0.11"}, true, {"g-1"}, {}};
   v.secgroups["g-1"] = view::SecurityGroup{true, {tcp_rule("r1", 22, "g-1")}};
@@ -159,6 +159,34 @@ TEST(SecurityPass, AFailedEditIsFollowedByAWholeReplacement) {
   EXPECT_EQ(pass(host, l3, view), 1u);
   EXPECT_EQ(log.back().kind, kernel::Op::put_nft);
   EXPECT_EQ(pass(host, l3, view), 0u);
+}
+
+// The listing a restarted agent read once is what the table held then: after an edit and a
+// failed edit, a view back at the first version must not adopt the table (it holds the edit).
+TEST(SecurityPass, AStartupListingIsNeverUsedAfterTheFirstPass) {
+  kernel::FakeHost host;
+  auto& log = host.kernel("").nft_log;
+  auto v1 = two_ports();
+  {
+    L3Runner first("h1-", host, false);
+    pass(host, first, v1);
+  }
+  L3Runner l3("h1-", host, false);
+  EXPECT_EQ(pass(host, l3, v1), 0u);  // adopted
+  auto v2 = v1;
+  v2.secgroups["g-1"].rules.push_back(tcp_rule("r2", 80));
+  EXPECT_EQ(pass(host, l3, v2), 1u);
+  auto v3 = v2;
+  v3.secgroups["g-1"].rules.push_back(tcp_rule("r3", 443));
+  host.kernel("").fail_after(0);
+  pass(host, l3, v3);
+  host.kernel("").fail_after(1000000);
+  ASSERT_TRUE(l3.take_failed());
+  auto before = log.size();
+  EXPECT_EQ(pass(host, l3, v1), 1u);  // the kernel holds v2: replaced whole, not adopted
+  ASSERT_EQ(log.size(), before + 1);
+  EXPECT_EQ(log.back().kind, kernel::Op::put_nft);
+  EXPECT_EQ(log.back().nft_body.find("th dport 80 "), std::string::npos);
 }
 
 // ---- The real nftables (root): edited step by step == created whole. ----
@@ -245,8 +273,8 @@ TEST(SecurityPassOnTheKernel, TablesEditedStepByStepHoldWhatTablesCreatedWholeHo
   ASSERT_EQ(run("ip netns add " + edited + " && ip netns add " + whole), "");
   std::mt19937 rng(14);
   view::HostView v;
-  v.networks["net-0"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-0", {}};
-  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 8, 1450, "brqnet-1", {}};
+  v.networks["net-0"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-0"};
+  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 8, 1450, "brqnet-1"};
   for (int g = 0; g < 3; ++g) v.secgroups["g-" + std::to_string(g)] = view::SecurityGroup{true, {}};
   SgNumbers numbers;
   SecurityPlan before;

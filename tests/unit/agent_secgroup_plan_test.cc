@@ -19,7 +19,7 @@ view::SecurityGroupRule rule(const std::string& id, const std::string& dir, cons
 
 view::HostView host_with_web_and_db() {
   view::HostView v;
-  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1", {}};
+  v.networks["net-1"] = view::Network{"vxlan", std::nullopt, 7, 1450, "brqnet-1"};
   view::PortSecurity web{"net-1", "tapport-web", "fa:16:3e:00:00:05", {"10.0.0.5"}, true, {"g-web"}, {}};
   view::PortSecurity db{"net-1", "tapport-db", "fa:16:3e:00:00:06", {"10.0.0.6", "2001:db8::6"}, true, {"g-db"},
                         {{"10.0.0.200", std::nullopt}, {"10.0.1.0/24", std::string("fa:16:3e:00:00:99")}}};

@@ -24,7 +24,8 @@ Router sample_router() {
 
 TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
   HostView v;
-  v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, devname::bridge("n1"), {"192.0.2.2"}};
+  v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, devname::bridge("n1")};
+  v.flood["n1|h2"] = Flood{"n1", "192.0.2.2"};
   v.ports["p1"] = Port{"n1", "fa:16:3e:00:00:01", {"10.0.0.5"}, devname::tap("p1"), true, 1450};
   v.l2pop["p2"] = L2pop{"n1", "fa:16:3e:00:00:02", {"10.0.0.6"}, "192.0.2.2"};
   v.routers["r1"] = sample_router();

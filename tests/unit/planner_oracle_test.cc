@@ -2,6 +2,7 @@
 // host views equal a full recompute, and revisions move only with content.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <set>
@@ -340,6 +341,42 @@ TEST(PlannerOracle, BulkLoadEqualsIncremental) {
   }
 }
 
+// A host joining a network that spans 100 hosts: each host already there gets O(1) — the
+// newcomer's flood entry and its port's l2pop entry, never everyone's list again — and the
+// newcomer gets one flood entry per host (what it must learn).
+TEST(Planner, AHostJoiningABigNetworkCostsEachOtherHostTwoSmallEntries) {
+  Planner p;
+  p.apply("networks", "n1-aaaaaaaaaaaa", json::object{{"provider:network_type", "vxlan"}, {"provider:physical_network", nullptr},
+                                                      {"provider:segmentation_id", 123}, {"mtu", 1450}});
+  auto join = [&](int i) {
+    auto host = "cmp" + std::to_string(i);
+    p.apply("hosts", host, json::object{{"local_ip", "198.51." + std::to_string(i / 250) + "." + std::to_string(i % 250)}});
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "fa:16:3e:00:%02x:%02x", i >> 8, i & 0xff);
+    p.apply("ports", "port" + std::to_string(i),
+            json::object{{"network_id", "n1-aaaaaaaaaaaa"}, {"mac_address", mac}, {"admin_state_up", true},
+                         {"fixed_ips", json::array{json::object{{"ip_address", "10.0.0." + std::to_string(i)}}}},
+                         {"binding:host_id", host}});
+  };
+  for (int i = 1; i <= 100; ++i) join(i);
+  join(101);
+  std::map<std::string, std::vector<std::string>> got;
+  size_t bytes_to_others = 0;
+  for (const auto& d : p.last_deltas()) {
+    got[d.host].push_back(d.kind);
+    if (d.host != "cmp101" && d.obj) bytes_to_others += json::serialize(*d.obj).size();
+  }
+  EXPECT_EQ(got.size(), 101u);
+  for (int i = 1; i <= 100; ++i) {
+    auto kinds = got["cmp" + std::to_string(i)];
+    std::sort(kinds.begin(), kinds.end());
+    EXPECT_EQ(kinds, (std::vector<std::string>{"flood", "l2pop"})) << i;
+  }
+  EXPECT_LT(bytes_to_others / 100, 300u) << "bytes per receiving host";
+  size_t floods = std::count(got["cmp101"].begin(), got["cmp101"].end(), "flood");
+  EXPECT_EQ(floods, 100u);
+}
+
 TEST(Planner, L2popAndFloodListFollowPorts) {
   Planner p;
   p.apply("hosts", "cmp1", json::object{{"local_ip", "192.0.2.1"}});
@@ -351,11 +388,13 @@ TEST(Planner, L2popAndFloodListFollowPorts) {
                         {"fixed_ips", json::array{json::object{{"ip_address", "10.0.0.5"}}}}, {"binding:host_id", host}};
   };
   p.apply("ports", "pa", port("cmp1", "fa:16:3e:00:00:01"));
-  EXPECT_EQ(p.view("cmp1").at({"network", "n1-aaaaaaaaaaaa"}).at("flood").as_array().size(), 0u);
+  EXPECT_TRUE(p.view("cmp1").count({"network", "n1-aaaaaaaaaaaa"}));
+  EXPECT_FALSE(p.view("cmp1").count({"flood", "n1-aaaaaaaaaaaa|cmp2"}));
   EXPECT_TRUE(p.view("cmp2").empty());
   p.apply("ports", "pb", port("cmp2", "fa:16:3e:00:00:02"));
   EXPECT_EQ(p.view("cmp1").at({"l2pop", "pb"}).at("vtep"), json::value("192.0.2.2"));
-  EXPECT_EQ(p.view("cmp2").at({"network", "n1-aaaaaaaaaaaa"}).at("flood").as_array()[0], json::value("192.0.2.1"));
+  EXPECT_EQ(p.view("cmp2").at({"flood", "n1-aaaaaaaaaaaa|cmp1"}).at("vtep"), json::value("192.0.2.1"));
+  EXPECT_EQ(p.view("cmp1").at({"flood", "n1-aaaaaaaaaaaa|cmp2"}).at("vtep"), json::value("192.0.2.2"));
   EXPECT_EQ(p.view("cmp1").at({"network", "n1-aaaaaaaaaaaa"}).at("bridge"), json::value("brqn1-aaaaaaaa"));
   // Only the hosts of the network were touched by a port change there.
   p.apply("hosts", "cmp3", json::object{{"local_ip", "192.0.2.3"}});
