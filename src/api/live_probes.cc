@@ -24,24 +24,32 @@ void LiveProbes::start(const std::map<std::string, std::vector<view::ProbeCheck>
   {
     std::lock_guard g(mu_);
     id = std::to_string(next_++) + "-" + std::to_string(rng() % 1000000000);
-    Pending p{{}, 0, std::chrono::steady_clock::now() + timeout_, std::move(done)};
+    Pending p{{}, std::chrono::steady_clock::now() + timeout_, std::move(done)};
     for (const auto& [host, list] : checks) {
       p.answers[host] = std::nullopt;
       sizes_[{id, host}] = list.size();
     }
     pending_[id] = std::move(p);
   }
-  size_t sent = 0;
+  std::vector<std::string> unreachable;
   for (const auto& [host, list] : checks) {
     auto line = json::serialize(json::object{{"op", "probe"}, {"probe", json::value_from(view::Probe{id, list})}});
-    if (send(host, line)) ++sent;
+    if (!send(host, line)) unreachable.push_back(host);
   }
   std::lock_guard g(mu_);
   auto it = pending_.find(id);
-  if (it == pending_.end()) return;  // answered already
-  it->second.waiting += sent;
-  if (sent == 0) it->second.deadline = std::chrono::steady_clock::now();
+  if (it == pending_.end()) return;  // done already
+  for (const auto& host : unreachable)
+    it->second.answers[host] =
+        std::vector<std::string>(checks.at(host).size(), "unknown: " + host + "'s agent has no open watch stream");
+  if (all_answered(it->second)) it->second.deadline = std::chrono::steady_clock::now();
   cv_.notify_all();
+}
+
+bool LiveProbes::all_answered(const Pending& p) {
+  for (const auto& [host, results] : p.answers)
+    if (!results) return false;
+  return true;
 }
 
 bool LiveProbes::answer(const std::string& host, const view::ProbeAnswer& a) {
@@ -54,9 +62,7 @@ bool LiveProbes::answer(const std::string& host, const view::ProbeAnswer& a) {
   std::vector<std::string> results = a.results;
   results.resize(size->second, "unknown: the agent gave no answer for this entry");
   slot = std::move(results);
-  size_t answered = 0;
-  for (const auto& [h, r] : it->second.answers) answered += r.has_value();
-  if (answered == it->second.answers.size()) it->second.deadline = std::chrono::steady_clock::now();
+  if (all_answered(it->second)) it->second.deadline = std::chrono::steady_clock::now();
   cv_.notify_all();
   return true;
 }

@@ -38,10 +38,10 @@ class LiveProbes {
  private:
   struct Pending {
     Answers answers;
-    size_t waiting = 0;
     std::chrono::steady_clock::time_point deadline;
     Done done;
   };
+  static bool all_answered(const Pending& p);
   void loop();
 
   std::chrono::milliseconds timeout_;

@@ -462,10 +462,15 @@ void Tracer::inbound() {
     t_.result = "unreachable: " + q_.to + " is not an associated floating IP";
     return;
   }
-  const auto& port = in_.ports.at(fip->port_id);
-  auto host = port.bound_host();
   hop(std::nullopt, "external", "from " + *q_.from + " on the external network to floating IP " + q_.to, {}, {},
       {{"source", *q_.from}});
+  auto found = in_.ports.find(fip->port_id);
+  if (fip->port_id != q_.port_id || found == in_.ports.end()) {
+    t_.result = "unreachable: floating IP " + q_.to + " is associated with port " + fip->port_id + ", not " + q_.port_id;
+    return;
+  }
+  const auto& port = found->second;
+  auto host = port.bound_host();
   if (host.empty()) {
     t_.result = "unbound: the floating IP's port " + port.id + " is bound to no host";
     return;
