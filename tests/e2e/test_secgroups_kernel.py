@@ -258,12 +258,15 @@ def test_spoofing_is_dropped_and_allowed_address_pairs_move(sandbox):
     in_ns(sb, "a", "ip", "addr", "add", vip + "/24", "dev", "eth0")
     in_ns(sb, "a", "arping", "-U", "-c", "1", "-I", "eth0", vip)
     assert not pings(sb, "d", vip), "the VIP answered before it was an allowed address pair"
-    for holder in ("a", "b"):
-        sb.osc("port", "set", "--allowed-address", f"ip-address={vip}", port_of(sb, holder))
+    # First a alone holds the pair: its own host must let its ARP replies out too.
+    sb.osc("port", "set", "--allowed-address", f"ip-address={vip}", port_of(sb, "a"))
     sb.run("wait")
     in_ns(sb, "a", "arping", "-U", "-c", "1", "-I", "eth0", vip)
     wait_for(lambda: pings(sb, "d", vip), 10, "d to reach the VIP on a")
     wait_for(lambda: pings(sb, "c", vip), 10, "c on the other host to reach the VIP on a")
+    assert pings(sb, "c", a), "a's own address from the other host"
+    sb.osc("port", "set", "--allowed-address", f"ip-address={vip}", port_of(sb, "b"))
+    sb.run("wait")
     in_ns(sb, "a", "ip", "addr", "del", vip + "/24", "dev", "eth0")
     in_ns(sb, "b", "ip", "addr", "add", vip + "/24", "dev", "eth0")
     in_ns(sb, "b", "arping", "-U", "-c", "1", "-I", "eth0", vip)
