@@ -94,11 +94,14 @@ class Page:
         self.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left", clickCount=1)
         self.call("Input.dispatchMouseEvent", type="mouseReleased", x=x, y=y, button="left", clickCount=1)
 
-    def screenshot(self, path):
-        """The whole page (not only the window) as a PNG."""
+    def screenshot(self, path, min_width=0):
+        """The whole page (not only the window), at least min_width wide, as a PNG."""
+        if min_width:
+            self.call("Emulation.setDeviceMetricsOverride", width=int(min_width), height=1000, deviceScaleFactor=1,
+                      mobile=False)
         m = self.call("Page.getLayoutMetrics")["cssContentSize"]
-        self.call("Emulation.setDeviceMetricsOverride", width=int(m["width"]), height=int(m["height"]),
-                  deviceScaleFactor=1, mobile=False)
+        self.call("Emulation.setDeviceMetricsOverride", width=max(int(m["width"]), int(min_width)),
+                  height=int(m["height"]), deviceScaleFactor=1, mobile=False)
         shot = self.call("Page.captureScreenshot", format="png")
         self.call("Emulation.clearDeviceMetricsOverride")
         Path(path).write_bytes(base64.b64decode(shot["data"]))

@@ -157,7 +157,9 @@ def test_topology_page_shows_the_cloud_and_follows_changes(new_server, browser, 
         assert page.eval("document.getElementById('trace-result').textContent") == trace.json()["trace"]["result"]
     assert page.exceptions == []
 
-    shot = page.screenshot(tmp_path / "ui.png")
+    # Wide enough for the whole drawing beside the panel.
+    width = page.eval("document.getElementById('topology').getBoundingClientRect().width + 440")
+    shot = page.screenshot(tmp_path / "ui.png", min_width=max(1280, width))
     artifacts = BUILD_DIR / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, artifacts / "ui.png")
