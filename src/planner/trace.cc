@@ -537,6 +537,12 @@ void Tracer::route_from(const std::string& host, const PortRow& port) {
   for (const auto& [rid, r] : v.routers)
     for (const auto& in : r.interfaces) {
       if (in.network_id != port.network_id || !in_cidr(src_ip_, in.cidr)) continue;
+      if (in_cidr(q_.to, in.cidr) && q_.to != in.ip) {
+        hop(host, "bridge", "no port of network " + port.network_id.substr(0, 8) + " has " + q_.to +
+                                ": nothing answers ARP for it", {}, bridge);
+        t_.result = "unreachable: no port has " + q_.to + " on network " + port.network_id;
+        return;
+      }
       auto ns = devname::qrouter_ns("", rid);
       hop(host, "qrouter", bridge + " -> " + in.tap + " -> " + in.device + " (gateway " + in.ip.value_or("") + ") in " + ns,
           ns, in.device, {{"router_id", rid}, {"gateway_ip", in.ip.value_or("")}});

@@ -104,6 +104,12 @@ def test_trace_east_west_and_binding_failure(sb):
     assert vx["attrs"]["vni"] == "1011" and vx["attrs"]["remote_vtep"] == vtep(sb, "cmp2")
     assert hops(t, "deliver")[0]["host"] == "cmp2"
 
+    # The router's own address answers in the qrouter; an address no port has goes nowhere.
+    t = trace(sb, a1, "192.168.10.1")
+    assert t["result"] == "delivered" and t["hops"][-1]["namespace"] == "qrouter-" + router, t
+    t = trace(sb, a1, "192.168.10.250")
+    assert t["result"].startswith("unreachable: no port has 192.168.10.250"), t
+
     # DHCP and metadata never leave the host.
     t = trace(sb, a1, "169.254.169.254", "--protocol", "tcp", "--dst-port", "80")
     assert t["result"] == "intercepted" and hops(t, "metadata")[0]["host"] == "cmp1"

@@ -94,6 +94,12 @@ TEST(PlannerTrace, FailedBindingIsOneHop) {
   EXPECT_TRUE(t.result.starts_with("unbound: binding failed on host h9"));
 }
 
+TEST(PlannerTrace, NoPortWithTheAddress) {
+  World w;
+  auto t = w.run("pa", "10.0.0.99");
+  EXPECT_EQ(t.result, "unreachable: no port has 10.0.0.99 on network net1 and no router serves 10.0.0.10");
+}
+
 TEST(PlannerTrace, BadQueries) {
   World w;
   EXPECT_EQ(planner::trace(w.p, {"nope", "10.0.0.1"}).error().code, Errc::not_found);
