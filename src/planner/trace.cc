@@ -64,6 +64,7 @@ class Tracer {
   void via_snat(const std::string& host, const std::string& router_id, const view::RouterPort& in);
   void snat_on_gateway(const std::string& gw_host, const std::string& router_id, const view::RouterPort& in);
   void inbound();
+  bool extra_route(const std::string& host, const std::string& router_id, const view::Router& r);
   void route_from(const std::string& host, const PortRow& port);
   bool intercepted(const std::string& host, const PortRow& port);
 
@@ -336,6 +337,35 @@ void Tracer::routed(const std::string& host, const std::string& router_id, const
   local_or_tunnel(host, out.network_id, *dst, q_.to, src_ip_);
 }
 
+// The router's extra routes (longest prefix first): to a next hop on one of its subnets.
+bool Tracer::extra_route(const std::string& host, const std::string& router_id, const view::Router& r) {
+  const view::Route* best = nullptr;
+  int best_len = -1;
+  for (const auto& rt : r.routes) {
+    auto c = Cidr::parse(rt.destination);
+    auto to = IpAddress::parse(q_.to);
+    if (c && to && c->contains(*to) && c->prefix > best_len) best = &rt, best_len = c->prefix;
+  }
+  if (!best) return false;
+  for (const auto& out : r.interfaces) {
+    if (!in_cidr(best->nexthop, out.cidr)) continue;
+    auto ns = devname::qrouter_ns("", router_id);
+    auto route = check("route", ns, out.device);
+    route.dst = best->destination, route.via = best->nexthop, route.table = 254;
+    hop(host, "route", q_.to + " by extra route " + best->destination + " via " + best->nexthop + " dev " + out.device, ns,
+        out.device, {{"route", best->destination}, {"nexthop", best->nexthop}}, route);
+    const PortRow* next = port_with_ip(best->nexthop, out.network_id);
+    if (!next) {
+      t_.result = "unreachable: no port has the next hop " + best->nexthop;
+      return true;
+    }
+    local_or_tunnel(host, out.network_id, *next, best->nexthop, src_ip_);
+    if (t_.result == "delivered") t_.hops.back().detail += " (the next hop for " + q_.to + ", which routes on)";
+    return true;
+  }
+  return false;
+}
+
 void Tracer::external(const std::string& host, const std::string& router_id, const view::Router& r,
                       const view::RouterPort& in) {
   if (!r.external_network_id) {
@@ -548,6 +578,7 @@ void Tracer::route_from(const std::string& host, const PortRow& port) {
           ns, in.device, {{"router_id", rid}, {"gateway_ip", in.ip.value_or("")}});
       for (const auto& out : r.interfaces)
         if (in_cidr(q_.to, out.cidr)) return routed(host, rid, r, out);
+      if (extra_route(host, rid, r)) return;
       return external(host, rid, r, in);
     }
   t_.result = "unreachable: no port has " + q_.to + " on network " + port.network_id + " and no router serves " + src_ip_;

@@ -100,6 +100,25 @@ TEST(PlannerTrace, NoPortWithTheAddress) {
   EXPECT_EQ(t.result, "unreachable: no port has 10.0.0.99 on network net1 and no router serves 10.0.0.10");
 }
 
+TEST(PlannerTrace, ExtraRouteToItsNextHop) {
+  World w;
+  w.p.apply("hosts", "h1", json::object{{"local_ip", "192.0.2.1"}, {"dvr_mac", "fa:16:3f:00:00:01"}});
+  w.p.apply("routers", "r1", json::object{{"external_gateway_info", nullptr},
+                                          {"routes", json::array{json::object{{"destination", "172.16.0.0/16"},
+                                                                              {"nexthop", "10.0.0.12"}}}}});
+  auto iface = port("net1", "10.0.0.1", "fa:16:3e:00:00:01", "");
+  iface["device_owner"] = "network:router_interface_distributed";
+  iface["device_id"] = "r1";
+  w.p.apply("ports", "ri", iface);
+  auto t = w.run("pa", "172.16.3.4", "tcp", 22);
+  std::vector<std::string> routes;
+  for (const auto& h : t.hops)
+    if (h.what == "route") routes.push_back(h.attrs.at("route"));
+  EXPECT_EQ(routes, std::vector<std::string>{"172.16.0.0/16"}) << t.result;
+  EXPECT_EQ(t.result, "delivered");
+  EXPECT_EQ(t.hops.back().attrs.at("port"), "pc");
+}
+
 TEST(PlannerTrace, BadQueries) {
   World w;
   EXPECT_EQ(planner::trace(w.p, {"nope", "10.0.0.1"}).error().code, Errc::not_found);
