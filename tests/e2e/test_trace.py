@@ -138,6 +138,8 @@ def test_trace_east_west_and_binding_failure(sb):
 def test_trace_snat_and_floating_ip(sb):
     router = seed(sb, gateway=True)
     internet = "203.0.113.1"
+    sb.run("host", "add", "gw2")  # a standby gateway: the trace names the active one and the order
+    sb.run("wait")
 
     # SNAT: cmp1's qrouter sends to the subnet's sg- address, through VNI 1010 to gw1, the
     # active gateway, whose snat namespace translates to the qg- address.
@@ -147,6 +149,9 @@ def test_trace_snat_and_floating_ip(sb):
     assert vx["host"] == "cmp1" and vx["attrs"]["remote_host"] == "gw1" and vx["attrs"]["remote_vtep"] == vtep(sb, "gw1")
     (gw,) = hops(t, "gateway")
     assert gw["host"] == "gw1" and gw["attrs"]["role"] == "active" and gw["attrs"]["active_host"] == "gw1"
+    assert gw["attrs"]["gateways"] == "gw1,gw2"
+    rows = sb.osc_json("network", "agent", "list", "--router", "dvr-r1", "--long")
+    assert {r["Host"]: r["HA State"] for r in rows} == {"gw1": "active", "gw2": "standby"}, rows
     (snat,) = hops(t, "snat")
     assert snat["namespace"] == "snat-" + router and snat["attrs"]["sg_device"].startswith("sg-")
     assert snat["attrs"]["qg_device"].startswith("qg-")
