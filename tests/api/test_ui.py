@@ -155,6 +155,9 @@ def test_topology_page_shows_the_cloud_and_follows_changes(new_server, browser, 
         assert page.eval("document.querySelectorAll('#trace-hops li').length") == len(hops) > 0
         assert page.eval("document.querySelector('#trace-hops li').dataset.host") == (hops[0]["host"] or "")
         assert page.eval("document.getElementById('trace-result').textContent") == trace.json()["trace"]["result"]
+        on_path = {h["host"] for h in hops if h["host"]}
+        assert page.eval("[...document.querySelectorAll('.host-head.on-path')].map((e) => e.dataset.id).sort()") == \
+            sorted(on_path)
     assert page.exceptions == []
 
     # Wide enough for the whole drawing beside the panel.
