@@ -446,6 +446,26 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   writer_.submit([this, shared, ready](Txn& txn) { return apply_status(txn, settings_, *shared, *ready); }, answer);
 }
 
+namespace {
+// What provisioning needs to know of the hosts: their agents' applied revisions, liveness.
+Provisioning::Hosts provisioning_hosts(const Liveness& liveness, int down_time) {
+  return {[&liveness](const std::string& h) { return liveness.applied(h); },
+          [&liveness, down_time](const std::string& h) { return liveness.alive(h, down_time); }};
+}
+
+// The ports reported up that wait for hosts to apply them, and those hosts (at most 100).
+json::array waiting_ports(const Provisioning& p, const Provisioning::Hosts& hosts) {
+  json::array out;
+  for (const auto& [port, wait] : p.waits()) {
+    if (out.size() == 100) break;
+    json::array behind;
+    for (const auto& h : Provisioning::behind(wait, hosts)) behind.emplace_back(h);
+    out.push_back(json::object{{"port", port}, {"host", wait.host}, {"waiting_for", std::move(behind)}});
+  }
+  return out;
+}
+}  // namespace
+
 // Records the report's heartbeat and applied revision, starts the waits of the ports it
 // reports up (their needs: the view revisions now of their host and their network's
 // hosts), and answers the ports waiting on this host that every live host has applied.
@@ -464,10 +484,7 @@ std::vector<Provisioning::Ready> Api::provision(StatusReport& report, const std:
   for (const auto& [port, network] : up)
     if (const auto* w = provisioning_.waiting(port); !w || w->host != report.host)
       provisioning_.wait(port, {report.host, Provisioning::needs_of(report.host, planner_.hosts_of_network(network), view_revision)});
-  int down_time = settings_.agent_down_time;
-  Provisioning::Hosts hosts{[this](const std::string& h) { return liveness_.applied(h); },
-                            [this, down_time](const std::string& h) { return liveness_.alive(h, down_time); }};
-  return provisioning_.ready(report.host, hosts);
+  return provisioning_.ready(report.host, provisioning_hosts(liveness_, settings_.agent_down_time));
 }
 
 // POST /agent/v1/hosts/{host}/fip-gateway {"network_id": N}: the host's floating IP
@@ -536,7 +553,8 @@ json::value Api::convergence() {
   json::object nodes;  // the planner's engine nodes, for the operator
   for (const auto& [name, st] : planner_.stats())
     nodes[name] = json::object{{"changes", st.changes}, {"keys", st.keys}, {"entries", st.entries}, {"recomputes", st.recomputes}};
-  return json::object{{"revision", revision}, {"converged", converged}, {"hosts", std::move(hosts)}, {"planner", std::move(nodes)}};
+  return json::object{{"revision", revision}, {"converged", converged}, {"hosts", std::move(hosts)}, {"planner", std::move(nodes)},
+                      {"waiting_ports", waiting_ports(provisioning_, provisioning_hosts(liveness_, settings_.agent_down_time))}};
 }
 
 int64_t Api::model_revision() {

@@ -10,13 +10,25 @@ std::map<std::string, int64_t> Provisioning::needs_of(const std::string& host, c
   return out;
 }
 
+namespace {
+bool holds_up(const std::string& host, int64_t revision, const Provisioning::Hosts& hosts) {
+  if (!hosts.alive(host)) return false;  // a dead agent holds nothing up
+  auto applied = hosts.applied(host);
+  return !applied || *applied < revision;
+}
+}  // namespace
+
 bool Provisioning::met(const Wait& w, const Hosts& hosts) {
-  for (const auto& [host, revision] : w.needs) {
-    if (!hosts.alive(host)) continue;  // a dead agent holds nothing up
-    auto applied = hosts.applied(host);
-    if (!applied || *applied < revision) return false;
-  }
+  for (const auto& [host, revision] : w.needs)
+    if (holds_up(host, revision, hosts)) return false;
   return true;
+}
+
+std::vector<std::string> Provisioning::behind(const Wait& w, const Hosts& hosts) {
+  std::vector<std::string> out;
+  for (const auto& [host, revision] : w.needs)
+    if (holds_up(host, revision, hosts)) out.push_back(host);
+  return out;
 }
 
 bool Provisioning::wait(const std::string& port, Wait w) {

@@ -47,6 +47,8 @@ class Provisioning {
                                                  const std::function<int64_t(const std::string&)>& view_revision);
   // Whether every need is met.
   static bool met(const Wait& w, const Hosts& hosts);
+  // The live hosts that have not applied what the port needs yet (for the operator).
+  static std::vector<std::string> behind(const Wait& w, const Hosts& hosts);
 
   // Starts waiting for `port` (false, keeping the first wait, when it already waits for
   // the same host; a wait for another host is replaced).
@@ -59,6 +61,7 @@ class Provisioning {
   std::vector<Ready> ready(const std::string& host, const Hosts& hosts);
 
   const Wait* waiting(const std::string& port) const;
+  const std::map<std::string, Wait>& waits() const { return waits_; }
   size_t size() const { return waits_.size(); }
   // How many ports wait on `host` (for tests and metrics).
   size_t waiting_on(const std::string& host) const;

@@ -61,10 +61,15 @@ def test_a_port_waits_for_the_other_host_on_its_network(server, admin):
     report(agent, a, {pa["id"]: "up"}, applied=revs[a])
     assert status(admin, pa["id"]) == "DOWN"
     assert admin.show("ports", pa["id"])["status"] == "DOWN"
+    # The convergence report names the host it waits for.
+    waiting = requests.get(server.url + "/agent/v1/convergence", timeout=10).json()["waiting_ports"]
+    assert {"port": pa["id"], "host": a, "waiting_for": [b]} in waiting
     # b catches up: the same status write makes pa ACTIVE, visible at once.
     report(agent, b, applied=revs[b])
     assert status(admin, pa["id"]) == "ACTIVE"
     assert admin.show("ports", pa["id"])["status"] == "ACTIVE"
+    waiting = requests.get(server.url + "/agent/v1/convergence", timeout=10).json()["waiting_ports"]
+    assert pa["id"] not in [w["port"] for w in waiting]
     # Unplugged: DOWN at once (no wait), and up again waits anew.
     report(agent, a, {pa["id"]: "down"}, applied=revs[a])
     assert status(admin, pa["id"]) == "DOWN"

@@ -40,6 +40,7 @@ TEST(Provisioning, WaitsUntilEveryHostAppliedItsRevision) {
   ASSERT_TRUE(p.wait("p1", {"cmp1", {{"cmp1", 7}, {"cmp2", 9}}}));
   f.applied = {{"cmp1", 7}, {"cmp2", 8}};
   EXPECT_TRUE(p.ready("cmp1", f.hosts()).empty());  // cmp2 is behind
+  EXPECT_EQ(Provisioning::behind(*p.waiting("p1"), f.hosts()), std::vector<std::string>{"cmp2"});
   EXPECT_TRUE(p.ready("cmp2", f.hosts()).empty());
   EXPECT_EQ(p.waiting_on("cmp2"), 1u);
   f.applied["cmp2"] = 9;
@@ -70,6 +71,7 @@ TEST(Provisioning, ADeadAgentHoldsNothingUp) {
   f.applied = {{"cmp1", 7}};
   EXPECT_TRUE(p.ready("cmp1", f.hosts()).empty());
   f.dead.insert("cmp2");
+  EXPECT_TRUE(Provisioning::behind(*p.waiting("p1"), f.hosts()).empty());
   // cmp2 will not report again: the port's own host's next report releases it.
   EXPECT_EQ(ports(p.ready("cmp1", f.hosts())), std::vector<std::string>{"p1"});
 }
