@@ -145,10 +145,13 @@ def test_each_hosts_view_and_applied_revision(server, admin):
     assert value(server.url, "neutrino_host_applied_revision", host=host) == view
 
 
-def test_watchers(server, admin):
+def test_watchers(new_server):
+    # A server of its own: the session server's other tests open and close watches of their own.
+    server = new_server()
     host = uniq("cmp")
     AgentChannel(server.url).register(host, mode="dvr", local_ip="192.0.2.153")
     before = value(server.url, "neutrino_watchers")
+    assert before == 0
     w = Watch(server.url, host)
     try:
         w.until(lambda m: m["op"] == "synced")
