@@ -28,10 +28,21 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace nt::kernel {
 namespace {
+
+// "family nt-name" of ours and nothing else (the name goes into an nftables command).
+bool our_table_name(const std::string& table) {
+  std::string_view t(table);
+  bool family = false;
+  for (std::string_view f : {"inet ", "bridge ", "ip "})
+    if (t.substr(0, f.size()) == f) t.remove_prefix(f.size()), family = true;
+  if (!family || t.size() > 32 || t.substr(0, 3) != "nt-") return false;
+  return std::all_of(t.begin(), t.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
 
 int errno_of(int nle) { return errno_of_nle(nle); }
 
@@ -373,7 +384,7 @@ class NetlinkKernel final : public Kernel {
   }
 
   Result<std::string> list_nft(const std::string& table) override {
-    if (!nft_ || (table.rfind("inet nt-", 0) != 0 && table.rfind("bridge nt-", 0) != 0)) return std::string();
+    if (!nft_ || !our_table_name(table)) return std::string();
     if (nft_run_cmd_from_buffer(nft_, ("list table " + table).c_str()) != 0) return std::string();
     return std::string(nft_ctx_get_output_buffer(nft_));
   }
