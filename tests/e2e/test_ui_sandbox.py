@@ -84,7 +84,8 @@ def test_the_page_draws_a_sandbox_cloud_and_follows_the_cli(sandbox, page, tmp_p
     assert page.eval("window.__same_page === true")
     assert page.exceptions == []
 
-    shot = page.screenshot(tmp_path / "ui-sandbox.png", min_width=1280)
+    width = page.eval("document.getElementById('topology').getBoundingClientRect().width + 440")
+    shot = page.screenshot(tmp_path / "ui-sandbox.png", min_width=max(1280, width))
     artifacts = BUILD_DIR / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, artifacts / "ui-sandbox.png")
