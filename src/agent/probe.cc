@@ -71,7 +71,7 @@ std::string check_entry(const kernel::State& s, const std::string& nft, const vi
   }
   if (c.kind == "nft") {
     if (!s.nft.count(c.dst)) return "missing: table " + c.dst;
-    if (nft.empty()) return "ok";  // present; the kernel layer lists only inet and bridge tables' rules
+    if (nft.empty()) return "unknown: cannot list table " + c.dst;  // present, its rules unread
     return nft.find(c.text) != std::string::npos ? "ok" : "missing: \"" + c.text + "\" in table " + c.dst;
   }
   return "unknown: this agent cannot check a " + c.kind + " entry";

@@ -38,6 +38,9 @@ class Api {
   void stop_authentication() {
     if (authenticator_) authenticator_->stop();
   }
+  // Drops live traces still waiting for agents (at shutdown, before the HTTP server that
+  // owns their connections is destroyed).
+  void stop_live_probes() { probes_.stop(); }
   // The operator's policy file, watched for changes (else Neutron's defaults).
   void use_policy_file(std::unique_ptr<policy::PolicyFile> f) { policy_file_ = std::move(f); }
 

@@ -9,13 +9,19 @@ namespace json = boost::json;
 
 LiveProbes::LiveProbes(std::chrono::milliseconds timeout) : timeout_(timeout), thread_([this] { loop(); }) {}
 
-LiveProbes::~LiveProbes() {
+LiveProbes::~LiveProbes() { stop(); }
+
+void LiveProbes::stop() {
+  std::map<std::string, Pending> dropped;
   {
     std::lock_guard g(mu_);
     stopping_ = true;
+    dropped.swap(pending_);
+    sizes_.clear();
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
+  dropped.clear();  // outside the lock: a reply's destructor may take other locks
 }
 
 void LiveProbes::start(const std::map<std::string, std::vector<view::ProbeCheck>>& checks, const Send& send, Done done) {

@@ -34,6 +34,9 @@ class LiveProbes {
   void start(const std::map<std::string, std::vector<view::ProbeCheck>>& checks, const Send& send, Done done);
   // An agent's answer; false when no probe of that host has that id (late or unknown).
   bool answer(const std::string& host, const view::ProbeAnswer& a);
+  // Stops the thread and drops the traces still waiting (their replies with them): called
+  // while the HTTP server that owns their connections still exists.
+  void stop();
 
  private:
   struct Pending {

@@ -11,8 +11,10 @@ std::map<std::string, int64_t> Provisioning::needs_of(const std::string& host, c
 }
 
 namespace {
-bool holds_up(const std::string& host, int64_t revision, const Provisioning::Hosts& hosts) {
-  if (!hosts.alive(host)) return false;  // a dead agent holds nothing up
+// Another host's dead agent holds nothing up; the port's own host must always have applied
+// it (its tap is there: nothing else can make the port work).
+bool holds_up(const std::string& host, int64_t revision, const Provisioning::Wait& w, const Provisioning::Hosts& hosts) {
+  if (host != w.host && !hosts.alive(host)) return false;
   auto applied = hosts.applied(host);
   return !applied || *applied < revision;
 }
@@ -20,14 +22,14 @@ bool holds_up(const std::string& host, int64_t revision, const Provisioning::Hos
 
 bool Provisioning::met(const Wait& w, const Hosts& hosts) {
   for (const auto& [host, revision] : w.needs)
-    if (holds_up(host, revision, hosts)) return false;
+    if (holds_up(host, revision, w, hosts)) return false;
   return true;
 }
 
 std::vector<std::string> Provisioning::behind(const Wait& w, const Hosts& hosts) {
   std::vector<std::string> out;
   for (const auto& [host, revision] : w.needs)
-    if (holds_up(host, revision, hosts)) out.push_back(host);
+    if (holds_up(host, revision, w, hosts)) out.push_back(host);
   return out;
 }
 

@@ -162,6 +162,7 @@ int run(int argc, char** argv) {
     metadata_thread.join();
   }
   api.stop_authentication();
+  api.stop_live_probes();
   running = false;
   sweeper.join();
   writer.stop();

@@ -76,6 +76,17 @@ TEST(Provisioning, ADeadAgentHoldsNothingUp) {
   EXPECT_EQ(ports(p.ready("cmp1", f.hosts())), std::vector<std::string>{"p1"});
 }
 
+// The port's own host is never waived: dead or not, nothing else makes its tap work.
+TEST(Provisioning, ItsOwnHostDeadReleasesNothing) {
+  Provisioning p;
+  FakeHosts f;
+  p.wait("p1", {"cmp1", {{"cmp1", 7}, {"cmp2", 9}}});
+  f.applied = {{"cmp1", 6}, {"cmp2", 9}};
+  f.dead.insert("cmp1");
+  EXPECT_TRUE(p.ready("cmp2", f.hosts()).empty());
+  EXPECT_EQ(Provisioning::behind(*p.waiting("p1"), f.hosts()), std::vector<std::string>{"cmp1"});
+}
+
 TEST(Provisioning, TheFirstWaitIsKeptSoNeedsDoNotRunAway) {
   Provisioning p;
   EXPECT_TRUE(p.wait("p1", {"cmp1", {{"cmp1", 7}}}));

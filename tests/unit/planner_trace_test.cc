@@ -147,6 +147,10 @@ TEST(AgentProbe, ChecksWhatTheKernelHas) {
   EXPECT_EQ(agent::check_entry(s, "", route), "missing: route 0.0.0.0/0 via 10.0.0.5 dev qr-x table 16");
   view::ProbeCheck nft{"nft", "", "", "", "", "ip nt-snat", "", "snat to 203.0.113.5"};
   EXPECT_EQ(agent::check_entry(s, "", nft), "missing: table ip nt-snat");
+  s.nft["ip nt-snat"] = "0123456789abcdef";
+  EXPECT_EQ(agent::check_entry(s, "", nft), "unknown: cannot list table ip nt-snat");  // never "ok" unread
+  EXPECT_EQ(agent::check_entry(s, "table ip nt-snat {\n  ip saddr 10.0.0.0/24 snat to 203.0.113.5\n}", nft), "ok");
+  EXPECT_EQ(agent::check_entry(s, "table ip nt-snat {\n}", nft), "missing: \"snat to 203.0.113.5\" in table ip nt-snat");
   EXPECT_EQ(agent::check_entry(s, "", view::ProbeCheck{"bogus"}), "unknown: this agent cannot check a bogus entry");
   EXPECT_FALSE(agent::read_probe(R"({"op":"put","kind":"port","id":"probe"})"));
   auto p = agent::read_probe(R"({"op":"probe","probe":{"id":"7","checks":[]}})");
