@@ -12,6 +12,7 @@
 #include "agent/client.h"
 #include "common/error.h"
 #include "common/json_get.h"
+#include "common/names.h"
 
 namespace nt::cli {
 namespace asio = boost::asio;
@@ -92,8 +93,8 @@ CLI::App* add_port_wait(CLI::App& app, PortWaitOptions& o) {
 int run_port_wait(const PortWaitOptions& o) {
   auto url = agent::ServerUrl::parse(o.url);
   if (!url) return std::cerr << "neutrino wait: " << url.error().message << "\n", 2;
-  if (o.port.empty() || o.port.find_first_of("/?#% ") != std::string::npos)
-    return std::cerr << "neutrino wait: '" << o.port << "' is not a port id\n", 2;
+  // Ids are plain (letters, digits, '-'): nothing else may reach the request line.
+  if (!devname::plain(o.port)) return std::cerr << "neutrino wait: --port: not a port id\n", 2;
   auto started = Clock::now();
   auto deadline = started + std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
   auto pause = std::chrono::milliseconds(20);

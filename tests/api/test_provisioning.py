@@ -138,3 +138,8 @@ def test_neutrino_wait(server, admin):
     gone = subprocess.run([str(NEUTRINO_BIN), "wait", "--port", "no-such-port", "--url", server.url],
                           capture_output=True, text=True, timeout=30)
     assert gone.returncode == 2 and "no-such-port" in gone.stderr and gone.stderr.count("\n") == 1, gone
+    # Nothing but an id's characters reaches the request line.
+    for bad in ("a\r\nX-Injected: 1", "../networks", "p\u00e9", ""):
+        r = subprocess.run([str(NEUTRINO_BIN), "wait", "--port", bad, "--url", server.url], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 2 and r.stderr == "neutrino wait: --port: not a port id\n", (bad, r)
