@@ -118,6 +118,7 @@ void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
         // streams and what it reported.
         watches_.end_host(row.id);
         liveness_.forget(row.id);
+        provisioning_.keep_only(row.id, {});  // its ports' waits (under plan_mu_, as here)
       }
       std::optional<json::value> doc;
       if (row.body) {

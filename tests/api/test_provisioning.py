@@ -143,3 +143,22 @@ def test_neutrino_wait(server, admin):
         r = subprocess.run([str(NEUTRINO_BIN), "wait", "--port", bad, "--url", server.url], capture_output=True,
                            text=True, timeout=30)
         assert r.returncode == 2 and r.stderr == "neutrino wait: --port: not a port id\n", (bad, r)
+
+
+def test_a_deleted_host_takes_its_ports_waits_with_it(server, admin):
+    agent, a, b, net, _ = two_hosts_on_a_network(server, admin, "10.96.0.0/24")
+    before = view_revisions(server.url)[b]
+    pa = admin.port(net["id"], **{"binding:host_id": a})
+    report(agent, a, {pa["id"]: "up"}, applied=view_revisions(server.url)[a])
+    report(agent, b, applied=before)
+
+    def waiting():
+        r = requests.get(server.url + "/agent/v1/convergence", timeout=10)
+        return [w["port"] for w in r.json()["waiting_ports"]]
+    assert pa["id"] in waiting()
+    for ag in admin.list("agents", {"host": a}):
+        assert admin("DELETE", f"/v2.0/agents/{ag['id']}").status_code == 204
+    assert pa["id"] not in waiting()
+    # b's later report cannot make the port of a host that no longer exists ACTIVE.
+    report(agent, b, applied=view_revisions(server.url)[b])
+    assert status(admin, pa["id"]) == "DOWN"
