@@ -89,6 +89,14 @@ def converged(api, host):
     return any(h["host"] == host and h["converged"] for h in report["hosts"])
 
 
+def held_for(api, ports):
+    """The hosts the server says these ports wait for; None while one of them is not waiting."""
+    waiting = {w["port"]: w["waiting_for"] for w in api("GET", "/agent/v1/convergence")["waiting_ports"]}
+    if any(p["id"] not in waiting for p in ports):
+        return None
+    return {h for p in ports for h in waiting[p["id"]]}
+
+
 def watch_until_active(sb, api, net_id, ports, timeout):
     """Polls the ports' status tightly; at each port's first ACTIVE, reads the other
     compute's FDB and checks the port's MAC is there behind its host's VTEP. Returns
@@ -134,7 +142,8 @@ def test_active_only_after_the_remote_fdb_entries_exist(sb):
         plug(sb, "cmp1", on_cmp1)
         # cmp1 applied its view and reported every tap up: still DOWN, cmp2 has no entry.
         wait_for(lambda: converged(api, "cmp1"), 30, "cmp1's agent to apply its view")
-        time.sleep(0.5)  # a report or two more from cmp1
+        # The server has cmp1's reports of every tap up, and holds each port for cmp2 only.
+        wait_for(lambda: held_for(api, on_cmp1) == {"cmp2"}, 30, "cmp1's ports to wait for cmp2")
         states = {p["id"]: api("GET", f"/v2.0/ports/{p['id']}?fields=status")["port"]["status"] for p in on_cmp1}
         assert set(states.values()) == {"DOWN"}, states
         missing = fdb(sb, "cmp2")
