@@ -1,8 +1,6 @@
 #include "exe/port_wait.h"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -10,56 +8,16 @@
 #include <thread>
 
 #include "agent/client.h"
+#include "exe/api_get.h"
 #include "common/error.h"
 #include "common/json_get.h"
 #include "common/names.h"
 
 namespace nt::cli {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct Answer {
-  int status = 0;
-  std::string body;
-};
-
-template <class Stream>
-Answer get(Stream& s, const std::string& target, const std::string& token) {
-  http::request<http::string_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, "neutrino-server");
-  req.set(http::field::accept, "application/json");
-  if (!token.empty()) req.set("X-Auth-Token", token);
-  http::write(s, req);
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
-  return {static_cast<int>(res.result_int()), res.body()};
-}
-
-// One GET, bounded by `limit` (connect, send, answer).
-Result<Answer> fetch(const agent::ServerUrl& u, const std::string& target, const std::string& token,
-                     Clock::duration limit) {
-  asio::io_context io;
-  try {
-    if (u.unix_socket) {
-      beast::basic_stream<asio::local::stream_protocol> s(io);
-      s.expires_after(limit);
-      s.connect(asio::local::stream_protocol::endpoint(u.path));
-      return get(s, target, token);
-    }
-    beast::tcp_stream s(io);
-    s.expires_after(limit);
-    s.connect(asio::ip::tcp::resolver(io).resolve(u.host, u.port));
-    return get(s, target, token);
-  } catch (const std::exception& e) {
-    return fail(Errc::unavailable, Origin::http, std::string("server unreachable: ") + e.what());
-  }
-}
 
 // The NeutronError's message of a refusal, else the body.
 std::string refusal(const Answer& a) {

@@ -1,8 +1,6 @@
 #include "exe/trace_cli.h"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
@@ -10,55 +8,17 @@
 #include <sstream>
 
 #include "agent/client.h"
+#include "exe/api_get.h"
 #include "common/error.h"
 #include "common/json_get.h"
 
 namespace nt::cli {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 
 namespace {
 
-struct Answer {
-  int status = 0;
-  std::string body;
-};
-
-template <class Stream>
-Answer get(Stream& s, const std::string& target, const std::string& token) {
-  http::request<http::string_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, "neutrino-server");
-  req.set(http::field::accept, "application/json");
-  if (!token.empty()) req.set("X-Auth-Token", token);
-  http::write(s, req);
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
-  return {static_cast<int>(res.result_int()), res.body()};
-}
-
-Result<Answer> fetch(const agent::ServerUrl& u, const std::string& target, const std::string& token) {
-  asio::io_context io;
-  try {
-    if (u.unix_socket) {
-      beast::basic_stream<asio::local::stream_protocol> s(io);
-      s.expires_after(std::chrono::seconds(15));
-      s.connect(asio::local::stream_protocol::endpoint(u.path));
-      return get(s, target, token);
-    }
-    beast::tcp_stream s(io);
-    s.expires_after(std::chrono::seconds(15));
-    s.connect(asio::ip::tcp::resolver(io).resolve(u.host, u.port));
-    return get(s, target, token);
-  } catch (const std::exception& e) {
-    return fail(Errc::unavailable, Origin::http, std::string("server unreachable: ") + e.what());
-  }
-}
-
 Result<json::object> get_json(const agent::ServerUrl& u, const std::string& target, const std::string& token) {
-  NT_ASSIGN(auto a, fetch(u, target, token));
+  NT_ASSIGN(auto a, fetch(u, target, token, std::chrono::seconds(15)));
   boost::system::error_code ec;
   auto v = json::parse(a.body, ec);
   if (!ec && v.is_object() && a.status == 200) return v.as_object();
@@ -131,7 +91,8 @@ void print_table(const json::object& t) {
   for (const auto& hv : hops) {
     const auto& h = hv.as_object();
     auto host = str_or(h.if_contains("host"), "-"), what = jget::str(h, "what");
-    std::cout << "  " << ++n << (n < 10 ? "  " : " ") << host << std::string(host_w - host.size() + 2, ' ') << what
+    ++n;
+    std::cout << "  " << n << (n < 10 ? "  " : " ") << host << std::string(host_w - host.size() + 2, ' ') << what
               << std::string(what_w - what.size() + 2, ' ') << jget::str(h, "detail");
     if (auto* live = h.if_contains("live"); live && live->is_string()) std::cout << "  [" << std::string(live->get_string()) << "]";
     std::cout << "\n";
