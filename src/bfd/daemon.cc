@@ -367,7 +367,7 @@ void Daemon::apply(Peer& p, const Output& out, Clock::time_point now) {
     if (t.from == State::up || t.to == State::up) send_views();
     if (t.to == State::up)  // the path is back, likely for the other sessions too: ask them now
       for (auto& [ip, other] : peers_)
-        if (ip != p.ip && other.session.state() == State::down) apply(other, other.session.nudge(now), now);
+        if (ip != p.ip && (other.session.state() == State::down || other.session.state() == State::init)) apply(other, other.session.nudge(now), now);
   }
   reschedule(p);
 }

@@ -163,7 +163,13 @@ Output Session::admin_down(Clock::time_point now) {
 
 Output Session::nudge(Clock::time_point now) {
   Output out;
-  if (state_ == State::down) sent(out, make_packet(false), now);
+  if (state_ == State::up || state_ == State::admin_down) return out;
+  // With Poll set: a peer already in Init (it heard this host while this host heard
+  // nothing, e.g. only its input was blocked) changes nothing on a Down packet and would
+  // otherwise answer only at its own next slot; a Poll it must answer at once (§6.5).
+  auto packet = make_packet(false);
+  packet.poll = true;
+  sent(out, packet, now);
   return out;
 }
 

@@ -56,9 +56,10 @@ class Session {
   Output set_timers(const Timers& t, Clock::time_point now);
   // Local AdminDown (diag 7): the packet to send once before the session is dropped.
   Output admin_down(Clock::time_point now);
-  // A Down session's packet now instead of at its next (1 s) slot: another session of the
-  // host just came up, so the path is likely back; the peer answers at once and this one
-  // comes up too, instead of up to a second later. Nothing for a session not Down.
+  // A Down or Init session's packet now (with Poll) instead of at its next (1 s) slot:
+  // another session of the host just came up, so the path is likely back; the peer answers
+  // at once and this one comes up too, instead of up to a second later. Nothing for a
+  // session Up or AdminDown.
   Output nudge(Clock::time_point now);
 
   Clock::time_point next_deadline() const;

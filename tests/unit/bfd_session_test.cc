@@ -417,5 +417,28 @@ TEST(BfdSessionNudge, ADownSessionSendsAtOnceAndOthersNothing) {
   EXPECT_FALSE(w.a.nudge(w.now).send);  // an Up session keeps its own pace
 }
 
+// Seed 004 healing: only a's input was blocked, so b heard a's Down packets and waits in
+// Init while a is Down. A nudge from a must bring the session up at once, not at b's next
+// 1 s slot (the peer in Init would ignore a plain Down packet).
+TEST(BfdSessionNudge, APeerWaitingInInitAnswersTheNudgeAtOnce) {
+  Wire w;
+  w.run_for(3s);
+  ASSERT_EQ(w.a.state(), State::up);
+  w.drop_to_a = true;
+  w.run_for(5s);
+  ASSERT_EQ(w.a.state(), State::down);
+  ASSERT_EQ(w.b.state(), State::init);
+  w.drop_to_a = false;
+  w.run_for(1ms);  // nothing in flight towards a that was dropped is replayed
+  auto at = w.now;
+  w.handle('a', w.a.nudge(w.now));
+  ASSERT_TRUE(w.sent_by_a.back().poll);
+  w.events.clear();
+  w.run_for(20ms);
+  EXPECT_EQ(w.a.state(), State::up);
+  EXPECT_EQ(w.b.state(), State::up);
+  for (const auto& e : w.events) EXPECT_LE(e.at - at, 5ms) << e.who;  // a few 1 ms hops, no slot
+}
+
 }  // namespace
 }  // namespace nt::bfd
