@@ -230,6 +230,44 @@ void Txn::release_segment(const std::string& tp, uint64_t id) {
   undo_.push_back([this, tp, id] { model_.segments_[tp].insert(id); });
 }
 
+Status Txn::replay(const ChangeSet& committed) {
+  for (const auto& row : committed.rows) {
+    if (!row.body) {
+      erase(row.kind, row.id);
+      continue;
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(*row.body, ec);
+    if (ec || !v.is_object() || !storable_json(v) || jget::str(v.as_object().if_contains("id")) != row.id)
+      return fail(Errc::internal, Origin::store, "change log: " + row.kind + " " + row.id + " is not a storable row");
+    put(row.kind, std::move(v.as_object()));
+  }
+  auto bad = [](const AllocChange& a) {
+    return fail(Errc::internal, Origin::store, "change log: allocation '" + a.value + "' in " + a.scope + " does not parse");
+  };
+  for (int pass = 0; pass < 2; ++pass)  // releases first, as the store applies them
+    for (const auto& a : committed.allocs) {
+      if (a.claim != (pass == 1)) continue;
+      if (a.kind == AllocKind::ip) {
+        auto ip = IpAddress::parse(a.value);
+        if (!ip) return bad(a);
+        if (a.claim) claim_ip(a.scope, *ip, a.owner);
+        else release_ip(a.scope, *ip);
+      } else if (a.kind == AllocKind::mac) {
+        auto mac = Mac::parse(a.value);
+        if (!mac) return bad(a);
+        if (a.claim) claim_mac(a.scope, *mac, a.owner);
+        else release_mac(a.scope, *mac);
+      } else {
+        if (a.value.empty() || a.value.size() > 19 || a.value.find_first_not_of("0123456789") != std::string::npos)
+          return bad(a);
+        if (a.claim) claim_segment(a.scope, std::stoull(a.value), a.owner);
+        else release_segment(a.scope, std::stoull(a.value));
+      }
+    }
+  return {};
+}
+
 void Txn::rollback() {
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
   undo_.clear();

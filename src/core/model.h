@@ -113,6 +113,12 @@ class Txn {
   const ChangeSet& changes() const { return changes_; }
   void rollback();  // undoes every change, newest first
 
+  // Replays a request another server committed (a shared store's change log): its rows and
+  // allocations, exactly as recorded. A row that is not a storable JSON object, or an
+  // allocation value that does not parse, fails the replay (the caller rolls back and
+  // reloads).
+  Status replay(const ChangeSet& committed);
+
  private:
   Model& model_;
   ChangeSet changes_;

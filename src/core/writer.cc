@@ -65,6 +65,7 @@ void Writer::loop() {
         queue_.pop_front();
       }
     }
+    catch_up_queued_ = false;  // this group's begin() sees every commit announced so far
     run_group(group);
   }
 }
@@ -91,59 +92,113 @@ Result<boost::json::value> Writer::check_storable(const ChangeSet& changes, Resu
   return r;
 }
 
+// A shared store may hold other servers' commits this model has not seen: replay them, in
+// revision order, before any request of the group is decided.
+Status Writer::catch_up(int64_t latest, std::vector<ChangeSet>& replayed) {
+  while (model_.revision < latest) {
+    auto batch = store_.changes_since(model_.revision, 512);
+    if (!batch) return nt::unexpected(batch.error());
+    if (batch->empty())
+      return fail(Errc::internal, Origin::store, "the change log ends at revision " + std::to_string(model_.revision) +
+                                                     ", the store is at " + std::to_string(latest));
+    for (auto& c : *batch) {
+      Txn txn(model_);
+      if (auto r = txn.replay(c.changes); !r) {
+        txn.rollback();
+        return r;
+      }
+      model_.revision = c.revision;
+      replayed.push_back(std::move(c.changes));
+      metrics_.replayed.inc();
+    }
+  }
+  return {};
+}
+
+// Runs each request in its own Txn and savepoint. The Txns stay until the group's commit:
+// if it fails they undo the group in the model, newest first.
+void Writer::run_requests(std::deque<Job>& group, Status began, std::vector<Result<boost::json::value>>& results,
+                          std::vector<std::unique_ptr<Txn>>& txns, std::vector<ChangeSet>& committed) {
+  for (auto& job : group) {
+    if (!began) {
+      results.push_back(nt::unexpected(began.error()));
+      continue;
+    }
+    auto txn = std::make_unique<Txn>(model_);
+    auto r = guarded(job.fn, *txn);
+    if (r) r = check_storable(txn->changes(), std::move(r));
+    if (r && !txn->changes().empty()) {
+      auto stored = store_.apply(txn->changes(), model_.revision + 1);
+      if (stored) {
+        ++model_.revision;
+        committed.push_back(txn->changes());
+      } else {
+        spdlog::error("store rejected a change: {} ({})", stored.error().message, stored.error().detail);
+        r = nt::unexpected(stored.error());
+      }
+    }
+    if (!r) txn->rollback();
+    else txns.push_back(std::move(txn));
+    results.push_back(std::move(r));
+  }
+}
+
 void Writer::run_group(std::deque<Job>& group) {
   std::vector<Result<boost::json::value>> results;
   results.reserve(group.size());
-  bool wrote = false;
-  std::vector<ChangeSet> committed;
-  std::optional<int64_t> revision;  // set when the group committed a change
+  std::vector<ChangeSet> replayed, committed;
+  std::optional<int64_t> revision;  // set when the model moved (replayed or committed)
   metrics_.group_size.observe(static_cast<double>(group.size()));
   {
     std::unique_lock exclusive(lock_);
     auto locked_at = std::chrono::steady_clock::now();
-    auto began = store_.begin();
-    for (auto& job : group) {
-      if (!began) {
-        results.push_back(nt::unexpected(began.error()));
-        continue;
-      }
-      Txn txn(model_);
-      auto r = guarded(job.fn, txn);
-      if (r) r = check_storable(txn.changes(), std::move(r));
-      if (r && !txn.changes().empty()) {
-        auto stored = store_.apply(txn.changes(), model_.revision + 1);
-        if (stored) {
-          ++model_.revision;
-          wrote = true;
-          committed.push_back(txn.changes());
-        } else {
-          spdlog::error("store rejected a change: {} ({})", stored.error().message, stored.error().detail);
-          r = nt::unexpected(stored.error());
-        }
-      }
-      if (!r) txn.rollback();
-      results.push_back(std::move(r));
-    }
-    if (began) {
+    auto latest = store_.begin();
+    Status began = latest ? catch_up(*latest, replayed) : Status(nt::unexpected(latest.error()));
+    bool open = latest && began;  // a store transaction to end
+    if (latest && !began) reload_after_failed_replay(began.error());
+    std::vector<std::unique_ptr<Txn>> txns;
+    int64_t before = model_.revision;
+    run_requests(group, began, results, txns, committed);
+    if (open) {
+      bool wrote = !committed.empty();
       // Commit while readers wait: they must never see what might not be durable.
       auto commit_started = std::chrono::steady_clock::now();
       auto done = wrote ? store_.commit() : (store_.rollback(), Status{});
       if (wrote) metrics_.commit_seconds.observe(seconds_since(commit_started));
       if (!done) {
         metrics_.commit_failures.inc();
-        spdlog::error("commit failed, reloading the model from the store: {} ({})", done.error().message, done.error().detail);
+        spdlog::error("commit failed, the group is undone: {} ({})", done.error().message, done.error().detail);
         store_.rollback();
-        if (auto state = store_.load()) (void)model_.load(*state);
+        for (auto it = txns.rbegin(); it != txns.rend(); ++it) (*it)->rollback();
+        model_.revision = before;
+        committed.clear();
         for (auto& r : results)
           if (r) r = nt::unexpected(done.error());
-      } else if (wrote) {
-        revision = model_.revision;
       }
+    } else if (!latest) {
+      spdlog::warn("store unavailable, {} write(s) refused: {}", group.size(), latest.error().message);
     }
+    if (!replayed.empty() || !committed.empty()) revision = model_.revision;
     metrics_.locked_seconds.observe(seconds_since(locked_at));
   }
-  if (revision && on_commit_) on_commit_(committed, *revision);
+  if (revision && on_commit_) {
+    replayed.insert(replayed.end(), std::make_move_iterator(committed.begin()), std::make_move_iterator(committed.end()));
+    on_commit_(replayed, *revision);
+  }
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+}
+
+// A change log row this binary cannot replay: the model is rebuilt from the store's tables
+// (the transaction is given up first; the group's requests fail and may be retried).
+void Writer::reload_after_failed_replay(const Error& e) {
+  spdlog::error("cannot replay another server's commit, reloading the model: {} ({})", e.message, e.detail);
+  store_.rollback();
+  if (auto state = store_.load()) (void)model_.load(*state);
+}
+
+void Writer::catch_up_soon() {
+  if (catch_up_queued_.exchange(true)) return;  // one is waiting already: it will see this too
+  submit([](Txn&) -> Result<boost::json::value> { return boost::json::value{}; }, [](Result<boost::json::value>) {});
 }
 
 }  // namespace nt

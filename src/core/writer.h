@@ -4,6 +4,8 @@
 // each request. Readers take the shared lock and see the model between requests.
 #pragma once
 #include <boost/json.hpp>
+#include <atomic>
+#include <memory>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -26,6 +28,7 @@ struct WriterMetrics {
   metrics::Histogram commit_seconds{metrics::latency_buckets()};   // COMMIT (the fsync) of a group that wrote
   metrics::Histogram locked_seconds{metrics::latency_buckets()};   // the exclusive lock held per group
   metrics::Counter commit_failures;
+  metrics::Counter replayed;  // other servers' commits applied to this model
 };
 
 class Writer {
@@ -48,6 +51,9 @@ class Writer {
   void on_commit(CommitHook hook) { on_commit_ = std::move(hook); }
   void stop();
   const WriterMetrics& metrics() const { return metrics_; }
+  // Another server committed (a shared store's notification): replay it soon, through the
+  // queue, even if no request of this server's comes. Many calls while one waits are one.
+  void catch_up_soon();
 
  private:
   struct Job {
@@ -56,6 +62,10 @@ class Writer {
   };
   void loop();
   void run_group(std::deque<Job>& group);
+  Status catch_up(int64_t latest, std::vector<ChangeSet>& replayed);
+  void run_requests(std::deque<Job>& group, Status began, std::vector<Result<boost::json::value>>& results,
+                    std::vector<std::unique_ptr<Txn>>& txns, std::vector<ChangeSet>& committed);
+  void reload_after_failed_replay(const Error& e);
   static Result<boost::json::value> guarded(const WriteFn& fn, Txn& txn);
   static Result<boost::json::value> check_storable(const ChangeSet& changes, Result<boost::json::value> r);
 
@@ -67,6 +77,7 @@ class Writer {
   std::condition_variable queue_cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
+  std::atomic<bool> catch_up_queued_{false};
   CommitHook on_commit_;
   WriterMetrics metrics_;
   std::thread thread_;

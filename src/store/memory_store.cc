@@ -1,6 +1,9 @@
 // In-memory Store for unit tests: same uniqueness rules as the SQLite schema, savepoint
-// semantics per apply(), and nothing durable.
+// semantics per apply(), a change log, and nothing durable. Writers of several models may
+// share one: begin() holds its write lock until commit() or rollback(), as PostgreSQL's
+// row lock does for servers sharing a database.
 #include <map>
+#include <mutex>
 #include <tuple>
 
 #include "store/store.h"
@@ -19,10 +22,19 @@ class MemoryStore final : public Store {
       s.allocations.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), owner, true});
     return s;
   }
-  Status begin() override {
+  Result<int64_t> begin() override {
+    write_lock_.lock();
     pending_ = committed_;
-    return {};
+    pending_log_.clear();
+    return committed_.revision;
   }
+  Result<std::vector<Committed>> changes_since(int64_t revision, size_t limit) override {
+    std::vector<Committed> out;
+    for (auto it = log_.upper_bound(revision); it != log_.end() && out.size() < limit; ++it)
+      out.push_back({it->first, it->second});
+    return out;
+  }
+  std::string describe() const override { return "memory"; }
   Status apply(const ChangeSet& cs, int64_t revision) override {
     State saved = pending_;
     for (const auto& a : cs.allocs)
@@ -38,13 +50,20 @@ class MemoryStore final : public Store {
       else pending_.rows[r.kind].erase(r.id);
     }
     pending_.revision = revision;
+    pending_log_[revision] = cs;
     return {};
   }
   Status commit() override {
     committed_ = pending_;
+    log_.merge(pending_log_);
+    write_lock_.unlock();
     return {};
   }
-  void rollback() override { pending_ = committed_; }
+  void rollback() override {
+    pending_ = committed_;
+    pending_log_.clear();
+    write_lock_.unlock();
+  }
   Status quarantine(const std::string& kind, const std::string& id, const std::string&) override {
     committed_.rows[kind].erase(id);
     std::erase_if(committed_.allocs, [&](const auto& kv) { return kv.second == id; });
@@ -63,6 +82,8 @@ class MemoryStore final : public Store {
     int64_t revision = 0;
   };
   State committed_, pending_;
+  std::map<int64_t, ChangeSet> log_, pending_log_;
+  std::mutex write_lock_;
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ class SqliteStore final : public Store {
   ~SqliteStore() override { stmts_.clear(); sqlite3_close(db_); }
 
   Status init(const std::string& path) {
+    path_ = path;
     NT_TRY(check_integrity(path));
     NT_TRY(exec("PRAGMA journal_mode=WAL"));
     NT_TRY(exec("PRAGMA synchronous=FULL"));
@@ -62,6 +63,7 @@ class SqliteStore final : public Store {
     auto parsed = parse_revision(revision);
     if (!parsed) return fail(Errc::internal, Origin::store, "table meta, row revision: '" + revision + "' is not a revision number");
     state.revision = *parsed;
+    revision_ = state.revision;
     return state;
   }
 
@@ -89,8 +91,18 @@ class SqliteStore final : public Store {
     return exec("COMMIT");
   }
 
-  Status begin() override { return exec("BEGIN IMMEDIATE"); }
-  Status commit() override { return exec("COMMIT"); }
+  // This server is the file's only writer: the latest revision is the one it committed.
+  Result<int64_t> begin() override {
+    NT_TRY(exec("BEGIN IMMEDIATE"));
+    return revision_;
+  }
+  Result<std::vector<Committed>> changes_since(int64_t, size_t) override { return std::vector<Committed>{}; }
+  Status commit() override {
+    NT_TRY(exec("COMMIT"));
+    revision_ = std::max(revision_, pending_revision_);
+    return {};
+  }
+  std::string describe() const override { return "sqlite:///" + path_; }
   void rollback() override { (void)exec("ROLLBACK"); }
 
   Status apply(const ChangeSet& cs, int64_t revision) override {
@@ -246,10 +258,14 @@ class SqliteStore final : public Store {
       NT_TRY(run("INSERT INTO changes (revision, kind, id, op) VALUES (?1, ?2, ?3, ?4)",
                  {rev, r.kind, r.id, r.body ? "put" : "del"}));
     }
-    return run("UPDATE meta SET value=?1 WHERE key='revision'", {rev});
+    NT_TRY(run("UPDATE meta SET value=?1 WHERE key='revision'", {rev}));
+    pending_revision_ = revision;
+    return {};
   }
 
   sqlite3* db_;
+  std::string path_;
+  int64_t revision_ = 0, pending_revision_ = 0;
   std::unordered_map<std::string, Stmt> stmts_;
 };
 

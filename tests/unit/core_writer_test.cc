@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "core/writer.h"
@@ -37,9 +38,10 @@ TEST(Writer, AFailingRequestIsUndoneAloneAndTheOthersCommit) {
 
 TEST(Writer, StoreConstraintFailureRollsBackTheModel) {
   auto store = make_memory_store();
-  // The store already holds 10.0.0.5 for subnet s (e.g. written by another server).
+  // The store already holds 10.0.0.5 for subnet s, unknown to the model (a row the
+  // change log does not explain: revision 0).
   ASSERT_TRUE(store->begin());
-  ASSERT_TRUE(store->apply(ChangeSet{{}, {{AllocKind::ip, "s", "10.0.0.5", "other", true}}}, 1));
+  ASSERT_TRUE(store->apply(ChangeSet{{}, {{AllocKind::ip, "s", "10.0.0.5", "other", true}}}, 0));
   ASSERT_TRUE(store->commit());
   Model model;
   Writer writer(model, *store);
@@ -103,6 +105,118 @@ TEST(Writer, CommitHookRunsOutsideTheLockBeforeTheAnswer) {
   seen = -1;
   ASSERT_TRUE(writer.run([](Txn&) -> Result<json::value> { return json::value(nullptr); }));
   EXPECT_EQ(seen, -1);  // nothing written: no hook
+}
+
+namespace {
+
+Result<json::value> port_with_ip(Txn& txn, const std::string& id, const std::string& ip) {
+  txn.put("ports", Obj{{"id", id}, {"project_id", "p"}, {"network_id", "n"}});
+  if (!txn.claim_ip("s", *IpAddress::parse(ip), id)) return conflict("IpAddressAlreadyAllocated", ip + " is taken");
+  return json::value(nullptr);
+}
+
+// A store whose next commit fails (a connection lost at COMMIT).
+class CommitFails final : public Store {
+ public:
+  explicit CommitFails(Store& inner) : inner_(inner) {}
+  Result<LoadedState> load() override { return inner_.load(); }
+  Result<int64_t> begin() override { return inner_.begin(); }
+  Result<std::vector<Committed>> changes_since(int64_t r, size_t n) override { return inner_.changes_since(r, n); }
+  Status apply(const ChangeSet& cs, int64_t r) override { return inner_.apply(cs, r); }
+  Status commit() override {
+    if (!fail_next) return inner_.commit();
+    fail_next = false;
+    inner_.rollback();
+    return fail(Errc::unavailable, Origin::store, "database unavailable");
+  }
+  void rollback() override {
+    if (!rolled_back_after_failure) inner_.rollback();
+    rolled_back_after_failure = false;
+  }
+  Status quarantine(const std::string& k, const std::string& id, const std::string& why) override { return inner_.quarantine(k, id, why); }
+  Status replace_allocations(const std::vector<AllocChange>& a) override { return inner_.replace_allocations(a); }
+  std::string describe() const override { return "commit-fails"; }
+  bool fail_next = false, rolled_back_after_failure = false;
+
+ private:
+  Store& inner_;
+};
+
+}  // namespace
+
+// Two servers on one store: each replays the other's commits before deciding a request,
+// so an address taken through one server is taken for the other, and the planner hook
+// sees the replayed changes in revision order.
+TEST(Writer, TwoServersOnOneStoreDecideAgainstEachOthersCommits) {
+  auto store = make_memory_store();
+  Model a, b;
+  Writer wa(a, *store), wb(b, *store);
+  std::vector<std::string> b_followed;
+  int64_t b_hook_revision = 0;
+  wb.on_commit([&](const std::vector<ChangeSet>& committed, int64_t revision) {
+    for (const auto& cs : committed)
+      for (const auto& r : cs.rows) b_followed.push_back(r.id);
+    b_hook_revision = revision;
+  });
+  ASSERT_TRUE(wa.run([](Txn& t) { return port_with_ip(t, "p1", "10.0.0.5"); }));
+  ASSERT_TRUE(wa.run([](Txn& t) { return port_with_ip(t, "p2", "10.0.0.6"); }));
+  auto lost = wb.run([](Txn& t) { return port_with_ip(t, "p3", "10.0.0.5"); });
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, Errc::conflict);
+  EXPECT_TRUE(b.find("ports", "p1"));
+  EXPECT_TRUE(b.ip_used("s", IpAddress::parse("10.0.0.6")->value));
+  EXPECT_EQ(b.revision, 2);
+  EXPECT_EQ(b_followed, (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(b_hook_revision, 2);
+  ASSERT_TRUE(wb.run([](Txn& t) { return port_with_ip(t, "p3", "10.0.0.7"); }));
+  EXPECT_EQ(b.revision, 3);
+  // A deletion through b reaches a when a catches up on its own (a notification).
+  ASSERT_TRUE(wb.run([](Txn& t) -> Result<json::value> {
+    t.erase("ports", "p1");
+    t.release_ip("s", *IpAddress::parse("10.0.0.5"));
+    return json::value(nullptr);
+  }));
+  ASSERT_TRUE(wa.run([](Txn&) -> Result<json::value> { return json::value(nullptr); }));
+  EXPECT_FALSE(a.find("ports", "p1"));
+  EXPECT_FALSE(a.ip_used("s", IpAddress::parse("10.0.0.5")->value));
+  EXPECT_TRUE(a.find("ports", "p3"));
+  EXPECT_EQ(a.revision, 4);
+  EXPECT_EQ(a.count("ports", "p"), 2);
+}
+
+TEST(Writer, CatchUpSoonReplaysWithoutARequest) {
+  auto store = make_memory_store();
+  Model a, b;
+  Writer wa(a, *store), wb(b, *store);
+  std::promise<int64_t> seen;
+  wb.on_commit([&](const std::vector<ChangeSet>&, int64_t revision) { seen.set_value(revision); });
+  ASSERT_TRUE(wa.run([](Txn& t) { return port_with_ip(t, "p1", "10.0.0.5"); }));
+  wb.catch_up_soon();
+  auto f = seen.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(f.get(), 1);
+  EXPECT_TRUE(b.find("ports", "p1"));
+}
+
+// A commit that fails leaves nothing of the group in the model (the store has nothing of
+// it either), and the revision goes back, so the next group numbers on from the store.
+TEST(Writer, AFailedCommitUndoesTheGroupInTheModel) {
+  auto memory = make_memory_store();
+  CommitFails store(*memory);
+  Model model;
+  Writer writer(model, store);
+  ASSERT_TRUE(writer.run([](Txn& t) { return port_with_ip(t, "p1", "10.0.0.5"); }));
+  store.fail_next = store.rolled_back_after_failure = true;
+  auto r = writer.run([](Txn& t) { return port_with_ip(t, "p2", "10.0.0.6"); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::unavailable);
+  EXPECT_FALSE(model.find("ports", "p2"));
+  EXPECT_FALSE(model.ip_used("s", IpAddress::parse("10.0.0.6")->value));
+  EXPECT_EQ(model.revision, 1);
+  EXPECT_EQ(model.count("ports", "p"), 1);
+  ASSERT_TRUE(writer.run([](Txn& t) { return port_with_ip(t, "p2", "10.0.0.6"); }));
+  EXPECT_EQ(model.revision, 2);
+  EXPECT_EQ(memory->load()->revision, 2);
 }
 
 TEST(Model, ReloadRebuildsAllocationIndexes) {
