@@ -58,6 +58,11 @@ class ServerError(RuntimeError):
     pass
 
 
+def is_database_url(database):
+    """True for a URL such as postgresql://... or sqlite:///path (not a plain file path)."""
+    return "://" in str(database)
+
+
 _RUNNING = set()  # servers started and not yet killed: a last resort if pytest itself dies
 
 
@@ -68,7 +73,8 @@ def _kill_leftovers():
 
 
 class Server:
-    """One neutrino-server process on a database file and a free port.
+    """One neutrino-server process on a database (a SQLite file, or a URL such as
+    postgresql://user@/name?host=/socket/dir) and a free port.
 
     The server prints `listening on 127.0.0.1:PORT` on stdout once ready. Output goes to
     files (not pipes), so a chatty server can never block on a full pipe.
@@ -77,7 +83,12 @@ class Server:
     def __init__(self, workdir, database=None, config_text=None, name="server"):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.database = Path(database) if database else self.workdir / "neutrino.db"
+        # A SQLite file (Path) or a database URL (str, e.g. postgresql://...), passed to
+        # --database as is.
+        if isinstance(database, str) and is_database_url(database):
+            self.database = database
+        else:
+            self.database = Path(database) if database else self.workdir / "neutrino.db"
         self.config_file = None
         if config_text is not None:
             self.config_file = self.workdir / f"{name}.ini"
@@ -292,7 +303,7 @@ class Client:
 # channel's per-host calls present it, as a real agent does.
 # Keyed by the server's database, which a restart (on a new port) keeps.
 HOST_TOKENS = {}
-DATABASE_AT = {}  # server url -> its database file
+DATABASE_AT = {}  # server url -> its database (file path or URL)
 
 
 def token_key(url, host):

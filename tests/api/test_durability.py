@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 THREADS = 8
@@ -134,6 +135,7 @@ def check_store(client, load, net_id, sub_id):
     return all_ports
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_sigkill_under_concurrent_creates(new_server):
     server = new_server(name="durable")
     client = server.client()

@@ -127,6 +127,7 @@ def start_fails(srv, *expected):
     return text
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_bad_row_is_named_and_can_be_set_aside(new_server):
     srv = new_server()
     admin = srv.client()
@@ -154,6 +155,7 @@ def cmd_start_with(srv, *flags):
         srv.args = []
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_allocations_that_disagree_refuse_start_until_rebuilt(new_server):
     srv = new_server()
     admin = srv.client()
@@ -171,6 +173,7 @@ def test_allocations_that_disagree_refuse_start_until_rebuilt(new_server):
     restart(srv)
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_damaged_file_revision_and_newer_schema_are_refused_with_a_message(new_server, tmp_path):
     srv = new_server()
     admin = srv.client()
