@@ -30,7 +30,9 @@ class Api {
   ~Api();
   void handle(HttpRequest&& req, Reply reply);
   // Stores agent liveness transitions and reschedules gateways (called periodically).
-  void sweep();
+  // Periodic: keepalives for streams, and (when `decide`: this server leads) the liveness
+  // sweep that stores transitions and reschedules gateways.
+  void sweep(bool decide = true);
   Liveness& liveness() { return liveness_; }
   // auth_strategy = keystone: every request but the version list needs a valid token.
   void use_keystone(std::unique_ptr<auth::Authenticator> a) { authenticator_ = std::move(a); }

@@ -563,8 +563,9 @@ int64_t Api::model_revision() {
   return model_.revision;
 }
 
-void Api::sweep() {
-  writer_.submit(
+void Api::sweep(bool decide) {
+  if (decide)
+    writer_.submit(
       [this](Txn& txn) -> Result<json::value> {
         NT_TRY(sweep_liveness(txn, settings_, liveness_));
         return json::value(nullptr);

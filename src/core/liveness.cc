@@ -1,5 +1,6 @@
 #include "core/liveness.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace nt {
@@ -43,6 +44,28 @@ std::optional<int64_t> Liveness::applied(const std::string& host) const {
   std::lock_guard g(mu_);
   auto it = applied_.find(host);
   return it == applied_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+}
+
+std::vector<Beat> Liveness::beats() const {
+  std::lock_guard g(mu_);
+  std::vector<Beat> out;
+  for (const auto& [host, last] : last_) {
+    auto a = applied_.find(host);
+    out.push_back({host, last, a == applied_.end() ? -1 : a->second});
+  }
+  return out;
+}
+
+void Liveness::merge(const std::vector<Beat>& beats) {
+  std::lock_guard g(mu_);
+  for (const auto& b : beats) {
+    auto& last = last_[b.host];
+    last = std::max(last, b.last_ms);
+    if (b.applied >= 0) {
+      auto [it, fresh] = applied_.try_emplace(b.host, b.applied);
+      if (!fresh) it->second = std::max(it->second, b.applied);
+    }
+  }
 }
 
 }  // namespace nt

@@ -9,6 +9,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "store/store.h"
 
 namespace nt {
 
@@ -25,6 +28,11 @@ class Liveness {
   void applied(const std::string& host, int64_t revision);
   std::optional<int64_t> applied(const std::string& host) const;
   int64_t now_ms() const { return clock_(); }
+
+  // Servers sharing a store share heartbeats through it: each publishes what it holds and
+  // merges what the others saw (the latest beat and the highest applied revision win).
+  std::vector<Beat> beats() const;
+  void merge(const std::vector<Beat>& beats);
 
  private:
   Clock clock_;

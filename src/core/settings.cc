@@ -1,5 +1,7 @@
 #include "core/settings.h"
 
+#include "store/postgres_url.h"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -201,7 +203,7 @@ const std::vector<OptionSpec>& server_schema() {
       {"metadata", "metadata_proxy_shared_secret", T::string, "", "key of the proxies' X-Instance-ID-Signature (HMAC-SHA256); empty is an empty key, as Nova"},
       {"metadata", "unix_socket", T::string, "", "also serve the metadata backend on this Unix socket (agents' nova_metadata_host = unix:///path)"},
       {"metadata", "instance_data_dir", T::string, "", "absolute directory with <instance id>/public_keys and <instance id>/user_data"},
-      {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path"},
+      {"database", "connection", T::string, "sqlite:///neutrino.db", "sqlite:///path or postgresql://user:password@host:port/dbname"},
       {"ml2", "type_drivers", T::list, "flat,vlan,vxlan,gre,geneve", ""},
       {"ml2", "tenant_network_types", T::list, "vxlan", ""},
       {"ml2", "mechanism_drivers", T::list, "neutrino", "accepted for compatibility"},
@@ -224,6 +226,23 @@ const std::vector<OptionSpec>& server_schema() {
       {"quotas", "quota_subnetpool", T::integer, "-1", "", -1, INT32_MAX},
   };
   return schema;
+}
+
+Result<DatabaseTarget> parse_database_target(const std::string& conn, bool bare_path_is_sqlite) {
+  DatabaseTarget t;
+  if (is_postgres_url(conn)) {
+    if (auto url = parse_postgres_url(conn); !url) return nt::unexpected(url.error());
+    t.url = conn;
+    return t;
+  }
+  if (conn.rfind("sqlite:///", 0) == 0) t.sqlite_path = conn.substr(10);
+  else if (bare_path_is_sqlite && conn.find("://") == std::string::npos) t.sqlite_path = conn;
+  else
+    return fail(Errc::invalid_argument, Origin::config,
+                "\"" + conn + "\" is neither sqlite:///path nor postgresql://user:password@host:port/dbname");
+  if (t.sqlite_path.empty() || t.sqlite_path.back() == '/')
+    return fail(Errc::invalid_argument, Origin::config, "\"" + conn + "\" names no database file (sqlite:///path/to/file.db)");
+  return t;
 }
 
 Result<Settings> settings_from(const Config& c) {
@@ -263,12 +282,10 @@ Result<Settings> settings_from(const Config& c) {
   s.max_allowed_address_pair = static_cast<int>(c.integer("DEFAULT", "max_allowed_address_pair"));
   s.global_physnet_mtu = static_cast<int>(c.integer("DEFAULT", "global_physnet_mtu"));
   if (s.global_physnet_mtu < 68) return bad_value(c, "DEFAULT", "global_physnet_mtu", "must be at least 68");
-  auto conn = c.str("database", "connection");
-  if (conn.rfind("sqlite:///", 0) != 0)
-    return bad_value(c, "database", "connection", "\"" + conn + "\" is not sqlite:///path (PostgreSQL comes later)");
-  s.database = conn.substr(10);
-  if (s.database.empty() || s.database.back() == '/')
-    return bad_value(c, "database", "connection", "\"" + conn + "\" names no database file (sqlite:///path/to/file.db)");
+  auto target = parse_database_target(c.str("database", "connection"), false);
+  if (!target) return bad_value(c, "database", "connection", target.error().message);
+  if (target->url.empty()) s.database = target->sqlite_path;
+  s.database_url = target->url;
   static const std::vector<std::string> known_types = {"flat", "vlan", "vxlan", "gre", "geneve"};
   s.type_drivers = c.list("ml2", "type_drivers");
   for (const auto& t : s.type_drivers)

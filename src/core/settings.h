@@ -18,13 +18,22 @@ struct VlanRange {
   std::vector<IdRange> ranges;  // empty = every VLAN id (1-4094), as neutron-lib reads "physnet"
 };
 
+// [database] connection / --database: a SQLite file (sqlite:///path, or a bare path on the
+// command line) or a PostgreSQL URL (postgresql://, postgresql+psycopg2://, postgres://).
+struct DatabaseTarget {
+  std::string sqlite_path;  // set for SQLite
+  std::string url;          // set for PostgreSQL
+};
+Result<DatabaseTarget> parse_database_target(const std::string& connection, bool bare_path_is_sqlite);
+
 struct Settings {
   std::string bind_host = "127.0.0.1";
   int bind_port = 9696;
   int api_workers = 2;
   int max_connections = 4096;
   std::vector<Cidr> metrics_allowed_cidrs;  // may read /metrics (see docs/operator-guide.md)
-  std::string database = "neutrino.db";
+  std::string database = "neutrino.db";  // the SQLite file, when database_url is empty
+  std::string database_url;              // a PostgreSQL URL ([database] connection), else ""
   Mac base_mac{0xfa163e000000ULL};
   std::string auth_strategy = "noauth";
   std::string noauth_project_id = "fake_project_id";

@@ -1,5 +1,7 @@
 #include "core/startup.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -67,6 +69,34 @@ Status load_model(Store& store, Model& model, const StartupOptions& o) {
                 "the allocation tables of " + o.database + " disagree with the resources: " + diff +
                     ". Keep a copy of the file; start once with --rebuild-allocations to rebuild them from the resources.");
   return {};
+}
+
+Result<size_t> migrate_store(Store& source, Store& target) {
+  NT_ASSIGN(auto from, source.load());
+  NT_ASSIGN(auto there, target.load());
+  size_t rows_there = 0;
+  for (const auto& [kind, rows] : there.rows) rows_there += rows.size();
+  if (there.revision != 0 || rows_there != 0)
+    return fail(Errc::conflict, Origin::store,
+                target.describe() + " is not empty (revision " + std::to_string(there.revision) + ", " +
+                    std::to_string(rows_there) + " rows): --migrate-from copies into an empty database only");
+  Model check;  // what cannot be loaded is not copied either
+  NT_TRY(check.load(from));
+  ChangeSet all;
+  for (const auto& [kind, rows] : from.rows)
+    for (const auto& row : rows) {
+      const Obj* o = check.find(kind, row.id);
+      all.rows.push_back({kind, row.id, o ? project_of(*o) : "", row.body});
+    }
+  all.allocs = from.allocations;
+  NT_ASSIGN(auto latest, target.begin());
+  (void)latest;
+  if (auto r = target.apply(all, std::max<int64_t>(from.revision, 1)); !r) {
+    target.rollback();
+    return nt::unexpected(r.error());
+  }
+  NT_TRY(target.commit());
+  return all.rows.size();
 }
 
 }  // namespace nt

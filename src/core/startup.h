@@ -17,6 +17,11 @@ struct StartupOptions {
 
 Status load_model(Store& store, Model& model, const StartupOptions& options);
 
+// --migrate-from: copies every resource and allocation of `source` into `target`, which
+// must be empty, in one transaction under the source's revision (ids, revision numbers and
+// allocations kept). Answers how many rows it copied.
+Result<size_t> migrate_store(Store& source, Store& target);
+
 // The first few differences between the allocation tables and the resources, "" if none.
 std::string allocation_differences(const std::vector<AllocChange>& stored, const std::vector<AllocChange>& derived);
 

@@ -1,4 +1,5 @@
-// neutrino-server: the Neutron v2.0 API on an embedded SQLite store.
+// neutrino-server: the Neutron v2.0 API on an embedded SQLite store or a PostgreSQL database
+// shared by several servers.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,57 @@
 
 namespace {
 
+nt::Result<std::unique_ptr<nt::Store>> open_store(const nt::Settings& s) {
+  return s.database_url.empty() ? nt::open_sqlite_store(s.database) : nt::open_postgres_store(s.database_url);
+}
+
+// --check-config with a PostgreSQL database also connects and reads the schema version.
+int check_database(const nt::Settings& s, const std::string& config_file) {
+  if (s.database_url.empty()) {
+    std::cout << "configuration OK\n";
+    return 0;
+  }
+  auto checked = nt::check_postgres_store(s.database_url);
+  if (!checked) {
+    std::cerr << "neutrino-server: " << (config_file.empty() ? "--database" : config_file + ": [database] connection")
+              << ": " << checked.error().message << "\n";
+    return 2;
+  }
+  std::cout << "configuration OK; " << *checked << "\n";
+  return 0;
+}
+
+int migrate(const std::string& from, nt::Store& target) {
+  auto source_target = nt::parse_database_target(from, false);
+  if (!source_target || source_target->sqlite_path.empty()) {
+    std::cerr << "neutrino-server: --migrate-from takes sqlite:///PATH, not \"" << from << "\"\n";
+    return 2;
+  }
+  if (!std::filesystem::exists(source_target->sqlite_path)) {
+    std::cerr << "neutrino-server: --migrate-from: " << source_target->sqlite_path << " does not exist\n";
+    return 2;
+  }
+  auto source = nt::open_sqlite_store(source_target->sqlite_path);
+  if (!source) {
+    std::cerr << "neutrino-server: --migrate-from: " << source.error().message << "\n";
+    return 1;
+  }
+  auto copied = nt::migrate_store(**source, target);
+  if (!copied) {
+    std::cerr << "neutrino-server: --migrate-from: " << copied.error().message << "\n";
+    return 1;
+  }
+  std::cout << "copied " << *copied << " rows from " << (*source)->describe() << " into " << target.describe() << "\n";
+  return 0;
+}
+
+// Publishes this server's heartbeats and takes the others' (a store shared by servers).
+void share_beats(nt::Store& store, nt::Liveness& liveness) {
+  if (auto published = store.publish_beats(liveness.beats()); !published)
+    spdlog::warn("heartbeats not shared: {}", published.error().message);
+  if (auto all = store.beats()) liveness.merge(*all);
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"neutrino-server: Neutron-compatible network API server"};
   std::string config_file;
@@ -27,7 +79,11 @@ int run(int argc, char** argv) {
   int port = -1;
   bool check_only = false;
   app.add_option("--config-file", config_file, "server.ini (Neutron option names)");
-  app.add_option("--database", database, "SQLite file; overrides [database] connection");
+  app.add_option("--database", database,
+                 "SQLite file or postgresql://user:password@host:port/dbname; overrides [database] connection");
+  std::string migrate_from;
+  app.add_option("--migrate-from", migrate_from,
+                 "copy the SQLite database sqlite:///PATH into the (empty) configured database, then exit");
   app.add_option("--port", port, "listen port; overrides bind_port (0 = any free port)")->check(CLI::Range(0, 65535));
   std::string unix_socket;
   app.add_option("--unix-socket", unix_socket, "also serve on this Unix socket (agents use unix://PATH)");
@@ -75,21 +131,27 @@ int run(int argc, char** argv) {
     return 2;
   }
   for (const auto& w : (*policy_file)->current()->warnings()) spdlog::warn("policy: {}", w);
-  if (check_only) {
-    std::cout << "configuration OK\n";
-    return 0;
+  if (!database.empty()) {
+    auto target = nt::parse_database_target(database, true);
+    if (!target) {
+      std::cerr << "neutrino-server: --database: " << target.error().message << "\n";
+      return 2;
+    }
+    settings->database = target->sqlite_path;
+    settings->database_url = target->url;
   }
+  if (check_only) return check_database(*settings, config_file);
   if (config->boolean("DEFAULT", "debug")) spdlog::set_level(spdlog::level::debug);
-  if (!database.empty()) settings->database = database;
   if (port >= 0) settings->bind_port = port;
 
-  auto store = nt::open_sqlite_store(settings->database);
+  auto store = open_store(*settings);
   if (!store) {
     std::cerr << "neutrino-server: " << store.error().message << "\n";
     return 1;
   }
+  if (!migrate_from.empty()) return migrate(migrate_from, **store);
   nt::Model model;
-  startup.database = settings->database;
+  startup.database = (*store)->describe();
   if (auto loaded = nt::load_model(**store, model, startup); !loaded) {
     std::cerr << "neutrino-server: cannot load the database " << settings->database << ": " << loaded.error().message
               << (startup.skip_bad_rows ? "" : " (--skip-bad-rows sets unreadable rows aside and starts without them)")
@@ -99,6 +161,9 @@ int run(int argc, char** argv) {
   }
   nt::Writer writer(model, **store);
   nt::Api api(*settings, model, writer);
+  // A shared database: other servers' commits are replayed as they are announced.
+  auto follower = (*store)->follow([&writer](int64_t) { writer.catch_up_soon(); });
+  if (follower) writer.catch_up_soon();
   api.use_policy_file(std::move(*policy_file));
   if (keystone) api.use_keystone(std::make_unique<nt::auth::Authenticator>(settings->keystone, std::move(keystone)));
   if (unix_socket.empty()) unix_socket = settings->unix_socket;
@@ -150,11 +215,13 @@ int run(int argc, char** argv) {
     auto period = std::chrono::milliseconds(std::clamp(settings->agent_down_time * 250, 100, 1000));
     while (running) {
       std::this_thread::sleep_for(period);
-      if (running) api.sweep();
+      if (!running) break;
+      if (follower) share_beats(**store, api.liveness());
+      api.sweep(!follower || follower->leader());  // one server decides liveness and gateways
     }
   });
   spdlog::info("neutrino-server listening on {}:{}{} (database {}, revision {})", settings->bind_host, server.port(),
-               unix_socket.empty() ? "" : " and unix://" + unix_socket, settings->database, model.revision);
+               unix_socket.empty() ? "" : " and unix://" + unix_socket, (*store)->describe(), model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
   server.run();
   if (metadata_server) {
@@ -165,6 +232,7 @@ int run(int argc, char** argv) {
   api.stop_live_probes();
   running = false;
   sweeper.join();
+  follower.reset();
   writer.stop();
   spdlog::info("neutrino-server stopped");
   return 0;

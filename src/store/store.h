@@ -131,6 +131,9 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
 // Opens a PostgreSQL database (libpq conninfo or URL, see postgres_url.h), creating and
 // migrating the schema as needed; a schema newer than this binary knows is refused.
 Result<std::unique_ptr<Store>> open_postgres_store(const std::string& conninfo);
+// --check-config: connects without changing anything; says the server's version and the
+// schema version found (or that the schema will be created at start).
+Result<std::string> check_postgres_store(const std::string& conninfo);
 // A store that keeps everything in memory with the same constraint checks (unit tests).
 // Several servers' writers may share one (its begin() is the shared write lock).
 std::unique_ptr<Store> make_memory_store();
