@@ -81,10 +81,10 @@ nt::unexpected<Error> unavailable(std::string detail) {
   return store_fail(Errc::unavailable, "database unavailable", std::move(detail));
 }
 
-Result<int64_t> parse_revision(const char* v) {
+Result<int64_t> parse_revision(const char* v, const char* where = "table meta, row revision") {
   std::string s = v ? v : "";
   if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
-    return store_fail(Errc::internal, "table meta, row revision: '" + s + "' is not a revision number");
+    return store_fail(Errc::internal, std::string(where) + ": '" + s + "' is not a revision number");
   return std::stoll(s);
 }
 
@@ -148,6 +148,7 @@ class PgConn {
     backoff_ = 50ms;
     next_try_ = {};
     if (fresh) *fresh = true;
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // not on stderr
     // A stuck peer's lock gives 503 instead of a hang; an abandoned transaction ends.
     return command("SET statement_timeout = '60s'; SET lock_timeout = '5s'; "
                    "SET idle_in_transaction_session_timeout = '60s'");
@@ -346,24 +347,14 @@ class PgStore final : public Store {
 
   // One snapshot, consistent while other servers write.
   Result<LoadedState> load() override {
-    NT_TRY(conn_.ensure());
-    NT_TRY(conn_.command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    NT_TRY(start("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     auto state = read_state();
     (void)conn_.command(state ? "COMMIT" : "ROLLBACK");
     return state;
   }
 
   Result<int64_t> begin() override {
-    bool fresh = false;
-    NT_TRY(conn_.ensure(&fresh));
-    auto began = conn_.command("BEGIN");
-    if (!began && !fresh && !conn_.ok()) {
-      // The connection died while idle (a database restart): nothing is lost by a new one.
-      conn_.retry_now();
-      NT_TRY(conn_.ensure());
-      began = conn_.command("BEGIN");
-    }
-    NT_TRY(began);
+    NT_TRY(start("BEGIN"));
     pending_ = -1;
     // The row lock on 'revision' is the cluster-wide write lock, held until commit/rollback.
     auto revision = revision_row(" FOR UPDATE");
@@ -377,7 +368,7 @@ class PgStore final : public Store {
                                   {std::to_string(revision), std::to_string(capped)}));
     std::vector<Committed> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-      NT_ASSIGN(int64_t rev, parse_revision(PQgetvalue(r.get(), i, 0)));
+      NT_ASSIGN(int64_t rev, parse_revision(PQgetvalue(r.get(), i, 0), "table change_log"));
       NT_ASSIGN(auto changes, decode_changes(value(r, i, 1), rev));
       out.push_back({rev, std::move(changes)});
     }
@@ -471,6 +462,20 @@ class PgStore final : public Store {
   }
 
  private:
+  // Opens a transaction, (re)connecting as needed.
+  Status start(const char* sql) {
+    bool fresh = false;
+    NT_TRY(conn_.ensure(&fresh));
+    auto began = conn_.command(sql);
+    if (!began && !fresh && !conn_.ok()) {
+      // The connection died while idle (a database restart): nothing is lost by a new one.
+      conn_.retry_now();
+      NT_TRY(conn_.ensure());
+      began = conn_.command(sql);
+    }
+    return began;
+  }
+
   PgConn& beats_conn() {
     if (!beats_) beats_ = std::make_unique<PgConn>(conninfo_);
     return *beats_;
@@ -625,8 +630,10 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& spec) {
     conninfo = spec;
   }
   // Defaults first: the caller's own settings come later and win.
+  // Keepalives find a dead peer of an idle connection, tcp_user_timeout one that stopped
+  // acknowledging what was sent (a writer never waits on a vanished database for long).
   conninfo = "connect_timeout=2 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 "
-             "application_name=neutrino-server " + conninfo + " client_encoding=UTF8";
+             "tcp_user_timeout=15000 application_name=neutrino-server " + conninfo + " client_encoding=UTF8";
   auto store = std::make_unique<PgStore>(conninfo, described);
   if (auto r = store->init(); !r) {
     auto e = r.error();
