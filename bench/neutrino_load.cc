@@ -4,7 +4,8 @@
 //             N shows, N deletes
 //   networks: N concurrent network creates, one full list, N shows, N deletes
 // Prints ops/s and p50/p95/p99 latency per operation. Each worker keeps one HTTP/1.1
-// keep-alive connection. Works with noauth (no token) or a Keystone token (--token).
+// keep-alive connection. --url may list several servers sharing one database
+// (comma-separated): worker i talks to URL i % n. Works with noauth (no token) or a Keystone token (--token).
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
@@ -30,6 +31,7 @@ namespace {
 
 struct Options {
   std::string url = "http://127.0.0.1:9696";
+  std::vector<std::string> urls;  // --url split at commas
   std::string scenario = "ports";
   std::string token, project;
   int count = 1000, concurrency = 16;
@@ -39,8 +41,8 @@ struct Options {
 
 class Client {
  public:
-  Client(const Options& o) : opts_(o), stream_(io_) {
-    auto u = boost::urls::parse_uri(o.url).value();
+  Client(const Options& o, size_t index = 0) : opts_(o), stream_(io_) {
+    auto u = boost::urls::parse_uri(o.urls[index % o.urls.size()]).value();
     host_ = u.host();
     port_ = u.has_port() ? u.port() : "80";
     prefix_ = std::string(u.path());
@@ -134,8 +136,8 @@ Stats run(const Options& o, const std::string& name, int n, int conc, Op op) {
   auto start = Clock::now();
   std::vector<std::thread> workers;
   for (int w = 0; w < conc; ++w)
-    workers.emplace_back([&] {
-      Client client(o);
+    workers.emplace_back([&, w] {
+      Client client(o, static_cast<size_t>(w));
       std::vector<double> local;
       int errors = 0;
       for (int i; (i = next++) < n;) {
@@ -211,6 +213,12 @@ int main(int argc, char** argv) {
   app.add_option("--rss-pid", o.rss_pid, "report this server process's RSS after the creates");
   app.add_flag("--keep", o.keep, "do not delete what was created");
   CLI11_PARSE(app, argc, argv);
+  for (size_t pos = 0;;) {
+    auto comma = o.url.find(',', pos);
+    o.urls.push_back(o.url.substr(pos, comma - pos));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
 
   std::printf("scenario %s: n=%d concurrency=%d against %s\n", o.scenario.c_str(), o.count, o.concurrency, o.url.c_str());
   if (o.scenario == "networks") return scenario(o, "network", "networks", "") ? 1 : 0;
@@ -228,9 +236,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create the subnet\n");
     return 1;
   }
+  // With several servers, wait until each has replayed the subnet before creating ports on it.
+  auto sub_path = "/v2.0/subnets/" + id_of(sub, "subnet");
+  for (size_t i = 1; i < o.urls.size(); ++i) {
+    Client peer(o, i);
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (peer.call(http::verb::get, sub_path, "") != 200) {
+      if (Clock::now() > deadline) {
+        std::fprintf(stderr, "%s never saw the subnet\n", o.urls[i].c_str());
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   int errors = scenario(o, "port", "ports", net_id);
   if (!o.keep) {
-    setup.call(http::verb::delete_, "/v2.0/subnets/" + id_of(sub, "subnet"), "");
+    setup.call(http::verb::delete_, sub_path, "");
     setup.call(http::verb::delete_, "/v2.0/networks/" + net_id, "");
   }
   return errors ? 1 : 0;
