@@ -90,8 +90,22 @@ def connection(server):
     return http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
 
 
+def writer_metrics(server):
+    """The writer's histograms (sums and counts) from GET /metrics: where a write's time goes."""
+    conn = connection(server)
+    st, body = request(conn, "GET", "/metrics")
+    conn.close()
+    out = {}
+    for line in body.decode(errors="replace").splitlines():
+        m = re.match(r"neutrino_writer_(group_size|commit_seconds|locked_seconds)_(sum|count) ([\d.e+-]+)$", line)
+        if m:
+            out[f"{m.group(1)}_{m.group(2)}"] = float(m.group(3))
+    return out if st == 200 else {"status": st}
+
+
 def run_load(load_bin, urls, n, c, log):
     """neutrino-load ports; returns {phase: {...}} parsed from its output."""
+    t0 = time.monotonic()
     p = subprocess.run([str(load_bin), "--scenario", "ports", "-n", str(n), "-c", str(c), "--url", ",".join(urls)],
                        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
     log.write(p.stdout + p.stderr)
@@ -102,7 +116,7 @@ def run_load(load_bin, urls, n, c, log):
         if m:
             phases[m.group(1)] = dict(n=int(m.group(2)), errors=int(m.group(3)), ops=float(m.group(4)),
                                       p50=float(m.group(5)), p95=float(m.group(6)), p99=float(m.group(7)))
-    return dict(rc=p.returncode, phases=phases, stderr=p.stderr.strip()[-2000:])
+    return dict(rc=p.returncode, phases=phases, wall_s=time.monotonic() - t0, stderr=p.stderr.strip()[-2000:])
 
 
 class Bench:
@@ -165,12 +179,20 @@ class Bench:
         try:
             self.log.write(f"\n== {tag}\n")
             res = run_load(self.load_bin, [s.url for s in servers], self.args.ports, 16, self.log)
+            res["writers"] = [writer_metrics(s) for s in servers]
         finally:
             self.stop_servers(servers)
         pc = res["phases"].get("port create")
         print(f"  {tag}: " + (f"port create {pc['ops']:.0f} ops/s p50 {pc['p50']:.2f} ms p99 {pc['p99']:.2f} ms "
                                f"errors {pc['errors']}" if pc else f"no result (rc {res['rc']}): {res['stderr']}"),
               flush=True)
+        for s, w in zip(servers, res["writers"]):
+            if w.get("group_size_count"):
+                g = w["group_size_count"]
+                print(f"    {s.name}: {g:.0f} groups of {w['group_size_sum'] / g:.1f} writes, "
+                      f"lock held {1000 * w['locked_seconds_sum'] / g:.2f} ms/group "
+                      f"({100 * w['locked_seconds_sum'] / res['wall_s']:.0f}% of the run), "
+                      f"COMMIT {1000 * w['commit_seconds_sum'] / max(1, w['commit_seconds_count']):.2f} ms", flush=True)
         if res["rc"] != 0 or res["stderr"]:
             print(f"    rc {res['rc']} stderr: {res['stderr'][:500]}", flush=True)
         return res
