@@ -20,7 +20,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Writer::Writer(Model& model, Store& store, size_t max_group)
-    : model_(model), store_(store), max_group_(max_group), thread_([this] { loop(); }) {}
+    : model_(model), store_(store), max_group_(max_group), model_revision_(model.revision), thread_([this] { loop(); }) {}
 
 Writer::~Writer() { stop(); }
 
@@ -179,6 +179,7 @@ void Writer::run_group(std::deque<Job>& group) {
       spdlog::warn("store unavailable, {} write(s) refused: {}", group.size(), latest.error().message);
     }
     if (!replayed.empty() || !committed.empty()) revision = model_.revision;
+    model_revision_ = model_.revision;
     metrics_.locked_seconds.observe(seconds_since(locked_at));
   }
   if (revision && on_commit_) {
@@ -196,7 +197,8 @@ void Writer::reload_after_failed_replay(const Error& e) {
   if (auto state = store_.load()) (void)model_.load(*state);
 }
 
-void Writer::catch_up_soon() {
+void Writer::catch_up_soon(int64_t announced) {
+  if (announced > 0 && announced <= model_revision_.load()) return;
   if (catch_up_queued_.exchange(true)) return;  // one is waiting already: it will see this too
   submit([](Txn&) -> Result<boost::json::value> { return boost::json::value{}; }, [](Result<boost::json::value>) {});
 }

@@ -51,9 +51,11 @@ class Writer {
   void on_commit(CommitHook hook) { on_commit_ = std::move(hook); }
   void stop();
   const WriterMetrics& metrics() const { return metrics_; }
-  // Another server committed (a shared store's notification): replay it soon, through the
-  // queue, even if no request of this server's comes. Many calls while one waits are one.
-  void catch_up_soon();
+  // Another server committed `announced` (a shared store's notification; 0: unknown):
+  // replay it soon, through the queue, even if no request of this server's comes. Many
+  // calls while one waits are one; a revision the model already holds (this server's own
+  // commit, announced to itself too) costs nothing.
+  void catch_up_soon(int64_t announced = 0);
 
  private:
   struct Job {
@@ -78,6 +80,7 @@ class Writer {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::atomic<bool> catch_up_queued_{false};
+  std::atomic<int64_t> model_revision_{0};  // the model's revision after the last group
   CommitHook on_commit_;
   WriterMetrics metrics_;
   std::thread thread_;

@@ -162,7 +162,7 @@ int run(int argc, char** argv) {
   nt::Writer writer(model, **store);
   nt::Api api(*settings, model, writer);
   // A shared database: other servers' commits are replayed as they are announced.
-  auto follower = (*store)->follow([&writer](int64_t) { writer.catch_up_soon(); });
+  auto follower = (*store)->follow([&writer](int64_t revision) { writer.catch_up_soon(revision); });
   if (follower) writer.catch_up_soon();
   api.use_policy_file(std::move(*policy_file));
   if (keystone) api.use_keystone(std::make_unique<nt::auth::Authenticator>(settings->keystone, std::move(keystone)));
