@@ -48,7 +48,8 @@ const std::vector<OptionSpec>& agent_schema() {
       {"DEFAULT", "local_ip", T::string, "", "VTEP address on the underlay"},
       {"DEFAULT", "agent_mode", T::string, "dvr", "dvr (compute) or dvr_snat (gateway)"},
       {"DEFAULT", "bridge_mappings", T::list, "", "physnet:interface,..."},
-      {"DEFAULT", "server_url", T::string, "http://127.0.0.1:9696", "http://host:port or unix:///path"},
+      {"DEFAULT", "server_url", T::string, "http://127.0.0.1:9696",
+       "http://host:port or unix:///path, or a list of them (comma or space separated): the next is tried when one fails"},
       {"DEFAULT", "token", T::string, "", "the server's [agent] token"},
       {"DEFAULT", "namespace_prefix", T::string, "", "prefix of the namespaces the agent makes"},
       {"DEFAULT", "state_path", T::string, "/var/lib/neutrino", "where the agent keeps the host token the server issued"},
@@ -120,7 +121,7 @@ class Agent {
  public:
   Agent(const AgentConfig& c, std::unique_ptr<kernel::Kernel> k, bool dry_run)
       : config_(c), host_(kernel::open_netlink_host(std::move(k))), kernel_(&host_->root()),
-        client_(*ServerUrl::parse(c.server_url), c.token), dry_run_(dry_run), l3_(c.namespace_prefix, *host_, dry_run) {
+        client_(*parse_server_urls(c.server_url), c.token), dry_run_(dry_run), l3_(c.namespace_prefix, *host_, dry_run) {
     if (dry_run) return;
     // DHCP and the metadata proxy serve from the agent's own threads; they outlive a
     // lost watch (the last view keeps being served) and stop with the agent.
@@ -157,6 +158,10 @@ class Agent {
         return spdlog::info("registered host {} with the server", config_.host);
       }
       bool refused = r.error().code == Errc::unauthenticated;
+      if (client_.take_retry_now()) {  // another server in the list: at once
+        spdlog::warn("register: {}; retrying on {} now", r.error().message, client_.current_server());
+        continue;
+      }
       spdlog::warn("register: {}; retrying in {} s", r.error().message, refused ? 5 : 1);
       for (int i = 0; i < (refused ? 50 : 10) && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -394,6 +399,9 @@ class Agent {
   }
   bool stopping() const { return stopping_; }
   AgentMetrics& metrics() { return metrics_; }
+  // After a failed watch: another server in the list is tried at once, else a backoff.
+  bool retry_now() { return client_.take_retry_now(); }
+  std::string server() const { return client_.current_server(); }
 
   // A pass asked to be followed by another one soon (repeated gratuitous ARPs).
   bool repeat_pending() {
@@ -503,7 +511,7 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
     return fail(Errc::invalid_argument, Origin::config,
                 where(m.client_cert.empty() ? "nova_client_priv_key" : "nova_client_cert") +
                     ": options \"nova_client_cert\" and \"nova_client_priv_key\" in [DEFAULT] go together");
-  if (auto u = ServerUrl::parse(a.server_url); !u)
+  if (auto u = parse_server_urls(a.server_url); !u)
     return fail(Errc::invalid_argument, Origin::config, where("server_url") + ": " + u.error().message);
   auto mappings = parse_bridge_mappings(c.list("DEFAULT", "bridge_mappings"));
   if (!mappings)
@@ -713,6 +721,11 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
     auto r = agent.watch(false);
     if (!running) break;
     agent.metrics().watch_ended();
+    // The next server of a list is tried at once; the backoff comes once per full cycle.
+    if (agent.retry_now()) {
+      spdlog::warn("watch ended: {}; resuming on {} now", r ? "closed" : r.error().message, agent.server());
+      continue;
+    }
     spdlog::warn("watch ended: {}; reconnecting in 1 s", r ? "closed" : r.error().message);
     for (int i = 0; i < 10 && running; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

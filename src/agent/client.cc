@@ -2,8 +2,12 @@
 
 #include <sys/socket.h>
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <cctype>
+#include <set>
 
 namespace nt::agent {
 namespace asio = boost::asio;
@@ -31,6 +35,72 @@ Result<ServerUrl> ServerUrl::parse(const std::string& url) {
   return u;
 }
 
+std::string ServerUrl::display() const {
+  if (!text.empty()) return text;
+  return unix_socket ? "unix://" + path : "http://" + host + ":" + port;
+}
+
+namespace {
+
+// The elements of a server_url list: split at commas, then at whitespace. A comma with
+// nothing before or after it (up to the next comma) is an empty element: "" in the output.
+std::vector<std::string> split_url_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    auto comma = text.find(',', start);
+    auto piece = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t before = out.size();
+    for (size_t i = 0; i < piece.size();) {
+      while (i < piece.size() && std::isspace(static_cast<unsigned char>(piece[i]))) ++i;
+      size_t j = i;
+      while (j < piece.size() && !std::isspace(static_cast<unsigned char>(piece[j]))) ++j;
+      if (j > i) out.push_back(piece.substr(i, j - i));
+      i = j;
+    }
+    if (out.size() == before) out.emplace_back();
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<ServerUrl>> parse_server_urls(const std::string& text) {
+  auto elements = split_url_list(text);
+  if (elements.size() == 1) {  // one URL: as it always was (its errors included)
+    NT_ASSIGN(auto u, ServerUrl::parse(elements[0].empty() ? text : elements[0]));
+    u.text = elements[0];
+    return std::vector<ServerUrl>{u};
+  }
+  std::vector<ServerUrl> out;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < elements.size(); ++i) {
+    auto which = "option \"server_url\" in [DEFAULT]: element " + std::to_string(i + 1) + " of " + std::to_string(elements.size());
+    if (elements[i].empty())
+      return fail(Errc::invalid_argument, Origin::config, which + " is empty (\"" + text + "\")");
+    auto u = ServerUrl::parse(elements[i]);
+    if (!u) return fail(Errc::invalid_argument, Origin::config, which + ": " + u.error().message);
+    if (!seen.insert(u->display()).second)
+      return fail(Errc::invalid_argument, Origin::config, which + ": \"" + elements[i] + "\" is listed twice");
+    u->text = elements[i];
+    out.push_back(std::move(*u));
+  }
+  return out;
+}
+
+ServerRotation::Move ServerRotation::failed(size_t used) {
+  if (used != current_) return {};
+  current_ = (current_ + 1) % count_;
+  Move m{count_ > 1, false};
+  if (++failures_ >= count_) m.cycle_done = true, failures_ = 0;
+  return m;
+}
+
+void ServerRotation::answered(size_t used) {
+  if (used == current_) failures_ = 0;
+}
+
 namespace {
 
 template <class Stream>
@@ -47,11 +117,13 @@ http::request<http::string_body> request(http::verb verb, const std::string& tar
 }
 
 template <class Stream>
-Result<std::string> do_post(Stream& s, const std::string& target, const std::string& body, const ChannelTokens& token) {
+Result<std::string> do_post(Stream& s, const std::string& target, const std::string& body, const ChannelTokens& token,
+                            int& status) {
   http::write(s, request<Stream>(http::verb::post, target, body, token));
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(s, buf, res);
+  status = res.result_int();
   if (res.result_int() == 401)
     return fail(Errc::unauthenticated, Origin::channel, "POST " + target + ": HTTP 401 " + res.body());
   if (res.result_int() != 200)
@@ -61,23 +133,26 @@ Result<std::string> do_post(Stream& s, const std::string& target, const std::str
 
 template <class Stream>
 Result<HttpAnswer> do_call(Stream& s, http::verb verb, const std::string& target, const std::string& body,
-                           const ChannelTokens& token) {
+                           const ChannelTokens& token, int& status) {
   http::write(s, request<Stream>(verb, target, body, token));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);
   http::read(s, buf, parser);
+  status = parser.get().result_int();
   return HttpAnswer{static_cast<int>(parser.get().result_int()), parser.get().body()};
 }
 
 template <class Stream>
 Status do_watch(Stream& s, const std::string& target, const ChannelTokens& token,
-                const std::function<bool(const std::string&)>& on_line, const std::function<void()>& on_drained) {
+                const std::function<bool(const std::string&)>& on_line, const std::function<void()>& on_drained,
+                int& status) {
   http::write(s, request<Stream>(http::verb::get, target, "", token));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);
   http::read_header(s, buf, parser);
+  status = parser.get().result_int();
   if (parser.get().result_int() != 200) {
     http::read(s, buf, parser);
     return fail(Errc::unavailable, Origin::channel, "watch: HTTP " + std::to_string(parser.get().result_int()) + " " +
@@ -117,19 +192,56 @@ auto with_stream(const ServerUrl& u, Fn&& fn) -> decltype(fn(std::declval<beast:
 
 }  // namespace
 
+std::pair<size_t, ServerUrl> ChannelClient::pick() const {
+  std::lock_guard g(rotation_mu_);
+  return {rotation_.current(), urls_[rotation_.current()]};
+}
+
+std::string ChannelClient::current_server() const { return pick().second.display(); }
+
+void ChannelClient::settle(size_t used, bool failed_by_server, const std::string& reason) {
+  std::lock_guard g(rotation_mu_);
+  retry_now_ = false;
+  if (!failed_by_server) return rotation_.answered(used);
+  auto move = rotation_.failed(used);
+  retry_now_ = move.moved && !move.cycle_done;
+  // Boost's messages end in " [category:code at file:line ...]": not for the log line.
+  if (move.moved)
+    spdlog::warn("server {} unreachable ({}), moving to {}", urls_[used].display(), reason.substr(0, reason.find(" [")),
+                 urls_[rotation_.current()].display());
+}
+
+bool ChannelClient::take_retry_now() {
+  std::lock_guard g(rotation_mu_);
+  return std::exchange(retry_now_, false);
+}
+
+// The server's fault (and so a move): no HTTP answer at all, or a 5xx.
+static bool server_fault(int status) { return status == 0 || status >= 500; }
+
 Result<std::string> ChannelClient::post(const std::string& target, const std::string& body) {
-  return with_stream(url_, [&](auto& s) { return do_post(s, target, body, token_); });
+  auto [used, url] = pick();
+  int status = 0;
+  auto r = with_stream(url, [&](auto& s) { return do_post(s, target, body, token_, status); });
+  settle(used, !r && server_fault(status), r ? "" : r.error().message);
+  return r;
 }
 
 Result<HttpAnswer> ChannelClient::call(const std::string& method, const std::string& target, const std::string& body) {
   auto verb = http::string_to_verb(method);
   if (verb == http::verb::unknown) return fail(Errc::invalid_argument, Origin::channel, "unknown HTTP method " + method);
-  return with_stream(url_, [&](auto& s) { return do_call(s, verb, target, body, token_); });
+  auto [used, url] = pick();
+  int status = 0;
+  auto r = with_stream(url, [&](auto& s) { return do_call(s, verb, target, body, token_, status); });
+  settle(used, !r, r ? "" : r.error().message);  // any HTTP answer is the caller's to judge
+  return r;
 }
 
 Status ChannelClient::watch(const std::string& target, const std::function<bool(const std::string&)>& on_line,
                            const std::function<void()>& on_drained) {
-  return with_stream(url_, [&](auto& s) -> Status {
+  auto [used, url] = pick();
+  int status = 0;
+  auto r = with_stream(url, [&](auto& s) -> Status {
     {
       std::lock_guard g(watch_mu_);
       if (cancelled_) return fail(Errc::unavailable, Origin::channel, "watch: the agent is stopping");
@@ -142,8 +254,16 @@ Status ChannelClient::watch(const std::string& target, const std::function<bool(
         c->watch_fd_ = -1;
       }
     } forget{this};  // before the socket closes
-    return do_watch(s, target, token_, on_line, on_drained);
+    return do_watch(s, target, token_, on_line, on_drained, status);
   });
+  bool stopping = false;
+  {
+    std::lock_guard g(watch_mu_);
+    stopping = cancelled_;
+  }
+  // A stream that ended or broke (status 200 then an error) is the server's too.
+  if (!stopping) settle(used, !r && (server_fault(status) || status == 200), r ? "" : r.error().message);
+  return r;
 }
 
 void ChannelClient::cancel() {

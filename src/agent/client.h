@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 
@@ -13,7 +14,37 @@ namespace nt::agent {
 struct ServerUrl {
   bool unix_socket = false;
   std::string host, port, path;  // path: the socket for unix://
+  std::string text;              // as written (for logs); empty: made from the parts
   static Result<ServerUrl> parse(const std::string& url);
+  std::string display() const;
+};
+
+// agent.ini's server_url: one URL or a list of them, separated by commas and/or
+// whitespace. An empty element, a bad one (named by its position) or one given twice is
+// an error; a single URL answers exactly ServerUrl::parse's errors.
+Result<std::vector<ServerUrl>> parse_server_urls(const std::string& text);
+
+// Which of the servers is current. A failure of the current one moves to the next
+// (round-robin) at once; the caller backs off only once every server failed in a row
+// (one full cycle), so one URL backs off after each failure, as it always did.
+class ServerRotation {
+ public:
+  explicit ServerRotation(size_t count) : count_(count == 0 ? 1 : count) {}
+  size_t current() const { return current_; }
+  struct Move {
+    bool moved = false;       // `used` was current: the next one is now
+    bool cycle_done = false;  // every server failed since one last answered: back off
+  };
+  // Server `used` failed; a failure of one that is no longer current (another thread
+  // moved on already) changes nothing.
+  Move failed(size_t used);
+  // Server `used` answered: a new cycle begins.
+  void answered(size_t used);
+
+ private:
+  size_t count_;
+  size_t current_ = 0;
+  size_t failures_ = 0;  // in a row, since a server last answered
 };
 
 struct HttpAnswer {
@@ -29,7 +60,12 @@ struct ChannelTokens {
 
 class ChannelClient {
  public:
-  ChannelClient(ServerUrl url, std::string enrolment_token) : url_(std::move(url)), token_{std::move(enrolment_token), ""} {}
+  ChannelClient(ServerUrl url, std::string enrolment_token)
+      : ChannelClient(std::vector<ServerUrl>{std::move(url)}, std::move(enrolment_token)) {}
+  // Several servers: requests go to the current one; one that cannot be reached, or whose
+  // watch stream ends, gives way to the next (logged once per move).
+  ChannelClient(std::vector<ServerUrl> urls, std::string enrolment_token)
+      : urls_(std::move(urls)), rotation_(urls_.size()), token_{std::move(enrolment_token), ""} {}
   void set_host_token(std::string token) { token_.host = std::move(token); }
   // POST a JSON body; the answer's body, or an error naming the status.
   Result<std::string> post(const std::string& target, const std::string& body);
@@ -45,9 +81,25 @@ class ChannelClient {
   // Ends a watch in progress (from another thread; the agent's shutdown), and any later
   // one at once.
   void cancel();
+  // True when the last failed request moved to another server and not every server has
+  // failed in a row yet: try again at once. Otherwise (one server, a full cycle through
+  // the list, or an answer that is not the server's fault) the caller waits its backoff.
+  bool take_retry_now();
+  // The server requests go to now.
+  std::string current_server() const;
 
  private:
-  ServerUrl url_;
+  // The current server's index and URL.
+  std::pair<size_t, ServerUrl> pick() const;
+  // Bookkeeping after a request to server `used`: a failure that is the server's
+  // (unreachable, broken stream, 5xx) moves to the next one; any other answer counts as
+  // the server answering.
+  void settle(size_t used, bool failed_by_server, const std::string& reason);
+
+  std::vector<ServerUrl> urls_;
+  mutable std::mutex rotation_mu_;  // rotation_ and retry_now_ (requests run on several threads)
+  ServerRotation rotation_;
+  bool retry_now_ = false;
   ChannelTokens token_;
   std::mutex watch_mu_;  // guards watch_fd_ against the socket closing under cancel()
   int watch_fd_ = -1;

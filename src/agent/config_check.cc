@@ -63,18 +63,34 @@ void check_interfaces(const Config& file, const AgentConfig& agent, ConfigCheckR
   }
 }
 
-void check_server(const Config& file, const AgentConfig& agent, std::chrono::milliseconds timeout,
-                  ConfigCheckReport& report) {
-  if (auto reached = probe_server(agent.server_url, timeout); !reached)
-    report.problems.push_back(option_at(file, "server_url") + ": " + agent.server_url + " " + reached.error().message);
+// Every server of server_url is asked. With one URL an unreachable server is a problem;
+// with a list only none answering is (each unreachable one is its own line either way).
+// Returns how many answered.
+size_t check_server(const Config& file, const AgentConfig& agent, std::chrono::milliseconds timeout,
+                    ConfigCheckReport& report) {
+  auto urls = parse_server_urls(agent.server_url);
+  if (!urls) return report.problems.push_back(option_at(file, "server_url") + ": " + urls.error().message), 0;
+  std::vector<std::string> unreachable;
+  size_t answered = 0;
+  for (const auto& url : *urls) {
+    if (auto reached = probe_server(url.display(), timeout); reached) ++answered;
+    else unreachable.push_back(option_at(file, "server_url") + ": " + url.display() + " " + reached.error().message);
+  }
+  auto& into = answered == 0 ? report.problems : report.warnings;
+  into.insert(into.end(), unreachable.begin(), unreachable.end());
+  return answered;
 }
 
-std::string summary_of(const AgentConfig& agent, const ConfigCheckOptions& options) {
+std::string summary_of(const AgentConfig& agent, const ConfigCheckOptions& options, size_t answered) {
   auto mappings = agent.l2.bridge_mappings.size();
   std::string text = "host " + agent.host + ", agent_mode " + agent.agent_mode + ", local_ip " + agent.l2.local_ip;
   text += ", " + std::to_string(mappings) + (mappings == 1 ? " bridge mapping" : " bridge mappings");
   if (mappings > 0) text += " (interfaces present)";
-  text += options.check_server ? ", server " + agent.server_url + " answers" : ", server not checked";
+  auto urls = parse_server_urls(agent.server_url);
+  size_t listed = urls ? urls->size() : 1;
+  if (!options.check_server) text += ", server not checked";
+  else if (listed == 1) text += ", server " + agent.server_url + " answers";
+  else text += ", " + std::to_string(answered) + " of " + std::to_string(listed) + " servers answer";
   return text;
 }
 
@@ -122,8 +138,8 @@ ConfigCheckReport check_agent_config(const std::string& path, const ConfigCheckO
   report.warnings = file->warnings();
   // Then what only this host can answer; every problem found is reported.
   check_interfaces(*file, *agent, report);
-  if (options.check_server) check_server(*file, *agent, options.server_timeout, report);
-  report.summary = summary_of(*agent, options);
+  size_t answered = options.check_server ? check_server(*file, *agent, options.server_timeout, report) : 0;
+  report.summary = summary_of(*agent, options, answered);
   return report;
 }
 
