@@ -117,34 +117,39 @@ nt::unexpected<Error> pg_error(PGconn* conn, const PGresult* res, const std::str
 }
 
 // One connection, reconnected on demand with a backoff (50 ms doubling to 2 s) during which
-// callers fail fast with Errc::unavailable instead of blocking.
+// callers fail fast with Errc::unavailable instead of blocking. Connecting is non-blocking:
+// each ensure() drives the attempt for at most its budget, later calls go on with it, and
+// the whole attempt is bounded by connect_timeout (libpq leaves that to the caller here).
 class PgConn {
  public:
-  explicit PgConn(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  explicit PgConn(std::string conninfo) : conninfo_(std::move(conninfo)), limit_(connect_limit(conninfo_)) {}
   PgConn(const PgConn&) = delete;
   ~PgConn() { drop(); }
 
   PGconn* get() const { return conn_; }
-  bool ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+  bool ok() const { return conn_ && !connecting_ && PQstatus(conn_) == CONNECTION_OK; }
   void drop() {
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
+    connecting_ = false;
   }
-  // Connects when there is no good connection; `fresh` tells whether this call did.
-  Status ensure(bool* fresh = nullptr) {
+  // Connects when there is no good connection, waiting at most `budget` in this call;
+  // `fresh` tells whether this call completed a new connection.
+  Status ensure(bool* fresh = nullptr, std::chrono::milliseconds budget = 50ms) {
     if (fresh) *fresh = false;
     if (ok()) return {};
     auto now = Clock::now();
-    if (now < next_try_) return unavailable("reconnecting: waiting for the backoff");
-    drop();
-    conn_ = PQconnectdb(conninfo_.c_str());
-    if (!ok()) {
-      std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
+    if (!connecting_) {
+      if (now < next_try_) return unavailable("reconnecting: waiting for the backoff");
       drop();
-      next_try_ = now + backoff_;
-      backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
-      return unavailable("connect: " + msg);
+      conn_ = PQconnectStart(conninfo_.c_str());
+      if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) return failed("");
+      connecting_ = true;
+      started_ = now;
+      polling_ = PGRES_POLLING_WRITING;
     }
+    NT_TRY(drive(now + budget));
+    connecting_ = false;
     backoff_ = 50ms;
     next_try_ = {};
     if (fresh) *fresh = true;
@@ -174,10 +179,49 @@ class PgConn {
   }
 
  private:
+  static std::chrono::milliseconds connect_limit(const std::string& conninfo) {
+    int seconds = 2;
+    if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), nullptr)) {
+      for (auto* o = opts; o->keyword; ++o)
+        if (o->val && std::string(o->keyword) == "connect_timeout") seconds = std::max(1, std::atoi(o->val));
+      PQconninfoFree(opts);
+    }
+    return std::chrono::seconds(seconds);
+  }
+
+  // Polls the connection attempt until it succeeds, fails, or `until` passes (an attempt
+  // left alone for a while gets one look before it counts as timed out).
+  Status drive(Clock::time_point until) {
+    for (;;) {
+      if (polling_ == PGRES_POLLING_OK) return {};
+      if (polling_ == PGRES_POLLING_FAILED) return failed("");
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(until, started_ + limit_) - Clock::now());
+      pollfd p{PQsocket(conn_), static_cast<short>(polling_ == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+      if (p.fd < 0) return failed("no socket");
+      if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count()))) > 0) {
+        polling_ = PQconnectPoll(conn_);
+        continue;
+      }
+      if (Clock::now() >= started_ + limit_) return failed("timeout expired");
+      if (Clock::now() >= until) return unavailable("connecting");
+    }
+  }
+
+  nt::unexpected<Error> failed(const std::string& why) {
+    std::string msg = why.empty() && conn_ ? PQerrorMessage(conn_) : why.empty() ? "out of memory" : why;
+    drop();
+    next_try_ = Clock::now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
+    return unavailable("connect: " + msg);
+  }
+
   std::string conninfo_;
+  std::chrono::milliseconds limit_;
   PGconn* conn_ = nullptr;
+  bool connecting_ = false;
+  PostgresPollingStatusType polling_ = PGRES_POLLING_WRITING;
+  Clock::time_point started_{}, next_try_{};
   std::chrono::milliseconds backoff_ = 50ms;
-  Clock::time_point next_try_{};
 };
 
 std::string value(const PgRes& r, int row, int col) {
@@ -284,7 +328,7 @@ class PgFollower final : public Follower {
     while (!stop_) {
       if (!conn_.ok()) leader_ = false;
       bool fresh = false;
-      if (conn_.ensure(&fresh) && fresh) {
+      if (conn_.ensure(&fresh, 250ms) && fresh) {
         if (!conn_.command(std::string("LISTEN ") + kChannel)) conn_.drop();
         else changed_(0), last_catch_up = Clock::now();
       }
@@ -341,7 +385,7 @@ class PgStore final : public Store {
       : conninfo_(std::move(conninfo)), described_(std::move(described)), conn_(conninfo_) {}
 
   Status init() {
-    NT_TRY(conn_.ensure());
+    NT_TRY(conn_.ensure(nullptr, 60s));  // at start-up: the whole connect_timeout
     return migrate();
   }
 
@@ -413,7 +457,7 @@ class PgStore final : public Store {
   // Called from the server's sweeper thread: a connection of their own.
   Status publish_beats(const std::vector<Beat>& beats) override {
     std::lock_guard lock(beats_mu_);
-    NT_TRY(beats_conn().ensure());
+    NT_TRY(beats_conn().ensure(nullptr, 500ms));
     auto sorted = beats;  // one order for every server: no deadlock between two publishers
     std::sort(sorted.begin(), sorted.end(), [](const Beat& a, const Beat& b) { return a.host < b.host; });
     NT_TRY(beats_->command("BEGIN"));
@@ -429,7 +473,7 @@ class PgStore final : public Store {
 
   Result<std::vector<Beat>> beats() override {
     std::lock_guard lock(beats_mu_);
-    NT_TRY(beats_conn().ensure());
+    NT_TRY(beats_conn().ensure(nullptr, 500ms));
     NT_ASSIGN(auto r, beats_->query("SELECT host, last_ms, applied FROM heartbeats ORDER BY host"));
     std::vector<Beat> out;
     for (int i = 0; i < PQntuples(r.get()); ++i)

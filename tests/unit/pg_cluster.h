@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace nt::test {
@@ -39,6 +40,13 @@ class PgCluster {
     bool ok = run(ctl("-w -m " + mode + " stop")) == 0;
     running_ = !ok;
     return ok;
+  }
+
+  // The postmaster's process id (0 if not running), e.g. to freeze it with SIGSTOP.
+  pid_t postmaster_pid() const {
+    std::ifstream f(dir_ + "/data/postmaster.pid");
+    long pid = 0;
+    return f >> pid ? static_cast<pid_t>(pid) : 0;
   }
 
   // A new, empty database ("" on failure).

@@ -3,7 +3,12 @@
 // failing one, the change log, two servers sharing the write lock, LISTEN/NOTIFY, the
 // leadership lock, connection loss and recovery, heartbeats.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -448,6 +453,60 @@ TEST_F(PgStore, ConnectionLossIsUnavailableAndRecovers) {
   ASSERT_TRUE(store->apply(port("a", "10.0.0.1"), 1));
   ASSERT_TRUE(store->commit());
   EXPECT_TRUE(changes.wait_for(0, 10000ms, before)) << "the follower did not catch up after reconnecting";
+}
+
+// A database that accepts connections and never answers (a frozen postmaster): the writer
+// is not held up while the connection attempt goes on, and gets in once it answers.
+TEST_F(PgStore, ASilentDatabaseDoesNotBlockTheWriter) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  pid_t postmaster = cluster_->postmaster_pid();
+  ASSERT_GT(postmaster, 0);
+  ASSERT_EQ(cluster_->exec(db_, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname='" + db_ +
+                                    "' AND application_name='neutrino-server'"),
+            "");
+  ASSERT_EQ(::kill(postmaster, SIGSTOP), 0);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{postmaster};
+  for (int i = 0; i < 3; ++i) {
+    auto t0 = Clock::now();
+    auto r = store->begin();
+    double took = ms_since(t0);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::unavailable) << r.error().message;
+    std::printf("begin() against a silent database: unavailable after %.1f ms (%s)\n", took, r.error().detail.c_str());
+    EXPECT_LT(took, 150);
+  }
+  ::kill(postmaster, SIGCONT);
+  Result<int64_t> r = 0;
+  EXPECT_TRUE(eventually([&] { return (r = store->begin()).has_value(); }, 10000ms));
+  ASSERT_TRUE(r) << r.error().detail;
+  store->rollback();
+}
+
+// At start-up the whole connect_timeout is waited for, and then the answer is unavailable.
+TEST(PgStoreOpen, ASilentServerTimesOut) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);  // connections complete in the kernel, nobody answers
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  auto t0 = Clock::now();
+  auto s = open_postgres_store("postgresql://u:pw@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db?connect_timeout=1");
+  double took = ms_since(t0);
+  ::close(fd);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::unavailable);
+  EXPECT_NE(s.error().message.find("postgresql://u:***@127.0.0.1:"), std::string::npos) << s.error().message;
+  EXPECT_EQ(s.error().message.find("pw"), std::string::npos) << s.error().message;
+  std::printf("open against a silent server failed after %.0f ms: %s\n", took, s.error().message.c_str());
+  EXPECT_GT(took, 900);
+  EXPECT_LT(took, 3000);
 }
 
 TEST_F(PgStore, BeatsKeepTheLatest) {
