@@ -41,7 +41,11 @@ int run(int argc, char** argv) {
   auto* up = sandbox->add_subcommand("up", "start the server, build the fabric and hosts, start the agents");
   up->add_option("--computes", o.computes, "compute hosts cmp1..N")->default_val(o.computes);
   up->add_option("--gateways", o.gateways, "gateway hosts gw1..M")->default_val(o.gateways);
-  up->add_option("--port", o.port, "API port on 127.0.0.1")->default_val(o.port);
+  up->add_option("--port", o.port, "API port on 127.0.0.1 (the first server's; 0: a free one)")->default_val(o.port);
+  up->add_option("--servers", o.servers, "neutrino-servers sharing the database (more than 1 needs --database postgresql://...)")
+      ->default_val(o.servers)
+      ->check(CLI::Range(1, 9));
+  up->add_option("--database", o.database, "the servers' database: postgresql://USER@HOST/DB or ...@/DB?host=SOCKETDIR (default: STATE_DIR/neutrino.db, SQLite)");
   up->add_option("--agent-down-time", o.agent_down_time, "server's agent_down_time (s)")->default_val(o.agent_down_time);
   up->add_option("--nova-metadata", o.nova_metadata, "HOST:PORT of a metadata backend the agents use (from each host's namespace) instead of the server's");
   up->add_option("--metadata-secret", o.metadata_secret, "metadata_proxy_shared_secret (default: a random one)");

@@ -30,6 +30,7 @@ namespace {
 
 constexpr const char* kInternetCidr = "203.0.113.1/24";
 constexpr const char* kPhysnet = "physnet1";
+constexpr int kAgentMetricsPort = 9180;  // every agent's /metrics, on 127.0.0.1 in its host's namespace
 
 Status sandbox_error(const std::string& message) { return fail(Errc::conflict, Origin::sandbox, message); }
 
@@ -107,37 +108,81 @@ std::string metadata_backend(const Options& o) {
   return "nova_metadata_host = unix://" + o.state_dir + "/metadata.sock\n";
 }
 
-Status start_server(const Options& o, SandboxState& s) {
-  auto ini = o.state_dir + "/server.ini";
-  fs::create_directories(o.state_dir + "/instances");
+// More than one server shares only a PostgreSQL database (as neutrino-server's --database
+// takes it: postgresql://, postgres://, postgresql+DRIVER://).
+bool postgres_url(const std::string& s) {
+  return s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0 || s.rfind("postgresql+", 0) == 0;
+}
+
+// The URL with its password (user:PASSWORD@) shown as ***, for sandbox.json and status.
+std::string masked(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto at = url.rfind('@', url.find_first_of("/?", scheme + 3));
+  auto colon = url.find(':', scheme + 3);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+// Server i (1-based): server.sock / server.log / server.ini / metadata.sock for the first,
+// server-i.* and metadata-i.sock for the others.
+std::string server_file(const Options& o, const std::string& base, int i, const std::string& ext) {
+  return o.state_dir + "/" + base + (i == 1 ? "" : "-" + std::to_string(i)) + ext;
+}
+
+Status start_one_server(const Options& o, SandboxState& s, int i) {
+  auto ini = server_file(o, "server", i, ".ini");
   // The built-in metadata backend: the agents (in the hosts' namespaces) reach it on a
   // Unix socket; keys and user data of `vm create --key/--user-data` are in instances/.
   std::ofstream(ini) << "[DEFAULT]\nbind_host = 127.0.0.1\nagent_down_time = " << o.agent_down_time
                      << "\n\n[ml2_type_vlan]\nnetwork_vlan_ranges = " << kPhysnet << ":100:199\n"
-                     << "\n[metadata]\nlisten = 127.0.0.1:0\nunix_socket = " << o.state_dir << "/metadata.sock\n"
+                     << "\n[metadata]\nlisten = 127.0.0.1:0\nunix_socket = " << server_file(o, "metadata", i, ".sock") << "\n"
                      << "metadata_proxy_shared_secret = " << metadata_secret(o) << "\ninstance_data_dir = " << o.state_dir
                      << "/instances\n\n[ha]\npreempt = " << (o.ha_preempt ? "true" : "false") << "\n";
-  std::ofstream(o.state_dir + "/agent-ha.ini") << "[ha]\nbfd_min_tx_ms = " << o.bfd_interval_ms << "\nbfd_min_rx_ms = "
-                                               << o.bfd_interval_ms << "\nbfd_detect_mult = " << o.bfd_detect_mult << "\n";
-  auto log = o.state_dir + "/server.log";
-  NT_ASSIGN(s.server_pid, spawn({o.bin_dir + "/neutrino-server", "--config-file", ini, "--database",
-                                 o.state_dir + "/neutrino.db", "--port", std::to_string(o.port), "--unix-socket",
-                                 o.state_dir + "/server.sock"},
-                                log, ""));
+  auto log = server_file(o, "server", i, ".log");
+  ServerRecord r{0, 0, server_file(o, "server", i, ".sock")};
+  auto database = o.database.empty() ? o.state_dir + "/neutrino.db" : o.database;
+  // The first server on --port, the others on free ports.
+  NT_ASSIGN(r.pid, spawn({o.bin_dir + "/neutrino-server", "--config-file", ini, "--database", database, "--port",
+                          std::to_string(i == 1 ? o.port : 0), "--unix-socket", r.socket},
+                         log, ""));
+  s.servers.push_back(r);
   NT_TRY(save_state(o, s));
+  auto& rec = s.servers.back();
   bool died = false;
-  bool ready = wait_until([&] { return (died = child_exited(s.server_pid)) || (s.port = listening_port(log)) > 0; },
+  bool ready = wait_until([&] { return (died = child_exited(rec.pid)) || (rec.port = listening_port(log)) > 0; },
                           std::chrono::seconds(15));
   if (!ready || died)
-    return sandbox_error("neutrino-server did not start: " + tail(log) + " (log: " + log + ")");
+    return sandbox_error("neutrino-server " + std::to_string(i) + " did not start: " + tail(log) + " (log: " + log + ")");
   return save_state(o, s);
 }
 
-Status start_agent(const Options& o, HostRecord& h) {
+Status start_servers(const Options& o, SandboxState& s) {
+  fs::create_directories(o.state_dir + "/instances");
+  std::ofstream(o.state_dir + "/agent-ha.ini") << "[ha]\nbfd_min_tx_ms = " << o.bfd_interval_ms << "\nbfd_min_rx_ms = "
+                                               << o.bfd_interval_ms << "\nbfd_detect_mult = " << o.bfd_detect_mult << "\n";
+  s.database = o.database.empty() ? o.state_dir + "/neutrino.db" : masked(o.database);
+  for (int i = 1; i <= o.servers; ++i) NT_TRY(start_one_server(o, s, i));
+  // A shared database must be a new one: a previous cloud's hosts and ports are not this one's.
+  NT_ASSIGN(auto nets, api(o, "GET", "/v2.0/networks?fields=id"));
+  if (auto n = nets.as_object().at("networks").as_array().size(); n > 0)
+    return sandbox_error("the database " + s.database + " already holds " + std::to_string(n) +
+                         " networks; give `up --database` an empty one");
+  return {};
+}
+
+// The agents' server_url: every server's Unix socket, the first first.
+std::string server_urls(const SandboxState& s) {
+  std::string urls;
+  for (const auto& r : s.servers) urls += (urls.empty() ? "unix://" : ", unix://") + r.socket;
+  return urls;
+}
+
+Status start_agent(const Options& o, const SandboxState& s, HostRecord& h) {
   auto ini = o.state_dir + "/" + h.name + ".ini";
   std::ofstream(ini) << "[DEFAULT]\nhost = " << h.name << "\nlocal_ip = " << h.underlay_ip
                      << "\nagent_mode = " << (h.role == "gateway" ? "dvr_snat" : "dvr") << "\nbridge_mappings = " << kPhysnet
-                     << ":ex0\nserver_url = unix://" << o.state_dir << "/server.sock\nreport_interval = 1\n"
+                     << ":ex0\nserver_url = " << server_urls(s) << "\nreport_interval = 1\nmetrics_bind = 127.0.0.1:" << kAgentMetricsPort << "\n"
                      << "namespace_prefix = " << host_ns(o, h.name) << "-\nstate_path = " << o.state_dir << "\n"
                      << metadata_backend(o) << "metadata_proxy_shared_secret = " << metadata_secret(o) << "\n"
                      << read_file(o.state_dir + "/agent-ha.ini");
@@ -167,7 +212,7 @@ Status wait_agents_alive(const Options& o, const std::vector<std::string>& hosts
 Status add_host(const Options& o, SandboxState& s, HostRecord h) {
   NT_TRY(build_host(fabric_ns(o), host_ns(o, h.name), h.name, h.underlay_ip + "/24"));
   s.hosts.push_back(h);
-  NT_TRY(start_agent(o, s.hosts.back()));
+  NT_TRY(start_agent(o, s, s.hosts.back()));
   return save_state(o, s);
 }
 
@@ -190,7 +235,7 @@ Status create_public_network(const Options& o) {
 
 Status build(const Options& o) {
   SandboxState s;
-  NT_TRY(start_server(o, s));
+  NT_TRY(start_servers(o, s));
   NT_TRY(build_fabric(fabric_ns(o)));
   NT_TRY(build_internet(fabric_ns(o), host_ns(o, "internet"), kInternetCidr));
   std::vector<std::string> names;
@@ -239,12 +284,18 @@ Status up(const Options& o) {
                          " exists); run `neutrino sandbox down` first");
   if (o.computes < 1 || o.computes > 89 || o.gateways < 0 || o.gateways > 99)
     return fail(Errc::invalid_argument, Origin::sandbox, "--computes is 1..89 and --gateways 0..99");
+  if (o.servers < 1 || o.servers > 9) return fail(Errc::invalid_argument, Origin::sandbox, "--servers is 1..9");
+  if (o.servers > 1 && !postgres_url(o.database))
+    return fail(Errc::invalid_argument, Origin::sandbox,
+                "--servers " + std::to_string(o.servers) +
+                    " needs a database the servers share: --database postgresql://USER@HOST/DB (or ?host=SOCKETDIR); "
+                    "the SQLite file is one server's");
   fs::create_directories(o.state_dir);
   // A new cloud: the previous run's database, socket and logs go.
   for (const auto& entry : fs::directory_iterator(o.state_dir)) {
     auto name = entry.path().filename().string();
-    if (name.rfind("neutrino.db", 0) == 0 || name == "server.sock" || name == "metadata.sock" || name == "metadata.secret" ||
-        name == "metadata.backend" ||
+    bool socket = entry.path().extension() == ".sock" && (name.rfind("server", 0) == 0 || name.rfind("metadata", 0) == 0);
+    if (name.rfind("neutrino.db", 0) == 0 || socket || name == "metadata.secret" || name == "metadata.backend" ||
         entry.path().extension() == ".log")
       fs::remove(entry.path());
   }
@@ -254,8 +305,11 @@ Status up(const Options& o) {
     return built;
   }
   auto s = load_state(o);
-  std::cout << "sandbox up: server http://127.0.0.1:" << (s ? s->port : o.port) << " (agents on unix://" << o.state_dir
-            << "/server.sock), " << o.computes << " compute and " << o.gateways << " gateway hosts, internet host 203.0.113.1, "
+  std::string servers;
+  if (s)
+    for (const auto& r : s->servers) servers += (servers.empty() ? "" : ", ") + ("http://127.0.0.1:" + std::to_string(r.port));
+  std::cout << "sandbox up: " << (o.servers > 1 ? std::to_string(o.servers) + " servers " : "server ") << servers
+            << " (agents on " << (s ? server_urls(*s) : "unix://" + o.state_dir + "/server.sock") << "), " << o.computes << " compute and " << o.gateways << " gateway hosts, internet host 203.0.113.1, "
             << "network public (flat, physnet1) 203.0.113.0/24\n";
   return {};
 }
@@ -264,7 +318,7 @@ Status down(const Options& o) {
   if (auto s = load_state(o)) {
     for (const auto& v : s->vms) stop_process(v.dhcp_pid, "busybox");
     for (const auto& h : s->hosts) stop_process(h.agent_pid, "neutrino-agent");
-    stop_process(s->server_pid, "neutrino-server");
+    for (const auto& r : s->servers) stop_process(r.pid, "neutrino-server");
   }
   std::vector<std::string> ours;
   for (const auto& ns : kernel::list_namespaces(o.prefix))
@@ -285,8 +339,11 @@ Status down(const Options& o) {
     if (auto gone = kernel::delete_namespace(ns); !gone && result) result = gone;
   std::error_code ec;
   fs::remove(state_file(o), ec);
-  fs::remove(o.state_dir + "/server.sock", ec);
-  fs::remove(o.state_dir + "/metadata.sock", ec);
+  for (const auto& entry : fs::directory_iterator(o.state_dir, ec)) {
+    auto name = entry.path().filename().string();
+    if (entry.path().extension() == ".sock" && (name.rfind("server", 0) == 0 || name.rfind("metadata", 0) == 0))
+      fs::remove(entry.path(), ec);
+  }
   std::cout << "sandbox down: removed " << ours.size() << " namespaces\n";
   return result;
 }
@@ -311,7 +368,7 @@ Status agent_restart(const Options& o, const std::string& name, bool kill) {
   } else {
     stop_process(it->agent_pid, "neutrino-agent");
   }
-  NT_TRY(start_agent(o, *it));
+  NT_TRY(start_agent(o, s, *it));
   NT_TRY(save_state(o, s));
   std::cout << "agent of " << name << " restarted (pid " << it->agent_pid << ")\n";
   return {};
@@ -320,8 +377,13 @@ Status agent_restart(const Options& o, const std::string& name, bool kill) {
 Status status(const Options& o) {
   NT_ASSIGN(auto s, load_state(o));
   auto alive = alive_hosts(o);
-  std::cout << "server   http://127.0.0.1:" << s.port << "  pid " << s.server_pid
-            << (running_as(s.server_pid, "neutrino-server") ? " running" : " NOT RUNNING") << "\n\n";
+  for (size_t i = 0; i < s.servers.size(); ++i) {
+    const auto& r = s.servers[i];
+    std::printf("%-9s http://127.0.0.1:%-5d  pid %d %s  unix://%s\n", (i == 0 ? "server" : "server-" + std::to_string(i + 1)).c_str(),
+                r.port, r.pid, running_as(r.pid, "neutrino-server") ? "running" : "NOT RUNNING", r.socket.c_str());
+  }
+  if (!s.database.empty()) std::printf("%-9s %s\n", "database", s.database.c_str());
+  std::printf("\n");
   std::printf("%-9s %-8s %-15s %-16s %s\n", "HOST", "ROLE", "UNDERLAY", "NAMESPACE", "AGENT");
   for (const auto& h : s.hosts) {
     bool proc = running_as(h.agent_pid, "neutrino-agent");

@@ -2,10 +2,13 @@
 // parts. A fabric namespace holds the underlay switch (198.51.100.0/24) and the external
 // switch (203.0.113.0/24); every host namespace (cmp1..N, gw1..M) has an underlay link
 // `eth0` and an external link `ex0` (bridge_mappings physnet1:ex0) and runs its
-// neutrino-agent; the `internet` host is 203.0.113.1 on the external switch. The server
-// runs in the root namespace on 127.0.0.1:PORT and a Unix socket for the agents. VMs are
-// namespaces whose eth0 is one end of a veth; the other end is the host's tap, plugged the
-// way Nova's os-vif plugs one. What was started is recorded in STATE_DIR/sandbox.json.
+// neutrino-agent (its /metrics on 127.0.0.1:9180 in that namespace); the `internet` host is
+// 203.0.113.1 on the external switch. The server runs in the root namespace on
+// 127.0.0.1:PORT and a Unix socket for the agents; with `up --servers N --database
+// postgresql://...` N servers share the database (free ports, server-2.sock, ...) and the
+// agents' server_url lists them all, the first first. VMs are namespaces whose eth0 is one
+// end of a veth; the other end is the host's tap, plugged the way Nova's os-vif plugs one.
+// What was started is recorded in STATE_DIR/sandbox.json.
 #pragma once
 #include <chrono>
 #include <string>
@@ -20,7 +23,11 @@ struct Options {
   std::string state_dir = "run/sandbox";
   std::string bin_dir;                 // neutrino-server and neutrino-agent live here
   int computes = 2, gateways = 2;
-  int port = 9696;
+  int port = 9696;                     // the first server's; the others' are free ports
+  // `up` only: how many neutrino-servers share the database, and the database ("" = the
+  // SQLite file STATE_DIR/neutrino.db; more than one server needs a postgresql:// URL).
+  int servers = 1;
+  std::string database;
   int agent_down_time = 10;            // the server's, in seconds
   // `up` only: the agents' metadata backend (host:port of a Nova-style metadata API)
   // instead of the server's built-in one, and the shared secret ("" = a random one).

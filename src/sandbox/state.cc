@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,14 @@ Result<SandboxState> load_state(const Options& o) {
   SandboxState s;
   s.server_pid = num(obj, "server_pid");
   s.port = num(obj, "port");
+  s.database = str(obj, "database");
+  if (auto* servers = obj.if_contains("servers"); servers && servers->is_array())
+    for (const auto& v : servers->as_array()) {
+      const auto& so = v.as_object();
+      s.servers.push_back({num(so, "pid"), num(so, "port"), str(so, "socket")});
+    }
+  if (s.servers.empty() && s.server_pid > 0)  // written before there were several servers
+    s.servers.push_back({s.server_pid, s.port, o.state_dir + "/server.sock"});
   if (auto* hosts = obj.if_contains("hosts"); hosts && hosts->is_array())
     for (const auto& h : hosts->as_array()) {
       const auto& ho = h.as_object();
@@ -65,13 +75,17 @@ Result<SandboxState> load_state(const Options& o) {
 }
 
 Status save_state(const Options& o, const SandboxState& s) {
-  json::array hosts, vms;
+  json::array hosts, vms, servers;
+  for (const auto& r : s.servers) servers.push_back(json::object{{"pid", r.pid}, {"port", r.port}, {"socket", r.socket}});
+  int first_pid = s.servers.empty() ? s.server_pid : s.servers.front().pid;
+  int first_port = s.servers.empty() ? s.port : s.servers.front().port;
   for (const auto& h : s.hosts)
     hosts.push_back(json::object{{"name", h.name}, {"role", h.role}, {"underlay_ip", h.underlay_ip}, {"agent_pid", h.agent_pid}});
   for (const auto& m : s.vms)
     vms.push_back(json::object{{"name", m.name}, {"host", m.host}, {"port_id", m.port_id}, {"network_id", m.network_id}, {"ip", m.ip},
                                {"dhcp_pid", m.dhcp_pid}});
-  json::object doc{{"prefix", o.prefix}, {"server_pid", s.server_pid}, {"port", s.port}, {"hosts", hosts}, {"vms", vms}};
+  json::object doc{{"prefix", o.prefix}, {"server_pid", first_pid}, {"port", first_port}, {"servers", servers},
+                   {"database", s.database},     {"hosts", hosts},         {"vms", vms}};
   auto tmp = state_file(o) + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
@@ -144,9 +158,52 @@ void stop_process(int pid, const std::string& program) {
   if (running_as(pid, program)) ::kill(pid, SIGKILL);
 }
 
+namespace {
+// Whether a server listens on the Unix socket (a killed one leaves its socket file behind:
+// connecting is refused).
+bool accepts(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return true;  // let the client say what is wrong
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  int r;
+  do r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  while (r < 0 && errno == EINTR);
+  ::close(fd);
+  return r == 0;
+}
+
+std::vector<std::string> server_sockets(const Options& o) {
+  std::vector<std::string> sockets;
+  if (auto s = load_state(o))
+    for (const auto& r : s->servers)
+      if (!r.socket.empty()) sockets.push_back(r.socket);
+  if (sockets.empty()) sockets.push_back(o.state_dir + "/server.sock");
+  return sockets;
+}
+}  // namespace
+
 Result<json::value> api(const Options& o, const std::string& method, const std::string& path, const json::value& body) {
-  agent::ChannelClient client(agent::ServerUrl{true, "", "", o.state_dir + "/server.sock"}, "");
-  NT_ASSIGN(auto answer, client.call(method, path, body.is_null() ? "" : json::serialize(body)));
+  auto sockets = server_sockets(o);
+  Result<agent::HttpAnswer> answered = fail(Errc::unavailable, Origin::sandbox, "no server");
+  std::string tried;
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    tried += (tried.empty() ? "unix://" : ", unix://") + sockets[i];
+    bool last = i + 1 == sockets.size();
+    if (!last && !accepts(sockets[i])) continue;
+    agent::ChannelClient client(agent::ServerUrl{true, "", "", sockets[i]}, "");
+    answered = client.call(method, path, body.is_null() ? "" : json::serialize(body));
+    // A read is asked again of the next server; a write that failed on its way may be done.
+    if (answered || method != "GET" || last) break;
+  }
+  if (!answered) {
+    auto message = answered.error().message;
+    if (sockets.size() > 1) message += " (servers tried: " + tried + ")";
+    return fail(answered.error().code, Origin::sandbox, method + " " + path + ": " + message);
+  }
+  auto& answer = *answered;
   boost::system::error_code ec;
   auto v = answer.body.empty() ? json::value() : json::parse(answer.body, ec);
   if (answer.status >= 300) {

@@ -18,9 +18,18 @@ struct VmRecord {
   std::string name, host, port_id, network_id, ip;
   int dhcp_pid = 0;  // the VM's udhcpc (0: a subnet without DHCP)
 };
-struct SandboxState {
-  int server_pid = 0;
+// One neutrino-server: its API on 127.0.0.1:port and on the Unix socket the agents use
+// (STATE_DIR/server.sock for the first, server-2.sock, ... for the others).
+struct ServerRecord {
+  int pid = 0;
   int port = 0;
+  std::string socket;
+};
+struct SandboxState {
+  int server_pid = 0;  // the first server's (sandbox.json keeps them for older readers)
+  int port = 0;
+  std::vector<ServerRecord> servers;  // every server, the first first
+  std::string database;               // as given to the servers, a password masked
   std::vector<HostRecord> hosts;
   std::vector<VmRecord> vms;
   const HostRecord* host(const std::string& name) const;
@@ -43,7 +52,9 @@ bool running_as(int pid, const std::string& program);  // pid alive and runs tha
 // SIGTERM, up to 5 s, then SIGKILL; only if the pid still runs `program`.
 void stop_process(int pid, const std::string& program);
 
-// The Neutron API of the sandbox's server. Errors carry the NeutronError message.
+// The Neutron API of the sandbox's servers: the first whose Unix socket accepts a
+// connection answers (a GET also moves on when the server fails while answering; a write
+// does not, it may have been done). Errors carry the NeutronError message.
 Result<boost::json::value> api(const Options& o, const std::string& method, const std::string& path,
                                const boost::json::value& body = nullptr);
 // id of the resource (collection "networks", "subnets") named or with id `name_or_id`.
