@@ -155,8 +155,10 @@ class PgConn {
     if (fresh) *fresh = true;
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // not on stderr
     // A stuck peer's lock gives 503 instead of a hang; an abandoned transaction ends.
-    return command("SET statement_timeout = '60s'; SET lock_timeout = '5s'; "
-                   "SET idle_in_transaction_session_timeout = '60s'");
+    auto set = command("SET statement_timeout = '60s'; SET lock_timeout = '5s'; "
+                       "SET idle_in_transaction_session_timeout = '60s'");
+    if (!set) drop();  // never a connection without its timeouts
+    return set;
   }
   // Forgets the backoff: the connection was good until now, so trying again at once is fair.
   void retry_now() { next_try_ = {}; }
