@@ -1,5 +1,6 @@
 #include "core/writer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -144,6 +145,7 @@ void Writer::run_requests(std::deque<Job>& group, Status began, std::vector<Resu
 }
 
 void Writer::run_group(std::deque<Job>& group) {
+  if (std::all_of(group.begin(), group.end(), [](const Job& j) { return j.catch_up_only; })) return replay_unlocked();
   std::vector<Result<boost::json::value>> results;
   results.reserve(group.size());
   std::vector<ChangeSet> replayed, committed;
@@ -200,7 +202,45 @@ void Writer::reload_after_failed_replay(const Error& e) {
 void Writer::catch_up_soon(int64_t announced) {
   if (announced > 0 && announced <= model_revision_.load()) return;
   if (catch_up_queued_.exchange(true)) return;  // one is waiting already: it will see this too
-  submit([](Txn&) -> Result<boost::json::value> { return boost::json::value{}; }, [](Result<boost::json::value>) {});
+  std::lock_guard g(queue_mutex_);
+  if (stopping_) return;
+  queue_.push_back({[](Txn&) -> Result<boost::json::value> { return boost::json::value{}; },
+                    [](Result<boost::json::value>) {}, true});
+  queue_cv_.notify_one();
+}
+
+// Catching up needs no write lock in the database: commits are numbered and made one at a
+// time under it, so whatever the change log shows is a prefix of the history. (Taking the
+// lock would queue the catch-up behind other servers' groups: tens of ms under load.)
+void Writer::replay_unlocked() {
+  std::vector<ChangeSet> replayed;
+  {
+    std::unique_lock exclusive(lock_);
+    for (;;) {
+      auto batch = store_.changes_since(model_.revision, 512);
+      if (!batch) {
+        spdlog::debug("catching up later: {}", batch.error().message);
+        break;
+      }
+      if (batch->empty()) break;
+      bool failed = false;
+      for (auto& c : *batch) {
+        Txn txn(model_);
+        if (auto r = txn.replay(c.changes); !r) {
+          txn.rollback();
+          spdlog::error("cannot replay revision {}: {}; the next write group retries", c.revision, r.error().message);
+          failed = true;
+          break;
+        }
+        model_.revision = c.revision;
+        replayed.push_back(std::move(c.changes));
+        metrics_.replayed.inc();
+      }
+      if (failed) break;
+    }
+    model_revision_ = model_.revision;
+  }
+  if (!replayed.empty() && on_commit_) on_commit_(replayed, model_revision_.load());
 }
 
 }  // namespace nt

@@ -61,9 +61,11 @@ class Writer {
   struct Job {
     WriteFn fn;
     DoneFn done;
+    bool catch_up_only = false;  // catch_up_soon(): no request, only other servers' commits
   };
   void loop();
   void run_group(std::deque<Job>& group);
+  void replay_unlocked();
   Status catch_up(int64_t latest, std::vector<ChangeSet>& replayed);
   void run_requests(std::deque<Job>& group, Status began, std::vector<Result<boost::json::value>>& results,
                     std::vector<std::unique_ptr<Txn>>& txns, std::vector<ChangeSet>& committed);

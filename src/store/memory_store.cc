@@ -30,6 +30,7 @@ class MemoryStore final : public Store {
   }
   Result<std::vector<Committed>> changes_since(int64_t revision, size_t limit) override {
     std::vector<Committed> out;
+    std::lock_guard g(log_mutex_);  // read without the write lock too (catching up)
     for (auto it = log_.upper_bound(revision); it != log_.end() && out.size() < limit; ++it)
       out.push_back({it->first, it->second});
     return out;
@@ -55,7 +56,10 @@ class MemoryStore final : public Store {
   }
   Status commit() override {
     committed_ = pending_;
-    log_.merge(pending_log_);
+    {
+      std::lock_guard g(log_mutex_);
+      log_.merge(pending_log_);
+    }
     write_lock_.unlock();
     return {};
   }
@@ -83,7 +87,7 @@ class MemoryStore final : public Store {
   };
   State committed_, pending_;
   std::map<int64_t, ChangeSet> log_, pending_log_;
-  std::mutex write_lock_;
+  std::mutex write_lock_, log_mutex_;
 };
 
 }  // namespace
