@@ -1,5 +1,6 @@
 #include "agent/client.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
@@ -116,13 +117,62 @@ http::request<http::string_body> request(http::verb verb, const std::string& tar
   return req;
 }
 
+std::string duration_text(std::chrono::milliseconds t) {
+  auto ms = t.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+// Waits until the socket has something to read (or was closed); false when `limit`
+// passes first. Zero: no limit. (Blocking asio reads have no timeout of their own.)
+template <class Stream>
+bool wait_readable(Stream& s, std::chrono::milliseconds limit) {
+  if (limit.count() <= 0) return true;
+  pollfd p{beast::get_lowest_layer(s).socket().native_handle(), POLLIN, 0};
+  int n;
+  do n = ::poll(&p, 1, static_cast<int>(limit.count()));
+  while (n < 0 && errno == EINTR);
+  return n != 0;
+}
+
+// One step of reading a response: the parser takes what is buffered; only when it needs
+// more is the socket read, after at most `limit` of silence. Throws on a broken
+// connection or message, as beast's own reads do.
+template <class Stream, class Parser>
+Status read_some_within(Stream& s, beast::flat_buffer& buf, Parser& parser, std::chrono::milliseconds limit,
+                        const std::string& what) {
+  boost::system::error_code ec;
+  if (buf.size() > 0) {
+    parser.eager(true);  // all that is buffered at once: what stays is an incomplete piece
+    auto used = parser.put(buf.data(), ec);
+    buf.consume(used);
+    if (used > 0 || !ec) return {};
+    if (ec != http::error::need_more) throw boost::system::system_error(ec);
+  }
+  if (!wait_readable(s, limit))
+    return fail(Errc::unavailable, Origin::channel, what + ": nothing from the server for " + duration_text(limit));
+  auto got = beast::get_lowest_layer(s).socket().read_some(buf.prepare(64 * 1024), ec);
+  buf.commit(got);
+  if (ec == asio::error::eof) parser.put_eof(ec);  // a body that runs to the close ends here
+  if (ec) throw boost::system::system_error(ec);
+  return {};
+}
+
+// Reads the response's header (or all of it) with at most `limit` of silence at a time.
+template <class Stream, class Parser>
+Status read_within(Stream& s, beast::flat_buffer& buf, Parser& parser, std::chrono::milliseconds limit,
+                   bool header_only, const std::string& what) {
+  while (header_only ? !parser.is_header_done() : !parser.is_done()) NT_TRY(read_some_within(s, buf, parser, limit, what));
+  return {};
+}
+
 template <class Stream>
 Result<std::string> do_post(Stream& s, const std::string& target, const std::string& body, const ChannelTokens& token,
-                            int& status) {
+                            std::chrono::milliseconds limit, int& status) {
   http::write(s, request<Stream>(http::verb::post, target, body, token));
   beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
+  http::response_parser<http::string_body> parser;
+  NT_TRY(read_within(s, buf, parser, limit, false, "POST " + target));
+  const auto& res = parser.get();
   status = res.result_int();
   if (res.result_int() == 401)
     return fail(Errc::unauthenticated, Origin::channel, "POST " + target + ": HTTP 401 " + res.body());
@@ -143,23 +193,25 @@ Result<HttpAnswer> do_call(Stream& s, http::verb verb, const std::string& target
   return HttpAnswer{static_cast<int>(parser.get().result_int()), parser.get().body()};
 }
 
+// The watch stream; the server sends a keepalive line every second or so, so `idle` of
+// silence means the server (or the way to it) is gone.
 template <class Stream>
 Status do_watch(Stream& s, const std::string& target, const ChannelTokens& token,
                 const std::function<bool(const std::string&)>& on_line, const std::function<void()>& on_drained,
-                int& status) {
+                std::chrono::milliseconds idle, int& status) {
   http::write(s, request<Stream>(http::verb::get, target, "", token));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);
-  http::read_header(s, buf, parser);
+  NT_TRY(read_within(s, buf, parser, idle, true, "watch"));
   status = parser.get().result_int();
   if (parser.get().result_int() != 200) {
-    http::read(s, buf, parser);
+    NT_TRY(read_within(s, buf, parser, idle, false, "watch"));
     return fail(Errc::unavailable, Origin::channel, "watch: HTTP " + std::to_string(parser.get().result_int()) + " " +
                                                        parser.get().body());
   }
-  while (!parser.is_done()) {
-    http::read_some(s, buf, parser);
+  // Lines may have come with the header already: they are taken before the next read.
+  for (bool first = true;; first = false) {
     auto& body = parser.get().body();
     size_t start = 0;
     for (size_t nl; (nl = body.find('\n', start)) != std::string::npos; start = nl + 1)
@@ -167,13 +219,30 @@ Status do_watch(Stream& s, const std::string& target, const ChannelTokens& token
     body.erase(0, start);  // the parser only appends: consumed lines can go
     // Act once nothing more is waiting on the socket: a burst of lines is one pass.
     boost::system::error_code ec;
-    if (on_drained && beast::get_lowest_layer(s).socket().available(ec) == 0) on_drained();
+    if (on_drained && (!first || start > 0) && beast::get_lowest_layer(s).socket().available(ec) == 0) on_drained();
+    if (parser.is_done()) break;
+    NT_TRY(read_some_within(s, buf, parser, idle, "watch"));
   }
   return fail(Errc::unavailable, Origin::channel, "watch: the server ended the stream");
 }
 
+// Connects within `limit` (a host that is down drops the SYN: the kernel alone would wait
+// minutes); throws as the blocking connect does.
+void connect_within(asio::io_context& io, beast::tcp_stream& s, const asio::ip::tcp::resolver::results_type& found,
+                    std::chrono::milliseconds limit) {
+  boost::system::error_code result = asio::error::would_block;
+  s.expires_after(limit);
+  s.async_connect(found, [&](boost::system::error_code ec, const asio::ip::tcp::endpoint&) { result = ec; });
+  io.run();
+  io.restart();
+  s.expires_never();
+  if (result == beast::error::timeout) throw std::runtime_error("connect: no connection within " + duration_text(limit));
+  if (result) throw boost::system::system_error(result, "connect");
+}
+
 template <class Fn>
-auto with_stream(const ServerUrl& u, Fn&& fn) -> decltype(fn(std::declval<beast::tcp_stream&>())) {
+auto with_stream(const ServerUrl& u, std::chrono::milliseconds connect_limit, Fn&& fn)
+    -> decltype(fn(std::declval<beast::tcp_stream&>())) {
   asio::io_context io;
   try {
     if (u.unix_socket) {
@@ -183,7 +252,7 @@ auto with_stream(const ServerUrl& u, Fn&& fn) -> decltype(fn(std::declval<beast:
       return fn(s);
     }
     beast::tcp_stream s(io);
-    s.connect(asio::ip::tcp::resolver(io).resolve(u.host, u.port));
+    connect_within(io, s, asio::ip::tcp::resolver(io).resolve(u.host, u.port), connect_limit);
     return fn(s);
   } catch (const std::exception& e) {
     return fail(Errc::unavailable, Origin::channel, std::string("server unreachable: ") + e.what());
@@ -222,7 +291,7 @@ static bool server_fault(int status) { return status == 0 || status >= 500; }
 Result<std::string> ChannelClient::post(const std::string& target, const std::string& body) {
   auto [used, url] = pick();
   int status = 0;
-  auto r = with_stream(url, [&](auto& s) { return do_post(s, target, body, token_, status); });
+  auto r = with_stream(url, timeouts_.connect, [&](auto& s) { return do_post(s, target, body, token_, timeouts_.request, status); });
   settle(used, !r && server_fault(status), r ? "" : r.error().message);
   return r;
 }
@@ -232,7 +301,7 @@ Result<HttpAnswer> ChannelClient::call(const std::string& method, const std::str
   if (verb == http::verb::unknown) return fail(Errc::invalid_argument, Origin::channel, "unknown HTTP method " + method);
   auto [used, url] = pick();
   int status = 0;
-  auto r = with_stream(url, [&](auto& s) { return do_call(s, verb, target, body, token_, status); });
+  auto r = with_stream(url, timeouts_.connect, [&](auto& s) { return do_call(s, verb, target, body, token_, status); });
   settle(used, !r, r ? "" : r.error().message);  // any HTTP answer is the caller's to judge
   return r;
 }
@@ -241,7 +310,7 @@ Status ChannelClient::watch(const std::string& target, const std::function<bool(
                            const std::function<void()>& on_drained) {
   auto [used, url] = pick();
   int status = 0;
-  auto r = with_stream(url, [&](auto& s) -> Status {
+  auto r = with_stream(url, timeouts_.connect, [&](auto& s) -> Status {
     {
       std::lock_guard g(watch_mu_);
       if (cancelled_) return fail(Errc::unavailable, Origin::channel, "watch: the agent is stopping");
@@ -254,7 +323,7 @@ Status ChannelClient::watch(const std::string& target, const std::function<bool(
         c->watch_fd_ = -1;
       }
     } forget{this};  // before the socket closes
-    return do_watch(s, target, token_, on_line, on_drained, status);
+    return do_watch(s, target, token_, on_line, on_drained, timeouts_.watch_idle, status);
   });
   bool stopping = false;
   {

@@ -1,6 +1,7 @@
 // The agent's side of the agent channel: plain HTTP/1.1 to http://host:port or
 // unix:///path, JSON bodies, and the watch stream read line by line.
 #pragma once
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,13 @@ struct ChannelTokens {
   std::string host;
 };
 
+// How long the agent waits on a server before it counts as unreachable.
+struct ChannelTimeouts {
+  std::chrono::milliseconds connect{5000};      // TCP connect
+  std::chrono::milliseconds request{30000};     // post(): silence while awaiting the answer
+  std::chrono::milliseconds watch_idle{15000};  // watch(): silence (the server's keepalives come every second)
+};
+
 class ChannelClient {
  public:
   ChannelClient(ServerUrl url, std::string enrolment_token)
@@ -67,6 +75,7 @@ class ChannelClient {
   ChannelClient(std::vector<ServerUrl> urls, std::string enrolment_token)
       : urls_(std::move(urls)), rotation_(urls_.size()), token_{std::move(enrolment_token), ""} {}
   void set_host_token(std::string token) { token_.host = std::move(token); }
+  void set_timeouts(ChannelTimeouts t) { timeouts_ = t; }
   // POST a JSON body; the answer's body, or an error naming the status.
   Result<std::string> post(const std::string& target, const std::string& body);
   // Any method (GET, POST, PUT, DELETE) to any path, e.g. the Neutron API for the sandbox;
@@ -101,6 +110,7 @@ class ChannelClient {
   ServerRotation rotation_;
   bool retry_now_ = false;
   ChannelTokens token_;
+  ChannelTimeouts timeouts_;
   std::mutex watch_mu_;  // guards watch_fd_ against the socket closing under cancel()
   int watch_fd_ = -1;
   bool cancelled_ = false;

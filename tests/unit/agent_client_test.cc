@@ -111,12 +111,17 @@ TEST(ServerRotationTest, OneServerBacksOffEveryTime) {
   }
 }
 
+// What a OneShotServer does after the request: end the stream, or go silent (with the
+// answer's header and lines sent, or with nothing sent) until the client gives up.
+enum class Then { close, fall_silent, never_answer };
+
 // A one-connection HTTP server on 127.0.0.1: answers the first request with `lines` as a
 // streamed body, then closes the connection and stops listening. `request_line` gets
 // the request's first line.
 class OneShotServer {
  public:
-  explicit OneShotServer(std::string lines) : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+  explicit OneShotServer(std::string lines, Then then = Then::close)
+      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), then_(then) {
     port_ = acceptor_.local_endpoint().port();
     thread_ = std::thread([this, lines = std::move(lines)] { serve(lines); });
   }
@@ -135,10 +140,18 @@ class OneShotServer {
     boost::asio::read_until(sock, buf, "\r\n\r\n", ec);
     std::string head{boost::asio::buffers_begin(buf.data()), boost::asio::buffers_end(buf.data())};
     seen_.set_value(head.substr(0, head.find("\r\n")));
+    if (then_ == Then::never_answer) return wait_for_close(sock);
     std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n";
     if (!lines.empty()) answer += to_hex(lines.size()) + "\r\n" + lines + "\r\n";
     boost::asio::write(sock, boost::asio::buffer(answer), ec);
+    if (then_ == Then::fall_silent) return wait_for_close(sock);
     sock.close(ec);  // the stream breaks (no last chunk), and nobody listens any more
+    acceptor_.close(ec);
+  }
+  void wait_for_close(boost::asio::ip::tcp::socket& sock) {
+    boost::system::error_code ec;
+    char byte;
+    while (!ec) sock.read_some(boost::asio::buffer(&byte, 1), ec);  // until the client hangs up
     acceptor_.close(ec);
   }
   static std::string to_hex(size_t n) {
@@ -149,6 +162,7 @@ class OneShotServer {
 
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  Then then_;
   unsigned short port_ = 0;
   std::promise<std::string> seen_;
   std::thread thread_;
@@ -196,6 +210,31 @@ TEST(ChannelFailover, OneServerAlwaysBacksOff) {
   EXPECT_FALSE(client.watch("/w", [](const std::string&) { return true; }));
   EXPECT_EQ(client.current_server(), a.url());
   EXPECT_FALSE(client.take_retry_now());
+}
+
+// A server that stops sending (no keepalive) or never answers counts as unreachable once
+// its time is up: the next one is tried at once.
+TEST(ChannelFailover, SilenceTimesOut) {
+  OneShotServer a("{\"op\":\"synced\",\"rev\":9}\n", Then::fall_silent);
+  OneShotServer b("", Then::never_answer);
+  auto urls = parse_server_urls(a.url() + " " + b.url());
+  ASSERT_TRUE(urls);
+  ChannelClient client(*urls, "");
+  client.set_timeouts({std::chrono::milliseconds(1000), std::chrono::milliseconds(300), std::chrono::milliseconds(300)});
+  int lines = 0;
+  auto started = std::chrono::steady_clock::now();
+  auto watched = client.watch("/w", [&](const std::string&) { return ++lines, true; });
+  ASSERT_FALSE(watched);
+  EXPECT_NE(watched.error().message.find("nothing from the server for 300 ms"), std::string::npos) << watched.error().message;
+  EXPECT_EQ(lines, 1);
+  EXPECT_EQ(client.current_server(), b.url());
+  EXPECT_TRUE(client.take_retry_now());
+  auto posted = client.post("/agent/v1/register", "{}");
+  ASSERT_FALSE(posted);
+  EXPECT_NE(posted.error().message.find("nothing from the server"), std::string::npos) << posted.error().message;
+  EXPECT_EQ(client.current_server(), a.url());
+  EXPECT_FALSE(client.take_retry_now());  // both failed in a row: the backoff
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
 }  // namespace
