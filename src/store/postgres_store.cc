@@ -402,13 +402,17 @@ class PgStore final : public Store {
   Result<int64_t> begin() override {
     NT_TRY(start("BEGIN"));
     pending_ = -1;
+    in_transaction_ = true;
     // The row lock on 'revision' is the cluster-wide write lock, held until commit/rollback.
     auto revision = revision_row(" FOR UPDATE");
     if (!revision) rollback();
     return revision;
   }
 
+  // Inside begin()'s transaction or on its own (a catch-up without the write lock: commits
+  // are made one at a time under it, so the log read is always a prefix of the history).
   Result<std::vector<Committed>> changes_since(int64_t revision, size_t limit) override {
+    if (!in_transaction_) NT_TRY(conn_.ensure());  // never reconnect under a transaction
     auto capped = std::min<size_t>(limit, static_cast<size_t>(INT64_MAX));
     NT_ASSIGN(auto r, conn_.query("SELECT revision, changes FROM change_log WHERE revision > $1 ORDER BY revision LIMIT $2",
                                   {std::to_string(revision), std::to_string(capped)}));
@@ -441,6 +445,7 @@ class PgStore final : public Store {
       if (!notified) return rollback(), notified;
     }
     pending_ = -1;
+    in_transaction_ = false;
     NT_ASSIGN(auto r, conn_.query("COMMIT"));
     if (std::string(PQcmdStatus(r.get())) != "COMMIT")
       return store_fail(Errc::internal, "database rolled the transaction back", PQcmdStatus(r.get()));
@@ -449,6 +454,7 @@ class PgStore final : public Store {
 
   void rollback() override {
     pending_ = -1;
+    in_transaction_ = false;
     (void)conn_.command("ROLLBACK");
   }
 
@@ -634,6 +640,7 @@ class PgStore final : public Store {
   std::string conninfo_, described_;
   PgConn conn_;              // the writer thread's
   int64_t pending_ = -1;     // the latest revision applied in this transaction
+  bool in_transaction_ = false;
   std::mutex beats_mu_;
   std::unique_ptr<PgConn> beats_;
 };

@@ -316,6 +316,10 @@ TEST_F(PgStore, ChangesSinceReturnsExactlyWhatWasApplied) {
   ASSERT_TRUE(limited);
   EXPECT_EQ(limited->size(), 1u);
   reader->rollback();
+  auto unlocked = reader->changes_since(1, 10);  // a catch-up outside any transaction
+  ASSERT_TRUE(unlocked) << unlocked.error().message;
+  ASSERT_EQ(unlocked->size(), 1u);
+  EXPECT_EQ(show((*unlocked)[0].changes), show(two));
 
   ASSERT_EQ(cluster_->exec(db_, "INSERT INTO change_log VALUES (99, '{\"rows\": 5}')"), "");
   ASSERT_TRUE(reader->begin());
@@ -453,6 +457,16 @@ TEST_F(PgStore, ConnectionLossIsUnavailableAndRecovers) {
   ASSERT_TRUE(store->apply(port("a", "10.0.0.1"), 1));
   ASSERT_TRUE(store->commit());
   EXPECT_TRUE(changes.wait_for(0, 10000ms, before)) << "the follower did not catch up after reconnecting";
+  // A catch-up outside a transaction reconnects too.
+  ASSERT_TRUE(cluster_->stop("fast"));
+  auto lost = store->changes_since(0, 10);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, Errc::unavailable);
+  ASSERT_TRUE(cluster_->start());
+  Result<std::vector<Committed>> log;
+  EXPECT_TRUE(eventually([&] { return (log = store->changes_since(0, 10)).has_value(); }, 10000ms));
+  ASSERT_TRUE(log) << log.error().detail;
+  EXPECT_EQ(log->size(), 1u);
 }
 
 // A database that accepts connections and never answers (a frozen postmaster): the writer
