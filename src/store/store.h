@@ -88,8 +88,9 @@ class Store {
   // Opens the write transaction; answers the latest revision committed to the store (by
   // any server). Errc::unavailable when the database cannot be reached (writes get 503).
   virtual Result<int64_t> begin() = 0;
-  // Inside begin()'s transaction: the committed requests after `revision`, oldest first, at
-  // most `limit`. A store only this server writes never has any to offer.
+  // The committed requests after `revision`, oldest first, at most `limit`; inside begin()'s
+  // transaction or outside one (what it shows is always a prefix of the history). A store
+  // only this server writes never has any to offer.
   virtual Result<std::vector<Committed>> changes_since(int64_t revision, size_t limit) = 0;
   // Applies one request's changes in a savepoint, recording them under `revision`.
   // On failure the savepoint is rolled back and the error says which constraint failed.
