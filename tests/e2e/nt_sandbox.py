@@ -4,6 +4,8 @@ import itertools
 import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from nt_e2e import sh
@@ -28,15 +30,36 @@ class Sandbox:
     def state(self):
         return json.loads(self.state_file.read_text())
 
-    def osc(self, *args, check=True):
-        env = dict(os.environ, OS_AUTH_TYPE="none", OS_ENDPOINT=f"http://127.0.0.1:{self.state()['port']}")
+    def server_port(self, server=0):
+        """The API port of server `server` (0: the first; `up --servers N` starts several)."""
+        servers = self.state().get("servers") or [{"port": self.state()["port"]}]
+        return servers[server]["port"]
+
+    def api(self, method, path, body=None, server=0, timeout=10):
+        """(status, JSON answer) of one Neutron API request to server `server`."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.server_port(server)}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                data = r.read()
+                return r.status, json.loads(data) if data else None
+        except urllib.error.HTTPError as e:
+            data = e.read()
+            try:
+                return e.code, json.loads(data)
+            except ValueError:
+                return e.code, data.decode(errors="replace")
+
+    def osc(self, *args, check=True, server=0):
+        env = dict(os.environ, OS_AUTH_TYPE="none", OS_ENDPOINT=f"http://127.0.0.1:{self.server_port(server)}")
         r = subprocess.run(["openstack", *args], capture_output=True, text=True, timeout=60, env=env)
         if check:
             assert r.returncode == 0, f"openstack {' '.join(args)}: {r.stderr}"
         return r
 
-    def osc_json(self, *args):
-        return json.loads(self.osc(*args, "-f", "json").stdout)
+    def osc_json(self, *args, server=0):
+        return json.loads(self.osc(*args, "-f", "json", server=server).stdout)
 
     def vm_ip(self, name):
         return next(v["ip"] for v in self.state()["vms"] if v["name"] == name)
@@ -49,7 +72,6 @@ class Sandbox:
 
     def namespaces(self):
         return [n.split()[0] for n in sh("ip", "netns", "list").stdout.splitlines() if n.startswith(self.prefix)]
-
 
 
 
