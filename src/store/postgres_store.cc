@@ -425,30 +425,39 @@ class PgStore final : public Store {
     return out;
   }
 
+  // One round trip per request: the savepoint, the statements and the change log row go
+  // as one script of escaped literals (a failing statement skips the rest; the savepoint
+  // is then rolled back alone).
   Status apply(const ChangeSet& cs, int64_t revision) override {
-    NT_TRY(conn_.command("SAVEPOINT req"));
-    auto result = apply_rows(cs, revision);
+    auto script = request_script(cs, revision);
+    if (!script) return nt::unexpected(script.error());
+    auto result = conn_.command(*script);
     if (!result) {
-      (void)conn_.command("ROLLBACK TO SAVEPOINT req");
-      (void)conn_.command("RELEASE SAVEPOINT req");
+      (void)conn_.command("ROLLBACK TO SAVEPOINT req; RELEASE SAVEPOINT req");
       return result;
     }
-    NT_TRY(conn_.command("RELEASE SAVEPOINT req"));
     pending_ = std::max(pending_, revision);
     return {};
   }
 
-  // The notification is delivered by the database at COMMIT, never before.
+  // The group's revision, its notification (delivered by the database at COMMIT, never
+  // before) and the COMMIT in one round trip.
   Status commit() override {
+    std::string script;
     if (pending_ >= 0) {
-      auto notified = conn_.command("SELECT pg_notify($1, $2)", {kChannel, std::to_string(pending_)});
-      if (!notified) return rollback(), notified;
+      auto rev = std::to_string(pending_);
+      script = "UPDATE meta SET value='" + rev + "' WHERE key='revision'; SELECT pg_notify('" + std::string(kChannel) +
+               "', '" + rev + "'); ";
     }
     pending_ = -1;
     in_transaction_ = false;
-    NT_ASSIGN(auto r, conn_.query("COMMIT"));
-    if (std::string(PQcmdStatus(r.get())) != "COMMIT")
-      return store_fail(Errc::internal, "database rolled the transaction back", PQcmdStatus(r.get()));
+    auto r = conn_.query(script + "COMMIT");
+    if (!r) {
+      (void)conn_.command("ROLLBACK");
+      return nt::unexpected(r.error());
+    }
+    if (std::string(PQcmdStatus(r->get())) != "COMMIT")
+      return store_fail(Errc::internal, "database rolled the transaction back", PQcmdStatus(r->get()));
     return {};
   }
 
@@ -581,24 +590,54 @@ class PgStore final : public Store {
     return conn_.command(deletes[k], {a.scope, a.value});
   }
 
-  Status apply_rows(const ChangeSet& cs, int64_t revision) {
+  // A value as an SQL literal, escaped by libpq for this connection's settings.
+  Result<std::string> literal(const std::string& v) {
+    char* q = PQescapeLiteral(conn_.get(), v.data(), v.size());
+    if (!q) return unavailable("cannot escape a value: " + std::string(PQerrorMessage(conn_.get())));
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+  }
+
+  Result<std::string> alloc_statement(const AllocChange& a) {
+    static const char* inserts[] = {"INSERT INTO ip_allocations (subnet_id, ip_address, port_id) VALUES (",
+                                    "INSERT INTO mac_allocations (network_id, mac_address, port_id) VALUES (",
+                                    "INSERT INTO segment_allocations (type_physnet, segmentation_id, network_id) VALUES ("};
+    static const char* deletes[][2] = {{"DELETE FROM ip_allocations WHERE subnet_id=", " AND ip_address="},
+                                       {"DELETE FROM mac_allocations WHERE network_id=", " AND mac_address="},
+                                       {"DELETE FROM segment_allocations WHERE type_physnet=", " AND segmentation_id="}};
+    int k = static_cast<int>(a.kind);
+    NT_ASSIGN(auto scope, literal(a.scope));
+    NT_ASSIGN(auto value, literal(a.value));
+    if (!a.claim) return std::string(deletes[k][0]) + scope + deletes[k][1] + value + ";\n";
+    NT_ASSIGN(auto owner, literal(a.owner));
+    return std::string(inserts[k]) + scope + ", " + value + ", " + owner + ");\n";
+  }
+
+  Result<std::string> request_script(const ChangeSet& cs, int64_t revision) {
+    std::string sql = "SAVEPOINT req;\n";
     // Releases first, so that a request may release and re-claim the same value.
-    for (const auto& a : cs.allocs)
-      if (!a.claim) NT_TRY(apply_alloc(a));
-    for (const auto& a : cs.allocs)
-      if (a.claim) NT_TRY(apply_alloc(a));
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& a : cs.allocs)
+        if (a.claim == (pass == 1)) {
+          NT_ASSIGN(auto st, alloc_statement(a));
+          sql += st;
+        }
     for (const auto& r : cs.rows) {
       if (!known_kind(r.kind)) return store_fail(Errc::internal, "no table " + r.kind);
-      if (r.body)
-        NT_TRY(conn_.command("INSERT INTO " + r.kind + " (id, project_id, body) VALUES ($1, $2, $3) ON CONFLICT (id) DO "
-                             "UPDATE SET project_id = EXCLUDED.project_id, body = EXCLUDED.body",
-                             {r.id, r.project_id, *r.body}));
-      else
-        NT_TRY(conn_.command("DELETE FROM " + r.kind + " WHERE id=$1", {r.id}));
+      NT_ASSIGN(auto id, literal(r.id));
+      if (!r.body) {
+        sql += "DELETE FROM " + r.kind + " WHERE id=" + id + ";\n";
+        continue;
+      }
+      NT_ASSIGN(auto project, literal(r.project_id));
+      NT_ASSIGN(auto body, literal(*r.body));
+      sql += "INSERT INTO " + r.kind + " (id, project_id, body) VALUES (" + id + ", " + project + ", " + body +
+             ") ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, body = EXCLUDED.body;\n";
     }
-    auto rev = std::to_string(revision);
-    NT_TRY(conn_.command("INSERT INTO change_log (revision, changes) VALUES ($1, $2)", {rev, encode_changes(cs)}));
-    return conn_.command("UPDATE meta SET value=$1 WHERE key='revision'", {rev});
+    NT_ASSIGN(auto changes, literal(encode_changes(cs)));
+    sql += "INSERT INTO change_log (revision, changes) VALUES (" + std::to_string(revision) + ", " + changes + ");\n";
+    return sql + "RELEASE SAVEPOINT req";
   }
 
   // Each step in its own transaction, under an advisory lock: servers starting together
