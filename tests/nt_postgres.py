@@ -63,7 +63,7 @@ class PgCluster:
         if missing:
             raise PgError(f"PostgreSQL 15 programs missing in {PG_BIN}: {', '.join(missing)} "
                           f"(run scripts/install-deps)")
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="nt-pg-"))
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ntpy-pg-"))
         self.pgdata = self.workdir / "data"
         self.socket_dir = self.workdir / "sock"
         self.log = self.workdir / "postgres.log"
