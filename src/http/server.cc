@@ -321,11 +321,14 @@ bool out_of_descriptors(const beast::error_code& ec) {
 struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
+  // Before io: sessions still queued in io's operations leave the registry when io is
+  // destroyed, so it must outlive io (it held a double free at every stop with a
+  // kept-alive connection open).
+  Registry registry;
   asio::io_context io;
   tcp::acceptor acceptor{io};
   asio::local::stream_protocol::acceptor local_acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};  // a clean stop, handled on the pool
-  Registry registry;
   int bound_port = 0;
   int connection_limit = 0;
   std::atomic<bool> warned_exhausted{false}, warned_limit{false};
