@@ -80,6 +80,7 @@ const std::vector<OptionSpec>& agent_schema() {
 struct LineResult {
   std::string op;
   bool decoded = true;
+  bool full = false;  // hello: the whole view follows (the server could not resume)
 };
 
 // Applies one watch line to the view. An entry that does not decode leaves the view as
@@ -90,11 +91,14 @@ LineResult apply_line(HostView& view, const std::string& line, int64_t& rev) {
   if (ec || !v.is_object()) return {"", false};
   const auto& o = v.as_object();
   auto op = jget::str(o, "op");
-  if (auto* r = o.if_contains("rev"); r && r->is_int64()) rev = r->get_int64();
+  // A keepalive's revision may run ahead of lines still on their way: only entries and
+  // `synced` move it.
+  if (auto* r = o.if_contains("rev"); r && r->is_int64() && op != "keepalive") rev = r->get_int64();
   if (op == "hello") {
     auto version = jget::num(o, "protocol", 0);
     if (version != view::kProtocolVersion) spdlog::warn("the server speaks watch protocol {}, this agent {}", version, view::kProtocolVersion);
-    return {op, version == view::kProtocolVersion};
+    auto* full = o.if_contains("full");
+    return {op, version == view::kProtocolVersion, full && full->is_bool() && full->as_bool()};
   }
   auto kind = jget::str(o, "kind"), id = jget::str(o, "id");
   if (op == "del") view::erase(view, kind, id);
@@ -338,10 +342,15 @@ class Agent {
 
   // One watch connection: snapshot (or resume), then deltas until it breaks.
   Status watch(bool once) {
-    std::string target = "/agent/v1/hosts/" + config_.host + "/watch" + (rev_ >= 0 ? "?since=" + std::to_string(rev_) : "");
+    // From the revision before the last entry's unless a `synced` closed it: a stream cut
+    // in the middle of a revision has that revision sent again whole (entries are states,
+    // so one received twice changes nothing).
+    int64_t since = rev_whole_ ? rev_ : rev_ - 1;
+    std::string target = "/agent/v1/hosts/" + config_.host + "/watch" + (since >= 0 ? "?since=" + std::to_string(since) : "");
     bool synced = false;  // this connection's snapshot or resume is complete
     HostView incoming;    // a full snapshot is collected apart and swapped in whole
-    bool resuming = rev_ >= 0;
+    int64_t incoming_rev = rev_;
+    bool resuming = since >= 0;
     return client_.watch(target, [&](const std::string& line) {
       if (auto probe = read_probe(line)) return answer(*probe), true;
       std::string op;
@@ -350,11 +359,17 @@ class Agent {
         LineResult got;
         if (synced || resuming) {
           got = apply_line(writable_view(), line, rev_);
+          if (got.op == "hello" && got.full) resuming = false;  // not covered: a whole view comes
         } else {
-          got = apply_line(incoming, line, rev_);
-          if (got.op == "synced") view_ = std::make_shared<HostView>(std::move(incoming)), undecodable_ = 0;
+          // The snapshot's revision counts only once it is whole (a cut before `synced`
+          // must not leave a revision this view does not have).
+          got = apply_line(incoming, line, incoming_rev);
+          if (got.op == "synced")
+            view_ = std::make_shared<HostView>(std::move(incoming)), undecodable_ = 0, rev_ = incoming_rev;
         }
         if (!got.decoded) ++undecodable_;
+        if (got.op == "put" || got.op == "del") rev_whole_ = false;
+        if (got.op == "synced") rev_whole_ = true;
         op = got.op;
         if (op == "synced") synced = true, have_view_ = true;
       }
@@ -434,6 +449,7 @@ class Agent {
   std::shared_ptr<HostView> view_ = std::make_shared<HostView>();
   std::map<std::string, std::string> states_;  // port -> up | down
   int64_t rev_ = -1;
+  bool rev_whole_ = true;  // rev_ came from a `synced`: every entry of it is here
   int64_t applied_ = -1;  // the view revision the last clean pass applied
   size_t undecodable_ = 0;  // lines of the current view that did not decode
   bool first_ = true, dirty_ = false, have_view_ = false;

@@ -80,7 +80,7 @@ class Api {
   const Settings& settings_;
   Model& model_;
   Writer& writer_;
-  void follow(const std::vector<ChangeSet>& committed, int64_t revision);  // feeds the planner and the watches
+  void follow(const std::vector<Committed>& committed);  // feeds the planner and the watches
   Liveness liveness_;
   std::mutex plan_mu_;  // the planner and the watch hub's snapshots (not the model's lock)
   Planner planner_;

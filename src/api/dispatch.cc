@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <set>
 
 #include "api/api.h"
@@ -84,9 +85,12 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   for (auto& [path, h] : handlers_) h->link(peers);
   port_forwardings_ = make_port_forwardings(settings);
   port_forwardings_->link(peers);
-  // Hosts known from before a restart get one agent_down_time of grace.
+  // Hosts alive before a restart get one agent_down_time of grace (a host stored dead stays
+  // dead until its agent speaks). Grace is not a heartbeat: it is not shared with other
+  // servers.
   if (const Table* hosts = model_.find_table("hosts"))
-    for (const auto& [name, h] : *hosts) liveness_.beat(name);
+    for (const auto& [name, h] : *hosts)
+      if (const auto* alive = h.if_contains("alive"); !alive || !alive->is_bool() || alive->as_bool()) liveness_.grace(name);
   planner_.set_dhcp_settings({settings.dhcp_agent_notification, settings.dhcp_lease_duration, settings.dns_domain,
                                settings.dnsmasq_dns_servers, settings.enable_isolated_metadata, settings.force_metadata});
   // The planner starts from every stored input at once (any order), then follows commits.
@@ -97,7 +101,7 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   planner_.rebuild(model_.revision);
   // Changes before this start are not in the watch history: resuming needs a snapshot.
   for (const auto& [host, rev] : planner_.revisions()) watches_.set_floor(host, rev);
-  writer_.on_commit([this](const std::vector<ChangeSet>& committed, int64_t revision) { follow(committed, revision); });
+  writer_.on_commit([this](const std::vector<Committed>& committed) { follow(committed); });
   for (const auto& [path, h] : handlers_) resources_.insert(path);
   for (const char* other : {"extensions", "availability_zones", "service-providers", "floatingip_pools",
                             "network-ip-availabilities", "quotas", "auto-allocated-topology"})
@@ -108,10 +112,13 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
 // Runs on the writer thread after the commit, outside the model's exclusive lock: the
 // rows are read into typed changes once, planned, and the deltas published, under the
 // planner's own lock (the watch hub and the convergence report read under it).
-void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
+// Each change set is planned under its own global revision, so that a host's view revision
+// is the same on every server sharing the store whatever the batches were (an agent's
+// `since` means the same on each).
+void Api::follow(const std::vector<Committed>& committed) {
   auto started = std::chrono::steady_clock::now();
   std::lock_guard plan(plan_mu_);
-  for (const auto& cs : committed)
+  for (const auto& [revision, cs] : committed)
     for (const auto& row : cs.rows) {
       if (row.kind == "hosts" && !row.body) {
         // The host's agents were deleted: its credential is void, and so are its open
@@ -134,7 +141,7 @@ void Api::follow(const std::vector<ChangeSet>& committed, int64_t revision) {
       planner_.apply(*change, revision);
       watches_.publish(planner_.last_deltas());
     }
-  ui_events_.publish(revision);
+  if (!committed.empty()) ui_events_.publish(committed.back().revision);
   planner_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 Api::~Api() = default;
@@ -519,6 +526,14 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
     since = parse_int64(v);
     if (!since || *since < 0)
       return reply(error_response(Error{Errc::invalid_argument, "", "since must be a revision number, not '" + v + "'"}));
+  }
+  // An agent that comes from another server sharing the store may be a few ms ahead of
+  // this one: catch up first (bounded), rather than answer a whole view.
+  if (since && *since > writer_.model_revision()) {
+    writer_.catch_up_soon();
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (*since > writer_.model_revision() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   {
     std::shared_lock lock(writer_.lock());

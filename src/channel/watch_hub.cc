@@ -128,9 +128,12 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   int64_t rev = planner.host_revision(host);
   std::unique_lock g(mu_);
   const auto& h = history_[host];
-  stream->push(json::serialize(json::object{{"op", "hello"}, {"protocol", view::kProtocolVersion}}) + "\n", false);
-  // The history covers `since` if it holds every change after it.
+  // The history covers `since` if it holds every change after it. Otherwise the whole view
+  // follows, said in the hello ("full"), so that an agent that asked to resume replaces its
+  // view instead of keeping entries deleted meanwhile.
   bool covered = since && *since <= rev && *since >= floors_[host];
+  stream->push(json::serialize(json::object{{"op", "hello"}, {"protocol", view::kProtocolVersion}, {"full", !covered}}) + "\n",
+               false);
   if (covered) {
     for (const auto& [r, text] : h)
       if (r > *since) stream->push(text, false);

@@ -1,6 +1,7 @@
 // The server side of GET /agent/v1/hosts/{host}/watch?since=R (ARCHITECTURE §5): one
 // stream of JSON lines per watching agent.
-//   {"op":"hello","protocol":2}      first: the format's version (channel/entries.h)
+//   {"op":"hello","protocol":2,"full":true}  first: the format's version (channel/entries.h);
+//                                    full: the whole view follows (not a resume)
 //   {"rev":N,"op":"put","kind":"port","id":"...","obj":{...}}
 //   {"rev":N,"op":"del","kind":"l2pop","id":"..."}
 //   {"op":"synced","rev":N}          after a full snapshot (or a resume)

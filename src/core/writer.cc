@@ -93,25 +93,38 @@ Result<boost::json::value> Writer::check_storable(const ChangeSet& changes, Resu
   return r;
 }
 
-// A shared store may hold other servers' commits this model has not seen: replay them, in
-// revision order, before any request of the group is decided.
-Status Writer::catch_up(int64_t latest, std::vector<ChangeSet>& replayed) {
-  while (model_.revision < latest) {
-    auto batch = store_.changes_since(model_.revision, 512);
+// A shared store may hold other servers' commits this model has not seen: they are read
+// before the model is locked (readers go on meanwhile; only this thread moves the model's
+// revision, so reading it here is safe), up to `latest` or, with -1, to the log's end.
+Result<std::vector<Committed>> Writer::fetch_since(int64_t latest) {
+  std::vector<Committed> out;
+  int64_t at = model_.revision;
+  while (latest < 0 || at < latest) {
+    auto batch = store_.changes_since(at, 512);
     if (!batch) return nt::unexpected(batch.error());
-    if (batch->empty())
-      return fail(Errc::internal, Origin::store, "the change log ends at revision " + std::to_string(model_.revision) +
+    if (batch->empty()) {
+      if (latest < 0) break;
+      return fail(Errc::internal, Origin::store, "the change log ends at revision " + std::to_string(at) +
                                                      ", the store is at " + std::to_string(latest));
-    for (auto& c : *batch) {
-      Txn txn(model_);
-      if (auto r = txn.replay(c.changes); !r) {
-        txn.rollback();
-        return r;
-      }
-      model_.revision = c.revision;
-      replayed.push_back(std::move(c.changes));
-      metrics_.replayed.inc();
     }
+    at = batch->back().revision;
+    for (auto& c : *batch) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// Under the exclusive lock: the fetched commits into the model, in revision order.
+Status Writer::replay(std::vector<Committed>& fetched, std::vector<Committed>& replayed) {
+  for (auto& c : fetched) {
+    if (c.revision <= model_.revision) continue;
+    Txn txn(model_);
+    if (auto r = txn.replay(c.changes); !r) {
+      txn.rollback();
+      return r;
+    }
+    model_.revision = c.revision;
+    replayed.push_back(std::move(c));
+    metrics_.replayed.inc();
   }
   return {};
 }
@@ -119,7 +132,7 @@ Status Writer::catch_up(int64_t latest, std::vector<ChangeSet>& replayed) {
 // Runs each request in its own Txn and savepoint. The Txns stay until the group's commit:
 // if it fails they undo the group in the model, newest first.
 void Writer::run_requests(std::deque<Job>& group, Status began, std::vector<Result<boost::json::value>>& results,
-                          std::vector<std::unique_ptr<Txn>>& txns, std::vector<ChangeSet>& committed) {
+                          std::vector<std::unique_ptr<Txn>>& txns, std::vector<Committed>& committed) {
   for (auto& job : group) {
     if (!began) {
       results.push_back(nt::unexpected(began.error()));
@@ -132,7 +145,7 @@ void Writer::run_requests(std::deque<Job>& group, Status began, std::vector<Resu
       auto stored = store_.apply(txn->changes(), model_.revision + 1);
       if (stored) {
         ++model_.revision;
-        committed.push_back(txn->changes());
+        committed.push_back({model_.revision, txn->changes()});
       } else {
         spdlog::error("store rejected a change: {} ({})", stored.error().message, stored.error().detail);
         r = nt::unexpected(stored.error());
@@ -148,55 +161,65 @@ void Writer::run_group(std::deque<Job>& group) {
   if (std::all_of(group.begin(), group.end(), [](const Job& j) { return j.catch_up_only; })) return replay_unlocked();
   std::vector<Result<boost::json::value>> results;
   results.reserve(group.size());
-  std::vector<ChangeSet> replayed, committed;
-  std::optional<int64_t> revision;  // set when the model moved (replayed or committed)
+  std::vector<Committed> replayed, committed;
   metrics_.group_size.observe(static_cast<double>(group.size()));
+  // The database's write lock (another server's group may hold it) and what other servers
+  // committed are waited for before the model is locked: reads are not held up by them.
+  auto latest = store_.begin();
+  auto fetched = latest ? fetch_since(*latest) : Result<std::vector<Committed>>(nt::unexpected(latest.error()));
+  if (latest && !fetched) store_.rollback();
   {
     std::unique_lock exclusive(lock_);
     auto locked_at = std::chrono::steady_clock::now();
-    auto latest = store_.begin();
-    Status began = latest ? catch_up(*latest, replayed) : Status(nt::unexpected(latest.error()));
-    bool open = latest && began;  // a store transaction to end
-    if (latest && !began) reload_after_failed_replay(began.error());
+    Status began = fetched ? replay(*fetched, replayed) : Status(nt::unexpected(fetched.error()));
+    if (fetched && !began) reload_after_failed_replay(began.error());
     std::vector<std::unique_ptr<Txn>> txns;
     int64_t before = model_.revision;
     run_requests(group, began, results, txns, committed);
-    if (open) {
-      bool wrote = !committed.empty();
-      // Commit while readers wait: they must never see what might not be durable.
-      auto commit_started = std::chrono::steady_clock::now();
-      auto done = wrote ? store_.commit() : (store_.rollback(), Status{});
-      if (wrote) metrics_.commit_seconds.observe(seconds_since(commit_started));
-      if (!done) {
-        metrics_.commit_failures.inc();
-        spdlog::error("commit failed, the group is undone: {} ({})", done.error().message, done.error().detail);
-        store_.rollback();
-        for (auto it = txns.rbegin(); it != txns.rend(); ++it) (*it)->rollback();
-        model_.revision = before;
-        committed.clear();
-        for (auto& r : results)
-          if (r) r = nt::unexpected(done.error());
-      }
-    } else if (!latest) {
-      spdlog::warn("store unavailable, {} write(s) refused: {}", group.size(), latest.error().message);
+    if (began) {
+      commit_group(txns, before, committed, results);
+    } else {
+      spdlog::warn("store unavailable, {} write(s) refused: {}", group.size(), began.error().message);
     }
-    if (!replayed.empty() || !committed.empty()) revision = model_.revision;
     model_revision_ = model_.revision;
     metrics_.locked_seconds.observe(seconds_since(locked_at));
   }
-  if (revision && on_commit_) {
-    replayed.insert(replayed.end(), std::make_move_iterator(committed.begin()), std::make_move_iterator(committed.end()));
-    on_commit_(replayed, *revision);
-  }
+  replayed.insert(replayed.end(), std::make_move_iterator(committed.begin()), std::make_move_iterator(committed.end()));
+  if (!replayed.empty() && on_commit_) on_commit_(replayed);
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
 }
 
-// A change log row this binary cannot replay: the model is rebuilt from the store's tables
-// (the transaction is given up first; the group's requests fail and may be retried).
-void Writer::reload_after_failed_replay(const Error& e) {
-  spdlog::error("cannot replay another server's commit, reloading the model: {} ({})", e.message, e.detail);
+// Commit while readers wait: they must never see what might not be durable. A failed
+// commit undoes the group in the model (if it reached the database after all, the next
+// group replays it from the change log).
+void Writer::commit_group(std::vector<std::unique_ptr<Txn>>& txns, int64_t before, std::vector<Committed>& committed,
+                          std::vector<Result<boost::json::value>>& results) {
+  bool wrote = !committed.empty();
+  auto commit_started = std::chrono::steady_clock::now();
+  auto done = wrote ? store_.commit() : (store_.rollback(), Status{});
+  if (wrote) metrics_.commit_seconds.observe(seconds_since(commit_started));
+  if (done) return;
+  metrics_.commit_failures.inc();
+  spdlog::error("commit failed, the group is undone: {} ({})", done.error().message, done.error().detail);
   store_.rollback();
-  if (auto state = store_.load()) (void)model_.load(*state);
+  for (auto it = txns.rbegin(); it != txns.rend(); ++it) (*it)->rollback();
+  model_.revision = before;
+  committed.clear();
+  for (auto& r : results)
+    if (r) r = nt::unexpected(done.error());
+}
+
+// A change log row this binary cannot replay: the model is rebuilt from the store's tables
+// into a scratch model and swapped in only if that loads (the transaction is given up
+// first; the group's requests fail and may be retried). The planner keeps its views: the
+// server should be restarted (said in the log).
+void Writer::reload_after_failed_replay(const Error& e) {
+  spdlog::error("cannot replay another server's commit: {} ({}); reloading the model, restart this server to rebuild "
+                "its host views", e.message, e.detail);
+  store_.rollback();
+  auto state = store_.load();
+  Model fresh;
+  if (state && fresh.load(*state)) model_ = std::move(fresh);
 }
 
 void Writer::catch_up_soon(int64_t announced) {
@@ -213,34 +236,20 @@ void Writer::catch_up_soon(int64_t announced) {
 // time under it, so whatever the change log shows is a prefix of the history. (Taking the
 // lock would queue the catch-up behind other servers' groups: tens of ms under load.)
 void Writer::replay_unlocked() {
-  std::vector<ChangeSet> replayed;
+  auto fetched = fetch_since(-1);
+  if (!fetched) {
+    spdlog::debug("catching up later: {}", fetched.error().message);
+    return;
+  }
+  if (fetched->empty()) return;
+  std::vector<Committed> replayed;
   {
     std::unique_lock exclusive(lock_);
-    for (;;) {
-      auto batch = store_.changes_since(model_.revision, 512);
-      if (!batch) {
-        spdlog::debug("catching up later: {}", batch.error().message);
-        break;
-      }
-      if (batch->empty()) break;
-      bool failed = false;
-      for (auto& c : *batch) {
-        Txn txn(model_);
-        if (auto r = txn.replay(c.changes); !r) {
-          txn.rollback();
-          spdlog::error("cannot replay revision {}: {}; the next write group retries", c.revision, r.error().message);
-          failed = true;
-          break;
-        }
-        model_.revision = c.revision;
-        replayed.push_back(std::move(c.changes));
-        metrics_.replayed.inc();
-      }
-      if (failed) break;
-    }
+    if (auto r = replay(*fetched, replayed); !r)
+      spdlog::error("cannot replay another server's commit: {}; the next write group retries", r.error().message);
     model_revision_ = model_.revision;
   }
-  if (!replayed.empty() && on_commit_) on_commit_(replayed, model_revision_.load());
+  if (!replayed.empty() && on_commit_) on_commit_(replayed);
 }
 
 }  // namespace nt

@@ -42,12 +42,13 @@ class Writer {
   // Runs fn synchronously through the same path (start-up tasks and tests).
   Result<boost::json::value> run(WriteFn fn);
   std::shared_mutex& lock() { return lock_; }
-  // Called after each successful commit with the change sets of the requests that
-  // committed and the model's revision after them (the planner follows the model this
-  // way). It runs on the writer thread after the exclusive lock is released (readers go
-  // on meanwhile) and before the requests are answered (a client that got its answer
-  // finds the change planned).
-  using CommitHook = std::function<void(const std::vector<ChangeSet>&, int64_t revision)>;
+  // Called after each successful commit with the change sets the model took, each with its
+  // own global revision, oldest first: other servers' commits replayed first, then this
+  // group's requests (the planner follows the model this way; a revision means the same
+  // change on every server). It runs on the writer thread after the exclusive lock is
+  // released (readers go on meanwhile) and before the requests are answered (a client that
+  // got its answer finds the change planned).
+  using CommitHook = std::function<void(const std::vector<Committed>&)>;
   void on_commit(CommitHook hook) { on_commit_ = std::move(hook); }
   void stop();
   const WriterMetrics& metrics() const { return metrics_; }
@@ -56,6 +57,8 @@ class Writer {
   // calls while one waits are one; a revision the model already holds (this server's own
   // commit, announced to itself too) costs nothing.
   void catch_up_soon(int64_t announced = 0);
+  // The model's revision after the last group (any thread).
+  int64_t model_revision() const { return model_revision_.load(); }
 
  private:
   struct Job {
@@ -66,9 +69,12 @@ class Writer {
   void loop();
   void run_group(std::deque<Job>& group);
   void replay_unlocked();
-  Status catch_up(int64_t latest, std::vector<ChangeSet>& replayed);
+  Result<std::vector<Committed>> fetch_since(int64_t latest);
+  Status replay(std::vector<Committed>& fetched, std::vector<Committed>& replayed);
+  void commit_group(std::vector<std::unique_ptr<Txn>>& txns, int64_t before, std::vector<Committed>& committed,
+                    std::vector<Result<boost::json::value>>& results);
   void run_requests(std::deque<Job>& group, Status began, std::vector<Result<boost::json::value>>& results,
-                    std::vector<std::unique_ptr<Txn>>& txns, std::vector<ChangeSet>& committed);
+                    std::vector<std::unique_ptr<Txn>>& txns, std::vector<Committed>& committed);
   void reload_after_failed_replay(const Error& e);
   static Result<boost::json::value> guarded(const WriteFn& fn, Txn& txn);
   static Result<boost::json::value> check_storable(const ChangeSet& changes, Result<boost::json::value> r);

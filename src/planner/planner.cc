@@ -245,8 +245,12 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
       changes.emplace_back(key, std::move(want));
     }
     if (!changes.empty()) {
+      // The change's global revision: the same on every server whatever the batches (two
+      // changes of one revision share it; an agent resumes from the revision before its
+      // last, so a revision cut in the middle is sent again whole).
+      // (Without a revision, in tools and tests, each change counts one.)
       auto& slot = revisions_[host];
-      int64_t rev = slot = std::max(slot + 1, revision);
+      int64_t rev = slot = revision > 0 ? std::max(slot, revision) : slot + 1;
       for (auto& [key, want] : changes) {
         if (!want) {
           view.erase(key);

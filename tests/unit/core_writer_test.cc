@@ -90,10 +90,10 @@ TEST(Writer, CommitHookRunsOutsideTheLockBeforeTheAnswer) {
   Writer writer(model, *store);
   std::atomic<bool> readable{false};
   std::atomic<int64_t> seen{-1};
-  writer.on_commit([&](const std::vector<ChangeSet>& committed, int64_t revision) {
+  writer.on_commit([&](const std::vector<Committed>& committed) {
     readable = writer.lock().try_lock_shared();
     if (readable) writer.lock().unlock_shared();
-    seen = committed.size() == 1 && committed[0].rows.size() == 1 ? revision : -2;
+    seen = committed.size() == 1 && committed[0].changes.rows.size() == 1 ? committed[0].revision : -2;
   });
   auto ok = writer.run([](Txn& txn) -> Result<json::value> {
     txn.put("networks", row("a"));
@@ -153,10 +153,13 @@ TEST(Writer, TwoServersOnOneStoreDecideAgainstEachOthersCommits) {
   Writer wa(a, *store), wb(b, *store);
   std::vector<std::string> b_followed;
   int64_t b_hook_revision = 0;
-  wb.on_commit([&](const std::vector<ChangeSet>& committed, int64_t revision) {
-    for (const auto& cs : committed)
-      for (const auto& r : cs.rows) b_followed.push_back(r.id);
-    b_hook_revision = revision;
+  std::vector<int64_t> b_revisions;
+  wb.on_commit([&](const std::vector<Committed>& committed) {
+    for (const auto& c : committed) {
+      for (const auto& r : c.changes.rows) b_followed.push_back(r.id);
+      b_revisions.push_back(c.revision);
+    }
+    b_hook_revision = committed.back().revision;
   });
   ASSERT_TRUE(wa.run([](Txn& t) { return port_with_ip(t, "p1", "10.0.0.5"); }));
   ASSERT_TRUE(wa.run([](Txn& t) { return port_with_ip(t, "p2", "10.0.0.6"); }));
@@ -167,6 +170,7 @@ TEST(Writer, TwoServersOnOneStoreDecideAgainstEachOthersCommits) {
   EXPECT_TRUE(b.ip_used("s", IpAddress::parse("10.0.0.6")->value));
   EXPECT_EQ(b.revision, 2);
   EXPECT_EQ(b_followed, (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(b_revisions, (std::vector<int64_t>{1, 2}));  // each with its own revision, as a had them
   EXPECT_EQ(b_hook_revision, 2);
   ASSERT_TRUE(wb.run([](Txn& t) { return port_with_ip(t, "p3", "10.0.0.7"); }));
   EXPECT_EQ(b.revision, 3);
@@ -189,7 +193,7 @@ TEST(Writer, CatchUpSoonReplaysWithoutARequest) {
   Model a, b;
   Writer wa(a, *store), wb(b, *store);
   std::promise<int64_t> seen;
-  wb.on_commit([&](const std::vector<ChangeSet>&, int64_t revision) { seen.set_value(revision); });
+  wb.on_commit([&](const std::vector<Committed>& c) { seen.set_value(c.back().revision); });
   ASSERT_TRUE(wa.run([](Txn& t) { return port_with_ip(t, "p1", "10.0.0.5"); }));
   wb.catch_up_soon();
   auto f = seen.get_future();
