@@ -15,6 +15,11 @@ Liveness::Liveness(Clock clock) : clock_(std::move(clock)) {
 
 void Liveness::beat(const std::string& host) {
   std::lock_guard g(mu_);
+  last_[host] = heard_[host] = clock_();
+}
+
+void Liveness::grace(const std::string& host) {
+  std::lock_guard g(mu_);
   last_[host] = clock_();
 }
 
@@ -32,6 +37,7 @@ bool Liveness::alive(const std::string& host, int down_time_s) const {
 void Liveness::forget(const std::string& host) {
   std::lock_guard g(mu_);
   last_.erase(host);
+  heard_.erase(host);
   applied_.erase(host);
 }
 
@@ -49,7 +55,7 @@ std::optional<int64_t> Liveness::applied(const std::string& host) const {
 std::vector<Beat> Liveness::beats() const {
   std::lock_guard g(mu_);
   std::vector<Beat> out;
-  for (const auto& [host, last] : last_) {
+  for (const auto& [host, last] : heard_) {
     auto a = applied_.find(host);
     out.push_back({host, last, a == applied_.end() ? -1 : a->second});
   }

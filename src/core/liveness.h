@@ -19,7 +19,8 @@ class Liveness {
  public:
   using Clock = std::function<int64_t()>;  // milliseconds since the epoch
   explicit Liveness(Clock clock = nullptr);
-  void beat(const std::string& host);
+  void beat(const std::string& host);   // the host's agent spoke to this server
+  void grace(const std::string& host);  // as if it had (after a restart); never shared
   std::optional<int64_t> last_ms(const std::string& host) const;
   bool alive(const std::string& host, int down_time_s) const;
   void forget(const std::string& host);
@@ -29,8 +30,9 @@ class Liveness {
   std::optional<int64_t> applied(const std::string& host) const;
   int64_t now_ms() const { return clock_(); }
 
-  // Servers sharing a store share heartbeats through it: each publishes what it holds and
-  // merges what the others saw (the latest beat and the highest applied revision win).
+  // Servers sharing a store share heartbeats through it: each publishes what its agents
+  // told it and merges what the others saw (the latest beat and the highest applied
+  // revision win).
   std::vector<Beat> beats() const;
   void merge(const std::vector<Beat>& beats);
 
@@ -38,6 +40,7 @@ class Liveness {
   Clock clock_;
   mutable std::mutex mu_;
   std::map<std::string, int64_t> last_;
+  std::map<std::string, int64_t> heard_;  // beats this server received itself (shared)
   std::map<std::string, int64_t> applied_;
 };
 

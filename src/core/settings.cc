@@ -228,6 +228,20 @@ const std::vector<OptionSpec>& server_schema() {
   return schema;
 }
 
+// A URL as it may be shown: "scheme://user:***@host/..." (any scheme; a MySQL URL copied
+// from neutron.conf carries a password too).
+std::string without_password(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto start = scheme + 3;
+  auto end = std::min(url.find('/', start), url.find('?', start));  // the authority's end
+  auto at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < start || (end != std::string::npos && at > end)) return url;
+  auto colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 Result<DatabaseTarget> parse_database_target(const std::string& conn, bool bare_path_is_sqlite) {
   DatabaseTarget t;
   if (is_postgres_url(conn)) {
@@ -239,7 +253,7 @@ Result<DatabaseTarget> parse_database_target(const std::string& conn, bool bare_
   else if (bare_path_is_sqlite && conn.find("://") == std::string::npos) t.sqlite_path = conn;
   else
     return fail(Errc::invalid_argument, Origin::config,
-                "\"" + conn + "\" is neither sqlite:///path nor postgresql://user:password@host:port/dbname");
+                "\"" + without_password(conn) + "\" is neither sqlite:///path nor postgresql://user:password@host:port/dbname");
   if (t.sqlite_path.empty() || t.sqlite_path.back() == '/')
     return fail(Errc::invalid_argument, Origin::config, "\"" + conn + "\" names no database file (sqlite:///path/to/file.db)");
   return t;

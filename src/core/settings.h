@@ -25,6 +25,7 @@ struct DatabaseTarget {
   std::string url;          // set for PostgreSQL
 };
 Result<DatabaseTarget> parse_database_target(const std::string& connection, bool bare_path_is_sqlite);
+std::string without_password(const std::string& url);  // "user:***@" for logs and errors
 
 struct Settings {
   std::string bind_host = "127.0.0.1";

@@ -44,7 +44,7 @@ int check_database(const nt::Settings& s, const std::string& config_file) {
 int migrate(const std::string& from, nt::Store& target) {
   auto source_target = nt::parse_database_target(from, false);
   if (!source_target || source_target->sqlite_path.empty()) {
-    std::cerr << "neutrino-server: --migrate-from takes sqlite:///PATH, not \"" << from << "\"\n";
+    std::cerr << "neutrino-server: --migrate-from takes sqlite:///PATH, not \"" << nt::without_password(from) << "\"\n";
     return 2;
   }
   if (!std::filesystem::exists(source_target->sqlite_path)) {
@@ -216,10 +216,20 @@ int run(int argc, char** argv) {
     while (running) {
       std::this_thread::sleep_for(period);
       if (!running) break;
-      if (follower) share_beats(**store, api.liveness());
       api.sweep(!follower || follower->leader());  // one server decides liveness and gateways
     }
   });
+  // Heartbeats are shared on a thread of their own: a database that hangs must not hold
+  // up the watch streams' keepalives.
+  std::thread beat_sharer;
+  if (follower)
+    beat_sharer = std::thread([&] {
+      auto period = std::chrono::milliseconds(std::clamp(settings->agent_down_time * 250, 100, 1000));
+      while (running) {
+        std::this_thread::sleep_for(period);
+        if (running) share_beats(**store, api.liveness());
+      }
+    });
   spdlog::info("neutrino-server listening on {}:{}{} (database {}, revision {})", settings->bind_host, server.port(),
                unix_socket.empty() ? "" : " and unix://" + unix_socket, (*store)->describe(), model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
@@ -232,6 +242,7 @@ int run(int argc, char** argv) {
   api.stop_live_probes();
   running = false;
   sweeper.join();
+  if (beat_sharer.joinable()) beat_sharer.join();
   follower.reset();
   writer.stop();
   spdlog::info("neutrino-server stopped");

@@ -44,7 +44,14 @@ Result<std::string> check_postgres_store(const std::string& spec) {
   Res schema(PQexec(conn.get(), "SELECT value FROM meta WHERE key='schema_version'"), &PQclear);
   if (PQresultStatus(schema.get()) != PGRES_TUPLES_OK || PQntuples(schema.get()) != 1)
     return fail(Errc::internal, Origin::store, described + ": table meta holds no schema_version (not a Neutrino database?)");
-  return head + ", schema version " + std::string(PQgetvalue(schema.get(), 0, 0));
+  std::string found = PQgetvalue(schema.get(), 0, 0);
+  std::string known = std::to_string(postgres_schema_version());
+  bool number = !found.empty() && found.size() < 10 && found.find_first_not_of("0123456789") == std::string::npos;
+  if (!number || std::stoul(found) > postgres_schema_version())
+    return fail(Errc::internal, Origin::store,
+                described + " has schema version " + found + ", newer than this binary knows (" + known +
+                    "): run the neutrino-server that wrote it");
+  return head + ", schema version " + found + (found == known ? "" : " (migrated to " + known + " at start)");
 }
 
 }  // namespace nt

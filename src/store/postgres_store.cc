@@ -711,6 +711,8 @@ Result<std::string> describe_conninfo(const std::string& conninfo) {
 
 }  // namespace
 
+size_t postgres_schema_version() { return pg_migrations().size(); }
+
 Result<std::unique_ptr<Store>> open_postgres_store(const std::string& spec) {
   std::string conninfo, described;
   if (is_postgres_url(spec)) {
@@ -724,8 +726,12 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& spec) {
   // Defaults first: the caller's own settings come later and win.
   // Keepalives find a dead peer of an idle connection, tcp_user_timeout one that stopped
   // acknowledging what was sent (a writer never waits on a vanished database for long).
+  // The database's side gets keepalives too: a leader whose host vanished without closing
+  // its connection loses its session (and the leadership lock) in about 25 s, not hours.
   conninfo = "connect_timeout=2 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 "
-             "tcp_user_timeout=15000 application_name=neutrino-server " + conninfo + " client_encoding=UTF8";
+             "tcp_user_timeout=15000 "
+             "options='-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3' "
+             "application_name=neutrino-server " + conninfo + " client_encoding=UTF8";
   auto store = std::make_unique<PgStore>(conninfo, described);
   if (auto r = store->init(); !r) {
     auto e = r.error();

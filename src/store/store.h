@@ -135,6 +135,7 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& conninfo);
 // --check-config: connects without changing anything; says the server's version and the
 // schema version found (or that the schema will be created at start).
 Result<std::string> check_postgres_store(const std::string& conninfo);
+size_t postgres_schema_version();  // the schema version this binary migrates PostgreSQL to
 // A store that keeps everything in memory with the same constraint checks (unit tests).
 // Several servers' writers may share one (its begin() is the shared write lock).
 std::unique_ptr<Store> make_memory_store();

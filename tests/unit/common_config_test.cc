@@ -85,3 +85,34 @@ TEST(Config, EditDistance) {
 }
 
 }  // namespace nt
+
+namespace nt {
+
+TEST(DatabaseTarget, SqlitePostgresAndGarbage) {
+  auto sqlite = parse_database_target("sqlite:////var/lib/n.db", false);
+  ASSERT_TRUE(sqlite);
+  EXPECT_EQ(sqlite->sqlite_path, "/var/lib/n.db");
+  EXPECT_TRUE(sqlite->url.empty());
+  auto pg = parse_database_target("postgresql+psycopg2://neutron:s3cret@db:5432/neutrino", false);
+  ASSERT_TRUE(pg);
+  EXPECT_TRUE(pg->sqlite_path.empty());
+  EXPECT_FALSE(parse_database_target("/tmp/x.db", false));  // a bare path only on the command line
+  EXPECT_EQ(parse_database_target("/tmp/x.db", true)->sqlite_path, "/tmp/x.db");
+  EXPECT_FALSE(parse_database_target("sqlite:///", false));
+  EXPECT_FALSE(parse_database_target("postgresql://h:notaport/db", false));
+  // A URL from neutron.conf for another engine: refused, and its password never echoed.
+  auto mysql = parse_database_target("mysql+pymysql://neutron:TopSecret@ctl/neutron", false);
+  ASSERT_FALSE(mysql);
+  EXPECT_EQ(mysql.error().message.find("TopSecret"), std::string::npos) << mysql.error().message;
+  EXPECT_NE(mysql.error().message.find("neutron:***@ctl"), std::string::npos) << mysql.error().message;
+}
+
+TEST(DatabaseTarget, WithoutPassword) {
+  EXPECT_EQ(without_password("postgresql://u:p@h/db"), "postgresql://u:***@h/db");
+  EXPECT_EQ(without_password("postgresql://u:p@ss@h/db?x=1"), "postgresql://u:***@h/db?x=1");
+  EXPECT_EQ(without_password("postgresql://u@h/db"), "postgresql://u@h/db");
+  EXPECT_EQ(without_password("postgresql://h/db@x"), "postgresql://h/db@x");
+  EXPECT_EQ(without_password("no url at all"), "no url at all");
+}
+
+}  // namespace nt
