@@ -147,7 +147,13 @@ class Server:
         _RUNNING.discard(self)
 
     def stop(self):
+        """A clean stop: SIGTERM, and the server must exit 0 (a crash while shutting down
+        is a defect, even after every answer was right)."""
+        proc = self.proc
+        was_running = proc is not None and proc.poll() is None
         self.kill(signal.SIGTERM)
+        if was_running and proc.returncode != 0:
+            raise ServerError(f"server exited with {proc.returncode} on SIGTERM:\n{self.logs()}")
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -202,9 +202,9 @@ def test_database_outage_answers_503_for_writes_reads_from_memory_and_recovers(p
         expect_error(r, 503)
         err = r.json()["NeutronError"]
         assert err["type"] and err["message"], err
-        # reads: from memory, for at least 3 s of outage
+        # reads: from memory, for the 10 s of the outage (the figure)
         reads = 0
-        while time.monotonic() - down_at < 3.0:
+        while time.monotonic() - down_at < 10.0:
             assert admin("GET", f"/v2.0/networks/{known['id']}").status_code == 200
             assert admin("GET", "/v2.0/networks").status_code == 200
             reads += 1
