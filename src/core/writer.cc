@@ -107,6 +107,12 @@ Result<std::vector<Committed>> Writer::fetch_since(int64_t latest) {
       return fail(Errc::internal, Origin::store, "the change log ends at revision " + std::to_string(at) +
                                                      ", the store is at " + std::to_string(latest));
     }
+    // Revisions are dense (one per request): a gap means the log was pruned past this
+    // model. Replaying around it would serve a wrong model: refuse writes and say why.
+    if (batch->front().revision != at + 1)
+      return fail(Errc::unavailable, Origin::store,
+                  "this server is behind the change log (revision " + std::to_string(at) + ", oldest kept " +
+                      std::to_string(batch->front().revision) + "): restart it to reload");
     at = batch->back().revision;
     for (auto& c : *batch) out.push_back(std::move(c));
   }

@@ -30,6 +30,8 @@ using namespace std::chrono_literals;
 constexpr int64_t kMigrateLockKey = 0x4e54524d4947;  // "NTRMIG": one migrating server at a time
 constexpr int64_t kLeaderLockKey = 0x4e54524c4452;   // "NTRLDR": held by the leader's follower
 constexpr const char* kChannel = "neutrino_changes";
+constexpr int64_t kChangeLogKept = 200000;  // revisions of change log kept for catching up
+constexpr int64_t kPruneEvery = 1000;
 
 // Each entry migrates the schema from version i to i+1 (meta 'schema_version'). Never edit a
 // released migration: append one. A kind added to resource_kinds() needs its table here too.
@@ -448,6 +450,12 @@ class PgStore final : public Store {
       auto rev = std::to_string(pending_);
       script = "UPDATE meta SET value='" + rev + "' WHERE key='revision'; SELECT pg_notify('" + std::string(kChannel) +
                "', '" + rev + "'); ";
+      // The change log keeps the last kChangeLogKept revisions (a server further behind
+      // than that cannot replay and says so); pruned every kPruneEvery revisions.
+      if (pending_ / kPruneEvery != pruned_at_ / kPruneEvery) {
+        script += "DELETE FROM change_log WHERE revision <= " + std::to_string(pending_ - kChangeLogKept) + "; ";
+        pruned_at_ = pending_;
+      }
     }
     pending_ = -1;
     in_transaction_ = false;
@@ -679,6 +687,7 @@ class PgStore final : public Store {
   std::string conninfo_, described_;
   PgConn conn_;              // the writer thread's
   int64_t pending_ = -1;     // the latest revision applied in this transaction
+  int64_t pruned_at_ = 0;    // the revision of the last commit that pruned the change log
   bool in_transaction_ = false;
   std::mutex beats_mu_;
   std::unique_ptr<PgConn> beats_;

@@ -223,6 +223,24 @@ TEST(Writer, AFailedCommitUndoesTheGroupInTheModel) {
   EXPECT_EQ(memory->load()->revision, 2);
 }
 
+// A change log pruned past this server's model cannot be replayed: writes are refused with
+// 503 (and the model stays as it was) rather than decided on a model with a hole.
+TEST(Writer, AChangeLogPrunedPastTheModelRefusesWrites) {
+  auto store = make_memory_store();
+  ASSERT_TRUE(store->begin());
+  ASSERT_TRUE(store->apply(ChangeSet{{{"networks", "far", "p", R"({"id":"far","project_id":"p"})"}}, {}}, 5));
+  ASSERT_TRUE(store->commit());
+  Model model;  // at revision 0: revisions 1-4 are not in the log
+  Writer writer(model, *store);
+  auto r = writer.run([](Txn& t) { return port_with_ip(t, "p1", "10.0.0.5"); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::unavailable);
+  EXPECT_NE(r.error().message.find("behind the change log"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(model.find("networks", "far"));
+  EXPECT_FALSE(model.find("ports", "p1"));
+  EXPECT_EQ(model.revision, 0);
+}
+
 TEST(Model, ReloadRebuildsAllocationIndexes) {
   LoadedState state;
   state.rows["ports"].push_back({"p1", R"({"id":"p1","project_id":"x","network_id":"n","mac_address":"fa:16:3e:00:00:01",
