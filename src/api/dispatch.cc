@@ -118,7 +118,10 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
 void Api::follow(const std::vector<Committed>& committed) {
   auto started = std::chrono::steady_clock::now();
   std::lock_guard plan(plan_mu_);
-  for (const auto& [revision, cs] : committed)
+  for (const auto& [revision, cs] : committed) {
+    // One publication per change set: its entries (all of one revision) reach each host
+    // together, so an agent does not report the revision applied with half of it.
+    std::vector<ViewDelta> deltas;
     for (const auto& row : cs.rows) {
       if (row.kind == "hosts" && !row.body) {
         // The host's agents were deleted: its credential is void, and so are its open
@@ -139,8 +142,11 @@ void Api::follow(const std::vector<Committed>& committed) {
       auto change = planner::parse_change(row.kind, row.id, doc ? &doc->get_object() : nullptr);
       if (!change) continue;  // a table the planner does not follow
       planner_.apply(*change, revision);
-      watches_.publish(planner_.last_deltas());
+      const auto& last = planner_.last_deltas();
+      deltas.insert(deltas.end(), last.begin(), last.end());
     }
+    watches_.publish(deltas);
+  }
   if (!committed.empty()) ui_events_.publish(committed.back().revision);
   planner_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
