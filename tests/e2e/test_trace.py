@@ -139,6 +139,12 @@ def test_trace_snat_and_floating_ip(sb):
     router = seed(sb, gateway=True)
     internet = "203.0.113.1"
     sb.run("host", "add", "gw2")  # a standby gateway: the trace names the active one and the order
+    # Ready when the router is scheduled on both gateway hosts (what `network agent list
+    # --router` shows) and every host applied its view.
+    def scheduled():
+        _, answer = sb.api("GET", f"/v2.0/routers/{router}/l3-agents")
+        return sorted(a["host"] for a in answer["agents"]) == ["gw1", "gw2"]
+    wait_for(scheduled, 20, "dvr-r1 scheduled on gw1 and gw2")
     sb.run("wait")
 
     # SNAT: cmp1's qrouter sends to the subnet's sg- address, through VNI 1010 to gw1, the
