@@ -60,12 +60,8 @@ def store(request):
 @pytest.fixture(scope="session")
 def pg_cluster():
     """One throwaway PostgreSQL cluster per session (per xdist worker)."""
-    cluster = PgCluster()
-    try:
-        cluster.start()
+    with PgCluster() as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def database_for(store, request):

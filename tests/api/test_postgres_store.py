@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from neutrino_api import SERVER_BIN, Osc, Server, expect_error, uniq
+from neutrino_api import SERVER_BIN, Osc, Server, expect_error, uniq, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nt_postgres import PgCluster  # noqa: E402
@@ -34,12 +34,8 @@ VISIBLE_WITHIN = 0.100  # a create through one server is seen by the others with
 
 @pytest.fixture(scope="module")
 def pg():
-    cluster = PgCluster()
-    try:
-        cluster.start()
+    with PgCluster() as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 @pytest.fixture
@@ -174,14 +170,7 @@ class CreateLoop:
 
 
 def wait_until(predicate, timeout, interval=0.02, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = predicate()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    return wait_for(predicate, timeout, interval=interval, message=what)
 
 
 def test_database_outage_answers_503_for_writes_reads_from_memory_and_recovers(pg_up, servers):

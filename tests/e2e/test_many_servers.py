@@ -34,11 +34,8 @@ METRICS = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1
 
 @pytest.fixture
 def pg():
-    cluster = PgCluster().start()
-    try:
+    with PgCluster() as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def runs_server(pid):

@@ -6,24 +6,23 @@ SQLite copy and one on PostgreSQL answer the same GETs identically, and both all
 same next address. Needs root (the sandbox)."""
 import json
 import os
-import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from nt_sandbox import Sandbox, ROOT
+from nt_sandbox import Sandbox
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+from neutrino_api import SERVER_BIN as SERVER, Server  # noqa: E402
 from nt_postgres import PgCluster  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-s*)")
 
-SERVER = Path(os.environ.get("NEUTRINO_BUILD_DIR", ROOT / "build")) / "bin" / "neutrino-server"
 # What a Neutron client reads; agents' heartbeat times move by themselves and are left out.
 COLLECTIONS = ("networks", "subnets", "ports", "routers", "floatingips", "security-groups",
                "security-group-rules", "subnetpools", "address-scopes")
@@ -47,33 +46,6 @@ def answers(port):
     out["agents"] = sorted(({k: v for k, v in a.items() if k not in ("heartbeat_timestamp", "alive")} for a in agents),
                            key=lambda a: a["id"])
     return out
-
-
-class Server:
-    """A neutrino-server started and stopped (by PID) by this test."""
-
-    def __init__(self, database, log):
-        self.log = log
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen([str(SERVER), "--database", database, "--port", "0"], stdout=out,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.port = None
-
-    def wait_listening(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            m = re.search(r"listening on [0-9.]+:(\d+)", Path(self.log).read_text(errors="replace"))
-            if m:
-                self.port = int(m.group(1))
-                return self
-            assert self.proc.poll() is None, Path(self.log).read_text()
-            time.sleep(0.02)
-        raise AssertionError(f"server did not listen: {Path(self.log).read_text()}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
 
 
 def test_migrate_from_a_sandbox_database_answers_identically(tmp_path):
@@ -107,9 +79,10 @@ def test_migrate_from_a_sandbox_database_answers_identically(tmp_path):
                                capture_output=True, text=True, timeout=120)
         assert again.returncode != 0 and "not empty" in again.stderr
 
-        servers = [Server(str(copy), tmp_path / "sqlite.log"), Server(url, tmp_path / "pg.log")]
+        servers = [Server(tmp_path / "on-sqlite", database=copy, name="sqlite"),
+                   Server(tmp_path / "on-pg", database=url, name="pg")]
         try:
-            sqlite, postgres = (s.wait_listening() for s in servers)
+            sqlite, postgres = (s.start() for s in servers)
             before, after = answers(sqlite.port), answers(postgres.port)
             ports = before["ports"]["ports"]
             assert len(ports) >= 6 and any(p["status"] == "ACTIVE" for p in ports)
@@ -136,4 +109,4 @@ def test_migrate_from_a_sandbox_database_answers_identically(tmp_path):
             assert json.load(refused.value)["NeutronError"]["type"] == "IpAddressAlreadyAllocated"
         finally:
             for s in servers:
-                s.stop()
+                s.kill()
