@@ -282,7 +282,7 @@ def run(state):
         if os.environ.get("BOOT_STORM_PERF"):  # a profile of one agent (or the server) during the storm
             target = os.environ.get("BOOT_STORM_PERF_TARGET", "agent cmp1")
             who = ["-a"] if target == "all" else ["-p", str(procs[target])]
-            perf = subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BOOT_STORM_PERF_CG", "fp"), "-F", "999", "-o", os.environ["BOOT_STORM_PERF"]] + who,
+            perf = subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BOOT_STORM_PERF_CG", "fp"), "-F", os.environ.get("BOOT_STORM_PERF_FREQ", "999"), "-o", os.environ["BOOT_STORM_PERF"]] + who,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cpu_before = {n: cpu_seconds(p) for n, p in procs.items()}
         own_before = os.times()
