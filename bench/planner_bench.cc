@@ -1,25 +1,39 @@
-// Planner at cloud scale (issue 4): a synthetic cloud of 1,000 hosts, 2,000 VXLAN
-// networks and 50,000 ports bound uniformly at random (the worst case for view sizes:
-// every network spans ~25 hosts), and 250 distributed routers, each with interfaces on two
-// of the networks and a gateway scheduled on one of 4 gateway hosts. Measures the full
-// computation of every host view (the server's boot: load + rebuild) with the RSS it
-// leaves, and one port added: the deltas for every affected host.
+// Planner at cloud scale. Two synthetic clouds, ports bound uniformly at random (the worst
+// case for view sizes: every network spans ~25 hosts), each router with interfaces on two
+// of the networks and a gateway scheduled on one of 4 gateway hosts:
+//  - issue 4's: 1,000 hosts, 2,000 VXLAN networks, 50,000 ports, 250 distributed routers
+//    (BM_FullComputation, BM_OnePortAdded);
+//  - issue 18's, twice as big: 2,000 hosts, 4,000 networks, 100,000 ports, 1,000 routers
+//    (the *_Big benchmarks).
+// Measures the full computation of every host view (the server's boot: load + rebuild;
+// BM_FullComputation times the rebuild only, as it always did, the _Big one both) with the
+// RSS it leaves, and changes: the deltas for every affected host.
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "planner/planner.h"
 
 namespace {
 namespace json = boost::json;
 
-constexpr int kHosts = 1000, kNetworks = 2000, kPorts = 50000, kRouters = 250;
+struct Cloud {
+  int hosts, networks, ports, routers;
+};
+constexpr Cloud kSmall{1000, 2000, 50000, 250};
+constexpr Cloud kBig{2000, 4000, 100000, 1000};
 
 std::string net_id(int i) { return "net" + std::to_string(100000 + i) + "-0000-4000-8000-000000000000"; }
 std::string port_id(int i) { return "port" + std::to_string(1000000 + i) + "-0000-4000-8000-00000000"; }
+std::string host_ip(int h) { return "172." + std::to_string(20 + h / 62500) + "." + std::to_string(h / 250 % 250) + "." + std::to_string(h % 250); }
 
 json::object port(int i, int host, int net) {
   char mac[18];
@@ -34,42 +48,54 @@ json::object port(int i, int host, int net) {
                       {"binding:host_id", "cmp" + std::to_string(host)}};
 }
 
-void load_cloud(nt::Planner& p) {
+// A router's port on network n (n < 0: the external network): "qr" (a distributed
+// interface), "sg" (its SNAT port there) or "qg" (its gateway port).
+std::pair<std::string, json::object> router_port(int r, int n, const char* owner, const std::string& kind) {
+  auto id = "rport-" + kind + std::to_string(r) + "-" + std::to_string(n);
+  auto net = n < 0 ? std::string("ext") : net_id(n);
+  json::object port{{"network_id", net}, {"mac_address", "fa:16:3e:ff:" + std::to_string(10 + r % 89) + ":" + std::to_string(10 + (n + 100) % 89)},
+                    {"admin_state_up", true}, {"device_owner", owner}, {"device_id", "router" + std::to_string(r)},
+                    {"fixed_ips", json::array{json::object{{"subnet_id", n < 0 ? std::string("ext-sub") : "sub" + std::to_string(n)},
+                                                           {"ip_address", "10.1.1." + std::to_string(1 + r % 250)}}}}};
+  return {id, std::move(port)};
+}
+
+using Rows = std::vector<std::tuple<std::string, std::string, json::object>>;  // table, id, row
+
+// The cloud's stored rows, in the order the server's boot reads them.
+Rows cloud_rows(const Cloud& c) {
+  Rows rows;
   std::mt19937 rng(42);
-  std::uniform_int_distribution<int> any_host(0, kHosts - 1);
-  for (int h = 0; h < kHosts; ++h)
-    p.load("hosts", "cmp" + std::to_string(h), json::object{{"local_ip", "172.20." + std::to_string(h / 250) + "." + std::to_string(h % 250)}});
-  for (int n = 0; n < kNetworks; ++n)
-    p.load("networks", net_id(n), json::object{{"provider:network_type", "vxlan"}, {"provider:physical_network", nullptr},
-                                               {"provider:segmentation_id", 1000 + n}, {"mtu", 1450}});
-  for (int i = 0; i < kPorts; ++i) p.load("ports", port_id(i), port(i, any_host(rng), i % kNetworks));
+  std::uniform_int_distribution<int> any_host(0, c.hosts - 1);
+  for (int h = 0; h < c.hosts; ++h) rows.emplace_back("hosts", "cmp" + std::to_string(h), json::object{{"local_ip", host_ip(h)}});
+  for (int n = 0; n < c.networks; ++n)
+    rows.emplace_back("networks", net_id(n), json::object{{"provider:network_type", "vxlan"}, {"provider:physical_network", nullptr},
+                                                         {"provider:segmentation_id", 1000 + n}, {"mtu", 1450}});
+  for (int i = 0; i < c.ports; ++i) rows.emplace_back("ports", port_id(i), port(i, any_host(rng), i % c.networks));
   // Routers: interfaces on networks 2r and 2r+1 (the .1 of subnets 10.x.y.0/24), sg- ports,
   // a gateway port on the external network, scheduled on gateway hosts gw0..gw3.
-  p.load("networks", "ext", json::object{{"provider:network_type", "flat"}, {"provider:physical_network", "physnet1"},
-                                         {"provider:segmentation_id", nullptr}, {"mtu", 1500}});
-  p.load("subnets", "ext-sub", json::object{{"network_id", "ext"}, {"cidr", "198.18.0.0/15"}, {"gateway_ip", "198.18.0.1"}});
-  for (int n = 0; n < kNetworks; ++n)
-    p.load("subnets", "sub" + std::to_string(n), json::object{{"network_id", net_id(n)}, {"cidr", "10.0.0.0/8"}, {"gateway_ip", nullptr}});
-  auto router_port = [&](int r, int n, const char* owner, const std::string& kind) {
-    auto id = "rport-" + kind + std::to_string(r) + "-" + std::to_string(n);
-    auto net = n < 0 ? std::string("ext") : net_id(n);
-    json::object port{{"network_id", net}, {"mac_address", "fa:16:3e:ff:" + std::to_string(10 + r % 89) + ":" + std::to_string(10 + (n + 100) % 89)},
-                      {"admin_state_up", true}, {"device_owner", owner}, {"device_id", "router" + std::to_string(r)},
-                      {"fixed_ips", json::array{json::object{{"subnet_id", n < 0 ? std::string("ext-sub") : "sub" + std::to_string(n)},
-                                                             {"ip_address", "10.1.1." + std::to_string(1 + r % 250)}}}}};
-    p.load("ports", id, port);
-  };
-  for (int r = 0; r < kRouters; ++r) {
+  rows.emplace_back("networks", "ext", json::object{{"provider:network_type", "flat"}, {"provider:physical_network", "physnet1"},
+                                                    {"provider:segmentation_id", nullptr}, {"mtu", 1500}});
+  rows.emplace_back("subnets", "ext-sub", json::object{{"network_id", "ext"}, {"cidr", "198.18.0.0/15"}, {"gateway_ip", "198.18.0.1"}});
+  for (int n = 0; n < c.networks; ++n)
+    rows.emplace_back("subnets", "sub" + std::to_string(n), json::object{{"network_id", net_id(n)}, {"cidr", "10.0.0.0/8"}, {"gateway_ip", nullptr}});
+  auto add_port = [&](std::pair<std::string, json::object> p) { rows.emplace_back("ports", std::move(p.first), std::move(p.second)); };
+  for (int r = 0; r < c.routers; ++r) {
     auto id = "router" + std::to_string(r);
-    p.load("routers", id, json::object{{"external_gateway_info", json::object{{"network_id", "ext"}, {"enable_snat", true}}},
-                                       {"routes", json::array{}}});
-    p.load("l3_bindings", id, json::object{{"hosts", json::array{json::value("gw" + std::to_string(r % 4))}}});
+    rows.emplace_back("routers", id, json::object{{"external_gateway_info", json::object{{"network_id", "ext"}, {"enable_snat", true}}},
+                                                  {"routes", json::array{}}});
+    rows.emplace_back("l3_bindings", id, json::object{{"hosts", json::array{json::value("gw" + std::to_string(r % 4))}}});
     for (int n : {2 * r, 2 * r + 1}) {
-      router_port(r, n, "network:router_interface_distributed", "qr");
-      router_port(r, n, "network:router_centralized_snat", "sg");
+      add_port(router_port(r, n, "network:router_interface_distributed", "qr"));
+      add_port(router_port(r, n, "network:router_centralized_snat", "sg"));
     }
-    router_port(r, -1, "network:router_gateway", "qg");
+    add_port(router_port(r, -1, "network:router_gateway", "qg"));
   }
+  return rows;
+}
+
+void load_rows(nt::Planner& p, const Rows& rows) {
+  for (const auto& [table, id, row] : rows) p.load(table, id, row);
 }
 
 double rss_mb() {
@@ -79,47 +105,153 @@ double rss_mb() {
   return 0;
 }
 
-void BM_FullComputation(benchmark::State& state) {
+// What the process holds on its heap (RSS less what the allocator keeps free).
+double heap_mb() {
+  auto m = mallinfo2();
+  return static_cast<double>(m.uordblks + m.hblkhd) / (1024.0 * 1024.0);
+}
+
+size_t view_entries(const nt::Planner& p) {
   size_t entries = 0;
+  for (const auto& h : p.hosts_with_views()) entries += p.shared_view(h).size();
+  return entries;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The small cloud's full computation: the rebuild timed (the load is not), as in issue 4.
+// The stored rows are freed before the rebuild: the RSS is the planner's.
+void BM_FullComputation(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     auto p = std::make_unique<nt::Planner>();
-    load_cloud(*p);
+    load_rows(*p, cloud_rows(kSmall));
     state.ResumeTiming();
     p->rebuild(1);
     state.PauseTiming();
-    entries = 0;
-    for (const auto& h : p->hosts_with_views()) entries += p->view(h).size();
+    state.counters["view_entries"] = static_cast<double>(view_entries(*p));
     state.counters["rss_MB"] = rss_mb();
+    state.counters["heap_MB"] = heap_mb();
     p.reset();
     state.ResumeTiming();
   }
-  state.counters["view_entries"] = static_cast<double>(entries);
 }
 BENCHMARK(BM_FullComputation)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);
 
-void BM_OnePortAdded(benchmark::State& state) {
-  static nt::Planner* p = [] {
-    auto* planner = new nt::Planner;
-    load_cloud(*planner);
-    planner->rebuild(1);
-    return planner;
-  }();
-  int i = kPorts, rev = 2;
+// The big cloud's: load (the typed rows and indexes from the stored JSON) and rebuild, both timed.
+void BM_FullComputation_Big(benchmark::State& state) {
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto rows = cloud_rows(kBig);
+    auto p = std::make_unique<nt::Planner>();
+    state.ResumeTiming();
+    auto started = std::chrono::steady_clock::now();
+    load_rows(*p, rows);
+    state.counters["load_ms"] = ms_since(started);
+    state.PauseTiming();
+    rows = {};
+    state.ResumeTiming();
+    started = std::chrono::steady_clock::now();
+    p->rebuild(1);
+    state.counters["rebuild_ms"] = ms_since(started);
+    state.PauseTiming();
+    state.counters["view_entries"] = static_cast<double>(view_entries(*p));
+    state.counters["rss_MB"] = rss_mb();
+    state.counters["heap_MB"] = heap_mb();
+    p.reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_FullComputation_Big)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);
+
+// One planner per cloud, built once for the change benchmarks.
+nt::Planner& planner_of(const Cloud& c) {
+  auto make = [](const Cloud& c) {
+    auto* p = new nt::Planner;
+    load_rows(*p, cloud_rows(c));
+    p->rebuild(1);
+    return p;
+  };
+  static nt::Planner* small = make(kSmall);
+  if (c.hosts == kSmall.hosts) return *small;
+  static nt::Planner* big = make(kBig);
+  return *big;
+}
+
+int64_t next_revision = 2;
+
+// A change applied (timed) then undone (not timed); counts the deltas of the change.
+template <class Change, class Undo>
+void measure_change(benchmark::State& state, nt::Planner& p, Change change, Undo undo) {
+  int i = 0;
   size_t deltas = 0, hosts = 0;
   for (auto _ : state) {
-    p->apply("ports", port_id(i), port(i, i % kHosts, i % kNetworks), rev++);
-    deltas = p->last_deltas().size();
-    hosts = p->last_touched().size();
+    deltas = change(p, i);
+    hosts = p.last_touched().size();
     state.PauseTiming();
-    p->apply("ports", port_id(i), std::nullopt, rev++);
-    ++i;
+    undo(p, i++);
     state.ResumeTiming();
   }
   state.counters["deltas"] = static_cast<double>(deltas);
   state.counters["hosts"] = static_cast<double>(hosts);
+  state.counters["rss_MB"] = rss_mb();
+  state.counters["heap_MB"] = heap_mb();
 }
+
+// A VM port bound on host i on network i (a network the host may not be on yet).
+void one_port_added(benchmark::State& state, const Cloud& c) {
+  measure_change(
+      state, planner_of(c),
+      [&](nt::Planner& p, int i) {
+        p.apply("ports", port_id(c.ports + i), port(c.ports + i, i % c.hosts, i % c.networks), next_revision++);
+        return p.last_deltas().size();
+      },
+      [&](nt::Planner& p, int i) { p.apply("ports", port_id(c.ports + i), std::nullopt, next_revision++); });
+}
+void BM_OnePortAdded(benchmark::State& state) { one_port_added(state, kSmall); }
 BENCHMARK(BM_OnePortAdded)->Unit(benchmark::kMicrosecond)->Iterations(200)->Repetitions(3);
+void BM_OnePortAdded_Big(benchmark::State& state) { one_port_added(state, kBig); }
+BENCHMARK(BM_OnePortAdded_Big)->Unit(benchmark::kMicrosecond)->Iterations(200)->Repetitions(3);
+
+// Router i gets a third interface, on a network no router had: the router comes to that
+// network's ~25 hosts, and every host of the router sees the new interface.
+void BM_RouterInterfaceAdded_Big(benchmark::State& state) {
+  const Cloud& c = kBig;
+  measure_change(
+      state, planner_of(c),
+      [&](nt::Planner& p, int i) {
+        auto [id, row] = router_port(i, 2 * c.routers + i, "network:router_interface_distributed", "qr");
+        p.apply("ports", id, row, next_revision++);
+        return p.last_deltas().size();
+      },
+      [&](nt::Planner& p, int i) {
+        p.apply("ports", router_port(i, 2 * c.routers + i, "network:router_interface_distributed", "qr").first, std::nullopt,
+                next_revision++);
+      });
+}
+BENCHMARK(BM_RouterInterfaceAdded_Big)->Unit(benchmark::kMicrosecond)->Iterations(50)->Repetitions(3);
+
+// A new host registers and binds its first port, on a routed network already on ~25
+// hosts: both changes timed, their deltas summed.
+void BM_HostJoins_Big(benchmark::State& state) {
+  const Cloud& c = kBig;
+  auto host = [&](int i) { return "cmp" + std::to_string(c.hosts + i); };
+  measure_change(
+      state, planner_of(c),
+      [&](nt::Planner& p, int i) {
+        p.apply("hosts", host(i), json::object{{"local_ip", host_ip(c.hosts + i)}}, next_revision++);
+        size_t deltas = p.last_deltas().size();
+        p.apply("ports", port_id(c.ports + i), port(c.ports + i, c.hosts + i, i % c.networks), next_revision++);
+        return deltas + p.last_deltas().size();
+      },
+      [&](nt::Planner& p, int i) {
+        p.apply("ports", port_id(c.ports + i), std::nullopt, next_revision++);
+        p.apply("hosts", host(i), std::nullopt, next_revision++);
+      });
+}
+BENCHMARK(BM_HostJoins_Big)->Unit(benchmark::kMicrosecond)->Iterations(50)->Repetitions(3);
 
 }  // namespace
 
