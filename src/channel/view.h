@@ -17,13 +17,13 @@
 #include <string>
 #include <utility>
 
+#include "channel/shared_view.h"
+
 namespace nt {
 
 using ViewKey = std::pair<std::string, std::string>;  // kind, id
 using WireView = std::map<ViewKey, boost::json::object>;
-// How the planner keeps views: an l2pop entry is the same object on every host that has it.
-using ViewEntry = std::shared_ptr<const boost::json::object>;
-using SharedView = std::map<ViewKey, ViewEntry>;
+// How the planner keeps views (ViewEntry, SharedView): channel/shared_view.h.
 
 // One change of one host view: put (obj set) or del.
 struct ViewDelta {

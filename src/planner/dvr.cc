@@ -145,9 +145,9 @@ void DvrNode::add_arp_keys(Keys& keys, const std::string& host, const std::strin
   for (const auto& pid : topo_.router_subnet_ports(router)) mine.insert(key(Kind::arp, view::ArpId{router, pid}.str()));
   auto prefix = router + "|";
   if (auto v = views_.find(host); v != views_.end())
-    for (auto it = v->second.lower_bound(key(Kind::arp, prefix));
-         it != v->second.end() && it->first.first == view::kind_name(Kind::arp) && it->first.second.rfind(prefix, 0) == 0; ++it)
-      mine.insert(it->first);
+    for (auto it = v->second.lower_bound(Kind::arp, prefix);
+         it != v->second.end() && it.item().kind == Kind::arp && it.item().id.str().rfind(prefix, 0) == 0; ++it)
+      mine.insert(key(Kind::arp, it.item().id.str()));
 }
 
 std::map<std::string, RouterHosts> DvrNode::routers_changed(const std::set<std::string>& routers,
@@ -234,7 +234,7 @@ void DvrNode::load(L2Node& l2) {
     for (const auto& pid : topo_.router_subnet_ports(r)) {
       view::ArpId id{r, pid};
       if (auto a = arp_entry("", id, true))
-        shared_arp_[r].emplace_back(key(Kind::arp, id.str()), std::make_shared<const json::object>(std::move(*a)));
+        shared_arp_[r].push_back({EntryId(id.str()), std::make_shared<const json::object>(std::move(*a)), Kind::arp});
     }
   }
   cache_mode_ = CacheMode::frozen;
@@ -250,8 +250,9 @@ void DvrNode::build(const std::string& host, SharedView& out) const {
   for (const auto& r : routers_of_host(host)) {
     auto e = router_entry(host, r);
     if (!e) continue;
-    out.emplace(key(Kind::router, r), std::make_shared<const json::object>(std::move(*e)));
-    if (auto a = shared_arp_.find(r); a != shared_arp_.end()) out.insert(a->second.begin(), a->second.end());
+    out.add(Kind::router, EntryId(r), std::make_shared<const json::object>(std::move(*e)));
+    if (auto a = shared_arp_.find(r); a != shared_arp_.end())
+      for (const auto& item : a->second) out.add(item.kind, item.id, item.entry);
   }
 }
 

@@ -72,7 +72,7 @@ class DvrNode {
   CacheMode cache_mode_ = CacheMode::off;
   mutable std::map<std::string, std::vector<view::RouterPort>> interface_cache_;
   std::map<std::string, std::set<std::string>> host_routers_;  // bulk: host -> routers it has
-  std::map<std::string, std::vector<std::pair<ViewKey, ViewEntry>>> shared_arp_;  // bulk: router -> its ARP entries
+  std::map<std::string, std::vector<SharedView::Item>> shared_arp_;  // bulk: router -> its ARP entries
 };
 
 }  // namespace nt::planner

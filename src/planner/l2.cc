@@ -263,22 +263,26 @@ void L2Node::load(const std::string& id, const PortRow& port) {
 void L2Node::prepare() {
   known_networks_.clear();
   for (const auto& [id, net] : in_.networks) known_networks_.insert(id);
-  // Every binding's l2pop entry once, grouped by network; the host views share them.
-  l2pop_by_network_.clear();
+  shared_.clear();
+  // Every network's entry once; the host views share them.
+  for (const auto& [id, net] : in_.networks)
+    if (network_hosts_.count(id))
+      shared_[id].network = Shared{nullptr, EntryId(id), std::make_shared<const json::object>(network_json(net))};
+  // Every binding's l2pop entry once, by network in port order.
+  size_t order = 0;
   for (const auto& [id, p] : bound_) {
     auto h = in_.hosts.find(p.bound_host());
     if (h == in_.hosts.end() || !in_.networks.count(p.network_id) || distributed(p)) continue;
-    l2pop_by_network_[p.network_id].push_back(
-        SharedL2pop{&id, &h->first, std::make_shared<const json::object>(l2pop_json(p, h->second))});
+    shared_[p.network_id].l2pop.push_back(
+        Shared{&h->first, EntryId(id), std::make_shared<const json::object>(l2pop_json(p, h->second)), order++});
   }
-  // Every (network, host) flood entry once; the host views share them.
-  flood_by_network_.clear();
+  // Every (network, host) flood entry once.
   for (const auto& [net, hosts] : network_hosts_) {
     if (!in_.networks.count(net)) continue;
     for (const auto& [host, count] : hosts)
       if (auto h = in_.hosts.find(host); h != in_.hosts.end() && !h->second.local_ip.empty())
-        flood_by_network_[net].push_back(
-            SharedFlood{&h->first, std::make_shared<const json::object>(view::encode(view::Flood{net, h->second.local_ip}))});
+        shared_[net].flood.push_back(Shared{&h->first, EntryId(net + "|" + host),
+                                            std::make_shared<const json::object>(view::encode(view::Flood{net, h->second.local_ip}))});
   }
 }
 
@@ -286,28 +290,30 @@ void L2Node::build(const std::string& host, SharedView& out) const {
   auto mine = ports_by_host_.find(host);
   if (mine == ports_by_host_.end()) return;
   for (const auto& id : mine->second)
-    if (auto e = entry(host, Kind::port, id)) out.emplace(key(Kind::port, id), std::make_shared<const json::object>(std::move(*e)));
-  std::vector<const SharedL2pop*> remote;
+    if (auto e = entry(host, Kind::port, id)) out.add(Kind::port, EntryId(id), std::make_shared<const json::object>(std::move(*e)));
+  // The shared entries name hosts by their key in in_.hosts: compared as pointers.
+  auto me = in_.hosts.find(host);
+  const std::string* self = me == in_.hosts.end() ? nullptr : &me->first;
+  std::vector<const Shared*> remote;  // l2pop entries, sorted by id below
+  size_t more = 0;
+  for (const auto& [net, count] : host_networks_.at(host))
+    if (auto items = shared_.find(net); items != shared_.end()) more += 1 + items->second.flood.size() + items->second.l2pop.size();
+  out.reserve(more);
   for (const auto& [net, count] : host_networks_.at(host)) {
-    auto e = entry(host, Kind::network, net);
-    if (!e) continue;
-    out.emplace(key(Kind::network, net), std::make_shared<const json::object>(std::move(*e)));
-    if (auto items = flood_by_network_.find(net); items != flood_by_network_.end())
-      for (const auto& item : items->second)
-        if (*item.host != host) out.emplace(key(Kind::flood, net + "|" + *item.host), item.entry);
-    if (auto items = l2pop_by_network_.find(net); items != l2pop_by_network_.end())
-      for (const auto& item : items->second)
-        if (*item.host != host) remote.push_back(&item);
+    auto items = shared_.find(net);
+    if (items == shared_.end() || !items->second.network) continue;
+    const auto& shared = items->second;
+    out.add(Kind::network, shared.network->id, shared.network->entry);
+    for (const auto& item : shared.flood)
+      if (item.host != self) out.add(Kind::flood, item.id, item.entry);
+    for (const auto& item : shared.l2pop)
+      if (item.host != self) remote.push_back(&item);
   }
-  // Inserted in key order, each at the end: no searching.
-  std::sort(remote.begin(), remote.end(), [](const auto* a, const auto* b) { return *a->id < *b->id; });
-  auto hint = out.end();
-  for (const auto* item : remote) hint = std::next(out.emplace_hint(hint, key(Kind::l2pop, *item->id), item->entry));
+  // Added in key order: the view need not sort them (ids are unique).
+  std::sort(remote.begin(), remote.end(), [](const auto* a, const auto* b) { return a->order < b->order; });
+  for (const auto* item : remote) out.add(Kind::l2pop, item->id, item->entry);
 }
 
-void L2Node::finish() {
-  l2pop_by_network_.clear();
-  flood_by_network_.clear();
-}
+void L2Node::finish() { shared_.clear(); }
 
 }  // namespace nt::planner

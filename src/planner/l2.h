@@ -68,17 +68,18 @@ class L2Node {
   std::map<std::string, std::map<std::string, int>> host_networks_;   // host -> network -> bindings
   std::map<std::string, std::map<std::string, int>> network_hosts_;   // network -> host -> bindings
   std::set<std::string> known_networks_;                              // networks that exist, as last seen
-  struct SharedL2pop {
-    const std::string* id;
-    const std::string* host;  // where the port is bound
+  // Bulk only: the entries that are the same on every host that has them, built once.
+  struct Shared {
+    const std::string* host;  // l2pop: where the port is bound; flood: whose VTEP it is
+    EntryId id;
     ViewEntry entry;
+    size_t order = 0;  // l2pop: the port's place in id order
   };
-  std::map<std::string, std::vector<SharedL2pop>> l2pop_by_network_;  // bulk only
-  struct SharedFlood {
-    const std::string* host;  // the host whose VTEP it is
-    ViewEntry entry;
+  struct SharedOfNetwork {
+    std::optional<Shared> network;
+    std::vector<Shared> l2pop, flood;  // l2pop by port id, flood by host
   };
-  std::map<std::string, std::vector<SharedFlood>> flood_by_network_;  // bulk only
+  std::map<std::string, SharedOfNetwork> shared_;
 };
 
 }  // namespace nt::planner

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <thread>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common/names.h"
 
@@ -26,7 +29,7 @@ const SharedView& Planner::shared_view(const std::string& host) const {
 
 WireView Planner::view(const std::string& host) const {
   WireView out;
-  for (const auto& [key, obj] : shared_view(host)) out.emplace(key, *obj);
+  for (const auto& [key, obj] : shared_view(host)) out.emplace_hint(out.end(), ViewKey{key.first, key.second}, *obj);
   return out;
 }
 
@@ -224,6 +227,16 @@ Planner::Keys Planner::l3_changed(const Change& c) {
   return keys;
 }
 
+namespace {
+
+// Kinds whose entry is the same on every host that has it: one object (and one id) per
+// refresh for all of them.
+bool host_independent(Kind kind) {
+  return kind == Kind::network || kind == Kind::l2pop || kind == Kind::flood || kind == Kind::arp;
+}
+
+}  // namespace
+
 void Planner::refresh(const Keys& keys, int64_t revision) {
   touched_.clear();
   deltas_.clear();
@@ -232,17 +245,24 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
     Planner* p;
     ~EndRefresh() { p->dvr_.end_refresh(); }
   } end{this};
-  std::map<std::string, ViewEntry> l2pop;  // one object per port for every host that gets it
+  std::map<ViewKey, std::pair<EntryId, ViewEntry>> shared;
+  struct Pending {  // one change of the host's view
+    Kind kind;
+    const ViewKey* key;
+    std::optional<json::object> want;
+  };
   for (const auto& [host, wanted] : keys) {
     if (host.empty()) continue;
     touched_.insert(host);
     auto& view = views_[host];
-    std::vector<std::pair<ViewKey, std::optional<json::object>>> changes;
+    std::vector<Pending> changes;
     for (const auto& key : wanted) {
+      auto kind = view::parse_kind(key.first);
+      if (!kind) continue;
       auto want = entry(host, key);
-      auto cur = view.find(key);
-      if (cur == view.end() ? !want : (want && *want == *cur->second)) continue;
-      changes.emplace_back(key, std::move(want));
+      const auto* cur = view.find(*kind, key.second);
+      if (!cur ? !want : (want && *want == **cur)) continue;
+      changes.push_back({*kind, &key, std::move(want)});
     }
     if (!changes.empty()) {
       // The change's global revision: the same on every server whatever the batches (two
@@ -251,17 +271,17 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
       // (Without a revision, in tools and tests, each change counts one.)
       auto& slot = revisions_[host];
       int64_t rev = slot = revision > 0 ? std::max(slot, revision) : slot + 1;
-      for (auto& [key, want] : changes) {
+      for (auto& [kind, key, want] : changes) {
         if (!want) {
-          view.erase(key);
-        } else if (key.first == view::kind_name(Kind::l2pop)) {
-          auto& shared = l2pop[key.second];
-          if (!shared) shared = std::make_shared<const json::object>(*want);
-          view[key] = shared;
+          view.erase(kind, key->second);
+        } else if (host_independent(kind)) {
+          auto& [id, obj] = shared[*key];
+          if (!obj) id = EntryId(key->second), obj = std::make_shared<const json::object>(*want);
+          view.put(kind, id, obj);
         } else {
-          view[key] = std::make_shared<const json::object>(*want);
+          view.put(kind, EntryId(key->second), std::make_shared<const json::object>(*want));
         }
-        deltas_.push_back({host, rev, key.first, key.second, std::move(want)});
+        deltas_.push_back({host, rev, key->first, key->second, std::move(want)});
       }
     }
     if (view.empty()) views_.erase(host);
@@ -364,6 +384,7 @@ void Planner::rebuild(int64_t revision) {
         l2_.build(*hosts[i], built[i]);
         dhcp_.build(*hosts[i], built[i]);
         secgroups_.build(*hosts[i], built[i]);
+        built[i].seal();
       }
     });
   for (auto& t : pool) t.join();
@@ -377,6 +398,11 @@ void Planner::rebuild(int64_t revision) {
     }
   touched_.clear();
   deltas_.clear();
+#if defined(__GLIBC__)
+  // The build's scratch (per-host item lists, shared entries' indexes) is freed in the
+  // middle of the heap: given back to the system, not kept as RSS.
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace nt

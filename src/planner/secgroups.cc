@@ -280,7 +280,7 @@ void SecGroupNode::recompute(const std::string& host, WireView& out) const {
 
 void SecGroupNode::build(const std::string& host, SharedView& out) const {
   auto put = [&](Kind kind, const std::string& id) {
-    if (auto e = entry(host, kind, id)) out.emplace(key(kind, id), std::make_shared<const json::object>(std::move(*e)));
+    if (auto e = entry(host, kind, id)) out.add(kind, EntryId(id), std::make_shared<const json::object>(std::move(*e)));
   };
   if (auto mine = by_host_.find(host); mine != by_host_.end())
     for (const auto& id : mine->second) put(Kind::portsec, id);

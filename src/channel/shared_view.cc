@@ -1,0 +1,152 @@
+#include "channel/shared_view.h"
+
+#include <algorithm>
+#include <array>
+
+namespace nt {
+namespace {
+
+using view::Kind;
+
+// A chunk is cut in two above kMaxChunk items; seal() fills them to kSealChunk, leaving
+// room for a few inserts before the first cut.
+constexpr size_t kMaxChunk = 256, kSealChunk = 192;
+constexpr size_t kMaxKinds = 64;
+
+struct KindTable {
+  std::array<std::string, kMaxKinds> names;
+  std::array<int, kMaxKinds> ranks{};
+  KindTable() {
+    std::vector<std::pair<std::string, size_t>> sorted;
+    for (size_t k = 0; k < kMaxKinds; ++k) {
+      names[k] = std::string(view::kind_name(static_cast<Kind>(k)));
+      if (!names[k].empty()) sorted.emplace_back(names[k], k);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t r = 0; r < sorted.size(); ++r) ranks[sorted[r].second] = static_cast<int>(r);
+  }
+};
+
+const KindTable& kinds() {
+  static const KindTable table;
+  return table;
+}
+
+// (kind, id) against an item, in the view's order.
+int compare(int rank, std::string_view id, const SharedView::Item& item) {
+  if (rank != item.rank) return rank < item.rank ? -1 : 1;
+  return id.compare(item.id.str());
+}
+
+bool before(const SharedView::Item& a, const SharedView::Item& b) { return compare(a.rank, a.id.str(), b) < 0; }
+
+}  // namespace
+
+const std::string& EntryId::str() const {
+  static const std::string empty;
+  return rep_ ? rep_->text : empty;
+}
+
+const std::string& SharedView::kind_string(Kind kind) { return kinds().names[static_cast<size_t>(kind) % kMaxKinds]; }
+int SharedView::kind_rank(Kind kind) { return kinds().ranks[static_cast<size_t>(kind) % kMaxKinds]; }
+
+std::pair<SharedView::KeyRef, const ViewEntry&> SharedView::const_iterator::operator*() const {
+  const auto& i = item();
+  return {KeyRef{kind_string(i.kind), i.id.str()}, i.entry};
+}
+
+SharedView::const_iterator& SharedView::const_iterator::operator++() {
+  if (++at_ == (*chunks_)[chunk_].size()) ++chunk_, at_ = 0;
+  return *this;
+}
+
+SharedView::const_iterator SharedView::lower_bound(Kind kind, std::string_view id) const {
+  int rank = kind_rank(kind);
+  // The first chunk whose last item is not before (kind, id), then the item in it.
+  auto chunk = std::partition_point(chunks_.begin(), chunks_.end(),
+                                    [&](const std::vector<Item>& c) { return compare(rank, id, c.back()) > 0; });
+  if (chunk == chunks_.end()) return end();
+  auto at = std::partition_point(chunk->begin(), chunk->end(), [&](const Item& i) { return compare(rank, id, i) > 0; });
+  return {&chunks_, static_cast<size_t>(chunk - chunks_.begin()), static_cast<size_t>(at - chunk->begin())};
+}
+
+const ViewEntry* SharedView::find(Kind kind, std::string_view id) const {
+  auto it = lower_bound(kind, id);
+  if (it == end() || compare(kind_rank(kind), id, it.item()) != 0) return nullptr;
+  return &it.item().entry;
+}
+
+void SharedView::put(Kind kind, EntryId id, ViewEntry entry) {
+  int rank = kind_rank(kind);
+  if (chunks_.empty()) chunks_.emplace_back();
+  // The chunk it belongs in: the first whose last item is not before it, else the last.
+  auto c = std::partition_point(chunks_.begin(), chunks_.end(),
+                                [&](const std::vector<Item>& ch) { return !ch.empty() && compare(rank, id.str(), ch.back()) > 0; });
+  if (c == chunks_.end()) --c;
+  auto at = std::partition_point(c->begin(), c->end(), [&](const Item& i) { return compare(rank, id.str(), i) > 0; });
+  if (at != c->end() && compare(rank, id.str(), *at) == 0) {
+    at->entry = std::move(entry);
+    return;
+  }
+  c->insert(at, Item{std::move(id), std::move(entry), kind, static_cast<uint8_t>(rank)});
+  ++size_;
+  if (c->size() > kMaxChunk) {
+    std::vector<Item> upper(std::make_move_iterator(c->begin() + kMaxChunk / 2), std::make_move_iterator(c->end()));
+    c->resize(kMaxChunk / 2);
+    chunks_.insert(c + 1, std::move(upper));
+  }
+}
+
+bool SharedView::erase(Kind kind, std::string_view id) {
+  auto it = lower_bound(kind, id);
+  if (it == end() || compare(kind_rank(kind), id, it.item()) != 0) return false;
+  auto& chunk = chunks_[it.chunk_];
+  chunk.erase(chunk.begin() + static_cast<std::ptrdiff_t>(it.at_));
+  if (chunk.empty()) chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(it.chunk_));
+  --size_;
+  return true;
+}
+
+void SharedView::add(Kind kind, EntryId id, ViewEntry entry) {
+  added_.push_back(Item{std::move(id), std::move(entry), kind, static_cast<uint8_t>(kind_rank(kind))});
+}
+
+// The nodes add each kind mostly in order already: grouped by kind (a counting sort), each
+// group sorted only if it is not, equal keys dropped but the first.
+void SharedView::seal() {
+  std::array<size_t, kMaxKinds + 1> start{};
+  for (const auto& i : added_) ++start[i.rank + 1];
+  for (size_t r = 1; r <= kMaxKinds; ++r) start[r] += start[r - 1];
+  std::vector<Item> items(added_.size());
+  auto next = start;
+  for (auto& i : added_) items[next[i.rank]++] = std::move(i);
+  added_ = {};
+  auto not_before = [](const Item& a, const Item& b) { return !before(a, b); };
+  auto same = [](const Item& a, const Item& b) { return !before(a, b) && !before(b, a); };
+  size_t kept = 0;
+  for (size_t r = 0; r < kMaxKinds; ++r) {
+    auto from = items.begin() + static_cast<std::ptrdiff_t>(start[r]), to = items.begin() + static_cast<std::ptrdiff_t>(start[r + 1]);
+    // Strictly increasing (the usual case) means sorted without duplicates.
+    if (std::adjacent_find(from, to, not_before) != to) {
+      std::stable_sort(from, to, before);
+      to = std::unique(from, to, same);
+    }
+    auto dest = items.begin() + static_cast<std::ptrdiff_t>(kept);
+    kept += static_cast<size_t>(to - from);
+    if (dest != from) std::move(from, to, dest);
+  }
+  items.resize(kept);
+  if (!chunks_.empty()) {  // merged with what the view held (a rebuild seals empty views)
+    for (auto& i : items)
+      if (!find(i.kind, i.id.str())) put(i.kind, std::move(i.id), std::move(i.entry));
+    return;
+  }
+  for (size_t at = 0; at < items.size(); at += kSealChunk) {
+    auto to = std::min(items.size(), at + kSealChunk);
+    chunks_.emplace_back(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(at)),
+                         std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(to)));
+  }
+  size_ = items.size();
+}
+
+}  // namespace nt

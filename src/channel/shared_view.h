@@ -1,0 +1,112 @@
+// How the planner keeps one host view in memory (issue 18: 2,000 hosts with ~5,000
+// entries each). A host view is mostly entries that other hosts have too, with the same
+// content: a flood entry "<network>|<host>" is on every host of the network, an l2pop
+// entry on every host of its port's network. So an entry is a pair of shared handles, its
+// id (EntryId) and its JSON (ViewEntry), which the planner builds once and every host
+// view holds; and a view is a sorted array of 32-byte items cut into chunks (a two-level
+// B-tree), not a tree of nodes each with its own key strings.
+// Order: by kind name, then id, as a std::map<ViewKey, ...> would iterate.
+#pragma once
+#include <boost/json.hpp>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "channel/entries.h"
+
+namespace nt {
+
+// An entry as the planner keeps it: the same object on every host that has it.
+using ViewEntry = std::shared_ptr<const boost::json::object>;
+
+// An immutable, reference-counted entry id: copies share one string (8 bytes each).
+class EntryId {
+ public:
+  EntryId() = default;
+  explicit EntryId(std::string text) : rep_(new Rep{{1}, std::move(text)}) {}
+  EntryId(const EntryId& o) noexcept : rep_(o.rep_) {
+    if (rep_) rep_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  EntryId(EntryId&& o) noexcept : rep_(std::exchange(o.rep_, nullptr)) {}
+  EntryId& operator=(EntryId o) noexcept {
+    std::swap(rep_, o.rep_);
+    return *this;
+  }
+  ~EntryId() {
+    if (rep_ && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete rep_;
+  }
+  const std::string& str() const;
+
+ private:
+  struct Rep {
+    std::atomic<uint32_t> refs;
+    std::string text;
+  };
+  Rep* rep_ = nullptr;
+};
+
+class SharedView {
+ public:
+  struct Item {
+    EntryId id;
+    ViewEntry entry;
+    view::Kind kind;
+    uint8_t rank;  // kind_rank(kind), kept at hand for comparisons
+  };
+  // What iterating yields, as a std::map<ViewKey, ViewEntry> would: key.first (the kind's
+  // name), key.second (the id), the entry.
+  struct KeyRef {
+    const std::string& first;
+    const std::string& second;
+  };
+  class const_iterator {
+   public:
+    std::pair<KeyRef, const ViewEntry&> operator*() const;
+    const_iterator& operator++();
+    bool operator==(const const_iterator& o) const { return chunk_ == o.chunk_ && at_ == o.at_; }
+    const Item& item() const { return (*chunks_)[chunk_][at_]; }
+
+   private:
+    friend class SharedView;
+    const_iterator(const std::vector<std::vector<Item>>* chunks, size_t chunk, size_t at)
+        : chunks_(chunks), chunk_(chunk), at_(at) {}
+    const std::vector<std::vector<Item>>* chunks_;
+    size_t chunk_, at_;
+  };
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const_iterator begin() const { return {&chunks_, 0, 0}; }
+  const_iterator end() const { return {&chunks_, chunks_.size(), 0}; }
+
+  // The entry (kind, id), or null.
+  const ViewEntry* find(view::Kind kind, std::string_view id) const;
+  // The first item at or after (kind, id) (for walking the ids with a prefix).
+  const_iterator lower_bound(view::Kind kind, std::string_view id) const;
+  // Sets (kind, id) to `entry`, adding it or replacing what it was.
+  void put(view::Kind kind, EntryId id, ViewEntry entry);
+  // Removes (kind, id); false if it was not there.
+  bool erase(view::Kind kind, std::string_view id);
+
+  // Bulk (the planner's rebuild): add() in any order, then seal() once before any other
+  // use. Of two items with one key, the first added stays.
+  void add(view::Kind kind, EntryId id, ViewEntry entry);
+  void reserve(size_t more) { added_.reserve(added_.size() + more); }
+  void seal();
+
+  // The kind's name as iteration gives it, and where it sorts among the kinds.
+  static const std::string& kind_string(view::Kind kind);
+  static int kind_rank(view::Kind kind);
+
+ private:
+  std::vector<std::vector<Item>> chunks_;  // each sorted, non-empty, and before the next
+  std::vector<Item> added_;                // bulk, until seal()
+  size_t size_ = 0;
+};
+
+}  // namespace nt

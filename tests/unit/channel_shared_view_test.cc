@@ -1,0 +1,104 @@
+// The planner's host view store (channel/shared_view.h) against a std::map of the same
+// keys: same content, same order, through random puts and erases that split chunks.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "channel/view.h"
+
+namespace nt {
+namespace {
+namespace json = boost::json;
+using view::Kind;
+
+ViewEntry object(int n) { return std::make_shared<const json::object>(json::object{{"n", n}}); }
+
+std::map<ViewKey, int> as_map(const SharedView& v) {
+  std::map<ViewKey, int> out;
+  for (const auto& [key, obj] : v) out.emplace_hint(out.end(), ViewKey{key.first, key.second}, static_cast<int>(obj->at("n").as_int64()));
+  return out;
+}
+
+// Iteration order, not only content: a std::map keyed by ViewKey iterates the same way.
+std::vector<ViewKey> keys_in_order(const SharedView& v) {
+  std::vector<ViewKey> out;
+  for (const auto& [key, obj] : v) out.emplace_back(key.first, key.second);
+  return out;
+}
+
+TEST(SharedView, RandomPutsAndErasesMatchAMap) {
+  std::mt19937 rng(7);
+  const Kind kinds[] = {Kind::flood, Kind::l2pop, Kind::network, Kind::arp, Kind::port};
+  SharedView view;
+  std::map<ViewKey, int> expected;
+  for (int step = 0; step < 20000; ++step) {
+    Kind kind = kinds[rng() % 5];
+    std::string id = "id" + std::to_string(rng() % 1500);
+    ViewKey key{std::string(view::kind_name(kind)), id};
+    if (rng() % 3 == 0) {
+      EXPECT_EQ(view.erase(kind, id), expected.erase(key) == 1);
+    } else {
+      view.put(kind, EntryId(id), object(step));
+      expected[key] = step;
+    }
+    const auto* found = view.find(kind, id);
+    ASSERT_EQ(found != nullptr, expected.count(key) == 1) << step;
+    if (found) {
+      EXPECT_EQ((*found)->at("n").as_int64(), expected[key]);
+    }
+  }
+  EXPECT_EQ(view.size(), expected.size());
+  EXPECT_EQ(as_map(view), expected);
+  std::vector<ViewKey> order;
+  for (const auto& [k, n] : expected) order.push_back(k);
+  EXPECT_EQ(keys_in_order(view), order);
+}
+
+TEST(SharedView, SealSortsAndKeepsTheFirstOfEqualKeys) {
+  SharedView view;
+  for (int i = 999; i >= 0; --i) view.add(Kind::l2pop, EntryId("p" + std::to_string(i)), object(i));
+  view.add(Kind::network, EntryId("n1"), object(-1));
+  view.add(Kind::arp, EntryId("r|p"), object(-2));
+  view.add(Kind::l2pop, EntryId("p5"), object(12345));  // a second p5: dropped
+  view.seal();
+  EXPECT_EQ(view.size(), 1002u);
+  auto m = as_map(view);
+  EXPECT_EQ(m.at({"l2pop", "p5"}), 5);
+  EXPECT_EQ(m.at({"network", "n1"}), -1);
+  std::vector<ViewKey> order;
+  for (const auto& [k, n] : m) order.push_back(k);
+  EXPECT_EQ(keys_in_order(view), order);
+  // Changes after the seal land in order.
+  view.put(Kind::l2pop, EntryId("p0000"), object(7));
+  EXPECT_TRUE(view.erase(Kind::network, "n1"));
+  EXPECT_FALSE(view.erase(Kind::network, "n1"));
+  m = as_map(view);
+  EXPECT_EQ(m.size(), 1002u);
+  EXPECT_EQ(m.at({"l2pop", "p0000"}), 7);
+}
+
+TEST(SharedView, LowerBoundWalksAPrefix) {
+  SharedView view;
+  for (const char* id : {"r1|a", "r1|b", "r2|a", "r10|a"}) view.put(Kind::arp, EntryId(id), object(0));
+  view.put(Kind::dhcp, EntryId("r1|z"), object(0));
+  std::vector<std::string> ids;
+  for (auto it = view.lower_bound(Kind::arp, "r1|"); it != view.end() && it.item().kind == Kind::arp &&
+                                                     it.item().id.str().rfind("r1|", 0) == 0;
+       ++it)
+    ids.push_back(it.item().id.str());
+  EXPECT_EQ(ids, (std::vector<std::string>{"r1|a", "r1|b"}));
+}
+
+TEST(SharedView, CopiesOfAnIdShareItsString) {
+  EntryId a("net|host");
+  EntryId b = a, c;
+  c = b;
+  EXPECT_EQ(&a.str(), &c.str());
+  EXPECT_EQ(c.str(), "net|host");
+  EXPECT_EQ(EntryId().str(), "");
+}
+
+}  // namespace
+}  // namespace nt
