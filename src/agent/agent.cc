@@ -24,8 +24,10 @@
 #include "agent/metadata_plan.h"
 #include "agent/metrics.h"
 #include "agent/probe.h"
+#include "agent/watch_line.h"
 #include "kernel/dhcp_socket.h"
 #include "channel/messages.h"
+#include "channel/view_digest.h"
 #include "common/json_get.h"
 #include "agent/l3_runner.h"
 #include "common/config.h"
@@ -74,39 +76,6 @@ const std::vector<OptionSpec>& agent_schema() {
       {"ha", "bfd_binary", T::string, "", "the neutrino-bfd program (empty: next to neutrino-agent)"},
   };
   return schema;
-}
-
-// One watch line applied to a view: its op, and whether its entry could be decoded.
-struct LineResult {
-  std::string op;
-  bool decoded = true;
-  bool full = false;  // hello: the whole view follows (the server could not resume)
-};
-
-// Applies one watch line to the view. An entry that does not decode leaves the view as
-// it was (the old entry stays: tearing it down on a bad line would cut traffic).
-LineResult apply_line(HostView& view, const std::string& line, int64_t& rev) {
-  boost::system::error_code ec;
-  auto v = json::parse(line, ec);
-  if (ec || !v.is_object()) return {"", false};
-  const auto& o = v.as_object();
-  auto op = jget::str(o, "op");
-  // A keepalive's revision may run ahead of lines still on their way: only entries and
-  // `synced` move it.
-  if (auto* r = o.if_contains("rev"); r && r->is_int64() && op != "keepalive") rev = r->get_int64();
-  if (op == "hello") {
-    auto version = jget::num(o, "protocol", 0);
-    if (version != view::kProtocolVersion) spdlog::warn("the server speaks watch protocol {}, this agent {}", version, view::kProtocolVersion);
-    auto* full = o.if_contains("full");
-    return {op, version == view::kProtocolVersion, full && full->is_bool() && full->as_bool()};
-  }
-  auto kind = jget::str(o, "kind"), id = jget::str(o, "id");
-  if (op == "del") view::erase(view, kind, id);
-  if (op != "put") return {op, true};
-  const auto* obj = o.if_contains("obj");
-  auto put = obj ? view::put(view, kind, id, *obj) : Status(fail(Errc::invalid_argument, "", "a put without obj"));
-  if (!put) spdlog::error("watch: {}", put.error().message);
-  return {op, put.has_value()};
 }
 
 // "up" for each port whose tap is in its network's bridge and up, else "down".
@@ -307,6 +276,11 @@ class Agent {
     if (changed || missing) proxy_->update(metadata_.listeners, metadata_.identities);
   }
 
+  std::string view_digest() {
+    std::lock_guard g(mu_);
+    return view::Digest::to_hex(view::digest_of(*view_));
+  }
+
   // The view to change: a pass may be reading the current one (copy on write).
   HostView& writable_view() {
     if (view_.use_count() > 1) view_ = std::make_shared<HostView>(*view_);
@@ -347,6 +321,9 @@ class Agent {
     // so one received twice changes nothing).
     int64_t since = rev_whole_ ? rev_ : rev_ - 1;
     std::string target = "/agent/v1/hosts/" + config_.host + "/watch" + (since >= 0 ? "?since=" + std::to_string(since) : "");
+    // The view's digest says what it holds: a server that cannot resume from its history
+    // (it restarted) sends no snapshot when its view of the host is the same.
+    if (since >= 0 && have_view_) target += "&digest=" + view_digest();
     bool synced = false;  // this connection's snapshot or resume is complete
     HostView incoming;    // a full snapshot is collected apart and swapped in whole
     int64_t incoming_rev = rev_;
@@ -369,7 +346,7 @@ class Agent {
         }
         if (!got.decoded) ++undecodable_;
         if (got.op == "put" || got.op == "del") rev_whole_ = false;
-        if (got.op == "synced") rev_whole_ = true;
+        if (closes_revision(got, rev_)) rev_whole_ = true;
         op = got.op;
         if (op == "synced") synced = true, have_view_ = true;
       }

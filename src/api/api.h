@@ -43,6 +43,8 @@ class Api {
   // Drops live traces still waiting for agents (at shutdown, before the HTTP server that
   // owns their connections is destroyed).
   void stop_live_probes() { probes_.stop(); }
+  // A clean stop: every watch stream writes what was published (bounded by `limit`).
+  bool drain_watches(std::chrono::milliseconds limit) { return watches_.drain(limit); }
   // The operator's policy file, watched for changes (else Neutron's defaults).
   void use_policy_file(std::unique_ptr<policy::PolicyFile> f) { policy_file_ = std::move(f); }
 
@@ -67,6 +69,8 @@ class Api {
   struct Route;
   std::optional<Error> refused_as_neutron_does(const Route& r, const HttpRequest& req) const;
   boost::json::value convergence();
+  // GET /agent/v1/digests: per host, the digest of its view and of the planner's recompute.
+  boost::json::value digests();
   Result<boost::json::value> ensure_fip_gateway(Txn& txn, const std::string& host, const std::string& body);
   void handle_agent_channel(const std::vector<std::string>& segments, const HttpRequest& req, Reply reply);
   void route(HttpRequest&& req, Route r, std::vector<std::string> segments, Reply reply);

@@ -11,6 +11,7 @@
 #include "api/agents.h"
 #include "api/handlers.h"
 #include "api/l3.h"
+#include "channel/view_digest.h"
 #include "common/text.h"
 #include "core/validate.h"
 
@@ -99,8 +100,9 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
     if (const Table* t = model_.find_table(kind))
       for (const auto& [id, obj] : *t) planner_.load(kind, id, obj);
   planner_.rebuild(model_.revision);
-  // Changes before this start are not in the watch history: resuming needs a snapshot.
-  for (const auto& [host, rev] : planner_.revisions()) watches_.set_floor(host, rev);
+  // Changes before this start are not in the watch history: an agent resumes from the view
+  // as it is now (known by its digest) or gets a snapshot.
+  watches_.start_from(planner_);
   writer_.on_commit([this](const std::vector<Committed>& committed) { follow(committed); });
   for (const auto& [path, h] : handlers_) resources_.insert(path);
   for (const char* other : {"extensions", "availability_zones", "service-providers", "floatingip_pools",
@@ -415,7 +417,7 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   }
   bool v1 = seg.size() >= 3 && seg[1] == "v1";
   bool is_watch = v1 && seg.size() == 5 && seg[2] == "hosts" && seg[4] == "watch";
-  bool is_convergence = v1 && seg.size() == 3 && seg[2] == "convergence";
+  bool is_convergence = v1 && seg.size() == 3 && (seg[2] == "convergence" || seg[2] == "digests");
   bool is_register = v1 && seg.size() == 3 && seg[2] == "register";
   bool is_status = v1 && seg.size() == 5 && seg[2] == "hosts" && seg[4] == "status";
   bool is_fip_gateway = v1 && seg.size() == 5 && seg[2] == "hosts" && seg[4] == "fip-gateway";
@@ -429,7 +431,7 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   if (is_watch) return watch(seg[3], req, reply);
   if (is_convergence) {
     if (auto ok = check_enrolment_token(settings_, presented); !ok) return answer(nt::unexpected(ok.error()));
-    return answer(convergence());
+    return answer(seg[2] == "digests" ? digests() : convergence());
   }
   if (is_fip_gateway) {
     auto host = seg[3];
@@ -527,7 +529,12 @@ Result<json::value> Api::ensure_fip_gateway(Txn& txn, const std::string& host, c
 void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
   std::string path;
   std::optional<int64_t> since;
+  std::optional<uint64_t> digest;  // of the agent's view, when it resumes (channel/view_digest.h)
   for (const auto& [k, v] : parse_query_string(req.target, &path)) {
+    if (k == "digest") {
+      digest = view::Digest::parse(v);
+      if (!digest) return reply(error_response(Error{Errc::invalid_argument, "", "digest must be 1 to 16 hex digits, not '" + v + "'"}));
+    }
     if (k != "since") continue;
     since = parse_int64(v);
     if (!since || *since < 0)
@@ -549,7 +556,7 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
   HttpResponse r{200, "", "application/x-ndjson", {}};
   {
     std::lock_guard plan(plan_mu_);
-    r.stream = watches_.subscribe(host, since, planner_);
+    r.stream = watches_.subscribe(host, since, planner_, digest);
   }
   reply(std::move(r));
 }
@@ -577,6 +584,25 @@ json::value Api::convergence() {
     nodes[name] = json::object{{"changes", st.changes}, {"keys", st.keys}, {"entries", st.entries}, {"recomputes", st.recomputes}};
   return json::object{{"revision", revision}, {"converged", converged}, {"hosts", std::move(hosts)}, {"planner", std::move(nodes)},
                       {"waiting_ports", waiting_ports(provisioning_, provisioning_hosts(liveness_, settings_.agent_down_time))}};
+}
+
+// GET /agent/v1/digests: for each host, its view's revision and digest
+// (channel/view_digest.h) and the digest of the same view computed from scratch; they are
+// equal unless the incremental planner is wrong. A watcher compares its own view's digest
+// (bench/watch_scale --verify). It computes every view again: a check, not for polling.
+json::value Api::digests() {
+  std::lock_guard plan(plan_mu_);
+  auto fresh = planner_.recompute();
+  std::set<std::string> hosts = planner_.hosts_with_views();
+  for (const auto& [host, v] : fresh) hosts.insert(host);
+  json::object out;
+  for (const auto& host : hosts) {
+    auto it = fresh.find(host);
+    out[host] = json::object{{"revision", planner_.host_revision(host)},
+                             {"view", view::Digest::to_hex(view::digest_of(planner_.shared_view(host)))},
+                             {"recomputed", view::Digest::to_hex(it == fresh.end() ? 0 : view::digest_of(it->second))}};
+  }
+  return json::object{{"hosts", std::move(out)}};
 }
 
 int64_t Api::model_revision() {

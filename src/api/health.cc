@@ -98,6 +98,14 @@ void Api::register_metrics() {
   planner_metrics();
   r.collect("neutrino_watchers", "Open agent watch streams.", Type::gauge,
             [this](Samples& s) { s.value(static_cast<double>(watches_.watchers())); });
+  r.collect("neutrino_watch_starts_total",
+            "Watch streams started, by how: resumed from the history, resumed by an equal view digest, or with the full view.",
+            Type::counter, [this](Samples& s) {
+              auto n = watches_.resumes();
+              s.value(static_cast<double>(n.history), {{"how", "history"}});
+              s.value(static_cast<double>(n.digest), {{"how", "digest"}});
+              s.value(static_cast<double>(n.full), {{"how", "full"}});
+            });
   host_metrics();
 }
 

@@ -1,8 +1,13 @@
 #include "channel/watch_hub.h"
 #include "channel/entries.h"
+#include "channel/view_digest.h"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+#include <unordered_map>
 
 namespace nt {
 namespace json = boost::json;
@@ -80,6 +85,12 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
   }
 
   const std::string& host() const { return host_; }
+  // Every line queued so far was handed to the session, which waits for more (so it wrote
+  // them), or the stream is over.
+  bool drained() {
+    std::lock_guard g(mu_);
+    return closed_ || (queue_.empty() && waiting_);
+  }
 
  private:
   WatchHub& hub_;
@@ -98,6 +109,7 @@ std::string WatchHub::line(const ViewDelta& d) {
 }
 
 void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
+  std::lock_guard in_order(order_mu_);
   std::vector<std::pair<std::shared_ptr<WatchStream>, std::string>> out;
   {
     std::lock_guard g(mu_);
@@ -110,6 +122,7 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
       // Bounded in lines and bytes per host: an older `since` gets the full view instead.
       while (h.size() > history_limit_ || (bytes > history_bytes_limit_ && h.size() > 1)) {
         floors_[d.host] = h.front().first;
+        floor_digests_.erase(d.host);  // the view at the new floor is not known
         bytes -= h.front().second.size();
         h.pop_front();
       }
@@ -122,22 +135,42 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
   for (auto& [s, text] : out) s->push(std::move(text));
 }
 
+// How a watch starts (with mu_ held): what the agent's `since` and view digest allow.
+WatchHub::Start WatchHub::start_of(const std::string& host, std::optional<int64_t> since, int64_t rev,
+                                   std::optional<uint64_t> digest) {
+  // The history covers `since` if it holds every change after it.
+  if (since && *since <= rev && *since >= floors_[host]) return Start::after_since;
+  // An agent whose view is the one at the history's floor (the server's start) takes the
+  // history from there: no snapshot after a restart, even if the view moved meanwhile.
+  auto at_floor = floor_digests_.find(host);
+  if (since && digest && at_floor != floor_digests_.end() && at_floor->second == *digest) return Start::after_floor;
+  return Start::full;  // unless its view is the current one (the caller checks)
+}
+
 std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::optional<int64_t> since,
-                                                const Planner& planner) {
+                                                const Planner& planner, std::optional<uint64_t> digest) {
   auto stream = std::make_shared<WatchStream>(*this, host, backlog_limit_);
   int64_t rev = planner.host_revision(host);
   std::unique_lock g(mu_);
-  const auto& h = history_[host];
-  // The history covers `since` if it holds every change after it. Otherwise the whole view
-  // follows, said in the hello ("full"), so that an agent that asked to resume replaces its
-  // view instead of keeping entries deleted meanwhile.
-  bool covered = since && *since <= rev && *since >= floors_[host];
-  stream->push(json::serialize(json::object{{"op", "hello"}, {"protocol", view::kProtocolVersion}, {"full", !covered}}) + "\n",
+  auto start = start_of(host, since, rev, digest);
+  if (start == Start::full && since && digest) {
+    // The view as it is now (the planner does not change during the call): hashed
+    // outside the hub's lock, which publications and keepalives need.
+    g.unlock();
+    bool current = *digest == view::digest_of(planner.shared_view(host));
+    g.lock();
+    if (current) start = Start::current;
+  }
+  ++(start == Start::after_since ? resumes_.history : start == Start::full ? resumes_.full : resumes_.digest);
+  // A whole view is said in the hello ("full"), so that an agent that asked to resume
+  // replaces its view instead of keeping entries deleted meanwhile.
+  stream->push(json::serialize(json::object{{"op", "hello"}, {"protocol", view::kProtocolVersion}, {"full", start == Start::full}}) + "\n",
                false);
-  if (covered) {
-    for (const auto& [r, text] : h)
-      if (r > *since) stream->push(text, false);
-  } else {
+  if (start == Start::after_since || start == Start::after_floor) {
+    int64_t after = start == Start::after_since ? *since : floors_[host];
+    for (const auto& [r, text] : history_[host])
+      if (r > after) stream->push(text, false);
+  } else if (start == Start::full) {
     for (const auto& [key, obj] : planner.shared_view(host))
       stream->push(line(ViewDelta{host, rev, key.first, key.second, *obj}), false);
   }
@@ -146,6 +179,8 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   // of a host's token can pile streams up against the connection limit.
   auto older = take_streams(host);
   watchers_.emplace(host, stream);
+  // Keepalives name the view's revision, also before its first change since the start.
+  revisions_[host] = std::max(revisions_[host], rev);
   g.unlock();
   end_all(older);
   return stream;
@@ -176,9 +211,35 @@ void WatchHub::end_host(const std::string& host) {
 void WatchHub::set_floor(const std::string& host, int64_t revision) {
   std::lock_guard g(mu_);
   floors_[host] = revision;
+  floor_digests_.erase(host);
+}
+
+void WatchHub::start_from(const Planner& planner) {
+  // Entries shared by many views (l2pop, flood) are hashed once.
+  std::unordered_map<const json::object*, uint64_t> hashed;
+  std::map<std::string, uint64_t> digests;
+  for (const auto& host : planner.hosts_with_views()) {
+    uint64_t sum = 0;
+    for (const auto& [key, obj] : planner.shared_view(host)) {
+      auto [it, fresh] = hashed.try_emplace(obj.get(), 0);
+      if (fresh) {
+        view::Digest one;
+        one.add(key.first, key.second, *obj);
+        it->second = one.value();
+      }
+      sum += it->second;
+    }
+    digests[host] = sum;
+  }
+  std::lock_guard g(mu_);
+  for (const auto& [host, rev] : planner.revisions()) {
+    floors_[host] = rev;
+    floor_digests_[host] = digests[host];
+  }
 }
 
 void WatchHub::keepalive() {
+  std::lock_guard in_order(order_mu_);
   std::vector<std::pair<std::shared_ptr<WatchStream>, int64_t>> out;
   {
     std::lock_guard g(mu_);
@@ -198,6 +259,26 @@ bool WatchHub::send(const std::string& host, const std::string& line) {
   }
   for (auto& s : out) s->push(line + "\n");
   return !out.empty();
+}
+
+WatchHub::ResumeCounts WatchHub::resumes() const {
+  std::lock_guard g(mu_);
+  return resumes_;
+}
+
+bool WatchHub::drain(std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    std::vector<std::shared_ptr<WatchStream>> streams;
+    {
+      std::lock_guard g(mu_);
+      for (auto& [host, weak] : watchers_)
+        if (auto s = weak.lock()) streams.push_back(std::move(s));
+    }
+    if (std::all_of(streams.begin(), streams.end(), [](const auto& s) { return s->drained(); })) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 size_t WatchHub::watchers() const {

@@ -5,12 +5,16 @@
 //   {"rev":N,"op":"put","kind":"port","id":"...","obj":{...}}
 //   {"rev":N,"op":"del","kind":"l2pop","id":"..."}
 //   {"op":"synced","rev":N}          after a full snapshot (or a resume)
-//   {"op":"keepalive","rev":N}       while idle
+//   {"op":"keepalive","rev":N}       while idle; every line of revision N came before it
 // `rev` is the host view's revision. A watch resumes after `since` when the history still
-// holds every change since then; otherwise it starts with the full view and "synced".
+// holds every change since then. Otherwise the agent's view digest (`digest=`,
+// channel/view_digest.h) decides: equal to the view's at the history's floor (the
+// server's start), the history follows from there; equal to the current view's, nothing
+// but "synced" (another server's agent); else the full view and "synced".
 // A watcher that falls behind by more than `backlog_bytes` (beyond its initial snapshot)
 // is cut: its stream ends, and its agent resumes from the last revision it applied.
 #pragma once
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -36,7 +40,14 @@ class WatchHub {
   // After each commit, with the planner's deltas (called with the model locked).
   void publish(const std::vector<ViewDelta>& deltas);
   // A new watch; `planner` must not change during the call (hold the model's lock).
-  std::shared_ptr<BodyStream> subscribe(const std::string& host, std::optional<int64_t> since, const Planner& planner);
+  // `digest`: the agent's view digest when it resumes (see above).
+  std::shared_ptr<BodyStream> subscribe(const std::string& host, std::optional<int64_t> since, const Planner& planner,
+                                        std::optional<uint64_t> digest = std::nullopt);
+  // Resumes answered so far: from the history, by an equal digest, with a full view.
+  struct ResumeCounts {
+    uint64_t history = 0, digest = 0, full = 0;
+  };
+  ResumeCounts resumes() const;
   void keepalive();
   // One line to the host's open streams, outside the view (a `probe`, channel/probe.h);
   // false when the host has no open stream.
@@ -45,12 +56,20 @@ class WatchHub {
   void end_host(const std::string& host);
   // The history of `host` is complete only after `revision` (e.g. the server's start).
   void set_floor(const std::string& host, int64_t revision);
+  // The server's start: every host's history begins at its view's revision now, and the
+  // digest of that view is kept so that an agent holding it resumes from the history.
+  void start_from(const Planner& planner);
   size_t watchers() const;
+  // Until every stream has written what was published (bounded): the server's clean stop,
+  // so that its agents have every committed change and resume without a snapshot.
+  bool drain(std::chrono::milliseconds limit);
 
   static std::string line(const ViewDelta& d);
 
  private:
   friend class WatchStream;
+  enum class Start { after_since, after_floor, current, full };
+  Start start_of(const std::string& host, std::optional<int64_t> since, int64_t rev, std::optional<uint64_t> digest);
   void forget(const WatchStream* s);
   std::vector<std::shared_ptr<WatchStream>> take_streams(const std::string& host);  // with mu_ held
   static void end_all(const std::vector<std::shared_ptr<WatchStream>>& streams);      // without mu_
@@ -59,11 +78,17 @@ class WatchHub {
   size_t backlog_limit_;
   size_t history_bytes_limit_;
   std::map<std::string, size_t> history_bytes_;  // host -> bytes in its history
+  // Held by publish() and keepalive() from reading a host's revision until its lines are
+  // queued: a keepalive never overtakes the lines of the revision it names, so an agent
+  // that sees it knows that revision is whole.
+  std::mutex order_mu_;
   mutable std::mutex mu_;
   std::map<std::string, std::deque<std::pair<int64_t, std::string>>> history_;  // host -> (rev, line)
   std::map<std::string, int64_t> revisions_;                                    // host -> latest rev
   std::map<std::string, int64_t> floors_;  // host -> history holds every change after this
+  std::map<std::string, uint64_t> floor_digests_;  // host -> digest of its view at the floor (if known)
   std::multimap<std::string, std::weak_ptr<WatchStream>> watchers_;
+  ResumeCounts resumes_;
 };
 
 }  // namespace nt

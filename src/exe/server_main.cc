@@ -233,6 +233,12 @@ int run(int argc, char** argv) {
   spdlog::info("neutrino-server listening on {}:{}{} (database {}, revision {})", settings->bind_host, server.port(),
                unix_socket.empty() ? "" : " and unix://" + unix_socket, (*store)->describe(), model.revision);
   std::cout << "listening on " << settings->bind_host << ":" << server.port() << std::endl;
+  // SIGTERM: no new connections; the writes in flight commit and every watch stream
+  // writes them before the connections close, so agents resume without a snapshot.
+  server.on_signal_drain([&] {
+    writer.stop();
+    if (!api.drain_watches(std::chrono::seconds(2))) spdlog::warn("stopping with some watch streams not drained (slow agents)");
+  });
   server.run();
   if (metadata_server) {
     metadata_server->stop();

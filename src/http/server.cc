@@ -329,6 +329,8 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   asio::local::stream_protocol::acceptor local_acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};  // a clean stop, handled on the pool
+  std::function<void()> drain;  // on a signal, before the stop (on_signal_drain)
+  std::thread stopper;          // runs it
   int bound_port = 0;
   int connection_limit = 0;
   std::atomic<bool> warned_exhausted{false}, warned_limit{false};
@@ -445,7 +447,15 @@ Status HttpServer::start() {
   impl_->bound_port = a.local_endpoint().port();
   if (!impl_->options.unix_socket.empty()) NT_TRY(impl_->listen_local());
   impl_->signals.async_wait([this](beast::error_code ec, int) {
-    if (!ec) impl_->io.stop();
+    if (ec) return;
+    if (!impl_->drain) return impl_->io.stop();
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    impl_->local_acceptor.close(ignored);
+    impl_->stopper = std::thread([this] {
+      impl_->drain();
+      impl_->io.stop();
+    });
   });
   impl_->accept_on<tcp>(impl_->acceptor);
   return {};
@@ -467,8 +477,11 @@ void HttpServer::run() {
   }
   impl_->io.run();
   for (auto& t : pool) t.join();
+  if (impl_->stopper.joinable()) impl_->stopper.join();
 }
 
 void HttpServer::stop() { impl_->io.stop(); }
+
+void HttpServer::on_signal_drain(std::function<void()> drain) { impl_->drain = std::move(drain); }
 
 }  // namespace nt

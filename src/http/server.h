@@ -46,6 +46,10 @@ class HttpServer {
   int port() const;      // the bound port
   void run();            // serves until stop(); runs the thread pool
   void stop();           // thread-safe; run() returns
+  // What SIGINT/SIGTERM do before run() returns: `drain` runs on a thread of its own
+  // while the server still serves the connections it has (no new ones are accepted),
+  // e.g. to finish the writes in flight and flush the watch streams.
+  void on_signal_drain(std::function<void()> drain);
   int connection_limit() const;  // max_connections as limited by RLIMIT_NOFILE
 
  private:
