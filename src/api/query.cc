@@ -209,7 +209,10 @@ bool matches(const ListQuery& q, const Obj& obj) {
 
 Result<Page> paginate(const ListQuery& q, std::vector<const Obj*> rows, const std::string& base_url,
                       const Params& params, const ResourceDef& def) {
-  if (!q.sort.empty()) {
+  // Rows come in id order: sorting by id alone is that order or its reverse.
+  bool by_id_only = q.sort.size() == 1 && q.sort[0].first == "id";
+  if (by_id_only && !q.sort[0].second) std::reverse(rows.begin(), rows.end());
+  if (!q.sort.empty() && !by_id_only) {
     std::stable_sort(rows.begin(), rows.end(), [&](const Obj* a, const Obj* b) {
       for (const auto& [key, asc] : q.sort) {
         int c = compare(a->if_contains(key), b->if_contains(key));

@@ -30,7 +30,8 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
                                    const std::vector<std::string>& special_filters = {},
                                    int64_t max_limit = -1);
 bool matches(const ListQuery& q, const Obj& obj);
-// Sorts and pages `rows` (already filtered and visible); returns the page and the links.
+// Sorts and pages `rows` (already filtered and visible, in id order); returns the page and
+// the links.
 struct Page {
   std::vector<const Obj*> rows;
   boost::json::array links;

@@ -15,11 +15,13 @@ std::vector<const Obj*> router_ports(const Model& m, const std::string& router, 
   static const std::vector<std::string> all = {kOwnerInterface, kOwnerInterfaceDvr, kOwnerGateway, kOwnerSnat};
   const auto& wanted = owners.empty() ? all : owners;
   std::vector<const Obj*> out;
-  if (const Table* t = m.find_table("ports"))
-    for (const auto& [id, p] : *t)
-      if (jget::str(p.if_contains("device_id")) == router &&
-          std::find(wanted.begin(), wanted.end(), jget::str(p.if_contains("device_owner"))) != wanted.end())
-        out.push_back(&p);
+  const Table* t = m.find_table("ports");
+  if (!t || router.empty()) return out;
+  auto rows = narrowed_rows(*t, m.attr_index(), "ports", {{"device_id", {boost::json::value(router)}}});
+  for (const Obj* p : *rows)
+    if (jget::str(p->if_contains("device_id")) == router &&
+        std::find(wanted.begin(), wanted.end(), jget::str(p->if_contains("device_owner"))) != wanted.end())
+      out.push_back(p);
   return out;
 }
 

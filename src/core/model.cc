@@ -54,6 +54,7 @@ void Model::count_row(const std::string& kind, const Obj& o, int64_t delta) {
 
 void Model::clear() {
   counts_.clear();
+  attr_index_.clear();
   texts_.clear();
   tables_.clear(), ips_.clear(), ip_windows_.clear(), macs_.clear(), segments_.clear(), ports_by_network.clear();
   revision = 0;
@@ -104,6 +105,8 @@ void Model::index_allocations() {
     }
   }
   for (const auto& [id, port] : tables_["ports"]) index_port(port, true);
+  for (const auto& [kind, table] : tables_)
+    for (const auto& row : table) attr_index_.add(kind, row);
 }
 
 std::vector<AllocChange> derived_allocations(const Model& m) {
@@ -149,21 +152,28 @@ void Txn::put(const std::string& kind, Obj obj) {
     if (it != table.end()) model_.index_port(it->second, false);
     model_.index_port(obj, true);
   }
+  auto& index = model_.attr_index_;
   if (it == table.end()) {
     model_.count_row(kind, obj, 1);
-    table.emplace(id, std::move(obj));
+    auto added = table.emplace(id, std::move(obj)).first;
+    index.add(kind, *added);
     undo_.push_back([this, kind, id] {
-      auto& row = model_.tables_[kind][id];
-      if (kind == "ports") model_.index_port(row, false);
-      model_.count_row(kind, row, -1);
-      model_.tables_[kind].erase(id);
+      auto row = model_.tables_[kind].find(id);
+      if (kind == "ports") model_.index_port(row->second, false);
+      model_.attr_index_.remove(kind, *row);
+      model_.count_row(kind, row->second, -1);
+      model_.tables_[kind].erase(row);
     });
   } else {
+    index.remove(kind, *it);
     Obj old = std::exchange(it->second, std::move(obj));
+    index.add(kind, *it);
     undo_.push_back([this, kind, id, old = std::move(old)]() mutable {
-      auto& slot = model_.tables_[kind][id];
-      if (kind == "ports") model_.index_port(slot, false), model_.index_port(old, true);
-      slot = std::move(old);
+      auto slot = model_.tables_[kind].find(id);
+      if (kind == "ports") model_.index_port(slot->second, false), model_.index_port(old, true);
+      model_.attr_index_.remove(kind, *slot);
+      slot->second = std::move(old);
+      model_.attr_index_.add(kind, *slot);
     });
   }
 }
@@ -182,13 +192,15 @@ void Txn::erase(const std::string& kind, const std::string& id) {
     });
   }
   if (kind == "ports") model_.index_port(it->second, false);
+  model_.attr_index_.remove(kind, *it);
   model_.count_row(kind, it->second, -1);
   Obj old = std::move(it->second);
   table.erase(it);
   undo_.push_back([this, kind, id, old = std::move(old)]() mutable {
     if (kind == "ports") model_.index_port(old, true);
     model_.count_row(kind, old, 1);
-    model_.tables_[kind][id] = std::move(old);
+    auto back = model_.tables_[kind].insert_or_assign(id, std::move(old)).first;
+    model_.attr_index_.add(kind, *back);
   });
 }
 

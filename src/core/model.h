@@ -16,12 +16,11 @@
 
 #include "common/error.h"
 #include "common/net.h"
+#include "core/attr_index.h"
 #include "store/store.h"
 
 namespace nt {
 
-using Obj = boost::json::object;
-using Table = std::map<std::string, Obj>;  // id -> resource, ordered by id
 
 struct U128Hash {
   size_t operator()(u128 v) const noexcept {
@@ -71,6 +70,8 @@ class Model {
   int64_t revision = 0;
   // Resources per (kind, project), for quotas.
   int64_t count(const std::string& kind, const std::string& project) const;
+  // Which objects hold which value of the attributes lists filter on most (attr_index.h).
+  const AttrIndex& attr_index() const { return attr_index_; }
   // Ports per network and subnets per network, kept by Txn for fast in-use checks.
   std::unordered_map<std::string, std::set<std::string>> ports_by_network;
 
@@ -85,6 +86,7 @@ class Model {
   std::unordered_map<std::string, std::unordered_set<uint64_t>> macs_;
   std::unordered_map<std::string, std::unordered_set<uint64_t>> segments_;
   std::unordered_map<std::string, int64_t> counts_;
+  AttrIndex attr_index_;
   void count_row(const std::string& kind, const Obj& o, int64_t delta);
   void index_port(const Obj& port, bool add);
 };

@@ -1,0 +1,140 @@
+#include "core/attr_index.h"
+
+#include <algorithm>
+#include <array>
+
+namespace nt {
+namespace json = boost::json;
+
+namespace {
+
+struct Covered {
+  std::string_view kind;
+  std::array<std::string_view, 4> attrs;  // "" = unused
+};
+constexpr std::array<Covered, 2> kCovered = {{  // AttrIndex::kKinds, kAttrsPerKind
+    {"ports", {"device_id", "device_owner", "network_id", "binding:host_id"}},
+    {"floatingips", {"port_id", "fixed_ip_address", "router_id", ""}},
+}};
+
+// The filter's values as index keys: only non-empty strings (an empty string also matches
+// null or missing attributes, which the index does not list).
+std::optional<std::vector<std::string>> string_values(const std::vector<json::value>& wants) {
+  std::vector<std::string> out;
+  for (const auto& w : wants) {
+    if (!w.is_string() || w.get_string().empty()) return std::nullopt;
+    out.emplace_back(w.get_string());
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+void sort_unique(std::vector<std::string_view>& ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
+}  // namespace
+
+bool AttrIndex::covers(std::string_view kind, std::string_view attr) {
+  for (const auto& c : kCovered)
+    if (c.kind == kind) return !attr.empty() && std::find(c.attrs.begin(), c.attrs.end(), attr) != c.attrs.end();
+  return false;
+}
+
+void AttrIndex::add(const std::string& kind, const Row& row) {
+  for (size_t k = 0; k < kCovered.size(); ++k) {
+    if (kCovered[k].kind != kind) continue;
+    for (size_t a = 0; a < kAttrsPerKind; ++a) {
+      auto attr = kCovered[k].attrs[a];
+      const json::value* v = attr.empty() ? nullptr : row.second.if_contains(attr);
+      auto& col = columns_[k][a];
+      if (v && v->is_string()) col.by_value[std::string(v->get_string())].insert(&row);
+      else if (v && !v->is_null()) col.odd.insert(&row);
+    }
+  }
+}
+
+void AttrIndex::remove(const std::string& kind, const Row& row) {
+  for (size_t k = 0; k < kCovered.size(); ++k) {
+    if (kCovered[k].kind != kind) continue;
+    for (size_t a = 0; a < kAttrsPerKind; ++a) {
+      auto attr = kCovered[k].attrs[a];
+      const json::value* v = attr.empty() ? nullptr : row.second.if_contains(attr);
+      auto& col = columns_[k][a];
+      if (v && v->is_string()) {
+        auto bucket = col.by_value.find(std::string(v->get_string()));
+        if (bucket == col.by_value.end()) continue;
+        bucket->second.erase(&row);
+        if (bucket->second.empty()) col.by_value.erase(bucket);
+      } else if (v && !v->is_null()) {
+        col.odd.erase(&row);
+      }
+    }
+  }
+}
+
+const AttrIndex::Column* AttrIndex::column(const std::string& kind, const std::string& attr) const {
+  for (size_t k = 0; k < kCovered.size(); ++k) {
+    if (kCovered[k].kind != kind || attr.empty()) continue;
+    for (size_t a = 0; a < kAttrsPerKind; ++a)
+      if (kCovered[k].attrs[a] == attr) return &columns_[k][a];
+  }
+  return nullptr;
+}
+
+std::optional<size_t> AttrIndex::count(const std::string& kind, const std::string& attr,
+                                       const std::vector<std::string>& values) const {
+  const Column* col = column(kind, attr);
+  if (!col) return std::nullopt;
+  size_t n = col->odd.size();
+  for (const auto& v : values)
+    if (auto it = col->by_value.find(v); it != col->by_value.end()) n += it->second.size();
+  return n;
+}
+
+std::vector<const AttrIndex::Row*> AttrIndex::rows(const std::string& kind, const std::string& attr,
+                                                   const std::vector<std::string>& values) const {
+  std::vector<const Row*> out;
+  const Column* col = column(kind, attr);
+  if (!col) return out;
+  out.assign(col->odd.begin(), col->odd.end());
+  for (const auto& v : values)
+    if (auto it = col->by_value.find(v); it != col->by_value.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  if (values.size() > 1 || !col->odd.empty()) {
+    std::sort(out.begin(), out.end(), ById{});
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  return out;
+}
+
+std::optional<std::vector<const Obj*>> narrowed_rows(const Table& table, const AttrIndex& index, const std::string& kind,
+                                                     const EqualityFilters& filters) {
+  // The filter naming the fewest rows: counted first, listed once.
+  const std::vector<json::value>* best_ids = nullptr;
+  std::optional<std::pair<std::string, std::vector<std::string>>> best_attr;
+  size_t best = SIZE_MAX;
+  for (const auto& [key, wants] : filters) {
+    auto values = string_values(wants);
+    if (!values) continue;
+    auto n = key == "id" ? std::optional<size_t>(values->size()) : index.count(kind, key, *values);
+    if (!n || *n >= best) continue;
+    best = *n;
+    if (key == "id") best_ids = &wants, best_attr.reset();
+    else best_ids = nullptr, best_attr.emplace(key, std::move(*values));
+  }
+  if (best == SIZE_MAX) return std::nullopt;
+  std::vector<const Obj*> out;
+  if (best_attr) {
+    for (const auto* row : index.rows(kind, best_attr->first, best_attr->second)) out.push_back(&row->second);
+    return out;
+  }
+  std::vector<std::string_view> ids;
+  for (const auto& w : *best_ids) ids.push_back(w.get_string());
+  sort_unique(ids);
+  for (auto id : ids)
+    if (auto it = table.find(std::string(id)); it != table.end()) out.push_back(&it->second);
+  return out;
+}
+
+}  // namespace nt
