@@ -430,6 +430,7 @@ int run_mix(const Options& o, const MixOptions& m) {
   Fixture fx;
   if (!preload(o, m, fx)) return 1;
   if (o.rss_pid) std::printf("%-16s server RSS after the preload:%s\n", "", rss_of(o.rss_pid).c_str());
+  std::fflush(stdout);  // whoever watches the output (bench/mix, a profiler) starts now
   PortPool pool;
   std::vector<MixOp> ops = nova_reads(fx);
   auto writes = nova_writes(fx, pool), horizon = horizon_ops(fx);
