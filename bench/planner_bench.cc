@@ -105,12 +105,6 @@ double rss_mb() {
   return 0;
 }
 
-// What the process holds on its heap (RSS less what the allocator keeps free).
-double heap_mb() {
-  auto m = mallinfo2();
-  return static_cast<double>(m.uordblks + m.hblkhd) / (1024.0 * 1024.0);
-}
-
 size_t view_entries(const nt::Planner& p) {
   size_t entries = 0;
   for (const auto& h : p.hosts_with_views()) entries += p.shared_view(h).size();
@@ -133,7 +127,6 @@ void BM_FullComputation(benchmark::State& state) {
     state.PauseTiming();
     state.counters["view_entries"] = static_cast<double>(view_entries(*p));
     state.counters["rss_MB"] = rss_mb();
-    state.counters["heap_MB"] = heap_mb();
     p.reset();
     state.ResumeTiming();
   }
@@ -152,6 +145,8 @@ void BM_FullComputation_Big(benchmark::State& state) {
     state.counters["load_ms"] = ms_since(started);
     state.PauseTiming();
     rows = {};
+    malloc_trim(0);
+    state.counters["loaded_rss_MB"] = rss_mb();  // the inputs and their indexes
     state.ResumeTiming();
     started = std::chrono::steady_clock::now();
     p->rebuild(1);
@@ -159,7 +154,6 @@ void BM_FullComputation_Big(benchmark::State& state) {
     state.PauseTiming();
     state.counters["view_entries"] = static_cast<double>(view_entries(*p));
     state.counters["rss_MB"] = rss_mb();
-    state.counters["heap_MB"] = heap_mb();
     p.reset();
     state.ResumeTiming();
   }
@@ -197,7 +191,6 @@ void measure_change(benchmark::State& state, nt::Planner& p, Change change, Undo
   state.counters["deltas"] = static_cast<double>(deltas);
   state.counters["hosts"] = static_cast<double>(hosts);
   state.counters["rss_MB"] = rss_mb();
-  state.counters["heap_MB"] = heap_mb();
 }
 
 // A VM port bound on host i on network i (a network the host may not be on yet).
