@@ -155,6 +155,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
       if (got.op == "hello" && got.full) ++st_.snapshots;
       if (got.op == "keepalive") st_.keepalive_bytes += line.size() + 1;
       if (!got.kind.empty()) st_.bytes_by_kind[got.kind] += line.size() + 1;
+      if (!got.kind.empty() && got.line_rev != st_.last_change_rev) ++st_.changes, st_.last_change_rev = got.line_rev;
       if (got.op == "put" || got.op == "del") st_.rev_whole = false;
       if (synced_ && agent::closes_revision(got, st_.rev)) st_.rev_whole = true;
       if (got.op == "synced") st_.rev_whole = synced_ = st_.have_view = true, st_.last_synced = now;

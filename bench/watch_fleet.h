@@ -32,6 +32,8 @@ struct WatcherState {
   bool rev_whole = true;  // rev came from a `synced`
   bool have_view = false;
   uint64_t bytes = 0, lines = 0, streams = 0, snapshots = 0, ends = 0, keepalive_bytes = 0;
+  uint64_t changes = 0;  // revisions that brought this host entries (one change delivered)
+  int64_t last_change_rev = -1;
   std::map<std::string, uint64_t> bytes_by_kind;  // put/del lines' bytes by entry kind
   Clock::time_point last_synced{};  // the last `synced` (a stream's snapshot or resume complete)
 };

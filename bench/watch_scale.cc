@@ -4,7 +4,9 @@
 // binding:host_id) at a steady rate and measures:
 //   - delivery: from the bind request to each concerned watcher's `port`/`l2pop` entry
 //     (every host of the port's network), p50/p99, and per port to its last host;
-//   - bytes the watchers received per delivery, the server's RSS and CPU;
+//   - bytes the watchers received per delivery (one change set's entries reaching one
+//     host: every host that gets a line of it, e.g. all hosts of the port's security
+//     group for its address), the server's RSS and CPU;
 //   - with --restart-at: the server restarted under the load (it must be started by this
 //     tool: the command after `--`); time until every watcher is in sync again after the
 //     server listens, and how many needed a full view (--lagging K watchers are kept
@@ -296,7 +298,7 @@ class Reporter {
 
 // The watchers' counters summed.
 struct FleetTotals {
-  uint64_t bytes = 0, lines = 0, snapshots = 0, ends = 0, keepalive_bytes = 0;
+  uint64_t bytes = 0, lines = 0, snapshots = 0, ends = 0, keepalive_bytes = 0, changes = 0;
   std::map<std::string, uint64_t> bytes_by_kind;
 };
 
@@ -314,7 +316,7 @@ FleetTotals totals(const nt::bench::Fleet& fleet) {
   for (size_t i = 0; i < fleet.size(); ++i) {
     auto st = fleet.state(i);
     t.bytes += st.bytes, t.lines += st.lines, t.snapshots += st.snapshots, t.ends += st.ends;
-    t.keepalive_bytes += st.keepalive_bytes;
+    t.keepalive_bytes += st.keepalive_bytes, t.changes += st.changes;
     for (const auto& [kind, n] : st.bytes_by_kind) t.bytes_by_kind[kind] += n;
   }
   return t;
@@ -412,7 +414,8 @@ json::object steady(const Options& o, const Cloud& cloud, ServerProcess& server,
           {"delivery_ms", stats_of(s.each_ms)}, {"port_everywhere_ms", stats_of(s.last_ms)},
           {"deliveries_expected", s.expected}, {"deliveries_missing", s.missing},
           {"bytes", after.bytes - before.bytes}, {"keepalive_bytes", after.keepalive_bytes - before.keepalive_bytes},
-          {"bytes_per_delivery", s.expected ? payload / static_cast<double>(s.expected) : 0.0},
+          {"changes_delivered", after.changes - before.changes},
+          {"bytes_per_delivery", after.changes > before.changes ? payload / static_cast<double>(after.changes - before.changes) : 0.0},
           {"bytes_by_kind", kind_bytes(before, after)},
           {"stream_ends", after.ends - before.ends}, {"server_cpu_s", sampler.cpu() - cpu_before}};
 }

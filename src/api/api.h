@@ -44,7 +44,7 @@ class Api {
   // owns their connections is destroyed).
   void stop_live_probes() { probes_.stop(); }
   // A clean stop: every watch stream writes what was published (bounded by `limit`).
-  bool drain_watches(std::chrono::milliseconds limit) { return watches_.drain(limit); }
+  std::vector<std::string> drain_watches(std::chrono::milliseconds limit) { return watches_.drain(limit); }
   // The operator's policy file, watched for changes (else Neutron's defaults).
   void use_policy_file(std::unique_ptr<policy::PolicyFile> f) { policy_file_ = std::move(f); }
 

@@ -1,5 +1,6 @@
 #include "channel/entries.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/mp11/algorithm.hpp>
 #include <type_traits>
@@ -20,7 +21,7 @@ constexpr std::array<std::pair<Kind, std::string_view>, 13> kKinds{{{Kind::netwo
                                                                    {Kind::dhcp, "dhcp"},
                                                                    {Kind::portsec, "portsec"},
                                                                    {Kind::secgroup, "secgroup"},
-                                                                   {Kind::sgmembers, "sgmembers"},
+                                                                   {Kind::sgmember, "sgmember"},
                                                                    {Kind::addrgroup, "addrgroup"},
                                                                    {Kind::flood, "flood"}}};
 
@@ -89,6 +90,35 @@ void list(std::vector<std::tuple<Kind, std::string, json::object>>& out, Kind ki
   for (const auto& [id, e] : from) out.emplace_back(kind, id, encode(e));
 }
 
+// One address of a remote group into the group's sorted list.
+Status put_member(HostView& view, const std::string& id, const json::value& obj) {
+  auto at = ArpId::parse(id);
+  if (!at) return fail(Errc::invalid_argument, "", "host view entry sgmember '" + id + "': not <group>|<address>");
+  std::map<std::string, SgMember> one;
+  NT_TRY(decode_into(one, "sgmember", id, obj));
+  if (one.at(id).ip != at->port)
+    return fail(Errc::invalid_argument, "", "host view entry sgmember '" + id + "': its ip is not its id's");
+  auto& ips = view.sgmembers[at->router].ips;
+  auto pos = std::lower_bound(ips.begin(), ips.end(), at->port);
+  if (pos == ips.end() || *pos != at->port) ips.insert(pos, at->port);
+  return {};
+}
+
+void erase_member(HostView& view, const std::string& id) {
+  auto at = ArpId::parse(id);
+  auto group = at ? view.sgmembers.find(at->router) : view.sgmembers.end();
+  if (group == view.sgmembers.end()) return;
+  auto& ips = group->second.ips;
+  auto pos = std::lower_bound(ips.begin(), ips.end(), at->port);
+  if (pos != ips.end() && *pos == at->port) ips.erase(pos);
+  if (ips.empty()) view.sgmembers.erase(group);
+}
+
+void list_members(std::vector<std::tuple<Kind, std::string, json::object>>& out, const HostView& view) {
+  for (const auto& [group, members] : view.sgmembers)
+    for (const auto& ip : members.ips) out.emplace_back(Kind::sgmember, group + "|" + ip, encode(SgMember{ip}));
+}
+
 }  // namespace
 
 std::string_view kind_name(Kind kind) {
@@ -130,7 +160,7 @@ Status put(HostView& view, std::string_view kind, const std::string& id, const j
     case Kind::dhcp: return decode_into(view.dhcp, kind, id, obj);
     case Kind::portsec: return decode_into(view.portsec, kind, id, obj);
     case Kind::secgroup: return decode_into(view.secgroups, kind, id, obj);
-    case Kind::sgmembers: return decode_into(view.sgmembers, kind, id, obj);
+    case Kind::sgmember: return put_member(view, id, obj);
     case Kind::addrgroup: return decode_into(view.addrgroups, kind, id, obj);
     case Kind::flood:
       if (!ArpId::parse(id)) return fail(Errc::invalid_argument, "", "host view entry flood '" + id + "': not <network>|<host>");
@@ -153,7 +183,7 @@ void erase(HostView& view, std::string_view kind, const std::string& id) {
     case Kind::dhcp: view.dhcp.erase(id); break;
     case Kind::portsec: view.portsec.erase(id); break;
     case Kind::secgroup: view.secgroups.erase(id); break;
-    case Kind::sgmembers: view.sgmembers.erase(id); break;
+    case Kind::sgmember: erase_member(view, id); break;
     case Kind::addrgroup: view.addrgroups.erase(id); break;
     case Kind::flood: view.flood.erase(id); break;
   }
@@ -171,7 +201,7 @@ std::vector<std::tuple<Kind, std::string, json::object>> entries(const HostView&
   list(out, Kind::dhcp, view.dhcp);
   list(out, Kind::portsec, view.portsec);
   list(out, Kind::secgroup, view.secgroups);
-  list(out, Kind::sgmembers, view.sgmembers);
+  list_members(out, view);
   list(out, Kind::addrgroup, view.addrgroups);
   list(out, Kind::flood, view.flood);
   return out;

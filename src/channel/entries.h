@@ -23,10 +23,11 @@ namespace nt::view {
 
 // The version of the watch stream's format; the stream's first line says it.
 // 3: dhcp entries; 4: portsec, secgroup, sgmembers; 5: addrgroup; 6: l2pop candidates, snat gateways;
-// 7: l2pop other_addresses; 8: flood entries (no flood list in network entries)
-inline constexpr int kProtocolVersion = 8;
+// 7: l2pop other_addresses; 8: flood entries (no flood list in network entries);
+// 9: sgmember entries, one per (remote group, address), instead of sgmembers lists
+inline constexpr int kProtocolVersion = 9;
 
-enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmembers, addrgroup, flood };
+enum class Kind { network, port, l2pop, router, arp, snat, fip, dhcp, portsec, secgroup, sgmember, addrgroup, flood };
 std::string_view kind_name(Kind kind);
 std::optional<Kind> parse_kind(std::string_view name);
 
@@ -248,14 +249,24 @@ struct SecurityGroup {
 };
 BOOST_DESCRIBE_STRUCT(SecurityGroup, (), (stateful, rules))
 
-// The addresses of a group named as remote_group_id by a rule of one of the host's groups
-// (kind sgmembers, by the remote group): every fixed IP and allowed address pair of every
-// port in it with port security, wherever it is bound (sorted, unique).
+// The addresses of a group named as remote_group_id by a rule of one of the host's groups:
+// every fixed IP and allowed address pair of every port in it with port security,
+// wherever it is bound (sorted, unique). The HostView's form; on the wire each address is
+// an entry of its own (SgMember), so that a port joining a big group costs each host one
+// small entry, not the group's whole list again.
 struct GroupMembers {
   std::vector<std::string> ips;
   bool operator==(const GroupMembers&) const = default;
 };
 BOOST_DESCRIBE_STRUCT(GroupMembers, (), (ips))
+
+// One address of such a group (kind sgmember, id "<group>|<address>"); decoded into the
+// group's GroupMembers. A group with no entry has no members: its rules allow nobody.
+struct SgMember {
+  std::string ip;
+  bool operator==(const SgMember&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(SgMember, (), (ip))
 
 // The addresses of an address group named as remote_address_group_id by a rule of one of
 // the host's groups (kind addrgroup, by the address group): its CIDRs as the API stored
@@ -285,7 +296,7 @@ struct HostView {
   std::map<std::string, Dhcp> dhcp;  // by port
   std::map<std::string, PortSecurity> portsec;      // by port
   std::map<std::string, SecurityGroup> secgroups;   // by group
-  std::map<std::string, GroupMembers> sgmembers;    // by (remote) group
+  std::map<std::string, GroupMembers> sgmembers;    // by (remote) group, from its sgmember entries
   std::map<std::string, AddressGroup> addrgroups;   // by address group
   std::map<std::string, Flood> flood;               // by "<network>|<host>"
   bool operator==(const HostView&) const = default;

@@ -87,6 +87,10 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
   const std::string& host() const { return host_; }
   // Every line queued so far was handed to the session, which waits for more (so it wrote
   // them), or the stream is over.
+  std::string state() {
+    std::lock_guard g(mu_);
+    return std::to_string(queue_.size()) + " lines queued, " + (waiting_ ? "waiting" : "writing");
+  }
   bool drained() {
     std::lock_guard g(mu_);
     return closed_ || (queue_.empty() && waiting_);
@@ -266,7 +270,7 @@ WatchHub::ResumeCounts WatchHub::resumes() const {
   return resumes_;
 }
 
-bool WatchHub::drain(std::chrono::milliseconds limit) {
+std::vector<std::string> WatchHub::drain(std::chrono::milliseconds limit) {
   auto until = std::chrono::steady_clock::now() + limit;
   for (;;) {
     std::vector<std::shared_ptr<WatchStream>> streams;
@@ -275,8 +279,12 @@ bool WatchHub::drain(std::chrono::milliseconds limit) {
       for (auto& [host, weak] : watchers_)
         if (auto s = weak.lock()) streams.push_back(std::move(s));
     }
-    if (std::all_of(streams.begin(), streams.end(), [](const auto& s) { return s->drained(); })) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
+    std::erase_if(streams, [](const auto& s) { return s->drained(); });
+    if (streams.empty() || std::chrono::steady_clock::now() >= until) {
+      std::vector<std::string> behind;
+      for (const auto& s : streams) behind.push_back(s->host() + " (" + s->state() + ")");
+      return behind;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }

@@ -62,7 +62,8 @@ class WatchHub {
   size_t watchers() const;
   // Until every stream has written what was published (bounded): the server's clean stop,
   // so that its agents have every committed change and resume without a snapshot.
-  bool drain(std::chrono::milliseconds limit);
+  // Answers the hosts whose streams still had lines to write at the limit.
+  std::vector<std::string> drain(std::chrono::milliseconds limit);
 
   static std::string line(const ViewDelta& d);
 

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <thread>
 #include <filesystem>
@@ -211,13 +212,15 @@ int run(int argc, char** argv) {
   // Agent liveness: transitions are stored and gateways rescheduled a few times per
   // agent_down_time.
   std::atomic<bool> running{true};
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;  // wakes the periodic threads at the stop
+  auto pause = [&](std::chrono::milliseconds period) {
+    std::unique_lock g(stop_mu);
+    return !stop_cv.wait_for(g, period, [&] { return !running; });
+  };
   std::thread sweeper([&] {
     auto period = std::chrono::milliseconds(std::clamp(settings->agent_down_time * 250, 100, 1000));
-    while (running) {
-      std::this_thread::sleep_for(period);
-      if (!running) break;
-      api.sweep(!follower || follower->leader());  // one server decides liveness and gateways
-    }
+    while (pause(period)) api.sweep(!follower || follower->leader());  // one server decides liveness and gateways
   });
   // Heartbeats are shared on a thread of their own: a database that hangs must not hold
   // up the watch streams' keepalives.
@@ -225,10 +228,7 @@ int run(int argc, char** argv) {
   if (follower)
     beat_sharer = std::thread([&] {
       auto period = std::chrono::milliseconds(std::clamp(settings->agent_down_time * 250, 100, 1000));
-      while (running) {
-        std::this_thread::sleep_for(period);
-        if (running) share_beats(**store, api.liveness());
-      }
+      while (pause(period)) share_beats(**store, api.liveness());
     });
   spdlog::info("neutrino-server listening on {}:{}{} (database {}, revision {})", settings->bind_host, server.port(),
                unix_socket.empty() ? "" : " and unix://" + unix_socket, (*store)->describe(), model.revision);
@@ -237,7 +237,9 @@ int run(int argc, char** argv) {
   // writes them before the connections close, so agents resume without a snapshot.
   server.on_signal_drain([&] {
     writer.stop();
-    if (!api.drain_watches(std::chrono::seconds(2))) spdlog::warn("stopping with some watch streams not drained (slow agents)");
+    if (auto behind = api.drain_watches(std::chrono::seconds(2)); !behind.empty())
+      spdlog::warn("stopping with {} watch streams not drained (slow agents), the first of them: {}", behind.size(),
+                   behind.front());
   });
   server.run();
   if (metadata_server) {
@@ -246,7 +248,11 @@ int run(int argc, char** argv) {
   }
   api.stop_authentication();
   api.stop_live_probes();
-  running = false;
+  {
+    std::lock_guard g(stop_mu);
+    running = false;
+  }
+  stop_cv.notify_all();
   sweeper.join();
   if (beat_sharer.joinable()) beat_sharer.join();
   follower.reset();

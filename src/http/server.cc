@@ -331,6 +331,7 @@ struct HttpServer::Impl {
   asio::signal_set signals{io, SIGINT, SIGTERM};  // a clean stop, handled on the pool
   std::function<void()> drain;  // on a signal, before the stop (on_signal_drain)
   std::thread stopper;          // runs it
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> draining;  // keeps the pool up meanwhile
   int bound_port = 0;
   int connection_limit = 0;
   std::atomic<bool> warned_exhausted{false}, warned_limit{false};
@@ -449,6 +450,9 @@ Status HttpServer::start() {
   impl_->signals.async_wait([this](beast::error_code ec, int) {
     if (ec) return;
     if (!impl_->drain) return impl_->io.stop();
+    // Streams waiting for their next line are no I/O operation: without this guard the
+    // pool would run out of work once the acceptors close, and stop under the drain.
+    impl_->draining.emplace(impl_->io.get_executor());
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
     impl_->local_acceptor.close(ignored);

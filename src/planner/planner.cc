@@ -82,7 +82,7 @@ planner::NodeStats& Planner::owner_stats(Kind kind) {
     case Kind::dhcp: return dhcp_.stats;
     case Kind::portsec:
     case Kind::secgroup:
-    case Kind::sgmembers:
+    case Kind::sgmember:
     case Kind::addrgroup: return secgroups_.stats;
   }
   return l2_.stats;
@@ -101,7 +101,7 @@ std::optional<json::object> Planner::build_entry(const std::string& host, Kind k
     case Kind::dhcp: return dhcp_.entry(host, id);
     case Kind::portsec:
     case Kind::secgroup:
-    case Kind::sgmembers:
+    case Kind::sgmember:
     case Kind::addrgroup: return secgroups_.entry(host, kind, id);
   }
   return std::nullopt;
@@ -232,7 +232,7 @@ namespace {
 // Kinds whose entry is the same on every host that has it: one object (and one id) per
 // refresh for all of them.
 bool host_independent(Kind kind) {
-  return kind == Kind::network || kind == Kind::l2pop || kind == Kind::flood || kind == Kind::arp;
+  return kind == Kind::network || kind == Kind::l2pop || kind == Kind::flood || kind == Kind::arp || kind == Kind::sgmember;
 }
 
 }  // namespace
@@ -361,6 +361,7 @@ void Planner::rebuild(int64_t revision) {
   for (const auto& [id, p] : in_.ports) dhcp_.load(p);
   secgroups_.clear();
   for (const auto& [id, p] : in_.ports) secgroups_.load(p);
+  secgroups_.prepare();
   dvr_.load(l2_);
   l2_.prepare();
   std::set<std::string> names = l2_.hosts();  // and those given routers:
@@ -389,6 +390,7 @@ void Planner::rebuild(int64_t revision) {
     });
   for (auto& t : pool) t.join();
   l2_.finish();
+  secgroups_.finish();
   dvr_.finish();
   views_.clear();
   for (size_t i = 0; i < hosts.size(); ++i)

@@ -25,6 +25,8 @@ int count_of(const std::map<std::string, std::map<std::string, int>>& m, const s
   return in == it->second.end() ? 0 : in->second;
 }
 
+std::string member_id(const std::string& group, const std::string& ip) { return group + "|" + ip; }
+
 const std::vector<std::string>& secure_groups(const PortRow* p) {
   static const std::vector<std::string> none;
   return p && p->port_security_enabled ? p->security_groups : none;
@@ -67,7 +69,7 @@ void SecGroupNode::index(const PortRow& p, int delta) {
   };
   if (instance(p)) update(by_host_, p.bound_host());
   for (const auto& g : secure_groups(&p)) {
-    update(members_, g);
+    for (const auto& ip : addresses(p)) count(member_ips_, g, ip, delta);
     if (instance(p)) count(group_hosts_, g, p.bound_host(), delta), count(host_groups_, p.bound_host(), g, delta);
   }
 }
@@ -102,6 +104,19 @@ void SecGroupNode::mark_referrers(Keys& keys, const Counts& referrers, Kind kind
   for (const auto& [referrer, n] : it->second) mark_group_hosts(keys, referrer, kind, id);
 }
 
+void SecGroupNode::mark_members(Keys& keys, const std::string& host, const std::string& group) const {
+  if (auto it = member_ips_.find(group); it != member_ips_.end())
+    for (const auto& [ip, n] : it->second) mark(keys, host, Kind::sgmember, member_id(group, ip));
+}
+
+// `ips` of `group` on every host whose groups' rules name it.
+void SecGroupNode::mark_members_everywhere(Keys& keys, const std::string& group, const std::vector<std::string>& ips) const {
+  auto it = referrers_.find(group);
+  if (it == referrers_.end()) return;
+  for (const auto& [referrer, n] : it->second)
+    for (const auto& ip : ips) mark_group_hosts(keys, referrer, Kind::sgmember, member_id(group, ip));
+}
+
 bool SecGroupNode::needs(const Counts& referrers, const std::string& host, const std::string& id) const {
   auto it = referrers.find(id);
   if (it == referrers.end()) return false;
@@ -129,8 +144,15 @@ Keys SecGroupNode::port_changed(const PortRow* before, const PortRow* after) {
     for (const auto& g : before->security_groups) moved[{before->bound_host(), g}] -= 1;
   if (after && filtered(*after))
     for (const auto& g : after->security_groups) moved[{after->bound_host(), g}] += 1;
+  // The addresses that may come or go in those groups, on the hosts that name them before
+  // and after the change.
+  std::vector<std::string> ips;
+  for (const auto* p : {before, after})
+    if (p) std::ranges::copy(addresses(*p), std::back_inserter(ips));
+  for (const auto& g : changed) mark_members_everywhere(keys, g, ips);
   if (before) index(*before, -1);
   if (after) index(*after, +1);
+  for (const auto& g : changed) mark_members_everywhere(keys, g, ips);
   // A host's first or last filtered port in a group: the group's entry and the members of
   // the groups its rules name come or go there.
   for (const auto& [at, delta] : moved) {
@@ -140,11 +162,10 @@ Keys SecGroupNode::port_changed(const PortRow* before, const PortRow* after) {
     if ((now > 0) == (now - delta > 0)) continue;
     mark(keys, host, Kind::secgroup, g);
     if (auto r = remotes_.find(g); r != remotes_.end())
-      for (const auto& [to, n] : r->second) mark(keys, host, Kind::sgmembers, to);
+      for (const auto& [to, n] : r->second) mark_members(keys, host, to);
     if (auto a = address_groups_.find(g); a != address_groups_.end())
       for (const auto& [to, n] : a->second) mark(keys, host, Kind::addrgroup, to);
   }
-  for (const auto& g : changed) mark_referrers(keys, referrers_, Kind::sgmembers, g);
   return keys;
 }
 
@@ -178,7 +199,8 @@ Keys SecGroupNode::rule_changed(const SecurityGroupRuleRow* before, const Securi
   // The rule's group's hosts do not depend on rules: marking after the update is enough.
   if (old_named != new_named)
     for (const auto& [g, to, a] : {old_named, new_named}) {
-      if (!to.empty()) mark_group_hosts(keys, g, Kind::sgmembers, to);
+      if (auto hosts = group_hosts_.find(g); !to.empty() && hosts != group_hosts_.end())
+        for (const auto& [host, n] : hosts->second) mark_members(keys, host, to);
       if (!a.empty()) mark_group_hosts(keys, g, Kind::addrgroup, a);
     }
   return keys;
@@ -205,15 +227,6 @@ std::optional<view::SecurityGroup> SecGroupNode::group_entry(const std::string& 
   return out;
 }
 
-view::GroupMembers SecGroupNode::members_entry(const std::string& group) const {
-  std::set<std::string> ips;
-  if (auto m = members_.find(group); m != members_.end())
-    for (const auto& id : m->second)
-      if (auto p = in_.ports.find(id); p != in_.ports.end())
-        for (auto& a : addresses(p->second)) ips.insert(std::move(a));
-  return {{ips.begin(), ips.end()}};
-}
-
 std::optional<json::object> SecGroupNode::entry(const std::string& host, Kind kind, const std::string& id) const {
   switch (kind) {
     case Kind::portsec: {
@@ -227,9 +240,11 @@ std::optional<json::object> SecGroupNode::entry(const std::string& host, Kind ki
       if (!g) return std::nullopt;
       return view::encode(*g);
     }
-    case Kind::sgmembers:
-      if (!needs(referrers_, host, id)) return std::nullopt;
-      return view::encode(members_entry(id));
+    case Kind::sgmember: {
+      auto at = view::ArpId::parse(id);  // <group>|<address>
+      if (!at || !needs(referrers_, host, at->router) || count_of(member_ips_, at->router, at->port) == 0) return std::nullopt;
+      return view::encode(view::SgMember{at->port});
+    }
     case Kind::addrgroup: {
       auto a = in_.address_groups.find(id);
       if (a == in_.address_groups.end() || !needs(address_referrers_, host, id)) return std::nullopt;
@@ -274,7 +289,7 @@ void SecGroupNode::recompute(const std::string& host, WireView& out) const {
       if (std::binary_search(mine.begin(), mine.end(), to))
         for (auto& a : addresses(p)) ips.insert(std::move(a));
     }
-    out[key(Kind::sgmembers, to)] = view::encode(view::GroupMembers{{ips.begin(), ips.end()}});
+    for (const auto& ip : ips) out[key(Kind::sgmember, member_id(to, ip))] = view::encode(view::SgMember{ip});
   }
 }
 
@@ -294,8 +309,28 @@ void SecGroupNode::build(const std::string& host, SharedView& out) const {
     if (auto a = address_groups_.find(g); a != address_groups_.end())
       for (const auto& [to, k] : a->second) named.insert(to);
   }
-  for (const auto& to : remotes) put(Kind::sgmembers, to);
+  for (const auto& to : remotes) {
+    auto ips = member_ips_.find(to);
+    if (ips == member_ips_.end()) continue;
+    for (const auto& [ip, n] : ips->second) {
+      auto id = member_id(to, ip);
+      if (auto shared = shared_members_.find(id); shared != shared_members_.end())
+        out.add(Kind::sgmember, shared->second.first, shared->second.second);
+      else
+        put(Kind::sgmember, id);
+    }
+  }
   for (const auto& a : named) put(Kind::addrgroup, a);
+}
+
+void SecGroupNode::prepare() {
+  shared_members_.clear();
+  for (const auto& [to, referrers] : referrers_)
+    if (auto ips = member_ips_.find(to); ips != member_ips_.end())
+      for (const auto& [ip, n] : ips->second) {
+        auto id = member_id(to, ip);
+        shared_members_[id] = {EntryId(id), std::make_shared<const json::object>(view::encode(view::SgMember{ip}))};
+      }
 }
 
 std::set<std::string> SecGroupNode::hosts() const {
@@ -305,7 +340,7 @@ std::set<std::string> SecGroupNode::hosts() const {
 }
 
 void SecGroupNode::clear() {
-  by_host_.clear(), members_.clear(), group_hosts_.clear(), host_groups_.clear();
+  by_host_.clear(), member_ips_.clear(), group_hosts_.clear(), host_groups_.clear();
   rules_.clear(), remotes_.clear(), referrers_.clear(), address_groups_.clear(), address_referrers_.clear();
   for (const auto& [id, r] : in_.security_group_rules) index_rule(r, +1);
 }

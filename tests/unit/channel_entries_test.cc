@@ -36,6 +36,7 @@ TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
   s.internal_cidrs = {"10.0.0.0/24"};
   v.snat["r1"] = s;
   v.fips["pub"] = Fip{"pub", devname::bridge("pub"), 1500, std::nullopt, {{"r1", {"203.0.113.5"}}}};
+  v.sgmembers["g1"] = GroupMembers{{"10.0.0.5", "10.0.0.6", "fd00::5"}};
   HostView decoded;
   for (const auto& [kind, id, obj] : entries(v)) {
     auto text = json::serialize(obj);  // through text, as on the wire
@@ -67,6 +68,27 @@ TEST(ViewEntries, BadEntriesAreRefusedWithTheirKindAndId) {
   extra.as_object()["qos_policy_id"] = "q1";
   EXPECT_TRUE(put(v, "port", "p1", extra));
   EXPECT_EQ(v, before);
+}
+
+// A remote group's addresses travel one per entry and gather, sorted, in the group's list;
+// its last one gone, the group goes too.
+TEST(ViewEntries, GroupMembersAreOneEntryPerAddress) {
+  HostView v;
+  auto member = [](const char*, const char* ip) { return json::value_from(SgMember{ip}); };
+  ASSERT_TRUE(put(v, "sgmember", "g1|10.0.0.7", member("g1", "10.0.0.7")));
+  ASSERT_TRUE(put(v, "sgmember", "g1|10.0.0.5", member("g1", "10.0.0.5")));
+  ASSERT_TRUE(put(v, "sgmember", "g1|10.0.0.5", member("g1", "10.0.0.5")));  // again: no duplicate
+  EXPECT_EQ(v.sgmembers.at("g1").ips, (std::vector<std::string>{"10.0.0.5", "10.0.0.7"}));
+  EXPECT_EQ(entries(v).size(), 2u);
+  // An entry whose content is not its id's, or an id without its two parts, is refused.
+  EXPECT_FALSE(put(v, "sgmember", "g1|10.0.0.9", member("g1", "10.0.0.8")));
+  EXPECT_FALSE(put(v, "sgmember", "g1", member("g1", "10.0.0.8")));
+  EXPECT_EQ(v.sgmembers.at("g1").ips.size(), 2u);
+  erase(v, "sgmember", "g1|10.0.0.7");
+  EXPECT_EQ(v.sgmembers.at("g1").ips, (std::vector<std::string>{"10.0.0.5"}));
+  erase(v, "sgmember", "g2|10.0.0.5");  // unknown: nothing
+  erase(v, "sgmember", "g1|10.0.0.5");
+  EXPECT_TRUE(v.sgmembers.empty());
 }
 
 TEST(ViewEntries, KindsHaveOneNameEach) {
