@@ -197,23 +197,64 @@ bool special_matches(const Handler& h, const Model& m, const Ctx& ctx, const Lis
 }
 }  // namespace
 
+namespace {
+
+// A page in id order (no other sort key) of `candidates` (ascending ids): only the marker's
+// row and the `limit` kept rows after it in the page's order (before it with page_reverse)
+// are looked at. The rows returned (ascending ids) page exactly as all the kept rows would;
+// nullopt when this does not apply (the marker is not among the kept rows: paginate says so).
+template <class Keeps>
+std::optional<std::vector<const Obj*>> page_by_id(const std::vector<const Obj*>& candidates, const ListQuery& q,
+                                                 Keeps keeps) {
+  bool by_id = q.sort.empty() || (q.sort.size() == 1 && q.sort[0].first == "id");
+  if (q.limit <= 0 || !by_id) return std::nullopt;
+  bool descending = !q.sort.empty() && !q.sort[0].second;
+  size_t n = candidates.size(), marker = n;  // positions in the page's order
+  auto at = [&](size_t i) { return candidates[descending ? n - 1 - i : i]; };
+  if (!q.marker.empty()) {
+    auto id_less = [](const Obj* o, const std::string& id) { return jget::str(o->if_contains("id")) < id; };
+    auto it = std::lower_bound(candidates.begin(), candidates.end(), q.marker, id_less);
+    if (it == candidates.end() || jget::str((*it)->if_contains("id")) != q.marker || !keeps(**it)) return std::nullopt;
+    size_t asc = static_cast<size_t>(it - candidates.begin());
+    marker = descending ? n - 1 - asc : asc;
+  }
+  std::vector<const Obj*> page;  // in the page's order
+  size_t limit = static_cast<size_t>(q.limit);
+  if (!q.page_reverse) {
+    if (marker < n) page.push_back(at(marker));
+    for (size_t i = marker < n ? marker + 1 : 0; i < n && page.size() < limit + (marker < n ? 1 : 0); ++i)
+      if (keeps(*at(i))) page.push_back(at(i));
+  } else {
+    if (marker < n) page.push_back(at(marker));
+    for (size_t i = marker; i-- > 0 && page.size() < limit + (marker < n ? 1 : 0);)
+      if (keeps(*at(i))) page.push_back(at(i));
+    std::reverse(page.begin(), page.end());
+  }
+  if (descending) std::reverse(page.begin(), page.end());
+  return page;
+}
+
+}  // namespace
+
 Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
                                    const std::string& base_url) {
   const auto& def = h.def();
   NT_ASSIGN(auto q, parse_list_query(def, params, h.special_filters(), h.settings().pagination_max_limit));
   std::vector<const Obj*> rows;
   RowPolicy policy(h, m, ctx);
-  auto keep = [&](const Obj& stored) {
-    if (!h.visible(m, stored, ctx) || !matches(q, stored) || !policy.may_get(stored)) return;
-    if (special_matches(h, m, ctx, q, stored)) rows.push_back(&stored);
+  auto keeps = [&](const Obj& stored) {
+    return h.visible(m, stored, ctx) && matches(q, stored) && policy.may_get(stored) &&
+           special_matches(h, m, ctx, q, stored);
   };
   if (const Table* table = m.find_table(def.plural)) {
     // An indexed filter (a port's device_id, ...) names the few rows to look at, in the
     // same id order as the table: the answer is the scan's.
     if (auto narrowed = narrowed_rows(*table, m.attr_index(), def.plural, q.filters)) {
-      for (const Obj* stored : *narrowed) keep(*stored);
+      if (auto page = page_by_id(*narrowed, q, keeps)) rows = std::move(*page);
+      else std::copy_if(narrowed->begin(), narrowed->end(), std::back_inserter(rows), [&](const Obj* o) { return keeps(*o); });
     } else {
-      for (const auto& [id, stored] : *table) keep(stored);
+      for (const auto& [id, stored] : *table)
+        if (keeps(stored)) rows.push_back(&stored);
     }
   }
   NT_ASSIGN(auto page, paginate(q, std::move(rows), base_url, params, def));

@@ -213,6 +213,36 @@ def test_paging_ports_and_subnets(api):
         assert [x["id"] for page, _ in pages for x in page] == sorted(x["id"] for x in made)
 
 
+def test_pages_of_an_indexed_filter_are_pages_of_the_whole_list(api):
+    """network_id is indexed: each page (either sort direction, any marker, page_reverse or
+    not) is the one the whole filtered list gives."""
+    net = api.network()
+    api.subnet(net["id"], "10.102.0.0/24")
+    ids = sorted(api.port(net["id"])["id"] for _ in range(6))
+    for sort_dir in ("asc", "desc"):
+        order = ids if sort_dir == "asc" else list(reversed(ids))
+        for marker in [None] + ids:
+            for reverse in (False, True):
+                params = {"network_id": net["id"], "limit": 2, "sort_key": "id", "sort_dir": sort_dir}
+                if marker:
+                    params["marker"] = marker
+                if reverse:
+                    params["page_reverse"] = "True"
+                r = api("GET", "/v2.0/ports", params=params)
+                assert r.status_code == 200, r.text
+                at = order.index(marker) if marker else None
+                if reverse:
+                    end = at if marker else len(order)
+                    want = order[max(0, end - 2):end]
+                else:
+                    start = at + 1 if marker else 0
+                    want = order[start:start + 2]
+                assert [p["id"] for p in r.json()["ports"]] == want, params
+    other = api.port(api.network()["id"])["id"]  # a marker the filter leaves out
+    r = api("GET", "/v2.0/ports", params={"network_id": net["id"], "limit": 2, "marker": other})
+    assert r.status_code == 404, r.text
+
+
 def test_sdk_follows_pages(conn, admin):
     tag, nets = tagged_networks(admin, 5)
     got = [n.id for n in conn.network.networks(tags=tag, limit=2)]
