@@ -25,12 +25,13 @@ using ViewKey = std::pair<std::string, std::string>;  // kind, id
 using WireView = std::map<ViewKey, boost::json::object>;
 // How the planner keeps views (ViewEntry, SharedView): channel/shared_view.h.
 
-// One change of one host view: put (obj set) or del.
+// One change of one host view: put (obj set) or del. `obj` is the entry as the view holds
+// it: an entry shared by many hosts is one object, which the watch hub serializes once.
 struct ViewDelta {
   std::string host;
   int64_t revision;  // the host view's revision after this change
   std::string kind, id;
-  std::optional<boost::json::object> obj;
+  ViewEntry obj;
 };
 
 }  // namespace nt

@@ -15,6 +15,8 @@ namespace json = boost::json;
 // One agent's stream: lines wait in a queue until the HTTP session asks for the next one.
 class WatchStream final : public BodyStream, public std::enable_shared_from_this<WatchStream> {
  public:
+  static constexpr size_t kBatchBytes = 64 << 10;  // at most this much queued text per write
+
   WatchStream(WatchHub& hub, std::string host, size_t backlog_limit)
       : hub_(hub), host_(std::move(host)), limit_(backlog_limit) {}
 
@@ -50,8 +52,14 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
       if (closed_) {
         ready = std::nullopt;
       } else if (!queue_.empty()) {
+        // Every line waiting goes in one write (one chunk, one system call): under load a
+        // stream sends what piled up meanwhile, not a line per round trip.
         ready = std::move(queue_.front());
         queue_.pop_front();
+        while (!queue_.empty() && ready->size() < kBatchBytes) {
+          ready->append(queue_.front());
+          queue_.pop_front();
+        }
         queued_ -= ready->size();
         snapshot_ -= std::min(snapshot_, ready->size());
       } else {
@@ -115,10 +123,19 @@ std::string WatchHub::line(const ViewDelta& d) {
 void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
   std::lock_guard in_order(order_mu_);
   std::vector<std::pair<std::shared_ptr<WatchStream>, std::string>> out;
+  // An entry shared by many hosts (one object, one revision) is serialized once.
+  std::unordered_map<const json::object*, std::pair<int64_t, std::string>> shared_lines;
   {
     std::lock_guard g(mu_);
     for (const auto& d : deltas) {
-      auto text = line(d);
+      std::string text;
+      if (d.obj) {
+        auto& [rev, known] = shared_lines[d.obj.get()];
+        if (known.empty() || rev != d.revision) rev = d.revision, known = line(d);
+        text = known;
+      } else {
+        text = line(d);
+      }
       auto& h = history_[d.host];
       auto& bytes = history_bytes_[d.host];
       h.emplace_back(d.revision, text);
@@ -176,7 +193,7 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
       if (r > after) stream->push(text, false);
   } else if (start == Start::full) {
     for (const auto& [key, obj] : planner.shared_view(host))
-      stream->push(line(ViewDelta{host, rev, key.first, key.second, *obj}), false);
+      stream->push(line(ViewDelta{host, rev, key.first, key.second, obj}), false);
   }
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n", false);
   // One stream per host: an agent that reconnects replaces its old stream, and no holder

@@ -272,16 +272,17 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
       auto& slot = revisions_[host];
       int64_t rev = slot = revision > 0 ? std::max(slot, revision) : slot + 1;
       for (auto& [kind, key, want] : changes) {
+        ViewEntry put;
         if (!want) {
           view.erase(kind, key->second);
         } else if (host_independent(kind)) {
           auto& [id, obj] = shared[*key];
-          if (!obj) id = EntryId(key->second), obj = std::make_shared<const json::object>(*want);
-          view.put(kind, id, obj);
+          if (!obj) id = EntryId(key->second), obj = std::make_shared<const json::object>(std::move(*want));
+          view.put(kind, id, put = obj);
         } else {
-          view.put(kind, EntryId(key->second), std::make_shared<const json::object>(*want));
+          view.put(kind, EntryId(key->second), put = std::make_shared<const json::object>(std::move(*want)));
         }
-        deltas_.push_back({host, rev, key->first, key->second, std::move(want)});
+        deltas_.push_back({host, rev, key->first, key->second, std::move(put)});
       }
     }
     if (view.empty()) views_.erase(host);
