@@ -102,7 +102,7 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
   planner_.rebuild(model_.revision);
   // Changes before this start are not in the watch history: an agent resumes from the view
   // as it is now (known by its digest) or gets a snapshot.
-  watches_.start_from(planner_);
+  watches_.start_from(planner_, model_.revision);
   writer_.on_commit([this](const std::vector<Committed>& committed) { follow(committed); });
   for (const auto& [path, h] : handlers_) resources_.insert(path);
   for (const char* other : {"extensions", "availability_zones", "service-providers", "floatingip_pools",

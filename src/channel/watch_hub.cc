@@ -124,33 +124,33 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
   std::lock_guard in_order(order_mu_);
   std::vector<std::pair<std::shared_ptr<WatchStream>, std::string>> out;
   // An entry shared by many hosts (one object, one revision) is serialized once.
-  std::unordered_map<const json::object*, std::pair<int64_t, std::string>> shared_lines;
+  std::unordered_map<const json::object*, std::pair<int64_t, std::shared_ptr<const std::string>>> shared_lines;
   {
     std::lock_guard g(mu_);
     for (const auto& d : deltas) {
-      std::string text;
+      std::shared_ptr<const std::string> text;
       if (d.obj) {
         auto& [rev, known] = shared_lines[d.obj.get()];
-        if (known.empty() || rev != d.revision) rev = d.revision, known = line(d);
+        if (!known || rev != d.revision) rev = d.revision, known = std::make_shared<const std::string>(line(d));
         text = known;
       } else {
-        text = line(d);
+        text = std::make_shared<const std::string>(line(d));
       }
       auto& h = history_[d.host];
       auto& bytes = history_bytes_[d.host];
       h.emplace_back(d.revision, text);
-      bytes += text.size();
+      bytes += text->size();
       // Bounded in lines and bytes per host: an older `since` gets the full view instead.
       while (h.size() > history_limit_ || (bytes > history_bytes_limit_ && h.size() > 1)) {
         floors_[d.host] = h.front().first;
         floor_digests_.erase(d.host);  // the view at the new floor is not known
-        bytes -= h.front().second.size();
+        bytes -= h.front().second->size();
         h.pop_front();
       }
       revisions_[d.host] = d.revision;
       auto [b, e] = watchers_.equal_range(d.host);
       for (auto it = b; it != e; ++it)
-        if (auto s = it->second.lock()) out.emplace_back(std::move(s), text);
+        if (auto s = it->second.lock()) out.emplace_back(std::move(s), *text);
     }
   }
   for (auto& [s, text] : out) s->push(std::move(text));
@@ -160,11 +160,15 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
 WatchHub::Start WatchHub::start_of(const std::string& host, std::optional<int64_t> since, int64_t rev,
                                    std::optional<uint64_t> digest) {
   // The history covers `since` if it holds every change after it.
-  if (since && *since <= rev && *since >= floors_[host]) return Start::after_since;
+  if (since && *since <= rev && *since >= floor_of(host)) return Start::after_since;
   // An agent whose view is the one at the history's floor (the server's start) takes the
-  // history from there: no snapshot after a restart, even if the view moved meanwhile.
+  // history from there: no snapshot after a restart, even if the view moved meanwhile. A
+  // host with no view at the start (and no history trimmed since) had the empty view.
   auto at_floor = floor_digests_.find(host);
-  if (since && digest && at_floor != floor_digests_.end() && at_floor->second == *digest) return Start::after_floor;
+  std::optional<uint64_t> floor_digest;
+  if (at_floor != floor_digests_.end()) floor_digest = at_floor->second;
+  else if (!floors_.count(host)) floor_digest = 0;
+  if (since && digest && floor_digest == *digest) return Start::after_floor;
   return Start::full;  // unless its view is the current one (the caller checks)
 }
 
@@ -188,9 +192,9 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   stream->push(json::serialize(json::object{{"op", "hello"}, {"protocol", view::kProtocolVersion}, {"full", start == Start::full}}) + "\n",
                false);
   if (start == Start::after_since || start == Start::after_floor) {
-    int64_t after = start == Start::after_since ? *since : floors_[host];
+    int64_t after = start == Start::after_since ? *since : floor_of(host);
     for (const auto& [r, text] : history_[host])
-      if (r > after) stream->push(text, false);
+      if (r > after) stream->push(*text, false);
   } else if (start == Start::full) {
     for (const auto& [key, obj] : planner.shared_view(host))
       stream->push(line(ViewDelta{host, rev, key.first, key.second, obj}), false);
@@ -235,7 +239,12 @@ void WatchHub::set_floor(const std::string& host, int64_t revision) {
   floor_digests_.erase(host);
 }
 
-void WatchHub::start_from(const Planner& planner) {
+int64_t WatchHub::floor_of(const std::string& host) const {
+  auto it = floors_.find(host);
+  return it == floors_.end() ? start_floor_ : it->second;
+}
+
+void WatchHub::start_from(const Planner& planner, int64_t revision) {
   // Entries shared by many views (l2pop, flood) are hashed once.
   std::unordered_map<const json::object*, uint64_t> hashed;
   std::map<std::string, uint64_t> digests;
@@ -253,6 +262,7 @@ void WatchHub::start_from(const Planner& planner) {
     digests[host] = sum;
   }
   std::lock_guard g(mu_);
+  start_floor_ = revision;  // hosts without a view now: their history starts here too
   for (const auto& [host, rev] : planner.revisions()) {
     floors_[host] = rev;
     floor_digests_[host] = digests[host];

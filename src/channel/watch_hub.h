@@ -33,8 +33,10 @@ class WatchStream;
 class WatchHub {
  public:
   // Per host: at most `history_per_host` lines and `history_bytes` of history for resumes;
-  // per watcher: `backlog_bytes` queued beyond its snapshot before it is cut. Memory for a
-  // thousand hosts stays around a gigabyte at worst, and a slow agent costs a resume.
+  // per watcher: `backlog_bytes` queued beyond its snapshot before it is cut. The bytes
+  // count each host's lines, but a line of an entry many hosts share is one string for all
+  // of them, so a thousand hosts' histories hold little more than the distinct lines; a
+  // slow agent costs a resume.
   explicit WatchHub(size_t history_per_host = 4096, size_t backlog_bytes = 512 << 10, size_t history_bytes = 512 << 10)
       : history_limit_(history_per_host), backlog_limit_(backlog_bytes), history_bytes_limit_(history_bytes) {}
   // After each commit, with the planner's deltas (called with the model locked).
@@ -56,9 +58,10 @@ class WatchHub {
   void end_host(const std::string& host);
   // The history of `host` is complete only after `revision` (e.g. the server's start).
   void set_floor(const std::string& host, int64_t revision);
-  // The server's start: every host's history begins at its view's revision now, and the
-  // digest of that view is kept so that an agent holding it resumes from the history.
-  void start_from(const Planner& planner);
+  // The server's start at the model's `revision`: every host's history begins now (for a
+  // host with a view, at its revision), and the digest of each view is kept so that an
+  // agent holding it resumes from the history.
+  void start_from(const Planner& planner, int64_t revision);
   size_t watchers() const;
   // Until every stream has written what was published (bounded): the server's clean stop,
   // so that its agents have every committed change and resume without a snapshot.
@@ -84,9 +87,12 @@ class WatchHub {
   // that sees it knows that revision is whole.
   std::mutex order_mu_;
   mutable std::mutex mu_;
-  std::map<std::string, std::deque<std::pair<int64_t, std::string>>> history_;  // host -> (rev, line)
+  // host -> (rev, line); a line of an entry many hosts share is one string for all of them
+  std::map<std::string, std::deque<std::pair<int64_t, std::shared_ptr<const std::string>>>> history_;
   std::map<std::string, int64_t> revisions_;                                    // host -> latest rev
   std::map<std::string, int64_t> floors_;  // host -> history holds every change after this
+  int64_t start_floor_ = 0;                 // the same for every host not in floors_ (the start)
+  int64_t floor_of(const std::string& host) const;  // with mu_ held
   std::map<std::string, uint64_t> floor_digests_;  // host -> digest of its view at the floor (if known)
   std::multimap<std::string, std::weak_ptr<WatchStream>> watchers_;
   ResumeCounts resumes_;

@@ -460,6 +460,10 @@ Status HttpServer::start() {
       impl_->drain();
       impl_->io.stop();
     });
+    // A second signal stops at once, drained or not.
+    impl_->signals.async_wait([this](beast::error_code again, int) {
+      if (!again) impl_->io.stop();
+    });
   });
   impl_->accept_on<tcp>(impl_->acceptor);
   return {};
