@@ -97,9 +97,11 @@ def test_agent_moves_to_the_next_server_and_resumes(tmp_path):
         a.close()  # ... and A stops answering
         assert a.seen[0] == "POST /agent/v1/register", a.seen
         assert "GET /agent/v1/hosts/cmp1/watch" in a.seen, a.seen
-        # B: the watch resumes from the revision A delivered; reports go to B from now on.
+        # B: the watch resumes from the revision A delivered, with its view's digest (the
+        # empty view's here); reports go to B from now on.
         assert wait_for(lambda: any(s.startswith("GET ") for s in b.seen)), log.read_text()
-        assert [s for s in b.seen if s.startswith("GET ")][0] == "GET /agent/v1/hosts/cmp1/watch?since=5", b.seen
+        assert [s for s in b.seen if s.startswith("GET ")][0] == \
+            "GET /agent/v1/hosts/cmp1/watch?since=5&digest=0000000000000000", b.seen
         assert wait_for(lambda: "POST /agent/v1/hosts/cmp1/status" in b.seen), (b.seen, log.read_text())
         text = log.read_text()
         assert f"server unix://{sock_a} unreachable (" in text, text
