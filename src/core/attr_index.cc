@@ -42,36 +42,34 @@ bool AttrIndex::covers(std::string_view kind, std::string_view attr) {
   return false;
 }
 
-void AttrIndex::add(const std::string& kind, const Row& row) {
+// fn(column, value) for each column of `kind` whose attribute `row` holds as a non-null value.
+template <class Fn>
+void AttrIndex::each_value(const std::string& kind, const Row& row, Fn&& fn) {
   for (size_t k = 0; k < kCovered.size(); ++k) {
     if (kCovered[k].kind != kind) continue;
     for (size_t a = 0; a < kAttrsPerKind; ++a) {
       auto attr = kCovered[k].attrs[a];
       const json::value* v = attr.empty() ? nullptr : row.second.if_contains(attr);
-      auto& col = columns_[k][a];
-      if (v && v->is_string()) col.by_value[std::string(v->get_string())].insert(&row);
-      else if (v && !v->is_null()) col.odd.insert(&row);
+      if (v && !v->is_null()) fn(columns_[k][a], *v);
     }
   }
 }
 
+void AttrIndex::add(const std::string& kind, const Row& row) {
+  each_value(kind, row, [&](Column& col, const json::value& v) {
+    if (v.is_string()) col.by_value[std::string(v.get_string())].insert(&row);
+    else col.odd.insert(&row);
+  });
+}
+
 void AttrIndex::remove(const std::string& kind, const Row& row) {
-  for (size_t k = 0; k < kCovered.size(); ++k) {
-    if (kCovered[k].kind != kind) continue;
-    for (size_t a = 0; a < kAttrsPerKind; ++a) {
-      auto attr = kCovered[k].attrs[a];
-      const json::value* v = attr.empty() ? nullptr : row.second.if_contains(attr);
-      auto& col = columns_[k][a];
-      if (v && v->is_string()) {
-        auto bucket = col.by_value.find(std::string(v->get_string()));
-        if (bucket == col.by_value.end()) continue;
-        bucket->second.erase(&row);
-        if (bucket->second.empty()) col.by_value.erase(bucket);
-      } else if (v && !v->is_null()) {
-        col.odd.erase(&row);
-      }
-    }
-  }
+  each_value(kind, row, [&](Column& col, const json::value& v) {
+    if (!v.is_string()) return void(col.odd.erase(&row));
+    auto bucket = col.by_value.find(std::string(v.get_string()));
+    if (bucket == col.by_value.end()) return;
+    bucket->second.erase(&row);
+    if (bucket->second.empty()) col.by_value.erase(bucket);
+  });
 }
 
 const AttrIndex::Column* AttrIndex::column(const std::string& kind, const std::string& attr) const {

@@ -66,6 +66,8 @@ class AttrIndex {
   };
   static constexpr size_t kKinds = 2, kAttrsPerKind = 4;  // attr_index.cc lists them
   const Column* column(const std::string& kind, const std::string& attr) const;
+  template <class Fn>
+  void each_value(const std::string& kind, const Row& row, Fn&& fn);
   std::array<std::array<Column, kAttrsPerKind>, kKinds> columns_;
 };
 
