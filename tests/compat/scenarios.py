@@ -179,8 +179,12 @@ def networks():
 
 def subnets():
     s = [
+        # The pool leaves out .2-.127: the addresses the steps ask for on $sub by hand (.50, .51,
+        # .60, .77, .78, .123) are never ones that an automatic allocation (random on both
+        # servers) of an earlier step could have taken.
         step("sub.create", "POST", "/v2.0/subnets", {"subnet": {"network_id": "$net", "cidr": "10.30.0.0/24",
-             "ip_version": 4, "name": "cmp-sub"}}, save={"sub": "subnet.id"}),
+             "ip_version": 4, "name": "cmp-sub", "allocation_pools": [{"start": "10.30.0.128", "end": "10.30.0.254"}]}},
+             save={"sub": "subnet.id"}),
         step("sub.create.host-bits", "POST", "/v2.0/subnets", {"subnet": {"network_id": "$net2", "cidr": "10.31.0.1/24",
              "ip_version": 4}}, compare="full", save={"sub_hb": "subnet.id"}),
         step("sub.create.overlap", "POST", "/v2.0/subnets", {"subnet": {"network_id": "$net", "cidr": "10.30.0.0/25",
@@ -289,7 +293,8 @@ def ports():
         step("port.create.no-network", "POST", "/v2.0/ports", {"port": {"name": "x"}}, compare="status"),
         step("port.create.missing-network", "POST", "/v2.0/ports", {"port": {
              "network_id": "00000000-0000-0000-0000-000000000000"}}, compare="status"),
-        # A fixed address: a random one could be 10.30.0.51, which port.update.fixed-ips takes.
+        # A fixed address: a random one could be 10.30.0.51, which port.update.fixed-ips takes
+        # (and .123 is outside $sub's pool, so no automatic address of an earlier step is it).
         step("port.create.mac", "POST", "/v2.0/ports", {"port": {"network_id": "$net", "mac_address": "fa:16:3e:11:22:33",
              "fixed_ips": [{"ip_address": "10.30.0.123"}]}},
              save={"portmac": "port.id"}),

@@ -46,8 +46,9 @@ def test_hosts_agents_and_status(sandbox):
 def test_vxlan_vms_ping_and_a_third_host_joins_later(sandbox):
     sandbox.osc("network", "create", "--provider-network-type", "vxlan", "--provider-segment", "123", "n1")
     sandbox.osc("subnet", "create", "--subnet-range", "172.16.100.0/24", "--network", "n1", "n1subnet")
-    sandbox.run("vm", "create", "vm1", "--host", "cmp1", "--network", "n1")
+    # The given address first: vm1's is a random one of the pool, which could be .50.
     sandbox.run("vm", "create", "vm2", "--host", "cmp2", "--network", "n1", "--fixed-ip", "ip-address=172.16.100.50")
+    sandbox.run("vm", "create", "vm1", "--host", "cmp1", "--network", "n1")
     assert sandbox.vm_ip("vm2") == "172.16.100.50"
     assert sandbox.pings("vm1", "172.16.100.50") and sandbox.pings("vm2", sandbox.vm_ip("vm1"))
     ports = {p["Name"]: p for p in sandbox.osc_json("port", "list", "--long")}

@@ -232,8 +232,9 @@ def test_spoofing_is_dropped_and_allowed_address_pairs_move(sandbox):
     network(sb, "n1", "10.64.0.0/24")
     a, b = vm(sb, "a", "cmp1", "n1"), vm(sb, "b", "cmp2", "n1")
     c = vm(sb, "c", "cmp2", "n1")
-    vm(sb, "d", "cmp1", "n1")
-    vip, fake = "10.64.0.200", "10.64.0.201"
+    d = vm(sb, "d", "cmp1", "n1")
+    # Two addresses no VM has (theirs are random ones of the pool).
+    vip, fake = [ip for ip in (f"10.64.0.{i}" for i in range(200, 210)) if ip not in {a, b, c, d}][:2]
     # The receiver accepts any source of the network (so only the sender's host can drop it).
     sb.osc("security", "group", "rule", "create", "default", "--protocol", "udp", "--remote-ip", "10.64.0.0/24")
     sb.run("wait")
@@ -316,8 +317,9 @@ def test_port_security_disabled_passes_everything(sandbox):
     assert r.returncode != 0 and "security" in r.stderr.lower(), r.stderr
     sb.run("wait")
     assert pings(sb, "x", y) and pings(sb, "y", x)
-    in_ns(sb, "x", "ip", "addr", "add", "10.66.0.222/24", "dev", "eth0")
-    assert udp_received(sb, "y", lambda: udp_from(sb, "x", y, "10.66.0.222")) == ["10.66.0.222"] * 5
+    spare = next(ip for ip in (f"10.66.0.{i}" for i in range(222, 230)) if ip not in {x, y})  # no VM's address
+    in_ns(sb, "x", "ip", "addr", "add", spare + "/24", "dev", "eth0")
+    assert udp_received(sb, "y", lambda: udp_from(sb, "x", y, spare)) == [spare] * 5
 
 
 def test_agent_sigkill_drops_no_packet_of_an_allowed_flow(sandbox):

@@ -107,8 +107,11 @@ def test_trace_east_west_and_binding_failure(sb):
     # The router's own address answers in the qrouter; an address no port has goes nowhere.
     t = trace(sb, a1, "192.168.10.1")
     assert t["result"] == "delivered" and t["hops"][-1]["namespace"] == "qrouter-" + router, t
-    t = trace(sb, a1, "192.168.10.250")
-    assert t["result"].startswith("unreachable: no port has 192.168.10.250"), t
+    # (a1..a3 have random addresses of the pool: the address asked for is none of theirs)
+    taken = {sb.vm_ip(vm) for vm in ("a1", "a2", "a3")}
+    nobody = next(ip for ip in (f"192.168.10.{i}" for i in range(250, 240, -1)) if ip not in taken)
+    t = trace(sb, a1, nobody)
+    assert t["result"].startswith(f"unreachable: no port has {nobody}"), t
 
     # DHCP and metadata never leave the host.
     t = trace(sb, a1, "169.254.169.254", "--protocol", "tcp", "--dst-port", "80")
