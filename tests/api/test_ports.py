@@ -79,7 +79,7 @@ def test_fixed_ip_by_subnet_and_address(api):
     assert [f["subnet_id"] for f in port["fixed_ips"]] == [b["id"]]
     assert port["fixed_ips"][0]["ip_address"].startswith("10.72.1.")
     assert port["fixed_ips"][0]["ip_address"] != "10.72.1.78"
-    # an admin may take an address outside the allocation pools (here: the last one, .255 is broadcast)
+    # the subnet's last usable address (.255 is broadcast), asked for by hand
     port = api.port(net["id"], fixed_ips=[{"subnet_id": a["id"], "ip_address": "10.72.0.254"}])
     assert port["fixed_ips"][0]["ip_address"] == "10.72.0.254"
 
