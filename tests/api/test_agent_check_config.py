@@ -92,6 +92,30 @@ def test_broken_agent_ini_is_one_line(tmp_path, server, text, where, words):
         assert w in lines[0], lines
 
 
+# What the file alone gets wrong: the agent's normal start reads the same file and stops there.
+FILE_PROBLEMS = {"misspelt-option", "misspelt-ha-option", "not-an-integer", "interval-out-of-range",
+                 "port-out-of-range", "not-a-boolean", "mapping-without-interface", "server-url-scheme", "missing-host",
+                 "missing-local-ip", "misspelt-section", "section-not-closed", "bad-agent-mode", "bad-local-ip",
+                 "metrics-port-out-of-range", "cert-without-key", "server-port-out-of-range", "ha-multiplier-out-of-range"}
+
+
+@pytest.mark.parametrize("text,where,words", [b for b in BROKEN if b.id in FILE_PROBLEMS])
+def test_broken_agent_ini_stops_a_normal_start_with_one_line(tmp_path, text, where, words):
+    """No --check-config: the agent starting for real on a broken file exits 2 with the same
+    one line (file:line, the option), before it registers or touches the kernel."""
+    ini = tmp_path / "agent.ini"
+    ini.write_text(text.replace("SERVER", "http://127.0.0.1:1"))
+    p = subprocess.run([str(AGENT_BIN), "--config-file", str(ini)], capture_output=True, text=True, timeout=20,
+                       stdin=subprocess.DEVNULL)
+    lines = [line for line in (p.stdout + p.stderr).splitlines() if line.strip()]
+    assert_clean(p, lines)
+    assert p.returncode == 2, lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("neutrino-agent: " + where), lines
+    for w in words:
+        assert w in lines[0], lines
+
+
 def test_good_agent_ini_with_a_live_server(tmp_path, server):
     p, lines = check(tmp_path, GOOD.replace("SERVER", server.url))
     assert_clean(p, lines)
