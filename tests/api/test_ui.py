@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from neutrino_api import BUILD_DIR, AgentChannel, expect_error, uniq, wait_for
+from neutrino_api import BUILD_DIR, AgentChannel, Heartbeat, expect_error, uniq, wait_for
 from nt_chromium import CHROMIUM, Chromium
 
 CONFIG = "[DEFAULT]\ndhcp_agent_notification = false\n"
@@ -169,6 +169,38 @@ def test_topology_page_shows_the_cloud_and_follows_changes(new_server, browser, 
     artifacts.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, artifacts / "ui.png")
     assert (artifacts / "ui.png").stat().st_size > 10000
+
+
+def test_a_dead_agent_turns_red_on_the_page(new_server, browser):
+    """A host whose agent stops heartbeating: after agent_down_time (2 s here; the server
+    sweeps every agent_down_time / 4) the page, following /ui/events with no reload, shows
+    the host alive=false and its agents down; the others stay alive."""
+    server = new_server(CONFIG + "agent_down_time = 2\n")
+    channel = AgentChannel(server.url)
+    for host in ("cmp1", "cmp2"):
+        channel.register(host, mode="dvr")
+    beat = Heartbeat(server.url, ["cmp1", "cmp2"], interval=0.3)
+    try:
+        page = browser
+        page.navigate(server.url + "/ui")
+        page.wait("document.getElementById('live') && document.getElementById('live').dataset.state === 'live'",
+                  message="the event stream to connect")
+        for host in ("cmp1", "cmp2"):
+            page.wait(f"{q('host', host)} !== null && {q('host', host)}.dataset.alive === 'true'",
+                      message=f"{host} alive on the page")
+        page.eval("window.__same_page = true")
+        beat.stop("cmp2")
+        page.wait(f"{q('host', 'cmp2')}.dataset.alive === 'false'", timeout=2 + 2 + 4,
+                  message="cmp2 shown dead on the page")
+        assert page.eval(f"[...{q('host', 'cmp2')}.querySelectorAll('circle.agent')]"
+                         ".every((c) => c.classList.contains('dead'))")
+        assert page.eval(f"{q('host', 'cmp2')}.querySelectorAll('circle.agent').length") > 0
+        assert page.eval(f"{q('host', 'cmp1')}.dataset.alive") == "true"
+        assert page.eval("window.__same_page === true")  # through the event stream, no reload
+        assert not beat.errors, beat.errors[:3]
+        assert page.exceptions == []
+    finally:
+        beat.close()
 
 
 def read_event(lines):
