@@ -179,8 +179,12 @@ def test_database_outage_answers_503_for_writes_reads_from_memory_and_recovers(p
     admin = s.client()
     known = admin.network()
     load = CreateLoop(s.client())
+    def readyz():
+        return requests.get(s.url + "/readyz", timeout=20)
     try:
         wait_until(lambda: len(load.acked) >= 20, 30, what="20 creates before the outage")
+        r = readyz()
+        assert (r.status_code, r.text) == (200, "ready\n"), r.text
         pg_up.stop("fast")
         down_at = time.monotonic()
         # writes: 503 with a NeutronError while the database is away
@@ -191,6 +195,12 @@ def test_database_outage_answers_503_for_writes_reads_from_memory_and_recovers(p
         expect_error(r, 503)
         err = r.json()["NeutronError"]
         assert err["type"] and err["message"], err
+        # /readyz: 503 while the store does not answer (the writer's empty transaction fails),
+        # and /healthz still 200 (the process answers)
+        r = readyz()
+        assert r.status_code == 503, (r.status_code, r.text)
+        assert r.text.startswith("not ready: ") and len(r.text.strip()) > len("not ready:"), r.text
+        assert requests.get(s.url + "/healthz", timeout=5).status_code == 200
         # reads: from memory, for the 10 s of the outage (the figure)
         reads = 0
         while time.monotonic() - down_at < 10.0:
@@ -205,6 +215,8 @@ def test_database_outage_answers_503_for_writes_reads_from_memory_and_recovers(p
         wait_until(lambda: admin("POST", "/v2.0/networks", json={"network": {"name": "after"}}).status_code == 201,
                    30, interval=0.05, what="a write to succeed after PostgreSQL is back")
         recovered_in = time.monotonic() - up_at
+        r = readyz()
+        assert (r.status_code, r.text) == (200, "ready\n"), r.text
         wait_until(lambda: len(load.acked) >= acked_while_down + 20, 30, what="20 creates after the outage")
     finally:
         load.finish()
