@@ -198,7 +198,7 @@ def test_agent_metrics_and_health(cloud):
     for h in ("h1", "h2"):
         sh("ip", "-n", ns(h), "link", "set", "lo", "up")
     cloud.metrics_bind = "127.0.0.1:9697"
-    vxlan_pair(cloud, "10.97.0", report_interval=1)
+    net, _ = vxlan_pair(cloud, "10.97.0", report_interval=1)
     for h in ("h1", "h2"):
         assert agent_get(h, "/healthz") == "ok\n"
         agent = wait_for(lambda: caught_up(h), 15, f"{h}'s applied revision in both /metrics")
@@ -206,6 +206,21 @@ def test_agent_metrics_and_health(cloud):
         assert agent[("neutrino_agent_operations_total", frozenset())] > 0  # the bridge, VXLAN, FDB, ...
         assert agent[("neutrino_agent_pass_seconds_count", frozenset())] >= 1
         assert ("neutrino_agent_bfd_sessions", frozenset({("state", "up")})) in agent
+
+    # A change h1 must apply: a new port on h2 (h1 adds its FDB and neighbour entries). Once
+    # h1 shows the new view applied, its counters went up.
+    before = wait_for(lambda: caught_up("h1"), 15, "h1 caught up before the change")
+    revision = before[("neutrino_agent_applied_revision", frozenset())]
+    port = cloud.api("POST", "/v2.0/ports", {"port": {
+        "network_id": net["id"], "fixed_ips": [{"ip_address": "10.97.0.13"}], "device_owner": "compute:nova",
+        "binding:host_id": ns("h2")}})["port"]
+    wait_for(lambda: port["mac_address"] in sh("bridge", "-n", ns("h1"), "fdb", "show").stdout, 15,
+             "h1 to add the new port's FDB entry")
+    after = wait_for(lambda: (a := caught_up("h1")) and a[("neutrino_agent_applied_revision", frozenset())] > revision
+                     and a, 15, "h1's new applied revision in both /metrics")
+    for counter in ("neutrino_agent_passes_total", "neutrino_agent_operations_total", "neutrino_agent_pass_seconds_count"):
+        assert after[(counter, frozenset())] > before[(counter, frozenset())], counter
+    assert "10.97.0.13" in sh("ip", "-n", ns("h1"), "neigh", "show").stdout
 
 
 def arp_in_vxlan(host, seconds, action):
