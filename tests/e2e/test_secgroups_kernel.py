@@ -24,8 +24,8 @@ except OSError as e:
     print("closed", e)
 """
 
-# A TCP session sending a line every 20 ms for argv[3] seconds; prints the wall-clock time of
-# every echo it gets back, one per line.
+# A TCP session sending a byte every 20 ms for argv[3] seconds; prints the wall-clock time of
+# every echo it gets back, one per line, then "ended <time>".
 SESSION = """import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
 s.settimeout(0.2)
@@ -39,6 +39,7 @@ while time.time() < end:
     except OSError:
         pass
     time.sleep(0.02)
+print("ended", time.time(), flush=True)
 """
 
 # Prints the source address of every UDP datagram to argv[1] for argv[2] seconds.
@@ -153,6 +154,21 @@ def test_default_group_lets_the_project_in_and_the_internet_only_by_rule(sandbox
     assert "table bridge nt-sg" in tables and "table inet nt-sg" in tables, tables
 
 
+def session_result(out):
+    """(echo times, end time) of a SESSION's output."""
+    lines = out.splitlines()
+    ended = [float(l.split()[1]) for l in lines if l.startswith("ended ")]
+    assert ended, f"the session did not run to its end: {out}"
+    return [float(l) for l in lines if l[:1].isdigit()], ended[0]
+
+
+def start_session(sb, ip, port, seconds):
+    session = background(sb, "internet", "python3", "-u", "-c", SESSION, ip, str(port), str(seconds))
+    wait_for(lambda: session.stdout.readline().startswith("connected"), 10, f"the session to {port} to connect")
+    assert session.stdout.readline().strip(), f"the session to {port} echoes nothing"
+    return session
+
+
 def test_stateful_replies_pass_and_a_removed_rule_cuts_its_connections(sandbox):
     sb = sandbox
     network(sb, "n1", "10.62.0.0/24", router=True)
@@ -164,21 +180,31 @@ def test_stateful_replies_pass_and_a_removed_rule_cuts_its_connections(sandbox):
 
     fip = sb.osc_json("floating", "ip", "create", "public", "--port", port_of(sb, "a"))["floating_ip_address"]
     echo_server(sb, "a", 5000)
+    echo_server(sb, "a", 5001)
     rule = sb.osc_json("security", "group", "rule", "create", "default", "--protocol", "tcp", "--dst-port", "5000")
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "tcp", "--dst-port", "5001")
     sb.run("wait")
-    session = background(sb, "internet", "python3", "-u", "-c", SESSION, fip, "5000", "4")
-    wait_for(lambda: session.stdout.readline().startswith("connected"), 10, "the session to connect")
-    assert session.stdout.readline().strip(), "the session echoes nothing"
-    # The rule goes (straight to the API, so the CLI's start-up does not count): the session is cut.
+    # Two sessions: one the rule that goes allows, one another rule allows.
+    cut = start_session(sb, fip, 5000, 6)
+    kept = start_session(sb, fip, 5001, 6)
+    # The rule goes (straight to the API, so the CLI's start-up does not count; the clock
+    # starts before the request): its session is cut within 1 s, the other one goes on.
     http = api(sb)
+    deleted_at = time.time()
     r = http.delete(f"{http.base}/security-group-rules/{rule['id']}", timeout=10)
     assert r.status_code == 204, r.text
-    deleted_at = time.time()
-    out, _ = session.communicate(timeout=20)
-    echoes = [float(l) for l in out.split() if l[0].isdigit()]
-    late = [t - deleted_at for t in echoes if t > deleted_at + 1.0]
+    echoes, ended = session_result(cut.communicate(timeout=20)[0])
+    assert [t for t in echoes if deleted_at - 0.3 <= t <= deleted_at], "the session was not echoing when the rule went"
+    assert ended > deleted_at + 1.5, f"the session ended {ended - deleted_at:.2f} s after the delete: too soon to show a cut"
+    late = [round(t - deleted_at, 2) for t in echoes if t > deleted_at + 1.0]
     assert not late, f"echoes {late} s after the rule was deleted"
+    echoes, ended = session_result(kept.communicate(timeout=20)[0])
+    assert ended > deleted_at + 1.5
+    around = [deleted_at - 0.3] + [t for t in echoes if t >= deleted_at - 0.3] + [ended]
+    gaps = [b - a for a, b in zip(around, around[1:])]
+    assert max(gaps) < 0.5, f"the session another rule allows stalled {max(gaps):.2f} s around the cut"
     assert not tcp_open(sb, "internet", fip, 5000)
+    assert tcp_open(sb, "internet", fip, 5001)
 
 
 def set_groups(sb, vm_name, *groups):
@@ -367,8 +393,7 @@ def test_remote_address_group_admits_its_addresses_and_a_removed_one_is_cut(sand
     # The address leaves the group: the session is cut, and no new one gets in.
     sb.osc("address", "group", "unset", "--address", "203.0.113.1/32", "partners")
     removed_at = time.time()
-    out, _ = session.communicate(timeout=20)
-    echoes = [float(l) for l in out.split() if l[0].isdigit()]
+    echoes, _ = session_result(session.communicate(timeout=20)[0])
     late = [t - removed_at for t in echoes if t > removed_at + 1.0]
     assert not late, f"echoes {late} s after the address left the group"
     assert not tcp_open(sb, "internet", fip, 5000)
