@@ -436,3 +436,61 @@ def test_dual_stack_network_converges_and_ipv6_is_filtered_too(sandbox):
     sb.run("wait")
     assert in_ns(sb, "a", "ping", "-6", "-c", "1", "-W", "2", b6).returncode != 0
     assert pings(sb, "a", sb.vm_ip("b"))
+
+
+# Sends a gratuitous ARP (a request, then a reply, both broadcast) on argv[1] saying that
+# IPv4 address argv[3] is at MAC argv[2]: a raw frame, whatever the interface's addresses.
+GARP_SEND = """import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+mac, ip, bcast = bytes.fromhex(sys.argv[2].replace(":", "")), socket.inet_aton(sys.argv[3]), b"\\xff" * 6
+for op, tha in ((1, bytes(6)), (2, bcast)):
+    s.send(bcast + mac + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + mac + ip + tha + ip)
+"""
+
+# Prints the sender MAC and IPv4 address of every ARP frame eth0 gets for argv[1] seconds.
+ARP_SINK = """import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind(("eth0", 0))
+s.settimeout(0.2)
+print("listening", flush=True)
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        frame = s.recv(128)
+    except OSError:
+        continue
+    print(frame[22:28].hex(":"), socket.inet_ntoa(frame[28:32]), flush=True)
+"""
+
+
+def mac_of(sb, vm_name):
+    return in_ns(sb, vm_name, "cat", "/sys/class/net/eth0/address").stdout.strip()
+
+
+def neighbour_mac(sb, vm_name, ip):
+    out = in_ns(sb, vm_name, "ip", "neigh", "show", ip, "dev", "eth0").stdout.split()
+    return out[out.index("lladdr") + 1] if "lladdr" in out else None
+
+
+def test_arp_spoofing_never_reaches_a_neighbour(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.69.0.0/24")
+    a, c = vm(sb, "a", "cmp1", "n1"), vm(sb, "c", "cmp2", "n1")
+    vm(sb, "d", "cmp1", "n1")
+    a_mac, c_mac = mac_of(sb, "a"), mac_of(sb, "c")
+    # d knows c; and an outdated MAC for a, which a's own announcement must correct.
+    assert pings(sb, "d", c) and neighbour_mac(sb, "d", c) == c_mac
+    in_ns(sb, "d", "ip", "neigh", "replace", a, "lladdr", "02:00:00:00:00:01", "dev", "eth0", "nud", "stale")
+    sink = background(sb, "d", "python3", "-u", "-c", ARP_SINK, "3")
+    assert sink.stdout.readline().startswith("listening")
+    # a claims c's address (a gratuitous ARP with its own MAC), then announces its own.
+    for ip in (c, a):
+        r = in_ns(sb, "a", "python3", "-c", GARP_SEND, "eth0", a_mac, ip)
+        assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: neighbour_mac(sb, "d", a) == a_mac, 5, "d to learn a's MAC from a's own announcement")
+    seen = sink.communicate(timeout=10)[0].split("\n")
+    assert f"{a_mac} {a}" in seen, f"a's own gratuitous ARP never reached d: {seen}"
+    assert f"{a_mac} {c}" not in seen, f"d got a's claim on c's address: {seen}"
+    assert neighbour_mac(sb, "d", c) == c_mac, in_ns(sb, "d", "ip", "neigh").stdout
+    assert pings(sb, "d", c)
