@@ -211,24 +211,39 @@ def test_trace_live_shows_a_deleted_fdb_entry(sb):
 
     # The entry for a3's MAC on cmp1's vxlan-1010 deleted by hand: cmp1 shows it missing.
     # (The agent's next periodic pass puts it back: retried if that pass came in between.)
+    # The human output, run in the same window (the entry still deleted), names the host
+    # and the missing entry on the hop's line and the mismatch on the result line.
     cmp1 = sb.ns("cmp1")
     fdb = ["ip", "netns", "exec", cmp1, "bridge", "fdb"]
+    missing = f"missing: fdb {a3_mac} dev vxlan-1010 dst {vtep(sb, 'cmp2')}"
+
+    def human():
+        r = subprocess.run([str(NEUTRINO), "trace", "a1", sb.vm_ip("a3"), "--live", "--url", url(sb)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
     for _ in range(5):
         sh(*fdb, "del", a3_mac, "dev", "vxlan-1010", "dst", vtep(sb, "cmp2"), check=False)
         t = trace(sb, "a1", sb.vm_ip("a3"), "--live")
-        if t["live"] == "mismatch":
+        if t["live"] != "mismatch":
+            continue
+        out = human()
+        if "(live: mismatch)" in out:
             break
     assert t["live"] == "mismatch", t
     (vx,) = hops(t, "vxlan")
     assert vx["host"] == "cmp1"
-    assert vx["live"] == f"missing: fdb {a3_mac} dev vxlan-1010 dst {vtep(sb, 'cmp2')}"
+    assert vx["live"] == missing
     assert [h for h in t["hops"] if h["live"] not in (None, "ok")] == [vx]
 
-    # The human output names the host and the missing entry on the hop's line.
-    r = subprocess.run([str(NEUTRINO), "trace", "a1", sb.vm_ip("a3"), "--live", "--url", url(sb)],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    assert "result: delivered (live: " in r.stdout and "vxlan-1010" in r.stdout, r.stdout
+    lines = out.splitlines()
+    assert lines[-1] == "result: delivered (live: mismatch)", out
+    marked = [line for line in lines if "[missing" in line]
+    assert len(marked) == 1, out
+    cols = marked[0].split()
+    assert cols[1:3] == ["cmp1", "vxlan"] and marked[0].endswith(f"  [{missing}]"), out
+    assert all(line.endswith("  [ok]") for line in lines[1:-1] if "[" in line and line != marked[0]), out
     # The agent repairs it on its next pass, and the trace is clean again.
     wait_for(lambda: a3_mac in sh(*fdb, "show", "dev", "vxlan-1010").stdout, 15, "the agent to restore the FDB entry")
     wait_for(lambda: trace(sb, "a1", sb.vm_ip("a3"), "--live")["live"] == "ok", 15, "a clean live trace")
