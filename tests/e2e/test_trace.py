@@ -168,6 +168,16 @@ def test_trace_snat_and_floating_ip(sb):
     gw_info = sb.osc_json("router", "show", "dvr-r1")["external_gateway_info"]
     qg_ip = gw_info["external_fixed_ips"][0]["ip_address"]
     assert nat["host"] == "gw1" and nat["attrs"]["address"] == qg_ip
+    # The hop names the nftables rule it stands for: table ip nt-snat, chain postrouting,
+    # the router's internal subnets translated to the qg- address.
+    assert nat["namespace"] == "snat-" + router and nat["device"] == snat["attrs"]["qg_device"]
+    assert nat["detail"].startswith("SNAT ") and nat["detail"].endswith(f" to {qg_ip} (ip nt-snat postrouting)"), nat
+    cidrs = nat["detail"][len("SNAT "):-len(f" to {qg_ip} (ip nt-snat postrouting)")]
+    assert sorted(cidrs.split(", ")) == ["10.10.10.0/24", "192.168.10.0/24"], nat
+    # and that rule is in gw1's kernel: --live finds "snat to QG_IP" in the table's listing.
+    t = trace(sb, "a1", internet, "--live")
+    (nat,) = hops(t, "nat")
+    assert nat["live"] == "ok", nat
     assert hops(t, "external")[0]["attrs"]["source"] == qg_ip
     assert not hops(t, "fip")
 
@@ -190,13 +200,15 @@ def test_trace_snat_and_floating_ip(sb):
     t = trace(sb, "b1", fip, "--from", internet)
     assert t["result"].startswith("dropped: ingress security group"), t
     assert hops(t, "secgroup")[0]["attrs"]["verdict"] == "drop"
-    sb.osc("security", "group", "rule", "create", "default", "--protocol", "icmp")
+    icmp_rule = sb.osc_json("security", "group", "rule", "create", "default", "--protocol", "icmp")["id"]
     t = trace(sb, "b1", fip, "--from", internet, "--live")
     assert t["result"] == "delivered", t
     (nat,) = hops(t, "nat")
     assert nat["host"] == "cmp2" and nat["attrs"]["address"] == sb.vm_ip("b1") and nat["attrs"]["floating_ip"] == fip
     assert hops(t, "fip")[0]["device"].startswith("fg-")
-    assert hops(t, "secgroup")[0]["attrs"]["verdict"] == "allow"
+    (sg,) = hops(t, "secgroup")
+    assert sg["attrs"]["verdict"] == "allow" and sg["attrs"]["direction"] == "ingress"
+    assert sg["attrs"]["rule"] == icmp_rule and f"(rule {icmp_rule[:8]})" in sg["detail"], sg
     assert t["live"] == "ok", [h for h in t["hops"] if h["live"] not in (None, "ok")]
     # The trace agrees with the data plane.
     assert sb.run("exec", "internet", "ping", "-c", "1", "-W", "2", fip, check=False).returncode == 0
