@@ -494,3 +494,74 @@ def test_arp_spoofing_never_reaches_a_neighbour(sandbox):
     assert f"{a_mac} {c}" not in seen, f"d got a's claim on c's address: {seen}"
     assert neighbour_mac(sb, "d", c) == c_mac, in_ns(sb, "d", "ip", "neigh").stdout
     assert pings(sb, "d", c)
+
+
+# Sends one ICMPv6 message of type argv[2] (134: a router advertisement, 128: an echo request)
+# from eth0 to ff02::1 (argv[1]: eth0's index), with hop limit 255 as routers send them.
+ICMP6_SEND = """import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, int(sys.argv[1]))
+kind = int(sys.argv[2])
+if kind == 134:  # hop limit 64, no flags, router lifetime 1800 s: "I am your default router"
+    body = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+else:
+    body = struct.pack("!BBHHH", 128, 0, 0, 0x4e54, 1) + b"neutrino"
+s.sendto(body, ("ff02::1", 0, 0, int(sys.argv[1])))
+"""
+
+# Prints the type and source of every ICMPv6 message the VM gets for argv[1] seconds.
+ICMP6_SINK = """import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.settimeout(0.2)
+print("listening", flush=True)
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        data, addr = s.recvfrom(1500)
+    except OSError:
+        continue
+    print(data[0], addr[0].split("%")[0], flush=True)
+"""
+
+
+def link_local(sb, vm_name):
+    """Turns IPv6 on in the VM (no duplicate address detection, so the address is usable at
+    once) and returns its link-local address, the one SLAAC derives from its MAC."""
+    in_ns(sb, vm_name, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0")
+    in_ns(sb, vm_name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0")
+    out = wait_for(lambda: in_ns(sb, vm_name, "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link").stdout,
+                   5, f"{vm_name}'s link-local address")
+    return out.split()[3].split("/")[0]
+
+
+def allow_icmp6(sb):
+    """ICMPv6 into the default group from anywhere (link-local included: its remote group
+    lists the members' fixed IPs only)."""
+    sb.osc("security", "group", "rule", "create", "default", "--ethertype", "IPv6", "--protocol", "ipv6-icmp")
+    sb.run("wait")
+
+
+def test_a_vm_sending_router_advertisements_reaches_no_one(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.70.0.0/24")
+    vm(sb, "a", "cmp1", "n1")
+    vm(sb, "b", "cmp1", "n1")
+    vm(sb, "c", "cmp2", "n1")
+    allow_icmp6(sb)
+    a_ll = link_local(sb, "a")
+    for v in ("b", "c"):
+        link_local(sb, v)
+    index = in_ns(sb, "a", "cat", "/sys/class/net/eth0/ifindex").stdout.strip()
+    sinks = {v: background(sb, v, "python3", "-u", "-c", ICMP6_SINK, "3") for v in ("b", "c")}
+    for s in sinks.values():
+        assert s.stdout.readline().startswith("listening")
+    for kind in ("134", "128"):
+        r = in_ns(sb, "a", "python3", "-c", ICMP6_SEND, index, kind)
+        assert r.returncode == 0, r.stdout + r.stderr
+    for v, s in sinks.items():
+        seen = s.communicate(timeout=10)[0].split("\n")
+        assert f"128 {a_ll}" in seen, f"{v} did not get a's echo request to all nodes: {seen}"
+        assert f"134 {a_ll}" not in seen, f"{v} got a's router advertisement: {seen}"
+        # What a would have made of it: the default route of every VM of the network.
+        assert in_ns(sb, v, "ip", "-6", "route", "show", "default").stdout == ""
