@@ -565,3 +565,27 @@ def test_a_vm_sending_router_advertisements_reaches_no_one(sandbox):
         assert f"134 {a_ll}" not in seen, f"{v} got a's router advertisement: {seen}"
         # What a would have made of it: the default route of every VM of the network.
         assert in_ns(sb, v, "ip", "-6", "route", "show", "default").stdout == ""
+
+
+def test_ipv6_link_local_only_from_the_ports_mac(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.71.0.0/24")
+    # One host: across hosts the VXLAN devices answer neighbour solicitations themselves and
+    # know no IPv6 neighbour (see "Known limits" in docs/architecture.md).
+    vm(sb, "a", "cmp1", "n1")
+    vm(sb, "b", "cmp1", "n1")
+    allow_icmp6(sb)
+    a_ll, b_ll = link_local(sb, "a"), link_local(sb, "b")
+    # SLAAC's address: the MAC with its universal/local bit flipped and ff:fe in the middle.
+    mac = bytearray.fromhex(mac_of(sb, "a").replace(":", ""))
+    mac[0] ^= 2
+    eui = mac[:3] + b"\xff\xfe" + mac[3:]
+    assert a_ll == "fe80::" + ":".join(f"{eui[i]:x}{eui[i + 1]:02x}".lstrip("0") or "0" for i in range(0, 8, 2))
+    assert in_ns(sb, "a", "ping", "-6", "-c", "1", "-W", "2", f"{b_ll}%eth0").returncode == 0
+    assert in_ns(sb, "b", "ping", "-6", "-c", "1", "-W", "2", f"{a_ll}%eth0").returncode == 0
+    # Another link-local address on a (not its MAC's): dropped on a's host.
+    r = in_ns(sb, "a", "ip", "-6", "addr", "add", "fe80::99/64", "dev", "eth0", "nodad")
+    assert r.returncode == 0, r.stderr
+    spoofed = in_ns(sb, "a", "ping", "-6", "-c", "2", "-W", "1", "-I", "fe80::99%eth0", f"{b_ll}%eth0")
+    assert spoofed.returncode == 1 and " 0 received" in spoofed.stdout, spoofed.stdout + spoofed.stderr
+    assert in_ns(sb, "a", "ping", "-6", "-c", "1", "-W", "2", "-I", f"{a_ll}%eth0", f"{b_ll}%eth0").returncode == 0
