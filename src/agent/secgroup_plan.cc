@@ -290,8 +290,11 @@ NftSet named(bool map, std::string declaration) { return NftSet{map, std::move(d
 // that comes or goes changes elements and its own chains only.
 void add_hooks(NftTable& t) {
   // The zone before defragmentation (-400), so fragments of different networks never meet.
-  t.chains["zones"] = "    type filter hook prerouting priority -450; policy accept;\n    ct zone set iifname map @zones\n"
-                      "    meta mark & 0x8000 != 0 notrack\n    iifname . ether daddr @untracked notrack\n";
+  // Stateless traffic first, and it gets no zone: `ct zone set` attaches a conntrack template,
+  // after which `notrack` does nothing (and a template set after `notrack` tracks it again).
+  t.chains["zones"] = "    type filter hook prerouting priority -450; policy accept;\n"
+                      "    meta mark & 0x8000 != 0 notrack accept\n    iifname . ether daddr @untracked notrack accept\n"
+                      "    ct zone set iifname map @zones\n";
   t.chains["forward"] = "    type filter hook forward priority filter; policy accept;\n    iifname != @bridges accept\n"
                         "    meta mark & 0x7fff7fff == 0 accept\n    ct state invalid drop\n    ct state established,related accept\n"
                         "    meta mark & 0x7fff vmap @egress\n    meta mark & 0x7fff0000 vmap @ingress\n";

@@ -266,6 +266,13 @@ TEST(SecgroupPlan, AStatelessPortIsNotTrackedEitherWay) {
   EXPECT_NE(plan.bridge.text().find(std::string("meta mark set meta mark | ") + flag), std::string::npos);
   EXPECT_NE(plan.inet.text().find("typeof iifname . ether daddr;\n    elements = { \"brqnet-1\" . fa:16:3e:00:00:06"), std::string::npos)
       << plan.inet.text();
+  // Untracked before any zone, and then no zone: a zone's conntrack template makes a later
+  // notrack a no-op (the kernel's nft_notrack skips a packet that has one), and one set
+  // after notrack tracks the packet again.
+  EXPECT_NE(plan.inet.text().find("priority -450; policy accept;\n    meta mark & 0x8000 != 0 notrack accept\n"
+                                  "    iifname . ether daddr @untracked notrack accept\n    ct zone set iifname map @zones\n"),
+            std::string::npos)
+      << plan.inet.text();
 }
 
 TEST(Conntrack, AMatchSelectsByZoneAddressesProtocolAndPort) {
