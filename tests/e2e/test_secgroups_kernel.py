@@ -623,3 +623,29 @@ def test_a_stateless_group_lets_no_reply_out_without_an_egress_rule(sandbox):
     sb.osc("security", "group", "rule", "create", "bare", "--egress", "--protocol", "tcp")
     sb.run("wait")
     assert tcp_open(sb, "far", s, 5000)
+
+
+def test_a_vm_without_security_groups_still_gets_dhcp_and_metadata(sandbox):
+    sb = sandbox
+    sb.osc("network", "create", "n1")
+    sb.osc("subnet", "create", "--network", "n1", "--subnet-range", "10.73.0.0/24", "--gateway", "none", "n1-sub")
+    x, y = vm(sb, "x", "cmp1", "n1"), vm(sb, "y", "cmp2", "n1")
+    sb.osc("security", "group", "rule", "create", "default", "--protocol", "tcp", "--dst-port", "5000")
+    echo_server(sb, "y", 5000)
+    echo_server(sb, "x", 5000)
+    sb.run("wait")
+    assert tcp_open(sb, "x", y, 5000) and tcp_open(sb, "y", x, 5000)
+    sb.osc("port", "set", "--no-security-group", port_of(sb, "x"))
+    sb.run("wait")
+    assert sb.osc_json("port", "show", port_of(sb, "x"))["security_group_ids"] == []
+    # No group: nothing in or out...
+    assert not tcp_open(sb, "x", y, 5000)
+    assert not tcp_open(sb, "y", x, 5000)
+    # ... but DHCP (a fresh one-shot client: the sandbox's own keeps its lease) and metadata.
+    r = in_ns(sb, "x", "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "3", "-T", "1", "-s", "/bin/true")
+    assert r.returncode == 0 and f"lease of {x} obtained" in r.stdout + r.stderr, r.stdout + r.stderr
+    r = in_ns(sb, "x", "curl", "-s", "-m", "3", "-w", "\n%{http_code}",
+              "http://169.254.169.254/openstack/latest/meta_data.json")
+    body, _, code = r.stdout.rpartition("\n")
+    assert code == "200", r.stdout + r.stderr
+    assert sb.osc_json("port", "show", port_of(sb, "x"))["device_id"] in body
