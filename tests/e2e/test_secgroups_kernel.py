@@ -346,6 +346,11 @@ def test_port_security_disabled_passes_everything(sandbox):
     spare = next(ip for ip in (f"10.66.0.{i}" for i in range(222, 230)) if ip not in {x, y})  # no VM's address
     in_ns(sb, "x", "ip", "addr", "add", spare + "/24", "dev", "eth0")
     assert udp_received(sb, "y", lambda: udp_from(sb, "x", y, spare)) == [spare] * 5
+    # A MAC the port does not have passes too, from its own address and from another.
+    in_ns(sb, "x", "ip", "link", "set", "eth0", "address", "fa:16:3e:00:00:98")
+    assert mac_of(sb, "x") == "fa:16:3e:00:00:98"
+    got = udp_received(sb, "y", lambda: (udp_from(sb, "x", y, x), udp_from(sb, "x", y, spare)))
+    assert got == [x] * 5 + [spare] * 5, got
 
 
 def test_agent_sigkill_drops_no_packet_of_an_allowed_flow(sandbox):
