@@ -654,3 +654,38 @@ def test_a_vm_without_security_groups_still_gets_dhcp_and_metadata(sandbox):
     body, _, code = r.stdout.rpartition("\n")
     assert code == "200", r.stdout + r.stderr
     assert sb.osc_json("port", "show", port_of(sb, "x"))["device_id"] in body
+
+
+def test_flows_are_undisturbed_by_changes_elsewhere(sandbox):
+    sb = sandbox
+    network(sb, "n1", "10.74.0.0/24")
+    vm(sb, "a", "cmp1", "n1")
+    b = vm(sb, "b", "cmp2", "n1")
+    vm(sb, "c", "cmp1", "n1")
+    sb.osc("security", "group", "create", "other")
+    sb.run("wait")
+    # a and b ping each other through default's rules (its remote group: its members'
+    # addresses, which change below as c leaves and comes back and e joins).
+    flood, started = start_flood(["ip", "netns", "exec", vm_ns(sb, "a"), "timeout", "60", "ping", "-i", "0.01",
+                                  "-c", "2500", "-W", "1", b])
+    began = time.time()
+    http = api(sb)
+    for port in (5000, 5001, 5002):
+        r = http.post(f"{http.base}/security-group-rules", timeout=10, json={"security_group_rule": {
+            "security_group_id": sb.osc_json("security", "group", "show", "other")["id"], "direction": "ingress",
+            "protocol": "tcp", "port_range_min": port, "port_range_max": port}})
+        assert r.status_code == 201, r.text
+    sb.run("wait")
+    rules = sb.osc_json("security", "group", "rule", "list", "other", "--protocol", "tcp")
+    sb.osc("security", "group", "rule", "delete", rules[0]["ID"])
+    set_groups(sb, "c", "other")
+    sb.run("wait")
+    set_groups(sb, "c", "default")
+    sb.run("wait")
+    vm(sb, "e", "cmp1", "n1")
+    vm(sb, "f", "cmp2", "n1")
+    assert flood.poll() is None, "the ping ended before the changes did"
+    changed_at = time.time()
+    out = started + flood.communicate(timeout=60)[0]
+    print(f"changes took {changed_at - began:.1f} s")
+    assert "2500 packets transmitted, 2500 received" in out, out
