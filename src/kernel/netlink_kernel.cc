@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 namespace nt::kernel {
 namespace {
@@ -87,7 +88,6 @@ class NetlinkKernel final : public Kernel {
     if (nf_sk_ && nl_connect(nf_sk_, NETLINK_NETFILTER) < 0) nl_socket_free(nf_sk_), nf_sk_ = nullptr;
   }
   ~NetlinkKernel() override {
-    if (links_) nl_cache_free(links_);
     if (nft_) nft_ctx_free(nft_);
     if (nf_sk_) nl_socket_free(nf_sk_);
     nl_socket_free(sk_);
@@ -96,7 +96,7 @@ class NetlinkKernel final : public Kernel {
   Result<State> read() override {
     State s;
     Owned<nl_cache, put_cache> links, ports;
-    if (int e = rtnl_link_alloc_cache(sk_, AF_UNSPEC, &links.p); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump links"));
+    if (int e = dump_links(&links.p); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump links"));
     std::map<int, std::string> names;
     for (auto* o = nl_cache_get_first(links.p); o; o = nl_cache_get_next(o)) {
       auto* l = reinterpret_cast<rtnl_link*>(o);
@@ -150,14 +150,14 @@ class NetlinkKernel final : public Kernel {
   }
 
   Status apply(const std::vector<Op>& batch) override {
-    index_valid_ = false;
+    index_.clear();
     for (const auto& op : batch) {
-      if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
+      if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_.clear();
       int e = apply_one(op);
       if (peer_fd_ >= 0) ::close(peer_fd_), peer_fd_ = -1;
       if (e < 0 && (op.kind == Op::put_nft || op.kind == Op::del_nft || op.kind == Op::edit_nft))
         return nt::unexpected(from_errno(EINVAL, op.describe() + ": " + nft_error_));
-      if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_valid_ = false;
+      if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_.clear();
       if (e < 0) return nt::unexpected(from_errno(errno_of(e), op.describe()));
     }
     return {};
@@ -217,25 +217,43 @@ class NetlinkKernel final : public Kernel {
     return ::inet_ntop(AF_INET, data, buf, sizeof buf) ? std::string(buf) : std::string();
   }
 
-  // Interface indexes, dumped once per batch and again after a link operation.
+  // An interface's index, asked of the kernel by name (one small request, not a dump of
+  // every link) and remembered within a batch until a link operation; 0 if there is none.
   int ifindex(const std::string& name) {
-    if (!index_valid_) {
-      index_.clear();
-      nl_cache* c = cache();
-      for (auto* o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
-        auto* l = reinterpret_cast<rtnl_link*>(o);
-        index_[rtnl_link_get_name(l)] = rtnl_link_get_ifindex(l);
-      }
-      index_valid_ = true;
-    }
-    auto it = index_.find(name);
-    return it == index_.end() ? 0 : it->second;
+    if (auto it = index_.find(name); it != index_.end()) return it->second;
+    Owned<rtnl_link, put_link> l;
+    if (rtnl_link_get_kernel(sk_, 0, name.c_str(), &l.p) < 0) return 0;
+    return index_[name] = rtnl_link_get_ifindex(l.p);
   }
 
-  nl_cache* cache() {
-    if (!links_) rtnl_link_alloc_cache(sk_, AF_UNSPEC, &links_);
-    else nl_cache_refill(sk_, links_);
-    return links_;
+  // Every link, as libnl's link cache holds them, but without their statistics
+  // (RTEXT_FILTER_SKIP_STATS): libnl's own request asks for them, and filling every link's
+  // counters is most of what a link dump costs the kernel; the agent never reads them.
+  int dump_links(nl_cache** out) {
+    Owned<nl_cache, put_cache> cache;
+    if (int e = nl_cache_alloc_name("route/link", &cache.p); e < 0) return e;
+    nl_cache_set_arg1(cache.p, AF_UNSPEC);
+    int e = -NLE_DUMP_INTR;
+    for (int attempt = 0; attempt < 5 && e == -NLE_DUMP_INTR; ++attempt) {
+      nl_cache_clear(cache.p);
+      e = request_link_dump();
+      if (e >= 0) e = nl_cache_pickup(sk_, cache.p);  // -NLE_DUMP_INTR: links changed meanwhile
+    }
+    if (e < 0) return e;
+    *out = std::exchange(cache.p, nullptr);
+    return 0;
+  }
+
+  int request_link_dump() {
+    Owned<nl_msg, nlmsg_free> msg;
+    msg.p = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
+    if (!msg.p) return -NLE_NOMEM;
+    ifinfomsg hdr{};
+    hdr.ifi_family = AF_UNSPEC;
+    if (nlmsg_append(msg.p, &hdr, sizeof hdr, NLMSG_ALIGNTO) < 0) return -NLE_MSGSIZE;
+    if (int e = nla_put_u32(msg.p, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS); e < 0) return e;
+    int e = nl_send_auto(sk_, msg.p);
+    return e < 0 ? e : 0;
   }
 
   int apply_link(const Op& op) {
@@ -286,7 +304,7 @@ class NetlinkKernel final : public Kernel {
       if ((e = rtnl_link_get_kernel(sk_, 0, want.name.c_str(), &orig.p)) < 0) return e;
       e = rtnl_link_change(sk_, orig.p, l.p, 0);
     }
-    index_valid_ = false;  // a new link: its index is not known yet
+    index_.clear();  // a new link: its index is not known yet
     if (e < 0 || want.master.empty()) return e;
     if ((e = set_port_learning(want.name, want.port_learning)) < 0 || !up_later) return e;
     Owned<rtnl_link, put_link> orig, up;
@@ -425,9 +443,7 @@ class NetlinkKernel final : public Kernel {
   nl_sock* nf_sk_ = nullptr;  // nfnetlink, for reading the tables' digests
   std::string nft_error_;
   int peer_fd_ = -1;  // a veth peer's namespace, open until the link is made
-  nl_cache* links_ = nullptr;
-  std::map<std::string, int> index_;
-  bool index_valid_ = false;
+  std::map<std::string, int> index_;  // within a batch, until a link operation
 };
 
 }  // namespace
