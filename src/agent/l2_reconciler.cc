@@ -1,5 +1,6 @@
 #include "agent/l2_reconciler.h"
 #include "common/names.h"
+#include "common/net.h"
 
 #include <compare>
 
@@ -12,6 +13,7 @@ using kernel::Op;
 namespace {
 
 constexpr const char* kFloodMac = "00:00:00:00:00:00";
+const Cidr kLinkLocal = *Cidr::parse("fe80::/64");
 
 // The tunnel or VLAN device of a network ("" for flat: the mapped interface is used).
 std::string segment_device(const view::Network& net, const L2Settings& s) {
@@ -139,6 +141,10 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
     want.fdb.insert(Fdb{dev, remote.mac_address, ""});
     for (const auto& ip : remote.fixed_ips)
       if (s.ipv6 || ip.find(':') == std::string::npos) want.neighbours.insert(Neighbour{dev, ip, remote.mac_address});
+    // The link-local address IPv6 gives the port from its MAC: with the device answering
+    // neighbour solicitations itself (proxy), a VM's fe80:: neighbour elsewhere needs one.
+    if (auto mac = Mac::parse(remote.mac_address); s.ipv6 && mac)
+      want.neighbours.insert(Neighbour{dev, eui64_address(kLinkLocal, *mac).str(), remote.mac_address});
   }
   return want;
 }

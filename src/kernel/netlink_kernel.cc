@@ -140,7 +140,7 @@ class NetlinkKernel final : public Kernel {
         if (it != s.links.end() && !it->second.master.empty())
           it->second.port_learning = rtnl_link_bridge_get_flags(l) & RTNL_BRIDGE_LEARNING;
       }
-    for (int family : {AF_BRIDGE, AF_INET})
+    for (int family : {AF_BRIDGE, AF_INET, AF_INET6})
       if (int e = dump_neighbours(family, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
     if (int e = detail::read_addresses(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump addresses"));
     if (int e = detail::read_routes(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump routes"));
@@ -194,12 +194,15 @@ class NetlinkKernel final : public Kernel {
     auto dev = ctx->names->find(ndm->ndm_ifindex);
     if (dev == ctx->names->end() || !tb[NDA_LLADDR] || nla_len(tb[NDA_LLADDR]) != 6) return NL_OK;
     auto mac = mac_text(static_cast<const uint8_t*>(nla_data(tb[NDA_LLADDR])));
-    std::string dst = tb[NDA_DST] && nla_len(tb[NDA_DST]) == 4 ? ipv4_text(nla_data(tb[NDA_DST])) : "";
+    std::string dst = !tb[NDA_DST]                     ? ""
+                      : nla_len(tb[NDA_DST]) == 4  ? ipv4_text(nla_data(tb[NDA_DST]))
+                      : nla_len(tb[NDA_DST]) == 16 ? ipv6_text(nla_data(tb[NDA_DST]))
+                                                   : "";
     if (ndm->ndm_family == AF_BRIDGE) {
       if ((ndm->ndm_flags & NTF_SELF) && !dst.empty()) ctx->state->fdb.insert({dev->second, mac, dst});
       else if (!(ndm->ndm_flags & NTF_SELF) && (ndm->ndm_state & NUD_NOARP) && !(ndm->ndm_state & NUD_PERMANENT))
         ctx->state->fdb.insert({dev->second, mac, "", (ndm->ndm_flags & NTF_STICKY) != 0});
-    } else if (ndm->ndm_family == AF_INET && (ndm->ndm_state & NUD_PERMANENT) && !dst.empty()) {
+    } else if ((ndm->ndm_family == AF_INET || ndm->ndm_family == AF_INET6) && (ndm->ndm_state & NUD_PERMANENT) && !dst.empty()) {
       ctx->state->neighbours.insert({dev->second, dst, mac});
     }
     return NL_OK;
@@ -215,6 +218,10 @@ class NetlinkKernel final : public Kernel {
   static std::string ipv4_text(const void* data) {
     char buf[INET_ADDRSTRLEN];
     return ::inet_ntop(AF_INET, data, buf, sizeof buf) ? std::string(buf) : std::string();
+  }
+  static std::string ipv6_text(const void* data) {
+    char buf[INET6_ADDRSTRLEN];
+    return ::inet_ntop(AF_INET6, data, buf, sizeof buf) ? std::string(buf) : std::string();
   }
 
   // An interface's index, asked of the kernel by name (one small request, not a dump of
@@ -359,8 +366,9 @@ class NetlinkKernel final : public Kernel {
         rtnl_neigh_set_state(n.p, NUD_NOARP);
       }
     } else {
-      rtnl_neigh_set_family(n.p, AF_INET);
-      if (nl_addr_parse(op.neigh.ip.c_str(), AF_INET, &dst.p) < 0) return -NLE_INVAL;
+      int family = op.neigh.ip.find(':') == std::string::npos ? AF_INET : AF_INET6;
+      rtnl_neigh_set_family(n.p, family);
+      if (nl_addr_parse(op.neigh.ip.c_str(), family, &dst.p) < 0) return -NLE_INVAL;
       rtnl_neigh_set_dst(n.p, dst.p);
       rtnl_neigh_set_state(n.p, NUD_PERMANENT);
     }

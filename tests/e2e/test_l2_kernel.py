@@ -85,7 +85,8 @@ def test_two_hosts_vxlan_l2pop_ping_then_teardown(topology, tmp_path):
     assert AGENT.exists(), f"build first: {AGENT}"
     for h in ("h1", "h2"):
         changes, out = run_agent(tmp_path, h)
-        assert changes == 7, out  # bridge, tap, vxlan, flood entry, 2 fdb entries, neighbour
+        # bridge, tap, vxlan, flood entry, 2 fdb entries, the neighbour and its link-local one
+        assert changes == 8, out
     # What an operator would look at.
     link = json.loads(sh("ip", "-n", ns("h1"), "-d", "-j", "link", "show", "vxlan-4242").stdout)[0]
     info = link["linkinfo"]["info_data"]
@@ -97,15 +98,24 @@ def test_two_hosts_vxlan_l2pop_ping_then_teardown(topology, tmp_path):
     assert "fa:16:3e:00:10:02 master " + BRIDGE + " static" in fdb
     neigh = sh("ip", "-n", ns("h1"), "neigh", "show", "dev", "vxlan-4242").stdout
     assert "10.90.0.2 lladdr fa:16:3e:00:10:02 PERMANENT" in neigh
-    # The VMs reach each other across the tunnel.
+    # The link-local address the remote port's MAC gives it (EUI-64): the VXLAN device
+    # answers neighbour solicitations itself (proxy), so without it fe80:: would not cross.
+    assert "fe80::f816:3eff:fe00:1002 lladdr fa:16:3e:00:10:02 PERMANENT" in neigh
+    # The VMs reach each other across the tunnel, over IPv4 and IPv6 link-local (bounded:
+    # -w covers the VM's duplicate address detection of its own link-local address).
     ping = sh("ip", "netns", "exec", ns("vm1"), "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.90.0.2", check=False)
     assert ping.returncode == 0, ping.stdout + ping.stderr
+    ping6 = sh("ip", "netns", "exec", ns("vm1"), "ping", "-6", "-c", "3", "-i", "0.2", "-w", "8",
+               "fe80::f816:3eff:fe00:1002%eth0", check=False)
+    # (with -w, ping exits 0 once 3 replies came: the first requests may go while the
+    # addresses are still tentative)
+    assert ping6.returncode == 0 and " 3 received" in ping6.stdout, ping6.stdout + ping6.stderr
     # A restarted agent finds everything right: no change.
     for h in ("h1", "h2"):
         assert run_agent(tmp_path, h)[0] == 0
     # The remote port goes away: its entries go, the network stays.
     changes, out = run_agent(tmp_path, "h1", with_remote=False)
-    assert changes == 4, out
+    assert changes == 5, out  # its 2 fdb entries, its 2 neighbours, and the tap's state
     assert "fa:16:3e:00:10:02" not in sh("bridge", "-n", ns("h1"), "fdb", "show", "dev", "vxlan-4242").stdout
     # The network goes away: the bridge and the VXLAN device go, the tap stays.
     changes, out = run_agent(tmp_path, "h1", with_network=False)
