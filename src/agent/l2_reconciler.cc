@@ -139,11 +139,15 @@ kernel::State desired_l2(const HostView& view, const kernel::State& actual, cons
     auto dev = segment_device(*net->second, s);
     want.fdb.insert(Fdb{dev, remote.mac_address, remote.vtep});
     want.fdb.insert(Fdb{dev, remote.mac_address, ""});
+    // IPv6 entries only where the device has IPv6: the host has it and the network's MTU
+    // allows it (below 1280 the kernel keeps no IPv6 state for the device and refuses them,
+    // which would fail the rest of the batch).
+    bool ipv6 = s.ipv6 && net->second->mtu >= 1280;
     for (const auto& ip : remote.fixed_ips)
-      if (s.ipv6 || ip.find(':') == std::string::npos) want.neighbours.insert(Neighbour{dev, ip, remote.mac_address});
+      if (ipv6 || ip.find(':') == std::string::npos) want.neighbours.insert(Neighbour{dev, ip, remote.mac_address});
     // The link-local address IPv6 gives the port from its MAC: with the device answering
     // neighbour solicitations itself (proxy), a VM's fe80:: neighbour elsewhere needs one.
-    if (auto mac = Mac::parse(remote.mac_address); s.ipv6 && mac)
+    if (auto mac = Mac::parse(remote.mac_address); ipv6 && mac)
       want.neighbours.insert(Neighbour{dev, eui64_address(kLinkLocal, *mac).str(), remote.mac_address});
   }
   return want;

@@ -298,7 +298,10 @@ L3Desired desired_l3(const HostView& view, const std::string& ns_prefix, const L
   for (const auto& [id, arp] : view.arp) {
     if (!view.routers.count(arp.router_id)) continue;
     auto& want = b.out.namespaces[devname::qrouter_ns(ns_prefix, arp.router_id)].want;
-    for (const auto& a : arp.addresses) want.neighbours.insert(Neighbour{a.device, a.ip, arp.mac});
+    // IPv4 only: the router namespaces run with IPv6 off (l3_runner), where the kernel
+    // refuses an IPv6 neighbour and the namespace's whole batch would fail with it.
+    for (const auto& a : arp.addresses)
+      if (a.ip.find(':') == std::string::npos) want.neighbours.insert(Neighbour{a.device, a.ip, arp.mac});
   }
   for (const auto& [id, r] : view.routers) b.router(id, r);
   for (const auto& [id, sn] : view.snat) b.snat(id, sn);

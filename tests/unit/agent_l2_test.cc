@@ -119,6 +119,18 @@ TEST(L2Reconciler, IPv6NeighboursOnlyWhereTheHostHasIPv6) {
   EXPECT_TRUE(without.state().neighbours.count({"vxlan-123", "10.0.0.2", "fa:16:3e:00:00:02"}));
 }
 
+// Below an MTU of 1280 a device has no IPv6: no IPv6 entries there, even on a host with IPv6.
+TEST(L2Reconciler, NoIPv6NeighboursOnANetworkBelowIPv6sMinimumMtu) {
+  auto view = view_with_remote_port();
+  view.networks[kNet].mtu = 1200;
+  view.l2pop["p2"].fixed_ips.push_back("2001:db8::2");
+  FakeKernel k;
+  ASSERT_TRUE(reconcile(k, view));
+  EXPECT_TRUE(k.state().neighbours.count({"vxlan-123", "10.0.0.2", "fa:16:3e:00:00:02"}));
+  EXPECT_FALSE(k.state().neighbours.count({"vxlan-123", "2001:db8::2", "fa:16:3e:00:00:02"}));
+  EXPECT_FALSE(k.state().neighbours.count({"vxlan-123", "fe80::f816:3eff:fe00:2", "fa:16:3e:00:00:02"}));
+}
+
 TEST(L2Reconciler, AWithheldPortIsNotPlugged) {
   FakeKernel k;
   k.state().links["tapp1"] = Link{"tapp1", "tap"};

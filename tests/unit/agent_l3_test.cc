@@ -62,6 +62,17 @@ size_t converge(FakeKernel& ns, const kernel::State& want) {
 
 }  // namespace
 
+// The router namespaces run with IPv6 off: a VM's IPv6 address gets no permanent
+// neighbour there (the kernel would refuse it and fail the namespace's batch).
+TEST(L3Reconciler, NoIPv6NeighboursInRouterNamespaces) {
+  auto v = router_view(false, false);
+  v.arp["r1|vm5"].addresses.push_back({"qr-qra00000000", "2001:db8::5"});
+  auto want = desired_l3(v, "h1-", {});
+  const auto& neighbours = want.namespaces.at("h1-qrouter-r1").want.neighbours;
+  EXPECT_TRUE(neighbours.count({"qr-qra00000000", "192.168.10.5", "fa:16:3e:00:0a:05"}));
+  EXPECT_FALSE(neighbours.count({"qr-qra00000000", "2001:db8::5", "fa:16:3e:00:0a:05"}));
+}
+
 TEST(L3Reconciler, DvrRouterNamespaceConvergesAndCleansUp) {
   FakeKernel ns({"veth", "device"});
   ns.state().links["lo"] = Link{"lo", "device", "", 65536, false};
