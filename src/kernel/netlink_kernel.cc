@@ -29,6 +29,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
+#include <string_view>
 #include <cerrno>
 #include <utility>
 
@@ -241,7 +243,7 @@ class NetlinkKernel final : public Kernel {
     if (int e = nl_cache_alloc_name("route/link", &cache.p); e < 0) return e;
     nl_cache_set_arg1(cache.p, AF_UNSPEC);
     int e = -NLE_DUMP_INTR;
-    for (int attempt = 0; attempt < 5 && e == -NLE_DUMP_INTR; ++attempt) {
+    for (int attempt = 0; attempt < 50 && e == -NLE_DUMP_INTR; ++attempt) {
       nl_cache_clear(cache.p);
       e = request_link_dump();
       if (e >= 0) e = nl_cache_pickup(sk_, cache.p);  // -NLE_DUMP_INTR: links changed meanwhile
@@ -481,22 +483,52 @@ namespace {
 
 class NetlinkLinkWatcher final : public LinkWatcher {
  public:
-  explicit NetlinkLinkWatcher(nl_sock* sk) : sk_(sk) {}
+  explicit NetlinkLinkWatcher(nl_sock* sk) : sk_(sk) {
+    nl_socket_modify_cb(sk_, NL_CB_VALID, NL_CB_CUSTOM, &NetlinkLinkWatcher::on_message, &wanted_);
+  }
   ~NetlinkLinkWatcher() override { nl_socket_free(sk_); }
 
   bool wait(int timeout_ms) override {
-    pollfd p{nl_socket_get_fd(sk_), POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return false;
-    // Drain everything queued; the content does not matter, the agent re-reads the kernel.
-    while (nl_recvmsgs_default(sk_) >= 0) {
-      pollfd again{nl_socket_get_fd(sk_), POLLIN, 0};
-      if (::poll(&again, 1, 0) <= 0) break;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      int left = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+      pollfd p{nl_socket_get_fd(sk_), POLLIN, 0};
+      if (::poll(&p, 1, left) <= 0) return false;
+      // Drain everything queued; whether any of it calls for a pass is all that matters.
+      wanted_ = false;
+      while (nl_recvmsgs_default(sk_) >= 0) {
+        pollfd again{nl_socket_get_fd(sk_), POLLIN, 0};
+        if (::poll(&again, 1, 0) <= 0) break;
+      }
+      if (wanted_) return true;
     }
-    return true;
   }
 
  private:
+  // A link that appears or changes outside any bridge (a tap plugged), or any link that
+  // goes, calls for a pass. A bridge port's or a bridge's own change does not: they are
+  // what the agent's passes do when they plug a port (each would start one more pass for
+  // nothing), and anything else about them is caught by the periodic pass.
+  static int on_message(nl_msg* msg, void* arg) {
+    nlmsghdr* nlh = nlmsg_hdr(msg);
+    if (nlh->nlmsg_type == RTM_DELLINK) *static_cast<bool*>(arg) = true;
+    if (nlh->nlmsg_type != RTM_NEWLINK) return NL_OK;
+    nlattr* tb[IFLA_MAX + 1];
+    if (nlmsg_parse(nlh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0) return *static_cast<bool*>(arg) = true, NL_OK;
+    bool bridge_port = tb[IFLA_MASTER] && nla_get_u32(tb[IFLA_MASTER]) != 0;
+    bool bridge = false;
+    if (tb[IFLA_LINKINFO]) {
+      nlattr* info[IFLA_INFO_MAX + 1];
+      if (nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0 && info[IFLA_INFO_KIND])
+        bridge = std::string_view(static_cast<const char*>(nla_data(info[IFLA_INFO_KIND]))).starts_with("bridge");
+    }
+    if (!bridge_port && !bridge) *static_cast<bool*>(arg) = true;
+    return NL_OK;
+  }
+
   nl_sock* sk_;
+  bool wanted_ = false;
 };
 
 }  // namespace
@@ -505,7 +537,6 @@ Result<std::unique_ptr<LinkWatcher>> LinkWatcher::open() {
   nl_sock* sk = nl_socket_alloc();
   if (!sk) return nt::unexpected(from_errno(ENOMEM, "netlink socket"));
   nl_socket_disable_seq_check(sk);
-  nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, [](nl_msg*, void*) { return static_cast<int>(NL_OK); }, nullptr);
   int e = nl_connect(sk, NETLINK_ROUTE);
   if (e >= 0) e = nl_socket_add_membership(sk, RTNLGRP_LINK);
   if (e >= 0) e = nl_socket_set_nonblocking(sk);
