@@ -496,8 +496,13 @@ class NetlinkLinkWatcher final : public LinkWatcher {
       pollfd p{nl_socket_get_fd(sk_), POLLIN, 0};
       if (::poll(&p, 1, left) <= 0) return false;
       // Drain everything queued; whether any of it calls for a pass is all that matters.
+      // A read error other than "nothing more" (an overrun: events were lost) calls for one.
       wanted_ = false;
-      while (nl_recvmsgs_default(sk_) >= 0) {
+      for (;;) {
+        if (int e = nl_recvmsgs_default(sk_); e < 0) {
+          if (e != -NLE_AGAIN) wanted_ = true;
+          break;
+        }
         pollfd again{nl_socket_get_fd(sk_), POLLIN, 0};
         if (::poll(&again, 1, 0) <= 0) break;
       }
