@@ -154,11 +154,11 @@ class NetlinkKernel final : public Kernel {
   Status apply(const std::vector<Op>& batch) override {
     index_.clear();
     for (const auto& op : batch) {
-      if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_.clear();
       int e = apply_one(op);
       if (peer_fd_ >= 0) ::close(peer_fd_), peer_fd_ = -1;
       if (e < 0 && (op.kind == Op::put_nft || op.kind == Op::del_nft || op.kind == Op::edit_nft))
         return nt::unexpected(from_errno(EINVAL, op.describe() + ": " + nft_error_));
+      // Indexes learnt so far hold until a link operation (the memo starts empty per batch).
       if (op.kind == Op::add_link || op.kind == Op::set_link || op.kind == Op::del_link) index_.clear();
       if (e < 0) return nt::unexpected(from_errno(errno_of(e), op.describe()));
     }
@@ -196,10 +196,7 @@ class NetlinkKernel final : public Kernel {
     auto dev = ctx->names->find(ndm->ndm_ifindex);
     if (dev == ctx->names->end() || !tb[NDA_LLADDR] || nla_len(tb[NDA_LLADDR]) != 6) return NL_OK;
     auto mac = mac_text(static_cast<const uint8_t*>(nla_data(tb[NDA_LLADDR])));
-    std::string dst = !tb[NDA_DST]                     ? ""
-                      : nla_len(tb[NDA_DST]) == 4  ? ipv4_text(nla_data(tb[NDA_DST]))
-                      : nla_len(tb[NDA_DST]) == 16 ? ipv6_text(nla_data(tb[NDA_DST]))
-                                                   : "";
+    std::string dst = tb[NDA_DST] ? ip_text(tb[NDA_DST]) : "";
     if (ndm->ndm_family == AF_BRIDGE) {
       if ((ndm->ndm_flags & NTF_SELF) && !dst.empty()) ctx->state->fdb.insert({dev->second, mac, dst});
       else if (!(ndm->ndm_flags & NTF_SELF) && (ndm->ndm_state & NUD_NOARP) && !(ndm->ndm_state & NUD_PERMANENT))
@@ -217,13 +214,12 @@ class NetlinkKernel final : public Kernel {
     return out;
   }
 
-  static std::string ipv4_text(const void* data) {
-    char buf[INET_ADDRSTRLEN];
-    return ::inet_ntop(AF_INET, data, buf, sizeof buf) ? std::string(buf) : std::string();
-  }
-  static std::string ipv6_text(const void* data) {
+  // An address attribute as text: IPv4 or IPv6 by its length, "" for anything else.
+  static std::string ip_text(const nlattr* a) {
+    int family = nla_len(a) == 4 ? AF_INET : nla_len(a) == 16 ? AF_INET6 : AF_UNSPEC;
     char buf[INET6_ADDRSTRLEN];
-    return ::inet_ntop(AF_INET6, data, buf, sizeof buf) ? std::string(buf) : std::string();
+    if (family == AF_UNSPEC || !::inet_ntop(family, nla_data(a), buf, sizeof buf)) return "";
+    return buf;
   }
 
   // An interface's index, asked of the kernel by name (one small request, not a dump of

@@ -7,12 +7,11 @@ these namespaces (documentation addresses)."""
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from nt_e2e import sh
+from nt_e2e import sh, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces (nt-e2e-*)")
 
@@ -63,13 +62,6 @@ def addresses_settled(vm):
     """No tentative IPv6 address left on the VM's eth0 (duplicate address detection done)."""
     out = sh("ip", "-n", ns(vm), "-6", "addr", "show", "dev", "eth0").stdout
     return "inet6 fe80::" in out and "tentative" not in out
-
-
-def wait_until(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not reached in {timeout} s: {check.__doc__}"
-        time.sleep(0.05)
 
 
 def run_agent(tmp_path, host, **kw):
@@ -129,7 +121,7 @@ def test_two_hosts_vxlan_l2pop_ping_then_teardown(topology, tmp_path):
         # answers neighbour solicitations itself (proxy), so without it fe80:: would not cross.
         assert "fe80::f816:3eff:fe00:1002 lladdr fa:16:3e:00:10:02 PERMANENT" in neigh
         for vm in ("vm1", "vm2"):
-            wait_until(lambda: addresses_settled(vm))
+            wait_for(lambda: addresses_settled(vm), 10, f"{vm}'s addresses to settle (duplicate address detection)")
         ping6 = sh("ip", "netns", "exec", ns("vm1"), "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2",
                    "fe80::f816:3eff:fe00:1002%eth0", check=False)
         assert ping6.returncode == 0, ping6.stdout + ping6.stderr
