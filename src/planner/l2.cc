@@ -81,36 +81,48 @@ json::object L2Node::network_json(const NetworkRow& n) const {
   return view::encode(view::Network{n.network_type, n.physical_network, n.segmentation_id, n.mtu, devname::bridge(n.id)});
 }
 
-// "<network>|<other host>" on `host`: both on the network, the other with a VTEP.
-std::optional<json::object> L2Node::flood_entry(const std::string& host, const std::string& id) const {
+// "<network>|<other host>": on the network's hosts but the other, which must have a VTEP.
+L2Node::Common L2Node::flood_common(const std::string& id) const {
   auto parsed = view::ArpId::parse(id);
-  if (!parsed) return std::nullopt;
-  const auto& [network, other] = *parsed;
-  if (other == host || !in_.networks.count(network) || !host_on_network(host, network) || !host_on_network(other, network))
-    return std::nullopt;
+  if (!parsed) return {};
+  auto& [network, other] = *parsed;
+  if (!in_.networks.count(network) || !host_on_network(other, network)) return {};
   auto h = in_.hosts.find(other);
-  if (h == in_.hosts.end() || h->second.local_ip.empty()) return std::nullopt;
-  return view::encode(view::Flood{network, h->second.local_ip});
+  if (h == in_.hosts.end() || h->second.local_ip.empty()) return {};
+  return {view::encode(view::Flood{network, h->second.local_ip}), std::move(network), std::move(other)};
+}
+
+// A bound port behind its host's VTEP, on the other hosts of its network.
+L2Node::Common L2Node::l2pop_common(const std::string& id) const {
+  auto it = bound_.find(id);
+  if (it == bound_.end()) return {};
+  const auto& p = it->second;
+  auto h = in_.hosts.find(p.bound_host());
+  if (distributed(p) || h == in_.hosts.end() || !in_.networks.count(p.network_id)) return {};
+  return {l2pop_json(p, h->second), p.network_id, p.bound_host()};
+}
+
+L2Node::Common L2Node::common(Kind kind, const std::string& id) const {
+  if (kind == Kind::flood) return flood_common(id);
+  if (kind == Kind::l2pop) return l2pop_common(id);
+  if (kind != Kind::network) return {};
+  auto net = in_.networks.find(id);
+  if (net == in_.networks.end()) return {};
+  return {network_json(net->second), id, {}};
 }
 
 std::optional<json::object> L2Node::entry(const std::string& host, Kind kind, const std::string& id) const {
-  if (kind == Kind::network) {
-    auto net = in_.networks.find(id);
-    if (net == in_.networks.end() || !host_on_network(host, id)) return std::nullopt;
-    return network_json(net->second);
+  if (common_kind(kind)) {
+    auto c = common(kind, id);
+    return c.content && has(host, c) ? std::move(c.content) : std::nullopt;
   }
-  if (kind == Kind::flood) return flood_entry(host, id);
+  if (kind != Kind::port) return std::nullopt;
   auto it = bound_.find(id);
   if (it == bound_.end()) return std::nullopt;
   const auto& p = it->second;
   auto net = in_.networks.find(p.network_id);
-  if (net == in_.networks.end()) return std::nullopt;
-  auto where = p.bound_host();
-  if (kind == Kind::port) return home_of(p, host) ? std::optional(port_json(id, p, net->second)) : std::nullopt;
-  auto h = in_.hosts.find(where);
-  if (kind != Kind::l2pop || distributed(p) || where == host || h == in_.hosts.end() || !host_on_network(host, p.network_id))
-    return std::nullopt;
-  return l2pop_json(p, h->second);
+  if (net == in_.networks.end() || !home_of(p, host)) return std::nullopt;
+  return port_json(id, p, net->second);
 }
 
 void L2Node::recompute(const std::string& host, WireView& out) const {
@@ -128,7 +140,7 @@ void L2Node::recompute(const std::string& host, WireView& out) const {
     out[key(Kind::network, net_id)] = network_json(in_.networks.at(net_id));
     for (const auto& other : hosts_of_network(net_id)) {
       auto id = net_id + "|" + other;
-      if (auto e = flood_entry(host, id)) out[key(Kind::flood, id)] = std::move(*e);
+      if (auto e = entry(host, Kind::flood, id)) out[key(Kind::flood, id)] = std::move(*e);
     }
     for (const auto& id : ports_by_network_.at(net_id)) {
       const auto& p = bound_.at(id);

@@ -34,6 +34,16 @@ class L2Node {
   Keys host_changed(const std::string& host);
 
   std::optional<boost::json::object> entry(const std::string& host, view::Kind kind, const std::string& id) const;
+  // A network, flood or l2pop entry in two parts, so that a refresh builds it once for all
+  // the hosts it marked: its content, the same on every host that has it (none: no host
+  // has it), and which hosts have it (has()): those on `network` but `except`.
+  struct Common {
+    std::optional<boost::json::object> content;
+    std::string network, except;
+  };
+  static bool common_kind(view::Kind kind) { return kind == view::Kind::network || kind == view::Kind::flood || kind == view::Kind::l2pop; }
+  Common common(view::Kind kind, const std::string& id) const;
+  bool has(const std::string& host, const Common& c) const { return host != c.except && host_on_network(host, c.network); }
   // Every entry of the host, from scratch.
   void recompute(const std::string& host, WireView& out) const;
 
@@ -58,7 +68,8 @@ class L2Node {
   void add_network_keys(Keys& keys, const std::string& host, const std::string& network,
                         const std::set<std::string>& others) const;
   boost::json::object network_json(const NetworkRow& net) const;
-  std::optional<boost::json::object> flood_entry(const std::string& host, const std::string& id) const;
+  Common flood_common(const std::string& id) const;
+  Common l2pop_common(const std::string& id) const;
   boost::json::object l2pop_json(const PortRow& p, const HostRow& host) const;
 
   const Inputs& in_;

@@ -237,6 +237,31 @@ bool host_independent(Kind kind) {
 
 }  // namespace
 
+// What `host` should hold at `key` now (null: nothing), as a shared object when the kind
+// is the same on every host that has it.
+ViewEntry Planner::wanted_entry(const std::string& host, Kind kind, const ViewKey& key, SharedEntries& shared) {
+  if (planner::L2Node::common_kind(kind)) {
+    auto [it, fresh] = shared.try_emplace(key);
+    auto& s = it->second;
+    if (fresh) {
+      auto started = std::chrono::steady_clock::now();
+      s.l2 = l2_.common(kind, key.second);
+      if (s.l2->content) s.id = EntryId(key.second), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
+      s.l2->content.reset();
+      ++l2_.stats.entries;
+      l2_.stats.build_ns += static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+    }
+    return s.obj && l2_.has(host, *s.l2) ? s.obj : nullptr;
+  }
+  auto want = entry(host, key);
+  if (!want) return nullptr;
+  if (!host_independent(kind)) return std::make_shared<const json::object>(std::move(*want));
+  auto& s = shared[key];
+  if (!s.obj) s.id = EntryId(key.second), s.obj = std::make_shared<const json::object>(std::move(*want));
+  return s.obj;
+}
+
 void Planner::refresh(const Keys& keys, int64_t revision) {
   touched_.clear();
   deltas_.clear();
@@ -245,11 +270,11 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
     Planner* p;
     ~EndRefresh() { p->dvr_.end_refresh(); }
   } end{this};
-  std::map<ViewKey, std::pair<EntryId, ViewEntry>> shared;
+  SharedEntries shared;
   struct Pending {  // one change of the host's view
     Kind kind;
     const ViewKey* key;
-    std::optional<json::object> want;
+    ViewEntry want;
   };
   for (const auto& [host, wanted] : keys) {
     if (host.empty()) continue;
@@ -259,9 +284,9 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
     for (const auto& key : wanted) {
       auto kind = view::parse_kind(key.first);
       if (!kind) continue;
-      auto want = entry(host, key);
+      ViewEntry want = wanted_entry(host, *kind, key, shared);
       const auto* cur = view.find(*kind, key.second);
-      if (!cur ? !want : (want && *want == **cur)) continue;
+      if (!cur ? !want : (want && (*cur == want || **cur == *want))) continue;
       changes.push_back({*kind, &key, std::move(want)});
     }
     if (!changes.empty()) {
@@ -272,17 +297,12 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
       auto& slot = revisions_[host];
       int64_t rev = slot = revision > 0 ? std::max(slot, revision) : slot + 1;
       for (auto& [kind, key, want] : changes) {
-        ViewEntry put;
         if (!want) {
           view.erase(kind, key->second);
-        } else if (host_independent(kind)) {
-          auto& [id, obj] = shared[*key];
-          if (!obj) id = EntryId(key->second), obj = std::make_shared<const json::object>(std::move(*want));
-          view.put(kind, id, put = obj);
         } else {
-          view.put(kind, EntryId(key->second), put = std::make_shared<const json::object>(std::move(*want)));
+          view.put(kind, host_independent(kind) ? shared.at(*key).id : EntryId(key->second), want);
         }
-        deltas_.push_back({host, rev, key->first, key->second, std::move(put)});
+        deltas_.push_back({host, rev, key->first, key->second, std::move(want)});
       }
     }
     if (view.empty()) views_.erase(host);

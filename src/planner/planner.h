@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "channel/entries.h"
@@ -89,6 +90,20 @@ class Planner {
   std::optional<boost::json::object> build_entry(const std::string& host, view::Kind kind, const std::string& id);
   planner::NodeStats& owner_stats(view::Kind kind);
   void refresh(const Keys& keys, int64_t revision);
+  // One refresh's host-independent entries: one object (and one id) for every host that
+  // has it; the L2 ones are built once (their content), then only their presence per host.
+  struct SharedEntry {
+    EntryId id;
+    ViewEntry obj;
+    std::optional<planner::L2Node::Common> l2;
+  };
+  struct KeyHash {
+    size_t operator()(const ViewKey& k) const {
+      return std::hash<std::string>()(k.second) * 31 + std::hash<std::string>()(k.first);
+    }
+  };
+  using SharedEntries = std::unordered_map<ViewKey, SharedEntry, KeyHash>;
+  ViewEntry wanted_entry(const std::string& host, view::Kind kind, const ViewKey& key, SharedEntries& shared);
 
   planner::Inputs in_;
   std::map<std::string, SharedView> views_;
