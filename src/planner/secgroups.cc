@@ -42,9 +42,12 @@ bool SecGroupNode::instance(const PortRow& p) {
 // A VM port the host filters: its groups' entries are on its host.
 bool SecGroupNode::filtered(const PortRow& p) { return instance(p) && p.port_security_enabled; }
 
-// What a member port of a group adds to its sgmembers entries.
+// What a member port of a group adds to its sgmembers entries. Only once it is bound
+// somewhere: an unbound port sends nothing (Neutron also lists unbound ports' addresses;
+// here a Nova boot's port create then changes no host's view, only its bind does).
 std::vector<std::string> SecGroupNode::addresses(const PortRow& p) {
   std::vector<std::string> out;
+  if (p.bound_host().empty()) return out;
   for (const auto& ip : p.fixed_ips)
     if (!ip.ip_address.empty()) out.push_back(ip.ip_address);
   for (const auto& pair : p.allowed_address_pairs)

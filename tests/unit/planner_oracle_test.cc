@@ -645,6 +645,48 @@ TEST(PlannerSecGroups, RemoteGroupMembersFollowPorts) {
   for (const auto& [host, v] : p.recompute()) EXPECT_EQ(v, p.view(host)) << host;
 }
 
+// Nova boots a VM in two steps: the port is created (unbound), then bound. The create
+// changes no host's view (an unbound port sends nothing, so it is no remote group member
+// yet); the bind brings its address to the group's hosts in the bind's revision.
+TEST(PlannerSecGroups, AnUnboundPortIsNoMemberYet) {
+  Planner p;
+  for (auto [h, ip] : {std::pair{"cmp1", "192.0.2.1"}, {"cmp2", "192.0.2.2"}}) p.apply("hosts", h, json::object{{"local_ip", ip}});
+  p.apply("networks", "n1-aaaaaaaaaaaa", json::object{{"provider:network_type", "vxlan"}, {"provider:segmentation_id", 7}, {"mtu", 1450}});
+  p.apply("security_groups", "default", json::object{{"stateful", true}});
+  p.apply("security_group_rules", "r-default-in",
+          json::object{{"security_group_id", "default"}, {"direction", "ingress"}, {"ethertype", "IPv4"}, {"protocol", nullptr},
+                       {"port_range_min", nullptr}, {"port_range_max", nullptr}, {"remote_ip_prefix", nullptr},
+                       {"remote_group_id", "default"}, {"remote_address_group_id", nullptr}});
+  auto vm = [](const char* ip, const char* mac, const char* host) {
+    auto port = port_on("n1-aaaaaaaaaaaa", "s1", ip, mac, "compute:nova", "vm", host);
+    port["security_groups"] = json::array{"default"};
+    port["port_security_enabled"] = true;
+    return port;
+  };
+  p.apply("ports", "vm1-00000000", vm("10.0.0.5", "fa:16:3e:00:00:05", "cmp1"), 10);
+  p.apply("ports", "vm2-00000000", vm("10.0.0.6", "fa:16:3e:00:00:06", "cmp2"), 11);
+  EXPECT_EQ(members_of(p.view("cmp1"), "default"), (json::array{"10.0.0.5", "10.0.0.6"}));
+
+  auto created = vm("10.0.0.7", "fa:16:3e:00:00:07", "");
+  created["binding:vif_type"] = "unbound";
+  p.apply("ports", "vm3-00000000", created, 12);
+  EXPECT_TRUE(p.last_deltas().empty());
+  EXPECT_EQ(p.host_revision("cmp1"), 11);
+  EXPECT_EQ(members_of(p.view("cmp2"), "default"), (json::array{"10.0.0.5", "10.0.0.6"}));
+
+  p.apply("ports", "vm3-00000000", vm("10.0.0.7", "fa:16:3e:00:00:07", "cmp1"), 13);
+  for (const auto* host : {"cmp1", "cmp2"}) {
+    EXPECT_EQ(members_of(p.view(host), "default"), (json::array{"10.0.0.5", "10.0.0.6", "10.0.0.7"})) << host;
+    EXPECT_EQ(p.host_revision(host), 13) << host;
+  }
+  // A failed binding binds it nowhere: no member again.
+  auto failed = vm("10.0.0.7", "fa:16:3e:00:00:07", "cmp1");
+  failed["binding:vif_type"] = "binding_failed";
+  p.apply("ports", "vm3-00000000", failed, 14);
+  EXPECT_EQ(members_of(p.view("cmp2"), "default"), (json::array{"10.0.0.5", "10.0.0.6"}));
+  for (const auto& [host, v] : p.recompute()) EXPECT_EQ(v, p.view(host)) << host;
+}
+
 // A rule naming an address group: its addresses reach the hosts of the rule's group's
 // filtered ports, follow the group's edits, and go when the rule names it no more.
 TEST(PlannerSecGroups, AddressGroupsFollowRulesAndEdits) {
