@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
 #include <regex>
+#include <tuple>
 
 namespace nt::agent {
 namespace {
@@ -36,13 +38,16 @@ void allocate(std::map<std::string, int>& kept, const std::set<std::string>& wan
   }
 }
 
+// merged()'s order: by family, then network address, then prefix length.
+bool cidr_before(const Cidr& a, const Cidr& b) {
+  return a.network.version != b.network.version ? a.network.version < b.network.version
+         : a.network.value != b.network.value  ? a.network.value < b.network.value
+                                                : a.prefix < b.prefix;
+}
+
 // Sorted, without an address or prefix another one covers (nftables refuses overlaps in a set).
 std::vector<Cidr> merged(std::vector<Cidr> cidrs) {
-  std::sort(cidrs.begin(), cidrs.end(), [](const Cidr& a, const Cidr& b) {
-    return a.network.version != b.network.version ? a.network.version < b.network.version
-           : a.network.value != b.network.value  ? a.network.value < b.network.value
-                                                  : a.prefix < b.prefix;
-  });
+  std::sort(cidrs.begin(), cidrs.end(), cidr_before);
   std::vector<Cidr> out;
   for (const auto& c : cidrs)
     if (out.empty() || out.back().network.version != c.network.version || !out.back().contains(c.network)) out.push_back(c);
@@ -418,6 +423,20 @@ void add_security_tables(const SecurityPlan& plan, kernel::State& host) {
 
 namespace {
 
+// The addresses of `was` that nothing in `is` covers any more (both as merged() gives them:
+// sorted, none covering another). An address a wider prefix now covers lost nothing.
+std::vector<Cidr> uncovered(const std::vector<Cidr>& was, const std::vector<Cidr>& is) {
+  std::vector<Cidr> out;
+  for (const auto& c : was) {
+    // Only the last of `is` not after c in merged()'s order can cover it.
+    auto after = std::upper_bound(is.begin(), is.end(), c, cidr_before);
+    bool covered = after != is.begin() && std::prev(after)->network.version == c.network.version &&
+                   std::prev(after)->prefix <= c.prefix && std::prev(after)->contains(c.network);
+    if (!covered) out.push_back(c);
+  }
+  return out;
+}
+
 // A rule's remote addresses (empty: any, or none for a remote set).
 std::vector<Cidr> remotes(const PortRule& r, const SecurityPlan& plan) {
   if (r.prefix) return {*r.prefix};
@@ -456,6 +475,13 @@ void cut_addresses(const FilteredPort& p, const std::vector<Cidr>& addresses, st
 
 std::vector<kernel::FlowMatch> flows_to_cut(const SecurityPlan& before, const SecurityPlan& after) {
   std::vector<kernel::FlowMatch> cuts;
+  // What each remote set (group or address group, per family) lost: once, not per port.
+  std::map<std::tuple<bool, std::string, int>, std::vector<Cidr>> lost_of_set;
+  auto lost_of = [&](const PortRule& r) -> const std::vector<Cidr>& {
+    auto [it, fresh] = lost_of_set.try_emplace({r.remote_group.has_value(), r.remote_group.value_or(r.address_group.value_or("")), r.family});
+    if (fresh) it->second = uncovered(remotes(r, before), remotes(r, after));
+    return it->second;
+  };
   for (const auto& [id, old] : before.ports) {
     // A stateless port has no connections; one with port security off now keeps them all.
     if (!old.stateful || after.open_ports.count(id)) continue;
@@ -464,24 +490,17 @@ std::vector<kernel::FlowMatch> flows_to_cut(const SecurityPlan& before, const Se
       cut_addresses(old, old.own, cuts);
       continue;
     }
-    std::vector<Cidr> lost_own;
-    for (const auto& c : old.own)
-      if (std::find(now->second.own.begin(), now->second.own.end(), c) == now->second.own.end()) lost_own.push_back(c);
-    cut_addresses(old, lost_own, cuts);
+    cut_addresses(old, uncovered(old.own, now->second.own), cuts);
     for (const auto& r : old.rules) {
-      auto was = remotes(r, before);
       bool remote_set = r.remote_group || r.address_group;
       if (!now->second.rules.count(r)) {
+        auto was = remotes(r, before);
         if (remote_set && was.empty()) continue;  // it matched no address
         if (auto m = flows_of(now->second, r, was)) cuts.push_back(*m);
         continue;
       }
       if (!remote_set) continue;
-      auto is = remotes(r, after);
-      std::vector<Cidr> lost;
-      for (const auto& c : was)
-        if (std::find(is.begin(), is.end(), c) == is.end()) lost.push_back(c);
-      if (!lost.empty())
+      if (const auto& lost = lost_of(r); !lost.empty())
         if (auto m = flows_of(now->second, r, lost)) cuts.push_back(*m);
     }
   }

@@ -239,6 +239,28 @@ TEST(SecgroupPlan, AnAddressLeavingAnAddressGroupCutsItsConnectionsOnly) {
   EXPECT_EQ(cuts[0].sources[0].str(), "198.51.100.0/24");
 }
 
+// An address that a wider prefix comes to cover is still allowed: its connections stay
+// (the set drops the covered element, which is no loss); the prefix leaving cuts them.
+TEST(SecgroupPlan, AnAddressAWiderPrefixCoversLosesNothing) {
+  auto view = host_with_address_group();
+  SgNumbers numbers;
+  auto before = plan_security(view, numbers);
+  view.addrgroups["ag-1"].addresses.push_back("203.0.113.0/24");
+  auto wider = plan_security(view, numbers);
+  EXPECT_NE(wider.inet.text().find("elements = { 198.51.100.0/24, 203.0.113.0/24 }"), std::string::npos) << wider.inet.text();
+  EXPECT_TRUE(flows_to_cut(before, wider).empty());
+  view.addrgroups["ag-1"].addresses = {"198.51.100.0/24", "2001:db8:1::/48", "203.0.113.1/32"};
+  auto cuts = flows_to_cut(wider, plan_security(view, numbers));
+  ASSERT_EQ(cuts.size(), 1u);
+  ASSERT_EQ(cuts[0].sources.size(), 1u);
+  EXPECT_EQ(cuts[0].sources[0].str(), "203.0.113.0/24");
+  // A member listed twice across families and prefixes is compared within its family only.
+  view.sgmembers["g-web"].ips.push_back("2001:db8::5");
+  auto with6 = plan_security(view, numbers);
+  view.sgmembers["g-web"].ips.pop_back();
+  for (const auto& m : flows_to_cut(with6, plan_security(view, numbers))) EXPECT_EQ(m.family, 6);
+}
+
 TEST(SecgroupPlan, APortThatGoesTakesItsConnectionsButPortSecurityOffKeepsThem) {
   auto view = host_with_web_and_db();
   SgNumbers numbers;
