@@ -423,17 +423,31 @@ void add_security_tables(const SecurityPlan& plan, kernel::State& host) {
 
 namespace {
 
-// The addresses of `was` that nothing in `is` covers any more (both as merged() gives them:
-// sorted, none covering another). An address a wider prefix now covers lost nothing.
+bool covers(const Cidr& outer, const Cidr& inner) {
+  return outer.network.version == inner.network.version && outer.prefix <= inner.prefix && outer.contains(inner.network);
+}
+
+// The part of `c` that no element of `is` (sorted as merged() gives it) covers, as
+// prefixes: c is halved around the elements of `is` inside it.
+void subtract(const Cidr& c, const std::vector<Cidr>& is, std::vector<Cidr>& out) {
+  // Only the last of `is` not after c in merged()'s order can cover c.
+  auto after = std::upper_bound(is.begin(), is.end(), c, cidr_before);
+  if (after != is.begin() && covers(*std::prev(after), c)) return;
+  // If any element of `is` is inside c, the first one after c is.
+  bool inside = after != is.end() && covers(c, *after);
+  if (!inside || c.prefix >= c.network.bits()) return out.push_back(c);
+  Cidr low = c, high = c;
+  low.prefix = high.prefix = c.prefix + 1;
+  high.network.value |= u128{1} << (c.network.bits() - low.prefix);
+  subtract(low, is, out), subtract(high, is, out);
+}
+
+// What `was` allowed that `is` does not any more (both as merged() gives them: sorted, none
+// covering another): an address a wider prefix now covers lost nothing, and a prefix that
+// narrowed to some of its addresses lost only the others.
 std::vector<Cidr> uncovered(const std::vector<Cidr>& was, const std::vector<Cidr>& is) {
   std::vector<Cidr> out;
-  for (const auto& c : was) {
-    // Only the last of `is` not after c in merged()'s order can cover it.
-    auto after = std::upper_bound(is.begin(), is.end(), c, cidr_before);
-    bool covered = after != is.begin() && std::prev(after)->network.version == c.network.version &&
-                   std::prev(after)->prefix <= c.prefix && std::prev(after)->contains(c.network);
-    if (!covered) out.push_back(c);
-  }
+  for (const auto& c : was) subtract(c, is, out);
   return out;
 }
 

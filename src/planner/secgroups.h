@@ -7,7 +7,8 @@
 //  - sgmember (by "<group R>|<address>"): on every host that has a port with port
 //    security in a group whose rules name R as remote_group_id: one per address of R's
 //    members (every fixed IP and allowed address pair of every port in R with port
-//    security, bound or not), so that a member coming or going is one entry per host;
+//    security, once bound: an unbound port sends nothing), so that a member coming or
+//    going is one entry per host;
 //  - addrgroup (by address group A): on the same hosts for the groups whose rules name A
 //    as remote_address_group_id: A's addresses (CIDRs, sorted).
 // Indexes (group -> members, group -> host -> count, group <-> remote groups, group <->

@@ -249,11 +249,25 @@ TEST(SecgroupPlan, AnAddressAWiderPrefixCoversLosesNothing) {
   auto wider = plan_security(view, numbers);
   EXPECT_NE(wider.inet.text().find("elements = { 198.51.100.0/24, 203.0.113.0/24 }"), std::string::npos) << wider.inet.text();
   EXPECT_TRUE(flows_to_cut(before, wider).empty());
+  // Narrowed back to one address of it: the other 255 lost, as prefixes around it.
   view.addrgroups["ag-1"].addresses = {"198.51.100.0/24", "2001:db8:1::/48", "203.0.113.1/32"};
   auto cuts = flows_to_cut(wider, plan_security(view, numbers));
   ASSERT_EQ(cuts.size(), 1u);
-  ASSERT_EQ(cuts[0].sources.size(), 1u);
-  EXPECT_EQ(cuts[0].sources[0].str(), "203.0.113.0/24");
+  std::vector<std::string> lost;
+  for (const auto& c : cuts[0].sources) lost.push_back(c.str());
+  EXPECT_EQ(lost, (std::vector<std::string>{"203.0.113.0/32", "203.0.113.2/31", "203.0.113.4/30", "203.0.113.8/29",
+                                            "203.0.113.16/28", "203.0.113.32/27", "203.0.113.64/26", "203.0.113.128/25"}));
+  // A port that loses an address pair covering its fixed IP keeps that IP's connections.
+  auto pair = view;
+  pair.portsec["port-web"].allowed_address_pairs = {view::AddressPair{"10.0.0.4/30", std::nullopt}};
+  auto with_pair = plan_security(pair, numbers);
+  pair.portsec["port-web"].allowed_address_pairs.clear();
+  std::vector<std::string> own_lost;
+  for (const auto& m : flows_to_cut(with_pair, plan_security(pair, numbers)))
+    for (const auto& c : m.sources) own_lost.push_back(c.str());
+  std::sort(own_lost.begin(), own_lost.end());
+  own_lost.erase(std::unique(own_lost.begin(), own_lost.end()), own_lost.end());
+  EXPECT_EQ(own_lost, (std::vector<std::string>{"10.0.0.4/32", "10.0.0.6/31"})) << "10.0.0.5 is the port's own";
   // A member listed twice across families and prefixes is compared within its family only.
   view.sgmembers["g-web"].ips.push_back("2001:db8::5");
   auto with6 = plan_security(view, numbers);
