@@ -9,8 +9,10 @@ namespace {
 using view::Kind;
 
 // A chunk is cut in two above kMaxChunk items; seal() fills them to kSealChunk, leaving
-// room for a few inserts before the first cut.
-constexpr size_t kMaxChunk = 256, kSealChunk = 192;
+// room for a few inserts before the first cut, and allocates kSealRoom more items each, so
+// that the first few inserts after the boot (a change touches one or two items of a chunk)
+// do not reallocate and copy the chunk (4% more memory for the views).
+constexpr size_t kMaxChunk = 256, kSealChunk = 192, kSealRoom = 8;
 constexpr size_t kMaxKinds = 64;
 
 struct KindTable {
@@ -143,8 +145,10 @@ void SharedView::seal() {
   }
   for (size_t at = 0; at < items.size(); at += kSealChunk) {
     auto to = std::min(items.size(), at + kSealChunk);
-    chunks_.emplace_back(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(at)),
-                         std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(to)));
+    auto& chunk = chunks_.emplace_back();
+    chunk.reserve(to - at + kSealRoom);
+    chunk.insert(chunk.end(), std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(at)),
+                 std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(to)));
   }
   size_ = items.size();
 }
