@@ -176,19 +176,31 @@ nt::Planner& planner_of(const Cloud& c) {
 
 int64_t next_revision = 2;
 
-// A change applied (timed) then undone (not timed); counts the deltas of the change.
+// Entries the planner's nodes built so far (a change's work, whatever the machine's speed).
+uint64_t entries_built(const nt::Planner& p) {
+  uint64_t n = 0;
+  for (const auto& [node, stats] : p.stats()) n += stats.entries;
+  return n;
+}
+
+// A change applied (timed) then undone (not timed); counts the deltas of the change and
+// the entries built for it.
 template <class Change, class Undo>
 void measure_change(benchmark::State& state, nt::Planner& p, Change change, Undo undo) {
   int i = 0;
   size_t deltas = 0, hosts = 0;
+  uint64_t built = 0;
   for (auto _ : state) {
+    auto before = entries_built(p);
     deltas = change(p, i);
+    built = entries_built(p) - before;
     hosts = p.last_touched().size();
     state.PauseTiming();
     undo(p, i++);
     state.ResumeTiming();
   }
   state.counters["deltas"] = static_cast<double>(deltas);
+  state.counters["built"] = static_cast<double>(built);
   state.counters["hosts"] = static_cast<double>(hosts);
   state.counters["rss_MB"] = rss_mb();
 }

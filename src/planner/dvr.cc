@@ -151,7 +151,8 @@ void DvrNode::add_arp_keys(Keys& keys, const std::string& host, const std::strin
 }
 
 std::map<std::string, RouterHosts> DvrNode::routers_changed(const std::set<std::string>& routers,
-                                                            const std::set<std::string>& reshaped, L2Node& l2, Keys& keys) {
+                                                            const std::set<std::string>& reshaped, L2Node& l2, Keys& keys,
+                                                            const std::set<std::string>* only) {
   ++stats.changes;
   for (const auto& r : routers) sync_bindings(r, l2, keys);
   std::map<std::string, RouterHosts> out;
@@ -174,6 +175,8 @@ std::map<std::string, RouterHosts> DvrNode::routers_changed(const std::set<std::
       if (!rh.hosts.count(h)) add_arp_keys(keys, h, r);
     dvr_given = std::move(dvr);
     if (dvr_given.empty()) dvr_given_.erase(r);
+    if (only)
+      std::erase_if(rh.hosts, [&](const std::string& h) { return !only->count(h) && given.count(h) == now.count(h); });
     for (const auto& h : rh.hosts) keys[h].insert(key(Kind::router, r)), ++stats.keys;
     given = std::move(now);
     old_ext = rh.external;

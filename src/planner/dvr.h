@@ -19,7 +19,7 @@ namespace nt::planner {
 
 // What changed for a router's hosts: the snat and fip nodes mark their keys from it.
 struct RouterHosts {
-  std::set<std::string> hosts;  // those given its entries before and after the change
+  std::set<std::string> hosts;  // those given its entries before and after the change (see `only`)
   std::string external, old_external;
 };
 
@@ -33,8 +33,12 @@ class DvrNode {
   // Re-binds the routers' interfaces on their DVR hosts (through `l2`), marks router and
   // ARP keys on the hosts that have or had the routers, and says who those hosts are.
   // `reshaped`: routers whose interfaces or subnets changed (all their ARP entries).
+  // `only`: when a port that is none of a router's own changed, the hosts it was or is
+  // bound to: the router's entries (and snat and fip) can differ only there and on hosts
+  // the router came to or left (RouterHosts::hosts is then just those).
   std::map<std::string, RouterHosts> routers_changed(const std::set<std::string>& routers,
-                                                     const std::set<std::string>& reshaped, L2Node& l2, Keys& keys);
+                                                     const std::set<std::string>& reshaped, L2Node& l2, Keys& keys,
+                                                     const std::set<std::string>* only = nullptr);
   // A port changed: its interface bindings go (they come back with routers_changed).
   void unbind(const std::string& port, L2Node& l2, Keys& keys);
   // The hosts given the router's entries now (after routers_changed).

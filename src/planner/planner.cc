@@ -120,8 +120,9 @@ std::optional<json::object> Planner::entry(const std::string& host, const ViewKe
   return built;
 }
 
-void Planner::routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped) {
-  auto hosts = dvr_.routers_changed(routers, reshaped, l2_, keys);
+void Planner::routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped,
+                              const std::set<std::string>* only) {
+  auto hosts = dvr_.routers_changed(routers, reshaped, l2_, keys, only);
   snat_.routers_changed(hosts, keys);
   fip_.routers_changed(hosts, keys);
 }
@@ -132,10 +133,17 @@ Planner::Keys Planner::port_changed(const Change& c) {
   std::set<std::string> routers, arp, reshaped;
   Keys keys;
   std::optional<PortRow> previous;
+  // A port none of a router's own (a VM's, DHCP's) changes a router's entries only on the
+  // hosts it was and is bound to (its presence there, its floating IPs).
+  bool routers_own = false;
+  std::set<std::string> its_hosts;
   auto note = [&](const PortRow& p) {
     routers.merge(topo_.routers_of_port(p));
     arp.merge(topo_.arp_routers(p));
     if (owner::is_router_interface(p.device_owner)) reshaped.insert(p.device_id);
+    routers_own = routers_own || owner::is_router_interface(p.device_owner) || p.device_owner == owner::kCentralizedSnat ||
+                  p.device_owner == owner::kGateway || p.device_owner == owner::kFloatingIpAgentGateway;
+    if (!p.host_id.empty()) its_hosts.insert(p.host_id);
   };
   if (auto old = in_.ports.find(c.id); old != in_.ports.end()) {
     dvr_.unbind(c.id, l2_, keys);  // bound again by routers_changed if it stays an interface
@@ -156,7 +164,7 @@ Planner::Keys Planner::port_changed(const Change& c) {
   std::map<std::string, std::set<std::string>> before;
   for (const auto& r : arp)
     if (const auto* given = dvr_.given(r)) before[r] = *given;
-  routers_changed(keys, routers, reshaped);
+  routers_changed(keys, routers, reshaped, routers_own ? nullptr : &its_hosts);
   for (const auto& r : arp) {
     auto hosts = before[r];
     if (const auto* given = dvr_.given(r)) hosts.insert(given->begin(), given->end());

@@ -85,7 +85,8 @@ class Planner {
   Keys port_changed(const planner::Change& c);
   Keys l3_changed(const planner::Change& c);
   // The routers' entries (and their interfaces' bindings) on the hosts that have them.
-  void routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped = {});
+  void routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped = {},
+                       const std::set<std::string>* only = nullptr);
   std::optional<boost::json::object> entry(const std::string& host, const ViewKey& key);
   std::optional<boost::json::object> build_entry(const std::string& host, view::Kind kind, const std::string& id);
   planner::NodeStats& owner_stats(view::Kind kind);
