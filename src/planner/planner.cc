@@ -294,7 +294,7 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
       if (!kind) continue;
       ViewEntry want = wanted_entry(host, *kind, key, shared);
       const auto* cur = view.find(*kind, key.second);
-      if (!cur ? !want : (want && (*cur == want || **cur == *want))) continue;
+      if (!cur ? !want : (want && **cur == *want)) continue;
       changes.push_back({*kind, &key, std::move(want)});
     }
     if (!changes.empty()) {
