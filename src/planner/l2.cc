@@ -202,17 +202,19 @@ Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   for (const auto& h : homes)
     for (const auto& n : nets) member_before[{h, n}] = host_on_network(h, n);
   for (const auto& n : nets) members[n] = hosts_of_network(n);
-  if (old != bound_.end()) index(id, old->second, -1), bound_.erase(old);
+  std::optional<PortRow> old_row;
+  if (old != bound_.end()) old_row = std::move(old->second), index(id, *old_row, -1), bound_.erase(old);
   if (bound) bound_[id] = *port, index(id, *port, +1);
   for (const auto& n : nets) members[n].merge(hosts_of_network(n)), hosts.insert(members[n].begin(), members[n].end());
   hosts.insert(homes.begin(), homes.end());
   Keys keys;
-  for (const auto& h : hosts) {
-    auto& mine = keys[h];
-    mine.insert(key(Kind::port, id));
-    mine.insert(key(Kind::l2pop, id));
-    for (const auto& n : nets) mine.insert(key(Kind::network, n));
-  }
+  // Its port entry is only where it has (had) its tap; its l2pop entry on every host of its
+  // networks, unless it has none anywhere (a router interface: the same MAC on every host
+  // of the router); a network entry changes only on a host joining or leaving it (below).
+  for (const auto& h : homes) keys[h].insert(key(Kind::port, id));
+  bool l2pop = (old_row && !distributed(*old_row)) || (bound && !distributed(*port));
+  if (l2pop)
+    for (const auto& h : hosts) keys[h].insert(key(Kind::l2pop, id));
   // A host joining or leaving a network gains or loses all of that network's entries.
   for (const auto& [hn, was] : member_before)
     if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second, members[hn.second]);
