@@ -141,8 +141,7 @@ Planner::Keys Planner::port_changed(const Change& c) {
     routers.merge(topo_.routers_of_port(p));
     arp.merge(topo_.arp_routers(p));
     if (owner::is_router_interface(p.device_owner)) reshaped.insert(p.device_id);
-    routers_own = routers_own || owner::is_router_interface(p.device_owner) || p.device_owner == owner::kCentralizedSnat ||
-                  p.device_owner == owner::kGateway || p.device_owner == owner::kFloatingIpAgentGateway;
+    routers_own = routers_own || planner::is_router_own(p.device_owner) || p.device_owner == owner::kFloatingIpAgentGateway;
     if (!p.host_id.empty()) its_hosts.insert(p.host_id);
   };
   if (auto old = in_.ports.find(c.id); old != in_.ports.end()) {

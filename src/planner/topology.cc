@@ -5,11 +5,12 @@
 
 namespace nt::planner {
 
-namespace {
-
 bool is_router_own(const std::string& owner) {
   return owner::is_router_interface(owner) || owner == owner::kCentralizedSnat || owner == owner::kGateway;
 }
+
+namespace {
+
 bool is_instance(const std::string& owner) { return !owner::is_network_service(owner); }
 
 void bump(std::map<std::string, std::map<std::string, int>>& index, const std::string& key, const std::string& sub, int delta) {

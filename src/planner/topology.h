@@ -14,6 +14,9 @@
 
 namespace nt::planner {
 
+// A router's own port: one of its interfaces, its SNAT (sg-) port or its gateway (qg-) port.
+bool is_router_own(const std::string& owner);
+
 class Topology {
  public:
   explicit Topology(const Inputs& in) : in_(in) {}
