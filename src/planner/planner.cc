@@ -288,6 +288,7 @@ void Planner::refresh(const Keys& keys, int64_t revision) {
     touched_.insert(host);
     auto& view = views_[host];
     std::vector<Pending> changes;
+    changes.reserve(wanted.size());
     for (const auto& key : wanted) {
       auto kind = view::parse_kind(key.first);
       if (!kind) continue;
