@@ -189,7 +189,7 @@ void L2Node::add_network_keys(Keys& keys, const std::string& host, const std::st
 
 Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   ++stats.changes;
-  std::set<std::string> nets, homes, hosts;
+  std::set<std::string> nets, homes;
   std::map<std::string, std::set<std::string>> members;  // network -> its hosts before and after
   auto old = bound_.find(id);
   auto add_homes = [&](const PortRow& p) {
@@ -205,16 +205,16 @@ Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   std::optional<PortRow> old_row;
   if (old != bound_.end()) old_row = std::move(old->second), index(id, *old_row, -1), bound_.erase(old);
   if (bound) bound_[id] = *port, index(id, *port, +1);
-  for (const auto& n : nets) members[n].merge(hosts_of_network(n)), hosts.insert(members[n].begin(), members[n].end());
-  hosts.insert(homes.begin(), homes.end());
+  for (const auto& n : nets) members[n].merge(hosts_of_network(n));
   Keys keys;
   // Its port entry is only where it has (had) its tap; its l2pop entry on every host of its
-  // networks, unless it has none anywhere (a router interface: the same MAC on every host
-  // of the router); a network entry changes only on a host joining or leaving it (below).
+  // networks before and after (its homes among them), unless it has none anywhere (a router
+  // interface: the same MAC on every host of the router); a network entry changes only on a
+  // host joining or leaving it (below).
   for (const auto& h : homes) keys[h].insert(key(Kind::port, id));
-  bool l2pop = (old_row && !distributed(*old_row)) || (bound && !distributed(*port));
-  if (l2pop)
-    for (const auto& h : hosts) keys[h].insert(key(Kind::l2pop, id));
+  if ((old_row && !distributed(*old_row)) || (bound && !distributed(*port)))
+    for (const auto& [n, hosts] : members)
+      for (const auto& h : hosts) keys[h].insert(key(Kind::l2pop, id));
   // A host joining or leaving a network gains or loses all of that network's entries.
   for (const auto& [hn, was] : member_before)
     if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second, members[hn.second]);

@@ -107,17 +107,24 @@ std::optional<json::object> Planner::build_entry(const std::string& host, Kind k
   return std::nullopt;
 }
 
-// Built by the node that owns the kind, which is charged the entry and its time.
-std::optional<json::object> Planner::entry(const std::string& host, const ViewKey& key) {
-  auto kind = view::parse_kind(key.first);
-  if (!kind) return std::nullopt;
-  auto& stats = owner_stats(*kind);
+namespace {
+
+// `build()`, charged to a node: one entry built and its time.
+template <class Build>
+auto charged(planner::NodeStats& stats, Build build) {
   auto started = std::chrono::steady_clock::now();
-  auto built = build_entry(host, *kind, key.second);
+  auto built = build();
   ++stats.entries;
   stats.build_ns += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
   return built;
+}
+
+}  // namespace
+
+// Built by the node that owns the kind, which is charged the entry and its time.
+std::optional<json::object> Planner::entry(const std::string& host, Kind kind, const std::string& id) {
+  return charged(owner_stats(kind), [&] { return build_entry(host, kind, id); });
 }
 
 void Planner::routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped,
@@ -251,17 +258,12 @@ ViewEntry Planner::wanted_entry(const std::string& host, Kind kind, const ViewKe
     auto [it, fresh] = shared.try_emplace(key);
     auto& s = it->second;
     if (fresh) {
-      auto started = std::chrono::steady_clock::now();
-      s.l2 = l2_.common(kind, key.second);
+      s.l2 = charged(l2_.stats, [&] { return l2_.common(kind, key.second); });
       if (s.l2->content) s.id = EntryId(key.second), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
-      s.l2->content.reset();
-      ++l2_.stats.entries;
-      l2_.stats.build_ns += static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     }
     return s.obj && l2_.has(host, *s.l2) ? s.obj : nullptr;
   }
-  auto want = entry(host, key);
+  auto want = entry(host, kind, key.second);
   if (!want) return nullptr;
   if (!host_independent(kind)) return std::make_shared<const json::object>(std::move(*want));
   auto& s = shared[key];

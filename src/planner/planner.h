@@ -87,7 +87,7 @@ class Planner {
   // The routers' entries (and their interfaces' bindings) on the hosts that have them.
   void routers_changed(Keys& keys, const std::set<std::string>& routers, const std::set<std::string>& reshaped = {},
                        const std::set<std::string>* only = nullptr);
-  std::optional<boost::json::object> entry(const std::string& host, const ViewKey& key);
+  std::optional<boost::json::object> entry(const std::string& host, view::Kind kind, const std::string& id);
   std::optional<boost::json::object> build_entry(const std::string& host, view::Kind kind, const std::string& id);
   planner::NodeStats& owner_stats(view::Kind kind);
   void refresh(const Keys& keys, int64_t revision);
