@@ -514,11 +514,10 @@ Result<json::value> Api::ensure_fip_gateway(Txn& txn, const std::string& host, c
   const Obj* net = m.find("networks", net_id);
   if (!net || !net->at("router:external").as_bool())
     return bad_request("Invalid input for network_id. Reason: '" + net_id + "' is not an external network.");
-  if (const Table* ports = m.find_table("ports"))
-    for (const auto& [id, p] : *ports)
-      if (jget::str(p.if_contains("device_owner")) == owner::kFloatingIpAgentGateway &&
-          jget::str(p.if_contains("binding:host_id")) == host && jget::str(p.if_contains("network_id")) == net_id)
-        return json::object{{"port", p}};
+  for (const Obj* p : m.holding("ports", "binding:host_id", host))
+    if (jget::str(p->if_contains("device_owner")) == owner::kFloatingIpAgentGateway &&
+        jget::str(p->if_contains("network_id")) == net_id)
+      return json::object{{"port", *p}};
   Obj item{{"network_id", net_id}, {"device_owner", owner::kFloatingIpAgentGateway}, {"device_id", host},
            {"project_id", ""}, {"binding:host_id", host}};
   NT_ASSIGN(Obj port, create_internal(*handlers_.at("ports"), txn, std::move(item)));

@@ -162,15 +162,14 @@ class FloatingIps final : public Handler {
     NT_TRY(check_port_not_forwarded(txn.model(), port_id));
     NT_ASSIGN(auto fixed, choose_fixed_ip(*port, fixed_v));
     auto ext_net = jget::str(fip.if_contains("floating_network_id"));
-    if (const Table* t = txn.model().find_table("floatingips"))
-      for (const auto& [oid, other] : *t)
-        if (oid != jget::str(fip.if_contains("id")) && jget::str(other.if_contains("port_id")) == port_id &&
-            jget::str(other.if_contains("fixed_ip_address")) == fixed &&
-            jget::str(other.if_contains("floating_network_id")) == ext_net)
-          return conflict("FloatingIPPortAlreadyAssociated",
-                          "Cannot associate floating IP " + jget::str(fip.if_contains("floating_ip_address")) + " (" +
-                              jget::str(fip.if_contains("id")) + ") with port " + port_id + " using fixed IP " + fixed +
-                              ", as that fixed IP already has a floating IP on external network " + ext_net + ".");
+    for (const Obj* other : txn.model().holding("floatingips", "port_id", port_id))
+      if (jget::str(other->if_contains("id")) != jget::str(fip.if_contains("id")) &&
+          jget::str(other->if_contains("fixed_ip_address")) == fixed &&
+          jget::str(other->if_contains("floating_network_id")) == ext_net)
+        return conflict("FloatingIPPortAlreadyAssociated",
+                        "Cannot associate floating IP " + jget::str(fip.if_contains("floating_ip_address")) + " (" +
+                            jget::str(fip.if_contains("id")) + ") with port " + port_id + " using fixed IP " + fixed +
+                            ", as that fixed IP already has a floating IP on external network " + ext_net + ".");
     std::string subnet;
     for (const auto& f : port->at("fixed_ips").as_array())
       if (jget::str(f.as_object().if_contains("ip_address")) == fixed) subnet = jget::str(f.as_object().if_contains("subnet_id"));

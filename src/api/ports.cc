@@ -109,9 +109,7 @@ bool is_l3_owner(const std::string& owner) {
 // A deleted port takes its floating IPs' associations with it, as in Neutron.
 void disassociate_floating_ips(Txn& txn, const std::string& port_id) {
   std::vector<std::string> fips;
-  if (const Table* t = txn.model().find_table("floatingips"))
-    for (const auto& [id, fip] : *t)
-      if (jget::str(fip.if_contains("port_id")) == port_id) fips.push_back(id);
+  for (const Obj* fip : txn.model().holding("floatingips", "port_id", port_id)) fips.push_back(jget::str(fip->if_contains("id")));
   for (const auto& id : fips) {
     Obj fip = *txn.model().find("floatingips", id);
     fip["port_id"] = nullptr;

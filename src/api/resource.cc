@@ -199,38 +199,32 @@ bool special_matches(const Handler& h, const Model& m, const Ctx& ctx, const Lis
 
 namespace {
 
-// A page in id order (no other sort key) of `candidates` (ascending ids): only the marker's
-// row and the `limit` kept rows after it in the page's order (before it with page_reverse)
-// are looked at. The rows returned (ascending ids) page exactly as all the kept rows would;
-// nullopt when this does not apply (the marker is not among the kept rows: paginate says so).
-template <class Keeps>
-std::optional<std::vector<const Obj*>> page_by_id(const std::vector<const Obj*>& candidates, const ListQuery& q,
+// A page in id order (no other sort key) of the candidates [first, last) (ascending ids;
+// `obj` gives a candidate's object, `seek(id)` the first candidate not below id): only the marker's row and the `limit` kept rows after it
+// in the page's order (before it with page_reverse) are looked at. The rows returned
+// (ascending ids) page exactly as all the kept rows would; nullopt when this does not apply
+// (the marker is not among the kept rows: paginate says so).
+template <class It, class ObjOf, class Seek, class Keeps>
+std::optional<std::vector<const Obj*>> page_by_id(It first, It last, ObjOf obj, Seek seek, const ListQuery& q,
                                                  Keeps keeps) {
   bool by_id = q.sort.empty() || (q.sort.size() == 1 && q.sort[0].first == "id");
   if (q.limit <= 0 || !by_id) return std::nullopt;
   bool descending = !q.sort.empty() && !q.sort[0].second;
-  size_t n = candidates.size(), marker = n;  // positions in the page's order
-  auto at = [&](size_t i) { return candidates[descending ? n - 1 - i : i]; };
+  bool up = descending == q.page_reverse;  // the walk goes to higher ids
+  std::vector<const Obj*> page;            // in the walk's order
+  It at = up ? first : last;               // the next row up, or one past the next row down
   if (!q.marker.empty()) {
-    auto id_less = [](const Obj* o, const std::string& id) { return jget::str(o->if_contains("id")) < id; };
-    auto it = std::lower_bound(candidates.begin(), candidates.end(), q.marker, id_less);
-    if (it == candidates.end() || jget::str((*it)->if_contains("id")) != q.marker || !keeps(**it)) return std::nullopt;
-    size_t asc = static_cast<size_t>(it - candidates.begin());
-    marker = descending ? n - 1 - asc : asc;
+    at = seek(q.marker);
+    if (at == last || jget::str(obj(*at)->if_contains("id")) != q.marker || !keeps(*obj(*at))) return std::nullopt;
+    page.push_back(obj(*at));
+    if (up) ++at;
   }
-  std::vector<const Obj*> page;  // in the page's order
-  size_t limit = static_cast<size_t>(q.limit);
-  if (!q.page_reverse) {
-    if (marker < n) page.push_back(at(marker));
-    for (size_t i = marker < n ? marker + 1 : 0; i < n && page.size() < limit + (marker < n ? 1 : 0); ++i)
-      if (keeps(*at(i))) page.push_back(at(i));
-  } else {
-    if (marker < n) page.push_back(at(marker));
-    for (size_t i = marker; i-- > 0 && page.size() < limit + (marker < n ? 1 : 0);)
-      if (keeps(*at(i))) page.push_back(at(i));
-    std::reverse(page.begin(), page.end());
+  size_t want = static_cast<size_t>(q.limit) + page.size();
+  while (page.size() < want && (up ? at != last : at != first)) {
+    const Obj* o = up ? obj(*at++) : obj(*--at);
+    if (keeps(*o)) page.push_back(o);
   }
-  if (descending) std::reverse(page.begin(), page.end());
+  if (!up) std::reverse(page.begin(), page.end());
   return page;
 }
 
@@ -249,9 +243,23 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   if (const Table* table = m.find_table(def.plural)) {
     // An indexed filter (a port's device_id, ...) names the few rows to look at, in the
     // same id order as the table: the answer is the scan's.
-    if (auto narrowed = narrowed_rows(*table, m.attr_index(), def.plural, q.filters)) {
-      if (auto page = page_by_id(*narrowed, q, keeps)) rows = std::move(*page);
-      else std::copy_if(narrowed->begin(), narrowed->end(), std::back_inserter(rows), [&](const Obj* o) { return keeps(*o); });
+    if (auto narrowed = narrow(*table, m.attr_index(), def.plural, q.filters)) {
+      auto take = [&](const auto& candidates, auto obj, auto seek) {
+        if (auto page = page_by_id(candidates.begin(), candidates.end(), obj, seek, q, keeps))
+          return void(rows = std::move(*page));
+        for (const auto& c : candidates)
+          if (keeps(*obj(c))) rows.push_back(obj(c));
+      };
+      if (const auto* bucket = narrowed->bucket) {
+        take(*bucket, [](const AttrIndex::Row* row) { return &row->second; },
+             [&](const std::string& id) { return bucket->lower_bound(std::string_view(id)); });
+      } else {
+        const auto& list = narrowed->rows;
+        take(list, [](const Obj* o) { return o; }, [&](const std::string& id) {
+          return std::lower_bound(list.begin(), list.end(), id,
+                                  [](const Obj* o, const std::string& v) { return jget::str(o->if_contains("id")) < v; });
+        });
+      }
     } else {
       for (const auto& [id, stored] : *table)
         if (keeps(stored)) rows.push_back(&stored);

@@ -33,11 +33,7 @@ std::vector<std::string> router_interface_subnets(const Model& m, const std::str
 }
 
 std::vector<const Obj*> router_floating_ips(const Model& m, const std::string& router) {
-  std::vector<const Obj*> out;
-  if (const Table* t = m.find_table("floatingips"))
-    for (const auto& [id, f] : *t)
-      if (jget::str(f.if_contains("router_id")) == router) out.push_back(&f);
-  return out;
+  return m.holding("floatingips", "router_id", router);
 }
 
 void reschedule_gateways(Txn& txn, const Settings& s) {

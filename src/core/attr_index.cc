@@ -10,11 +10,13 @@ namespace {
 
 struct Covered {
   std::string_view kind;
-  std::array<std::string_view, 4> attrs;  // "" = unused
+  std::array<std::string_view, 5> attrs;  // "" = unused
 };
+// Horizon lists a project's floating IPs by tenant_id; a port's project is not indexed
+// (Nova names its device_id too, which narrows far more).
 constexpr std::array<Covered, 2> kCovered = {{  // AttrIndex::kKinds, kAttrsPerKind
-    {"ports", {"device_id", "device_owner", "network_id", "binding:host_id"}},
-    {"floatingips", {"port_id", "fixed_ip_address", "router_id", ""}},
+    {"ports", {"device_id", "device_owner", "network_id", "binding:host_id", ""}},
+    {"floatingips", {"port_id", "fixed_ip_address", "router_id", "tenant_id", "project_id"}},
 }};
 
 // The filter's values as index keys: only non-empty strings (an empty string also matches
@@ -106,8 +108,16 @@ std::vector<const AttrIndex::Row*> AttrIndex::rows(const std::string& kind, cons
   return out;
 }
 
-std::optional<std::vector<const Obj*>> narrowed_rows(const Table& table, const AttrIndex& index, const std::string& kind,
-                                                     const EqualityFilters& filters) {
+const AttrIndex::Rows* AttrIndex::bucket(const std::string& kind, const std::string& attr, const std::string& value) const {
+  static const Rows none;
+  const Column* col = column(kind, attr);
+  if (!col || !col->odd.empty()) return nullptr;
+  auto it = col->by_value.find(value);
+  return it == col->by_value.end() ? &none : &it->second;
+}
+
+std::optional<NarrowedRows> narrow(const Table& table, const AttrIndex& index, const std::string& kind,
+                                   const EqualityFilters& filters) {
   // The filter naming the fewest rows: counted first, listed once.
   const std::vector<json::value>* best_ids = nullptr;
   std::optional<std::pair<std::string, std::vector<std::string>>> best_attr;
@@ -122,16 +132,29 @@ std::optional<std::vector<const Obj*>> narrowed_rows(const Table& table, const A
     else best_ids = nullptr, best_attr.emplace(key, std::move(*values));
   }
   if (best == SIZE_MAX) return std::nullopt;
-  std::vector<const Obj*> out;
+  NarrowedRows out;
+  if (best_attr && best_attr->second.size() == 1)
+    if ((out.bucket = index.bucket(kind, best_attr->first, best_attr->second[0]))) return out;
   if (best_attr) {
-    for (const auto* row : index.rows(kind, best_attr->first, best_attr->second)) out.push_back(&row->second);
+    for (const auto* row : index.rows(kind, best_attr->first, best_attr->second)) out.rows.push_back(&row->second);
     return out;
   }
   std::vector<std::string_view> ids;
   for (const auto& w : *best_ids) ids.push_back(w.get_string());
   sort_unique(ids);
   for (auto id : ids)
-    if (auto it = table.find(std::string(id)); it != table.end()) out.push_back(&it->second);
+    if (auto it = table.find(std::string(id)); it != table.end()) out.rows.push_back(&it->second);
+  return out;
+}
+
+std::optional<std::vector<const Obj*>> narrowed_rows(const Table& table, const AttrIndex& index, const std::string& kind,
+                                                     const EqualityFilters& filters) {
+  auto narrowed = narrow(table, index, kind, filters);
+  if (!narrowed) return std::nullopt;
+  if (!narrowed->bucket) return std::move(narrowed->rows);
+  std::vector<const Obj*> out;
+  out.reserve(narrowed->bucket->size());
+  for (const auto* row : *narrowed->bucket) out.push_back(&row->second);
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Secondary indexes of the model: for the attributes that list filters and the server's own
 // lookups name most often (a port's device_id, device_owner, network_id and binding:host_id;
-// a floating IP's port_id, fixed_ip_address and router_id), which objects hold which value.
+// a floating IP's port_id, fixed_ip_address, router_id and project), which objects hold which value.
 // Nova asks for the ports of an instance (device_id) on every boot, resize and cache heal;
 // without an index each such list reads every port.
 //
@@ -58,13 +58,16 @@ class AttrIndex {
   std::optional<size_t> count(const std::string& kind, const std::string& attr, const std::vector<std::string>& values) const;
   // Those rows, in id order and without repeats (the odd ones included).
   std::vector<const Row*> rows(const std::string& kind, const std::string& attr, const std::vector<std::string>& values) const;
+  // The rows holding `value` when they are all the rows of count(kind, attr, {value}) (no
+  // odd ones), in place; nullptr otherwise.
+  const Rows* bucket(const std::string& kind, const std::string& attr, const std::string& value) const;
 
  private:
   struct Column {
     std::unordered_map<std::string, Rows> by_value;
     Rows odd;  // attribute neither a string nor null
   };
-  static constexpr size_t kKinds = 2, kAttrsPerKind = 4;  // attr_index.cc lists them
+  static constexpr size_t kKinds = 2, kAttrsPerKind = 5;  // attr_index.cc lists them
   const Column* column(const std::string& kind, const std::string& attr) const;
   template <class Fn>
   void each_value(const std::string& kind, const Row& row, Fn&& fn);
@@ -76,5 +79,14 @@ class AttrIndex {
 // is a non-empty string; nullopt when no filter narrows (all rows then).
 std::optional<std::vector<const Obj*>> narrowed_rows(const Table& table, const AttrIndex& index, const std::string& kind,
                                                      const EqualityFilters& filters);
+
+// The same rows, left in the index when they are one value's (a page of a network's
+// thousands of ports then reads only the rows around its marker): `bucket` or `rows`.
+struct NarrowedRows {
+  const AttrIndex::Rows* bucket = nullptr;
+  std::vector<const Obj*> rows;
+};
+std::optional<NarrowedRows> narrow(const Table& table, const AttrIndex& index, const std::string& kind,
+                                   const EqualityFilters& filters);
 
 }  // namespace nt

@@ -109,6 +109,24 @@ void Model::index_allocations() {
     for (const auto& row : table) attr_index_.add(kind, row);
 }
 
+std::vector<const Obj*> Model::holding(const std::string& kind, const std::string& attr, const std::string& value) const {
+  std::vector<const Obj*> out;
+  const Table* table = find_table(kind);
+  if (!table || value.empty()) return out;
+  auto holds = [&](const Obj& o) {
+    const auto* v = o.if_contains(attr);
+    return v && v->is_string() && v->get_string() == value;
+  };
+  if (auto narrowed = narrowed_rows(*table, attr_index_, kind, {{attr, {boost::json::value(value)}}})) {
+    for (const Obj* o : *narrowed)
+      if (holds(*o)) out.push_back(o);
+    return out;
+  }
+  for (const auto& [id, o] : *table)
+    if (holds(o)) out.push_back(&o);
+  return out;
+}
+
 std::vector<AllocChange> derived_allocations(const Model& m) {
   std::vector<AllocChange> out;
   if (const Table* ports = m.find_table("ports"))

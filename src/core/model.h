@@ -51,6 +51,9 @@ class Model {
     return it == tables_.end() ? nullptr : &it->second;
   }
   const Obj* find(const std::string& kind, const std::string& id) const;
+  // The objects of `kind` whose `attr` is the string `value` (none for ""), in id order:
+  // looked up in the attribute index where it covers (kind, attr), else found by a scan.
+  std::vector<const Obj*> holding(const std::string& kind, const std::string& attr, const std::string& value) const;
   // The object's JSON text as last stored (lists of whole objects are served from it).
   const std::string* text(const std::string& kind, const std::string& id) const;
   // Rebuilds objects and indexes. A row that is not a JSON object of valid UTF-8 and finite

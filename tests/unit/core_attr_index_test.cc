@@ -140,8 +140,35 @@ TEST(AttrIndex, NarrowedListsHoldEveryMatchOfAScan) {
         if (have == wants[0] || have == wants[1]) scanned.push_back(id);
       }
       EXPECT_EQ(narrowed, scanned) << attr;
+      std::vector<std::string> held;  // Model::holding: one value, exactly
+      for (const Obj* o : m.holding("ports", attr, wants[0])) held.emplace_back(o->at("id").as_string());
+      std::vector<std::string> scanned_one;
+      for (const auto& [id, o] : *m.find_table("ports"))
+        if (o.at(attr).as_string() == wants[0]) scanned_one.push_back(id);
+      EXPECT_EQ(held, scanned_one) << attr;
     }
   }
+}
+
+// One value's rows are used in place only when no odd row must join them.
+TEST(AttrIndex, LendsOneValuesRowsOnlyWhenNoOddRowJoinsThem) {
+  Model m;
+  Txn txn(m);
+  txn.put("ports", port("b", "vm-1"));
+  txn.put("ports", port("a", "vm-1"));
+  auto narrowed = nt::narrow(*m.find_table("ports"), m.attr_index(), "ports", device({"vm-1"}));
+  ASSERT_TRUE(narrowed && narrowed->bucket);
+  std::vector<std::string> ids;
+  for (const auto* row : *narrowed->bucket) ids.push_back(row->first);
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"}));
+  txn.put("ports", port("c", json::value(7)));  // a device_id that is no string: a candidate of every filter
+  narrowed = nt::narrow(*m.find_table("ports"), m.attr_index(), "ports", device({"vm-1"}));
+  ASSERT_TRUE(narrowed);
+  EXPECT_EQ(narrowed->bucket, nullptr);
+  EXPECT_EQ(narrowed->rows.size(), 3u);
+  EXPECT_TRUE(m.holding("ports", "device_id", "").empty());
+  EXPECT_EQ(m.holding("ports", "device_id", "vm-1").size(), 2u);
+  EXPECT_EQ(m.holding("ports", "name", "x").size(), 0u);  // not indexed: a scan
 }
 
 }  // namespace nt
