@@ -78,6 +78,7 @@ class Api {
   void read(const Route& route, Reply reply);
   void write(Route route, Reply reply);
   Result<std::string> run_read(const Route& route);
+  static HttpResponse read_answer(const Route& route, Result<std::string> r);
   Result<std::string> read_route(const Route& route);
   Result<boost::json::value> run_write(Txn& txn, const Route& route);
 

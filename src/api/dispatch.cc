@@ -253,10 +253,17 @@ void Api::read(const Route& route, Reply reply) {
     std::shared_lock lock(writer_.lock());
     setup = h && route.path.size() == 1 && h->needs_setup(model_, route.ctx);
     if (!setup) {
-      auto r = run_read(route);
-      lock.unlock();
-      if (r && route.path.size() == 4 && route.path[2] == "tags") return reply(HttpResponse{204, "", "application/json", {}});
-      return reply(r ? HttpResponse{200, std::move(*r), "application/json", {}} : error_response(r.error()));
+      auto r = std::make_shared<Result<std::string>>(run_read(route));
+      // What was read may hold a group whose commit is under way: answered once it is durable.
+      bool deferred = writer_.defer_until_durable([this, route, r, reply](bool durable) {
+        if (durable) return reply(read_answer(route, std::move(*r)));
+        read(route, reply);  // the group was undone
+      });
+      if (!deferred) {
+        lock.unlock();
+        reply(read_answer(route, std::move(*r)));
+      }
+      return;
     }
   }
   // The project's default security group is created on first use, as Neutron does.
@@ -267,11 +274,16 @@ void Api::read(const Route& route, Reply reply) {
       },
       [this, shared_route, reply](Result<json::value> done) {
         if (!done) return reply(error_response(done.error()));
-        std::shared_lock lock(writer_.lock());
+        auto lock = writer_.read_durable();
         auto r = run_read(*shared_route);
         lock.unlock();
         reply(r ? HttpResponse{200, std::move(*r), "application/json", {}} : error_response(r.error()));
       });
+}
+
+HttpResponse Api::read_answer(const Route& route, Result<std::string> r) {
+  if (r && route.path.size() == 4 && route.path[2] == "tags") return HttpResponse{204, "", "application/json", {}};
+  return r ? HttpResponse{200, std::move(*r), "application/json", {}} : error_response(r.error());
 }
 
 namespace {
@@ -404,7 +416,7 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   };
   auto presented = AgentCredentials::of(req);
   if (seg.size() >= 4 && seg[1] == "v1" && seg[2] == "hosts") {
-    std::shared_lock lock(writer_.lock());
+    auto lock = writer_.read_durable();
     if (auto ok = check_host_credential(model_, settings_, seg[3], presented); !ok) {
       lock.unlock();
       return answer(nt::unexpected(ok.error()));
@@ -448,7 +460,7 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   bool known = false, needs_write = false;
   std::map<std::string, std::string> up;  // reported up, not ACTIVE yet: port -> network
   {
-    std::shared_lock lock(writer_.lock());
+    auto lock = writer_.read_durable();
     known = model_.find("hosts", report->host) != nullptr;
     needs_write = known && status_needs_write(model_, *report);
     if (known) up = ports_to_provision(model_, *report);
@@ -548,7 +560,7 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   {
-    std::shared_lock lock(writer_.lock());
+    auto lock = writer_.read_durable();
     if (!model_.find("hosts", host))
       return reply(error_response(Error{Errc::not_found, "HostNotFound", "Host " + host + " is not registered."}));
   }
@@ -604,10 +616,7 @@ json::value Api::digests() {
   return json::object{{"hosts", std::move(out)}};
 }
 
-int64_t Api::model_revision() {
-  std::shared_lock lock(writer_.lock());
-  return model_.revision;
-}
+int64_t Api::model_revision() { return writer_.model_revision(); }
 
 void Api::sweep(bool decide) {
   if (decide)

@@ -121,7 +121,7 @@ void Api::serve_trace(const Params& params, const Ctx& ctx, Reply reply) {
   if (!request) return reply(error_response(request.error()));
   std::string name;
   {
-    std::shared_lock lock(writer_.lock());
+    auto lock = writer_.read_durable();
     if (const Obj* p = model_.find("ports", request->query.port_id)) name = jget::str(p->if_contains("name"));
   }
   Result<planner::Trace> traced = [&] {

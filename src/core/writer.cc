@@ -174,45 +174,89 @@ void Writer::run_group(std::deque<Job>& group) {
   auto latest = store_.begin();
   auto fetched = latest ? fetch_since(*latest) : Result<std::vector<Committed>>(nt::unexpected(latest.error()));
   if (latest && !fetched) store_.rollback();
+  std::vector<std::unique_ptr<Txn>> txns;
+  int64_t before = 0;
+  bool began_ok = false;
   {
     std::unique_lock exclusive(lock_);
     auto locked_at = std::chrono::steady_clock::now();
     Status began = fetched ? replay(*fetched, replayed) : Status(nt::unexpected(fetched.error()));
     if (fetched && !began) reload_after_failed_replay(began.error());
-    std::vector<std::unique_ptr<Txn>> txns;
-    int64_t before = model_.revision;
+    before = model_.revision;
     run_requests(group, began, results, txns, committed);
-    if (began) {
-      commit_group(txns, before, committed, results);
-    } else {
-      spdlog::warn("store unavailable, {} write(s) refused: {}", group.size(), began.error().message);
+    began_ok = static_cast<bool>(began);
+    if (!began) spdlog::warn("store unavailable, {} write(s) refused: {}", group.size(), began.error().message);
+    if (began && !committed.empty()) {
+      std::lock_guard g(settle_mutex_);
+      in_doubt_ = true;
     }
-    model_revision_ = model_.revision;
+    if (committed.empty()) model_revision_ = model_.revision;  // replayed commits are durable already
     metrics_.locked_seconds.observe(seconds_since(locked_at));
   }
+  if (began_ok) commit_group(txns, before, committed, results);
   replayed.insert(replayed.end(), std::make_move_iterator(committed.begin()), std::make_move_iterator(committed.end()));
   if (!replayed.empty() && on_commit_) on_commit_(replayed);
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
 }
 
-// Commit while readers wait: they must never see what might not be durable. A failed
-// commit undoes the group in the model (if it reached the database after all, the next
-// group replays it from the change log).
+// Readers go on while the group commits (they see it in doubt: writer.h). A failed commit
+// undoes the group in the model under the exclusive lock (if it reached the database after
+// all, the next group replays it from the change log).
 void Writer::commit_group(std::vector<std::unique_ptr<Txn>>& txns, int64_t before, std::vector<Committed>& committed,
                           std::vector<Result<boost::json::value>>& results) {
-  bool wrote = !committed.empty();
+  if (committed.empty()) return void(store_.rollback());
   auto commit_started = std::chrono::steady_clock::now();
-  auto done = wrote ? store_.commit() : (store_.rollback(), Status{});
-  if (wrote) metrics_.commit_seconds.observe(seconds_since(commit_started));
-  if (done) return;
+  auto done = store_.commit();
+  metrics_.commit_seconds.observe(seconds_since(commit_started));
+  if (done) {
+    model_revision_ = committed.back().revision;
+    for (auto& fn : settle()) fn(true);
+    return;
+  }
   metrics_.commit_failures.inc();
   spdlog::error("commit failed, the group is undone: {} ({})", done.error().message, done.error().detail);
   store_.rollback();
-  for (auto it = txns.rbegin(); it != txns.rend(); ++it) (*it)->rollback();
-  model_.revision = before;
+  std::vector<std::function<void(bool)>> waiting;
+  {
+    std::unique_lock exclusive(lock_);
+    for (auto it = txns.rbegin(); it != txns.rend(); ++it) (*it)->rollback();
+    model_.revision = before;
+    model_revision_ = before;
+    waiting = settle();
+  }
+  for (auto& fn : waiting) fn(false);  // their readers read again
   committed.clear();
   for (auto& r : results)
     if (r) r = nt::unexpected(done.error());
+}
+
+// The group is no longer in doubt: wakes read_durable() and hands back the deferred readers.
+std::vector<std::function<void(bool)>> Writer::settle() {
+  std::vector<std::function<void(bool)>> waiting;
+  {
+    std::lock_guard g(settle_mutex_);
+    in_doubt_ = false;
+    waiting.swap(waiting_for_commit_);
+  }
+  settled_cv_.notify_all();
+  return waiting;
+}
+
+bool Writer::defer_until_durable(std::function<void(bool)> fn) {
+  std::lock_guard g(settle_mutex_);
+  if (!in_doubt_) return false;
+  waiting_for_commit_.push_back(std::move(fn));
+  return true;
+}
+
+std::shared_lock<std::shared_mutex> Writer::read_durable() {
+  for (;;) {
+    std::shared_lock shared(lock_);
+    std::unique_lock g(settle_mutex_);
+    if (!in_doubt_) return shared;
+    shared.unlock();  // a failed commit needs the exclusive lock to settle
+    settled_cv_.wait(g, [&] { return !in_doubt_; });
+  }
 }
 
 // A change log row this binary cannot replay: the model is rebuilt from the store's tables

@@ -1,7 +1,13 @@
 // Group commit. One writer thread owns all changes: it takes every request waiting in its
 // queue, runs each against the model inside its own Txn and store SAVEPOINT (a failing
 // request is undone alone), commits the group once (one fsync), and only then answers
-// each request. Readers take the shared lock and see the model between requests.
+// each request. Readers take the shared lock and see the model between groups.
+//
+// The exclusive lock is held while the group's requests change the model, not across the
+// COMMIT: while its fsync runs, readers read on, and see the group "in doubt". A reader
+// that saw a group in doubt is answered only once that group is durable, and reads again
+// if its commit failed (the group is then undone under the exclusive lock): no answer
+// ever shows what is not durable (defer_until_durable, read_durable).
 #pragma once
 #include <boost/json.hpp>
 #include <atomic>
@@ -42,6 +48,14 @@ class Writer {
   // Runs fn synchronously through the same path (start-up tasks and tests).
   Result<boost::json::value> run(WriteFn fn);
   std::shared_mutex& lock() { return lock_; }
+  // For a reader that holds the shared lock: false when everything it sees is durable (fn is
+  // dropped: answer now). Otherwise true: fn runs on the writer thread once the group in
+  // doubt settles, with true if it committed (what was read stands) or false if it was
+  // undone (read again).
+  bool defer_until_durable(std::function<void(bool durable)> fn);
+  // The shared lock on a model with no group in doubt (it waits for a commit's end): for
+  // readers that act on what they read rather than answer it.
+  std::shared_lock<std::shared_mutex> read_durable();
   // Called after each successful commit with the change sets the model took, each with its
   // own global revision, oldest first: other servers' commits replayed first, then this
   // group's requests (the planner follows the model this way; a revision means the same
@@ -57,7 +71,7 @@ class Writer {
   // calls while one waits are one; a revision the model already holds (this server's own
   // commit, announced to itself too) costs nothing.
   void catch_up_soon(int64_t announced = 0);
-  // The model's revision after the last group (any thread).
+  // The model's durable revision after the last group (any thread).
   int64_t model_revision() const { return model_revision_.load(); }
 
  private:
@@ -73,6 +87,7 @@ class Writer {
   Status replay(std::vector<Committed>& fetched, std::vector<Committed>& replayed);
   void commit_group(std::vector<std::unique_ptr<Txn>>& txns, int64_t before, std::vector<Committed>& committed,
                     std::vector<Result<boost::json::value>>& results);
+  std::vector<std::function<void(bool)>> settle();
   void run_requests(std::deque<Job>& group, Status began, std::vector<Result<boost::json::value>>& results,
                     std::vector<std::unique_ptr<Txn>>& txns, std::vector<Committed>& committed);
   void reload_after_failed_replay(const Error& e);
@@ -89,6 +104,12 @@ class Writer {
   bool stopping_ = false;
   std::atomic<bool> catch_up_queued_{false};
   std::atomic<int64_t> model_revision_{0};  // the model's revision after the last group
+  // A group in doubt: set under the exclusive lock once its requests ran, cleared when its
+  // commit settles (under settle_mutex_, which also guards the readers waiting on it).
+  bool in_doubt_ = false;
+  std::mutex settle_mutex_;
+  std::condition_variable settled_cv_;
+  std::vector<std::function<void(bool)>> waiting_for_commit_;
   CommitHook on_commit_;
   WriterMetrics metrics_;
   std::thread thread_;

@@ -189,7 +189,8 @@ int run(int argc, char** argv) {
     if (settings->metadata_secret.empty())
       spdlog::warn("[metadata] metadata_proxy_shared_secret is empty: signatures are checked with an empty key");
     metadata = std::make_unique<nt::metadata::Backend>(
-        nt::metadata::BackendOptions{settings->metadata_secret, settings->instance_data_dir}, model, writer.lock());
+        nt::metadata::BackendOptions{settings->metadata_secret, settings->instance_data_dir}, model,
+        [&writer] { return writer.read_durable(); });
     nt::HttpServerOptions md_options;
     md_options.host = settings->metadata_host;
     md_options.port = settings->metadata_port;

@@ -450,8 +450,8 @@ std::string print(const Node& node) {
 
 }  // namespace
 
-Backend::Backend(BackendOptions options, const Model& model, std::shared_mutex& model_lock)
-    : options_(std::move(options)), model_(model), lock_(model_lock) {}
+Backend::Backend(BackendOptions options, const Model& model, ReadLock read_lock)
+    : options_(std::move(options)), model_(model), read_lock_(std::move(read_lock)) {}
 
 HttpResponse Backend::render_error(const Error& e) {
   int status = status_of(e.code);
@@ -495,7 +495,7 @@ HttpResponse Backend::answer(const HttpRequest& req) const {
   Instance inst;
   Found found;
   {
-    std::shared_lock lock(lock_);
+    auto lock = read_lock_();
     found = find_instance(model_, instance_id, project, *from, inst);
   }
   if (found != Found::yes) {

@@ -23,6 +23,7 @@
 // preceded by its name; otherwise it is named key-<n>) and <dir>/<instance id>/user_data,
 // each read at most 1 MiB.
 #pragma once
+#include <functional>
 #include <shared_mutex>
 #include <string>
 
@@ -39,8 +40,10 @@ struct BackendOptions {
 
 class Backend {
  public:
-  // Reads the model under `model_lock` shared, as the API's reads do.
-  Backend(BackendOptions options, const Model& model, std::shared_mutex& model_lock);
+  // Reads the model under the shared lock `read_lock` takes (the writer's read_durable():
+  // nothing in doubt is served).
+  using ReadLock = std::function<std::shared_lock<std::shared_mutex>()>;
+  Backend(BackendOptions options, const Model& model, ReadLock read_lock);
   // Thread-safe; never throws on what a client sends.
   HttpResponse answer(const HttpRequest& req) const;
   // Errors as Nova's (webob's) plain-text answers: "404 Not Found\n\n<message>\n". Also the
@@ -50,7 +53,7 @@ class Backend {
  private:
   BackendOptions options_;
   const Model& model_;
-  std::shared_mutex& lock_;
+  ReadLock read_lock_;
 };
 
 }  // namespace nt::metadata

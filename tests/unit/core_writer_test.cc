@@ -223,6 +223,69 @@ TEST(Writer, AFailedCommitUndoesTheGroupInTheModel) {
   EXPECT_EQ(memory->load()->revision, 2);
 }
 
+namespace {
+// A store whose commit waits until the test lets it end, then commits or fails.
+class GatedCommit final : public Store {
+ public:
+  explicit GatedCommit(Store& inner) : inner_(inner) {}
+  Result<LoadedState> load() override { return inner_.load(); }
+  Result<int64_t> begin() override { return inner_.begin(); }
+  Result<std::vector<Committed>> changes_since(int64_t r, size_t n) override { return inner_.changes_since(r, n); }
+  Status apply(const ChangeSet& cs, int64_t r) override { return inner_.apply(cs, r); }
+  Status commit() override {
+    committing.set_value();
+    if (outcome.get_future().get()) return inner_.commit();
+    inner_.rollback();
+    return fail(Errc::unavailable, Origin::store, "disk I/O error");
+  }
+  void rollback() override { inner_.rollback(); }
+  Status quarantine(const std::string& k, const std::string& id, const std::string& why) override { return inner_.quarantine(k, id, why); }
+  Status replace_allocations(const std::vector<AllocChange>& a) override { return inner_.replace_allocations(a); }
+  std::string describe() const override { return "gated"; }
+  std::promise<void> committing;
+  std::promise<bool> outcome;
+
+ private:
+  Store& inner_;
+};
+
+// While a group's COMMIT runs, readers are not locked out; what they read then is answered
+// only once the group is durable, or read again when its commit failed and undid it.
+void read_during_commit(bool commits) {
+  auto memory = make_memory_store();
+  GatedCommit store(*memory);
+  Model model;
+  Writer writer(model, store);
+  auto committing = store.committing.get_future();
+  auto write = std::async(std::launch::async, [&] { return writer.run([](Txn& t) { return port_with_ip(t, "p1", "10.0.0.5"); }); });
+  committing.wait();
+  std::promise<bool> told;
+  {
+    std::shared_lock reader(writer.lock());  // not held up by the commit
+    EXPECT_TRUE(model.find("ports", "p1"));  // the group, in doubt
+    EXPECT_EQ(writer.model_revision(), 0);
+    EXPECT_TRUE(writer.defer_until_durable([&](bool durable) { told.set_value(durable); }));
+  }
+  auto durable_reader = std::async(std::launch::async, [&] {
+    auto lock = writer.read_durable();
+    return model.find("ports", "p1") != nullptr;
+  });
+  auto told_future = told.get_future();
+  EXPECT_EQ(told_future.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  EXPECT_EQ(durable_reader.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  store.outcome.set_value(commits);
+  EXPECT_EQ(told_future.get(), commits);
+  EXPECT_EQ(durable_reader.get(), commits);
+  EXPECT_EQ(static_cast<bool>(write.get()), commits);
+  EXPECT_EQ(writer.model_revision(), commits ? 1 : 0);
+  std::shared_lock reader(writer.lock());
+  EXPECT_FALSE(writer.defer_until_durable([](bool) { ADD_FAILURE() << "nothing is in doubt"; }));
+}
+}  // namespace
+
+TEST(Writer, ReadersGoOnDuringACommitAndAreAnsweredOnceItIsDurable) { read_during_commit(true); }
+TEST(Writer, ReadersOfAGroupWhoseCommitFailedAreToldToReadAgain) { read_during_commit(false); }
+
 // A change log pruned past this server's model cannot be replayed: writes are refused with
 // 503 (and the model stays as it was) rather than decided on a model with a hole.
 TEST(Writer, AChangeLogPrunedPastTheModelRefusesWrites) {
