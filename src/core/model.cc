@@ -9,10 +9,10 @@ namespace json = boost::json;
 std::string project_of(const Obj& o) { return jget::str(o.if_contains("project_id")); }
 
 const Obj* Model::find(const std::string& kind, const std::string& id) const {
-  auto t = tables_.find(kind);
-  if (t == tables_.end()) return nullptr;
+  auto t = by_id_.find(kind);
+  if (t == by_id_.end()) return nullptr;
   auto it = t->second.find(id);
-  return it == t->second.end() ? nullptr : &it->second;
+  return it == t->second.end() ? nullptr : it->second;
 }
 
 const std::string* Model::text(const std::string& kind, const std::string& id) const {
@@ -55,6 +55,7 @@ void Model::count_row(const std::string& kind, const Obj& o, int64_t delta) {
 void Model::clear() {
   counts_.clear();
   attr_index_.clear();
+  by_id_.clear();
   texts_.clear();
   tables_.clear(), ips_.clear(), ip_windows_.clear(), macs_.clear(), segments_.clear(), ports_by_network.clear();
   revision = 0;
@@ -106,7 +107,7 @@ void Model::index_allocations() {
   }
   for (const auto& [id, port] : tables_["ports"]) index_port(port, true);
   for (const auto& [kind, table] : tables_)
-    for (const auto& row : table) attr_index_.add(kind, row);
+    for (const auto& row : table) attr_index_.add(kind, row), row_added(kind, row);
 }
 
 std::vector<const Obj*> Model::holding(const std::string& kind, const std::string& attr, const std::string& value) const {
@@ -175,10 +176,12 @@ void Txn::put(const std::string& kind, Obj obj) {
     model_.count_row(kind, obj, 1);
     auto added = table.emplace(id, std::move(obj)).first;
     index.add(kind, *added);
+    model_.row_added(kind, *added);
     undo_.push_back([this, kind, id] {
       auto row = model_.tables_[kind].find(id);
       if (kind == "ports") model_.index_port(row->second, false);
       model_.attr_index_.remove(kind, *row);
+      model_.by_id_[kind].erase(id);
       model_.count_row(kind, row->second, -1);
       model_.tables_[kind].erase(row);
     });
@@ -211,6 +214,7 @@ void Txn::erase(const std::string& kind, const std::string& id) {
   }
   if (kind == "ports") model_.index_port(it->second, false);
   model_.attr_index_.remove(kind, *it);
+  model_.by_id_[kind].erase(id);
   model_.count_row(kind, it->second, -1);
   Obj old = std::move(it->second);
   table.erase(it);
@@ -219,6 +223,7 @@ void Txn::erase(const std::string& kind, const std::string& id) {
     model_.count_row(kind, old, 1);
     auto back = model_.tables_[kind].insert_or_assign(id, std::move(old)).first;
     model_.attr_index_.add(kind, *back);
+    model_.row_added(kind, *back);
   });
 }
 

@@ -10,12 +10,14 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "common/error.h"
 #include "common/net.h"
+
 #include "core/attr_index.h"
 #include "store/store.h"
 
@@ -90,6 +92,10 @@ class Model {
   std::unordered_map<std::string, std::unordered_set<uint64_t>> segments_;
   std::unordered_map<std::string, int64_t> counts_;
   AttrIndex attr_index_;
+  // id -> object of each table, for find(): a hash lookup rather than a walk down a map of
+  // 100,000 ports (keys are views of the table's own node keys).
+  std::unordered_map<std::string, std::unordered_map<std::string_view, const Obj*>> by_id_;
+  void row_added(const std::string& kind, const Table::value_type& row) { by_id_[kind][row.first] = &row.second; }
   void count_row(const std::string& kind, const Obj& o, int64_t delta);
   void index_port(const Obj& port, bool add);
 };
