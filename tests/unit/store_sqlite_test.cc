@@ -1,12 +1,15 @@
 // The SQLite store on a real file: a committed group survives reopening, the allocation
 // keys refuse a double claim inside a group without losing the rest, quarantine and
-// allocation rebuilds, and files it must refuse (a newer schema, a bad revision).
+// allocation rebuilds, files it must refuse (a newer schema, a bad revision), and its
+// write-ahead log checkpointed while it is open (by a thread of its own).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "store/schema.h"
 #include "store/store.h"
@@ -93,6 +96,29 @@ TEST(SqliteStore, RefusesANewerSchemaAndABadRevision) {
   auto state = store ? (*store)->load() : Result<LoadedState>(nt::unexpected(store.error()));
   ASSERT_FALSE(state);
   EXPECT_NE(state.error().message.find("abc"), std::string::npos) << state.error().message;
+}
+
+// The log is copied into the database while the store is open, and never grows past the
+// bound at which the writer checkpoints itself (16,000 pages).
+TEST(SqliteStore, TheWriteAheadLogIsCheckpointedWhileOpen) {
+  TempDb t;
+  auto store = open_sqlite_store(t.path);
+  ASSERT_TRUE(store) << store.error().message;
+  std::string big(100'000, 'x');  // ~25 pages a commit
+  uintmax_t largest_log = 0;
+  for (int i = 1; i <= 300; ++i) {
+    ASSERT_TRUE((*store)->begin());
+    ChangeSet cs;
+    cs.rows.push_back({"networks", "n" + std::to_string(i), "p", "{\"id\":\"n" + std::to_string(i) + "\",\"name\":\"" + big + "\"}"});
+    ASSERT_TRUE((*store)->apply(cs, i));
+    ASSERT_TRUE((*store)->commit());
+    largest_log = std::max(largest_log, std::filesystem::file_size(t.path + "-wal"));
+  }
+  EXPECT_LT(largest_log, 16'000u * 4096u + 200'000u);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::filesystem::file_size(t.path) < 20'000'000 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GE(std::filesystem::file_size(t.path), 20'000'000u) << "the log's pages did not reach the database file";
 }
 
 }  // namespace nt
