@@ -45,7 +45,7 @@ void writer_metrics(metrics::Registry& r, const WriterMetrics& w) {
             [&w](Samples& s) { s.histogram(w.group_size.snapshot()); });
   r.collect("neutrino_writer_commit_seconds", "Time of a group's COMMIT (its fsync), for groups that wrote.",
             Type::histogram, [&w](Samples& s) { s.histogram(w.commit_seconds.snapshot()); });
-  r.collect("neutrino_writer_locked_seconds", "Time a group held the model's exclusive lock (its requests and the commit).",
+  r.collect("neutrino_writer_locked_seconds", "Time a group held the model's exclusive lock (its requests; the commit runs outside it).",
             Type::histogram, [&w](Samples& s) { s.histogram(w.locked_seconds.snapshot()); });
   r.collect("neutrino_writer_commit_failures_total", "Group commits that failed (their requests were undone in the model).",
             Type::counter, [&w](Samples& s) { s.value(static_cast<double>(w.commit_failures.value())); });
@@ -93,6 +93,9 @@ void Api::register_metrics() {
   r.collect("neutrino_revision", "The model's current revision (one more per write that changed something).",
             Type::gauge, [this](Samples& s) { s.value(static_cast<double>(model_revision())); });
   writer_metrics(r, writer_.metrics());
+  r.collect("neutrino_store_background_checkpoints_total",
+            "SQLite write-ahead log checkpoints made by the store's own thread, off the commits' path.", Type::counter,
+            [this](Samples& s) { s.value(static_cast<double>(writer_.store().background_checkpoints())); });
   r.collect("neutrino_planner_apply_seconds", "Time to plan a committed group and publish its host view changes.",
             Type::histogram, [this](Samples& s) { s.histogram(planner_seconds_.snapshot()); });
   planner_metrics();

@@ -47,7 +47,9 @@ struct BadRow {
 
 class Model {
  public:
-  Table& table(const std::string& kind) { return tables_[kind]; }
+  // Read-only: rows change only through a Txn, which keeps the indexes (by_id_ holds views
+  // of the table's keys).
+  const Table& table(const std::string& kind) { return tables_[kind]; }
   const Table* find_table(const std::string& kind) const {
     auto it = tables_.find(kind);
     return it == tables_.end() ? nullptr : &it->second;

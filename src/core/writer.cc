@@ -210,8 +210,7 @@ void Writer::commit_group(std::vector<std::unique_ptr<Txn>>& txns, int64_t befor
   metrics_.commit_seconds.observe(seconds_since(commit_started));
   if (done) {
     model_revision_ = committed.back().revision;
-    for (auto& fn : settle()) fn(true);
-    return;
+    return tell(settle(), true);
   }
   metrics_.commit_failures.inc();
   spdlog::error("commit failed, the group is undone: {} ({})", done.error().message, done.error().detail);
@@ -224,7 +223,9 @@ void Writer::commit_group(std::vector<std::unique_ptr<Txn>>& txns, int64_t befor
     model_revision_ = before;
     waiting = settle();
   }
-  for (auto& fn : waiting) fn(false);  // their readers read again
+  // Their readers read again, here on the writer thread: only after a failed commit (the
+  // store is failing; the next groups wait for those reads).
+  tell(std::move(waiting), false);
   committed.clear();
   for (auto& r : results)
     if (r) r = nt::unexpected(done.error());
@@ -240,6 +241,17 @@ std::vector<std::function<void(bool)>> Writer::settle() {
   }
   settled_cv_.notify_all();
   return waiting;
+}
+
+// A reader's callback that throws (a bug) costs its answer only, never the writer thread.
+void Writer::tell(std::vector<std::function<void(bool)>> waiting, bool durable) {
+  for (auto& fn : waiting) {
+    try {
+      fn(durable);
+    } catch (const std::exception& e) {
+      spdlog::error("answering a read after a commit failed with an exception: {}", e.what());
+    }
+  }
 }
 
 bool Writer::defer_until_durable(std::function<void(bool)> fn) {

@@ -1,7 +1,7 @@
 // Group commit. One writer thread owns all changes: it takes every request waiting in its
 // queue, runs each against the model inside its own Txn and store SAVEPOINT (a failing
 // request is undone alone), commits the group once (one fsync), and only then answers
-// each request. Readers take the shared lock and see the model between groups.
+// each request. Readers take the shared lock and see the model between groups' requests.
 //
 // The exclusive lock is held while the group's requests change the model, not across the
 // COMMIT: while its fsync runs, readers read on, and see the group "in doubt". A reader
@@ -32,7 +32,7 @@ using DoneFn = std::function<void(Result<boost::json::value>)>;
 struct WriterMetrics {
   metrics::Histogram group_size{metrics::size_buckets()};          // requests per group
   metrics::Histogram commit_seconds{metrics::latency_buckets()};   // COMMIT (the fsync) of a group that wrote
-  metrics::Histogram locked_seconds{metrics::latency_buckets()};   // the exclusive lock held per group
+  metrics::Histogram locked_seconds{metrics::latency_buckets()};   // the exclusive lock held per group (its requests)
   metrics::Counter commit_failures;
   metrics::Counter replayed;  // other servers' commits applied to this model
 };
@@ -66,6 +66,7 @@ class Writer {
   void on_commit(CommitHook hook) { on_commit_ = std::move(hook); }
   void stop();
   const WriterMetrics& metrics() const { return metrics_; }
+  const Store& store() const { return store_; }
   // Another server committed `announced` (a shared store's notification; 0: unknown):
   // replay it soon, through the queue, even if no request of this server's comes. Many
   // calls while one waits are one; a revision the model already holds (this server's own
@@ -88,6 +89,7 @@ class Writer {
   void commit_group(std::vector<std::unique_ptr<Txn>>& txns, int64_t before, std::vector<Committed>& committed,
                     std::vector<Result<boost::json::value>>& results);
   std::vector<std::function<void(bool)>> settle();
+  static void tell(std::vector<std::function<void(bool)>> waiting, bool durable);
   void run_requests(std::deque<Job>& group, Status began, std::vector<Result<boost::json::value>>& results,
                     std::vector<std::unique_ptr<Txn>>& txns, std::vector<Committed>& committed);
   void reload_after_failed_replay(const Error& e);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -39,10 +40,11 @@ class Stmt {
 // thread fall behind, the writer checkpoints itself past kInlinePages: the log stays bounded.
 class WalCheckpointer {
  public:
-  static constexpr int kBackgroundPages = 1000, kInlinePages = 16000;
+  static constexpr int kBackgroundPages = 1000, kInlinePages = 16000, kInlineRest = 64;
   explicit WalCheckpointer(sqlite3* writer) : writer_(writer) {}
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+  int64_t made() const { return made_.load(); }
   ~WalCheckpointer() {
     {
       std::lock_guard g(mu_);
@@ -54,22 +56,37 @@ class WalCheckpointer {
     sqlite3_close(own_);
   }
 
-  // False (SQLite's own checkpoints stay) when the second connection cannot be opened.
+  // False (SQLite's own checkpoints stay, said in the log) when the library is built
+  // without threads or the second connection cannot be opened.
   bool start(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK ||
-        sqlite3_exec(own_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK)
+    if (!sqlite3_threadsafe()) {
+      spdlog::warn("SQLite is built single-threaded: WAL checkpoints stay inside commits");
       return false;
+    }
+    if (sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK ||
+        sqlite3_exec(own_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      spdlog::warn("cannot open a second connection to {} for WAL checkpoints ({}): they stay inside commits", path,
+                   own_ ? sqlite3_errmsg(own_) : "out of memory");
+      return false;
+    }
     sqlite3_wal_hook(writer_, &WalCheckpointer::committed, this);  // replaces the automatic checkpoint
     thread_ = std::thread([this] { loop(); });
     return true;
   }
 
  private:
+  // On the writer thread after each commit, with the log's size in frames. The log starts
+  // over only after a checkpoint that copied all of it: under steady writes the thread's
+  // checkpoints always leave the frames committed meanwhile, so once they have copied all
+  // but a few, the writer copies the rest itself (a few pages, not the thousand SQLite's
+  // own checkpoint would).
   static int committed(void* self, sqlite3* db, const char* schema, int pages) {
     auto* me = static_cast<WalCheckpointer*>(self);
-    if (pages >= kInlinePages) {
+    if (pages < kBackgroundPages) {
+      me->copied_ = 0;  // the log started over
+    } else if (pages >= kInlinePages || pages - me->copied_.load() <= kInlineRest) {
       sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (pages >= kBackgroundPages) {
+    } else {
       {
         std::lock_guard g(me->mu_);
         me->wanted_ = true;
@@ -86,14 +103,18 @@ class WalCheckpointer {
       if (stopping_) return;
       wanted_ = false;
       g.unlock();
-      int rc = sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      int frames = 0, copied = 0;
+      int rc = sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) spdlog::warn("WAL checkpoint failed: {}", sqlite3_errmsg(own_));
+      else made_.fetch_add(1), copied_ = copied;
       g.lock();
     }
   }
 
   sqlite3* writer_;
   sqlite3* own_ = nullptr;
+  std::atomic<int64_t> made_{0};
+  std::atomic<int> copied_{0};  // frames of the log the last checkpoint had copied
   std::mutex mu_;
   std::condition_variable cv_;
   bool wanted_ = false, stopping_ = false;
@@ -189,6 +210,7 @@ class SqliteStore final : public Store {
     return {};
   }
   std::string describe() const override { return "sqlite:///" + path_; }
+  int64_t background_checkpoints() const override { return checkpointer_ ? checkpointer_->made() : 0; }
   void rollback() override { (void)exec("ROLLBACK"); }
 
   Status apply(const ChangeSet& cs, int64_t revision) override {

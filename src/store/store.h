@@ -97,6 +97,8 @@ class Store {
   virtual Status apply(const ChangeSet& changes, int64_t revision) = 0;
   virtual Status commit() = 0;
   virtual void rollback() = 0;
+  // Write-ahead log checkpoints made off the commits' path so far (SQLite; any thread).
+  virtual int64_t background_checkpoints() const { return 0; }
 
   // Shared stores: starts following other servers' commits (nullptr for a store of one
   // server: there is nothing to follow and this server leads).
