@@ -115,14 +115,27 @@ Result<json::value> port_with_ip(Txn& txn, const std::string& id, const std::str
   return json::value(nullptr);
 }
 
-// A store whose next commit fails (a connection lost at COMMIT).
-class CommitFails final : public Store {
+// A store that passes everything to another; the test stores below change a call or two.
+class ForwardingStore : public Store {
  public:
-  explicit CommitFails(Store& inner) : inner_(inner) {}
+  explicit ForwardingStore(Store& inner) : inner_(inner) {}
   Result<LoadedState> load() override { return inner_.load(); }
   Result<int64_t> begin() override { return inner_.begin(); }
   Result<std::vector<Committed>> changes_since(int64_t r, size_t n) override { return inner_.changes_since(r, n); }
   Status apply(const ChangeSet& cs, int64_t r) override { return inner_.apply(cs, r); }
+  Status commit() override { return inner_.commit(); }
+  void rollback() override { inner_.rollback(); }
+  Status quarantine(const std::string& k, const std::string& id, const std::string& why) override { return inner_.quarantine(k, id, why); }
+  Status replace_allocations(const std::vector<AllocChange>& a) override { return inner_.replace_allocations(a); }
+
+ protected:
+  Store& inner_;
+};
+
+// A store whose next commit fails (a connection lost at COMMIT).
+class CommitFails final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
   Status commit() override {
     if (!fail_next) return inner_.commit();
     fail_next = false;
@@ -133,13 +146,8 @@ class CommitFails final : public Store {
     if (!rolled_back_after_failure) inner_.rollback();
     rolled_back_after_failure = false;
   }
-  Status quarantine(const std::string& k, const std::string& id, const std::string& why) override { return inner_.quarantine(k, id, why); }
-  Status replace_allocations(const std::vector<AllocChange>& a) override { return inner_.replace_allocations(a); }
   std::string describe() const override { return "commit-fails"; }
   bool fail_next = false, rolled_back_after_failure = false;
-
- private:
-  Store& inner_;
 };
 
 }  // namespace
@@ -225,28 +233,18 @@ TEST(Writer, AFailedCommitUndoesTheGroupInTheModel) {
 
 namespace {
 // A store whose commit waits until the test lets it end, then commits or fails.
-class GatedCommit final : public Store {
+class GatedCommit final : public ForwardingStore {
  public:
-  explicit GatedCommit(Store& inner) : inner_(inner) {}
-  Result<LoadedState> load() override { return inner_.load(); }
-  Result<int64_t> begin() override { return inner_.begin(); }
-  Result<std::vector<Committed>> changes_since(int64_t r, size_t n) override { return inner_.changes_since(r, n); }
-  Status apply(const ChangeSet& cs, int64_t r) override { return inner_.apply(cs, r); }
+  using ForwardingStore::ForwardingStore;
   Status commit() override {
     committing.set_value();
     if (outcome.get_future().get()) return inner_.commit();
     inner_.rollback();
     return fail(Errc::unavailable, Origin::store, "disk I/O error");
   }
-  void rollback() override { inner_.rollback(); }
-  Status quarantine(const std::string& k, const std::string& id, const std::string& why) override { return inner_.quarantine(k, id, why); }
-  Status replace_allocations(const std::vector<AllocChange>& a) override { return inner_.replace_allocations(a); }
   std::string describe() const override { return "gated"; }
   std::promise<void> committing;
   std::promise<bool> outcome;
-
- private:
-  Store& inner_;
 };
 
 // While a group's COMMIT runs, readers are not locked out; what they read then is answered
