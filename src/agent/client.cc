@@ -91,7 +91,7 @@ Result<std::vector<ServerUrl>> parse_server_urls(const std::string& text) {
 }
 
 ServerRotation::Move ServerRotation::failed(size_t used) {
-  if (used != current_) return {};
+  if (used != current_) return {.stale = true};
   current_ = (current_ + 1) % count_;
   Move m{count_ > 1, false};
   if (++failures_ >= count_) m.cycle_done = true, failures_ = 0;
@@ -268,12 +268,21 @@ std::pair<size_t, ServerUrl> ChannelClient::pick() const {
 
 std::string ChannelClient::current_server() const { return pick().second.display(); }
 
+namespace {
+// take_retry_now's answer for the calling thread's last request, and the client it went
+// through. Per thread: the agent's heartbeat and watch share one client, and one thread's
+// answer must not clear (or hand over) the other's.
+thread_local const ChannelClient* retry_client = nullptr;
+thread_local bool retry_now = false;
+}  // namespace
+
 void ChannelClient::settle(size_t used, bool failed_by_server, const std::string& reason) {
+  retry_client = this;
+  retry_now = false;
   std::lock_guard g(rotation_mu_);
-  retry_now_ = false;
   if (!failed_by_server) return rotation_.answered(used);
   auto move = rotation_.failed(used);
-  retry_now_ = move.moved && !move.cycle_done;
+  retry_now = move.retry_at_once();
   // Boost's messages end in " [category:code at file:line ...]": not for the log line.
   if (move.moved)
     spdlog::warn("server {} unreachable ({}), moving to {}", urls_[used].display(), reason.substr(0, reason.find(" [")),
@@ -281,8 +290,7 @@ void ChannelClient::settle(size_t used, bool failed_by_server, const std::string
 }
 
 bool ChannelClient::take_retry_now() {
-  std::lock_guard g(rotation_mu_);
-  return std::exchange(retry_now_, false);
+  return retry_client == this && std::exchange(retry_now, false);
 }
 
 // The server's fault (and so a move): no HTTP answer at all, or a 5xx.

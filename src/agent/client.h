@@ -35,9 +35,12 @@ class ServerRotation {
   struct Move {
     bool moved = false;       // `used` was current: the next one is now
     bool cycle_done = false;  // every server failed since one last answered: back off
+    bool stale = false;       // `used` was no longer current: another thread moved on already
+    // The caller tries the current server at once (no backoff).
+    bool retry_at_once() const { return stale || (moved && !cycle_done); }
   };
   // Server `used` failed; a failure of one that is no longer current (another thread
-  // moved on already) changes nothing.
+  // moved on already) moves nothing, and the caller has not tried the current one yet.
   Move failed(size_t used);
   // Server `used` answered: a new cycle begins.
   void answered(size_t used);
@@ -90,9 +93,11 @@ class ChannelClient {
   // Ends a watch in progress (from another thread; the agent's shutdown), and any later
   // one at once.
   void cancel();
-  // True when the last failed request moved to another server and not every server has
-  // failed in a row yet: try again at once. Otherwise (one server, a full cycle through
-  // the list, or an answer that is not the server's fault) the caller waits its backoff.
+  // True when this thread's last request failed and the server it goes to now is one this
+  // thread has not tried since (its failure moved on, or another thread's did) while not
+  // every server has failed in a row yet: try again at once. Otherwise (one server, a full
+  // cycle through the list, or an answer that is not the server's fault) the caller waits
+  // its backoff. Per thread: the heartbeat's requests never take or clear the watch's.
   bool take_retry_now();
   // The server requests go to now.
   std::string current_server() const;
@@ -106,9 +111,8 @@ class ChannelClient {
   void settle(size_t used, bool failed_by_server, const std::string& reason);
 
   std::vector<ServerUrl> urls_;
-  mutable std::mutex rotation_mu_;  // rotation_ and retry_now_ (requests run on several threads)
+  mutable std::mutex rotation_mu_;  // rotation_ (requests run on several threads)
   ServerRotation rotation_;
-  bool retry_now_ = false;
   ChannelTokens token_;
   ChannelTimeouts timeouts_;
   std::mutex watch_mu_;  // guards watch_fd_ against the socket closing under cancel()

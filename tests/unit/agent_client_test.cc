@@ -99,6 +99,9 @@ TEST(ServerRotationTest, StaleFailureDoesNotMoveAgain) {
   EXPECT_FALSE(stale.moved);
   EXPECT_FALSE(stale.cycle_done);
   EXPECT_EQ(r.current(), 1u);
+  // That thread has not tried server 1 yet: at once, and its failure there ends the cycle.
+  EXPECT_TRUE(stale.retry_at_once());
+  EXPECT_TRUE(r.failed(1).cycle_done);
 }
 
 TEST(ServerRotationTest, OneServerBacksOffEveryTime) {
@@ -113,7 +116,7 @@ TEST(ServerRotationTest, OneServerBacksOffEveryTime) {
 
 // What a OneShotServer does after the request: end the stream, or go silent (with the
 // answer's header and lines sent, or with nothing sent) until the client gives up.
-enum class Then { close, fall_silent, never_answer };
+enum class Then { close, complete, fall_silent, never_answer };
 
 // A one-connection HTTP server on 127.0.0.1: answers the first request with `lines` as a
 // streamed body, then closes the connection and stops listening. `request_line` gets
@@ -143,6 +146,7 @@ class OneShotServer {
     if (then_ == Then::never_answer) return wait_for_close(sock);
     std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n";
     if (!lines.empty()) answer += to_hex(lines.size()) + "\r\n" + lines + "\r\n";
+    if (then_ == Then::complete) answer += "0\r\n\r\n";  // a whole answer
     boost::asio::write(sock, boost::asio::buffer(answer), ec);
     if (then_ == Then::fall_silent) return wait_for_close(sock);
     sock.close(ec);  // the stream breaks (no last chunk), and nobody listens any more
@@ -200,6 +204,40 @@ TEST(ChannelFailover, WatchMovesToTheNextServerAndResumes) {
   EXPECT_FALSE(client.post("/agent/v1/register", "{}"));
   EXPECT_EQ(client.current_server(), b.url());
   EXPECT_TRUE(client.take_retry_now());
+}
+
+// The agent's heartbeat and watch share one client: one thread's request neither takes
+// nor clears another's "try the next server at once".
+TEST(ChannelFailover, RetryNowBelongsToTheThreadWhoseRequestFailed) {
+  OneShotServer b("{}", Then::complete);
+  auto urls = parse_server_urls("unix:///nonexistent/neutrino-test.sock " + b.url());
+  ASSERT_TRUE(urls) << urls.error().message;
+  ChannelClient client(*urls, "");
+  std::thread watcher([&] { EXPECT_FALSE(client.post("/agent/v1/report", "{}")); });  // the dead one: moves on
+  watcher.join();
+  EXPECT_EQ(client.current_server(), b.url());
+  EXPECT_FALSE(client.take_retry_now());  // not this thread's failure
+  EXPECT_TRUE(client.post("/agent/v1/report", "{}"));  // server b answers this thread
+  std::thread([&] {
+    EXPECT_FALSE(client.take_retry_now());  // a new thread made no request
+  }).join();
+  // A thread whose failure moved on keeps its answer though another thread's request
+  // answered meanwhile.
+  OneShotServer c("{}", Then::complete);
+  auto pair = parse_server_urls("unix:///nonexistent/neutrino-test.sock " + c.url());
+  ASSERT_TRUE(pair);
+  ChannelClient shared(*pair, "");
+  std::promise<void> failed, answered;
+  std::thread heartbeat_like([&] {
+    EXPECT_FALSE(shared.post("/agent/v1/report", "{}"));
+    failed.set_value();
+    answered.get_future().wait();
+    EXPECT_TRUE(shared.take_retry_now());
+  });
+  failed.get_future().wait();
+  EXPECT_TRUE(shared.post("/agent/v1/report", "{}"));
+  answered.set_value();
+  heartbeat_like.join();
 }
 
 TEST(ChannelFailover, OneServerAlwaysBacksOff) {
