@@ -362,12 +362,10 @@ Status agent_restart(const Options& o, const std::string& name, bool kill) {
   NT_ASSIGN(auto s, load_state(o));
   auto it = std::find_if(s.hosts.begin(), s.hosts.end(), [&](const auto& h) { return h.name == name; });
   if (it == s.hosts.end()) return fail(Errc::not_found, Origin::sandbox, "no sandbox host " + name);
-  if (kill && running_as(it->agent_pid, "neutrino-agent")) {
-    ::kill(it->agent_pid, SIGKILL);
-    wait_until([&] { return !running_as(it->agent_pid, "neutrino-agent"); }, std::chrono::seconds(5));
-  } else {
+  if (kill)
+    kill_process(it->agent_pid, "neutrino-agent");
+  else
     stop_process(it->agent_pid, "neutrino-agent");
-  }
   NT_TRY(start_agent(o, s, *it));
   NT_TRY(save_state(o, s));
   std::cout << "agent of " << name << " restarted (pid " << it->agent_pid << ")\n";

@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,13 +151,43 @@ bool running_as(int pid, const std::string& program) {
   return std::filesystem::path(argv0).filename() == program;
 }
 
+namespace {
+// A handle on process `pid` if it runs `program` (-1 if not): signals sent through it cannot
+// reach a process that took the pid over, and it becomes readable only once every thread of
+// the process has exited, so its sockets are closed. (/proc/pid/cmdline empties as soon as
+// the main thread is gone, while other threads may still hold the process's listeners open:
+// a restarted agent then found its metrics port in use.)
+int open_process(int pid, const std::string& program) {
+  if (!running_as(pid, program)) return -1;
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0 && !running_as(pid, program)) ::close(fd), fd = -1;  // it ended (and the pid moved on) in between
+  return fd;
+}
+
+bool signal_and_wait(int pidfd, int sig, std::chrono::milliseconds limit) {
+  ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+  pollfd p{.fd = pidfd, .events = POLLIN, .revents = 0};
+  int n;
+  do n = ::poll(&p, 1, static_cast<int>(limit.count()));
+  while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+}  // namespace
+
 void stop_process(int pid, const std::string& program) {
-  if (!running_as(pid, program)) return;
-  ::kill(pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (running_as(pid, program) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (running_as(pid, program)) ::kill(pid, SIGKILL);
+  int fd = open_process(pid, program);
+  if (fd < 0) return;
+  if (!signal_and_wait(fd, SIGTERM, std::chrono::seconds(5))) signal_and_wait(fd, SIGKILL, std::chrono::seconds(5));
+  ::close(fd);
+  ::waitpid(pid, nullptr, WNOHANG);  // reap it if it was our child
+}
+
+void kill_process(int pid, const std::string& program) {
+  int fd = open_process(pid, program);
+  if (fd < 0) return;
+  signal_and_wait(fd, SIGKILL, std::chrono::seconds(5));
+  ::close(fd);
+  ::waitpid(pid, nullptr, WNOHANG);
 }
 
 namespace {

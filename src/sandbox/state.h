@@ -49,8 +49,11 @@ Result<int> spawn(const std::vector<std::string>& argv, const std::string& log, 
 Status exec_argv(const std::vector<std::string>& argv);
 bool child_exited(int pid);  // a child of this process has exited (and is reaped)
 bool running_as(int pid, const std::string& program);  // pid alive and runs that program
-// SIGTERM, up to 5 s, then SIGKILL; only if the pid still runs `program`.
+// SIGTERM, up to 5 s, then SIGKILL; only if the pid still runs `program`. Returns once
+// every thread of it has exited (its sockets are closed), or after 10 s.
 void stop_process(int pid, const std::string& program);
+// SIGKILL, and up to 5 s for every thread of it to exit; only if the pid still runs `program`.
+void kill_process(int pid, const std::string& program);
 
 // The Neutron API of the sandbox's servers: the first whose Unix socket accepts a
 // connection answers (a GET also moves on when the server fails while answering; a write
