@@ -1,20 +1,26 @@
 #include "api/attributes.h"
 
+#include <algorithm>
+
 #include "common/text.h"
 
 namespace nt {
 namespace json = boost::json;
 
-const Attr* ResourceDef::attr(const std::string& name) const {
+const Attr* ResourceDef::find(std::string_view name) const {
   for (const auto& a : attrs)
-    if (a.name == name) return (a.flags & kRetired) ? nullptr : &a;
+    if (a.name == name) return &a;
   return nullptr;
 }
 
+const Attr* ResourceDef::attr(const std::string& name) const {
+  const Attr* a = find(name);
+  return a && !(a->flags & kRetired) ? a : nullptr;
+}
+
 bool ResourceDef::retired(const std::string& name) const {
-  for (const auto& a : attrs)
-    if (a.name == name) return (a.flags & kRetired) != 0;
-  return false;
+  const Attr* a = find(name);
+  return a && (a->flags & kRetired);
 }
 
 std::string ResourceDef::missing(const std::string& id) const {
@@ -186,19 +192,45 @@ Status attribute_policy_refusal(const std::string& resource, const std::string& 
                                                           resource + ":" + attr + ") is disallowed by policy");
 }
 
+namespace {
+// Whether render() keeps the attribute `key` (one scan of the definition per key).
+bool rendered(const ResourceDef& def, std::string_view key, const Ctx& ctx, const std::vector<std::string>& fields) {
+  if (const Attr* a = def.find(key)) {
+    if (a->flags & (kRetired | kInputOnly)) return false;
+    if ((a->flags & kAdminOnly) && !ctx.is_admin) return false;
+  }
+  return fields.empty() || std::find(fields.begin(), fields.end(), key) != fields.end();
+}
+
+void append_serialized(std::string& out, json::serializer& sr) {
+  char buf[2048];
+  while (!sr.done()) out.append(sr.read(buf));
+}
+}  // namespace
+
 Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::vector<std::string>& fields) {
   Obj out;
-  for (const auto& kv : obj) {
-    std::string key(kv.key());
-    if (def.retired(key)) continue;
-    if (const Attr* a = def.attr(key)) {
-      if ((a->flags & kAdminOnly) && !ctx.is_admin) continue;
-      if (a->flags & kInputOnly) continue;
-    }
-    if (!fields.empty() && std::find(fields.begin(), fields.end(), key) == fields.end()) continue;
-    out.emplace(kv.key(), kv.value());
-  }
+  for (const auto& kv : obj)
+    if (rendered(def, kv.key(), ctx, fields)) out.emplace(kv.key(), kv.value());
   return out;
+}
+
+void render_text(std::string& out, const ResourceDef& def, const Obj& obj, const Ctx& ctx,
+                 const std::vector<std::string>& fields) {
+  json::serializer sr;
+  out += '{';
+  bool first = true;
+  for (const auto& kv : obj) {
+    if (!rendered(def, kv.key(), ctx, fields)) continue;
+    if (!first) out += ',';
+    first = false;
+    sr.reset(kv.key());
+    append_serialized(out, sr);
+    out += ':';
+    sr.reset(&kv.value());
+    append_serialized(out, sr);
+  }
+  out += '}';
 }
 
 }  // namespace nt

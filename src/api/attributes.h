@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/context.h"
@@ -42,6 +43,7 @@ struct ResourceDef {
   std::string not_found_fmt;  // message with {} for the id
   std::vector<Attr> attrs;
 
+  const Attr* find(std::string_view name) const;     // any attribute, retired ones too; nullptr for unknown
   const Attr* attr(const std::string& name) const;  // nullptr for unknown and retired ones
   bool retired(const std::string& name) const;
   std::string missing(const std::string& id) const;  // not-found message
@@ -71,6 +73,9 @@ Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx
 // The object as the caller may see it: admin-only and input-only attributes stripped,
 // then only `fields` if given.
 Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::vector<std::string>& fields = {});
+// The same, appended to `out` as JSON text (a list's rows: no copy of the object).
+void render_text(std::string& out, const ResourceDef& def, const Obj& obj, const Ctx& ctx,
+                 const std::vector<std::string>& fields = {});
 
 Result<boost::json::value> parse_json(const std::string& body);
 

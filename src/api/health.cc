@@ -47,6 +47,8 @@ void writer_metrics(metrics::Registry& r, const WriterMetrics& w) {
             Type::histogram, [&w](Samples& s) { s.histogram(w.commit_seconds.snapshot()); });
   r.collect("neutrino_writer_locked_seconds", "Time a group held the model's exclusive lock (its requests; the commit runs outside it).",
             Type::histogram, [&w](Samples& s) { s.histogram(w.locked_seconds.snapshot()); });
+  r.collect("neutrino_writer_lock_wait_seconds", "Time a group waited for the readers in progress before it could lock the model.",
+            Type::histogram, [&w](Samples& s) { s.histogram(w.lock_wait_seconds.snapshot()); });
   r.collect("neutrino_writer_commit_failures_total", "Group commits that failed (their requests were undone in the model).",
             Type::counter, [&w](Samples& s) { s.value(static_cast<double>(w.commit_failures.value())); });
   r.collect("neutrino_writer_replayed_total", "Other servers' commits replayed into this server's model (shared store).",

@@ -272,10 +272,12 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   for (size_t i = 0; i < page.rows.size(); ++i) {
     const Obj* o = page.rows[i];
     if (i) out += ", ";
-    bool plain = verbatim && !h.personalizes(m, *o, ctx) && !h.decorates_row(*o) && policy.hides_nothing(*o);
+    bool as_stored = !h.personalizes(m, *o, ctx) && !h.decorates_row(*o);
+    bool plain = verbatim && as_stored && policy.hides_nothing(*o);
     const std::string* text = plain ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
     if (text) out += *text;
-    else out += json::serialize(render(def, policy.without_hidden(h.shown_to(m, *o, ctx)), ctx, q.fields));
+    else if (as_stored && (plain || !policy.active())) render_text(out, def, *o, ctx, q.fields);
+    else render_text(out, def, policy.without_hidden(h.shown_to(m, *o, ctx)), ctx, q.fields);
   }
   out += "]";
   if (q.limit > 0 || !q.marker.empty()) out += ", \"" + def.plural + "_links\": " + json::serialize(page.links);

@@ -121,6 +121,7 @@ class RowPolicy {
   bool may_get(const Obj& stored) const;
   bool hides_nothing(const Obj& shown) const;
   Obj without_hidden(Obj shown) const;
+  bool active() const { return active_; }  // false: the policy hides and refuses nothing here
 
  private:
   const Handler& h_;

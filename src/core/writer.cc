@@ -178,8 +178,10 @@ void Writer::run_group(std::deque<Job>& group) {
   int64_t before = 0;
   bool began_ok = false;
   {
+    auto waited_from = std::chrono::steady_clock::now();
     std::unique_lock exclusive(lock_);
     auto locked_at = std::chrono::steady_clock::now();
+    metrics_.lock_wait_seconds.observe(seconds_since(waited_from));
     Status began = fetched ? replay(*fetched, replayed) : Status(nt::unexpected(fetched.error()));
     if (fetched && !began) reload_after_failed_replay(began.error());
     before = model_.revision;
@@ -261,7 +263,7 @@ bool Writer::defer_until_durable(std::function<void(bool)> fn) {
   return true;
 }
 
-std::shared_lock<std::shared_mutex> Writer::read_durable() {
+std::shared_lock<WriterFirstMutex> Writer::read_durable() {
   for (;;) {
     std::shared_lock shared(lock_);
     std::unique_lock g(settle_mutex_);

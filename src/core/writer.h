@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/metrics.h"
+#include "common/rw_lock.h"
 #include "core/model.h"
 #include "store/store.h"
 
@@ -33,6 +34,7 @@ struct WriterMetrics {
   metrics::Histogram group_size{metrics::size_buckets()};          // requests per group
   metrics::Histogram commit_seconds{metrics::latency_buckets()};   // COMMIT (the fsync) of a group that wrote
   metrics::Histogram locked_seconds{metrics::latency_buckets()};   // the exclusive lock held per group (its requests)
+  metrics::Histogram lock_wait_seconds{metrics::latency_buckets()};  // waiting for readers to let the group in
   metrics::Counter commit_failures;
   metrics::Counter replayed;  // other servers' commits applied to this model
 };
@@ -47,15 +49,16 @@ class Writer {
   void submit(WriteFn fn, DoneFn done);
   // Runs fn synchronously through the same path (start-up tasks and tests).
   Result<boost::json::value> run(WriteFn fn);
-  std::shared_mutex& lock() { return lock_; }
+  WriterFirstMutex& lock() { return lock_; }
   // For a reader that holds the shared lock: false when everything it sees is durable (fn is
   // dropped: answer now). Otherwise true: fn runs on the writer thread once the group in
   // doubt settles, with true if it committed (what was read stands) or false if it was
   // undone (read again).
   bool defer_until_durable(std::function<void(bool durable)> fn);
   // The shared lock on a model with no group in doubt (it waits for a commit's end): for
-  // readers that act on what they read rather than answer it.
-  std::shared_lock<std::shared_mutex> read_durable();
+  // readers that act on what they read rather than answer it. lock() and this lock let a
+  // waiting group in before new readers: a reader must not take either while it holds one.
+  std::shared_lock<WriterFirstMutex> read_durable();
   // Called after each successful commit with the change sets the model took, each with its
   // own global revision, oldest first: other servers' commits replayed first, then this
   // group's requests (the planner follows the model this way; a revision means the same
@@ -99,7 +102,7 @@ class Writer {
   Model& model_;
   Store& store_;
   size_t max_group_;
-  std::shared_mutex lock_;
+  WriterFirstMutex lock_;
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::deque<Job> queue_;

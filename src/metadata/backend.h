@@ -28,6 +28,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/rw_lock.h"
 #include "core/model.h"
 #include "http/message.h"
 
@@ -42,7 +43,7 @@ class Backend {
  public:
   // Reads the model under the shared lock `read_lock` takes (the writer's read_durable():
   // nothing in doubt is served).
-  using ReadLock = std::function<std::shared_lock<std::shared_mutex>()>;
+  using ReadLock = std::function<std::shared_lock<WriterFirstMutex>()>;
   Backend(BackendOptions options, const Model& model, ReadLock read_lock);
   // Thread-safe; never throws on what a client sends.
   HttpResponse answer(const HttpRequest& req) const;

@@ -81,3 +81,30 @@ TEST(Query, PagesForwardAndBackWithLinks) {
 }
 
 }  // namespace nt
+
+namespace nt {
+// A list's rows are rendered straight to text: the same JSON as render() then serialize,
+// for admins and others, with and without fields, keys that need escaping included.
+TEST(Render, TextIsTheRenderedObjectSerialized) {
+  auto d = def();
+  d.attrs.push_back({"secret", kPost | kAdminOnly, check::any(), std::nullopt});
+  d.attrs.push_back({"password", kPost | kInputOnly, check::any(), std::nullopt});
+  d.attrs.push_back({"old", kRetired, check::any(), std::nullopt});
+  auto stored = json::parse(R"({"id": "n1", "name": "a \"quoted\"\n name", "secret": 1, "password": "p", "old": 2,
+                               "tags": ["x", "\u00e9"], "shared": false, "odd\"key": {"k": [1.5, null]}})").as_object();
+  Ctx admin{"p1", true};
+  Ctx member{"p1", false};
+  for (const Ctx* ctx : {&admin, &member})
+    for (const std::vector<std::string>& fields : {std::vector<std::string>{}, {"name", "secret", "odd\"key"}}) {
+      std::string text;
+      render_text(text, d, stored, *ctx, fields);
+      EXPECT_EQ(text, json::serialize(render(d, stored, *ctx, fields)));
+      EXPECT_EQ(json::parse(text).as_object().contains("secret"), ctx->is_admin);
+    }
+  std::string all;
+  render_text(all, d, stored, admin);
+  EXPECT_FALSE(json::parse(all).as_object().contains("password"));
+  EXPECT_FALSE(json::parse(all).as_object().contains("old"));
+  EXPECT_TRUE(json::parse(all).as_object().contains("odd\"key"));
+}
+}  // namespace nt

@@ -319,3 +319,30 @@ TEST(Model, ReloadRebuildsAllocationIndexes) {
 }
 
 }  // namespace nt
+
+namespace nt {
+// The model's lock lets a waiting group in before new readers: a read that arrives while a
+// group waits for the reads in progress queues behind the group.
+TEST(WriterFirstMutex, ANewReaderWaitsBehindAWaitingWriter) {
+  WriterFirstMutex mu;
+  mu.lock_shared();  // a read in progress
+  std::atomic<bool> writer_in{false};
+  std::thread writer([&] {
+    std::unique_lock exclusive(mu);
+    writer_in = true;
+  });
+  // Until the writer is queued, a new reader may still get in (and leaves at once).
+  bool blocked = false;
+  for (int i = 0; i < 2000 && !blocked; ++i) {
+    if (mu.try_lock_shared()) mu.unlock_shared(), std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    else blocked = true;
+  }
+  EXPECT_TRUE(blocked) << "a reader got in while a writer waited";
+  EXPECT_FALSE(writer_in);
+  mu.unlock_shared();  // the read in progress ends: the writer goes first
+  writer.join();
+  EXPECT_TRUE(writer_in);
+  EXPECT_TRUE(mu.try_lock_shared());
+  mu.unlock_shared();
+}
+}  // namespace nt
