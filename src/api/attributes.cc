@@ -216,20 +216,24 @@ Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::ve
 }
 
 void render_text(std::string& out, const ResourceDef& def, const Obj& obj, const Ctx& ctx,
-                 const std::vector<std::string>& fields) {
+                 const std::vector<std::string>& fields, const Obj* added) {
   json::serializer sr;
-  out += '{';
   bool first = true;
-  for (const auto& kv : obj) {
-    if (!rendered(def, kv.key(), ctx, fields)) continue;
-    if (!first) out += ',';
+  auto member = [&](const json::key_value_pair& kv) {
+    if (!rendered(def, kv.key(), ctx, fields)) return;
+    out += first ? "" : ",";
     first = false;
     sr.reset(kv.key());
     append_serialized(out, sr);
     out += ':';
     sr.reset(&kv.value());
     append_serialized(out, sr);
-  }
+  };
+  out += '{';
+  for (const auto& kv : obj)
+    if (!added || !added->contains(kv.key())) member(kv);
+  if (added)
+    for (const auto& kv : *added) member(kv);
   out += '}';
 }
 

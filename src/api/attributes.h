@@ -73,9 +73,10 @@ Result<Obj> check_update(const ResourceDef& def, const Obj& item, const Ctx& ctx
 // The object as the caller may see it: admin-only and input-only attributes stripped,
 // then only `fields` if given.
 Obj render(const ResourceDef& def, const Obj& obj, const Ctx& ctx, const std::vector<std::string>& fields = {});
-// The same, appended to `out` as JSON text (a list's rows: no copy of the object).
+// The same, appended to `out` as JSON text (a list's rows: no copy of the object), with
+// `added`'s attributes in place of the object's own of the same name (after the others).
 void render_text(std::string& out, const ResourceDef& def, const Obj& obj, const Ctx& ctx,
-                 const std::vector<std::string>& fields = {});
+                 const std::vector<std::string>& fields = {}, const Obj* added = nullptr);
 
 Result<boost::json::value> parse_json(const std::string& body);
 

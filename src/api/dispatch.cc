@@ -559,11 +559,13 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
     while (*since > writer_.model_revision() && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  bool registered;
   {
     auto lock = writer_.read_durable();
-    if (!model_.find("hosts", host))
-      return reply(error_response(Error{Errc::not_found, "HostNotFound", "Host " + host + " is not registered."}));
+    registered = model_.find("hosts", host) != nullptr;
   }
+  if (!registered)
+    return reply(error_response(Error{Errc::not_found, "HostNotFound", "Host " + host + " is not registered."}));
   HttpResponse r{200, "", "application/x-ndjson", {}};
   {
     std::lock_guard plan(plan_mu_);

@@ -40,17 +40,25 @@ class FloatingIps final : public Handler {
 
   Obj decorate(const Model& m, const Obj& fip) const override {
     Obj out = fip;
-    out["port_forwardings"] = forwardings_summary(m, jget::str(fip.if_contains("id")));
+    auto added = added_attributes(m, fip);  // a named object: a range over *temporary would dangle
+    for (auto& kv : *added) out[kv.key()] = std::move(kv.value());
+    return out;
+  }
+
+  // Its port forwardings and its port's details, as Neutron shows them.
+  std::optional<Obj> added_attributes(const Model& m, const Obj& fip) const override {
+    Obj added;
+    added["port_forwardings"] = forwardings_summary(m, jget::str(fip.if_contains("id")));
     const Obj* port = m.find("ports", jget::str(fip.if_contains("port_id")));
     if (!port) {
-      out["port_details"] = nullptr;
-      return out;
+      added["port_details"] = nullptr;
+      return added;
     }
     json::object details;
     for (const char* k : {"name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner"})
       details[k] = port->at(k);
-    out["port_details"] = std::move(details);
-    return out;
+    added["port_details"] = std::move(details);
+    return added;
   }
 
   Result<Obj> create(Txn& txn, Obj fip, const Ctx& ctx) override {

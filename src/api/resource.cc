@@ -119,7 +119,7 @@ const Obj& as_judged(const Handler& h, const Model& m, const Obj& o, const Ctx& 
 
 RowPolicy::RowPolicy(const Handler& h, const Model& m, const Ctx& ctx)
     : h_(h), m_(m), ctx_(ctx), active_(ctx.policy && !ctx.internal), get_rule_(rule_for(h, "get")),
-      resource_(h.policy_resource()) {}
+      resource_(h.policy_resource()), hides_(active_ && ctx.policy->may_hide_attributes(resource_, ctx.creds)) {}
 
 bool RowPolicy::may_get(const Obj& stored) const {
   if (!active_) return true;
@@ -130,13 +130,13 @@ bool RowPolicy::may_get(const Obj& stored) const {
 }
 
 bool RowPolicy::hides_nothing(const Obj& shown) const {
-  if (!active_) return true;
+  if (!hides_) return true;
   ModelParents parents(m_);
   return ctx_.policy->hidden_attributes(resource_, shown, ctx_.creds, &parents).empty();
 }
 
 Obj RowPolicy::without_hidden(Obj shown) const {
-  if (!active_) return shown;
+  if (!hides_) return shown;
   ModelParents parents(m_);
   for (const auto& name : ctx_.policy->hidden_attributes(resource_, shown, ctx_.creds, &parents)) shown.erase(name);
   return shown;
@@ -228,6 +228,23 @@ std::optional<std::vector<const Obj*>> page_by_id(It first, It last, ObjOf obj, 
   return page;
 }
 
+// One row of a list as the caller sees it. Whole objects the caller may see entirely are
+// copied from their stored text; the others are rendered without copying the object where
+// the policy hides nothing (a floating IP and the attributes its decoration adds).
+void append_row(std::string& out, const Handler& h, const Model& m, const Ctx& ctx, const RowPolicy& policy,
+                const Obj& o, const std::vector<std::string>& fields) {
+  const auto& def = h.def();
+  bool whole = ctx.is_admin && fields.empty();
+  bool personal = h.personalizes(m, o, ctx);
+  if (!personal && !h.decorates_row(o) && (!policy.may_hide() || (whole && policy.hides_nothing(o)))) {
+    const std::string* text = whole ? m.text(def.plural, jget::str(o.if_contains("id"))) : nullptr;
+    return text ? void(out += *text) : render_text(out, def, o, ctx, fields);
+  }
+  if (!personal && !policy.may_hide())
+    if (auto added = h.added_attributes(m, o)) return render_text(out, def, o, ctx, fields, &*added);
+  render_text(out, def, policy.without_hidden(h.shown_to(m, o, ctx)), ctx, fields);
+}
+
 }  // namespace
 
 Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, const Params& params,
@@ -266,18 +283,10 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
     }
   }
   NT_ASSIGN(auto page, paginate(q, std::move(rows), base_url, params, def));
-  // Whole objects that the caller may see entirely are copied from their stored text.
-  bool verbatim = ctx.is_admin && q.fields.empty();
   std::string out = "{\"" + def.plural + "\": [";
   for (size_t i = 0; i < page.rows.size(); ++i) {
-    const Obj* o = page.rows[i];
     if (i) out += ", ";
-    bool as_stored = !h.personalizes(m, *o, ctx) && !h.decorates_row(*o);
-    bool plain = verbatim && as_stored && policy.hides_nothing(*o);
-    const std::string* text = plain ? m.text(def.plural, jget::str(o->if_contains("id"))) : nullptr;
-    if (text) out += *text;
-    else if (as_stored && (plain || !policy.active())) render_text(out, def, *o, ctx, q.fields);
-    else render_text(out, def, policy.without_hidden(h.shown_to(m, *o, ctx)), ctx, q.fields);
+    append_row(out, h, m, ctx, policy, *page.rows[i], q.fields);
   }
   out += "]";
   if (q.limit > 0 || !q.marker.empty()) out += ", \"" + def.plural + "_links\": " + json::serialize(page.links);

@@ -6,6 +6,7 @@
 #include <span>
 #include <boost/json.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,9 @@ class Handler {
   // Whether this object's stored text differs from what an admin is shown (decorate()
   // changes it): lists copy the stored text of the others.
   virtual bool decorates_row(const Obj&) const { return decorates(); }
-  // What depends on who asks (a network's `shared` for a project it is shared with): the
-  // caller's view of a decorated object, and whether it differs from everyone's.
+  // When decorate() only adds or replaces top-level attributes: those attributes (a list
+  // then renders the stored object and these without copying it). nullopt: decorate() does more.
+  virtual std::optional<Obj> added_attributes(const Model&, const Obj& /*stored*/) const { return std::nullopt; }
   // Neutron's ownership validation, before quotas and policy (a port or subnet must name a
   // network the caller can see: else 404 NetworkNotFound).
   virtual Status validate_ownership(const Model&, const Obj& /*checked*/, const Ctx&) const { return {}; }
@@ -50,6 +52,8 @@ class Handler {
   virtual std::string policy_resource() const { return def().singular; }
   virtual void add_policy_target(const Model&, Obj&, const Ctx&) const {}
   virtual bool adds_policy_target() const { return false; }
+  // What depends on who asks (a network's `shared` for a project it is shared with): the
+  // caller's view of a decorated object, and whether it differs from everyone's.
   virtual bool personalizes(const Model&, const Obj&, const Ctx&) const { return false; }
   virtual void personalize(const Model&, Obj&, const Ctx&) const {}
   Obj shown_to(const Model& m, const Obj& stored, const Ctx& ctx) const {
@@ -121,7 +125,7 @@ class RowPolicy {
   bool may_get(const Obj& stored) const;
   bool hides_nothing(const Obj& shown) const;
   Obj without_hidden(Obj shown) const;
-  bool active() const { return active_; }  // false: the policy hides and refuses nothing here
+  bool may_hide() const { return hides_; }  // false: no row of this list has an attribute hidden
 
  private:
   const Handler& h_;
@@ -129,6 +133,7 @@ class RowPolicy {
   const Ctx& ctx_;
   bool active_;
   std::string get_rule_, resource_;
+  bool hides_;  // the policy has attribute rules that may hide something from this caller
 };
 
 }  // namespace nt

@@ -244,13 +244,16 @@ Status Policy::enforce(const Request& request, const Credentials& creds, const P
   return fail(Errc::forbidden, "PolicyNotAuthorized", rule.text + " is disallowed by policy");
 }
 
+bool Policy::may_hide_attributes(std::string_view resource, const Credentials& creds) const {
+  if (!options_.enforce_new_defaults && creds.is_admin) return false;
+  return attribute_get_rules_.find("get_" + std::string(resource)) != attribute_get_rules_.end();
+}
+
 std::vector<std::string> Policy::hidden_attributes(std::string_view resource, const json::object& shown,
                                                    const Credentials& creds, const ParentLookup* parents) const {
   std::vector<std::string> hidden;
-  if (!options_.enforce_new_defaults && creds.is_admin) return hidden;
-  std::string action = "get_" + std::string(resource);
-  auto it = attribute_get_rules_.find(action);
-  if (it == attribute_get_rules_.end()) return hidden;
+  if (!may_hide_attributes(resource, creds)) return hidden;
+  auto it = attribute_get_rules_.find("get_" + std::string(resource));
   Input in{shown, creds, parents};
   for (const auto& [attribute, rule] : it->second) {
     if (attribute == "project_id" || !shown.contains(attribute)) continue;  // Neutron never hides project_id itself

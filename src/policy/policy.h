@@ -155,6 +155,9 @@ class Policy {
   // tenant_id is hidden). In the order of the rules; empty when nothing is hidden.
   std::vector<std::string> hidden_attributes(std::string_view resource, const boost::json::object& shown,
                                              const Credentials& creds, const ParentLookup* parents = nullptr) const;
+  // False when hidden_attributes() is empty for every object of `resource` shown to these
+  // credentials (no attribute rule for it, or an admin under the old defaults).
+  bool may_hide_attributes(std::string_view resource, const Credentials& creds) const;
 
  private:
   Policy() = default;

@@ -106,5 +106,15 @@ TEST(Render, TextIsTheRenderedObjectSerialized) {
   EXPECT_FALSE(json::parse(all).as_object().contains("password"));
   EXPECT_FALSE(json::parse(all).as_object().contains("old"));
   EXPECT_TRUE(json::parse(all).as_object().contains("odd\"key"));
+
+  // A decoration's attributes replace the object's own and are filtered the same way.
+  json::object added{{"name", "decorated"}, {"secret", 3}, {"details", {{"status", "ACTIVE"}}}};
+  for (const Ctx* ctx : {&admin, &member}) {
+    json::object merged = stored;
+    for (const auto& kv : added) merged[kv.key()] = kv.value();
+    std::string text;
+    render_text(text, d, stored, *ctx, {}, &added);
+    EXPECT_EQ(json::parse(text), json::value(render(d, merged, *ctx))) << text;
+  }
 }
 }  // namespace nt
