@@ -204,8 +204,11 @@ TEST(PolicyNeutron, HiddenAttributesIncludeProjectIdWithTenantId) {
   auto hidden = policy->hidden_attributes("network", net, member);
   std::sort(hidden.begin(), hidden.end());
   EXPECT_EQ(hidden, (std::vector<std::string>{"project_id", "provider:network_type", "tenant_id"}));
+  EXPECT_TRUE(policy->may_hide_attributes("network", member));
+  EXPECT_FALSE(policy->may_hide_attributes("floatingip", member));  // no get_floatingip:<attribute> rule
   member.is_admin = true;
   EXPECT_TRUE(policy->hidden_attributes("network", net, member).empty());  // Neutron's is_admin shortcut
+  EXPECT_FALSE(policy->may_hide_attributes("network", member));
   EXPECT_TRUE(policy->hidden_attributes("widget", net, member).empty());
 }
 
