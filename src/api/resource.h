@@ -38,8 +38,8 @@ class Handler {
   // The object with computed attributes (e.g. a security group's rules).
   virtual Obj decorate(const Model& m, const Obj& stored) const { return stored; }
   virtual bool decorates() const { return false; }  // true when decorate() adds anything
-  // Whether this object's stored text differs from what an admin is shown (decorate()
-  // changes it): lists copy the stored text of the others.
+  // False only when decorate(stored) == stored (decorate() never depends on the caller):
+  // lists copy or render the others' stored objects as they are.
   virtual bool decorates_row(const Obj&) const { return decorates(); }
   // When decorate() only adds or replaces top-level attributes: those attributes (a list
   // then renders the stored object and these without copying it). nullopt: decorate() does more.
