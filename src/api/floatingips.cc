@@ -56,7 +56,8 @@ class FloatingIps final : public Handler {
     }
     json::object details;
     for (const char* k : {"name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner"})
-      details[k] = port->at(k);
+      if (const json::value* v = port->if_contains(k)) details[k] = *v;
+      else details[k] = nullptr;  // a stored port without it (an edited database): shown as null, not a 500
     added["port_details"] = std::move(details);
     return added;
   }

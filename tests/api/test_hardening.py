@@ -569,3 +569,28 @@ def test_agent_paths_answer_405_for_other_methods(server):
         assert r.status_code in (401, 405), (method, path, r.status_code, r.text)
         assert "NeutronError" in r.json()
     assert requests.head(server.url + "/agent/v1/convergence", timeout=10).status_code == 200
+
+
+@pytest.mark.sqlite_only  # the SQLite file itself
+def test_a_port_edited_without_its_status_shows_in_its_floating_ip_as_null(new_server):
+    """A floating IP's port_details copy its port's attributes: a stored port that lacks one
+    (an operator's edit) shows it as null, in the list and the show, not as a 500."""
+    srv = new_server()
+    admin = srv.client()
+    ext, _ = admin.ext_network()
+    net, sub = admin.net_with_subnet()
+    router = admin.router()
+    admin.set_gateway(router["id"], ext["id"])
+    admin.add_interface(router["id"], subnet_id=sub["id"])
+    port = admin.port(net["id"])
+    fip = admin.floatingip(ext["id"], port_id=port["id"])
+    srv.stop()
+    body = json.loads(sql(srv.database, "SELECT body FROM ports WHERE id=?", (port["id"],))[0][0])
+    del body["status"]
+    sql(srv.database, "UPDATE ports SET body=? WHERE id=?", (json.dumps(body), port["id"]))
+    srv.start()
+    admin = srv.client()
+    listed = {f["id"]: f for f in admin.list("floatingips")}
+    assert listed[fip["id"]]["port_details"]["status"] is None
+    assert listed[fip["id"]]["port_details"]["device_owner"] == port["device_owner"]
+    assert admin.show("floatingips", fip["id"])["port_details"]["status"] is None
