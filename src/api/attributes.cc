@@ -18,11 +18,6 @@ const Attr* ResourceDef::attr(const std::string& name) const {
   return a && !(a->flags & kRetired) ? a : nullptr;
 }
 
-bool ResourceDef::retired(const std::string& name) const {
-  const Attr* a = find(name);
-  return a && (a->flags & kRetired);
-}
-
 std::string ResourceDef::missing(const std::string& id) const {
   auto pos = not_found_fmt.find("{}");
   if (pos == std::string::npos) return not_found_fmt;

@@ -45,7 +45,6 @@ struct ResourceDef {
 
   const Attr* find(std::string_view name) const;     // any attribute, retired ones too; nullptr for unknown
   const Attr* attr(const std::string& name) const;  // nullptr for unknown and retired ones
-  bool retired(const std::string& name) const;
   std::string missing(const std::string& id) const;  // not-found message
 };
 

@@ -244,18 +244,24 @@ Status Policy::enforce(const Request& request, const Credentials& creds, const P
   return fail(Errc::forbidden, "PolicyNotAuthorized", rule.text + " is disallowed by policy");
 }
 
+const std::vector<Policy::AttributeRule>* Policy::attribute_rules(std::string_view resource,
+                                                                  const Credentials& creds) const {
+  if (!options_.enforce_new_defaults && creds.is_admin) return nullptr;
+  auto it = attribute_get_rules_.find("get_" + std::string(resource));
+  return it == attribute_get_rules_.end() ? nullptr : &it->second;
+}
+
 bool Policy::may_hide_attributes(std::string_view resource, const Credentials& creds) const {
-  if (!options_.enforce_new_defaults && creds.is_admin) return false;
-  return attribute_get_rules_.find("get_" + std::string(resource)) != attribute_get_rules_.end();
+  return attribute_rules(resource, creds) != nullptr;
 }
 
 std::vector<std::string> Policy::hidden_attributes(std::string_view resource, const json::object& shown,
                                                    const Credentials& creds, const ParentLookup* parents) const {
   std::vector<std::string> hidden;
-  if (!may_hide_attributes(resource, creds)) return hidden;
-  auto it = attribute_get_rules_.find("get_" + std::string(resource));
+  const auto* rules = attribute_rules(resource, creds);
+  if (!rules) return hidden;
   Input in{shown, creds, parents};
-  for (const auto& [attribute, rule] : it->second) {
+  for (const auto& [attribute, rule] : *rules) {
     if (attribute == "project_id" || !shown.contains(attribute)) continue;  // Neutron never hides project_id itself
     const RuleSlot& slot = rules_[rule];
     if (scope_allows(slot.scopes, creds) && evaluate(slot.root, in)) continue;

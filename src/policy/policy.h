@@ -180,6 +180,9 @@ class Policy {
     std::string attribute;
     uint32_t rule;
   };
+  // The attribute rules of `resource` that can hide something from these credentials
+  // (nullptr: none).
+  const std::vector<AttributeRule>* attribute_rules(std::string_view resource, const Credentials& creds) const;
   struct Input {
     const boost::json::object& target;
     const Credentials& creds;

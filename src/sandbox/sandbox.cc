@@ -1,6 +1,5 @@
 #include "sandbox/sandbox.h"
 
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

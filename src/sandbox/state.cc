@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "agent/client.h"
 #include "kernel/netns.h"
@@ -172,23 +171,21 @@ bool signal_and_wait(int pidfd, int sig, std::chrono::milliseconds limit) {
   while (n < 0 && errno == EINTR);
   return n == 1;
 }
-}  // namespace
 
-void stop_process(int pid, const std::string& program) {
+// SIGTERM first (up to 5 s) unless `term_first` is false, then SIGKILL (up to 5 s).
+void end_process(int pid, const std::string& program, bool term_first) {
   int fd = open_process(pid, program);
   if (fd < 0) return;
-  if (!signal_and_wait(fd, SIGTERM, std::chrono::seconds(5))) signal_and_wait(fd, SIGKILL, std::chrono::seconds(5));
+  if (!term_first || !signal_and_wait(fd, SIGTERM, std::chrono::seconds(5)))
+    signal_and_wait(fd, SIGKILL, std::chrono::seconds(5));
   ::close(fd);
   ::waitpid(pid, nullptr, WNOHANG);  // reap it if it was our child
 }
+}  // namespace
 
-void kill_process(int pid, const std::string& program) {
-  int fd = open_process(pid, program);
-  if (fd < 0) return;
-  signal_and_wait(fd, SIGKILL, std::chrono::seconds(5));
-  ::close(fd);
-  ::waitpid(pid, nullptr, WNOHANG);
-}
+void stop_process(int pid, const std::string& program) { end_process(pid, program, true); }
+
+void kill_process(int pid, const std::string& program) { end_process(pid, program, false); }
 
 namespace {
 // Whether a server listens on the Unix socket (a killed one leaves its socket file behind:
