@@ -189,11 +189,12 @@ template <class Change, class Undo>
 void measure_change(benchmark::State& state, nt::Planner& p, Change change, Undo undo) {
   int i = 0;
   size_t deltas = 0, hosts = 0;
-  uint64_t built = 0;
+  uint64_t built = 0, looked = 0;
   for (auto _ : state) {
     auto before = entries_built(p);
     deltas = change(p, i);
     built = entries_built(p) - before;
+    looked = p.last_keys();
     hosts = p.last_touched().size();
     state.PauseTiming();
     undo(p, i++);
@@ -201,6 +202,7 @@ void measure_change(benchmark::State& state, nt::Planner& p, Change change, Undo
   }
   state.counters["deltas"] = static_cast<double>(deltas);
   state.counters["built"] = static_cast<double>(built);
+  state.counters["keys"] = static_cast<double>(looked);
   state.counters["hosts"] = static_cast<double>(hosts);
   state.counters["rss_MB"] = rss_mb();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 namespace nt {
 namespace {
@@ -78,35 +79,109 @@ const ViewEntry* SharedView::find(Kind kind, std::string_view id) const {
   return &it.item().entry;
 }
 
-void SharedView::put(Kind kind, EntryId id, ViewEntry entry) {
+SharedView::Slot SharedView::locate(Kind kind, std::string_view id) const { return locate(kind, id, Slot{}); }
+
+SharedView::Slot SharedView::locate(Kind kind, std::string_view id, Slot from) const {
+  if (chunks_.empty()) return {};
   int rank = kind_rank(kind);
-  if (chunks_.empty()) chunks_.emplace_back();
-  // The chunk it belongs in: the first whose last item is not before it, else the last.
-  auto c = std::partition_point(chunks_.begin(), chunks_.end(),
-                                [&](const std::vector<Item>& ch) { return !ch.empty() && compare(rank, id.str(), ch.back()) > 0; });
-  if (c == chunks_.end()) --c;
-  auto at = std::partition_point(c->begin(), c->end(), [&](const Item& i) { return compare(rank, id.str(), i) > 0; });
-  if (at != c->end() && compare(rank, id.str(), *at) == 0) {
-    at->entry = std::move(entry);
+  auto after_last = [&](const std::vector<Item>& c) { return compare(rank, id, c.back()) > 0; };
+  // Everything before `from` is before (kind, id). Its chunk, or the first later one
+  // whose last item is not before (kind, id), else the end of the last chunk.
+  size_t c = from.chunk, at = from.at;
+  if (c >= chunks_.size()) c = chunks_.size() - 1, at = 0;
+  if (after_last(chunks_[c])) {
+    auto later = std::partition_point(chunks_.begin() + static_cast<std::ptrdiff_t>(c) + 1, chunks_.end(), after_last);
+    if (later == chunks_.end()) return {chunks_.size() - 1, chunks_.back().size(), nullptr};
+    c = static_cast<size_t>(later - chunks_.begin()), at = 0;
+  }
+  const auto& chunk = chunks_[c];
+  auto it = std::partition_point(chunk.begin() + static_cast<std::ptrdiff_t>(std::min(at, chunk.size())), chunk.end(),
+                                 [&](const Item& i) { return compare(rank, id, i) > 0; });
+  Slot slot{c, static_cast<size_t>(it - chunk.begin())};
+  if (it != chunk.end() && compare(rank, id, *it) == 0) slot.entry = &it->entry;
+  return slot;
+}
+
+void SharedView::put(const Slot& slot, Kind kind, EntryId id, ViewEntry entry) {
+  if (slot.entry) {
+    chunks_[slot.chunk][slot.at].entry = std::move(entry);
     return;
   }
-  c->insert(at, Item{std::move(id), std::move(entry), kind, static_cast<uint8_t>(rank)});
+  if (chunks_.empty()) chunks_.emplace_back();
+  auto& c = chunks_[slot.chunk];
+  c.insert(c.begin() + static_cast<std::ptrdiff_t>(slot.at), Item{std::move(id), std::move(entry), kind, static_cast<uint8_t>(kind_rank(kind))});
   ++size_;
-  if (c->size() > kMaxChunk) {
-    std::vector<Item> upper(std::make_move_iterator(c->begin() + kMaxChunk / 2), std::make_move_iterator(c->end()));
-    c->resize(kMaxChunk / 2);
-    chunks_.insert(c + 1, std::move(upper));
+  if (c.size() > kMaxChunk) {
+    std::vector<Item> upper(std::make_move_iterator(c.begin() + kMaxChunk / 2), std::make_move_iterator(c.end()));
+    c.resize(kMaxChunk / 2);
+    chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(slot.chunk) + 1, std::move(upper));
   }
 }
 
-bool SharedView::erase(Kind kind, std::string_view id) {
-  auto it = lower_bound(kind, id);
-  if (it == end() || compare(kind_rank(kind), id, it.item()) != 0) return false;
-  auto& chunk = chunks_[it.chunk_];
-  chunk.erase(chunk.begin() + static_cast<std::ptrdiff_t>(it.at_));
-  if (chunk.empty()) chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(it.chunk_));
+void SharedView::erase(const Slot& slot) {
+  if (!slot.entry) return;
+  auto& chunk = chunks_[slot.chunk];
+  chunk.erase(chunk.begin() + static_cast<std::ptrdiff_t>(slot.at));
+  if (chunk.empty()) chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(slot.chunk));
   --size_;
-  return true;
+}
+
+void SharedView::apply(std::vector<Change>& changes) {
+  if (changes.empty()) return;
+  if (chunks_.empty()) chunks_.emplace_back();
+  // Chunk by chunk from the last, so that splitting one leaves the earlier ones' places.
+  size_t end = changes.size();
+  while (end > 0) {
+    size_t c = changes[end - 1].slot.chunk, begin = end;
+    while (begin > 0 && changes[begin - 1].slot.chunk == c) --begin;
+    auto& chunk = chunks_[c];
+    std::vector<Item> merged;
+    merged.reserve(chunk.size() + (end - begin));
+    size_t from = 0;
+    for (size_t k = begin; k < end; ++k) {
+      auto& ch = changes[k];
+      auto at = std::min(ch.slot.at, chunk.size());
+      std::move(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.begin() + static_cast<std::ptrdiff_t>(at), std::back_inserter(merged));
+      from = at;
+      if (ch.slot.entry) {  // replaced or erased: the item at `at`
+        if (ch.entry) merged.push_back(Item{std::move(chunk[at].id), std::move(ch.entry), ch.kind, chunk[at].rank});
+        else --size_;
+        from = at + 1;
+      } else if (ch.entry) {
+        merged.push_back(Item{std::move(ch.id), std::move(ch.entry), ch.kind, static_cast<uint8_t>(kind_rank(ch.kind))});
+        ++size_;
+      }
+    }
+    std::move(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.end(), std::back_inserter(merged));
+    auto at = chunks_.begin() + static_cast<std::ptrdiff_t>(c);
+    if (merged.empty()) {
+      chunks_.erase(at);
+    } else if (merged.size() <= kMaxChunk) {
+      *at = std::move(merged);
+    } else {  // cut in pieces of kSealChunk, with room
+      std::vector<std::vector<Item>> pieces;
+      for (size_t p = 0; p < merged.size(); p += kSealChunk) {
+        auto to = std::min(merged.size(), p + kSealChunk);
+        auto& piece = pieces.emplace_back();
+        piece.reserve(to - p + kSealRoom);
+        std::move(merged.begin() + static_cast<std::ptrdiff_t>(p), merged.begin() + static_cast<std::ptrdiff_t>(to), std::back_inserter(piece));
+      }
+      *at = std::move(pieces[0]);
+      chunks_.insert(at + 1, std::make_move_iterator(pieces.begin() + 1), std::make_move_iterator(pieces.end()));
+    }
+    end = begin;
+  }
+}
+
+void SharedView::put(Kind kind, EntryId id, ViewEntry entry) {
+  auto slot = locate(kind, id.str());
+  put(slot, kind, std::move(id), std::move(entry));
+}
+
+bool SharedView::erase(Kind kind, std::string_view id) {
+  auto slot = locate(kind, id);
+  erase(slot);
+  return slot.entry != nullptr;
 }
 
 void SharedView::add(Kind kind, EntryId id, ViewEntry entry) {

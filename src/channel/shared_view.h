@@ -33,8 +33,14 @@ class EntryId {
     if (rep_) rep_->refs.fetch_add(1, std::memory_order_relaxed);
   }
   EntryId(EntryId&& o) noexcept : rep_(std::exchange(o.rep_, nullptr)) {}
-  EntryId& operator=(EntryId o) noexcept {
+  // Moves swap (the view's chunks move items on every insert: no count touched).
+  EntryId& operator=(EntryId&& o) noexcept {
     std::swap(rep_, o.rep_);
+    return *this;
+  }
+  EntryId& operator=(const EntryId& o) noexcept {
+    EntryId copy(o);
+    std::swap(rep_, copy.rep_);
     return *this;
   }
   ~EntryId() {
@@ -86,6 +92,28 @@ class SharedView {
 
   // The entry (kind, id), or null.
   const ViewEntry* find(view::Kind kind, std::string_view id) const;
+  // Where (kind, id) is (entry: its entry) or would go (entry null); for one put() or
+  // erase() there, with no other change of the view in between: one search, not two.
+  // `from`: where an earlier key was located (and then maybe put or erased), to walk keys
+  // in order without searching the whole view for each.
+  struct Slot {
+    size_t chunk = 0, at = 0;
+    const ViewEntry* entry = nullptr;
+  };
+  Slot locate(view::Kind kind, std::string_view id) const;
+  Slot locate(view::Kind kind, std::string_view id, Slot from) const;
+  void put(const Slot& slot, view::Kind kind, EntryId id, ViewEntry entry);
+  void erase(const Slot& slot);
+  // Many changes at once (entry null: erase), in the view's order, each key once, each
+  // located in the view as it is before any of them: each chunk they touch is rewritten
+  // once, not shifted once per insert (a host joining a network gains ~100 entries).
+  struct Change {
+    Slot slot;
+    view::Kind kind;
+    EntryId id;
+    ViewEntry entry;
+  };
+  void apply(std::vector<Change>& changes);
   // The first item at or after (kind, id) (for walking the ids with a prefix).
   const_iterator lower_bound(view::Kind kind, std::string_view id) const;
   // Sets (kind, id) to `entry`, adding it or replacing what it was.

@@ -54,7 +54,7 @@ void DhcpNode::mark_network(Keys& keys, const std::string& network) const {
   for (const auto& id : it->second) {
     auto p = in_.ports.find(id);
     if (p == in_.ports.end()) continue;
-    keys[p->second.bound_host()].insert(key(Kind::dhcp, id));
+    keys[p->second.bound_host()].insert(Kind::dhcp, id);
     ++stats.keys;
   }
 }
@@ -65,7 +65,7 @@ Keys DhcpNode::port_changed(const PortRow* before, const PortRow* after) {
   std::set<std::string> networks;
   for (const auto* p : {before, after}) {
     if (!p) continue;
-    if (served(*p)) keys[p->bound_host()].insert(key(Kind::dhcp, p->id)), ++stats.keys;
+    if (served(*p)) keys[p->bound_host()].insert(Kind::dhcp, p->id), ++stats.keys;
     if (p->device_owner == owner::kDhcp || owner::is_router_interface(p->device_owner)) networks.insert(p->network_id);
   }
   if (before) index(*before, -1);

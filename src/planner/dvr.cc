@@ -118,7 +118,7 @@ void DvrNode::recompute(const std::string& host, WireView& out) const {
 void DvrNode::unbind(const std::string& port, L2Node& l2, Keys& keys) {
   auto it = bound_.find(port);
   if (it == bound_.end()) return;
-  for (const auto& h : it->second) merge_keys(keys, l2.bind(binding_id(port, h), std::nullopt));
+  for (const auto& h : it->second) l2.bind(binding_id(port, h), std::nullopt, keys);
   bound_.erase(it);
 }
 
@@ -131,10 +131,10 @@ void DvrNode::sync_bindings(const std::string& router, L2Node& l2, Keys& keys) {
     if (!owner::is_router_interface(p.device_owner)) continue;
     auto& have = bound_[pid];
     for (const auto& h : std::set<std::string>(have))
-      if (!hosts.count(h)) merge_keys(keys, l2.bind(binding_id(pid, h), std::nullopt)), have.erase(h);
+      if (!hosts.count(h)) l2.bind(binding_id(pid, h), std::nullopt, keys), have.erase(h);
     for (const auto& h : hosts)
       if (have.insert(h).second)  // a changed port was unbound everywhere first (unbind)
-        merge_keys(keys, l2.bind(binding_id(pid, h), bound_on(p, h)));
+        l2.bind(binding_id(pid, h), bound_on(p, h), keys);
     if (have.empty()) bound_.erase(pid);
   }
 }
@@ -142,12 +142,12 @@ void DvrNode::sync_bindings(const std::string& router, L2Node& l2, Keys& keys) {
 // Every ARP entry of the router on a host: those it should have and those it has.
 void DvrNode::add_arp_keys(Keys& keys, const std::string& host, const std::string& router) const {
   auto& mine = keys[host];
-  for (const auto& pid : topo_.router_subnet_ports(router)) mine.insert(key(Kind::arp, view::ArpId{router, pid}.str()));
+  for (const auto& pid : topo_.router_subnet_ports(router)) mine.insert(Kind::arp, view::ArpId{router, pid}.str());
   auto prefix = router + "|";
   if (auto v = views_.find(host); v != views_.end())
     for (auto it = v->second.lower_bound(Kind::arp, prefix);
          it != v->second.end() && it.item().kind == Kind::arp && it.item().id.str().rfind(prefix, 0) == 0; ++it)
-      mine.insert(key(Kind::arp, it.item().id.str()));
+      mine.insert(Kind::arp, it.item().id.str());
 }
 
 std::map<std::string, RouterHosts> DvrNode::routers_changed(const std::set<std::string>& routers,
@@ -177,7 +177,7 @@ std::map<std::string, RouterHosts> DvrNode::routers_changed(const std::set<std::
     if (dvr_given.empty()) dvr_given_.erase(r);
     if (only)
       std::erase_if(rh.hosts, [&](const std::string& h) { return !only->count(h) && given.count(h) == now.count(h); });
-    for (const auto& h : rh.hosts) keys[h].insert(key(Kind::router, r)), ++stats.keys;
+    for (const auto& h : rh.hosts) keys[h].insert(Kind::router, r), ++stats.keys;
     given = std::move(now);
     old_ext = rh.external;
     if (given.empty()) given_.erase(r);

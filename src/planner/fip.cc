@@ -10,8 +10,8 @@ void FipNode::routers_changed(const std::map<std::string, RouterHosts>& routers,
   ++stats.changes;
   for (const auto& [r, rh] : routers)
     for (const auto& h : rh.hosts) {
-      if (!rh.external.empty()) keys[h].insert(key(Kind::fip, rh.external)), ++stats.keys;
-      if (!rh.old_external.empty() && rh.old_external != rh.external) keys[h].insert(key(Kind::fip, rh.old_external)), ++stats.keys;
+      if (!rh.external.empty()) keys[h].insert(Kind::fip, rh.external), ++stats.keys;
+      if (!rh.old_external.empty() && rh.old_external != rh.external) keys[h].insert(Kind::fip, rh.old_external), ++stats.keys;
     }
 }
 

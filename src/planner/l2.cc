@@ -67,14 +67,22 @@ std::set<std::string> L2Node::hosts_of_network(const std::string& network) const
   return out;
 }
 
+L2Node::HostNetworks L2Node::networks_of(const std::string& host) const {
+  HostNetworks out;
+  out.host_ = &host;
+  if (auto h = host_networks_.find(host); h != host_networks_.end()) out.networks_ = &h->second;
+  return out;
+}
+
+bool L2Node::HostNetworks::has(const Common& c) {
+  if (!networks_ || *host_ == c.except) return false;
+  if (!asked_ || c.network != last_) asked_ = true, last_ = c.network, last_on_ = networks_->count(c.network) > 0;
+  return last_on_;
+}
+
 bool L2Node::host_on_network(const std::string& host, const std::string& network) const {
   auto h = host_networks_.find(host);
   return h != host_networks_.end() && h->second.count(network) > 0;
-}
-
-const std::set<std::string>* L2Node::ports_on_network(const std::string& network) const {
-  auto it = ports_by_network_.find(network);
-  return it == ports_by_network_.end() ? nullptr : &it->second;
 }
 
 json::object L2Node::network_json(const NetworkRow& n) const {
@@ -142,10 +150,12 @@ void L2Node::recompute(const std::string& host, WireView& out) const {
       auto id = net_id + "|" + other;
       if (auto e = entry(host, Kind::flood, id)) out[key(Kind::flood, id)] = std::move(*e);
     }
-    for (const auto& id : ports_by_network_.at(net_id)) {
+    auto ports = l2pop_ports_.find(net_id);
+    if (ports == l2pop_ports_.end()) continue;
+    for (const auto& id : ports->second) {
       const auto& p = bound_.at(id);
       auto h = in_.hosts.find(p.bound_host());
-      if (p.bound_host() == host || h == in_.hosts.end() || distributed(p)) continue;
+      if (p.bound_host() == host || h == in_.hosts.end()) continue;
       out[key(Kind::l2pop, id)] = l2pop_json(p, h->second);
     }
   }
@@ -154,10 +164,11 @@ void L2Node::recompute(const std::string& host, WireView& out) const {
 
 void L2Node::index(const std::string& id, const PortRow& port, int delta) {
   const auto& net = port.network_id;
-  auto& by_net = ports_by_network_[net];
+  auto& of_networks = distributed(port) ? interfaces_ : l2pop_ports_;
+  auto& by_net = of_networks[net];
   if (delta > 0) by_net.insert(id);
   else by_net.erase(id);
-  if (by_net.empty()) ports_by_network_.erase(net);
+  if (by_net.empty()) of_networks.erase(net);
   for (const auto& host : homes(port)) {
     auto& by_host = ports_by_host_[host];
     auto& count = host_networks_[host][net];
@@ -174,23 +185,23 @@ void L2Node::index(const std::string& id, const PortRow& port, int delta) {
 
 // `others`: every host on the network before or after the change (some may have left with it).
 void L2Node::add_network_keys(Keys& keys, const std::string& host, const std::string& network,
-                              const std::set<std::string>& others) const {
+                              const std::vector<const std::string*>& others) const {
   auto& mine = keys[host];
-  mine.insert(key(Kind::network, network));
-  if (auto ports = ports_by_network_.find(network); ports != ports_by_network_.end())
-    for (const auto& id : ports->second) mine.insert(key(Kind::l2pop, id));
+  mine.insert(Kind::network, network);
+  if (auto ports = l2pop_ports_.find(network); ports != l2pop_ports_.end())
+    for (const auto& id : ports->second) mine.insert(Kind::l2pop, id);
   // Its VTEP in the others' flood entries, theirs in its own: one entry each way per host.
-  for (const auto& other : others) {
-    if (other == host) continue;
-    keys[host].insert(key(Kind::flood, network + "|" + other));
-    keys[other].insert(key(Kind::flood, network + "|" + host));
+  auto prefix = network + "|";
+  for (const auto* other : others) {
+    if (*other == host) continue;
+    mine.insert(Kind::flood, prefix + *other);
+    keys[*other].insert(Kind::flood, prefix + host);
   }
 }
 
-Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
+void L2Node::bind(const std::string& id, const std::optional<PortRow>& port, Keys& keys) {
   ++stats.changes;
   std::set<std::string> nets, homes;
-  std::map<std::string, std::set<std::string>> members;  // network -> its hosts before and after
   auto old = bound_.find(id);
   auto add_homes = [&](const PortRow& p) {
     for (auto& h : planner::homes(p)) homes.insert(std::move(h));
@@ -198,34 +209,46 @@ Keys L2Node::bind(const std::string& id, const std::optional<PortRow>& port) {
   if (old != bound_.end()) nets.insert(old->second.network_id), add_homes(old->second);
   bool bound = port && !port->bound_host().empty();
   if (bound) nets.insert(port->network_id), add_homes(*port);
-  std::map<std::pair<std::string, std::string>, bool> member_before;
+  // Only this binding's homes can join or leave a network with it.
+  struct Membership {
+    const std::string *host, *network;
+    bool before, after = false;
+  };
+  std::vector<Membership> memberships;
   for (const auto& h : homes)
-    for (const auto& n : nets) member_before[{h, n}] = host_on_network(h, n);
-  for (const auto& n : nets) members[n] = hosts_of_network(n);
+    for (const auto& n : nets) memberships.push_back({&h, &n, host_on_network(h, n)});
   std::optional<PortRow> old_row;
   if (old != bound_.end()) old_row = std::move(old->second), index(id, *old_row, -1), bound_.erase(old);
   if (bound) bound_[id] = *port, index(id, *port, +1);
-  for (const auto& n : nets) members[n].merge(hosts_of_network(n));
-  Keys keys;
+  for (auto& m : memberships) m.after = host_on_network(*m.host, *m.network);
+  // A network's hosts before or after: those on it now and the homes that left it.
+  auto members = [&](const std::string& network) {
+    std::vector<const std::string*> out;
+    if (auto it = network_hosts_.find(network); it != network_hosts_.end())
+      for (const auto& [h, count] : it->second) out.push_back(&h);
+    for (const auto& m : memberships)
+      if (*m.network == network && m.before && !m.after) out.push_back(m.host);
+    return out;
+  };
+  size_t marked = count_marks(keys);
   // Its port entry is only where it has (had) its tap; its l2pop entry on every host of its
   // networks before and after (its homes among them), unless it has none anywhere (a router
   // interface: the same MAC on every host of the router); a network entry changes only on a
   // host joining or leaving it (below).
-  for (const auto& h : homes) keys[h].insert(key(Kind::port, id));
+  for (const auto& h : homes) keys[h].insert(Kind::port, id);
   if ((old_row && !distributed(*old_row)) || (bound && !distributed(*port)))
-    for (const auto& [n, hosts] : members)
-      for (const auto& h : hosts) keys[h].insert(key(Kind::l2pop, id));
+    for (const auto& n : nets)
+      for (const auto* h : members(n)) keys[*h].insert(Kind::l2pop, id);
   // A host joining or leaving a network gains or loses all of that network's entries.
-  for (const auto& [hn, was] : member_before)
-    if (was != host_on_network(hn.first, hn.second)) add_network_keys(keys, hn.first, hn.second, members[hn.second]);
-  for (const auto& [h, ks] : keys) stats.keys += ks.size();
-  return keys;
+  for (const auto& m : memberships)
+    if (m.before != m.after) add_network_keys(keys, *m.host, *m.network, members(*m.network));
+  stats.keys += count_marks(keys) - marked;
 }
 
 Keys L2Node::network_changed(const std::string& network) {
   ++stats.changes;
   Keys keys;
-  auto ports = ports_by_network_.find(network);
+  auto ports = l2pop_ports_.find(network);
   auto hosts = hosts_of_network(network);
   // Flood entries depend on the network only by its existence: re-derived when it comes or goes.
   bool exists = in_.networks.count(network) > 0;
@@ -234,14 +257,19 @@ Keys L2Node::network_changed(const std::string& network) {
   else known_networks_.erase(network);
   for (const auto& h : hosts) {
     auto& mine = keys[h];
-    mine.insert(key(Kind::network, network));
-    if (ports != ports_by_network_.end())
-      for (const auto& id : ports->second) mine.insert(key(Kind::port, id)), mine.insert(key(Kind::l2pop, id));
+    mine.insert(Kind::network, network);
+    if (ports != l2pop_ports_.end())
+      for (const auto& id : ports->second) mine.insert(Kind::l2pop, id);
     if (came_or_went)
       for (const auto& other : hosts)
-        if (other != h) mine.insert(key(Kind::flood, network + "|" + other));
-    stats.keys += mine.size();
+        if (other != h) mine.insert(Kind::flood, network + "|" + other);
   }
+  // Port entries (they carry the network's MTU) where the bindings have their taps.
+  for (const auto* bindings : {&l2pop_ports_, &interfaces_})
+    if (auto it = bindings->find(network); it != bindings->end())
+      for (const auto& id : it->second)
+        for (const auto& h : homes(bound_.at(id))) keys[h].insert(Kind::port, id);
+  for (const auto& [h, ks] : keys) stats.keys += ks.size();
   return keys;
 }
 
@@ -255,8 +283,8 @@ Keys L2Node::host_changed(const std::string& host) {
   for (const auto& [net, ids] : mine_by_net)
     for (const auto& h : hosts_of_network(net)) {
       auto& theirs = keys[h];
-      theirs.insert(key(Kind::flood, net + "|" + host));
-      for (const auto& id : ids) theirs.insert(key(Kind::l2pop, id));
+      theirs.insert(Kind::flood, net + "|" + host);
+      for (const auto& id : ids) theirs.insert(Kind::l2pop, id);
     }
   keys[host];  // touched, even if nothing of its own view depends on its record
   for (const auto& [h, ks] : keys) stats.keys += ks.size();
@@ -264,7 +292,7 @@ Keys L2Node::host_changed(const std::string& host) {
 }
 
 void L2Node::clear() {
-  bound_.clear(), ports_by_network_.clear(), ports_by_host_.clear(), host_networks_.clear(), network_hosts_.clear();
+  bound_.clear(), l2pop_ports_.clear(), interfaces_.clear(), ports_by_host_.clear(), host_networks_.clear(), network_hosts_.clear();
 }
 
 void L2Node::load(const std::string& id, const PortRow& port) {

@@ -27,8 +27,9 @@ class L2Node {
  public:
   explicit L2Node(const Inputs& in) : in_(in) {}
 
-  // A binding came, changed or went (nullopt, or a port bound nowhere).
-  Keys bind(const std::string& id, const std::optional<PortRow>& port);
+  // A binding came, changed or went (nullopt, or a port bound nowhere): marks the keys it
+  // may change in `keys`.
+  void bind(const std::string& id, const std::optional<PortRow>& port, Keys& keys);
   // After the inputs took the network's or the host's change.
   Keys network_changed(const std::string& network);
   Keys host_changed(const std::string& host);
@@ -44,6 +45,20 @@ class L2Node {
   static bool common_kind(view::Kind kind) { return kind == view::Kind::network || kind == view::Kind::flood || kind == view::Kind::l2pop; }
   Common common(view::Kind kind, const std::string& id) const;
   bool has(const std::string& host, const Common& c) const { return host != c.except && host_on_network(host, c.network); }
+  // The same for one host's many marks in a refresh: its networks looked up once, and the
+  // last network asked about remembered (the marks come sorted, by network for floods).
+  class HostNetworks {
+   public:
+    bool has(const Common& c);
+
+   private:
+    friend class L2Node;
+    const std::string* host_ = nullptr;
+    const std::map<std::string, int>* networks_ = nullptr;
+    std::string last_;
+    bool asked_ = false, last_on_ = false;
+  };
+  HostNetworks networks_of(const std::string& host) const;
   // Every entry of the host, from scratch.
   void recompute(const std::string& host, WireView& out) const;
 
@@ -57,7 +72,6 @@ class L2Node {
 
   std::set<std::string> hosts() const;  // with a binding
   bool host_on_network(const std::string& host, const std::string& network) const;
-  const std::set<std::string>* ports_on_network(const std::string& network) const;
   // The hosts with a binding on the network: they have its l2pop entries ("applied everywhere").
   std::set<std::string> network_hosts(const std::string& network) const { return hosts_of_network(network); }
   mutable NodeStats stats;  // counted on the engine's (single) thread only
@@ -66,7 +80,7 @@ class L2Node {
   std::set<std::string> hosts_of_network(const std::string& network) const;
   void index(const std::string& id, const PortRow& port, int delta);
   void add_network_keys(Keys& keys, const std::string& host, const std::string& network,
-                        const std::set<std::string>& others) const;
+                        const std::vector<const std::string*>& others) const;
   boost::json::object network_json(const NetworkRow& net) const;
   Common flood_common(const std::string& id) const;
   Common l2pop_common(const std::string& id) const;
@@ -74,7 +88,8 @@ class L2Node {
 
   const Inputs& in_;
   std::map<std::string, PortRow> bound_;                              // binding id -> the port as bound
-  std::map<std::string, std::set<std::string>> ports_by_network_;     // network -> bindings on it
+  std::map<std::string, std::set<std::string>> l2pop_ports_;          // network -> bindings on it with l2pop entries
+  std::map<std::string, std::set<std::string>> interfaces_;           // network -> router interface bindings on it
   std::map<std::string, std::set<std::string>> ports_by_host_;        // host -> bindings there
   std::map<std::string, std::map<std::string, int>> host_networks_;   // host -> network -> bindings
   std::map<std::string, std::map<std::string, int>> network_hosts_;   // network -> host -> bindings

@@ -8,15 +8,43 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "channel/entries.h"
 #include "channel/view.h"
 
 namespace nt::planner {
 
-using Keys = std::map<std::string, std::set<ViewKey>>;  // host -> entries to re-derive
+// One entry of a host view to re-derive.
+struct Mark {
+  view::Kind kind;
+  std::string id;
+};
+
+// A host's marks: collected in any order and with repeats (a push each, no tree node per
+// mark: a router interface marks ~20,000), then sorted() once, in the view's order.
+class Marks {
+ public:
+  void insert(view::Kind kind, std::string id) { items_.push_back({kind, std::move(id)}), sorted_ = false; }
+  void merge(Marks& other);
+  size_t size() const { return items_.size(); }
+  // The marks in the host view's order (SharedView: kind name, then id), each once.
+  const std::vector<Mark>& sorted();
+
+ private:
+  std::vector<Mark> items_;
+  bool sorted_ = false;
+};
+
+using Keys = std::map<std::string, Marks>;  // host -> entries to re-derive
 
 inline ViewKey key(view::Kind kind, std::string id) { return {std::string(view::kind_name(kind)), std::move(id)}; }
+
+inline size_t count_marks(const Keys& keys) {
+  size_t n = 0;
+  for (const auto& [h, marks] : keys) n += marks.size();
+  return n;
+}
 
 inline void merge_keys(Keys& into, Keys&& from) {
   for (auto& [h, ks] : from) into[h].merge(ks);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <thread>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -13,6 +14,34 @@
 
 namespace nt {
 namespace json = boost::json;
+
+namespace planner {
+
+void Marks::merge(Marks& other) {
+  if (items_.empty()) {
+    items_.swap(other.items_);
+  } else {
+    items_.insert(items_.end(), std::make_move_iterator(other.items_.begin()), std::make_move_iterator(other.items_.end()));
+  }
+  other.items_.clear();
+  sorted_ = false;
+}
+
+const std::vector<Mark>& Marks::sorted() {
+  if (sorted_) return items_;
+  auto before = [](const Mark& a, const Mark& b) {
+    int ra = SharedView::kind_rank(a.kind), rb = SharedView::kind_rank(b.kind);
+    return ra != rb ? ra < rb : a.id < b.id;
+  };
+  std::sort(items_.begin(), items_.end(), before);
+  items_.erase(std::unique(items_.begin(), items_.end(), [](const Mark& a, const Mark& b) { return a.kind == b.kind && a.id == b.id; }),
+               items_.end());
+  sorted_ = true;
+  return items_;
+}
+
+}  // namespace planner
+
 using planner::Change;
 using planner::PortRow;
 using planner::Table;
@@ -164,7 +193,7 @@ Planner::Keys Planner::port_changed(const Change& c) {
     note(it->second);
     now = it->second;
   }
-  planner::merge_keys(keys, l2_.bind(c.id, snat_.effective(now)));
+  l2_.bind(c.id, snat_.effective(now), keys);
   planner::merge_keys(keys, dhcp_.port_changed(previous ? &*previous : nullptr, now ? &*now : nullptr));
   planner::merge_keys(keys, secgroups_.port_changed(previous ? &*previous : nullptr, now ? &*now : nullptr));
   std::map<std::string, std::set<std::string>> before;
@@ -174,7 +203,7 @@ Planner::Keys Planner::port_changed(const Change& c) {
   for (const auto& r : arp) {
     auto hosts = before[r];
     if (const auto* given = dvr_.given(r)) hosts.insert(given->begin(), given->end());
-    for (const auto& h : hosts) keys[h].insert(planner::key(Kind::arp, view::ArpId{r, c.id}.str()));
+    for (const auto& h : hosts) keys[h].insert(Kind::arp, view::ArpId{r, c.id}.str());
   }
   return keys;
 }
@@ -191,7 +220,7 @@ Planner::Keys Planner::l3_changed(const Change& c) {
       in_.apply(c);
       // The router's sg- and qg- ports follow its active gateway host.
       for (const auto& pid : std::set<std::string>(topo_.router_ports(c.id)))
-        planner::merge_keys(keys, l2_.bind(pid, snat_.effective(in_.ports.at(pid))));
+        l2_.bind(pid, snat_.effective(in_.ports.at(pid)), keys);
       routers.insert(c.id);
       break;
     case Table::subnets: {
@@ -251,70 +280,69 @@ bool host_independent(Kind kind) {
 
 }  // namespace
 
-// What `host` should hold at `key` now (null: nothing), as a shared object when the kind
-// is the same on every host that has it.
-ViewEntry Planner::wanted_entry(const std::string& host, Kind kind, const ViewKey& key, SharedEntries& shared) {
+// What `host` should hold at `mark` now (null: nothing), as a shared object when the
+// kind is the same on every host that has it.
+ViewEntry Planner::wanted_entry(const std::string& host, planner::L2Node::HostNetworks& networks, const planner::Mark& mark,
+                                SharedEntries& shared) {
+  auto kind = mark.kind;
   if (planner::L2Node::common_kind(kind)) {
-    auto [it, fresh] = shared.try_emplace(key);
+    auto [it, fresh] = shared.try_emplace(SharedKey{kind, mark.id});
     auto& s = it->second;
     if (fresh) {
-      s.l2 = charged(l2_.stats, [&] { return l2_.common(kind, key.second); });
-      if (s.l2->content) s.id = EntryId(key.second), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
+      s.l2 = charged(l2_.stats, [&] { return l2_.common(kind, mark.id); });
+      if (s.l2->content) s.id = EntryId(mark.id), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
     }
-    return s.obj && l2_.has(host, *s.l2) ? s.obj : nullptr;
+    return s.obj && networks.has(*s.l2) ? s.obj : nullptr;
   }
-  auto want = entry(host, kind, key.second);
+  auto want = entry(host, kind, mark.id);
   if (!want) return nullptr;
   if (!host_independent(kind)) return std::make_shared<const json::object>(std::move(*want));
-  auto& s = shared[key];
-  if (!s.obj) s.id = EntryId(key.second), s.obj = std::make_shared<const json::object>(std::move(*want));
+  auto& s = shared[SharedKey{kind, mark.id}];
+  if (!s.obj) s.id = EntryId(mark.id), s.obj = std::make_shared<const json::object>(std::move(*want));
   return s.obj;
 }
 
-void Planner::refresh(const Keys& keys, int64_t revision) {
+void Planner::refresh(Keys& keys, int64_t revision) {
   touched_.clear();
   deltas_.clear();
+  keys_looked_ = 0;
   dvr_.begin_refresh();
   struct EndRefresh {
     Planner* p;
     ~EndRefresh() { p->dvr_.end_refresh(); }
   } end{this};
+  // Every host's marks sorted first: the shared entries are keyed by views of their ids.
+  for (auto& [host, marks] : keys) marks.sorted();
   SharedEntries shared;
-  struct Pending {  // one change of the host's view
-    Kind kind;
-    const ViewKey* key;
-    ViewEntry want;
-  };
-  for (const auto& [host, wanted] : keys) {
+  for (auto& [host, marks] : keys) {
     if (host.empty()) continue;
     touched_.insert(host);
+    const auto& wanted = marks.sorted();
+    keys_looked_ += wanted.size();
     auto& view = views_[host];
-    std::vector<Pending> changes;
-    changes.reserve(wanted.size());
-    for (const auto& key : wanted) {
-      auto kind = view::parse_kind(key.first);
-      if (!kind) continue;
-      ViewEntry want = wanted_entry(host, *kind, key, shared);
-      const auto* cur = view.find(*kind, key.second);
-      if (!cur ? !want : (want && **cur == *want)) continue;
-      changes.push_back({*kind, &key, std::move(want)});
-    }
-    if (!changes.empty()) {
-      // The change's global revision: the same on every server whatever the batches (two
-      // changes of one revision share it; an agent resumes from the revision before its
-      // last, so a revision cut in the middle is sent again whole).
-      // (Without a revision, in tools and tests, each change counts one.)
-      auto& slot = revisions_[host];
-      int64_t rev = slot = revision > 0 ? std::max(slot, revision) : slot + 1;
-      for (auto& [kind, key, want] : changes) {
-        if (!want) {
-          view.erase(kind, key->second);
-        } else {
-          view.put(kind, host_independent(kind) ? shared.at(*key).id : EntryId(key->second), want);
-        }
-        deltas_.push_back({host, rev, key->first, key->second, std::move(want)});
+    int64_t rev = 0;
+    std::vector<SharedView::Change> changes;
+    auto networks = l2_.networks_of(host);
+    SharedView::Slot slot;  // the marks are in the view's order: each located after the last
+    for (const auto& mark : wanted) {
+      ViewEntry want = wanted_entry(host, networks, mark, shared);
+      slot = view.locate(mark.kind, mark.id, slot);
+      const auto* cur = slot.entry;
+      if (!cur ? !want : (want && (cur->get() == want.get() || **cur == *want))) continue;
+      if (rev == 0) {
+        // The change's global revision: the same on every server whatever the batches
+        // (two changes of one revision share it; an agent resumes from the revision
+        // before its last, so a revision cut in the middle is sent again whole).
+        // (Without a revision, in tools and tests, each change counts one.)
+        auto& at = revisions_[host];
+        rev = at = revision > 0 ? std::max(at, revision) : at + 1;
       }
+      EntryId id;
+      if (want && !slot.entry) id = host_independent(mark.kind) ? shared.at(SharedKey{mark.kind, mark.id}).id : EntryId(mark.id);
+      changes.push_back({slot, mark.kind, std::move(id), want});
+      deltas_.push_back({host, rev, SharedView::kind_string(mark.kind), mark.id, std::move(want)});
     }
+    view.apply(changes);
     if (view.empty()) views_.erase(host);
   }
 }

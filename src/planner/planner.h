@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -68,6 +69,8 @@ class Planner {
   const std::set<std::string>& last_touched() const { return touched_; }
   // The changes of host views made by the last apply().
   const std::vector<ViewDelta>& last_deltas() const { return deltas_; }
+  // How many (host, entry) keys the last apply() looked at (each maybe a delta).
+  size_t last_keys() const { return keys_looked_; }
   // Per node: changes handled, keys marked, entries built, hosts recomputed.
   std::map<std::string, planner::NodeStats> stats() const;
   // The typed inputs as last applied (for `neutrino trace`, src/planner/trace.h).
@@ -90,21 +93,24 @@ class Planner {
   std::optional<boost::json::object> entry(const std::string& host, view::Kind kind, const std::string& id);
   std::optional<boost::json::object> build_entry(const std::string& host, view::Kind kind, const std::string& id);
   planner::NodeStats& owner_stats(view::Kind kind);
-  void refresh(const Keys& keys, int64_t revision);
+  void refresh(Keys& keys, int64_t revision);
   // One refresh's host-independent entries: one object (and one id) for every host that
   // has it; the L2 ones are built once (their content), then only their presence per host.
+  // Keyed by the marks' ids, which outlive the refresh.
   struct SharedEntry {
     EntryId id;
     ViewEntry obj;
     std::optional<planner::L2Node::Common> l2;
   };
-  struct KeyHash {
-    size_t operator()(const ViewKey& k) const {
-      return std::hash<std::string>()(k.second) * 31 + std::hash<std::string>()(k.first);
+  using SharedKey = std::pair<view::Kind, std::string_view>;
+  struct SharedKeyHash {
+    size_t operator()(const SharedKey& k) const {
+      return std::hash<std::string_view>()(k.second) * 31 + static_cast<size_t>(k.first);
     }
   };
-  using SharedEntries = std::unordered_map<ViewKey, SharedEntry, KeyHash>;
-  ViewEntry wanted_entry(const std::string& host, view::Kind kind, const ViewKey& key, SharedEntries& shared);
+  using SharedEntries = std::unordered_map<SharedKey, SharedEntry, SharedKeyHash>;
+  ViewEntry wanted_entry(const std::string& host, planner::L2Node::HostNetworks& networks, const planner::Mark& mark,
+                         SharedEntries& shared);
 
   planner::Inputs in_;
   std::map<std::string, SharedView> views_;
@@ -118,6 +124,7 @@ class Planner {
   std::map<std::string, int64_t> revisions_;
   std::set<std::string> touched_;
   std::vector<ViewDelta> deltas_;
+  size_t keys_looked_ = 0;
 };
 
 }  // namespace nt

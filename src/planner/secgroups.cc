@@ -88,7 +88,7 @@ void SecGroupNode::index_rule(const SecurityGroupRuleRow& r, int delta) {
 }
 
 void SecGroupNode::mark(Keys& keys, const std::string& host, Kind kind, const std::string& id) const {
-  keys[host].insert(key(kind, id));
+  keys[host].insert(kind, id);
   ++stats.keys;
 }
 

@@ -22,7 +22,7 @@ std::optional<PortRow> SnatNode::effective(const std::optional<PortRow>& port) c
 void SnatNode::routers_changed(const std::map<std::string, RouterHosts>& routers, Keys& keys) {
   ++stats.changes;
   for (const auto& [r, rh] : routers)
-    for (const auto& h : rh.hosts) keys[h].insert(key(Kind::snat, r)), ++stats.keys;
+    for (const auto& h : rh.hosts) keys[h].insert(Kind::snat, r), ++stats.keys;
 }
 
 std::optional<json::object> SnatNode::entry(const std::string& host, const std::string& router) const {

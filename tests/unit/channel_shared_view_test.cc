@@ -56,6 +56,50 @@ TEST(SharedView, RandomPutsAndErasesMatchAMap) {
   EXPECT_EQ(keys_in_order(view), order);
 }
 
+// Batches as the planner's refresh makes them: sorted keys, each located (from the last)
+// in the view before the batch, then applied at once; batches big enough to cut chunks.
+TEST(SharedView, SortedBatchesLocatedBeforeApplyingMatchAMap) {
+  std::mt19937 rng(11);
+  const Kind kinds[] = {Kind::flood, Kind::l2pop, Kind::network, Kind::arp, Kind::port};
+  SharedView view;
+  std::map<ViewKey, int> expected;
+  for (int batch = 0; batch < 400; ++batch) {
+    // Random keys, then in the view's order (kind name, id), each once.
+    std::map<ViewKey, std::pair<Kind, bool>> keys;  // -> kind, erase?
+    size_t n = 1 + rng() % (batch % 10 == 0 ? 600 : 40);
+    for (size_t i = 0; i < n; ++i) {
+      Kind kind = kinds[rng() % 5];
+      std::string id = "id" + std::to_string(rng() % 3000);
+      keys[{std::string(view::kind_name(kind)), id}] = {kind, rng() % 3 == 0};
+    }
+    std::vector<SharedView::Change> changes;
+    SharedView::Slot slot;
+    for (const auto& [key, what] : keys) {
+      slot = view.locate(what.first, key.second, slot);
+      ASSERT_EQ(slot.entry != nullptr, expected.count(key) == 1) << batch << " " << key.first << " " << key.second;
+      if (what.second) {
+        if (!slot.entry) continue;
+        changes.push_back({slot, what.first, EntryId(), nullptr});
+        expected.erase(key);
+      } else {
+        changes.push_back({slot, what.first, EntryId(key.second), object(batch)});
+        expected[key] = batch;
+      }
+    }
+    view.apply(changes);
+    ASSERT_EQ(view.size(), expected.size()) << batch;
+  }
+  EXPECT_GT(expected.size(), 5000u);  // many chunks
+  EXPECT_EQ(as_map(view), expected);
+  std::vector<ViewKey> order;
+  for (const auto& [k, n] : expected) order.push_back(k);
+  EXPECT_EQ(keys_in_order(view), order);
+  for (const auto& [key, n] : expected) {
+    auto kind = *view::parse_kind(key.first);
+    ASSERT_NE(view.find(kind, key.second), nullptr);
+  }
+}
+
 TEST(SharedView, SealSortsAndKeepsTheFirstOfEqualKeys) {
   SharedView view;
   for (int i = 999; i >= 0; --i) view.add(Kind::l2pop, EntryId("p" + std::to_string(i)), object(i));
