@@ -135,7 +135,10 @@ void SharedView::apply(std::vector<Change>& changes) {
     size_t c = changes[end - 1].slot.chunk, begin = end;
     while (begin > 0 && changes[begin - 1].slot.chunk == c) --begin;
     auto& chunk = chunks_[c];
-    std::vector<Item> merged;
+    // Merged in a buffer kept from call to call, then moved back into the chunk's own
+    // (which has room for a few more): no fresh memory to fault in for every change.
+    thread_local std::vector<Item> merged;
+    merged.clear();
     merged.reserve(chunk.size() + (end - begin));
     size_t from = 0;
     for (size_t k = begin; k < end; ++k) {
@@ -157,7 +160,9 @@ void SharedView::apply(std::vector<Change>& changes) {
     if (merged.empty()) {
       chunks_.erase(at);
     } else if (merged.size() <= kMaxChunk) {
-      *at = std::move(merged);
+      at->clear();
+      if (at->capacity() < merged.size()) at->reserve(merged.size() + kSealRoom);
+      std::move(merged.begin(), merged.end(), std::back_inserter(*at));
     } else {  // cut in pieces of kSealChunk, with room
       std::vector<std::vector<Item>> pieces;
       for (size_t p = 0; p < merged.size(); p += kSealChunk) {

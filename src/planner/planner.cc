@@ -17,13 +17,38 @@ namespace json = boost::json;
 
 namespace planner {
 
+void Marks::insert(view::Kind kind, std::string_view id) {
+  char* at;
+  if (id.size() > kBlock / 4) {  // a long id: a block of its own, before the current one
+    auto own = std::make_unique_for_overwrite<char[]>(id.size());
+    at = own.get();
+    blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1, std::move(own));
+  } else {
+    if (id.size() > room_) blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlock)), room_ = kBlock;
+    at = blocks_.back().get() + (kBlock - room_);
+    room_ -= id.size();
+  }
+  std::copy(id.begin(), id.end(), at);
+  items_.push_back({kind, std::string_view(at, id.size())});
+  sorted_ = false;
+}
+
 void Marks::merge(Marks& other) {
   if (items_.empty()) {
     items_.swap(other.items_);
   } else {
-    items_.insert(items_.end(), std::make_move_iterator(other.items_.begin()), std::make_move_iterator(other.items_.end()));
+    items_.insert(items_.end(), other.items_.begin(), other.items_.end());
   }
+  // The other's blocks come along (the ids stay where they are); its last block's room
+  // is lost, ours is kept as the last.
+  std::unique_ptr<char[]> ours;
+  if (!blocks_.empty()) ours = std::move(blocks_.back()), blocks_.pop_back();
+  for (auto& b : other.blocks_) blocks_.push_back(std::move(b));
+  if (ours) blocks_.push_back(std::move(ours));
+  else room_ = 0;
   other.items_.clear();
+  other.blocks_.clear();
+  other.room_ = 0;
   sorted_ = false;
 }
 
@@ -289,16 +314,17 @@ ViewEntry Planner::wanted_entry(const std::string& host, planner::L2Node::HostNe
     auto [it, fresh] = shared.try_emplace(SharedKey{kind, mark.id});
     auto& s = it->second;
     if (fresh) {
-      s.l2 = charged(l2_.stats, [&] { return l2_.common(kind, mark.id); });
-      if (s.l2->content) s.id = EntryId(mark.id), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
+      s.l2 = charged(l2_.stats, [&] { return l2_.common(kind, std::string(mark.id)); });
+      if (s.l2->content) s.id = EntryId(std::string(mark.id)), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
     }
     return s.obj && networks.has(*s.l2) ? s.obj : nullptr;
   }
-  auto want = entry(host, kind, mark.id);
+  std::string id(mark.id);
+  auto want = entry(host, kind, id);
   if (!want) return nullptr;
   if (!host_independent(kind)) return std::make_shared<const json::object>(std::move(*want));
   auto& s = shared[SharedKey{kind, mark.id}];
-  if (!s.obj) s.id = EntryId(mark.id), s.obj = std::make_shared<const json::object>(std::move(*want));
+  if (!s.obj) s.id = EntryId(std::move(id)), s.obj = std::make_shared<const json::object>(std::move(*want));
   return s.obj;
 }
 
@@ -311,8 +337,6 @@ void Planner::refresh(Keys& keys, int64_t revision) {
     Planner* p;
     ~EndRefresh() { p->dvr_.end_refresh(); }
   } end{this};
-  // Every host's marks sorted first: the shared entries are keyed by views of their ids.
-  for (auto& [host, marks] : keys) marks.sorted();
   SharedEntries shared;
   for (auto& [host, marks] : keys) {
     if (host.empty()) continue;
@@ -321,7 +345,8 @@ void Planner::refresh(Keys& keys, int64_t revision) {
     keys_looked_ += wanted.size();
     auto& view = views_[host];
     int64_t rev = 0;
-    std::vector<SharedView::Change> changes;
+    auto& changes = changes_;  // kept from host to host
+    changes.clear();
     auto networks = l2_.networks_of(host);
     SharedView::Slot slot;  // the marks are in the view's order: each located after the last
     for (const auto& mark : wanted) {
@@ -338,9 +363,9 @@ void Planner::refresh(Keys& keys, int64_t revision) {
         rev = at = revision > 0 ? std::max(at, revision) : at + 1;
       }
       EntryId id;
-      if (want && !slot.entry) id = host_independent(mark.kind) ? shared.at(SharedKey{mark.kind, mark.id}).id : EntryId(mark.id);
+      if (want && !slot.entry) id = host_independent(mark.kind) ? shared.at(SharedKey{mark.kind, mark.id}).id : EntryId(std::string(mark.id));
       changes.push_back({slot, mark.kind, std::move(id), want});
-      deltas_.push_back({host, rev, SharedView::kind_string(mark.kind), mark.id, std::move(want)});
+      deltas_.push_back({host, rev, SharedView::kind_string(mark.kind), std::string(mark.id), std::move(want)});
     }
     view.apply(changes);
     if (view.empty()) views_.erase(host);

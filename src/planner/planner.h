@@ -125,6 +125,7 @@ class Planner {
   std::set<std::string> touched_;
   std::vector<ViewDelta> deltas_;
   size_t keys_looked_ = 0;
+  std::vector<SharedView::Change> changes_;  // a refresh's changes of one host view
 };
 
 }  // namespace nt
