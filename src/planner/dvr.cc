@@ -46,6 +46,18 @@ const std::vector<view::RouterPort>& DvrNode::interfaces(const std::string& rout
   return scratch;
 }
 
+// The router's DVR hosts: asked for each of its ARP entries on each host, so cached for
+// one refresh too.
+const std::set<std::string>& DvrNode::dvr_hosts(const std::string& router) const {
+  if (cache_mode_ != CacheMode::off)
+    if (auto it = dvr_hosts_cache_.find(router); it != dvr_hosts_cache_.end()) return it->second;
+  auto hosts = topo_.dvr_hosts(router);
+  if (cache_mode_ == CacheMode::filling) return dvr_hosts_cache_[router] = std::move(hosts);
+  thread_local std::set<std::string> scratch;
+  scratch = std::move(hosts);
+  return scratch;
+}
+
 std::optional<json::object> DvrNode::router_entry(const std::string& host, const std::string& router) const {
   auto r = in_.routers.find(router);
   const auto& ports = topo_.router_ports(router);
@@ -81,7 +93,7 @@ std::optional<json::object> DvrNode::arp_entry(const std::string& host, const vi
   // qrouter sends SNAT traffic to them and must know their MACs (no ARP crosses a tunnel).
   if (port == in_.ports.end() || ports.empty() ||
       (ports.count(id.port) && owner::is_router_interface(port->second.device_owner)) ||
-      (!router_here && !topo_.dvr_hosts(id.router).count(host)))
+      (!router_here && !dvr_hosts(id.router).count(host)))
     return std::nullopt;
   view::Arp out{id.router, port->second.mac_address, {}};
   for (const auto& ip : port->second.fixed_ips)
@@ -201,11 +213,13 @@ std::set<std::string> DvrNode::routers_given_to(const std::string& host) const {
 void DvrNode::begin_refresh() {
   cache_mode_ = CacheMode::filling;
   interface_cache_.clear();
+  dvr_hosts_cache_.clear();
 }
 
 void DvrNode::end_refresh() {
   cache_mode_ = CacheMode::off;
   interface_cache_.clear();
+  dvr_hosts_cache_.clear();
 }
 
 void DvrNode::load(L2Node& l2) {

@@ -63,6 +63,7 @@ class DvrNode {
   std::optional<boost::json::object> router_entry(const std::string& host, const std::string& router) const;
   std::optional<boost::json::object> arp_entry(const std::string& host, const view::ArpId& id, bool router_here) const;
   const std::vector<view::RouterPort>& interfaces(const std::string& router) const;
+  const std::set<std::string>& dvr_hosts(const std::string& router) const;
   void sync_bindings(const std::string& router, L2Node& l2, Keys& keys);
   void add_arp_keys(Keys& keys, const std::string& host, const std::string& router) const;
 
@@ -75,6 +76,7 @@ class DvrNode {
   std::map<std::string, std::set<std::string>> dvr_given_;    // router -> DVR hosts given its ARP entries
   CacheMode cache_mode_ = CacheMode::off;
   mutable std::map<std::string, std::vector<view::RouterPort>> interface_cache_;
+  mutable std::map<std::string, std::set<std::string>> dvr_hosts_cache_;
   std::map<std::string, std::set<std::string>> host_routers_;  // bulk: host -> routers it has
   std::map<std::string, std::vector<SharedView::Item>> shared_arp_;  // bulk: router -> its ARP entries
 };

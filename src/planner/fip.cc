@@ -19,7 +19,7 @@ std::optional<json::object> FipNode::entry(const std::string& host, const std::s
   view::Fip out;
   // Only routers with floating IPs: on this external network, with a DVR instance here.
   for (const auto& [r, fids] : topo_.all_router_fips()) {
-    if (topo_.external_network(r) != network || !topo_.dvr_hosts(r).count(host)) continue;
+    if (topo_.external_network(r) != network) continue;
     view::FipRouter router{r, {}};
     for (const auto& fid : fids) {
       const auto& f = in_.fips.at(fid);
@@ -27,7 +27,8 @@ std::optional<json::object> FipNode::entry(const std::string& host, const std::s
       if (port == in_.ports.end() || port->second.bound_host() != host || f.fixed_ip_address.empty()) continue;
       router.floating_ips.push_back(f.floating_ip_address);
     }
-    if (!router.floating_ips.empty()) out.routers.push_back(std::move(router));
+    // (Its DVR hosts asked last: computing them costs more than the loop above.)
+    if (!router.floating_ips.empty() && topo_.dvr_hosts(r).count(host)) out.routers.push_back(std::move(router));
   }
   if (out.routers.empty()) return std::nullopt;
   out.network_id = network;
