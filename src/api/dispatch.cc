@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <thread>
 #include <set>
 
@@ -144,8 +145,9 @@ void Api::follow(const std::vector<Committed>& committed) {
       auto change = planner::parse_change(row.kind, row.id, doc ? &doc->get_object() : nullptr);
       if (!change) continue;  // a table the planner does not follow
       planner_.apply(*change, revision);
-      const auto& last = planner_.last_deltas();
-      deltas.insert(deltas.end(), last.begin(), last.end());
+      auto last = planner_.take_deltas();
+      if (deltas.empty()) deltas = std::move(last);
+      else deltas.insert(deltas.end(), std::make_move_iterator(last.begin()), std::make_move_iterator(last.end()));
     }
     watches_.publish(deltas);
   }

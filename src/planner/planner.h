@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "channel/entries.h"
@@ -69,6 +70,9 @@ class Planner {
   const std::set<std::string>& last_touched() const { return touched_; }
   // The changes of host views made by the last apply().
   const std::vector<ViewDelta>& last_deltas() const { return deltas_; }
+  // The same, moved out to the caller (the server publishes them: a router interface
+  // added is ~14,000 deltas, not copied).
+  std::vector<ViewDelta> take_deltas() { return std::exchange(deltas_, {}); }
   // How many (host, entry) keys the last apply() looked at (each maybe a delta).
   size_t last_keys() const { return keys_looked_; }
   // Per node: changes handled, keys marked, entries built, hosts recomputed.
