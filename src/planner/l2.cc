@@ -183,20 +183,25 @@ void L2Node::index(const std::string& id, const PortRow& port, int delta) {
   }
 }
 
-// `others`: every host on the network before or after the change (some may have left with it).
-void L2Node::add_network_keys(Keys& keys, const std::string& host, const std::string& network,
-                              const std::vector<const std::string*>& others) const {
+// `others`: every host on the network before or after the change (some may have left with
+// it). Says how many marks it made.
+size_t L2Node::add_network_keys(Keys& keys, const std::string& host, const std::string& network,
+                                const std::vector<const std::string*>& others) const {
   auto& mine = keys[host];
+  size_t marked = mine.size();
   mine.insert(Kind::network, network);
   if (auto ports = l2pop_ports_.find(network); ports != l2pop_ports_.end())
     for (const auto& id : ports->second) mine.insert(Kind::l2pop, id);
+  marked = mine.size() - marked;
   // Its VTEP in the others' flood entries, theirs in its own: one entry each way per host.
   auto prefix = network + "|";
   for (const auto* other : others) {
     if (*other == host) continue;
     mine.insert(Kind::flood, prefix + *other);
     keys[*other].insert(Kind::flood, prefix + host);
+    marked += 2;
   }
+  return marked;
 }
 
 void L2Node::bind(const std::string& id, const std::optional<PortRow>& port, Keys& keys) {
@@ -230,19 +235,19 @@ void L2Node::bind(const std::string& id, const std::optional<PortRow>& port, Key
       if (*m.network == network && m.before && !m.after) out.push_back(m.host);
     return out;
   };
-  size_t marked = count_marks(keys);
+  size_t marked = 0;
   // Its port entry is only where it has (had) its tap; its l2pop entry on every host of its
   // networks before and after (its homes among them), unless it has none anywhere (a router
   // interface: the same MAC on every host of the router); a network entry changes only on a
   // host joining or leaving it (below).
-  for (const auto& h : homes) keys[h].insert(Kind::port, id);
+  for (const auto& h : homes) keys[h].insert(Kind::port, id), ++marked;
   if ((old_row && !distributed(*old_row)) || (bound && !distributed(*port)))
     for (const auto& n : nets)
-      for (const auto* h : members(n)) keys[*h].insert(Kind::l2pop, id);
+      for (const auto* h : members(n)) keys[*h].insert(Kind::l2pop, id), ++marked;
   // A host joining or leaving a network gains or loses all of that network's entries.
   for (const auto& m : memberships)
-    if (m.before != m.after) add_network_keys(keys, *m.host, *m.network, members(*m.network));
-  stats.keys += count_marks(keys) - marked;
+    if (m.before != m.after) marked += add_network_keys(keys, *m.host, *m.network, members(*m.network));
+  stats.keys += marked;
 }
 
 Keys L2Node::network_changed(const std::string& network) {

@@ -79,7 +79,7 @@ class L2Node {
  private:
   std::set<std::string> hosts_of_network(const std::string& network) const;
   void index(const std::string& id, const PortRow& port, int delta);
-  void add_network_keys(Keys& keys, const std::string& host, const std::string& network,
+  size_t add_network_keys(Keys& keys, const std::string& host, const std::string& network,
                         const std::vector<const std::string*>& others) const;
   boost::json::object network_json(const NetworkRow& net) const;
   Common flood_common(const std::string& id) const;

@@ -47,12 +47,6 @@ using Keys = std::map<std::string, Marks>;  // host -> entries to re-derive
 
 inline ViewKey key(view::Kind kind, std::string id) { return {std::string(view::kind_name(kind)), std::move(id)}; }
 
-inline size_t count_marks(const Keys& keys) {
-  size_t n = 0;
-  for (const auto& [h, marks] : keys) n += marks.size();
-  return n;
-}
-
 inline void merge_keys(Keys& into, Keys&& from) {
   for (auto& [h, ks] : from) into[h].merge(ks);
 }

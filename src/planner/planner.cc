@@ -18,6 +18,11 @@ namespace json = boost::json;
 namespace planner {
 
 void Marks::insert(view::Kind kind, std::string_view id) {
+  sorted_ = false;
+  if (id.empty()) {  // (no block to point into yet, maybe)
+    items_.push_back({kind, {}});
+    return;
+  }
   char* at;
   if (id.size() > kBlock / 4) {  // a long id: a block of its own, before the current one
     auto own = std::make_unique_for_overwrite<char[]>(id.size());
@@ -30,7 +35,6 @@ void Marks::insert(view::Kind kind, std::string_view id) {
   }
   std::copy(id.begin(), id.end(), at);
   items_.push_back({kind, std::string_view(at, id.size())});
-  sorted_ = false;
 }
 
 void Marks::merge(Marks& other) {
@@ -419,6 +423,7 @@ void Planner::apply(const std::string& kind, const std::string& id, const std::o
   if (!c) {
     touched_.clear();
     deltas_.clear();
+    keys_looked_ = 0;
     return;
   }
   apply(*c, revision);
@@ -484,6 +489,7 @@ void Planner::rebuild(int64_t revision) {
     }
   touched_.clear();
   deltas_.clear();
+  keys_looked_ = 0;
 #if defined(__GLIBC__)
   // The build's scratch (per-host item lists, shared entries' indexes) is freed in the
   // middle of the heap: given back to the system, not kept as RSS.

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -338,6 +340,90 @@ TEST(PlannerOracle, BulkLoadEqualsIncremental) {
       EXPECT_EQ(bulk->view(host), planner.view(host)) << host;
       EXPECT_EQ(bulk->host_revision(host), 777) << host;
     }
+  }
+}
+
+// Views of many chunks (~1,000 items per host), built by the boot's rebuild and then
+// changed in batches a router interface makes (hosts joining networks, ARP entries for
+// every port): the incremental views still equal a recompute after every step, and an
+// agent replaying the deltas holds the same.
+TEST(PlannerOracle, ChangesOnABulkLoadedCloudOfManyChunksEqualRecompute) {
+  std::mt19937 rng(17);
+  auto net = [](int n) { return "net" + std::to_string(n) + "-0000-4000-8000-000000000000"; };
+  auto port = [&](int i, int host, int n) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "fa:16:3e:00:%02x:%02x", (i >> 8) & 0xff, i & 0xff);
+    return json::object{{"network_id", net(n)}, {"mac_address", mac}, {"admin_state_up", true},
+                        {"fixed_ips", json::array{json::object{{"subnet_id", "sub" + std::to_string(n)},
+                                                               {"ip_address", "10." + std::to_string(n) + "." + std::to_string(i / 250) + "." +
+                                                                                  std::to_string(1 + i % 250)}}}},
+                        {"binding:vif_type", "bridge"}, {"binding:host_id", "cmp" + std::to_string(host)}};
+  };
+  auto interface = [&](int n) {
+    return json::object{{"network_id", net(n)}, {"mac_address", "fa:16:3e:ff:00:" + std::to_string(10 + n)}, {"admin_state_up", true},
+                        {"device_owner", "network:router_interface_distributed"}, {"device_id", "router1"},
+                        {"fixed_ips", json::array{json::object{{"subnet_id", "sub" + std::to_string(n)}, {"ip_address", "10." + std::to_string(n) + ".255.254"}}}}};
+  };
+  auto bulk = std::make_unique<Planner>();
+  auto& p = *bulk;
+  for (int h = 0; h < 8; ++h) p.load("hosts", "cmp" + std::to_string(h), json::object{{"local_ip", "198.51.100." + std::to_string(10 + h)}});
+  for (int n = 0; n < 4; ++n) {
+    p.load("networks", net(n), json::object{{"provider:network_type", "vxlan"}, {"provider:physical_network", nullptr},
+                                            {"provider:segmentation_id", 100 + n}, {"mtu", 1450}});
+    p.load("subnets", "sub" + std::to_string(n), json::object{{"network_id", net(n)}, {"cidr", "10." + std::to_string(n) + ".0.0/16"}, {"gateway_ip", nullptr}});
+  }
+  p.load("routers", "router1", json::object{{"routes", json::array{}}});
+  int next = 0;
+  std::map<std::string, bool> ports;  // id -> bound
+  for (; next < 900; ++next) p.load("ports", "port" + std::to_string(next), port(next, next % 6, next % 3)), ports["port" + std::to_string(next)] = true;
+  p.load("ports", "rif0", interface(0));
+  p.load("ports", "rif1", interface(1));
+  p.rebuild(1);
+  std::map<std::string, WireView> replayed;
+  for (const auto& h : p.hosts_with_views()) replayed[h] = p.view(h);
+  size_t most = 0;
+  for (const auto& h : p.hosts_with_views()) most = std::max(most, p.shared_view(h).size());
+  EXPECT_GT(most, 1000u);  // several chunks a view
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  for (int step = 0; step < 120; ++step) {
+    int64_t rev = 2 + step;
+    switch (pick(6)) {
+      case 0:  // the router on network 2 or 3, or off it: hosts join and leave, ARP entries come and go
+      case 1: {
+        auto id = "rif" + std::to_string(2 + pick(2));
+        if (pick(2)) p.apply("ports", id, interface(id == "rif2" ? 2 : 3), rev);
+        else p.apply("ports", id, std::nullopt, rev);
+        break;
+      }
+      case 2:  // a new port, maybe on a host or a network new to it
+        p.apply("ports", "port" + std::to_string(next), port(next, pick(8), pick(4)), rev), ports["port" + std::to_string(next++)] = true;
+        break;
+      case 3: {  // a port moves
+        auto it = std::next(ports.begin(), pick(static_cast<int>(ports.size())));
+        int i = std::stoi(it->first.substr(4));
+        p.apply("ports", it->first, port(i, pick(8), i % 3), rev);
+        break;
+      }
+      default: {  // ports go, sometimes many at once from one host (it leaves networks)
+        for (int k = 0, n = pick(4) == 0 ? 60 : 1; k < n && !ports.empty(); ++k) {
+          auto it = std::next(ports.begin(), pick(static_cast<int>(ports.size())));
+          p.apply("ports", it->first, std::nullopt, rev);
+          for (const auto& d : p.last_deltas()) {
+            if (d.obj) replayed[d.host][{d.kind, d.id}] = *d.obj;
+            else replayed[d.host].erase({d.kind, d.id});
+          }
+          ports.erase(it);
+        }
+        break;  // (the last one's deltas are replayed again below: the same puts and erases)
+      }
+    }
+    for (const auto& d : p.last_deltas()) {
+      if (d.obj) replayed[d.host][{d.kind, d.id}] = *d.obj;
+      else replayed[d.host].erase({d.kind, d.id});
+    }
+    auto full = p.recompute();
+    for (const auto& [host, view] : full) ASSERT_EQ(text(p.view(host)), text(view)) << host << " step " << step;
+    for (const auto& [host, view] : replayed) ASSERT_EQ(text(view), text(p.view(host))) << "deltas of " << host << " step " << step;
   }
 }
 
