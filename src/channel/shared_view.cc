@@ -43,6 +43,18 @@ int compare(int rank, std::string_view id, const SharedView::Item& item) {
 
 bool before(const SharedView::Item& a, const SharedView::Item& b) { return compare(a.rank, a.id.str(), b) < 0; }
 
+// Sorted items as chunks of kSealChunk, each with room for kSealRoom more.
+std::vector<std::vector<SharedView::Item>> cut(std::vector<SharedView::Item>& items) {
+  std::vector<std::vector<SharedView::Item>> out;
+  for (size_t at = 0; at < items.size(); at += kSealChunk) {
+    auto to = std::min(items.size(), at + kSealChunk);
+    auto& chunk = out.emplace_back();
+    chunk.reserve(to - at + kSealRoom);
+    std::move(items.begin() + static_cast<std::ptrdiff_t>(at), items.begin() + static_cast<std::ptrdiff_t>(to), std::back_inserter(chunk));
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::string& EntryId::str() const {
@@ -73,11 +85,7 @@ SharedView::const_iterator SharedView::lower_bound(Kind kind, std::string_view i
   return {&chunks_, static_cast<size_t>(chunk - chunks_.begin()), static_cast<size_t>(at - chunk->begin())};
 }
 
-const ViewEntry* SharedView::find(Kind kind, std::string_view id) const {
-  auto it = lower_bound(kind, id);
-  if (it == end() || compare(kind_rank(kind), id, it.item()) != 0) return nullptr;
-  return &it.item().entry;
-}
+const ViewEntry* SharedView::find(Kind kind, std::string_view id) const { return locate(kind, id).entry; }
 
 SharedView::Slot SharedView::locate(Kind kind, std::string_view id) const { return locate(kind, id, Slot{}); }
 
@@ -163,14 +171,8 @@ void SharedView::apply(std::vector<Change>& changes) {
       at->clear();
       if (at->capacity() < merged.size()) at->reserve(merged.size() + kSealRoom);
       std::move(merged.begin(), merged.end(), std::back_inserter(*at));
-    } else {  // cut in pieces of kSealChunk, with room
-      std::vector<std::vector<Item>> pieces;
-      for (size_t p = 0; p < merged.size(); p += kSealChunk) {
-        auto to = std::min(merged.size(), p + kSealChunk);
-        auto& piece = pieces.emplace_back();
-        piece.reserve(to - p + kSealRoom);
-        std::move(merged.begin() + static_cast<std::ptrdiff_t>(p), merged.begin() + static_cast<std::ptrdiff_t>(to), std::back_inserter(piece));
-      }
+    } else {
+      auto pieces = cut(merged);
       *at = std::move(pieces[0]);
       chunks_.insert(at + 1, std::make_move_iterator(pieces.begin() + 1), std::make_move_iterator(pieces.end()));
     }
@@ -223,13 +225,7 @@ void SharedView::seal() {
       if (!find(i.kind, i.id.str())) put(i.kind, std::move(i.id), std::move(i.entry));
     return;
   }
-  for (size_t at = 0; at < items.size(); at += kSealChunk) {
-    auto to = std::min(items.size(), at + kSealChunk);
-    auto& chunk = chunks_.emplace_back();
-    chunk.reserve(to - at + kSealRoom);
-    chunk.insert(chunk.end(), std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(at)),
-                 std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(to)));
-  }
+  chunks_ = cut(items);
   size_ = items.size();
 }
 
