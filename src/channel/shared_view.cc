@@ -15,6 +15,8 @@ using view::Kind;
 // do not reallocate and copy the chunk (4% more memory for the views).
 constexpr size_t kMaxChunk = 256, kSealChunk = 192, kSealRoom = 8;
 constexpr size_t kMaxKinds = 64;
+// Up to this many changes of one chunk are made in place, more are merged (apply()).
+constexpr size_t kInPlace = 4;
 
 struct KindTable {
   std::array<std::string, kMaxKinds> names;
@@ -142,41 +144,80 @@ void SharedView::apply(std::vector<Change>& changes) {
   while (end > 0) {
     size_t c = changes[end - 1].slot.chunk, begin = end;
     while (begin > 0 && changes[begin - 1].slot.chunk == c) --begin;
-    auto& chunk = chunks_[c];
-    // Merged in a buffer kept from call to call, then moved back into the chunk's own
-    // (which has room for a few more): no fresh memory to fault in for every change.
-    thread_local std::vector<Item> merged;
-    merged.clear();
-    merged.reserve(chunk.size() + (end - begin));
-    size_t from = 0;
-    for (size_t k = begin; k < end; ++k) {
-      auto& ch = changes[k];
-      auto at = std::min(ch.slot.at, chunk.size());
-      std::move(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.begin() + static_cast<std::ptrdiff_t>(at), std::back_inserter(merged));
-      from = at;
-      if (ch.slot.entry) {  // replaced or erased: the item at `at`
-        if (ch.entry) merged.push_back(Item{std::move(chunk[at].id), std::move(ch.entry), ch.kind, chunk[at].rank});
-        else --size_;
-        from = at + 1;
-      } else if (ch.entry) {
-        merged.push_back(Item{std::move(ch.id), std::move(ch.entry), ch.kind, static_cast<uint8_t>(kind_rank(ch.kind))});
-        ++size_;
-      }
-    }
-    std::move(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.end(), std::back_inserter(merged));
-    auto at = chunks_.begin() + static_cast<std::ptrdiff_t>(c);
-    if (merged.empty()) {
-      chunks_.erase(at);
-    } else if (merged.size() <= kMaxChunk) {
-      at->clear();
-      if (at->capacity() < merged.size()) at->reserve(merged.size() + kSealRoom);
-      std::move(merged.begin(), merged.end(), std::back_inserter(*at));
+    if (end - begin <= kInPlace) {
+      apply_in_place(changes, begin, end);
     } else {
-      auto pieces = cut(merged);
-      *at = std::move(pieces[0]);
-      chunks_.insert(at + 1, std::make_move_iterator(pieces.begin() + 1), std::make_move_iterator(pieces.end()));
+      apply_merged(changes, begin, end);
     }
     end = begin;
+  }
+}
+
+// A few changes of one chunk: each where it goes, the last first (so that the earlier
+// ones' places hold), the chunk's tail shifted once per change.
+void SharedView::apply_in_place(std::vector<Change>& changes, size_t begin, size_t end) {
+  size_t c = changes[begin].slot.chunk;
+  auto& chunk = chunks_[c];
+  for (size_t k = end; k-- > begin;) {
+    auto& ch = changes[k];
+    auto at = chunk.begin() + static_cast<std::ptrdiff_t>(std::min(ch.slot.at, chunk.size()));
+    if (ch.slot.entry) {
+      if (ch.entry) {
+        at->entry = std::move(ch.entry);
+      } else {
+        chunk.erase(at);
+        --size_;
+      }
+    } else if (ch.entry) {
+      chunk.insert(at, Item{std::move(ch.id), std::move(ch.entry), ch.kind, static_cast<uint8_t>(kind_rank(ch.kind))});
+      ++size_;
+    }
+  }
+  if (chunk.empty()) {
+    chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(c));
+  } else if (chunk.size() > kMaxChunk) {
+    std::vector<Item> upper(std::make_move_iterator(chunk.begin() + kMaxChunk / 2), std::make_move_iterator(chunk.end()));
+    chunk.resize(kMaxChunk / 2);
+    chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(c) + 1, std::move(upper));
+  }
+}
+
+// Many changes of one chunk: merged with it in one pass, the chunk rewritten once.
+void SharedView::apply_merged(std::vector<Change>& changes, size_t begin, size_t end) {
+  size_t c = changes[begin].slot.chunk;
+  auto& chunk = chunks_[c];
+  // Merged in a buffer kept from call to call, then moved back into the chunk's own
+  // (which has room for a few more): no fresh memory to fault in for every change.
+  thread_local std::vector<Item> merged;
+  merged.clear();
+  merged.reserve(chunk.size() + (end - begin));
+  size_t from = 0;
+  for (size_t k = begin; k < end; ++k) {
+    auto& ch = changes[k];
+    auto at = std::min(ch.slot.at, chunk.size());
+    std::move(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.begin() + static_cast<std::ptrdiff_t>(at), std::back_inserter(merged));
+    from = at;
+    if (ch.slot.entry) {  // replaced or erased: the item at `at`
+      if (ch.entry) merged.push_back(Item{std::move(chunk[at].id), std::move(ch.entry), ch.kind, chunk[at].rank});
+      else --size_;
+      from = at + 1;
+    } else if (ch.entry) {
+      merged.push_back(Item{std::move(ch.id), std::move(ch.entry), ch.kind, static_cast<uint8_t>(kind_rank(ch.kind))});
+      ++size_;
+    }
+  }
+  std::move(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.end(), std::back_inserter(merged));
+  auto at = chunks_.begin() + static_cast<std::ptrdiff_t>(c);
+  if (merged.empty()) {
+    chunks_.erase(at);
+  } else if (merged.size() <= kMaxChunk) {
+    at->clear();
+    if (at->capacity() < merged.size()) at->reserve(merged.size() + kSealRoom);
+    std::move(merged.begin(), merged.end(), std::back_inserter(*at));
+  } else {
+    auto pieces = cut(merged);
+    *at = std::move(pieces[0]);
+    chunks_.insert(at + 1, std::make_move_iterator(pieces.begin() + 1), std::make_move_iterator(pieces.end()));
   }
 }
 

@@ -132,6 +132,9 @@ class SharedView {
   static int kind_rank(view::Kind kind);
 
  private:
+  void apply_in_place(std::vector<Change>& changes, size_t begin, size_t end);
+  void apply_merged(std::vector<Change>& changes, size_t begin, size_t end);
+
   std::vector<std::vector<Item>> chunks_;  // each sorted, non-empty, and before the next
   std::vector<Item> added_;                // bulk, until seal()
   size_t size_ = 0;

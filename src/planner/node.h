@@ -29,6 +29,9 @@ struct Mark {
 // for the sort and the lookups that follow).
 class Marks {
  public:
+  Marks() = default;
+  Marks(Marks&& other) noexcept { merge(other); }  // (empty: takes the other's all)
+  Marks& operator=(Marks&&) = delete;
   void insert(view::Kind kind, std::string_view id);
   void merge(Marks& other);
   size_t size() const { return items_.size(); }
@@ -36,10 +39,13 @@ class Marks {
   const std::vector<Mark>& sorted();
 
  private:
-  static constexpr size_t kBlock = 8192;
+  // A host's first block is small (most changes mark one or two entries on each of many
+  // hosts: a new group member on every host of the group), the next ones large.
+  static constexpr size_t kFirstBlock = 128, kBlock = 8192;
   std::vector<Mark> items_;
   std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t room_ = 0;  // free bytes at the end of the last block
+  char* next_ = nullptr;  // the free bytes at the end of the last block
+  size_t room_ = 0;
   bool sorted_ = false;
 };
 

@@ -29,30 +29,35 @@ void Marks::insert(view::Kind kind, std::string_view id) {
     at = own.get();
     blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1, std::move(own));
   } else {
-    if (id.size() > room_) blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlock)), room_ = kBlock;
-    at = blocks_.back().get() + (kBlock - room_);
-    room_ -= id.size();
+    if (id.size() > room_) {
+      room_ = blocks_.empty() && id.size() <= kFirstBlock ? kFirstBlock : kBlock;
+      next_ = blocks_.emplace_back(std::make_unique_for_overwrite<char[]>(room_)).get();
+    }
+    at = next_;
+    next_ += id.size(), room_ -= id.size();
   }
   std::copy(id.begin(), id.end(), at);
   items_.push_back({kind, std::string_view(at, id.size())});
 }
 
 void Marks::merge(Marks& other) {
-  if (items_.empty()) {
-    items_.swap(other.items_);
-  } else {
-    items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  if (items_.empty() && blocks_.empty()) {  // (most merges: the first node to mark the host)
+    std::swap(items_, other.items_);
+    std::swap(blocks_, other.blocks_);
+    std::swap(next_, other.next_), std::swap(room_, other.room_), std::swap(sorted_, other.sorted_);
+    return;
   }
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
   // The other's blocks come along (the ids stay where they are); its last block's room
   // is lost, ours is kept as the last.
   std::unique_ptr<char[]> ours;
   if (!blocks_.empty()) ours = std::move(blocks_.back()), blocks_.pop_back();
   for (auto& b : other.blocks_) blocks_.push_back(std::move(b));
   if (ours) blocks_.push_back(std::move(ours));
-  else room_ = 0;
+  else next_ = nullptr, room_ = 0;
   other.items_.clear();
   other.blocks_.clear();
-  other.room_ = 0;
+  other.next_ = nullptr, other.room_ = 0;
   sorted_ = false;
 }
 
@@ -324,6 +329,15 @@ ViewEntry Planner::wanted_entry(const std::string& host, planner::L2Node::HostNe
     return s.obj && networks.has(*s.l2) ? s.obj : nullptr;
   }
   std::string id(mark.id);
+  if (kind == Kind::sgmember) {  // (a new member is marked on every host of its groups)
+    auto [it, fresh] = shared.try_emplace(SharedKey{kind, mark.id});
+    auto& s = it->second;
+    if (fresh) {
+      auto content = charged(secgroups_.stats, [&] { return secgroups_.member_content(id); });
+      if (content) s.id = EntryId(id), s.obj = std::make_shared<const json::object>(std::move(*content));
+    }
+    return s.obj && secgroups_.member_needed(host, id) ? s.obj : nullptr;
+  }
   auto want = entry(host, kind, id);
   if (!want) return nullptr;
   if (!host_independent(kind)) return std::make_shared<const json::object>(std::move(*want));
@@ -344,7 +358,7 @@ void Planner::refresh(Keys& keys, int64_t revision) {
   SharedEntries shared;
   for (auto& [host, marks] : keys) {
     if (host.empty()) continue;
-    touched_.insert(host);
+    touched_.insert(touched_.end(), host);  // (the keys come in order)
     const auto& wanted = marks.sorted();
     keys_looked_ += wanted.size();
     auto& view = views_[host];

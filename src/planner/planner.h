@@ -99,7 +99,8 @@ class Planner {
   planner::NodeStats& owner_stats(view::Kind kind);
   void refresh(Keys& keys, int64_t revision);
   // One refresh's host-independent entries: one object (and one id) for every host that
-  // has it; the L2 ones are built once (their content), then only their presence per host.
+  // has it; the L2 and sgmember ones are built once (their content), then only their
+  // presence is asked per host.
   // Keyed by the marks' ids, which outlive the refresh.
   struct SharedEntry {
     EntryId id;

@@ -96,7 +96,14 @@ void SecGroupNode::mark(Keys& keys, const std::string& host, Kind kind, const st
 void SecGroupNode::mark_group_hosts(Keys& keys, const std::string& group, Kind kind, const std::string& id) const {
   auto it = group_hosts_.find(group);
   if (it == group_hosts_.end()) return;
-  for (const auto& [host, n] : it->second) mark(keys, host, kind, id);
+  // The hosts come in order: each put after the last (the map not searched for each).
+  auto hint = keys.end();
+  for (const auto& [host, n] : it->second) {
+    auto at = keys.try_emplace(hint, host);
+    at->second.insert(kind, id);
+    ++stats.keys;
+    hint = std::next(at);
+  }
 }
 
 // The sgmembers (or addrgroup) entry `id` on every host that needs it: the hosts of the
@@ -243,11 +250,7 @@ std::optional<json::object> SecGroupNode::entry(const std::string& host, Kind ki
       if (!g) return std::nullopt;
       return view::encode(*g);
     }
-    case Kind::sgmember: {
-      auto at = view::ArpId::parse(id);  // <group>|<address>
-      if (!at || !needs(referrers_, host, at->router) || count_of(member_ips_, at->router, at->port) == 0) return std::nullopt;
-      return view::encode(view::SgMember{at->port});
-    }
+    case Kind::sgmember: return member_needed(host, id) ? member_content(id) : std::nullopt;
     case Kind::addrgroup: {
       auto a = in_.address_groups.find(id);
       if (a == in_.address_groups.end() || !needs(address_referrers_, host, id)) return std::nullopt;
@@ -255,6 +258,17 @@ std::optional<json::object> SecGroupNode::entry(const std::string& host, Kind ki
     }
     default: return std::nullopt;
   }
+}
+
+std::optional<json::object> SecGroupNode::member_content(const std::string& id) const {
+  auto at = view::ArpId::parse(id);  // <group>|<address>
+  if (!at || count_of(member_ips_, at->router, at->port) == 0) return std::nullopt;
+  return view::encode(view::SgMember{at->port});
+}
+
+bool SecGroupNode::member_needed(const std::string& host, const std::string& id) const {
+  auto at = view::ArpId::parse(id);
+  return at && needs(referrers_, host, at->router);
 }
 
 // Walks the inputs, not the indexes, so that the oracle checks those too.

@@ -50,6 +50,11 @@ class SecGroupNode {
   Keys rule_changed(const SecurityGroupRuleRow* before, const SecurityGroupRuleRow* after);
 
   std::optional<boost::json::object> entry(const std::string& host, view::Kind kind, const std::string& id) const;
+  // An sgmember entry is the same on every host that has it: its content (null: the
+  // address is no member now), and whether `host` has it (the planner builds the content
+  // once for the many hosts of a change).
+  std::optional<boost::json::object> member_content(const std::string& id) const;
+  bool member_needed(const std::string& host, const std::string& id) const;
   // From the inputs alone (not the indexes): the oracle's reference.
   void recompute(const std::string& host, WireView& out) const;
   void build(const std::string& host, SharedView& out) const;
