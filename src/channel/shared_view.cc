@@ -99,7 +99,11 @@ SharedView::Slot SharedView::locate(Kind kind, std::string_view id, Slot from) c
   // whose last item is not before (kind, id), else the end of the last chunk.
   size_t c = from.chunk, at = from.at;
   if (c >= chunks_.size()) c = chunks_.size() - 1, at = 0;
-  if (after_last(chunks_[c])) {
+  if (c == 0 && at == 0) {  // no earlier key: one search of every chunk
+    auto first = std::partition_point(chunks_.begin(), chunks_.end(), after_last);
+    if (first == chunks_.end()) return {chunks_.size() - 1, chunks_.back().size(), nullptr};
+    c = static_cast<size_t>(first - chunks_.begin());
+  } else if (after_last(chunks_[c])) {
     auto later = std::partition_point(chunks_.begin() + static_cast<std::ptrdiff_t>(c) + 1, chunks_.end(), after_last);
     if (later == chunks_.end()) return {chunks_.size() - 1, chunks_.back().size(), nullptr};
     c = static_cast<size_t>(later - chunks_.begin()), at = 0;

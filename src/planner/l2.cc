@@ -69,12 +69,16 @@ std::set<std::string> L2Node::hosts_of_network(const std::string& network) const
 
 L2Node::HostNetworks L2Node::networks_of(const std::string& host) const {
   HostNetworks out;
+  out.node_ = this;
   out.host_ = &host;
-  if (auto h = host_networks_.find(host); h != host_networks_.end()) out.networks_ = &h->second;
   return out;
 }
 
 bool L2Node::HostNetworks::has(const Common& c) {
+  if (!found_) {
+    found_ = true;
+    if (auto h = node_->host_networks_.find(*host_); h != node_->host_networks_.end()) networks_ = &h->second;
+  }
   if (!networks_ || *host_ == c.except) return false;
   if (!asked_ || c.network != last_) asked_ = true, last_ = c.network, last_on_ = networks_->count(c.network) > 0;
   return last_on_;

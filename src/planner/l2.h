@@ -45,18 +45,20 @@ class L2Node {
   static bool common_kind(view::Kind kind) { return kind == view::Kind::network || kind == view::Kind::flood || kind == view::Kind::l2pop; }
   Common common(view::Kind kind, const std::string& id) const;
   bool has(const std::string& host, const Common& c) const { return host != c.except && host_on_network(host, c.network); }
-  // The same for one host's many marks in a refresh: its networks looked up once, and the
-  // last network asked about remembered (the marks come sorted, by network for floods).
+  // The same for one host's many marks in a refresh: its networks looked up once (at the
+  // first question: most hosts of a change are asked none), and the last network asked
+  // about remembered (the marks come sorted, by network for floods).
   class HostNetworks {
    public:
     bool has(const Common& c);
 
    private:
     friend class L2Node;
+    const L2Node* node_ = nullptr;
     const std::string* host_ = nullptr;
     const std::map<std::string, int>* networks_ = nullptr;
     std::string last_;
-    bool asked_ = false, last_on_ = false;
+    bool found_ = false, asked_ = false, last_on_ = false;
   };
   HostNetworks networks_of(const std::string& host) const;
   // Every entry of the host, from scratch.

@@ -62,7 +62,7 @@ void Marks::merge(Marks& other) {
 }
 
 const std::vector<Mark>& Marks::sorted() {
-  if (sorted_) return items_;
+  if (sorted_ || items_.size() < 2) return items_;
   auto before = [](const Mark& a, const Mark& b) {
     int ra = SharedView::kind_rank(a.kind), rb = SharedView::kind_rank(b.kind);
     return ra != rb ? ra < rb : a.id < b.id;
