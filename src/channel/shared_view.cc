@@ -57,6 +57,27 @@ std::vector<std::vector<SharedView::Item>> cut(std::vector<SharedView::Item>& it
   return out;
 }
 
+// Room in a chunk for `more` items: what it holds and a few more, not the vector's doubling
+// (a view's chunks are most of the planner's memory).
+void make_room(std::vector<SharedView::Item>& chunk, size_t more) {
+  if (chunk.capacity() < chunk.size() + more) chunk.reserve(chunk.size() + more + kSealRoom);
+}
+
+// Chunk c cut in two halves, each with room for a few more, once it holds more than
+// kMaxChunk items.
+void split_if_full(std::vector<std::vector<SharedView::Item>>& chunks, size_t c) {
+  auto& full = chunks[c];
+  if (full.size() <= kMaxChunk) return;
+  auto half = static_cast<std::ptrdiff_t>(full.size() / 2);
+  std::vector<SharedView::Item> lower, upper;
+  lower.reserve(static_cast<size_t>(half) + kSealRoom);
+  upper.reserve(full.size() - static_cast<size_t>(half) + kSealRoom);
+  std::move(full.begin(), full.begin() + half, std::back_inserter(lower));
+  std::move(full.begin() + half, full.end(), std::back_inserter(upper));
+  full = std::move(lower);
+  chunks.insert(chunks.begin() + static_cast<std::ptrdiff_t>(c) + 1, std::move(upper));
+}
+
 }  // namespace
 
 const std::string& EntryId::str() const {
@@ -85,6 +106,12 @@ SharedView::const_iterator SharedView::lower_bound(Kind kind, std::string_view i
   if (chunk == chunks_.end()) return end();
   auto at = std::partition_point(chunk->begin(), chunk->end(), [&](const Item& i) { return compare(rank, id, i) > 0; });
   return {&chunks_, static_cast<size_t>(chunk - chunks_.begin()), static_cast<size_t>(at - chunk->begin())};
+}
+
+size_t SharedView::reserved() const {
+  size_t n = 0;
+  for (const auto& c : chunks_) n += c.capacity();
+  return n;
 }
 
 const ViewEntry* SharedView::find(Kind kind, std::string_view id) const { return locate(kind, id).entry; }
@@ -123,13 +150,10 @@ void SharedView::put(const Slot& slot, Kind kind, EntryId id, ViewEntry entry) {
   }
   if (chunks_.empty()) chunks_.emplace_back();
   auto& c = chunks_[slot.chunk];
+  make_room(c, 1);
   c.insert(c.begin() + static_cast<std::ptrdiff_t>(slot.at), Item{std::move(id), std::move(entry), kind, static_cast<uint8_t>(kind_rank(kind))});
   ++size_;
-  if (c.size() > kMaxChunk) {
-    std::vector<Item> upper(std::make_move_iterator(c.begin() + kMaxChunk / 2), std::make_move_iterator(c.end()));
-    c.resize(kMaxChunk / 2);
-    chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(slot.chunk) + 1, std::move(upper));
-  }
+  split_if_full(chunks_, slot.chunk);
 }
 
 void SharedView::erase(const Slot& slot) {
@@ -162,6 +186,9 @@ void SharedView::apply(std::vector<Change>& changes) {
 void SharedView::apply_in_place(std::vector<Change>& changes, size_t begin, size_t end) {
   size_t c = changes[begin].slot.chunk;
   auto& chunk = chunks_[c];
+  size_t inserts = 0;
+  for (size_t k = begin; k < end; ++k) inserts += !changes[k].slot.entry && changes[k].entry;
+  make_room(chunk, inserts);
   for (size_t k = end; k-- > begin;) {
     auto& ch = changes[k];
     auto at = chunk.begin() + static_cast<std::ptrdiff_t>(std::min(ch.slot.at, chunk.size()));
@@ -179,10 +206,8 @@ void SharedView::apply_in_place(std::vector<Change>& changes, size_t begin, size
   }
   if (chunk.empty()) {
     chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(c));
-  } else if (chunk.size() > kMaxChunk) {
-    std::vector<Item> upper(std::make_move_iterator(chunk.begin() + kMaxChunk / 2), std::make_move_iterator(chunk.end()));
-    chunk.resize(kMaxChunk / 2);
-    chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(c) + 1, std::move(upper));
+  } else {
+    split_if_full(chunks_, c);
   }
 }
 

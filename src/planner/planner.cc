@@ -30,8 +30,9 @@ void Marks::insert(view::Kind kind, std::string_view id) {
     blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1, std::move(own));
   } else {
     if (id.size() > room_) {
-      room_ = blocks_.empty() && id.size() <= kFirstBlock ? kFirstBlock : kBlock;
-      next_ = blocks_.emplace_back(std::make_unique_for_overwrite<char[]>(room_)).get();
+      size_t size = blocks_.empty() && id.size() <= kFirstBlock ? kFirstBlock : kBlock;
+      next_ = blocks_.emplace_back(std::make_unique_for_overwrite<char[]>(size)).get();
+      room_ = size;  // (only once the block is there: an allocation may throw)
     }
     at = next_;
     next_ += id.size(), room_ -= id.size();
@@ -49,7 +50,8 @@ void Marks::merge(Marks& other) {
   }
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());
   // The other's blocks come along (the ids stay where they are); its last block's room
-  // is lost, ours is kept as the last.
+  // is lost, ours is kept as the last (the room reserved first: no throw in between).
+  blocks_.reserve(blocks_.size() + other.blocks_.size());
   std::unique_ptr<char[]> ours;
   if (!blocks_.empty()) ours = std::move(blocks_.back()), blocks_.pop_back();
   for (auto& b : other.blocks_) blocks_.push_back(std::move(b));

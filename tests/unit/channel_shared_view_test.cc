@@ -2,6 +2,7 @@
 // keys: same content, same order, through random puts and erases that split chunks.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <random>
 #include <string>
@@ -98,6 +99,79 @@ TEST(SharedView, SortedBatchesLocatedBeforeApplyingMatchAMap) {
     auto kind = *view::parse_kind(key.first);
     ASSERT_NE(view.find(kind, key.second), nullptr);
   }
+}
+
+// A batch as the refresh makes it: keys sorted, each located from the last, then applied.
+// (-1: erase.) The mirror map takes the same changes.
+void apply_batch(SharedView& view, std::map<ViewKey, int>& expected, const std::map<std::string, int>& batch) {
+  std::vector<SharedView::Change> changes;
+  SharedView::Slot slot;
+  for (const auto& [id, n] : batch) {
+    slot = view.locate(Kind::l2pop, id, slot);
+    ViewKey key{"l2pop", id};
+    if (n < 0) {
+      if (slot.entry) changes.push_back({slot, Kind::l2pop, EntryId(), nullptr});
+      expected.erase(key);
+    } else {
+      changes.push_back({slot, Kind::l2pop, EntryId(id), object(n)});
+      expected[key] = n;
+    }
+  }
+  view.apply(changes);
+}
+
+std::string id_of(int n, const char* suffix = "") {
+  char text[16];
+  std::snprintf(text, sizeof text, "id%04d%s", n, suffix);
+  return text;
+}
+
+void expect_same(const SharedView& view, const std::map<ViewKey, int>& expected, const std::string& when) {
+  ASSERT_EQ(view.size(), expected.size()) << when;
+  EXPECT_EQ(as_map(view), expected) << when;
+  std::vector<ViewKey> order;
+  for (const auto& [k, n] : expected) order.push_back(k);
+  EXPECT_EQ(keys_in_order(view), order) << when;
+}
+
+// Each way apply() changes a chunk: up to 4 changes in place, 5 merged, a chunk cut once
+// it is full, a chunk emptied and dropped, the first batch into an empty view.
+TEST(SharedView, BatchesInPlaceAndMergedAtTheEdgesOfChunks) {
+  SharedView view;
+  std::map<ViewKey, int> expected;
+  apply_batch(view, expected, {{id_of(5), 1}, {id_of(1), 1}, {id_of(3), 1}});  // into nothing
+  expect_same(view, expected, "first batch");
+  apply_batch(view, expected, {{id_of(1), -1}, {id_of(3), -1}, {id_of(5), -1}});
+  expect_same(view, expected, "all erased");
+  EXPECT_TRUE(view.empty());
+
+  for (int i = 0; i < 1400; i += 2) view.add(Kind::l2pop, EntryId(id_of(i)), object(0)), expected[{"l2pop", id_of(i)}] = 0;
+  view.seal();  // chunks of 192: even ids 0..382, 384..766, 768..1150, 1152..1398
+  // Four changes at one place: an insert before an item that is erased, the item after it
+  // replaced, an insert after that (all in place).
+  apply_batch(view, expected, {{id_of(10, "a"), 1}, {id_of(12), -1}, {id_of(14), 2}, {id_of(14, "a"), 3}});
+  expect_same(view, expected, "four in place");
+  // Five (merged): the same shapes, one more.
+  apply_batch(view, expected, {{id_of(20, "a"), 4}, {id_of(22), -1}, {id_of(24), 5}, {id_of(24, "a"), 6}, {id_of(26), -1}});
+  expect_same(view, expected, "five merged");
+  // Inserts four at a time into the first chunk until it is cut, and on.
+  for (int batch = 0; batch < 40; ++batch) {
+    std::map<std::string, int> four;
+    for (int k = 0; k < 4; ++k) four[id_of(100 + 2 * ((batch * 4 + k) % 80), batch * 4 + k < 80 ? "b" : "c")] = batch;
+    apply_batch(view, expected, four);
+    expect_same(view, expected, "filling, batch " + std::to_string(batch));
+  }
+  // A middle chunk's items erased, four at a time: it goes, its neighbours stay.
+  for (int i = 384; i < 768; i += 8) {
+    std::map<std::string, int> four;
+    for (int k = 0; k < 8; k += 2) four[id_of(i + k)] = -1;
+    apply_batch(view, expected, four);
+  }
+  expect_same(view, expected, "a chunk emptied");
+  for (const auto& [key, n] : expected) ASSERT_NE(view.find(Kind::l2pop, key.second), nullptr) << key.second;
+  EXPECT_EQ(view.find(Kind::l2pop, id_of(500)), nullptr);
+  // Room for a few more per chunk, not twice what it holds.
+  EXPECT_LE(view.reserved(), view.size() + view.size() / 8) << view.size();
 }
 
 TEST(SharedView, SealSortsAndKeepsTheFirstOfEqualKeys) {

@@ -66,5 +66,45 @@ TEST(PlannerMarks, IdsOfEveryLengthSurviveMergesAndMoves) {
   EXPECT_EQ(sorted_of(second), reused);
 }
 
+// The edges of the blocks: the small first block filled exactly, then one byte more; marks
+// with empty ids only (no block) merged both ways; a long id as the only block.
+TEST(PlannerMarks, BlockEdgesAndEmptyIds) {
+  Marks exact;
+  std::string fill(128, 'x');
+  exact.insert(Kind::sgmember, fill);
+  exact.insert(Kind::sgmember, "y");  // no room left: a new block
+  exact.insert(Kind::sgmember, std::string(40, 'z'));
+  auto got = sorted_of(exact);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].second, fill);
+  EXPECT_EQ(got[1].second, "y");
+  EXPECT_EQ(got[2].second, std::string(40, 'z'));
+
+  Marks blockless, other;
+  blockless.insert(Kind::network, "");
+  other.insert(Kind::port, "p1");
+  other.merge(blockless);  // items but no blocks, into one with a block
+  blockless.insert(Kind::network, "");
+  Marks into_blockless;
+  into_blockless.insert(Kind::l2pop, "");
+  into_blockless.merge(other);  // one with a block into items without blocks
+  into_blockless.insert(Kind::l2pop, "after");
+  auto merged = sorted_of(into_blockless);
+  std::set<std::pair<int, std::string>> merged_set(merged.begin(), merged.end());
+  auto want = expected_of({{Kind::network, ""}, {Kind::port, "p1"}, {Kind::l2pop, ""}, {Kind::l2pop, "after"}});
+  EXPECT_EQ(merged_set, want);
+
+  Marks long_only;
+  std::string long_id(5000, 'l');
+  long_only.insert(Kind::flood, long_id);
+  long_only.insert(Kind::flood, "short");  // a block of its own after the long one
+  long_only.insert(Kind::flood, long_id + "2");
+  auto longs = sorted_of(long_only);
+  ASSERT_EQ(longs.size(), 3u);
+  EXPECT_EQ(longs[0].second, long_id);
+  EXPECT_EQ(longs[1].second, long_id + "2");
+  EXPECT_EQ(longs[2].second, "short");
+}
+
 }  // namespace
 }  // namespace nt
