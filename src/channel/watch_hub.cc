@@ -127,6 +127,9 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
   std::unordered_map<const json::object*, std::pair<int64_t, std::shared_ptr<const std::string>>> shared_lines;
   {
     std::lock_guard g(mu_);
+    HostLog* log = nullptr;  // d.host's, looked up once for its run of deltas
+    const std::string* log_host = nullptr;
+    std::pair<Watchers::iterator, Watchers::iterator> watching;
     for (const auto& d : deltas) {
       std::shared_ptr<const std::string> text;
       if (d.obj) {
@@ -136,20 +139,22 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
       } else {
         text = std::make_shared<const std::string>(line(d));
       }
-      auto& h = history_[d.host];
-      auto& bytes = history_bytes_[d.host];
+      if (!log_host || *log_host != d.host) {
+        log = &hosts_[d.host], log_host = &d.host;
+        watching = watchers_.equal_range(d.host);
+      }
+      auto& h = log->lines;
       h.emplace_back(d.revision, text);
-      bytes += text->size();
+      log->bytes += text->size();
       // Bounded in lines and bytes per host: an older `since` gets the full view instead.
-      while (h.size() > history_limit_ || (bytes > history_bytes_limit_ && h.size() > 1)) {
+      while (h.size() > history_limit_ || (log->bytes > history_bytes_limit_ && h.size() > 1)) {
         floors_[d.host] = h.front().first;
         floor_digests_.erase(d.host);  // the view at the new floor is not known
-        bytes -= h.front().second->size();
+        log->bytes -= h.front().second->size();
         h.pop_front();
       }
-      revisions_[d.host] = d.revision;
-      auto [b, e] = watchers_.equal_range(d.host);
-      for (auto it = b; it != e; ++it)
+      log->revision = d.revision;
+      for (auto it = watching.first; it != watching.second; ++it)
         if (auto s = it->second.lock()) out.emplace_back(std::move(s), *text);
     }
   }
@@ -193,7 +198,7 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
                false);
   if (start == Start::after_since || start == Start::after_floor) {
     int64_t after = start == Start::after_since ? *since : floor_of(host);
-    for (const auto& [r, text] : history_[host])
+    for (const auto& [r, text] : hosts_[host].lines)
       if (r > after) stream->push(*text, false);
   } else if (start == Start::full) {
     for (const auto& [key, obj] : planner.shared_view(host))
@@ -205,7 +210,8 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
   auto older = take_streams(host);
   watchers_.emplace(host, stream);
   // Keepalives name the view's revision, also before its first change since the start.
-  revisions_[host] = std::max(revisions_[host], rev);
+  auto& latest = hosts_[host].revision;
+  latest = std::max(latest, rev);
   g.unlock();
   end_all(older);
   return stream;
@@ -275,7 +281,7 @@ void WatchHub::keepalive() {
   {
     std::lock_guard g(mu_);
     for (auto& [host, weak] : watchers_)
-      if (auto s = weak.lock()) out.emplace_back(std::move(s), revisions_[host]);
+      if (auto s = weak.lock()) out.emplace_back(std::move(s), hosts_[host].revision);
   }
   for (auto& [s, rev] : out) s->push(json::serialize(json::object{{"op", "keepalive"}, {"rev", rev}}) + "\n");
 }

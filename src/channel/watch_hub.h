@@ -81,20 +81,25 @@ class WatchHub {
   size_t history_limit_;
   size_t backlog_limit_;
   size_t history_bytes_limit_;
-  std::map<std::string, size_t> history_bytes_;  // host -> bytes in its history
   // Held by publish() and keepalive() from reading a host's revision until its lines are
   // queued: a keepalive never overtakes the lines of the revision it names, so an agent
   // that sees it knows that revision is whole.
   std::mutex order_mu_;
   mutable std::mutex mu_;
-  // host -> (rev, line); a line of an entry many hosts share is one string for all of them
-  std::map<std::string, std::deque<std::pair<int64_t, std::shared_ptr<const std::string>>>> history_;
-  std::map<std::string, int64_t> revisions_;                                    // host -> latest rev
+  // Per host (one lookup per delta): its recent lines (rev, line; a line of an entry many
+  // hosts share is one string for all of them), their bytes, and its latest revision.
+  struct HostLog {
+    std::deque<std::pair<int64_t, std::shared_ptr<const std::string>>> lines;
+    size_t bytes = 0;
+    int64_t revision = 0;
+  };
+  std::map<std::string, HostLog> hosts_;
   std::map<std::string, int64_t> floors_;  // host -> history holds every change after this
   int64_t start_floor_ = 0;                 // the same for every host not in floors_ (the start)
   int64_t floor_of(const std::string& host) const;  // with mu_ held
   std::map<std::string, uint64_t> floor_digests_;  // host -> digest of its view at the floor (if known)
-  std::multimap<std::string, std::weak_ptr<WatchStream>> watchers_;
+  using Watchers = std::multimap<std::string, std::weak_ptr<WatchStream>>;
+  Watchers watchers_;
   ResumeCounts resumes_;
 };
 
