@@ -1,14 +1,18 @@
 // The agent on the real kernel (issue 4), in a namespace of its own (nt-bench-<pid>,
 // removed at the end; needs root): a host view with one VXLAN network and 10,000 remote
 // ports (l2pop: VXLAN FDB entry, bridge FDB entry and permanent neighbour each) applied
-// from nothing; then an idle reconcile (dump the kernel, plan, nothing to do).
+// from nothing; then an idle reconcile (dump the kernel, plan, nothing to do). And the
+// decoding of watch lines into the agent's view (no kernel), as a busy stream brings them.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "agent/l2_reconciler.h"
+#include "agent/watch_line.h"
 #include "common/names.h"
 #include "kernel/netlink_kernel.h"
 #include "bench_netns.h"
@@ -79,6 +83,40 @@ void BM_IdleReconcile10kRemotePorts(benchmark::State& state) {
   remove_network(**k);
 }
 BENCHMARK(BM_IdleReconcile10kRemotePorts)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(5);
+
+// A busy stream's lines (issue 18's span25 load): new members of the default group (the
+// most of them), each with the port's l2pop entry now and then, as the server writes them.
+std::vector<std::string> watch_lines(int n) {
+  namespace json = boost::json;
+  std::vector<std::string> lines;
+  const std::string group = "5e1ec7ed-0000-4000-8000-000000000001";
+  for (int i = 0; i < n; ++i) {
+    auto ip = "10.40." + std::to_string(i / 250 % 250) + "." + std::to_string(1 + i % 250);
+    json::object o{{"rev", 1000 + i}, {"op", "put"}, {"kind", "sgmember"}, {"id", group + "|" + ip}};
+    o["obj"] = nt::view::encode(nt::view::SgMember{ip});
+    if (i % 10 == 0) {
+      char mac[18];
+      std::snprintf(mac, sizeof mac, "fa:16:3e:01:%02x:%02x", (i >> 8) & 0xff, i & 0xff);
+      o = {{"rev", 1000 + i}, {"op", "put"}, {"kind", "l2pop"}, {"id", "port" + std::to_string(i)}};
+      o["obj"] = nt::view::encode(nt::view::L2pop{kNet, mac, {ip}, "198.51.100.7", {}});
+    }
+    lines.push_back(json::serialize(o) + "\n");
+  }
+  return lines;
+}
+
+void BM_DecodeWatchLines(benchmark::State& state) {
+  auto lines = watch_lines(20000);
+  for (auto _ : state) {
+    nt::view::HostView view;
+    int64_t rev = 0;
+    for (const auto& line : lines)
+      if (!nt::agent::apply_line(view, line, rev).decoded) return state.SkipWithError("a line did not decode");
+    benchmark::DoNotOptimize(view);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(lines.size()));
+}
+BENCHMARK(BM_DecodeWatchLines)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(5);
 
 }  // namespace
 

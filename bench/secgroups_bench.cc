@@ -64,8 +64,7 @@ nt::view::HostView host_view() {
   for (int g = 0; g < kGroups; ++g) {
     auto& group = v.secgroups[group_id(g)];
     for (int r = 0; r < kRulesPerGroup; ++r) group.rules.push_back(make_rule(g, r));
-    std::sort(members[group_id(g)].begin(), members[group_id(g)].end());
-    v.sgmembers[group_id(g)].ips = members[group_id(g)];
+    v.sgmembers[group_id(g)].ips = {members[group_id(g)].begin(), members[group_id(g)].end()};
   }
   return v;
 }

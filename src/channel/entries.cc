@@ -98,9 +98,7 @@ Status put_member(HostView& view, const std::string& id, const json::value& obj)
   NT_TRY(decode_into(one, "sgmember", id, obj));
   if (one.at(id).ip != at->port)
     return fail(Errc::invalid_argument, "", "host view entry sgmember '" + id + "': its ip is not its id's");
-  auto& ips = view.sgmembers[at->router].ips;
-  auto pos = std::lower_bound(ips.begin(), ips.end(), at->port);
-  if (pos == ips.end() || *pos != at->port) ips.insert(pos, at->port);
+  view.sgmembers[at->router].ips.insert(std::move(at->port));
   return {};
 }
 
@@ -109,8 +107,7 @@ void erase_member(HostView& view, const std::string& id) {
   auto group = at ? view.sgmembers.find(at->router) : view.sgmembers.end();
   if (group == view.sgmembers.end()) return;
   auto& ips = group->second.ips;
-  auto pos = std::lower_bound(ips.begin(), ips.end(), at->port);
-  if (pos != ips.end() && *pos == at->port) ips.erase(pos);
+  ips.erase(at->port);
   if (ips.empty()) view.sgmembers.erase(group);
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -255,7 +256,7 @@ BOOST_DESCRIBE_STRUCT(SecurityGroup, (), (stateful, rules))
 // an entry of its own (SgMember), so that a port joining a big group costs each host one
 // small entry, not the group's whole list again.
 struct GroupMembers {
-  std::vector<std::string> ips;
+  std::set<std::string> ips;  // (a set: a member added to a group of thousands costs log n)
   bool operator==(const GroupMembers&) const = default;
 };
 BOOST_DESCRIBE_STRUCT(GroupMembers, (), (ips))

@@ -139,7 +139,7 @@ bool Tracer::rule_matches(const view::HostView& v, const view::SecurityGroupRule
     auto c = Cidr::parse(*r.remote_ip_prefix);
     if (!ip || !c || !c->contains(*ip)) return false;
   }
-  auto member_of = [&](const std::vector<std::string>& cidrs) {
+  auto member_of = [&](const auto& cidrs) {  // (a group's ips, an address group's cidrs)
     return ip && std::any_of(cidrs.begin(), cidrs.end(), [&](const std::string& c) {
              auto parsed = Cidr::parse(c);
              return parsed && parsed->contains(*ip);

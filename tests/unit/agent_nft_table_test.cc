@@ -120,7 +120,7 @@ TEST(SecurityPass, IdlePassesDoNothingAndARuleIsOneEditInPlace) {
   EXPECT_NE(log[2].nft_body.find("flush chain inet nt-sg g-g-1-i\n"), std::string::npos) << log[2].nft_body;
   EXPECT_EQ(log[2].nft_body.find("egress-"), std::string::npos) << "no port chain is touched";
 
-  view.sgmembers["g-1"].ips.push_back("10.0.0.12");  // a member elsewhere: one element
+  view.sgmembers["g-1"].ips.insert("10.0.0.12");  // a member elsewhere: one element
   EXPECT_EQ(pass(host, l3, view), 1u);
   ASSERT_EQ(log.size(), 4u);
   EXPECT_NE(log[3].nft_body.find("add element inet nt-sg m-g-1-4 { 10.0.0.12 }\n"), std::string::npos) << log[3].nft_body;
@@ -260,7 +260,7 @@ void mutate(view::HostView& v, std::mt19937& rng) {
       auto& ips = v.sgmembers[group].ips;
       std::string ip = pool[pick(6)];
       if (auto it = std::find(ips.begin(), ips.end(), ip); it != ips.end()) ips.erase(it);
-      else ips.push_back(ip);
+      else ips.insert(ip);
       break;
     }
     default: v.secgroups[group].stateful = !v.secgroups[group].stateful;

@@ -78,14 +78,14 @@ TEST(ViewEntries, GroupMembersAreOneEntryPerAddress) {
   ASSERT_TRUE(put(v, "sgmember", "g1|10.0.0.7", member("g1", "10.0.0.7")));
   ASSERT_TRUE(put(v, "sgmember", "g1|10.0.0.5", member("g1", "10.0.0.5")));
   ASSERT_TRUE(put(v, "sgmember", "g1|10.0.0.5", member("g1", "10.0.0.5")));  // again: no duplicate
-  EXPECT_EQ(v.sgmembers.at("g1").ips, (std::vector<std::string>{"10.0.0.5", "10.0.0.7"}));
+  EXPECT_EQ(v.sgmembers.at("g1").ips, (std::set<std::string>{"10.0.0.5", "10.0.0.7"}));
   EXPECT_EQ(entries(v).size(), 2u);
   // An entry whose content is not its id's, or an id without its two parts, is refused.
   EXPECT_FALSE(put(v, "sgmember", "g1|10.0.0.9", member("g1", "10.0.0.8")));
   EXPECT_FALSE(put(v, "sgmember", "g1", member("g1", "10.0.0.8")));
   EXPECT_EQ(v.sgmembers.at("g1").ips.size(), 2u);
   erase(v, "sgmember", "g1|10.0.0.7");
-  EXPECT_EQ(v.sgmembers.at("g1").ips, (std::vector<std::string>{"10.0.0.5"}));
+  EXPECT_EQ(v.sgmembers.at("g1").ips, (std::set<std::string>{"10.0.0.5"}));
   erase(v, "sgmember", "g2|10.0.0.5");  // unknown: nothing
   erase(v, "sgmember", "g1|10.0.0.5");
   EXPECT_TRUE(v.sgmembers.empty());
