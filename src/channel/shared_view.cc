@@ -241,7 +241,7 @@ void SharedView::apply_merged(std::vector<Change>& changes, size_t begin, size_t
     chunks_.erase(at);
   } else if (merged.size() <= kMaxChunk) {
     at->clear();
-    if (at->capacity() < merged.size()) at->reserve(merged.size() + kSealRoom);
+    make_room(*at, merged.size());
     std::move(merged.begin(), merged.end(), std::back_inserter(*at));
   } else {
     auto pieces = cut(merged);
