@@ -44,6 +44,9 @@ STORES = ("sqlite", "postgresql")
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "sqlite_only: about the SQLite file itself; runs once, on SQLite, not per store")
+    config.addinivalue_line(
+        "markers", "alone: asserts a latency bound under its own load; scripts/test runs it after the parallel "
+        "run, with no other test loading the machine's two cores")
 
 
 def pytest_generate_tests(metafunc):

@@ -323,6 +323,7 @@ def three(pg_up, servers):
     return [servers(url, name=f"pg{i}", config_text=quotas) for i in (1, 2, 3)]
 
 
+@pytest.mark.alone
 def test_three_servers_see_each_others_writes(three):
     s1, s2, s3 = three
     c1 = s1.client()
@@ -444,6 +445,7 @@ def listed_ports(server, network_id):
     return sorted(port_key(p) for p in r.json()["ports"])
 
 
+@pytest.mark.alone
 def test_sixteen_clients_through_haproxy(three, haproxy):
     lb = types.SimpleNamespace(url=haproxy.url)
     setup = requests.Session()
