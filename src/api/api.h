@@ -89,6 +89,7 @@ class Api {
   Liveness liveness_;
   std::mutex plan_mu_;  // the planner and the watch hub's snapshots (not the model's lock)
   Planner planner_;
+  int64_t planned_revision_ = 0;  // the last model revision the planner followed (under plan_mu_)
   WatchHub watches_;
   Provisioning provisioning_;  // ports reported up, waiting to be applied everywhere (under plan_mu_)
   // "Applied everywhere" for one status report: the ports it (and the hosts it caught

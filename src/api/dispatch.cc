@@ -101,6 +101,7 @@ Api::Api(const Settings& settings, Model& model, Writer& writer) : settings_(set
     if (const Table* t = model_.find_table(kind))
       for (const auto& [id, obj] : *t) planner_.load(kind, id, obj);
   planner_.rebuild(model_.revision);
+  planned_revision_ = model_.revision;
   // Changes before this start are not in the watch history: an agent resumes from the view
   // as it is now (known by its digest) or gets a snapshot.
   watches_.start_from(planner_, model_.revision);
@@ -151,7 +152,10 @@ void Api::follow(const std::vector<Committed>& committed) {
     }
     watches_.publish(deltas);
   }
-  if (!committed.empty()) ui_events_.publish(committed.back().revision);
+  if (!committed.empty()) {
+    planned_revision_ = committed.back().revision;
+    ui_events_.publish(planned_revision_);
+  }
   planner_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 Api::~Api() = default;
@@ -577,13 +581,16 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
 }
 
 // GET /agent/v1/convergence: for each live host with a view, the revision of its view and
-// the revision its agent reported applied; converged when every one has caught up. The
+// the revision its agent reported applied; converged when the planner has followed the
+// model's revision and every one has caught up. The
 // sandbox and the tests wait on this rather than on time.
 json::value Api::convergence() {
   auto revision = model_revision();
   std::lock_guard plan(plan_mu_);
   json::array hosts;
-  bool converged = true;
+  // The model is committed before the planner follows it (writer.h): until it has, the
+  // views are older than `revision` and nothing can be called converged.
+  bool converged = planned_revision_ >= revision;
   for (const auto& host : planner_.hosts_with_views()) {
     if (!liveness_.alive(host, settings_.agent_down_time)) continue;
     auto view = planner_.host_revision(host);
@@ -597,7 +604,8 @@ json::value Api::convergence() {
   json::object nodes;  // the planner's engine nodes, for the operator
   for (const auto& [name, st] : planner_.stats())
     nodes[name] = json::object{{"changes", st.changes}, {"keys", st.keys}, {"entries", st.entries}, {"recomputes", st.recomputes}};
-  return json::object{{"revision", revision}, {"converged", converged}, {"hosts", std::move(hosts)}, {"planner", std::move(nodes)},
+  return json::object{{"revision", revision}, {"planned_revision", planned_revision_}, {"converged", converged},
+                      {"hosts", std::move(hosts)}, {"planner", std::move(nodes)},
                       {"waiting_ports", waiting_ports(provisioning_, provisioning_hosts(liveness_, settings_.agent_down_time))}};
 }
 

@@ -5,6 +5,7 @@ that includes it. Hosts whose agents are dead hold nothing up. Fake agents here 
 agent channel: register, post status with `ports` and `applied`.
 """
 import subprocess
+import threading
 import time
 
 import requests
@@ -162,3 +163,38 @@ def test_a_deleted_host_takes_its_ports_waits_with_it(server, admin):
     # b's later report cannot make the port of a host that no longer exists ACTIVE.
     report(agent, b, applied=view_revisions(server.url)[b])
     assert status(admin, pa["id"]) == "DOWN"
+
+
+def test_convergence_is_not_claimed_before_the_planner_has_followed(server, admin):
+    """The model commits before the planner follows it: a report taken in between must not
+    say converged for views older than its revision."""
+    agent, a, b, net, _ = two_hosts_on_a_network(server, admin, "10.97.0.0/24")
+    idle = requests.get(server.url + "/agent/v1/convergence", timeout=10).json()
+    assert idle["planned_revision"] == idle["revision"], idle
+    stop = threading.Event()
+
+    def writer():
+        for i in range(150):
+            if stop.is_set():
+                return
+            admin.port(net["id"], **{"binding:host_id": (a, b)[i % 2]})
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    reports, deadline = 0, time.monotonic() + 60
+    try:
+        while t.is_alive() and time.monotonic() < deadline:
+            # Both hosts claim to have applied whatever their views say now.
+            revs = view_revisions(server.url)
+            for host in (a, b):
+                if host in revs:
+                    report(agent, host, applied=revs[host])
+            conv = requests.get(server.url + "/agent/v1/convergence", timeout=10).json()
+            reports += 1
+            assert not conv["converged"] or conv["planned_revision"] >= conv["revision"], conv
+    finally:
+        stop.set()
+        t.join(timeout=60)
+    assert reports > 0
+    idle = requests.get(server.url + "/agent/v1/convergence", timeout=10).json()
+    assert idle["planned_revision"] == idle["revision"], idle
