@@ -582,8 +582,8 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
 
 // GET /agent/v1/convergence: for each live host with a view, the revision of its view and
 // the revision its agent reported applied; converged when the planner has followed the
-// model's revision and every one has caught up. The
-// sandbox and the tests wait on this rather than on time.
+// model's revision and every one has caught up. The sandbox and the tests wait on this
+// rather than on time.
 json::value Api::convergence() {
   auto revision = model_revision();
   std::lock_guard plan(plan_mu_);
