@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
-#include <thread>
 #include <set>
 
 #include "api/api.h"
@@ -557,14 +556,6 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
     if (!since || *since < 0)
       return reply(error_response(Error{Errc::invalid_argument, "", "since must be a revision number, not '" + v + "'"}));
   }
-  // An agent that comes from another server sharing the store may be a few ms ahead of
-  // this one: catch up first (bounded), rather than answer a whole view.
-  if (since && *since > writer_.model_revision()) {
-    writer_.catch_up_soon();
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (*since > writer_.model_revision() && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
   bool registered;
   {
     auto lock = writer_.read_durable();
@@ -572,12 +563,24 @@ void Api::watch(const std::string& host, const HttpRequest& req, Reply reply) {
   }
   if (!registered)
     return reply(error_response(Error{Errc::not_found, "HostNotFound", "Host " + host + " is not registered."}));
-  HttpResponse r{200, "", "application/x-ndjson", {}};
-  {
-    std::lock_guard plan(plan_mu_);
-    r.stream = watches_.subscribe(host, since, planner_, digest);
-  }
-  reply(std::move(r));
+  auto subscribe = [this, host, since, digest, reply] {
+    HttpResponse r{200, "", "application/x-ndjson", {}};
+    {
+      std::lock_guard plan(plan_mu_);
+      r.stream = watches_.subscribe(host, since, planner_, digest);
+    }
+    reply(std::move(r));
+  };
+  // An agent that comes from another server sharing the store may be a few commits ahead
+  // of this one. A write group with no request catches the model up (its begin() reads the
+  // store's log, and the planner follows before the group answers), so the agent resumes
+  // rather than getting a whole view; it is queued, so no API thread waits for it. A
+  // revision still ahead after that (garbage, or a store restored from a backup) gets the
+  // whole view.
+  if (since && *since > writer_.model_revision())
+    return writer_.submit([](Txn&) -> Result<json::value> { return json::value(nullptr); },
+                          [subscribe](Result<json::value>) { subscribe(); });
+  subscribe();
 }
 
 // GET /agent/v1/convergence: for each live host with a view, the revision of its view and

@@ -3,6 +3,7 @@ view as JSON lines: a snapshot ending in "synced", then deltas as the model chan
 keep-alives; a watch resumes from `since` while the history covers it.
 """
 import json
+import threading
 import time
 
 import requests
@@ -93,6 +94,41 @@ def test_keepalives_while_idle(server):
     w.until(lambda m: m["op"] == "synced")
     assert w.until(lambda m: m["op"] == "keepalive", timeout=5)[-1]["rev"] == 0
     w.close()
+
+
+def test_a_revision_from_the_future_holds_no_api_thread(server):
+    """A watch whose `since` is ahead of the server (an agent from another server sharing
+    the store, or garbage) is caught up through the writer's queue: no API thread waits
+    for it (the server has two), and a host that is not registered is refused first."""
+    hosts = [uniq("cmp") for _ in range(8)]
+    agent = AgentChannel(server.url)
+    for h in hosts:
+        agent.register(h, mode="dvr")
+    synced, errors = [], []
+
+    def watch(host):
+        try:
+            w = Watch(server.url, host, since=2**62)
+            synced.append(w.until(lambda m: m["op"] == "synced")[-1])
+            w.close()
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=watch, args=(h,)) for h in hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    took = time.monotonic() - started
+    assert not errors, errors
+    assert len(synced) == len(hosts)
+    # Waiting on an API thread (up to a second each, two threads) took 4 s for these.
+    assert took < 2.5, f"8 watches from the future took {took:.2f} s"
+    assert requests.get(server.url + "/v2.0/networks", timeout=10).status_code == 200
+    stranger = Watch(server.url, "never-registered-" + uniq("h"), since=2**62, host_token_="")
+    assert stranger.r.status_code == 404
+    assert stranger.r.json()["NeutronError"]["type"] == "HostNotFound"
 
 
 def test_watch_errors(server, new_server):
