@@ -504,6 +504,9 @@ json::array waiting_ports(const Provisioning& p, const Provisioning::Hosts& host
 // hosts), and answers the ports waiting on this host that every live host has applied.
 std::vector<Provisioning::Ready> Api::provision(StatusReport& report, const std::map<std::string, std::string>& up) {
   std::lock_guard plan(plan_mu_);
+  // Deleted since the caller found it (follow() forgot its liveness, under this lock): a
+  // beat now would count it alive again until agent_down_time.
+  if (!planner_.inputs().hosts.contains(report.host)) return {};
   // A host cannot have applied a view revision it was never sent, so it cannot claim
   // convergence with one. Such a claim (also an agent still on a revision from before a
   // server restart) is not recorded; the heartbeat and port states still count.
