@@ -52,6 +52,51 @@ TEST(Query, FiltersAndRepeatedKeysOr) {
   EXPECT_TRUE(matches(nt, b));
 }
 
+// A value repeated in a query string is kept once (every row is checked against each kept
+// value): thousands of repeats in one URL cost what one costs, and answer the same.
+TEST(Query, RepeatedValuesAreKeptOnce) {
+  auto d = def();
+  Params p;
+  for (int i = 0; i < 2000; ++i) {
+    p.emplace_back("fields", "name");
+    p.emplace_back("name", "a");
+    p.emplace_back("not-tags-any", "z,z,x");
+    p.emplace_back("sort_key", "name");
+    p.emplace_back("sort_dir", i % 2 ? "desc" : "asc");
+  }
+  p.emplace_back("name", "b");
+  p.emplace_back("sort_key", "id");
+  p.emplace_back("sort_dir", "desc");
+  auto q = *parse_list_query(d, p);
+  EXPECT_EQ(q.fields, std::vector<std::string>{"name"});
+  ASSERT_EQ(q.filters.size(), 1u);
+  EXPECT_EQ(q.filters[0].second.size(), 2u);  // a, b
+  EXPECT_EQ(q.not_tags_any, (std::vector<std::string>{"z", "x"}));
+  ASSERT_EQ(q.sort.size(), 2u);
+  EXPECT_EQ(q.sort[0], (std::pair<std::string, bool>{"name", true}));  // the first direction given
+  EXPECT_EQ(q.sort[1], (std::pair<std::string, bool>{"id", false}));
+  Obj a{{"id", "1"}, {"name", "a"}, {"tags", json::array{"y"}}};
+  Obj x{{"id", "2"}, {"name", "b"}, {"tags", json::array{"x"}}};
+  EXPECT_TRUE(matches(q, a));
+  EXPECT_FALSE(matches(q, x));
+}
+
+// A filter value that is not of the attribute's type still finds a stored number or
+// boolean by its text, case-insensitively for booleans.
+TEST(Query, UnconvertedValuesMatchStoredNumbersAndBooleansAsText) {
+  ResourceDef d{"network", "networks", "networks", "NetworkNotFound", "Network {} could not be found.", standard_attrs()};
+  d.attrs.push_back({"mtu", kFilter, check::uuid(), std::nullopt});  // never converts a number: compared as text
+  d.attrs.push_back({"flag", kFilter, check::uuid(), std::nullopt});
+  Obj n{{"id", "1"}, {"mtu", 1450}, {"flag", true}};
+  EXPECT_TRUE(matches(*parse_list_query(d, params({{"mtu", "1450"}})), n));
+  EXPECT_FALSE(matches(*parse_list_query(d, params({{"mtu", "1450x"}})), n));
+  EXPECT_FALSE(matches(*parse_list_query(d, params({{"mtu", "145"}})), n));
+  EXPECT_TRUE(matches(*parse_list_query(d, params({{"flag", "TRUE"}})), n));
+  EXPECT_FALSE(matches(*parse_list_query(d, params({{"flag", "false"}})), n));
+  Obj negative{{"id", "2"}, {"mtu", -5}};
+  EXPECT_TRUE(matches(*parse_list_query(d, params({{"mtu", "-5"}})), negative));
+}
+
 TEST(Query, PagesForwardAndBackWithLinks) {
   auto d = def();
   std::vector<Obj> objs;
