@@ -1,6 +1,7 @@
 // The Neutron v2.0 API: routes requests to resources, runs reads under the model's shared
 // lock and writes through the group-commit writer, and turns results into responses.
 #pragma once
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -90,6 +91,7 @@ class Api {
   std::mutex plan_mu_;  // the planner and the watch hub's snapshots (not the model's lock)
   Planner planner_;
   int64_t planned_revision_ = 0;  // the last model revision the planner followed (under plan_mu_)
+  std::atomic<bool> digesting_{false};  // GET /agent/v1/digests is running (one at a time)
   WatchHub watches_;
   Provisioning provisioning_;  // ports reported up, waiting to be applied everywhere (under plan_mu_)
   // "Applied everywhere" for one status report: the ports it (and the hosts it caught

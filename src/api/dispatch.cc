@@ -448,7 +448,16 @@ void Api::handle_agent_channel(const std::vector<std::string>& seg, const HttpRe
   if (is_watch) return watch(seg[3], req, reply);
   if (is_convergence) {
     if (auto ok = check_enrolment_token(settings_, presented); !ok) return answer(nt::unexpected(ok.error()));
-    return answer(seg[2] == "digests" ? digests() : convergence());
+    if (seg[2] == "convergence") return answer(convergence());
+    // A recompute of every view, under the planner's lock: one at a time, never queued
+    // (each waiting caller would hold an API thread for a whole recompute).
+    if (digesting_.exchange(true))
+      return answer(fail(Errc::unavailable, "ServiceUnavailable", "Digests are being computed for another caller; try again when that ends."));
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }
+    } done{digesting_};
+    return answer(digests());
   }
   if (is_fip_gateway) {
     auto host = seg[3];

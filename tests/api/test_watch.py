@@ -131,6 +131,39 @@ def test_a_revision_from_the_future_holds_no_api_thread(server):
     assert stranger.r.json()["NeutronError"]["type"] == "HostNotFound"
 
 
+def test_digests_run_one_at_a_time(server, admin):
+    """GET /agent/v1/digests recomputes every view under the planner's lock: callers that
+    come while one runs are told to retry (503), not queued on the API threads."""
+    agent = AgentChannel(server.url)
+    hosts = [uniq("cmp") for _ in range(40)]
+    for h in hosts:
+        agent.register(h, mode="dvr", local_ip="192.0.2.10")
+    net, _ = admin.net_with_subnet("10.72.0.0/22")
+    for h in hosts:
+        admin.port(net["id"], **{"binding:host_id": h})
+    answers = []
+
+    def digests():
+        answers.append(requests.get(server.url + "/agent/v1/digests", timeout=60))
+
+    threads = [threading.Thread(target=digests) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert len(answers) == 6
+    assert any(r.status_code == 200 for r in answers)
+    for r in answers:
+        assert r.status_code in (200, 503), r.text
+        if r.status_code == 503:
+            assert r.json()["NeutronError"]["type"] == "ServiceUnavailable", r.text
+        else:
+            views = r.json()["hosts"]
+            assert all(views[h]["view"] == views[h]["recomputed"] for h in hosts)
+    again = requests.get(server.url + "/agent/v1/digests", timeout=60)
+    assert again.status_code == 200, again.text
+
+
 def test_watch_errors(server, new_server):
     assert Watch(server.url, "never-registered-" + uniq("h")).r.status_code == 404
     host = uniq("cmp")
