@@ -43,6 +43,14 @@ namespace json = boost::json;
 
 namespace {
 
+// Operations that change FDB and neighbour entries and nothing else of the host.
+bool only_entries(const std::vector<kernel::Op>& ops) {
+  using kernel::Op;
+  return std::all_of(ops.begin(), ops.end(), [](const Op& op) {
+    return op.kind == Op::add_fdb || op.kind == Op::del_fdb || op.kind == Op::add_neigh || op.kind == Op::del_neigh;
+  });
+}
+
 const std::vector<OptionSpec>& agent_schema() {
   using T = OptType;
   static const std::vector<OptionSpec> schema = {
@@ -219,20 +227,26 @@ class Agent {
   // The pass proper, on the view as this host realises it (gateway roles applied).
   size_t pass_on(const Snapshot& snap, const HostView& view, const L2Settings& l2, Result<kernel::State> actual,
                  std::set<std::string>& fip_requests) {
-    auto reread = [&] {
+    // What a step changed is read back before the next step plans: all of the host after a
+    // link changed, only the nftables tables or only the entries when nothing else did.
+    auto reread = [&](Status (kernel::Kernel::*part)(kernel::State&) = nullptr) {
       if (dry_run_) return true;
-      actual = kernel_->read();
+      if (!part) return (actual = kernel_->read()).has_value();
+      auto done = (kernel_->*part)(*actual);
+      if (!done) actual = nt::unexpected(std::move(done).error());
       return actual.has_value();
     };
     size_t changes = l3_.before_l2(view, *actual);  // namespaces and veths, for L2 to plug
-    if (changes > 0 && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
+    if (changes > 0 && !reread(l3_.host_links_changed() ? nullptr : &kernel::Kernel::reread_nft))
+      return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     // L2 plugs no port whose security groups are not in place yet.
     auto ops = plan_l2(view, *actual, l2, l3_.withheld_ports());
     for (const auto& op : ops) spdlog::info("{}{}", dry_run_ ? "would " : "", op.describe());
     bool clean = l3_.withheld_ports().empty();
     if (!dry_run_ && !ops.empty())
       if (auto r = kernel_->apply(ops); !r) spdlog::error("reconcile: {}", r.error().message), clean = false;
-    if (!ops.empty() && !reread()) return spdlog::error("reading the kernel: {}", actual.error().message), changes;
+    if (!ops.empty() && !reread(only_entries(ops) ? &kernel::Kernel::reread_neighbours : nullptr))
+      return spdlog::error("reading the kernel: {}", actual.error().message), changes;
     // The L3 host work after this (FDB entries, the bridge table) leaves plugging alone.
     changes += ops.size() + l3_.after_l2(*actual);
     if (!dry_run_) fip_requests = l3_.missing_fip_gateways();

@@ -72,8 +72,9 @@ size_t L3Runner::before_l2(const HostView& view, const kernel::State& host) {
     if (!set || !set->failed.empty())
       report_error("sysctls in {}: {}", ns, set ? set->failed.begin()->second : set.error().message);
   }
-  changes += apply(host_.root(), plan_host_veths(desired_.host, host), "");
-  return changes + security_pass(view, host);
+  size_t veths = apply(host_.root(), plan_host_veths(desired_.host, host), "");
+  host_links_changed_ = veths > 0;
+  return changes + veths + security_pass(view, host);
 }
 
 // Security groups before L2 plugs a new port: its tap is filtered from its first frame (the

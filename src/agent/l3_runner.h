@@ -22,6 +22,9 @@ class L3Runner {
       : prefix_(std::move(ns_prefix)), host_(host), dry_run_(dry_run) {}
   // Namespaces and veths, against the host as just read; returns the number of changes.
   size_t before_l2(const HostView& view, const kernel::State& host);
+  // Whether before_l2 changed the host's links (veths); otherwise what it changed in the
+  // host's state as read is its nftables tables at most.
+  bool host_links_changed() const { return host_links_changed_; }
   // The host's entries and table (against the host as read after L2), then every
   // namespace; removes stale namespaces.
   size_t after_l2(const kernel::State& host);
@@ -67,6 +70,7 @@ class L3Runner {
   std::map<std::string, std::map<std::string, int>> announced_;  // fip namespace -> floating IP -> times announced
   bool repeat_ = false;  // announcements are pending: another pass soon
   bool failed_ = false;
+  bool host_links_changed_ = false;
   L3Desired desired_;
   SgNumbers sg_numbers_;
   bool numbers_learned_ = false;

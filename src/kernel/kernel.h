@@ -103,6 +103,21 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Result<State> read() = 0;
+  // Parts of `s` (as read() left it) read again after this process changed only those parts:
+  // a pass's edits read back without dumping the whole host again. The defaults read all.
+  // nftables tables only:
+  virtual Status reread_nft(State& s) {
+    NT_ASSIGN(auto now, read());
+    s.nft = std::move(now.nft);
+    return {};
+  }
+  // FDB and neighbour entries only; the links are those of `s` (the whole host is read again
+  // when an entry is on a link that `s` does not have).
+  virtual Status reread_neighbours(State& s) {
+    NT_ASSIGN(auto now, read());
+    s = std::move(now);
+    return {};
+  }
   // Applies ops in order and stops at the first failure, which names the op and errno.
   virtual Status apply(const std::vector<Op>& batch) = 0;
   // One of our tables as nftables prints it ("" when absent or not supported): read once at

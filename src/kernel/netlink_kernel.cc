@@ -99,7 +99,8 @@ class NetlinkKernel final : public Kernel {
     State s;
     Owned<nl_cache, put_cache> links, ports;
     if (int e = dump_links(&links.p); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump links"));
-    std::map<int, std::string> names;
+    names_.clear();
+    auto& names = names_;
     for (auto* o = nl_cache_get_first(links.p); o; o = nl_cache_get_next(o)) {
       auto* l = reinterpret_cast<rtnl_link*>(o);
       names[rtnl_link_get_ifindex(l)] = rtnl_link_get_name(l);
@@ -142,13 +143,37 @@ class NetlinkKernel final : public Kernel {
         if (it != s.links.end() && !it->second.master.empty())
           it->second.port_learning = rtnl_link_bridge_get_flags(l) & RTNL_BRIDGE_LEARNING;
       }
+    size_t unknown = 0;  // (none: the links were just read)
     for (int family : {AF_BRIDGE, AF_INET, AF_INET6})
-      if (int e = dump_neighbours(family, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
+      if (int e = dump_neighbours(family, names, s, unknown); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
     if (int e = detail::read_addresses(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump addresses"));
     if (int e = detail::read_routes(sk_, names, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump routes"));
     if (int e = detail::read_rules(sk_, s); e < 0) return nt::unexpected(from_errno(errno_of(e), "dump rules"));
     if (nft_ && read_tables(s) != 0) return nt::unexpected(from_errno(EIO, "list nftables tables"));
     return s;
+  }
+
+  Status reread_nft(State& s) override {
+    s.nft.clear();
+    if (nft_ && read_tables(s) != 0) return nt::unexpected(from_errno(EIO, "list nftables tables"));
+    return {};
+  }
+
+  // The entries by the interface names of the last read(); an entry on an interface made
+  // since (a VM's tap plugged meanwhile) is one that read() would see: then it reads all.
+  Status reread_neighbours(State& s) override {
+    State fresh;
+    size_t unknown = 0;
+    for (int family : {AF_BRIDGE, AF_INET, AF_INET6})
+      if (int e = dump_neighbours(family, names_, fresh, unknown); e < 0)
+        return nt::unexpected(from_errno(errno_of(e), "dump neighbours"));
+    if (unknown > 0) {
+      NT_ASSIGN(s, read());
+      return {};
+    }
+    s.fdb = std::move(fresh.fdb);
+    s.neighbours = std::move(fresh.neighbours);
+    return {};
   }
 
   Status apply(const std::vector<Op>& batch) override {
@@ -169,14 +194,15 @@ class NetlinkKernel final : public Kernel {
   struct DumpContext {
     const std::map<int, std::string>* names;
     State* state;
+    size_t* unknown;  // entries on an interface not in `names`
   };
 
   // FDB and neighbour entries straight from the dump messages: libnl's cache objects
   // (hashing, identity checks) cost more than the kernel's dump itself at 10,000s of entries.
-  int dump_neighbours(int family, const std::map<int, std::string>& names, State& s) {
+  int dump_neighbours(int family, const std::map<int, std::string>& names, State& s, size_t& unknown) {
     ndmsg ndm{};
     ndm.ndm_family = static_cast<uint8_t>(family);
-    DumpContext ctx{&names, &s};
+    DumpContext ctx{&names, &s, &unknown};
     nl_cb* cb = nl_cb_clone(nl_socket_get_cb(sk_));
     if (!cb) return -NLE_NOMEM;
     nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, &NetlinkKernel::on_neighbour, &ctx);
@@ -194,6 +220,7 @@ class NetlinkKernel final : public Kernel {
     nlattr* tb[NDA_MAX + 1];
     if (nlmsg_parse(nlh, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0) return NL_OK;
     auto dev = ctx->names->find(ndm->ndm_ifindex);
+    if (dev == ctx->names->end()) ++*ctx->unknown;
     if (dev == ctx->names->end() || !tb[NDA_LLADDR] || nla_len(tb[NDA_LLADDR]) != 6) return NL_OK;
     auto mac = mac_text(static_cast<const uint8_t*>(nla_data(tb[NDA_LLADDR])));
     std::string dst = tb[NDA_DST] ? ip_text(tb[NDA_DST]) : "";
@@ -450,6 +477,7 @@ class NetlinkKernel final : public Kernel {
   std::string nft_error_;
   int peer_fd_ = -1;  // a veth peer's namespace, open until the link is made
   std::map<std::string, int> index_;  // within a batch, until a link operation
+  std::map<int, std::string> names_;   // interface names by index, as the last read() found them
 };
 
 }  // namespace

@@ -302,4 +302,51 @@ TEST(L2ReconcilerOnTheKernel, IPv6NeighboursAreMadeAndReadBack) {
   EXPECT_TRUE(second.empty()) << second.size() << " operations on the second pass, the first: " << second.front().describe();
 }
 
+// A pass reads back only what it changed: after entry operations the FDB and neighbours
+// (by the interface names of the last full read), after a table edit the tables. What they
+// read is what a full read finds; an entry on an interface made since the last full read
+// (a VM's tap plugged meanwhile) makes it read the whole host, links included.
+TEST(L2ReconcilerOnTheKernel, PartialRereadsSeeWhatAFullReadSees) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
+  std::string ns = "nt-l2rr-" + std::to_string(::getpid());
+  ASSERT_TRUE(kernel::create_namespace(ns));
+  auto view = view_with_remote_port();
+  kernel::State partial, full, after_new_link;
+  auto run = kernel::run_in_namespace(ns, [&]() -> Status {
+    NT_ASSIGN(auto k, kernel::open_netlink_kernel());
+    NT_ASSIGN(auto state, k->read());
+    NT_TRY(k->apply(plan_l2(view, state, settings())));  // the bridge, the tunnel, their entries
+    NT_ASSIGN(state, k->read());
+    // A second remote port: entry operations only.
+    view.l2pop["p3"] = view::L2pop{kNet, "fa:16:3e:00:00:03", {"10.0.0.3"}, "192.0.2.3"};
+    auto entries = plan_l2(view, state, settings());
+    if (entries.empty()) return nt::unexpected(Error{Errc::internal, "no entry operations planned"});
+    for (const auto& op : entries)
+      if (op.kind != kernel::Op::add_fdb && op.kind != kernel::Op::add_neigh)
+        return nt::unexpected(Error{Errc::internal, "not an entry operation: " + op.describe()});
+    NT_TRY(k->apply(entries));
+    NT_TRY(k->apply({kernel::Op{kernel::Op::put_nft, {}, {}, {}, {}, {}, {}, "inet nt-rr", "  chain c {\n  }\n", "d1"}}));
+    partial = state;
+    NT_TRY(k->reread_neighbours(partial));
+    NT_TRY(k->reread_nft(partial));
+    NT_ASSIGN(full, k->read());
+    // A link made behind the reader's back: up, it has entries (its multicast addresses).
+    Link dummy{"nt-brnew", "bridge"};
+    dummy.up = true;
+    NT_TRY(k->apply({kernel::Op{kernel::Op::add_link, dummy, {}, {}}}));
+    after_new_link = partial;
+    return k->reread_neighbours(after_new_link);
+  });
+  (void)kernel::delete_namespace(ns);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_TRUE(partial.fdb.count({kernel::Fdb{"vxlan-123", "fa:16:3e:00:00:03", "192.0.2.3"}}));
+  EXPECT_TRUE(partial.neighbours.count({"vxlan-123", "10.0.0.3", "fa:16:3e:00:00:03"}));
+  EXPECT_EQ(partial.fdb, full.fdb);
+  EXPECT_EQ(partial.neighbours, full.neighbours);
+  EXPECT_EQ(partial.nft, full.nft);
+  EXPECT_EQ(partial.nft.count("inet nt-rr"), 1u);
+  EXPECT_EQ(partial.links.size(), full.links.size());
+  EXPECT_TRUE(after_new_link.links.count("nt-brnew")) << "an entry on a new link reads the whole host";
+}
+
 }  // namespace nt::agent
