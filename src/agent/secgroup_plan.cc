@@ -281,12 +281,17 @@ void add_port_chains(NftTable& t, int n, const FilteredPort& p) {
   t.chains["ingress-" + num] = in + verdict;
 }
 
-// A named interval set of one family's addresses (a remote group's or an address group's):
-// a member that comes or goes is one element.
+// A named set of one family's addresses (a remote group's or an address group's): a member
+// that comes or goes is one element. An interval set only when a prefix is in it: before
+// any edit of a table with an interval set, libnftables loads that set's elements (to merge
+// ranges), ~1 ms for 500 members and growing with them; a set of addresses needs none of
+// that. A prefix arriving or leaving changes the declaration: the table is replaced whole.
 void add_address_set(NftTable& t, const std::string& name, int family, const std::vector<Cidr>& cidrs) {
   auto& s = t.sets[name];
-  s.declaration = std::string("type ") + (family == 4 ? "ipv4_addr" : "ipv6_addr") + "; flags interval;";
-  for (const auto& c : of_family(cidrs, family)) s.elements.insert(element(c));
+  auto addresses = of_family(cidrs, family);
+  bool prefixes = std::any_of(addresses.begin(), addresses.end(), [](const Cidr& c) { return c.prefix != c.network.bits(); });
+  s.declaration = std::string("type ") + (family == 4 ? "ipv4_addr" : "ipv6_addr") + (prefixes ? "; flags interval;" : ";");
+  for (const auto& c : addresses) s.elements.insert(element(c));
 }
 
 NftSet named(bool map, std::string declaration) { return NftSet{map, std::move(declaration), {}}; }

@@ -174,6 +174,28 @@ TEST(SecgroupPlan, AMemberLeavingARemoteGroupCutsItsConnectionsOnly) {
   EXPECT_EQ(cuts[0].sources[0].str(), "10.0.0.7/32");
 }
 
+// A remote group's members are a plain set of addresses (an edit needs no element cache in
+// libnftables) until a prefix is among them (an allowed address pair's CIDR): then an
+// interval set, and the table is replaced whole for that change, not edited.
+TEST(SecgroupPlan, AMemberSetIsAnIntervalSetOnlyWithAPrefixInIt) {
+  auto view = host_with_web_and_db();
+  SgNumbers numbers;
+  auto before = plan_security(view, numbers);
+  ASSERT_TRUE(before.inet.sets.count("m-g-web-4"));
+  EXPECT_EQ(before.inet.sets.at("m-g-web-4").declaration, "type ipv4_addr;");
+  EXPECT_EQ(before.inet.sets.at("m-g-web-4").elements, (std::set<std::string>{"10.0.0.5", "10.0.0.7"}));
+
+  view.sgmembers["g-web"].ips.insert("10.0.0.8");
+  auto joined = plan_security(view, numbers);
+  EXPECT_EQ(edit_script("inet nt-sg", before.inet, joined.inet), "add element inet nt-sg m-g-web-4 { 10.0.0.8 }\n");
+
+  view.sgmembers["g-web"].ips.insert("10.0.2.0/24");
+  auto wide = plan_security(view, numbers);
+  EXPECT_EQ(wide.inet.sets.at("m-g-web-4").declaration, "type ipv4_addr; flags interval;");
+  EXPECT_TRUE(wide.inet.sets.at("m-g-web-4").elements.count("10.0.2.0/24"));
+  EXPECT_FALSE(edit_script("inet nt-sg", joined.inet, wide.inet)) << "a declaration that changed is never edited in place";
+}
+
 // The web group lets tcp 5000 in from address group ag-1 (v4 and v6 rules).
 view::HostView host_with_address_group() {
   auto view = host_with_web_and_db();
