@@ -284,8 +284,8 @@ void add_port_chains(NftTable& t, int n, const FilteredPort& p) {
 // A named set of one family's addresses (a remote group's or an address group's): a member
 // that comes or goes is one element. An interval set only when a prefix is in it: before
 // any edit of a table with an interval set, libnftables loads that set's elements (to merge
-// ranges), ~1 ms for 500 members and growing with them; a set of addresses needs none of
-// that. A prefix arriving or leaving changes the declaration: the table is replaced whole.
+// ranges): 0.7 ms more per edit at 500 members, 2.5 ms at 2,000 (neutrino-bench-sg-edit);
+// a set of addresses needs none of that. A prefix arriving or leaving changes the declaration: the table is replaced whole.
 void add_address_set(NftTable& t, const std::string& name, int family, const std::vector<Cidr>& cidrs) {
   auto& s = t.sets[name];
   auto addresses = of_family(cidrs, family);
