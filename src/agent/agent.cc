@@ -206,11 +206,15 @@ class Agent {
     // Gateway HA: the sessions this view calls for, and the roles as this host sees them.
     L2Settings l2 = config_.l2;
     if (l2.bfd_vni) l2.bfd_peers = bfd_peers(*snap.view, l2.local_ip);
-    if (bfd_) bfd_->configure(l2.bfd_peers);
+    // The daemon runs on its device, which the L2 step makes: on a new gateway host it is
+    // started after this pass made it, not spawned (and waited for) before it can run.
+    bool bfd_device = actual->links.count(std::string(devname::kBfdDevice)) > 0;
+    if (bfd_ && bfd_device) bfd_->configure(l2.bfd_peers);
     // A starting agent adopts the running daemon's sessions before deciding anything, so a
-    // restart moves no role and no FDB entry.
+    // restart moves no role and no FDB entry. Without the device no daemon runs to adopt.
     if (bfd_ && !l2.bfd_peers.empty() && !bfd_known_) {
-      if (!bfd_->wait_known(std::chrono::seconds(3))) spdlog::warn("BFD daemon not answering yet: deciding without it for now");
+      if (bfd_device && !bfd_->wait_known(std::chrono::seconds(3)))
+        spdlog::warn("BFD daemon not answering yet: deciding without it for now");
       bfd_known_ = true;  // waited once; a daemon that comes later is followed as it speaks
     }
     HostView realised;
@@ -221,7 +225,9 @@ class Agent {
     }
     bool differs = apply_gateway_roles(*snap.view, l2.local_ip, bfd_ ? bfd_->liveness() : Liveness{}, current, realised, roles);
     note_roles(roles);
-    return pass_on(snap, differs ? realised : *snap.view, l2, std::move(actual), fip_requests);
+    auto changes = pass_on(snap, differs ? realised : *snap.view, l2, std::move(actual), fip_requests);
+    if (bfd_ && !bfd_device) bfd_->configure(l2.bfd_peers);
+    return changes;
   }
 
   // The pass proper, on the view as this host realises it (gateway roles applied).
@@ -305,6 +311,7 @@ class Agent {
   // heartbeat and the BFD thread all report): a stale "active" never lands after "standby".
   void report() {
     std::lock_guard in_order(report_mu_);
+    last_report_ = std::chrono::steady_clock::now();
     channel::StatusMessage report;
     {
       std::lock_guard g(mu_);
@@ -415,6 +422,11 @@ class Agent {
     return l3_.wants_repeat();
   }
 
+  // A heartbeat when nothing was reported for `quiet` (passes report as they end).
+  void report_if_quiet(std::chrono::steady_clock::duration quiet) {
+    if (std::chrono::steady_clock::now() - last_report_.load() >= quiet) report();
+  }
+
   size_t reconcile_and_report() {
     size_t n = reconcile();
     report();
@@ -437,6 +449,7 @@ class Agent {
   std::mutex pass_mu_;  // one pass at a time; the L3 runner's state
   std::mutex mu_;       // the view, revisions and port states (never held across I/O)
   std::mutex report_mu_;  // one status report at a time
+  std::atomic<std::chrono::steady_clock::time_point> last_report_{};
   std::shared_ptr<HostView> view_ = std::make_shared<HostView>();
   std::map<std::string, std::string> states_;  // port -> up | down
   int64_t rev_ = -1;
@@ -702,7 +715,7 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   // on shutdown).
   auto links = kernel::LinkWatcher::open();
   if (!links) spdlog::warn("no link events ({}); taps are picked up every {} s", links.error().message, config.report_interval);
-  std::thread heartbeat([&] {
+  std::thread passes([&] {
     auto period = std::chrono::seconds(config.report_interval);
     auto next_report = std::chrono::steady_clock::now() + period;
     bool soon = false;
@@ -724,6 +737,16 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
       next_report = std::chrono::steady_clock::now() + period;
     }
   });
+  // Heartbeats do not wait for passes: a long one (a slow kernel, a new gateway host's
+  // first) must not make the server call this host dead and move its routers away. The
+  // passes report every period; this one speaks only when they have been quiet longer.
+  std::thread heartbeat([&] {
+    auto quiet = std::chrono::milliseconds(config.report_interval * 1500);
+    while (running) {
+      agent.report_if_quiet(quiet);
+      for (int i = 0; i < 5 && running; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   while (running) {
     auto r = agent.watch(false);
     if (!running) break;
@@ -736,6 +759,7 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
     spdlog::warn("watch ended: {}; reconnecting in 1 s", r ? "closed" : r.error().message);
     for (int i = 0; i < 10 && running; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  passes.join();
   heartbeat.join();
   spdlog::info("stopped");
   return 0;

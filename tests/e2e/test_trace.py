@@ -148,6 +148,12 @@ def test_trace_snat_and_floating_ip(sb):
         _, answer = sb.api("GET", f"/v2.0/routers/{router}/l3-agents")
         return sorted(a["host"] for a in answer["agents"]) == ["gw1", "gw2"]
     wait_for(scheduled, 20, "dvr-r1 scheduled on gw1 and gw2")
+    # A new gateway host's BFD daemon starts on the device its first pass makes: no start
+    # that fails for want of it, no pass held waiting for a daemon that cannot run yet.
+    bfd_log = sb.tmp / "sandbox" / "gw2.bfd.sock.log"
+    wait_for(lambda: bfd_log.exists() and "bfd: on ntbfd0" in bfd_log.read_text(), 20, "gw2's BFD daemon")
+    gw2_log = (sb.tmp / "sandbox" / "gw2.log").read_text()
+    assert "BFD daemon: no answer" not in gw2_log and "deciding without it" not in gw2_log, gw2_log
     # The API can answer a write group before the planner (which the trace reads) has
     # followed it; `wait` waits for the planner too (the convergence report's
     # planned_revision), then for every host to apply what it planned.
