@@ -43,7 +43,30 @@ bool value_equal(const json::value& have, const json::value& want) {
   return false;
 }
 
-bool filter_match(const json::value* have, const std::vector<json::value>& wants) {
+// A stored string equals a string value only as is (value_equal): one lookup; the values
+// that are not non-empty strings are compared as usual.
+// A stored number as its digits; null equals no non-empty string; a boolean, compared
+// case-insensitively, goes through every value (a boolean filter has few distinct ones).
+bool many_match(const json::value& have, const std::vector<json::value>& wants, const ManyValues& many) {
+  auto other = [&] { return std::any_of(many.others.begin(), many.others.end(), [&](const auto& w) { return value_equal(have, w); }); };
+  if (have.is_string()) return many.strings.contains(std::string_view(have.get_string())) || other();
+  if (have.is_int64()) {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, have.get_int64()).ptr;
+    return many.strings.contains(std::string_view(digits, static_cast<size_t>(end - digits))) || other();
+  }
+  if (have.is_null()) return other();
+  return std::any_of(wants.begin(), wants.end(), [&](const auto& w) { return value_equal(have, w); });
+}
+
+bool filter_match(const json::value* have, const std::vector<json::value>& wants, const std::optional<ManyValues>& many) {
+  if (many && !have)
+    return std::any_of(many->others.begin(), many->others.end(), [](const auto& w) { return w.is_string(); });  // ""
+  if (many) {
+    if (!have->is_array()) return many_match(*have, wants, *many);
+    const auto& items = have->get_array();
+    return std::any_of(items.begin(), items.end(), [&](const auto& e) { return many_match(e, wants, *many); });
+  }
   for (const auto& w : wants) {
     if (!have) {
       if (w.is_string() && w.get_string().empty()) return true;
@@ -212,12 +235,22 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
       q.sort.emplace_back(sort_keys[i], sort_dirs[i] == "asc");
   }
   if (max_limit > 0 && (q.limit == 0 || q.limit > max_limit)) q.limit = max_limit;
+  constexpr size_t kFew = 8;  // below this, comparing each value is as fast as a lookup
+  for (const auto& [key, wants] : q.filters) {
+    auto& many = q.many.emplace_back();
+    if (wants.size() <= kFew) continue;
+    many.emplace();
+    for (const auto& w : wants)
+      if (w.is_string() && !w.get_string().empty()) many->strings.emplace(w.get_string());
+      else many->others.push_back(w);
+  }
   return q;
 }
 
 bool matches(const ListQuery& q, const Obj& obj) {
-  for (const auto& [key, wants] : q.filters)
-    if (!filter_match(obj.if_contains(key), wants)) return false;
+  static const std::optional<ManyValues> few;
+  for (size_t i = 0; i < q.filters.size(); ++i)
+    if (!filter_match(obj.if_contains(q.filters[i].first), q.filters[i].second, i < q.many.size() ? q.many[i] : few)) return false;
   for (const auto& t : q.tags)
     if (!has_tag(obj, t)) return false;
   if (!q.tags_any.empty() && std::none_of(q.tags_any.begin(), q.tags_any.end(), [&](auto& t) { return has_tag(obj, t); }))

@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "api/attributes.h"
@@ -13,8 +15,21 @@ namespace nt {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
+// A filter with many values (one query string holds up to ~1,500 ids): its non-empty
+// strings in a hash set and the rest apart, so that matching a row costs one lookup, not
+// one comparison per value (rows x values was a second of CPU per request at 100k ports).
+struct ManyValues {
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, Hash, std::equal_to<>> strings;
+  std::vector<boost::json::value> others;  // numbers, booleans, "" (value_equal's cases)
+};
+
 struct ListQuery {
   std::vector<std::pair<std::string, std::vector<boost::json::value>>> filters;
+  std::vector<std::optional<ManyValues>> many;  // per filter, for those with many values
   std::vector<std::string> fields;
   std::vector<std::pair<std::string, bool>> sort;  // key, ascending
   int64_t limit = 0;                                // 0 = no paging

@@ -97,6 +97,35 @@ TEST(Query, UnconvertedValuesMatchStoredNumbersAndBooleansAsText) {
   EXPECT_TRUE(matches(*parse_list_query(d, params({{"mtu", "-5"}})), negative));
 }
 
+// Many values of one filter are looked up, not compared one by one: the answer is the one
+// each value alone gives, for stored strings, numbers (as text), booleans, null, a missing
+// attribute and a list, with "" among the values or not.
+TEST(Query, ManyValuesMatchAsEachValueAlone) {
+  ResourceDef d{"network", "networks", "networks", "NetworkNotFound", "Network {} could not be found.", standard_attrs()};
+  d.attrs.push_back({"mtu", kFilter, check::uuid(), std::nullopt});
+  d.attrs.push_back({"flag", kFilter, check::uuid(), std::nullopt});
+  d.attrs.push_back({"list", kFilter, check::uuid(), std::nullopt});
+  std::vector<Obj> rows = {{{"id", "1"}, {"name", "n7"}, {"mtu", 1450}, {"flag", true}, {"list", json::array{"q", "n3"}}},
+                           {{"id", "2"}, {"name", ""}, {"mtu", -5}, {"flag", false}, {"list", json::array{}}},
+                           {{"id", "3"}, {"name", nullptr}, {"mtu", nullptr}, {"flag", nullptr}, {"list", nullptr}},
+                           {{"id", "4"}},
+                           {{"id", "5"}, {"name", "N7"}, {"mtu", 9000}, {"flag", "TRUE"}, {"list", json::array{"n7"}}}};
+  for (bool with_empty : {false, true})
+    for (const char* key : {"name", "mtu", "flag", "list"}) {
+      Params many;
+      for (int i = 0; i < 20; ++i) many.emplace_back(key, "n" + std::to_string(i));
+      for (const char* v : {"1450", "-5", "TRUE", "false", "q"}) many.emplace_back(key, v);
+      if (with_empty) many.emplace_back(key, "");
+      auto q = *parse_list_query(d, many);
+      ASSERT_TRUE(q.many.at(0).has_value());
+      for (const auto& row : rows) {
+        bool alone = false;
+        for (const auto& p : many) alone = alone || matches(*parse_list_query(d, Params{p}), row);
+        EXPECT_EQ(matches(q, row), alone) << key << " row " << row.at("id") << (with_empty ? " with \"\"" : "");
+      }
+    }
+}
+
 TEST(Query, PagesForwardAndBackWithLinks) {
   auto d = def();
   std::vector<Obj> objs;
