@@ -102,6 +102,13 @@ bool has_tag(const Obj& o, const std::string& tag) {
   return false;
 }
 
+bool has_any_tag(const Obj& o, const StringSet& tags) {
+  auto* t = o.if_contains("tags");
+  if (!t || !t->is_array()) return false;
+  const auto& have = t->get_array();
+  return std::any_of(have.begin(), have.end(), [&](const auto& x) { return x.is_string() && tags.contains(std::string_view(x.get_string())); });
+}
+
 int type_rank(const json::value& v) {
   if (v.is_null()) return 0;
   if (v.is_bool()) return 1;
@@ -202,7 +209,7 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
       auto as_bool = a ? a->check(json::value(true)) : Result<json::value>(json::value(nullptr));
       if (as_bool && as_bool->is_bool() && !a->check(json::value(value)))
         return invalid_input("'" + value + "' cannot be converted to boolean");
-      q.special.emplace_back(key, value);
+      if (first_time(key, value)) q.special.emplace_back(key, value);
     } else {
       const Attr* a = def.attr(key);
       if (!a || !(a->flags & kFilter)) return bad_request("['" + key + "'] is invalid attribute for filtering");
@@ -235,6 +242,10 @@ Result<ListQuery> parse_list_query(const ResourceDef& def, const Params& params,
       q.sort.emplace_back(sort_keys[i], sort_dirs[i] == "asc");
   }
   if (max_limit > 0 && (q.limit == 0 || q.limit > max_limit)) q.limit = max_limit;
+  // Special filters grouped by key, in the order given within a key (special_match_all).
+  std::stable_sort(q.special.begin(), q.special.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  q.tags_any_set.insert(q.tags_any.begin(), q.tags_any.end());
+  q.not_tags_any_set.insert(q.not_tags_any.begin(), q.not_tags_any.end());
   constexpr size_t kFew = 8;  // below this, comparing each value is as fast as a lookup
   for (const auto& [key, wants] : q.filters) {
     auto& many = q.many.emplace_back();
@@ -253,12 +264,10 @@ bool matches(const ListQuery& q, const Obj& obj) {
     if (!filter_match(obj.if_contains(q.filters[i].first), q.filters[i].second, i < q.many.size() ? q.many[i] : few)) return false;
   for (const auto& t : q.tags)
     if (!has_tag(obj, t)) return false;
-  if (!q.tags_any.empty() && std::none_of(q.tags_any.begin(), q.tags_any.end(), [&](auto& t) { return has_tag(obj, t); }))
-    return false;
+  if (!q.tags_any.empty() && !has_any_tag(obj, q.tags_any_set)) return false;
   if (!q.not_tags.empty() && std::all_of(q.not_tags.begin(), q.not_tags.end(), [&](auto& t) { return has_tag(obj, t); }))
     return false;
-  for (const auto& t : q.not_tags_any)
-    if (has_tag(obj, t)) return false;
+  if (has_any_tag(obj, q.not_tags_any_set)) return false;
   if (q.changed_since && jget::str(obj.if_contains("updated_at")) < *q.changed_since) return false;
   return true;
 }

@@ -182,20 +182,17 @@ Obj without_hidden(const Handler& h, const Model& m, Obj shown, const Ctx& ctx) 
 
 
 // Repeating a special key ORs its values; different keys AND, as for plain filters.
+// `filters` come grouped by key (parse_list_query): each group needs one value that matches.
 bool Handler::special_match_all(const Model& m, const Ctx& ctx, const Obj& o,
                                 const std::vector<std::pair<std::string, std::string>>& filters) const {
-  std::map<std::string, bool> by_key;
-  for (const auto& [k, v] : filters) by_key[k] = by_key[k] || special_match(m, ctx, o, k, v);
-  for (const auto& [k, ok] : by_key)
+  for (size_t i = 0; i < filters.size();) {
+    const auto& key = filters[i].first;
+    bool ok = false;
+    for (; i < filters.size() && filters[i].first == key; ++i) ok = ok || special_match(m, ctx, o, key, filters[i].second);
     if (!ok) return false;
+  }
   return true;
 }
-
-namespace {
-bool special_matches(const Handler& h, const Model& m, const Ctx& ctx, const ListQuery& q, const Obj& o) {
-  return q.special.empty() || h.special_match_all(m, ctx, o, q.special);
-}
-}  // namespace
 
 namespace {
 
@@ -253,9 +250,10 @@ Result<std::string> list_resources(Handler& h, const Model& m, const Ctx& ctx, c
   NT_ASSIGN(auto q, parse_list_query(def, params, h.special_filters(), h.settings().pagination_max_limit));
   std::vector<const Obj*> rows;
   RowPolicy policy(h, m, ctx);
+  NT_TRY(h.check_special(q.special));
+  auto special = q.special.empty() ? Handler::SpecialMatcher() : h.special_matcher(q.special);
   auto keeps = [&](const Obj& stored) {
-    return h.visible(m, stored, ctx) && matches(q, stored) && policy.may_get(stored) &&
-           special_matches(h, m, ctx, q, stored);
+    return h.visible(m, stored, ctx) && matches(q, stored) && policy.may_get(stored) && (!special || special(m, ctx, stored));
   };
   if (const Table* table = m.find_table(def.plural)) {
     // An indexed filter (a port's device_id, ...) names the few rows to look at, in the

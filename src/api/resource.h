@@ -5,6 +5,7 @@
 #pragma once
 #include <span>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -71,6 +72,14 @@ class Handler {
   // different keys AND (override when keys must match together, e.g. within one segment).
   virtual bool special_match_all(const Model& m, const Ctx& ctx, const Obj& o,
                                  const std::vector<std::pair<std::string, std::string>>& filters) const;
+  // The special filters prepared once for a whole list (`filters` outlives the matcher): by
+  // default special_match_all per row; override when many values call for a lookup.
+  // (An empty matcher: no filtering.) check_special refuses values that cannot be filters.
+  using SpecialMatcher = std::function<bool(const Model&, const Ctx&, const Obj&)>;
+  virtual Status check_special(const std::vector<std::pair<std::string, std::string>>& filters) const { return {}; }
+  virtual SpecialMatcher special_matcher(const std::vector<std::pair<std::string, std::string>>& filters) const {
+    return [this, &filters](const Model& m, const Ctx& ctx, const Obj& o) { return special_match_all(m, ctx, o, filters); };
+  }
   // Work to do before a list or create for this project (e.g. the default security group).
   virtual bool needs_setup(const Model& m, const Ctx& ctx) const { return false; }
   virtual Status setup(Txn& txn, const Ctx& ctx) { return {}; }

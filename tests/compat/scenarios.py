@@ -356,6 +356,13 @@ def ports():
         step("port.list.by-network", "GET", "/v2.0/ports?network_id=$net&device_owner=compute:nova"),
         step("port.list.by-fixed-ip", "GET", "/v2.0/ports?fixed_ips=ip_address=10.30.0.51"),
         step("port.list.by-subnet", "GET", "/v2.0/ports?fixed_ips=subnet_id=$sub&id=$port50"),
+        # fixed_ips values of one field OR, of different fields AND (on one fixed IP)?
+        step("port.list.by-two-fixed-ips", "GET", "/v2.0/ports?fixed_ips=ip_address=10.30.0.51&fixed_ips=ip_address=10.30.0.50"),
+        step("port.list.by-fixed-ips-other-field", "GET", "/v2.0/ports?fixed_ips=mac=1&id=$port50"),
+        step("port.list.by-fixed-ips-no-field", "GET", "/v2.0/ports?fixed_ips=abc&id=$port50"),
+        step("port.list.by-ip-and-subnet", "GET", "/v2.0/ports?fixed_ips=ip_address=10.30.0.51&fixed_ips=subnet_id=$sub"),
+        step("port.list.by-ip-and-other-substr", "GET", "/v2.0/ports?fixed_ips=ip_address=10.30.0.51&fixed_ips=ip_address_substr=99.99"),
+        step("port.list.by-ip-and-substr", "GET", "/v2.0/ports?fixed_ips=ip_address=10.30.0.51&fixed_ips=ip_address_substr=0.51"),
         step("port.list.by-mac", "GET", "/v2.0/ports?mac_address=fa:16:3e:11:22:33"),
         step("port.list.by-device", "GET", "/v2.0/ports?device_id=vm1"),
         step("port.delete.router-owned", "DELETE", "/v2.0/ports/$port_vm", compare="status"),

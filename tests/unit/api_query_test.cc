@@ -126,6 +126,25 @@ TEST(Query, ManyValuesMatchAsEachValueAlone) {
     }
 }
 
+// tags-any and not-tags-any with thousands of tags: a row with any of them, and only such
+// a row, is found (or left out).
+TEST(Query, ManyTagsAnyAreLookedUp) {
+  auto d = def();
+  std::string many;
+  for (int i = 0; i < 3000; ++i) many += (i ? "," : "") + std::string("t") + std::to_string(i);
+  Obj with{{"id", "1"}, {"tags", json::array{"x", "t2999"}}};
+  Obj without{{"id", "2"}, {"tags", json::array{"x", "t3000", "T1"}}};
+  Obj untagged{{"id", "3"}};
+  auto any = *parse_list_query(d, params({{"tags-any", many}}));
+  EXPECT_TRUE(matches(any, with));
+  EXPECT_FALSE(matches(any, without));
+  EXPECT_FALSE(matches(any, untagged));
+  auto none = *parse_list_query(d, params({{"not-tags-any", many}}));
+  EXPECT_FALSE(matches(none, with));
+  EXPECT_TRUE(matches(none, without));
+  EXPECT_TRUE(matches(none, untagged));
+}
+
 TEST(Query, PagesForwardAndBackWithLinks) {
   auto d = def();
   std::vector<Obj> objs;
