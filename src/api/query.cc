@@ -267,7 +267,7 @@ bool matches(const ListQuery& q, const Obj& obj) {
   if (!q.tags_any.empty() && !has_any_tag(obj, q.tags_any_set)) return false;
   if (!q.not_tags.empty() && std::all_of(q.not_tags.begin(), q.not_tags.end(), [&](auto& t) { return has_tag(obj, t); }))
     return false;
-  if (has_any_tag(obj, q.not_tags_any_set)) return false;
+  if (!q.not_tags_any.empty() && has_any_tag(obj, q.not_tags_any_set)) return false;
   if (q.changed_since && jget::str(obj.if_contains("updated_at")) < *q.changed_since) return false;
   return true;
 }
