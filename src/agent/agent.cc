@@ -311,7 +311,8 @@ class Agent {
   // heartbeat and the BFD thread all report): a stale "active" never lands after "standby".
   void report() {
     std::lock_guard in_order(report_mu_);
-    last_report_ = std::chrono::steady_clock::now();
+    auto started = std::chrono::steady_clock::now();
+    last_attempt_ = started;
     channel::StatusMessage report;
     {
       std::lock_guard g(mu_);
@@ -330,6 +331,7 @@ class Agent {
       metrics_.report_failed();
       return spdlog::warn("status report: {}", r.error().message);
     }
+    last_report_ = started;  // a failed one does not count: the heartbeat tries again soon
     std::lock_guard g(mu_);
     for (const auto& [router, role] : report.routers) reported_roles_[router] = role;
     std::erase_if(reported_roles_, [&](const auto& kv) { return !roles_.count(kv.first); });  // told again if it comes back
@@ -422,9 +424,11 @@ class Agent {
     return l3_.wants_repeat();
   }
 
-  // A heartbeat when nothing was reported for `quiet` (passes report as they end).
-  void report_if_quiet(std::chrono::steady_clock::duration quiet) {
-    if (std::chrono::steady_clock::now() - last_report_.load() >= quiet) report();
+  // A heartbeat when no report went through for `quiet` (passes report as they end), and
+  // none was tried for `retry` (a server that is down is not asked every loop).
+  void report_if_quiet(std::chrono::steady_clock::duration quiet, std::chrono::steady_clock::duration retry) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_report_.load() >= quiet && now - last_attempt_.load() >= retry) report();
   }
 
   size_t reconcile_and_report() {
@@ -449,7 +453,10 @@ class Agent {
   std::mutex pass_mu_;  // one pass at a time; the L3 runner's state
   std::mutex mu_;       // the view, revisions and port states (never held across I/O)
   std::mutex report_mu_;  // one status report at a time
-  std::atomic<std::chrono::steady_clock::time_point> last_report_{};
+  // The last report that went through, the last one tried (from the start: the first
+  // heartbeat waits its turn; registration counted as one).
+  std::atomic<std::chrono::steady_clock::time_point> last_report_{std::chrono::steady_clock::now()};
+  std::atomic<std::chrono::steady_clock::time_point> last_attempt_{std::chrono::steady_clock::now()};
   std::shared_ptr<HostView> view_ = std::make_shared<HostView>();
   std::map<std::string, std::string> states_;  // port -> up | down
   int64_t rev_ = -1;
@@ -711,7 +718,7 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
     return 0;
   }
   // The VIF watcher: link events (a tap plugged or removed) trigger a pass at once; a
-  // pass and a heartbeat also run every report_interval (the wait ends within a second
+  // pass and its report also run every report_interval (the wait ends within a second
   // on shutdown).
   auto links = kernel::LinkWatcher::open();
   if (!links) spdlog::warn("no link events ({}); taps are picked up every {} s", links.error().message, config.report_interval);
@@ -742,8 +749,9 @@ int run_agent(const AgentConfig& given, bool once, bool dry_run) {
   // passes report every period; this one speaks only when they have been quiet longer.
   std::thread heartbeat([&] {
     auto quiet = std::chrono::milliseconds(config.report_interval * 1500);
+    auto retry = std::chrono::milliseconds(config.report_interval * 500);
     while (running) {
-      agent.report_if_quiet(quiet);
+      agent.report_if_quiet(quiet, retry);
       for (int i = 0; i < 5 && running; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });

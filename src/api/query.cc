@@ -43,10 +43,10 @@ bool value_equal(const json::value& have, const json::value& want) {
   return false;
 }
 
-// A stored string equals a string value only as is (value_equal): one lookup; the values
-// that are not non-empty strings are compared as usual.
-// A stored number as its digits; null equals no non-empty string; a boolean, compared
-// case-insensitively, goes through every value (a boolean filter has few distinct ones).
+// value_equal against many values at once: a stored string equals a string value only as
+// is, and a stored number its digits (one lookup each); null equals no non-empty string;
+// the other values (numbers, booleans, "") are compared as usual. A stored boolean, which
+// compares case-insensitively, goes through every value (a boolean filter has few).
 bool many_match(const json::value& have, const std::vector<json::value>& wants, const ManyValues& many) {
   auto other = [&] { return std::any_of(many.others.begin(), many.others.end(), [&](const auto& w) { return value_equal(have, w); }); };
   if (have.is_string()) return many.strings.contains(std::string_view(have.get_string())) || other();
