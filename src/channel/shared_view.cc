@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <iterator>
+#include <limits>
+#include <new>
+#include <stdexcept>
 
 namespace nt {
 namespace {
@@ -80,9 +84,16 @@ void split_if_full(std::vector<std::vector<SharedView::Item>>& chunks, size_t c)
 
 }  // namespace
 
-const std::string& EntryId::str() const {
-  static const std::string empty;
-  return rep_ ? rep_->text : empty;
+EntryId::EntryId(std::string_view text) {
+  if (text.size() > std::numeric_limits<uint32_t>::max()) throw std::length_error("entry id too long");
+  void* block = ::operator new(sizeof(Rep) + text.size());
+  rep_ = new (block) Rep{{1}, static_cast<uint32_t>(text.size())};
+  std::memcpy(reinterpret_cast<char*>(rep_ + 1), text.data(), text.size());
+}
+
+void EntryId::release(Rep* rep) noexcept {
+  rep->~Rep();
+  ::operator delete(rep);
 }
 
 const std::string& SharedView::kind_string(Kind kind) { return kinds().names[static_cast<size_t>(kind) % kMaxKinds]; }

@@ -24,11 +24,13 @@ namespace nt {
 // An entry as the planner keeps it: the same object on every host that has it.
 using ViewEntry = std::shared_ptr<const boost::json::object>;
 
-// An immutable, reference-counted entry id: copies share one string (8 bytes each).
+// An immutable, reference-counted entry id: copies share one block (8 bytes each) that
+// holds the count and the text together, so comparing two ids touches one cache line each
+// and an id is one allocation (ids are 40-80 characters: never a std::string's inline case).
 class EntryId {
  public:
   EntryId() = default;
-  explicit EntryId(std::string text) : rep_(new Rep{{1}, std::move(text)}) {}
+  explicit EntryId(std::string_view text);
   EntryId(const EntryId& o) noexcept : rep_(o.rep_) {
     if (rep_) rep_->refs.fetch_add(1, std::memory_order_relaxed);
   }
@@ -44,15 +46,17 @@ class EntryId {
     return *this;
   }
   ~EntryId() {
-    if (rep_ && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete rep_;
+    if (rep_ && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) release(rep_);
   }
-  const std::string& str() const;
+  std::string_view str() const { return rep_ ? std::string_view(rep_->text(), rep_->size) : std::string_view(); }
 
  private:
-  struct Rep {
+  struct Rep {  // followed by its `size` characters
     std::atomic<uint32_t> refs;
-    std::string text;
+    uint32_t size;
+    const char* text() const { return reinterpret_cast<const char*>(this + 1); }
   };
+  static void release(Rep* rep) noexcept;
   Rep* rep_ = nullptr;
 };
 
@@ -68,7 +72,7 @@ class SharedView {
   // name), key.second (the id), the entry.
   struct KeyRef {
     const std::string& first;
-    const std::string& second;
+    std::string_view second;
   };
   class const_iterator {
    public:

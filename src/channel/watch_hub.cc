@@ -202,7 +202,7 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
       if (r > after) stream->push(*text, false);
   } else if (start == Start::full) {
     for (const auto& [key, obj] : planner.shared_view(host))
-      stream->push(line(ViewDelta{host, rev, key.first, key.second, obj}), false);
+      stream->push(line(ViewDelta{host, rev, key.first, std::string(key.second), obj}), false);
   }
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n", false);
   // One stream per host: an agent that reconnects replaces its old stream, and no holder

@@ -158,7 +158,7 @@ void DvrNode::add_arp_keys(Keys& keys, const std::string& host, const std::strin
   auto prefix = router + "|";
   if (auto v = views_.find(host); v != views_.end())
     for (auto it = v->second.lower_bound(Kind::arp, prefix);
-         it != v->second.end() && it.item().kind == Kind::arp && it.item().id.str().rfind(prefix, 0) == 0; ++it)
+         it != v->second.end() && it.item().kind == Kind::arp && it.item().id.str().starts_with(prefix); ++it)
       mine.insert(Kind::arp, it.item().id.str());
 }
 

@@ -305,10 +305,14 @@ void L2Node::clear() {
 }
 
 void L2Node::load(const std::string& id, const PortRow& port) {
+  if (!port.bound_host().empty()) load(id, PortRow(port));
+}
+
+void L2Node::load(const std::string& id, PortRow&& port) {
   if (port.bound_host().empty()) return;
   if (auto old = bound_.find(id); old != bound_.end()) index(id, old->second, -1);
-  bound_[id] = port;
-  index(id, port, +1);
+  auto& row = bound_[id] = std::move(port);
+  index(id, row, +1);
 }
 
 void L2Node::prepare() {

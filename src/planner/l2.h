@@ -68,6 +68,7 @@ class L2Node {
   // l2pop and flood entries once; build() may then run on many threads.
   void clear();  // forgets every binding
   void load(const std::string& id, const PortRow& port);
+  void load(const std::string& id, PortRow&& port);  // a row made for L2 (no second copy)
   void prepare();
   void build(const std::string& host, SharedView& out) const;
   void finish();

@@ -94,7 +94,7 @@ const SharedView& Planner::shared_view(const std::string& host) const {
 
 WireView Planner::view(const std::string& host) const {
   WireView out;
-  for (const auto& [key, obj] : shared_view(host)) out.emplace_hint(out.end(), ViewKey{key.first, key.second}, *obj);
+  for (const auto& [key, obj] : shared_view(host)) out.emplace_hint(out.end(), ViewKey{key.first, std::string(key.second)}, *obj);
   return out;
 }
 
@@ -326,7 +326,7 @@ ViewEntry Planner::wanted_entry(const std::string& host, planner::L2Node::HostNe
     auto& s = it->second;
     if (fresh) {
       s.l2 = charged(l2_.stats, [&] { return l2_.common(kind, std::string(mark.id)); });
-      if (s.l2->content) s.id = EntryId(std::string(mark.id)), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
+      if (s.l2->content) s.id = EntryId(mark.id), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
     }
     return s.obj && networks.has(*s.l2) ? s.obj : nullptr;
   }
@@ -383,7 +383,7 @@ void Planner::refresh(Keys& keys, int64_t revision) {
         rev = at = revision > 0 ? std::max(at, revision) : at + 1;
       }
       EntryId id;
-      if (want && !slot.entry) id = host_independent(mark.kind) ? shared.at(SharedKey{mark.kind, mark.id}).id : EntryId(std::string(mark.id));
+      if (want && !slot.entry) id = host_independent(mark.kind) ? shared.at(SharedKey{mark.kind, mark.id}).id : EntryId(mark.id);
       changes.push_back({slot, mark.kind, std::move(id), want});
       deltas_.push_back({host, rev, SharedView::kind_string(mark.kind), std::string(mark.id), std::move(want)});
     }
@@ -460,15 +460,23 @@ void Planner::load(const std::string& kind, const std::string& id, const json::o
 void Planner::rebuild(int64_t revision) {
   // The L2 bindings from the loaded ports (gateway ports on their active host), then the
   // routers' interfaces on their DVR hosts; shared entries and flood lists once.
+  // DHCP and security groups read only the inputs and write only their own indexes: they
+  // load on a thread of their own while L2 and DVR bind.
+  std::jthread side([this] {
+    dhcp_.clear();
+    for (const auto& [id, p] : in_.ports) dhcp_.load(p);
+    secgroups_.clear();
+    for (const auto& [id, p] : in_.ports) secgroups_.load(p);
+    secgroups_.prepare();
+  });
   l2_.clear();
-  for (const auto& [id, p] : in_.ports) l2_.load(id, *snat_.effective(p));
-  dhcp_.clear();
-  for (const auto& [id, p] : in_.ports) dhcp_.load(p);
-  secgroups_.clear();
-  for (const auto& [id, p] : in_.ports) secgroups_.load(p);
-  secgroups_.prepare();
+  for (const auto& [id, p] : in_.ports) {
+    if (planner::SnatNode::moves(p)) l2_.load(id, *snat_.effective(p));
+    else l2_.load(id, p);  // no copy on the way
+  }
   dvr_.load(l2_);
   l2_.prepare();
+  side.join();
   std::set<std::string> names = l2_.hosts();  // and those given routers:
   for (const auto& [id, row] : in_.routers)
     if (const auto* given = dvr_.given(id)) names.insert(given->begin(), given->end());

@@ -8,8 +8,12 @@ namespace nt::planner {
 namespace json = boost::json;
 using view::Kind;
 
+bool SnatNode::moves(const PortRow& port) {
+  return port.device_owner == owner::kCentralizedSnat || port.device_owner == owner::kGateway;
+}
+
 std::optional<PortRow> SnatNode::effective(const std::optional<PortRow>& port) const {
-  if (!port || (port->device_owner != owner::kCentralizedSnat && port->device_owner != owner::kGateway)) return port;
+  if (!port || !moves(*port)) return port;
   PortRow p = *port;
   const auto& gateways = topo_.gateways(p.device_id);
   p.host_id = gateways.empty() ? "" : gateways.front();

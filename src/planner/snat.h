@@ -17,6 +17,8 @@ class SnatNode : public RouterNode {
 
   // The port as L2 sees it: a router's sg-/qg- port is bound to its active gateway host.
   std::optional<PortRow> effective(const std::optional<PortRow>& port) const;
+  // Whether effective() changes the port (one of those two); the others L2 takes as stored.
+  static bool moves(const PortRow& port);
   // Marks the snat keys of routers whose hosts or shape changed.
   void routers_changed(const std::map<std::string, RouterHosts>& routers, Keys& keys);
 

@@ -18,7 +18,7 @@ ViewEntry object(int n) { return std::make_shared<const json::object>(json::obje
 
 std::map<ViewKey, int> as_map(const SharedView& v) {
   std::map<ViewKey, int> out;
-  for (const auto& [key, obj] : v) out.emplace_hint(out.end(), ViewKey{key.first, key.second}, static_cast<int>(obj->at("n").as_int64()));
+  for (const auto& [key, obj] : v) out.emplace_hint(out.end(), ViewKey{key.first, std::string(key.second)}, static_cast<int>(obj->at("n").as_int64()));
   return out;
 }
 
@@ -205,7 +205,7 @@ TEST(SharedView, LowerBoundWalksAPrefix) {
   for (auto it = view.lower_bound(Kind::arp, "r1|"); it != view.end() && it.item().kind == Kind::arp &&
                                                      it.item().id.str().rfind("r1|", 0) == 0;
        ++it)
-    ids.push_back(it.item().id.str());
+    ids.emplace_back(it.item().id.str());
   EXPECT_EQ(ids, (std::vector<std::string>{"r1|a", "r1|b"}));
 }
 
@@ -213,9 +213,21 @@ TEST(SharedView, CopiesOfAnIdShareItsString) {
   EntryId a("net|host");
   EntryId b = a, c;
   c = b;
-  EXPECT_EQ(&a.str(), &c.str());
+  EXPECT_EQ(a.str().data(), c.str().data());
   EXPECT_EQ(c.str(), "net|host");
   EXPECT_EQ(EntryId().str(), "");
+  // Outlives the original; a moved-from id is empty; any bytes, any length.
+  std::string long_id = std::string(300, 'x') + std::string("\0|\xff", 3) + "host";
+  EntryId d;
+  {
+    EntryId e(long_id);
+    d = e;
+    EntryId f(std::move(e));
+    EXPECT_EQ(e.str(), "");
+    EXPECT_EQ(f.str(), long_id);
+  }
+  EXPECT_EQ(d.str(), long_id);
+  EXPECT_EQ(EntryId("").str(), "");
 }
 
 }  // namespace
