@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/huge_pages.h"
 #include "planner/planner.h"
 
 namespace {
@@ -262,4 +263,13 @@ BENCHMARK(BM_HostJoins_Big)->Unit(benchmark::kMicrosecond)->Iterations(50)->Repe
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// As the server runs: with its heap in transparent huge pages (common/huge_pages.h;
+// GLIBC_TUNABLES=glibc.malloc.hugetlb=0 measures without).
+int main(int argc, char** argv) {
+  nt::run_with_huge_page_heap(argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
