@@ -80,7 +80,7 @@ const view::HostView& Tracer::view_of(const std::string& host) {
   auto it = views_.find(host);
   if (it != views_.end()) return it->second;
   view::HostView v;
-  for (const auto& [key, obj] : planner_.view(host)) (void)view::put(v, key.first, std::string(key.second), obj);
+  for (const auto& [key, obj] : planner_.view(host)) (void)view::put(v, key.first, key.second, obj);
   return views_.emplace(host, std::move(v)).first->second;
 }
 

@@ -31,35 +31,25 @@ def tunables_of(server):
     return None
 
 
-def started(tmp_path, name):
-    server = Server(tmp_path / name).start()
-    # The pid the test started is the one answering (the re-execution kept it).
-    assert requests.get(server.url + "/v2.0/networks", timeout=10).status_code == 200
-    assert server.alive()
-    return server
-
-
 @pytest.mark.skipif(thp_mode() == "never", reason="this kernel never gives transparent huge pages")
 def test_server_runs_with_huge_page_heap_and_keeps_operator_tunables(tmp_path, monkeypatch):
-    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
-    server = started(tmp_path, "plain")
-    try:
-        assert tunables_of(server) == "glibc.malloc.hugetlb=1"
-    finally:
-        server.stop()
-
-    # The operator's other tunables stay, in front.
-    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=4")
-    server = started(tmp_path, "more")
-    try:
-        assert tunables_of(server) == "glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1"
-    finally:
-        server.stop()
-
-    # An explicit choice wins: no re-execution, the environment as given.
-    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0")
-    server = started(tmp_path, "off")
-    try:
-        assert tunables_of(server) == "glibc.malloc.hugetlb=0"
-    finally:
-        server.stop()
+    cases = [
+        ("plain", None, "glibc.malloc.hugetlb=1"),
+        # The operator's other tunables stay, in front.
+        ("more", "glibc.malloc.arena_max=4", "glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1"),
+        # An explicit choice wins: no re-execution, the environment as given.
+        ("off", "glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=0"),
+    ]
+    for name, given, expected in cases:
+        if given is None:
+            monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+        else:
+            monkeypatch.setenv("GLIBC_TUNABLES", given)
+        server = Server(tmp_path / name).start()
+        try:
+            # The pid the test started is the one answering (the re-execution kept it).
+            assert requests.get(server.url + "/v2.0/networks", timeout=10).status_code == 200
+            assert server.alive()
+            assert tunables_of(server) == expected, name
+        finally:
+            server.stop()

@@ -20,7 +20,7 @@ namespace {
 // A view as text, one entry per line: readable when an assertion fails.
 std::string text(const WireView& view) {
   std::string out;
-  for (const auto& [key, obj] : view) out += key.first + " " + std::string(key.second) + " " + json::serialize(obj) + "\n";
+  for (const auto& [key, obj] : view) out += key.first + " " + key.second + " " + json::serialize(obj) + "\n";
   return out;
 }
 
@@ -646,7 +646,7 @@ namespace {
 json::array members_of(const nt::WireView& v, const std::string& group) {
   json::array out;
   for (const auto& [key, obj] : v)
-    if (key.first == "sgmember" && key.second.starts_with(group + "|")) out.push_back(obj.at("ip"));
+    if (key.first == "sgmember" && key.second.rfind(group + "|", 0) == 0) out.push_back(obj.at("ip"));
   return out;
 }
 
