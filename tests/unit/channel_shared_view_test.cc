@@ -174,6 +174,24 @@ TEST(SharedView, BatchesInPlaceAndMergedAtTheEdgesOfChunks) {
   EXPECT_LE(view.reserved(), view.size() + view.size() / 8) << view.size();
 }
 
+// Keys located each from the last as a refresh does, at every distance from it: a run of
+// new keys all before one item, then keys 1, 2, 3... items apart, up to one that is chunks
+// on, and past the last item (locate gallops from the last key, then bisects).
+TEST(SharedView, KeysLocatedFromTheLastAtEveryDistance) {
+  SharedView view;
+  std::map<ViewKey, int> expected;
+  for (int i = 0; i < 2000; i += 2) view.add(Kind::l2pop, EntryId(id_of(i)), object(0)), expected[{"l2pop", id_of(i)}] = 0;
+  view.seal();
+  std::map<std::string, int> batch;
+  for (int k = 0; k < 300; ++k) batch[id_of(40, ("r" + std::to_string(100 + k)).c_str())] = 1;  // all between 40 and 42
+  int at = 60;
+  for (int gap = 1; at < 2000; at += 2 * gap, gap += gap < 20 ? 1 : gap) batch[id_of(at, gap % 2 ? "" : "z")] = gap % 3 ? 2 : -1;
+  batch[id_of(2001)] = 3;  // past the end
+  apply_batch(view, expected, batch);
+  expect_same(view, expected, "runs and gaps");
+  for (const auto& [key, n] : expected) ASSERT_NE(view.find(Kind::l2pop, key.second), nullptr) << key.second;
+}
+
 TEST(SharedView, SealSortsAndKeepsTheFirstOfEqualKeys) {
   SharedView view;
   for (int i = 999; i >= 0; --i) view.add(Kind::l2pop, EntryId("p" + std::to_string(i)), object(i));
