@@ -108,6 +108,8 @@ class SharedView {
   };
   Slot locate(view::Kind kind, std::string_view id) const;
   Slot locate(view::Kind kind, std::string_view id, Slot from) const;
+  // The id of the item a slot found (slot.entry set).
+  const EntryId& id_at(const Slot& slot) const { return chunks_[slot.chunk][slot.at].id; }
   void put(const Slot& slot, view::Kind kind, EntryId id, ViewEntry entry);
   void erase(const Slot& slot);
   // Many changes at once (entry null: erase), in the view's order, each key once, each

@@ -27,10 +27,12 @@ using WireView = std::map<ViewKey, boost::json::object>;
 
 // One change of one host view: put (obj set) or del. `obj` is the entry as the view holds
 // it: an entry shared by many hosts is one object, which the watch hub serializes once.
+// `id` is the view's own (a shared handle: no copy of its text per delta).
 struct ViewDelta {
   std::string host;
   int64_t revision;  // the host view's revision after this change
-  std::string kind, id;
+  std::string kind;
+  EntryId id;
   ViewEntry obj;
 };
 

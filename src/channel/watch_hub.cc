@@ -115,7 +115,7 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
 };
 
 std::string WatchHub::line(const ViewDelta& d) {
-  json::object o{{"rev", d.revision}, {"op", d.obj ? "put" : "del"}, {"kind", d.kind}, {"id", d.id}};
+  json::object o{{"rev", d.revision}, {"op", d.obj ? "put" : "del"}, {"kind", d.kind}, {"id", d.id.str()}};
   if (d.obj) o["obj"] = *d.obj;
   return json::serialize(o) + "\n";
 }
@@ -202,7 +202,7 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
       if (r > after) stream->push(*text, false);
   } else if (start == Start::full) {
     for (const auto& [key, obj] : planner.shared_view(host))
-      stream->push(line(ViewDelta{host, rev, key.first, std::string(key.second), obj}), false);
+      stream->push(line(ViewDelta{host, rev, key.first, EntryId(key.second), obj}), false);
   }
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n", false);
   // One stream per host: an agent that reconnects replaces its old stream, and no holder

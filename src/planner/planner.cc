@@ -357,7 +357,15 @@ void Planner::refresh(Keys& keys, int64_t revision) {
     Planner* p;
     ~EndRefresh() { p->dvr_.end_refresh(); }
   } end{this};
-  SharedEntries shared;
+  auto& shared = shared_;  // kept from refresh to refresh: its buckets are not allocated again
+  struct ClearShared {
+    SharedEntries& shared;
+    ~ClearShared() {
+      // (A boot-sized change leaves many buckets: those are not kept.)
+      if (shared.bucket_count() > kSharedBucketsKept) shared = {};
+      else shared.clear();
+    }
+  } clear_shared{shared};
   for (auto& [host, marks] : keys) {
     if (host.empty()) continue;
     touched_.insert(touched_.end(), host);  // (the keys come in order)
@@ -382,10 +390,13 @@ void Planner::refresh(Keys& keys, int64_t revision) {
         auto& at = revisions_[host];
         rev = at = revision > 0 ? std::max(at, revision) : at + 1;
       }
+      // The id: the view's (a put over an entry, or an erase) or the shared one (a new
+      // entry of many hosts); a handle each, the text copied only for a new host-own entry.
       EntryId id;
-      if (want && !slot.entry) id = host_independent(mark.kind) ? shared.at(SharedKey{mark.kind, mark.id}).id : EntryId(mark.id);
-      changes.push_back({slot, mark.kind, std::move(id), want});
-      deltas_.push_back({host, rev, SharedView::kind_string(mark.kind), std::string(mark.id), std::move(want)});
+      if (slot.entry) id = view.id_at(slot);
+      else id = host_independent(mark.kind) ? shared.at(SharedKey{mark.kind, mark.id}).id : EntryId(mark.id);
+      deltas_.push_back({host, rev, SharedView::kind_string(mark.kind), id, want});
+      changes.push_back({slot, mark.kind, std::move(id), std::move(want)});
     }
     view.apply(changes);
     if (view.empty()) views_.erase(host);

@@ -131,6 +131,8 @@ class Planner {
   std::vector<ViewDelta> deltas_;
   size_t keys_looked_ = 0;
   std::vector<SharedView::Change> changes_;  // a refresh's changes of one host view
+  SharedEntries shared_;                     // a refresh's, empty between them
+  static constexpr size_t kSharedBucketsKept = 1 << 16;
 };
 
 }  // namespace nt

@@ -296,8 +296,8 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
       world.step(planner);
       for (const auto& d : planner.last_deltas()) {
         addrgroups = addrgroups || (d.kind == "addrgroup" && d.obj);
-        if (d.obj) replayed[d.host][{d.kind, d.id}] = *d.obj;
-        else replayed[d.host].erase({d.kind, d.id});
+        if (d.obj) replayed[d.host][{d.kind, std::string(d.id.str())}] = *d.obj;
+        else replayed[d.host].erase({d.kind, std::string(d.id.str())});
       }
       auto full = planner.recompute();
       ASSERT_EQ(planner.hosts_with_views(), [&] {
@@ -409,8 +409,8 @@ TEST(PlannerOracle, ChangesOnABulkLoadedCloudOfManyChunksEqualRecompute) {
           auto it = std::next(ports.begin(), pick(static_cast<int>(ports.size())));
           p.apply("ports", it->first, std::nullopt, rev);
           for (const auto& d : p.last_deltas()) {
-            if (d.obj) replayed[d.host][{d.kind, d.id}] = *d.obj;
-            else replayed[d.host].erase({d.kind, d.id});
+            if (d.obj) replayed[d.host][{d.kind, std::string(d.id.str())}] = *d.obj;
+            else replayed[d.host].erase({d.kind, std::string(d.id.str())});
           }
           ports.erase(it);
         }
@@ -418,8 +418,8 @@ TEST(PlannerOracle, ChangesOnABulkLoadedCloudOfManyChunksEqualRecompute) {
       }
     }
     for (const auto& d : p.last_deltas()) {
-      if (d.obj) replayed[d.host][{d.kind, d.id}] = *d.obj;
-      else replayed[d.host].erase({d.kind, d.id});
+      if (d.obj) replayed[d.host][{d.kind, std::string(d.id.str())}] = *d.obj;
+      else replayed[d.host].erase({d.kind, std::string(d.id.str())});
     }
     auto full = p.recompute();
     for (const auto& [host, view] : full) ASSERT_EQ(text(p.view(host)), text(view)) << host << " step " << step;
@@ -700,7 +700,7 @@ TEST(PlannerSecGroups, RemoteGroupMembersFollowPorts) {
   EXPECT_TRUE(p.view("cmp3").count({"secgroup", "web"}));
   std::set<std::pair<std::string, std::string>> on_db_host;
   for (const auto& d : p.last_deltas())
-    if (d.host == "cmp2" && (d.kind == "portsec" || d.kind == "secgroup" || d.kind == "sgmember")) on_db_host.emplace(d.kind, d.id);
+    if (d.host == "cmp2" && (d.kind == "portsec" || d.kind == "secgroup" || d.kind == "sgmember")) on_db_host.emplace(d.kind, d.id.str());
   // One entry for the new address, not the group's whole list again.
   EXPECT_EQ(on_db_host, (std::set<std::pair<std::string, std::string>>{{"sgmember", "web|10.0.0.7"}}));
 
@@ -794,7 +794,7 @@ TEST(PlannerSecGroups, AddressGroupsFollowRulesAndEdits) {
   p.apply("address_groups", "ag1", json::object{{"addresses", json::array{"198.51.100.0/24"}}});
   EXPECT_EQ(p.view("cmp1").at(k).at("addresses"), (json::array{"198.51.100.0/24"}));
   std::set<std::string> kinds;
-  for (const auto& d : p.last_deltas()) kinds.insert(d.kind + " " + d.id);
+  for (const auto& d : p.last_deltas()) kinds.insert(d.kind + " " + std::string(d.id.str()));
   EXPECT_EQ(kinds, (std::set<std::string>{"addrgroup ag1"}));
   for (const auto& [host, v] : p.recompute()) EXPECT_EQ(v, p.view(host)) << host;
   rule["remote_address_group_id"] = nullptr;
