@@ -5,6 +5,8 @@
 //    (BM_FullComputation, BM_OnePortAdded);
 //  - issue 18's, twice as big: 2,000 hosts, 4,000 networks, 100,000 ports, 1,000 routers
 //    (the *_Big benchmarks).
+// And the change that the watch-scale load (bench/watch-scale) makes 100 times a second: a
+// new member of a default group on 1,000 hosts (BM_GroupMemberAdded).
 // Measures the full computation of every host view (the server's boot: load + rebuild;
 // BM_FullComputation times the rebuild only, as it always did, the _Big one both) with the
 // RSS it leaves, and changes: the deltas for every affected host.
@@ -12,6 +14,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -47,6 +50,14 @@ json::object port(int i, int host, int net) {
                       {"admin_state_up", true},
                       {"binding:vif_type", "bridge"},
                       {"binding:host_id", "cmp" + std::to_string(host)}};
+}
+
+// A VM's port as Nova makes them: in the default security group.
+json::object vm_port(int i, int host, int net) {
+  auto p = port(i, host, net);
+  p["device_owner"] = "compute:nova";
+  p["security_groups"] = json::array{"default-sg"};
+  return p;
 }
 
 // A router's port on network n (n < 0: the external network): "qr" (a distributed
@@ -260,6 +271,47 @@ void BM_HostJoins_Big(benchmark::State& state) {
       });
 }
 BENCHMARK(BM_HostJoins_Big)->Unit(benchmark::kMicrosecond)->Iterations(50)->Repetitions(3);
+
+// The watch-scale load's change (bench/watch-scale span25) in the planner alone: 1,000
+// hosts with one VM each in networks of 25, every VM in a default group whose ingress rule
+// names the group itself (Neutron's default), and a new VM port bound on one of them: its
+// address is a new member on all 1,000 hosts (one sgmember entry each), its port on its
+// network's 25 hosts.
+nt::Planner& default_group_planner() {
+  static nt::Planner* p = [] {
+    constexpr int hosts = 1000;
+    auto* planner = new nt::Planner;
+    int64_t rev = 1;
+    planner->apply("security_groups", "default-sg", json::object{{"stateful", true}}, rev++);
+    planner->apply("security_group_rules", "rule-in",
+                   json::object{{"security_group_id", "default-sg"}, {"direction", "ingress"}, {"ethertype", "IPv4"},
+                                {"remote_group_id", "default-sg"}},
+                   rev++);
+    planner->apply("security_group_rules", "rule-out",
+                   json::object{{"security_group_id", "default-sg"}, {"direction", "egress"}, {"ethertype", "IPv4"}}, rev++);
+    for (int h = 0; h < hosts; ++h) planner->apply("hosts", "cmp" + std::to_string(h), json::object{{"local_ip", host_ip(h)}}, rev++);
+    for (int n = 0; n < hosts / 25; ++n)
+      planner->apply("networks", net_id(n),
+                     json::object{{"provider:network_type", "vxlan"}, {"provider:physical_network", nullptr},
+                                  {"provider:segmentation_id", 1000 + n}, {"mtu", 1450}},
+                     rev++);
+    for (int h = 0; h < hosts; ++h) planner->apply("ports", port_id(h), vm_port(h, h, h % (hosts / 25)), rev++);
+    next_revision = std::max(next_revision, rev);
+    return planner;
+  }();
+  return *p;
+}
+
+void BM_GroupMemberAdded(benchmark::State& state) {
+  measure_change(
+      state, default_group_planner(),
+      [&](nt::Planner& p, int i) {
+        p.apply("ports", port_id(5000 + i), vm_port(5000 + i, i % 1000, i % 40), next_revision++);
+        return p.last_deltas().size();
+      },
+      [&](nt::Planner& p, int i) { p.apply("ports", port_id(5000 + i), std::nullopt, next_revision++); });
+}
+BENCHMARK(BM_GroupMemberAdded)->Unit(benchmark::kMicrosecond)->Iterations(200)->Repetitions(3);
 
 }  // namespace
 
