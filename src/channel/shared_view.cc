@@ -83,10 +83,10 @@ void split_if_full(std::vector<std::vector<SharedView::Item>>& chunks, size_t c)
 }
 
 // std::partition_point for a point likely near `first`: probes first, first+2, first+6,
-// first+14... (each step twice the last) then bisects the last step. A refresh locates its sorted keys each from the
-// last, and a host's new entries come in runs (a network's flood and l2pop entries, a
-// router's ARP entries): a key one or two items on costs one or two compares, not a
-// bisection's eight, each a cache miss on another id's text.
+// first+14... (each step twice the last), then bisects the last step. A refresh locates
+// its sorted keys each from the last, and a host's new entries come in runs (a network's
+// flood and l2pop entries, a router's ARP entries): a key one or two items on costs one
+// or two compares, not a bisection's eight, each a cache miss on another id's text.
 template <class It, class Pred>
 It gallop(It first, It last, Pred pred) {
   std::ptrdiff_t step = 1;

@@ -201,8 +201,11 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
     for (const auto& [r, text] : hosts_[host].lines)
       if (r > after) stream->push(*text, false);
   } else if (start == Start::full) {
-    for (const auto& [key, obj] : planner.shared_view(host))
-      stream->push(line(ViewDelta{host, rev, key.first, EntryId(key.second), obj}), false);
+    const auto& view = planner.shared_view(host);
+    for (auto it = view.begin(); it != view.end(); ++it) {  // (the items' own id handles)
+      const auto& item = it.item();
+      stream->push(line(ViewDelta{host, rev, SharedView::kind_string(item.kind), item.id, item.entry}), false);
+    }
   }
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n", false);
   // One stream per host: an agent that reconnects replaces its old stream, and no holder

@@ -353,19 +353,17 @@ void Planner::refresh(Keys& keys, int64_t revision) {
   deltas_.clear();
   keys_looked_ = 0;
   dvr_.begin_refresh();
+  // The shared entries are emptied at the end but kept, so that their buckets are not
+  // allocated again for every change (a boot-sized change's many buckets are not kept).
   struct EndRefresh {
     Planner* p;
-    ~EndRefresh() { p->dvr_.end_refresh(); }
-  } end{this};
-  auto& shared = shared_;  // kept from refresh to refresh: its buckets are not allocated again
-  struct ClearShared {
-    SharedEntries& shared;
-    ~ClearShared() {
-      // (A boot-sized change leaves many buckets: those are not kept.)
-      if (shared.bucket_count() > kSharedBucketsKept) shared = {};
-      else shared.clear();
+    ~EndRefresh() {
+      p->dvr_.end_refresh();
+      if (p->shared_.bucket_count() > kSharedBucketsKept) p->shared_ = {};
+      else p->shared_.clear();
     }
-  } clear_shared{shared};
+  } end{this};
+  auto& shared = shared_;
   for (auto& [host, marks] : keys) {
     if (host.empty()) continue;
     touched_.insert(touched_.end(), host);  // (the keys come in order)
