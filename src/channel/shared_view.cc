@@ -101,18 +101,6 @@ It gallop(It first, It last, Pred pred) {
 
 }  // namespace
 
-EntryId::EntryId(std::string_view text) {
-  if (text.size() > std::numeric_limits<uint32_t>::max()) throw std::length_error("entry id too long");
-  void* block = ::operator new(sizeof(Rep) + text.size());
-  rep_ = new (block) Rep{{1}, static_cast<uint32_t>(text.size())};
-  std::memcpy(reinterpret_cast<char*>(rep_ + 1), text.data(), text.size());
-}
-
-void EntryId::release(Rep* rep) noexcept {
-  rep->~Rep();
-  ::operator delete(rep);
-}
-
 const std::string& SharedView::kind_string(Kind kind) { return kinds().names[static_cast<size_t>(kind) % kMaxKinds]; }
 int SharedView::kind_rank(Kind kind) { return kinds().ranks[static_cast<size_t>(kind) % kMaxKinds]; }
 

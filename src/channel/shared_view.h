@@ -1,10 +1,11 @@
 // How the planner keeps one host view in memory (issue 18: 2,000 hosts with ~5,000
 // entries each). A host view is mostly entries that other hosts have too, with the same
 // content: a flood entry "<network>|<host>" is on every host of the network, an l2pop
-// entry on every host of its port's network. So an entry is a pair of shared handles, its
-// id (EntryId) and its JSON (ViewEntry), which the planner builds once and every host
-// view holds; and a view is a sorted array of 32-byte items cut into chunks (a two-level
-// B-tree), not a tree of nodes each with its own key strings.
+// entry on every host of its port's network. So an entry is a pair of shared handles
+// (channel/shared_text.h), its id (EntryId) and its JSON text (ViewEntry), which the
+// planner makes once and every host view holds; and a view is a sorted array of 24-byte
+// items cut into chunks (a two-level B-tree), not a tree of nodes each with its own key
+// strings.
 // Order: by kind name, then id, as a std::map<ViewKey, ...> would iterate.
 #pragma once
 #include <boost/json.hpp>
@@ -18,47 +19,9 @@
 #include <vector>
 
 #include "channel/entries.h"
+#include "channel/shared_text.h"
 
 namespace nt {
-
-// An entry as the planner keeps it: the same object on every host that has it.
-using ViewEntry = std::shared_ptr<const boost::json::object>;
-
-// An immutable, reference-counted entry id: copies share one block (8 bytes each) that
-// holds the count and the text together, so comparing two ids touches one cache line each
-// and an id is one allocation (ids are 40-80 characters: never a std::string's inline case).
-class EntryId {
- public:
-  EntryId() = default;
-  explicit EntryId(std::string_view text);
-  EntryId(const EntryId& o) noexcept : rep_(o.rep_) {
-    if (rep_) rep_->refs.fetch_add(1, std::memory_order_relaxed);
-  }
-  EntryId(EntryId&& o) noexcept : rep_(std::exchange(o.rep_, nullptr)) {}
-  // Moves swap (the view's chunks move items on every insert: no count touched).
-  EntryId& operator=(EntryId&& o) noexcept {
-    std::swap(rep_, o.rep_);
-    return *this;
-  }
-  EntryId& operator=(const EntryId& o) noexcept {
-    EntryId copy(o);
-    std::swap(rep_, copy.rep_);
-    return *this;
-  }
-  ~EntryId() {
-    if (rep_ && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) release(rep_);
-  }
-  std::string_view str() const { return rep_ ? std::string_view(rep_->text(), rep_->size) : std::string_view(); }
-
- private:
-  struct Rep {  // followed by its `size` characters
-    std::atomic<uint32_t> refs;
-    uint32_t size;
-    const char* text() const { return reinterpret_cast<const char*>(this + 1); }
-  };
-  static void release(Rep* rep) noexcept;
-  Rep* rep_ = nullptr;
-};
 
 class SharedView {
  public:

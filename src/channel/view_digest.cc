@@ -15,12 +15,16 @@ uint64_t fnv1a(uint64_t h, std::string_view bytes) {
 }  // namespace
 
 void Digest::add(std::string_view kind, std::string_view id, const boost::json::object& obj) {
+  add_text(kind, id, boost::json::serialize(obj));
+}
+
+void Digest::add_text(std::string_view kind, std::string_view id, std::string_view serialized) {
   // The separators keep ("ab","c") and ("a","bc") apart.
   uint64_t h = fnv1a(kFnvOffset, kind);
   h = fnv1a(h, std::string_view("\0", 1));
   h = fnv1a(h, id);
   h = fnv1a(h, std::string_view("\0", 1));
-  sum_ += fnv1a(h, boost::json::serialize(obj));
+  sum_ += fnv1a(h, serialized);
 }
 
 std::string Digest::to_hex(uint64_t digest) {
@@ -48,7 +52,7 @@ uint64_t digest_of(const HostView& view) {
 
 uint64_t digest_of(const SharedView& view) {
   Digest d;
-  for (const auto& [key, obj] : view) d.add(key.first, key.second, *obj);
+  for (const auto& [key, obj] : view) d.add_text(key.first, key.second, obj.str());
   return d.value();
 }
 

@@ -20,6 +20,8 @@ namespace nt::view {
 class Digest {
  public:
   void add(std::string_view kind, std::string_view id, const boost::json::object& obj);
+  // The same, for an entry already serialized (the planner's ViewEntry).
+  void add_text(std::string_view kind, std::string_view id, std::string_view serialized);
   uint64_t value() const { return sum_; }
   std::string hex() const { return to_hex(sum_); }
   static std::string to_hex(uint64_t digest);  // 16 lowercase hex digits

@@ -114,17 +114,31 @@ class WatchStream final : public BodyStream, public std::enable_shared_from_this
   bool closed_ = false;
 };
 
+// {"rev":..,"op":..,"kind":..,"id":..[,"obj":..]}: the entry's text goes in as the
+// planner serialized it, the other fields through the serializer (they are escaped).
 std::string WatchHub::line(const ViewDelta& d) {
-  json::object o{{"rev", d.revision}, {"op", d.obj ? "put" : "del"}, {"kind", d.kind}, {"id", d.id.str()}};
-  if (d.obj) o["obj"] = *d.obj;
-  return json::serialize(o) + "\n";
+  auto entry = d.obj.str();
+  std::string out;
+  out.reserve(64 + d.kind.size() + d.id.str().size() + entry.size());
+  out += "{\"rev\":";
+  out += std::to_string(d.revision);
+  out += d.obj ? ",\"op\":\"put\",\"kind\":" : ",\"op\":\"del\",\"kind\":";
+  out += json::serialize(json::string_view(d.kind));
+  out += ",\"id\":";
+  out += json::serialize(d.id.str());
+  if (d.obj) {
+    out += ",\"obj\":";
+    out += entry;
+  }
+  out += "}\n";
+  return out;
 }
 
 void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
   std::lock_guard in_order(order_mu_);
   std::vector<std::pair<std::shared_ptr<WatchStream>, std::string>> out;
   // An entry shared by many hosts (one object, one revision) is serialized once.
-  std::unordered_map<const json::object*, std::pair<int64_t, std::shared_ptr<const std::string>>> shared_lines;
+  std::unordered_map<const void*, std::pair<int64_t, std::shared_ptr<const std::string>>> shared_lines;
   {
     std::lock_guard g(mu_);
     HostLog* log = nullptr;  // d.host's, looked up once for its run of deltas
@@ -133,7 +147,7 @@ void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
     for (const auto& d : deltas) {
       std::shared_ptr<const std::string> text;
       if (d.obj) {
-        auto& [rev, known] = shared_lines[d.obj.get()];
+        auto& [rev, known] = shared_lines[d.obj.block()];
         if (!known || rev != d.revision) rev = d.revision, known = std::make_shared<const std::string>(line(d));
         text = known;
       } else {
@@ -255,15 +269,15 @@ int64_t WatchHub::floor_of(const std::string& host) const {
 
 void WatchHub::start_from(const Planner& planner, int64_t revision) {
   // Entries shared by many views (l2pop, flood) are hashed once.
-  std::unordered_map<const json::object*, uint64_t> hashed;
+  std::unordered_map<const void*, uint64_t> hashed;
   std::map<std::string, uint64_t> digests;
   for (const auto& host : planner.hosts_with_views()) {
     uint64_t sum = 0;
     for (const auto& [key, obj] : planner.shared_view(host)) {
-      auto [it, fresh] = hashed.try_emplace(obj.get(), 0);
+      auto [it, fresh] = hashed.try_emplace(obj.block(), 0);
       if (fresh) {
         view::Digest one;
-        one.add(key.first, key.second, *obj);
+        one.add_text(key.first, key.second, obj.str());
         it->second = one.value();
       }
       sum += it->second;

@@ -172,7 +172,7 @@ void DhcpNode::build(const std::string& host, SharedView& out) const {
   auto mine = by_host_.find(host);
   if (mine == by_host_.end()) return;
   for (const auto& id : mine->second)
-    if (auto e = entry(host, id)) out.add(Kind::dhcp, EntryId(id), std::make_shared<const json::object>(std::move(*e)));
+    if (auto e = entry(host, id)) out.add(Kind::dhcp, EntryId(id), ViewEntry::of(*e));
 }
 
 std::set<std::string> DhcpNode::hosts() const {

@@ -251,7 +251,7 @@ void DvrNode::load(L2Node& l2) {
     for (const auto& pid : topo_.router_subnet_ports(r)) {
       view::ArpId id{r, pid};
       if (auto a = arp_entry("", id, true))
-        shared_arp_[r].push_back({EntryId(id.str()), std::make_shared<const json::object>(std::move(*a)), Kind::arp});
+        shared_arp_[r].push_back({EntryId(id.str()), ViewEntry::of(*a), Kind::arp});
     }
   }
   cache_mode_ = CacheMode::frozen;
@@ -267,7 +267,7 @@ void DvrNode::build(const std::string& host, SharedView& out) const {
   for (const auto& r : routers_of_host(host)) {
     auto e = router_entry(host, r);
     if (!e) continue;
-    out.add(Kind::router, EntryId(r), std::make_shared<const json::object>(std::move(*e)));
+    out.add(Kind::router, EntryId(r), ViewEntry::of(*e));
     if (auto a = shared_arp_.find(r); a != shared_arp_.end())
       for (const auto& item : a->second) out.add(item.kind, item.id, item.entry);
   }

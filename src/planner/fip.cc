@@ -52,7 +52,7 @@ void FipNode::build(const std::string& host, const std::set<std::string>& router
   for (const auto& r : routers)
     if (auto ext = topo_.external_network(r); !ext.empty()) externals.insert(ext);
   for (const auto& n : externals)
-    if (auto e = entry(host, n)) out.add(Kind::fip, EntryId(n), std::make_shared<const json::object>(std::move(*e)));
+    if (auto e = entry(host, n)) out.add(Kind::fip, EntryId(n), ViewEntry::of(*e));
 }
 
 }  // namespace nt::planner

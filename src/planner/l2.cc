@@ -322,14 +322,14 @@ void L2Node::prepare() {
   // Every network's entry once; the host views share them.
   for (const auto& [id, net] : in_.networks)
     if (network_hosts_.count(id))
-      shared_[id].network = Shared{nullptr, EntryId(id), std::make_shared<const json::object>(network_json(net))};
+      shared_[id].network = Shared{nullptr, EntryId(id), ViewEntry::of(network_json(net))};
   // Every binding's l2pop entry once, by network in port order.
   size_t order = 0;
   for (const auto& [id, p] : bound_) {
     auto h = in_.hosts.find(p.bound_host());
     if (h == in_.hosts.end() || !in_.networks.count(p.network_id) || distributed(p)) continue;
     shared_[p.network_id].l2pop.push_back(
-        Shared{&h->first, EntryId(id), std::make_shared<const json::object>(l2pop_json(p, h->second)), order++});
+        Shared{&h->first, EntryId(id), ViewEntry::of(l2pop_json(p, h->second)), order++});
   }
   // Every (network, host) flood entry once.
   for (const auto& [net, hosts] : network_hosts_) {
@@ -337,7 +337,7 @@ void L2Node::prepare() {
     for (const auto& [host, count] : hosts)
       if (auto h = in_.hosts.find(host); h != in_.hosts.end() && !h->second.local_ip.empty())
         shared_[net].flood.push_back(Shared{&h->first, EntryId(net + "|" + host),
-                                            std::make_shared<const json::object>(view::encode(view::Flood{net, h->second.local_ip}))});
+                                            ViewEntry::of(view::encode(view::Flood{net, h->second.local_ip}))});
   }
 }
 
@@ -345,7 +345,7 @@ void L2Node::build(const std::string& host, SharedView& out) const {
   auto mine = ports_by_host_.find(host);
   if (mine == ports_by_host_.end()) return;
   for (const auto& id : mine->second)
-    if (auto e = entry(host, Kind::port, id)) out.add(Kind::port, EntryId(id), std::make_shared<const json::object>(std::move(*e)));
+    if (auto e = entry(host, Kind::port, id)) out.add(Kind::port, EntryId(id), ViewEntry::of(*e));
   // The shared entries name hosts by their key in in_.hosts: compared as pointers.
   auto me = in_.hosts.find(host);
   const std::string* self = me == in_.hosts.end() ? nullptr : &me->first;

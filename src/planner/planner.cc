@@ -94,7 +94,7 @@ const SharedView& Planner::shared_view(const std::string& host) const {
 
 WireView Planner::view(const std::string& host) const {
   WireView out;
-  for (const auto& [key, obj] : shared_view(host)) out.emplace_hint(out.end(), ViewKey{key.first, std::string(key.second)}, *obj);
+  for (const auto& [key, obj] : shared_view(host)) out.emplace_hint(out.end(), ViewKey{key.first, std::string(key.second)}, obj.object());
   return out;
 }
 
@@ -326,9 +326,9 @@ ViewEntry Planner::wanted_entry(const std::string& host, planner::L2Node::HostNe
     auto& s = it->second;
     if (fresh) {
       s.l2 = charged(l2_.stats, [&] { return l2_.common(kind, std::string(mark.id)); });
-      if (s.l2->content) s.id = EntryId(mark.id), s.obj = std::make_shared<const json::object>(std::move(*s.l2->content));
+      if (s.l2->content) s.id = EntryId(mark.id), s.obj = ViewEntry::of(*s.l2->content);
     }
-    return s.obj && networks.has(*s.l2) ? s.obj : nullptr;
+    return s.obj && networks.has(*s.l2) ? s.obj : ViewEntry();
   }
   std::string id(mark.id);
   if (kind == Kind::sgmember) {  // (a new member is marked on every host of its groups)
@@ -336,15 +336,15 @@ ViewEntry Planner::wanted_entry(const std::string& host, planner::L2Node::HostNe
     auto& s = it->second;
     if (fresh) {
       auto content = charged(secgroups_.stats, [&] { return secgroups_.member_content(id); });
-      if (content) s.id = EntryId(id), s.obj = std::make_shared<const json::object>(std::move(*content));
+      if (content) s.id = EntryId(id), s.obj = ViewEntry::of(*content);
     }
-    return s.obj && secgroups_.member_needed(host, id) ? s.obj : nullptr;
+    return s.obj && secgroups_.member_needed(host, id) ? s.obj : ViewEntry();
   }
   auto want = entry(host, kind, id);
-  if (!want) return nullptr;
-  if (!host_independent(kind)) return std::make_shared<const json::object>(std::move(*want));
+  if (!want) return {};
+  if (!host_independent(kind)) return ViewEntry::of(*want);
   auto& s = shared[SharedKey{kind, mark.id}];
-  if (!s.obj) s.id = EntryId(std::move(id)), s.obj = std::make_shared<const json::object>(std::move(*want));
+  if (!s.obj) s.id = EntryId(std::move(id)), s.obj = ViewEntry::of(*want);
   return s.obj;
 }
 
@@ -379,7 +379,7 @@ void Planner::refresh(Keys& keys, int64_t revision) {
       ViewEntry want = wanted_entry(host, networks, mark, shared);
       slot = view.locate(mark.kind, mark.id, slot);
       const auto* cur = slot.entry;
-      if (!cur ? !want : (want && (cur->get() == want.get() || **cur == *want))) continue;
+      if (!cur ? !want : (want && cur->same(want))) continue;
       if (rev == 0) {
         // The change's global revision: the same on every server whatever the batches
         // (two changes of one revision share it; an agent resumes from the revision

@@ -312,7 +312,7 @@ void SecGroupNode::recompute(const std::string& host, WireView& out) const {
 
 void SecGroupNode::build(const std::string& host, SharedView& out) const {
   auto put = [&](Kind kind, const std::string& id) {
-    if (auto e = entry(host, kind, id)) out.add(kind, EntryId(id), std::make_shared<const json::object>(std::move(*e)));
+    if (auto e = entry(host, kind, id)) out.add(kind, EntryId(id), ViewEntry::of(*e));
   };
   if (auto mine = by_host_.find(host); mine != by_host_.end())
     for (const auto& id : mine->second) put(Kind::portsec, id);
@@ -346,7 +346,7 @@ void SecGroupNode::prepare() {
     if (auto ips = member_ips_.find(to); ips != member_ips_.end())
       for (const auto& [ip, n] : ips->second) {
         auto id = member_id(to, ip);
-        shared_members_[id] = {EntryId(id), std::make_shared<const json::object>(view::encode(view::SgMember{ip}))};
+        shared_members_[id] = {EntryId(id), ViewEntry::of(view::encode(view::SgMember{ip}))};
       }
 }
 

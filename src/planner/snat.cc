@@ -69,7 +69,7 @@ void SnatNode::recompute(const std::string& host, WireView& out) const {
 
 void SnatNode::build(const std::string& host, const std::set<std::string>& routers, SharedView& out) const {
   for (const auto& r : routers)
-    if (auto e = entry(host, r)) out.add(Kind::snat, EntryId(r), std::make_shared<const json::object>(std::move(*e)));
+    if (auto e = entry(host, r)) out.add(Kind::snat, EntryId(r), ViewEntry::of(*e));
 }
 
 }  // namespace nt::planner

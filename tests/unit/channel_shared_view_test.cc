@@ -14,11 +14,11 @@ namespace {
 namespace json = boost::json;
 using view::Kind;
 
-ViewEntry object(int n) { return std::make_shared<const json::object>(json::object{{"n", n}}); }
+ViewEntry object(int n) { return ViewEntry::of(json::object{{"n", n}}); }
 
 std::map<ViewKey, int> as_map(const SharedView& v) {
   std::map<ViewKey, int> out;
-  for (const auto& [key, obj] : v) out.emplace_hint(out.end(), ViewKey{key.first, std::string(key.second)}, static_cast<int>(obj->at("n").as_int64()));
+  for (const auto& [key, obj] : v) out.emplace_hint(out.end(), ViewKey{key.first, std::string(key.second)}, static_cast<int>(obj.object().at("n").as_int64()));
   return out;
 }
 
@@ -47,7 +47,7 @@ TEST(SharedView, RandomPutsAndErasesMatchAMap) {
     const auto* found = view.find(kind, id);
     ASSERT_EQ(found != nullptr, expected.count(key) == 1) << step;
     if (found) {
-      EXPECT_EQ((*found)->at("n").as_int64(), expected[key]);
+      EXPECT_EQ(found->object().at("n").as_int64(), expected[key]);
     }
   }
   EXPECT_EQ(view.size(), expected.size());
@@ -80,7 +80,7 @@ TEST(SharedView, SortedBatchesLocatedBeforeApplyingMatchAMap) {
       ASSERT_EQ(slot.entry != nullptr, expected.count(key) == 1) << batch << " " << key.first << " " << key.second;
       if (what.second) {
         if (!slot.entry) continue;
-        changes.push_back({slot, what.first, EntryId(), nullptr});
+        changes.push_back({slot, what.first, EntryId(), ViewEntry()});
         expected.erase(key);
       } else {
         changes.push_back({slot, what.first, EntryId(key.second), object(batch)});
@@ -110,7 +110,7 @@ void apply_batch(SharedView& view, std::map<ViewKey, int>& expected, const std::
     slot = view.locate(Kind::l2pop, id, slot);
     ViewKey key{"l2pop", id};
     if (n < 0) {
-      if (slot.entry) changes.push_back({slot, Kind::l2pop, EntryId(), nullptr});
+      if (slot.entry) changes.push_back({slot, Kind::l2pop, EntryId(), ViewEntry()});
       expected.erase(key);
     } else {
       changes.push_back({slot, Kind::l2pop, EntryId(id), object(n)});

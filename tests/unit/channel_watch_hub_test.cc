@@ -201,3 +201,46 @@ TEST(WatchHub, ResumeByDigestAfterARestart) {
 }
 
 }  // namespace nt
+
+namespace nt {
+
+// A line is built from the entry's stored text and the escaped kind and id: whatever an id
+// holds (quotes, backslashes, control and non-ASCII characters), the line is one JSON
+// object that gives back each field as it was.
+TEST(WatchHub, LineIsJsonWhateverTheIdHolds) {
+  json::object entry{{"mac", "fa:16:3e:00:00:01"}, {"tags", json::array{"a\"b", "\\"}}, {"n", 7}};
+  std::string odd_id = std::string("net\"|\\host\n\t\x01 ") + "\xc3\xa9";
+  ViewDelta put{"h1", 42, "port", EntryId(odd_id), ViewEntry::of(entry)};
+  auto text = WatchHub::line(put);
+  ASSERT_EQ(text.back(), '\n');
+  ASSERT_EQ(text.find('\n'), text.size() - 1);  // one line: the id's newline is escaped
+  auto parsed = json::parse(text).as_object();
+  EXPECT_EQ(parsed.at("rev").as_int64(), 42);
+  EXPECT_EQ(parsed.at("op").as_string(), "put");
+  EXPECT_EQ(parsed.at("kind").as_string(), "port");
+  EXPECT_EQ(parsed.at("id").as_string(), odd_id);
+  EXPECT_EQ(parsed.at("obj").as_object(), entry);
+
+  ViewDelta del{"h1", 43, "l2pop", EntryId(odd_id), ViewEntry()};
+  parsed = json::parse(WatchHub::line(del)).as_object();
+  EXPECT_EQ(parsed.at("op").as_string(), "del");
+  EXPECT_EQ(parsed.at("id").as_string(), odd_id);
+  EXPECT_FALSE(parsed.contains("obj"));
+}
+
+// An entry kept as text compares by content: two serializations of one object are the
+// same entry, a changed field is not, and the object comes back from the text.
+TEST(ViewEntryText, SameContentAndRoundTrip) {
+  json::object a{{"ip", "10.0.0.5"}, {"vtep", "192.0.2.7"}};
+  auto one = ViewEntry::of(a), two = ViewEntry::of(a), copy = one;
+  EXPECT_NE(one.block(), two.block());
+  EXPECT_EQ(copy.block(), one.block());
+  EXPECT_TRUE(one.same(two));
+  a["vtep"] = "192.0.2.8";
+  EXPECT_FALSE(one.same(ViewEntry::of(a)));
+  EXPECT_EQ(ViewEntry::of(a).object(), a);
+  EXPECT_FALSE(ViewEntry());
+  EXPECT_TRUE(ViewEntry().object().empty());
+}
+
+}  // namespace nt

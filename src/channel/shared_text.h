@@ -1,0 +1,71 @@
+// Immutable, reference-counted text that many host views hold at once (issue 18: 2,000
+// hosts with ~5,000 entries each). A handle is 8 bytes; its copies share one block that
+// holds the count and the text together: one allocation, and comparing two texts touches
+// one cache line each (ids are 40-80 characters, entries ~100-400: never a std::string's
+// inline case).
+#pragma once
+#include <boost/json/fwd.hpp>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+namespace nt {
+
+class SharedText {
+ public:
+  SharedText() = default;
+  explicit SharedText(std::string_view text);
+  SharedText(const SharedText& o) noexcept : rep_(o.rep_) {
+    if (rep_) rep_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  SharedText(SharedText&& o) noexcept : rep_(std::exchange(o.rep_, nullptr)) {}
+  // Moves swap (the view's chunks move items on every insert: no count touched).
+  SharedText& operator=(SharedText&& o) noexcept {
+    std::swap(rep_, o.rep_);
+    return *this;
+  }
+  SharedText& operator=(const SharedText& o) noexcept {
+    SharedText copy(o);
+    std::swap(rep_, copy.rep_);
+    return *this;
+  }
+  ~SharedText() {
+    if (rep_ && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) release(rep_);
+  }
+  std::string_view str() const { return rep_ ? std::string_view(rep_->text(), rep_->size) : std::string_view(); }
+  explicit operator bool() const { return rep_ != nullptr; }
+  // Which block: equal for copies of one text (to do work once per shared text).
+  const void* block() const { return rep_; }
+
+ private:
+  struct Rep {  // followed by its `size` characters
+    std::atomic<uint32_t> refs;
+    uint32_t size;
+    const char* text() const { return reinterpret_cast<const char*>(this + 1); }
+  };
+  static void release(Rep* rep) noexcept;
+  Rep* rep_ = nullptr;
+};
+
+// An entry's id in a host view ("<network>|<host>", a port's UUID, ...).
+class EntryId : public SharedText {
+ public:
+  using SharedText::SharedText;
+};
+
+// An entry as the planner keeps it: its JSON serialized once, when the planner makes it
+// (a host's port entry is ~270 bytes of text, where a json::object of it took several
+// times that in small allocations), and the same block on every host that has it. The
+// watch hub sends the text as it is. Empty: no entry.
+class ViewEntry : public SharedText {
+ public:
+  using SharedText::SharedText;
+  static ViewEntry of(const boost::json::object& obj);
+  boost::json::object object() const;  // parsed again (tools, tests, the trace)
+  // The same content: one block, or equal text (entries are serialized by one code path,
+  // so equal content is equal text).
+  bool same(const ViewEntry& o) const { return block() == o.block() || str() == o.str(); }
+};
+
+}  // namespace nt
