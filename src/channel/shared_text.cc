@@ -11,8 +11,9 @@ namespace nt {
 SharedText::SharedText(std::string_view text) {
   if (text.size() > std::numeric_limits<uint32_t>::max()) throw std::length_error("shared text too long");
   void* block = ::operator new(sizeof(Rep) + text.size());
-  rep_ = new (block) Rep{{1}, static_cast<uint32_t>(text.size())};
-  std::memcpy(reinterpret_cast<char*>(rep_ + 1), text.data(), text.size());
+  auto* rep = new (block) Rep{{1}, static_cast<uint32_t>(text.size())};
+  std::memcpy(reinterpret_cast<char*>(rep + 1), text.data(), text.size());
+  bits_ = reinterpret_cast<uintptr_t>(rep);
 }
 
 void SharedText::release(Rep* rep) noexcept {

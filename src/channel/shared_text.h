@@ -6,6 +6,7 @@
 #pragma once
 #include <boost/json/fwd.hpp>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -16,27 +17,37 @@ class SharedText {
  public:
   SharedText() = default;
   explicit SharedText(std::string_view text);
-  SharedText(const SharedText& o) noexcept : rep_(o.rep_) {
-    if (rep_) rep_->refs.fetch_add(1, std::memory_order_relaxed);
+  SharedText(const SharedText& o) noexcept : bits_(o.bits_) {
+    if (auto* r = rep()) r->refs.fetch_add(1, std::memory_order_relaxed);
   }
-  SharedText(SharedText&& o) noexcept : rep_(std::exchange(o.rep_, nullptr)) {}
+  SharedText(SharedText&& o) noexcept : bits_(std::exchange(o.bits_, 0)) {}
   // Moves swap (the view's chunks move items on every insert: no count touched).
   SharedText& operator=(SharedText&& o) noexcept {
-    std::swap(rep_, o.rep_);
+    std::swap(bits_, o.bits_);
     return *this;
   }
   SharedText& operator=(const SharedText& o) noexcept {
     SharedText copy(o);
-    std::swap(rep_, copy.rep_);
+    std::swap(bits_, copy.bits_);
     return *this;
   }
   ~SharedText() {
-    if (rep_ && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) release(rep_);
+    if (auto* r = rep(); r && r->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) release(r);
   }
-  std::string_view str() const { return rep_ ? std::string_view(rep_->text(), rep_->size) : std::string_view(); }
-  explicit operator bool() const { return rep_ != nullptr; }
+  std::string_view str() const {
+    auto* r = rep();
+    return r ? std::string_view(r->text(), r->size) : std::string_view();
+  }
+  explicit operator bool() const { return rep() != nullptr; }
   // Which block: equal for copies of one text (to do work once per shared text).
-  const void* block() const { return rep_; }
+  const void* block() const { return rep(); }
+
+  // A number below kTags that this handle (not the text: each copy has its own) carries in
+  // the low bits of its pointer, which the block's 16-byte alignment leaves free: a host
+  // view keeps each item's kind there (an item is then two handles, 16 bytes).
+  static constexpr unsigned kTags = 16;
+  unsigned tag() const { return static_cast<unsigned>(bits_ & kTagMask); }
+  void set_tag(unsigned tag) { bits_ = (bits_ & ~kTagMask) | (tag & kTagMask); }
 
  private:
   struct Rep {  // followed by its `size` characters
@@ -44,8 +55,11 @@ class SharedText {
     uint32_t size;
     const char* text() const { return reinterpret_cast<const char*>(this + 1); }
   };
+  static constexpr uintptr_t kTagMask = kTags - 1;
+  static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= kTags, "operator new must leave the tag's bits free");
+  Rep* rep() const { return reinterpret_cast<Rep*>(bits_ & ~kTagMask); }
   static void release(Rep* rep) noexcept;
-  Rep* rep_ = nullptr;
+  uintptr_t bits_ = 0;  // the block's address, and the tag in its low bits
 };
 
 // An entry's id in a host view ("<network>|<host>", a port's UUID, ...).

@@ -25,14 +25,20 @@ constexpr size_t kInPlace = 4;
 struct KindTable {
   std::array<std::string, kMaxKinds> names;
   std::array<int, kMaxKinds> ranks{};
+  std::array<Kind, kMaxKinds> by_rank{};
   KindTable() {
     std::vector<std::pair<std::string, size_t>> sorted;
     for (size_t k = 0; k < kMaxKinds; ++k) {
       names[k] = std::string(view::kind_name(static_cast<Kind>(k)));
       if (!names[k].empty()) sorted.emplace_back(names[k], k);
     }
+    // An item keeps its kind's rank in its id's tag (shared_text.h).
+    if (sorted.size() > SharedText::kTags) throw std::logic_error("more view kinds than an item's tag holds");
     std::sort(sorted.begin(), sorted.end());
-    for (size_t r = 0; r < sorted.size(); ++r) ranks[sorted[r].second] = static_cast<int>(r);
+    for (size_t r = 0; r < sorted.size(); ++r) {
+      ranks[sorted[r].second] = static_cast<int>(r);
+      by_rank[r] = static_cast<Kind>(sorted[r].second);
+    }
   }
 };
 
@@ -43,11 +49,11 @@ const KindTable& kinds() {
 
 // (kind, id) against an item, in the view's order.
 int compare(int rank, std::string_view id, const SharedView::Item& item) {
-  if (rank != item.rank) return rank < item.rank ? -1 : 1;
+  if (rank != item.rank()) return rank < item.rank() ? -1 : 1;
   return id.compare(item.id.str());
 }
 
-bool before(const SharedView::Item& a, const SharedView::Item& b) { return compare(a.rank, a.id.str(), b) < 0; }
+bool before(const SharedView::Item& a, const SharedView::Item& b) { return compare(a.rank(), a.id.str(), b) < 0; }
 
 // Sorted items as chunks of kSealChunk, each with room for kSealRoom more.
 std::vector<std::vector<SharedView::Item>> cut(std::vector<SharedView::Item>& items) {
@@ -103,10 +109,11 @@ It gallop(It first, It last, Pred pred) {
 
 const std::string& SharedView::kind_string(Kind kind) { return kinds().names[static_cast<size_t>(kind) % kMaxKinds]; }
 int SharedView::kind_rank(Kind kind) { return kinds().ranks[static_cast<size_t>(kind) % kMaxKinds]; }
+Kind SharedView::kind_of_rank(int rank) { return kinds().by_rank[static_cast<size_t>(rank) % kMaxKinds]; }
 
 std::pair<SharedView::KeyRef, const ViewEntry&> SharedView::const_iterator::operator*() const {
   const auto& i = item();
-  return {KeyRef{kind_string(i.kind), i.id.str()}, i.entry};
+  return {KeyRef{kind_string(i.kind()), i.id.str()}, i.entry};
 }
 
 SharedView::const_iterator& SharedView::const_iterator::operator++() {
@@ -169,7 +176,7 @@ void SharedView::put(const Slot& slot, Kind kind, EntryId id, ViewEntry entry) {
   if (chunks_.empty()) chunks_.emplace_back();
   auto& c = chunks_[slot.chunk];
   make_room(c, 1);
-  c.insert(c.begin() + static_cast<std::ptrdiff_t>(slot.at), Item{std::move(id), std::move(entry), kind, static_cast<uint8_t>(kind_rank(kind))});
+  c.insert(c.begin() + static_cast<std::ptrdiff_t>(slot.at), Item(kind, std::move(id), std::move(entry)));
   ++size_;
   split_if_full(chunks_, slot.chunk);
 }
@@ -218,7 +225,7 @@ void SharedView::apply_in_place(std::vector<Change>& changes, size_t begin, size
         --size_;
       }
     } else if (ch.entry) {
-      chunk.insert(at, Item{std::move(ch.id), std::move(ch.entry), ch.kind, static_cast<uint8_t>(kind_rank(ch.kind))});
+      chunk.insert(at, Item(ch.kind, std::move(ch.id), std::move(ch.entry)));
       ++size_;
     }
   }
@@ -245,11 +252,11 @@ void SharedView::apply_merged(std::vector<Change>& changes, size_t begin, size_t
     std::move(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.begin() + static_cast<std::ptrdiff_t>(at), std::back_inserter(merged));
     from = at;
     if (ch.slot.entry) {  // replaced or erased: the item at `at`
-      if (ch.entry) merged.push_back(Item{std::move(chunk[at].id), std::move(ch.entry), ch.kind, chunk[at].rank});
+      if (ch.entry) merged.push_back(Item(ch.kind, std::move(chunk[at].id), std::move(ch.entry)));
       else --size_;
       from = at + 1;
     } else if (ch.entry) {
-      merged.push_back(Item{std::move(ch.id), std::move(ch.entry), ch.kind, static_cast<uint8_t>(kind_rank(ch.kind))});
+      merged.push_back(Item(ch.kind, std::move(ch.id), std::move(ch.entry)));
       ++size_;
     }
   }
@@ -280,18 +287,18 @@ bool SharedView::erase(Kind kind, std::string_view id) {
 }
 
 void SharedView::add(Kind kind, EntryId id, ViewEntry entry) {
-  added_.push_back(Item{std::move(id), std::move(entry), kind, static_cast<uint8_t>(kind_rank(kind))});
+  added_.push_back(Item(kind, std::move(id), std::move(entry)));
 }
 
 // The nodes add each kind mostly in order already: grouped by kind (a counting sort), each
 // group sorted only if it is not, equal keys dropped but the first.
 void SharedView::seal() {
   std::array<size_t, kMaxKinds + 1> start{};
-  for (const auto& i : added_) ++start[i.rank + 1];
+  for (const auto& i : added_) ++start[i.rank() + 1];
   for (size_t r = 1; r <= kMaxKinds; ++r) start[r] += start[r - 1];
   std::vector<Item> items(added_.size());
   auto next = start;
-  for (auto& i : added_) items[next[i.rank]++] = std::move(i);
+  for (auto& i : added_) items[next[i.rank()]++] = std::move(i);
   added_ = {};
   auto not_before = [](const Item& a, const Item& b) { return !before(a, b); };
   auto same = [](const Item& a, const Item& b) { return !before(a, b) && !before(b, a); };
@@ -310,7 +317,7 @@ void SharedView::seal() {
   items.resize(kept);
   if (!chunks_.empty()) {  // merged with what the view held (a rebuild seals empty views)
     for (auto& i : items)
-      if (!find(i.kind, i.id.str())) put(i.kind, std::move(i.id), std::move(i.entry));
+      if (!find(i.kind(), i.id.str())) put(i.kind(), std::move(i.id), std::move(i.entry));
     return;
   }
   chunks_ = cut(items);

@@ -3,7 +3,7 @@
 // content: a flood entry "<network>|<host>" is on every host of the network, an l2pop
 // entry on every host of its port's network. So an entry is a pair of shared handles
 // (channel/shared_text.h), its id (EntryId) and its JSON text (ViewEntry), which the
-// planner makes once and every host view holds; and a view is a sorted array of 24-byte
+// planner makes once and every host view holds; and a view is a sorted array of 16-byte
 // items cut into chunks (a two-level B-tree), not a tree of nodes each with its own key
 // strings.
 // Order: by kind name, then id, as a std::map<ViewKey, ...> would iterate.
@@ -25,11 +25,16 @@ namespace nt {
 
 class SharedView {
  public:
+  // 16 bytes: the kind is kept in the id handle's tag, as its rank (kind_rank()).
   struct Item {
     EntryId id;
     ViewEntry entry;
-    view::Kind kind;
-    uint8_t rank;  // kind_rank(kind), kept at hand for comparisons
+    Item() = default;
+    Item(view::Kind kind, EntryId i, ViewEntry e) : id(std::move(i)), entry(std::move(e)) {
+      id.set_tag(static_cast<unsigned>(kind_rank(kind)));
+    }
+    int rank() const { return static_cast<int>(id.tag()); }
+    view::Kind kind() const { return kind_of_rank(rank()); }
   };
   // What iterating yields, as a std::map<ViewKey, ViewEntry> would: key.first (the kind's
   // name), key.second (the id), the entry.
@@ -101,6 +106,7 @@ class SharedView {
   // The kind's name as iteration gives it, and where it sorts among the kinds.
   static const std::string& kind_string(view::Kind kind);
   static int kind_rank(view::Kind kind);
+  static view::Kind kind_of_rank(int rank);
 
  private:
   void apply_in_place(std::vector<Change>& changes, size_t begin, size_t end);

@@ -218,7 +218,7 @@ std::shared_ptr<BodyStream> WatchHub::subscribe(const std::string& host, std::op
     const auto& view = planner.shared_view(host);
     for (auto it = view.begin(); it != view.end(); ++it) {  // (the items' own id handles)
       const auto& item = it.item();
-      stream->push(line(ViewDelta{host, rev, SharedView::kind_string(item.kind), item.id, item.entry}), false);
+      stream->push(line(ViewDelta{host, rev, SharedView::kind_string(item.kind()), item.id, item.entry}), false);
     }
   }
   stream->push(json::serialize(json::object{{"op", "synced"}, {"rev", rev}}) + "\n", false);

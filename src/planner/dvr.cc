@@ -158,7 +158,7 @@ void DvrNode::add_arp_keys(Keys& keys, const std::string& host, const std::strin
   auto prefix = router + "|";
   if (auto v = views_.find(host); v != views_.end())
     for (auto it = v->second.lower_bound(Kind::arp, prefix);
-         it != v->second.end() && it.item().kind == Kind::arp && it.item().id.str().starts_with(prefix); ++it)
+         it != v->second.end() && it.item().kind() == Kind::arp && it.item().id.str().starts_with(prefix); ++it)
       mine.insert(Kind::arp, it.item().id.str());
 }
 
@@ -251,7 +251,7 @@ void DvrNode::load(L2Node& l2) {
     for (const auto& pid : topo_.router_subnet_ports(r)) {
       view::ArpId id{r, pid};
       if (auto a = arp_entry("", id, true))
-        shared_arp_[r].push_back({EntryId(id.str()), ViewEntry::of(*a), Kind::arp});
+        shared_arp_[r].push_back({EntryId(id.str()), ViewEntry::of(*a)});
     }
   }
   cache_mode_ = CacheMode::frozen;
@@ -269,7 +269,7 @@ void DvrNode::build(const std::string& host, SharedView& out) const {
     if (!e) continue;
     out.add(Kind::router, EntryId(r), ViewEntry::of(*e));
     if (auto a = shared_arp_.find(r); a != shared_arp_.end())
-      for (const auto& item : a->second) out.add(item.kind, item.id, item.entry);
+      for (const auto& [id, entry] : a->second) out.add(Kind::arp, id, entry);
   }
 }
 

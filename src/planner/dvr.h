@@ -78,7 +78,7 @@ class DvrNode {
   mutable std::map<std::string, std::vector<view::RouterPort>> interface_cache_;
   mutable std::map<std::string, std::set<std::string>> dvr_hosts_cache_;
   std::map<std::string, std::set<std::string>> host_routers_;  // bulk: host -> routers it has
-  std::map<std::string, std::vector<SharedView::Item>> shared_arp_;  // bulk: router -> its ARP entries
+  std::map<std::string, std::vector<std::pair<EntryId, ViewEntry>>> shared_arp_;  // bulk: router -> its ARP entries
 };
 
 }  // namespace nt::planner

@@ -2,6 +2,7 @@
 // keys: same content, same order, through random puts and erases that split chunks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -220,7 +221,7 @@ TEST(SharedView, LowerBoundWalksAPrefix) {
   for (const char* id : {"r1|a", "r1|b", "r2|a", "r10|a"}) view.put(Kind::arp, EntryId(id), object(0));
   view.put(Kind::dhcp, EntryId("r1|z"), object(0));
   std::vector<std::string> ids;
-  for (auto it = view.lower_bound(Kind::arp, "r1|"); it != view.end() && it.item().kind == Kind::arp &&
+  for (auto it = view.lower_bound(Kind::arp, "r1|"); it != view.end() && it.item().kind() == Kind::arp &&
                                                      it.item().id.str().rfind("r1|", 0) == 0;
        ++it)
     ids.emplace_back(it.item().id.str());
@@ -246,6 +247,37 @@ TEST(SharedView, CopiesOfAnIdShareItsString) {
   }
   EXPECT_EQ(d.str(), long_id);
   EXPECT_EQ(EntryId("").str(), "");
+}
+
+// An item keeps its kind in its id handle's tag: each copy its own tag, the text and the
+// block the same; every kind comes back from a view as it went in, in kind-name order.
+TEST(SharedView, ItemsKeepTheirKindInTheIdsTag) {
+  EntryId a("port-1");
+  EntryId b = a;
+  b.set_tag(SharedText::kTags - 1);
+  EXPECT_EQ(a.tag(), 0u);
+  EXPECT_EQ(b.tag(), SharedText::kTags - 1);
+  EXPECT_EQ(b.str(), "port-1");
+  EXPECT_EQ(b.block(), a.block());
+  EntryId c = b;  // copies keep the tag
+  EXPECT_EQ(c.tag(), b.tag());
+  EXPECT_EQ(sizeof(SharedView::Item), 16u);
+
+  SharedView view;
+  std::vector<Kind> all;
+  for (int k = 0; k <= static_cast<int>(Kind::flood); ++k) all.push_back(static_cast<Kind>(k));
+  for (auto kind : all) view.put(kind, EntryId("same-id"), object(static_cast<int>(kind)));
+  ASSERT_EQ(view.size(), all.size());
+  std::vector<std::string> names;
+  for (auto it = view.begin(); it != view.end(); ++it) {
+    const auto& item = it.item();
+    EXPECT_EQ(item.id.str(), "same-id");
+    EXPECT_EQ(item.entry.object().at("n").as_int64(), static_cast<int>(item.kind()));
+    EXPECT_EQ(SharedView::kind_of_rank(item.rank()), item.kind());
+    names.emplace_back(SharedView::kind_string(item.kind()));
+  }
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  for (auto kind : all) ASSERT_NE(view.find(kind, "same-id"), nullptr) << SharedView::kind_string(kind);
 }
 
 }  // namespace
