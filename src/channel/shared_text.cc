@@ -10,7 +10,7 @@ namespace nt {
 
 SharedText::SharedText(std::string_view text) {
   if (text.size() > std::numeric_limits<uint32_t>::max()) throw std::length_error("shared text too long");
-  void* block = ::operator new(sizeof(Rep) + text.size());
+  void* block = ::operator new(sizeof(Rep) + text.size(), kAlign);
   auto* rep = new (block) Rep{{1}, static_cast<uint32_t>(text.size())};
   std::memcpy(reinterpret_cast<char*>(rep + 1), text.data(), text.size());
   bits_ = reinterpret_cast<uintptr_t>(rep);
@@ -18,7 +18,7 @@ SharedText::SharedText(std::string_view text) {
 
 void SharedText::release(Rep* rep) noexcept {
   rep->~Rep();
-  ::operator delete(rep);
+  ::operator delete(rep, kAlign);
 }
 
 ViewEntry ViewEntry::of(const boost::json::object& obj) { return ViewEntry(boost::json::serialize(obj)); }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string_view>
 #include <utility>
 
@@ -43,8 +44,9 @@ class SharedText {
   const void* block() const { return rep(); }
 
   // A number below kTags that this handle (not the text: each copy has its own) carries in
-  // the low bits of its pointer, which the block's 16-byte alignment leaves free: a host
-  // view keeps each item's kind there (an item is then two handles, 16 bytes).
+  // the low bits of its pointer, which the block's alignment (asked of operator new, not
+  // assumed of the allocator) leaves free: a host view keeps each item's kind there (an
+  // item is then two handles, 16 bytes).
   static constexpr unsigned kTags = 16;
   unsigned tag() const { return static_cast<unsigned>(bits_ & kTagMask); }
   void set_tag(unsigned tag) { bits_ = (bits_ & ~kTagMask) | (tag & kTagMask); }
@@ -56,7 +58,7 @@ class SharedText {
     const char* text() const { return reinterpret_cast<const char*>(this + 1); }
   };
   static constexpr uintptr_t kTagMask = kTags - 1;
-  static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= kTags, "operator new must leave the tag's bits free");
+  static constexpr std::align_val_t kAlign{kTags};  // every block, whatever its size
   Rep* rep() const { return reinterpret_cast<Rep*>(bits_ & ~kTagMask); }
   static void release(Rep* rep) noexcept;
   uintptr_t bits_ = 0;  // the block's address, and the tag in its low bits
@@ -75,6 +77,8 @@ class EntryId : public SharedText {
 class ViewEntry : public SharedText {
  public:
   using SharedText::SharedText;
+  // The object must come from its kind's encoder (view::encode, or the node's one function
+  // for the kind), so that equal content is equal text for same().
   static ViewEntry of(const boost::json::object& obj);
   boost::json::object object() const;  // parsed again (tools, tests, the trace)
   // The same content: one block, or equal text (entries are serialized by one code path,

@@ -316,8 +316,10 @@ void SharedView::seal() {
   }
   items.resize(kept);
   if (!chunks_.empty()) {  // merged with what the view held (a rebuild seals empty views)
-    for (auto& i : items)
-      if (!find(i.kind(), i.id.str())) put(i.kind(), std::move(i.id), std::move(i.entry));
+    for (auto& i : items) {
+      auto kind = i.kind();  // (read before the id, which holds it, is moved away)
+      if (!find(kind, i.id.str())) put(kind, std::move(i.id), std::move(i.entry));
+    }
     return;
   }
   chunks_ = cut(items);

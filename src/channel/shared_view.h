@@ -58,7 +58,7 @@ class SharedView {
   };
 
   size_t size() const { return size_; }
-  // Items the chunks have room for (32 bytes each): size() and the chunks' spare room.
+  // Items the chunks have room for (16 bytes each): size() and the chunks' spare room.
   size_t reserved() const;
   bool empty() const { return size_ == 0; }
   const_iterator begin() const { return {&chunks_, 0, 0}; }

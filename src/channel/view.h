@@ -26,7 +26,8 @@ using WireView = std::map<ViewKey, boost::json::object>;
 // How the planner keeps views (ViewEntry, SharedView): channel/shared_view.h.
 
 // One change of one host view: put (obj set) or del. `obj` is the entry as the view holds
-// it: an entry shared by many hosts is one object, which the watch hub serializes once.
+// it: an entry shared by many hosts is one block of text, which the watch hub puts in one line
+// for all of them.
 // `id` is the view's own (a shared handle: no copy of its text per delta).
 struct ViewDelta {
   std::string host;

@@ -137,7 +137,7 @@ std::string WatchHub::line(const ViewDelta& d) {
 void WatchHub::publish(const std::vector<ViewDelta>& deltas) {
   std::lock_guard in_order(order_mu_);
   std::vector<std::pair<std::shared_ptr<WatchStream>, std::string>> out;
-  // An entry shared by many hosts (one object, one revision) is serialized once.
+  // An entry shared by many hosts (one block, one revision) makes one line for all of them.
   std::unordered_map<const void*, std::pair<int64_t, std::shared_ptr<const std::string>>> shared_lines;
   {
     std::lock_guard g(mu_);

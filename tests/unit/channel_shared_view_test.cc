@@ -273,11 +273,23 @@ TEST(SharedView, ItemsKeepTheirKindInTheIdsTag) {
     const auto& item = it.item();
     EXPECT_EQ(item.id.str(), "same-id");
     EXPECT_EQ(item.entry.object().at("n").as_int64(), static_cast<int>(item.kind()));
-    EXPECT_EQ(SharedView::kind_of_rank(item.rank()), item.kind());
     names.emplace_back(SharedView::kind_string(item.kind()));
   }
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   for (auto kind : all) ASSERT_NE(view.find(kind, "same-id"), nullptr) << SharedView::kind_string(kind);
+
+  // Bulk items sealed onto a view that holds items already keep their kinds too.
+  SharedView merged;
+  merged.put(Kind::port, EntryId("held"), object(-1));
+  for (auto kind : all) merged.add(kind, EntryId("sealed"), object(static_cast<int>(kind)));
+  merged.seal();
+  ASSERT_EQ(merged.size(), all.size() + 1);
+  for (auto kind : all) {
+    const auto* found = merged.find(kind, "sealed");
+    ASSERT_NE(found, nullptr) << SharedView::kind_string(kind);
+    EXPECT_EQ(found->object().at("n").as_int64(), static_cast<int>(kind));
+  }
+  EXPECT_NE(merged.find(Kind::port, "held"), nullptr);
 }
 
 }  // namespace

@@ -221,11 +221,18 @@ TEST(WatchHub, LineIsJsonWhateverTheIdHolds) {
   EXPECT_EQ(parsed.at("id").as_string(), odd_id);
   EXPECT_EQ(parsed.at("obj").as_object(), entry);
 
+  // Byte for byte what serializing the whole line as one object gives (the format before
+  // entries were kept as text).
+  json::object whole{{"rev", 42}, {"op", "put"}, {"kind", "port"}, {"id", odd_id}, {"obj", entry}};
+  EXPECT_EQ(text, json::serialize(whole) + "\n");
+
   ViewDelta del{"h1", 43, "l2pop", EntryId(odd_id), ViewEntry()};
   parsed = json::parse(WatchHub::line(del)).as_object();
   EXPECT_EQ(parsed.at("op").as_string(), "del");
   EXPECT_EQ(parsed.at("id").as_string(), odd_id);
   EXPECT_FALSE(parsed.contains("obj"));
+  json::object gone{{"rev", 43}, {"op", "del"}, {"kind", "l2pop"}, {"id", odd_id}};
+  EXPECT_EQ(WatchHub::line(del), json::serialize(gone) + "\n");
 }
 
 // An entry kept as text compares by content: two serializations of one object are the
