@@ -6,7 +6,6 @@
 #pragma once
 #include <boost/json/fwd.hpp>
 #include <atomic>
-#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <string_view>
@@ -81,8 +80,7 @@ class ViewEntry : public SharedText {
   // for the kind), so that equal content is equal text for same().
   static ViewEntry of(const boost::json::object& obj);
   boost::json::object object() const;  // parsed again (tools, tests, the trace)
-  // The same content: one block, or equal text (entries are serialized by one code path,
-  // so equal content is equal text).
+  // The same content: one block, or equal text (see of()).
   bool same(const ViewEntry& o) const { return block() == o.block() || str() == o.str(); }
 };
 
