@@ -21,6 +21,8 @@ constexpr size_t kMaxChunk = 256, kSealChunk = 192, kSealRoom = 8;
 constexpr size_t kMaxKinds = 64;
 // Up to this many changes of one chunk are made in place, more are merged (apply()).
 constexpr size_t kInPlace = 4;
+// seal()'s scratch up to this many items (a host's view, 1 MB) is kept for the next seal.
+constexpr size_t kScratchKept = 1 << 16;
 
 struct KindTable {
   std::array<std::string, kMaxKinds> names;
@@ -296,7 +298,19 @@ void SharedView::seal() {
   std::array<size_t, kMaxKinds + 1> start{};
   for (const auto& i : added_) ++start[i.rank() + 1];
   for (size_t r = 1; r <= kMaxKinds; ++r) start[r] += start[r - 1];
-  std::vector<Item> items(added_.size());
+  // The grouped items go to a scratch kept by the thread: a rebuild seals thousands of
+  // views on each thread, and a fresh vector each time is fresh pages each time.
+  // Emptied on the way out (it holds no entry between seals); a big one is let go.
+  thread_local std::vector<Item> scratch;
+  struct Emptied {
+    std::vector<Item>& v;
+    ~Emptied() {
+      if (v.capacity() > kScratchKept) v = {};
+      else v.clear();
+    }
+  } emptied{scratch};
+  auto& items = scratch;
+  items.resize(added_.size());
   auto next = start;
   for (auto& i : added_) items[next[i.rank()]++] = std::move(i);
   added_ = {};

@@ -168,11 +168,17 @@ void DhcpNode::recompute(const std::string& host, WireView& out) const {
   ++stats.recomputes;
 }
 
+void DhcpNode::prepare() {
+  bulk_by_host_.clear();
+  for (const auto& [id, p] : in_.ports)
+    if (served(p)) bulk_by_host_[p.bound_host()].push_back(&p);
+}
+
 void DhcpNode::build(const std::string& host, SharedView& out) const {
-  auto mine = by_host_.find(host);
-  if (mine == by_host_.end()) return;
-  for (const auto& id : mine->second)
-    if (auto e = entry(host, id)) out.add(Kind::dhcp, EntryId(id), ViewEntry::of(*e));
+  auto mine = bulk_by_host_.find(host);
+  if (mine == bulk_by_host_.end()) return;
+  for (const auto* p : mine->second)
+    if (auto d = describe(*p)) out.add(Kind::dhcp, EntryId(p->id), ViewEntry::of(view::encode(*d)));
 }
 
 std::set<std::string> DhcpNode::hosts() const {

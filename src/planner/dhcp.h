@@ -48,9 +48,12 @@ class DhcpNode {
   void build(const std::string& host, SharedView& out) const;
   std::set<std::string> hosts() const;
 
-  // Boot: forget everything, then index every port.
+  // Boot: forget everything, then index every port; prepare() before build(), which may
+  // then run on many threads, finish() after.
   void clear();
   void load(const PortRow& port);
+  void prepare();
+  void finish() { bulk_by_host_.clear(); }
 
  private:
   static bool served(const PortRow& port);
@@ -65,6 +68,9 @@ class DhcpNode {
   std::map<std::string, std::set<std::string>> dhcp_ports_;            // network -> its network:dhcp ports
   std::map<std::string, std::map<std::string, int>> router_ips_;       // subnet -> router interface IPs on it
   std::map<std::string, std::set<std::string>> network_subnets_;       // network -> its subnets
+  // Bulk only: each host's served ports as the inputs hold them, in id order (no lookup
+  // by id per port).
+  std::map<std::string, std::vector<const PortRow*>> bulk_by_host_;
 };
 
 }  // namespace nt::planner

@@ -62,12 +62,7 @@ std::optional<json::object> DvrNode::router_entry(const std::string& host, const
   auto r = in_.routers.find(router);
   const auto& ports = topo_.router_ports(router);
   if (r == in_.routers.end() || ports.empty()) return std::nullopt;
-  bool here = false;
-  for (const auto& pid : ports) {
-    const auto& p = in_.ports.at(pid);
-    if (owner::is_router_interface(p.device_owner) && topo_.has_compute_host(p.network_id, host)) here = true;
-  }
-  if (!here) return std::nullopt;
+  if (!router_here(host, router)) return std::nullopt;
   const auto& ext = r->second.external_network;
   view::Router out;
   out.interfaces = interfaces(router);
@@ -82,6 +77,17 @@ std::optional<json::object> DvrNode::router_entry(const std::string& host, const
   }
   if (auto h = in_.hosts.find(host); h != in_.hosts.end()) out.dvr_mac = h->second.dvr_mac;
   return view::encode(out);
+}
+
+// Whether the host has an instance port on one of the router's networks: its DVR hosts
+// when they are cached (a refresh, a rebuild), else its interfaces' networks, one by one.
+bool DvrNode::router_here(const std::string& host, const std::string& router) const {
+  if (cache_mode_ != CacheMode::off) return dvr_hosts(router).count(host) > 0;
+  for (const auto& pid : topo_.router_ports(router)) {
+    const auto& p = in_.ports.at(pid);
+    if (owner::is_router_interface(p.device_owner) && topo_.has_compute_host(p.network_id, host)) return true;
+  }
+  return false;
 }
 
 // Permanent ARP in the router for one port of its subnets: its MAC and, per address in
@@ -246,8 +252,10 @@ void DvrNode::load(L2Node& l2) {
   // once, shared (the rebuild's threads only read them).
   cache_mode_ = CacheMode::filling;
   interface_cache_.clear();
+  dvr_hosts_cache_.clear();
   for (const auto& [r, hosts] : given_) {
     interfaces(r);
+    dvr_hosts(r);
     for (const auto& pid : topo_.router_subnet_ports(r)) {
       view::ArpId id{r, pid};
       if (auto a = arp_entry("", id, true))

@@ -61,6 +61,7 @@ class DvrNode {
 
  private:
   std::optional<boost::json::object> router_entry(const std::string& host, const std::string& router) const;
+  bool router_here(const std::string& host, const std::string& router) const;
   std::optional<boost::json::object> arp_entry(const std::string& host, const view::ArpId& id, bool router_here) const;
   const std::vector<view::RouterPort>& interfaces(const std::string& router) const;
   const std::set<std::string>& dvr_hosts(const std::string& router) const;

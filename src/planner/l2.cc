@@ -130,8 +130,10 @@ std::optional<json::object> L2Node::entry(const std::string& host, Kind kind, co
   }
   if (kind != Kind::port) return std::nullopt;
   auto it = bound_.find(id);
-  if (it == bound_.end()) return std::nullopt;
-  const auto& p = it->second;
+  return it == bound_.end() ? std::nullopt : port_entry(host, id, it->second);
+}
+
+std::optional<json::object> L2Node::port_entry(const std::string& host, const std::string& id, const PortRow& p) const {
   auto net = in_.networks.find(p.network_id);
   if (net == in_.networks.end() || !home_of(p, host)) return std::nullopt;
   return port_json(id, p, net->second);
@@ -141,8 +143,8 @@ void L2Node::recompute(const std::string& host, WireView& out) const {
   auto mine = ports_by_host_.find(host);
   if (mine == ports_by_host_.end()) return;
   std::set<std::string> networks;
-  for (const auto& id : mine->second) {
-    const auto& p = bound_.at(id);
+  for (const auto& [id, row] : mine->second) {
+    const auto& p = *row;
     auto net = in_.networks.find(p.network_id);
     if (net == in_.networks.end()) continue;  // the port's network is not known (yet)
     networks.insert(p.network_id);
@@ -174,16 +176,19 @@ void L2Node::index(const std::string& id, const PortRow& port, int delta) {
   else by_net.erase(id);
   if (by_net.empty()) of_networks.erase(net);
   for (const auto& host : homes(port)) {
-    auto& by_host = ports_by_host_[host];
-    auto& count = host_networks_[host][net];
-    if (delta > 0) by_host.insert(id);
-    else by_host.erase(id);
-    count += delta;
-    network_hosts_[net][host] = count;
-    if (count == 0) host_networks_[host].erase(net), network_hosts_[net].erase(host);
-    if (host_networks_[host].empty()) host_networks_.erase(host);
-    if (network_hosts_[net].empty()) network_hosts_.erase(net);
-    if (by_host.empty()) ports_by_host_.erase(host);
+    // Each map looked up once (a boot indexes every binding here).
+    auto by_host = ports_by_host_.try_emplace(host).first;
+    auto nets_of_host = host_networks_.try_emplace(host).first;
+    auto hosts_of_net = network_hosts_.try_emplace(net).first;
+    auto count = nets_of_host->second.try_emplace(net, 0).first;
+    if (delta > 0) by_host->second.insert_or_assign(id, &port);
+    else by_host->second.erase(id);
+    count->second += delta;
+    hosts_of_net->second[host] = count->second;
+    if (count->second == 0) nets_of_host->second.erase(count), hosts_of_net->second.erase(host);
+    if (nets_of_host->second.empty()) host_networks_.erase(nets_of_host);
+    if (hosts_of_net->second.empty()) network_hosts_.erase(hosts_of_net);
+    if (by_host->second.empty()) ports_by_host_.erase(by_host);
   }
 }
 
@@ -228,7 +233,10 @@ void L2Node::bind(const std::string& id, const std::optional<PortRow>& port, Key
     for (const auto& n : nets) memberships.push_back({&h, &n, host_on_network(h, n)});
   std::optional<PortRow> old_row;
   if (old != bound_.end()) old_row = std::move(old->second), index(id, *old_row, -1), bound_.erase(old);
-  if (bound) bound_[id] = *port, index(id, *port, +1);
+  if (bound) {
+    const auto& row = bound_[id] = *port;
+    index(id, row, +1);  // the row where bound_ holds it: the host's index points at it
+  }
   for (auto& m : memberships) m.after = host_on_network(*m.host, *m.network);
   // A network's hosts before or after: those on it now and the homes that left it.
   auto members = [&](const std::string& network) {
@@ -288,7 +296,7 @@ Keys L2Node::host_changed(const std::string& host) {
   // The host's VTEP is in the flood lists and l2pop entries of the hosts sharing its networks.
   std::map<std::string, std::vector<std::string>> mine_by_net;
   if (auto mine = ports_by_host_.find(host); mine != ports_by_host_.end())
-    for (const auto& id : mine->second) mine_by_net[bound_.at(id).network_id].push_back(id);
+    for (const auto& [id, row] : mine->second) mine_by_net[row->network_id].push_back(id);
   for (const auto& [net, ids] : mine_by_net)
     for (const auto& h : hosts_of_network(net)) {
       auto& theirs = keys[h];
@@ -344,12 +352,12 @@ void L2Node::prepare() {
 void L2Node::build(const std::string& host, SharedView& out) const {
   auto mine = ports_by_host_.find(host);
   if (mine == ports_by_host_.end()) return;
-  for (const auto& id : mine->second)
-    if (auto e = entry(host, Kind::port, id)) out.add(Kind::port, EntryId(id), ViewEntry::of(*e));
+  for (const auto& [id, row] : mine->second)
+    if (auto e = port_entry(host, id, *row)) out.add(Kind::port, EntryId(id), ViewEntry::of(*e));
   // The shared entries name hosts by their key in in_.hosts: compared as pointers.
   auto me = in_.hosts.find(host);
   const std::string* self = me == in_.hosts.end() ? nullptr : &me->first;
-  std::vector<const Shared*> remote;  // l2pop entries, sorted by id below
+  std::vector<std::pair<size_t, const Shared*>> remote;  // l2pop entries by their place in id order
   size_t more = 0;
   for (const auto& [net, count] : host_networks_.at(host))
     if (auto items = shared_.find(net); items != shared_.end()) more += 1 + items->second.flood.size() + items->second.l2pop.size();
@@ -362,11 +370,12 @@ void L2Node::build(const std::string& host, SharedView& out) const {
     for (const auto& item : shared.flood)
       if (item.host != self) out.add(Kind::flood, item.id, item.entry);
     for (const auto& item : shared.l2pop)
-      if (item.host != self) remote.push_back(&item);
+      if (item.host != self) remote.emplace_back(item.order, &item);
   }
-  // Added in key order: the view need not sort them (ids are unique).
-  std::sort(remote.begin(), remote.end(), [](const auto* a, const auto* b) { return a->order < b->order; });
-  for (const auto* item : remote) out.add(Kind::l2pop, item->id, item->entry);
+  // Added in key order: the view need not sort them (ids are unique). Sorted by the place
+  // kept beside the pointer: no item read per comparison.
+  std::sort(remote.begin(), remote.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [order, item] : remote) out.add(Kind::l2pop, item->id, item->entry);
 }
 
 void L2Node::finish() { shared_.clear(); }

@@ -88,12 +88,14 @@ class L2Node {
   Common flood_common(const std::string& id) const;
   Common l2pop_common(const std::string& id) const;
   boost::json::object l2pop_json(const PortRow& p, const HostRow& host) const;
+  std::optional<boost::json::object> port_entry(const std::string& host, const std::string& id, const PortRow& p) const;
 
   const Inputs& in_;
   std::map<std::string, PortRow> bound_;                              // binding id -> the port as bound
   std::map<std::string, std::set<std::string>> l2pop_ports_;          // network -> bindings on it with l2pop entries
   std::map<std::string, std::set<std::string>> interfaces_;           // network -> router interface bindings on it
-  std::map<std::string, std::set<std::string>> ports_by_host_;        // host -> bindings there
+  // host -> bindings there, each with its row in bound_ (a map's nodes stay where they are)
+  std::map<std::string, std::map<std::string, const PortRow*>> ports_by_host_;
   std::map<std::string, std::map<std::string, int>> host_networks_;   // host -> network -> bindings
   std::map<std::string, std::map<std::string, int>> network_hosts_;   // network -> host -> bindings
   std::set<std::string> known_networks_;                              // networks that exist, as last seen

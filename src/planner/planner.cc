@@ -474,6 +474,7 @@ void Planner::rebuild(int64_t revision) {
   std::jthread side([this] {
     dhcp_.clear();
     for (const auto& [id, p] : in_.ports) dhcp_.load(p);
+    dhcp_.prepare();
     secgroups_.clear();
     for (const auto& [id, p] : in_.ports) secgroups_.load(p);
     secgroups_.prepare();
@@ -512,6 +513,7 @@ void Planner::rebuild(int64_t revision) {
     });
   for (auto& t : pool) t.join();
   l2_.finish();
+  dhcp_.finish();
   secgroups_.finish();
   dvr_.finish();
   views_.clear();
