@@ -470,14 +470,23 @@ void Planner::rebuild(int64_t revision) {
   // The L2 bindings from the loaded ports (gateway ports on their active host), then the
   // routers' interfaces on their DVR hosts; shared entries and flood lists once.
   // DHCP and security groups read only the inputs and write only their own indexes: they
-  // load on a thread of their own while L2 and DVR bind.
-  std::jthread side([this] {
+  // load on a thread of their own while L2 and DVR bind, and build their entries there too
+  // (into the hosts' views, which the workers below take over).
+  std::map<std::string, SharedView> early;
+  std::jthread side([this, &early] {
     dhcp_.clear();
     for (const auto& [id, p] : in_.ports) dhcp_.load(p);
     dhcp_.prepare();
     secgroups_.clear();
     for (const auto& [id, p] : in_.ports) secgroups_.load(p);
     secgroups_.prepare();
+    auto served = dhcp_.hosts();
+    served.merge(secgroups_.hosts());
+    for (const auto& host : served) {
+      auto& view = early[host];
+      dhcp_.build(host, view);
+      secgroups_.build(host, view);
+    }
   });
   l2_.clear();
   for (const auto& [id, p] : in_.ports) {
@@ -501,13 +510,12 @@ void Planner::rebuild(int64_t revision) {
   for (unsigned w = 0; w < workers; ++w)
     pool.emplace_back([&, w] {
       for (size_t i = w; i < hosts.size(); i += workers) {
+        if (auto e = early.find(*hosts[i]); e != early.end()) built[i] = std::move(e->second);
         const auto& routers = dvr_.routers_of_host(*hosts[i]);
         dvr_.build(*hosts[i], built[i]);
         snat_.build(*hosts[i], routers, built[i]);
         fip_.build(*hosts[i], routers, built[i]);
         l2_.build(*hosts[i], built[i]);
-        dhcp_.build(*hosts[i], built[i]);
-        secgroups_.build(*hosts[i], built[i]);
         built[i].seal();
       }
     });
