@@ -171,8 +171,9 @@ void L2Node::recompute(const std::string& host, WireView& out) const {
 void L2Node::index(const std::string& id, const PortRow& port, int delta) {
   const auto& net = port.network_id;
   auto& of_networks = distributed(port) ? interfaces_ : l2pop_ports_;
+  // A boot indexes the bindings in id order: inserts hinted at the end cost no search.
   auto& by_net = of_networks[net];
-  if (delta > 0) by_net.insert(id);
+  if (delta > 0) by_net.insert(by_net.end(), id);
   else by_net.erase(id);
   if (by_net.empty()) of_networks.erase(net);
   for (const auto& host : homes(port)) {
@@ -181,7 +182,7 @@ void L2Node::index(const std::string& id, const PortRow& port, int delta) {
     auto nets_of_host = host_networks_.try_emplace(host).first;
     auto hosts_of_net = network_hosts_.try_emplace(net).first;
     auto count = nets_of_host->second.try_emplace(net, 0).first;
-    if (delta > 0) by_host->second.insert_or_assign(id, &port);
+    if (delta > 0) by_host->second.insert_or_assign(by_host->second.end(), id, &port);
     else by_host->second.erase(id);
     count->second += delta;
     hosts_of_net->second[host] = count->second;
@@ -318,9 +319,11 @@ void L2Node::load(const std::string& id, const PortRow& port) {
 
 void L2Node::load(const std::string& id, PortRow&& port) {
   if (port.bound_host().empty()) return;
-  if (auto old = bound_.find(id); old != bound_.end()) index(id, old->second, -1);
-  auto& row = bound_[id] = std::move(port);
-  index(id, row, +1);
+  // Usually after every binding loaded so far (the ports come in id order): no search.
+  auto at = bound_.empty() || bound_.rbegin()->first < id ? bound_.end() : bound_.lower_bound(id);
+  if (at != bound_.end() && at->first == id) index(id, at->second, -1), at->second = std::move(port);
+  else at = bound_.emplace_hint(at, id, std::move(port));
+  index(id, at->second, +1);
 }
 
 void L2Node::prepare() {
