@@ -1,6 +1,7 @@
 #include "planner/l2.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "common/names.h"
 
@@ -334,21 +335,25 @@ void L2Node::prepare() {
   for (const auto& [id, net] : in_.networks)
     if (network_hosts_.count(id))
       shared_[id].network = Shared{nullptr, EntryId(id), ViewEntry::of(network_json(net))};
+  // Every (network, host) flood entry once, on a thread of its own: it writes only the
+  // flood lists of networks that have their entry already (a network with hosts does).
+  std::jthread floods([this] {
+    for (const auto& [net, hosts] : network_hosts_) {
+      auto shared = shared_.find(net);
+      if (shared == shared_.end()) continue;
+      for (const auto& [host, count] : hosts)
+        if (auto h = in_.hosts.find(host); h != in_.hosts.end() && !h->second.local_ip.empty())
+          shared->second.flood.push_back(Shared{&h->first, EntryId(net + "|" + host),
+                                                ViewEntry::of(view::encode(view::Flood{net, h->second.local_ip}))});
+    }
+  });
   // Every binding's l2pop entry once, by network in port order.
   size_t order = 0;
   for (const auto& [id, p] : bound_) {
     auto h = in_.hosts.find(p.bound_host());
-    if (h == in_.hosts.end() || !in_.networks.count(p.network_id) || distributed(p)) continue;
-    shared_[p.network_id].l2pop.push_back(
-        Shared{&h->first, EntryId(id), ViewEntry::of(l2pop_json(p, h->second)), order++});
-  }
-  // Every (network, host) flood entry once.
-  for (const auto& [net, hosts] : network_hosts_) {
-    if (!in_.networks.count(net)) continue;
-    for (const auto& [host, count] : hosts)
-      if (auto h = in_.hosts.find(host); h != in_.hosts.end() && !h->second.local_ip.empty())
-        shared_[net].flood.push_back(Shared{&h->first, EntryId(net + "|" + host),
-                                            ViewEntry::of(view::encode(view::Flood{net, h->second.local_ip}))});
+    auto shared = shared_.find(p.network_id);
+    if (h == in_.hosts.end() || shared == shared_.end() || distributed(p)) continue;
+    shared->second.l2pop.push_back(Shared{&h->first, EntryId(id), ViewEntry::of(l2pop_json(p, h->second)), order++});
   }
 }
 
@@ -361,10 +366,12 @@ void L2Node::build(const std::string& host, SharedView& out) const {
   auto me = in_.hosts.find(host);
   const std::string* self = me == in_.hosts.end() ? nullptr : &me->first;
   std::vector<std::pair<size_t, const Shared*>> remote;  // l2pop entries by their place in id order
-  size_t more = 0;
+  size_t more = 0, l2pops = 0;
   for (const auto& [net, count] : host_networks_.at(host))
-    if (auto items = shared_.find(net); items != shared_.end()) more += 1 + items->second.flood.size() + items->second.l2pop.size();
+    if (auto items = shared_.find(net); items != shared_.end())
+      more += 1 + items->second.flood.size() + items->second.l2pop.size(), l2pops += items->second.l2pop.size();
   out.reserve(more);
+  remote.reserve(l2pops);
   for (const auto& [net, count] : host_networks_.at(host)) {
     auto items = shared_.find(net);
     if (items == shared_.end() || !items->second.network) continue;
