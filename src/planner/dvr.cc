@@ -229,7 +229,10 @@ void DvrNode::end_refresh() {
 }
 
 void DvrNode::load(L2Node& l2) {
-  // Router interfaces bound on their routers' DVR hosts (every view is built after).
+  // Router interfaces bound on their routers' DVR hosts (every view is built after). L2
+  // forgot every binding before this: so does this node, or a second rebuild would skip
+  // the interfaces it bound the first time.
+  bound_.clear();
   for (const auto& [r, row] : in_.routers) {
     auto dvr = topo_.dvr_hosts(r);
     for (const auto& pid : topo_.router_ports(r)) {
