@@ -26,6 +26,13 @@ json::object port_json(const std::string& id, const PortRow& p, const NetworkRow
   return view::encode(view::Port{p.network_id, p.mac_address, ips_of(p), devname::tap(id), p.admin_state_up, net.mtu,
                                  !owner::is_network_service(p.device_owner)});
 }
+// Whether two bindings' port entries are the same: what port_json reads of them.
+bool same_port_entry(const std::string& a_id, const PortRow& a, const std::string& b_id, const PortRow& b) {
+  return a.network_id == b.network_id && a.mac_address == b.mac_address && a.admin_state_up == b.admin_state_up &&
+         owner::is_network_service(a.device_owner) == owner::is_network_service(b.device_owner) &&
+         devname::tap(a_id) == devname::tap(b_id) && ips_of(a) == ips_of(b);
+}
+
 // Where the binding has its tap: its host, and the standby gateway hosts of an sg-/qg- port.
 std::vector<std::string> homes(const PortRow& p) {
   std::vector<std::string> out{p.bound_host()};
@@ -347,7 +354,21 @@ void L2Node::prepare() {
                                                 ViewEntry::of(view::encode(view::Flood{net, h->second.local_ip}))});
     }
   });
-  // Every binding's l2pop entry once, by network in port order.
+  // Every binding's l2pop entry once, by network in port order; a router interface's port
+  // entry once for all the hosts it is bound on (its bindings, "<port>@<host>", are
+  // neighbours in id order; each is compared with the last).
+  interface_ports_.clear();
+  interface_ports_.reserve(bound_.size() / 2);
+  const std::pair<const std::string, PortRow>* last = nullptr;
+  ViewEntry last_entry;
+  for (const auto& binding : bound_) {
+    const auto& [id, p] = binding;
+    auto net = in_.networks.find(p.network_id);
+    if (!distributed(p) || net == in_.networks.end()) continue;
+    if (!last || !same_port_entry(last->first, last->second, id, p)) last_entry = ViewEntry::of(port_json(id, p, net->second));
+    interface_ports_.emplace(&p, last_entry);
+    last = &binding;
+  }
   size_t order = 0;
   for (const auto& [id, p] : bound_) {
     auto h = in_.hosts.find(p.bound_host());
@@ -360,8 +381,13 @@ void L2Node::prepare() {
 void L2Node::build(const std::string& host, SharedView& out) const {
   auto mine = ports_by_host_.find(host);
   if (mine == ports_by_host_.end()) return;
-  for (const auto& [id, row] : mine->second)
-    if (auto e = port_entry(host, id, *row)) out.add(Kind::port, EntryId(id), ViewEntry::of(*e));
+  for (const auto& [id, row] : mine->second) {
+    if (auto shared = interface_ports_.find(row); shared != interface_ports_.end()) {
+      if (home_of(*row, host)) out.add(Kind::port, EntryId(id), shared->second);
+    } else if (auto e = port_entry(host, id, *row)) {
+      out.add(Kind::port, EntryId(id), ViewEntry::of(*e));
+    }
+  }
   // The shared entries name hosts by their key in in_.hosts: compared as pointers.
   auto me = in_.hosts.find(host);
   const std::string* self = me == in_.hosts.end() ? nullptr : &me->first;
@@ -388,6 +414,6 @@ void L2Node::build(const std::string& host, SharedView& out) const {
   for (const auto& [order, item] : remote) out.add(Kind::l2pop, item->id, item->entry);
 }
 
-void L2Node::finish() { shared_.clear(); }
+void L2Node::finish() { shared_.clear(), interface_ports_.clear(); }
 
 }  // namespace nt::planner

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "planner/inputs.h"
@@ -111,6 +112,9 @@ class L2Node {
     std::vector<Shared> l2pop, flood;  // l2pop by port id, flood by host
   };
   std::map<std::string, SharedOfNetwork> shared_;
+  // Bulk only: router interface bindings' port entries, one per interface (the same on
+  // each of its hosts), by the binding's row.
+  std::unordered_map<const PortRow*, ViewEntry> interface_ports_;
 };
 
 }  // namespace nt::planner
