@@ -22,16 +22,10 @@ std::vector<std::string> ips_of(const PortRow& p) {
   return out;
 }
 
-json::object port_json(const std::string& id, const PortRow& p, const NetworkRow& net) {
-  return view::encode(view::Port{p.network_id, p.mac_address, ips_of(p), devname::tap(id), p.admin_state_up, net.mtu,
-                                 !owner::is_network_service(p.device_owner)});
+view::Port port_of(const std::string& id, const PortRow& p, const NetworkRow& net) {
+  return {p.network_id, p.mac_address, ips_of(p), devname::tap(id), p.admin_state_up, net.mtu, !owner::is_network_service(p.device_owner)};
 }
-// Whether two bindings' port entries are the same: what port_json reads of them.
-bool same_port_entry(const std::string& a_id, const PortRow& a, const std::string& b_id, const PortRow& b) {
-  return a.network_id == b.network_id && a.mac_address == b.mac_address && a.admin_state_up == b.admin_state_up &&
-         owner::is_network_service(a.device_owner) == owner::is_network_service(b.device_owner) &&
-         devname::tap(a_id) == devname::tap(b_id) && ips_of(a) == ips_of(b);
-}
+json::object port_json(const std::string& id, const PortRow& p, const NetworkRow& net) { return view::encode(port_of(id, p, net)); }
 
 // Where the binding has its tap: its host, and the standby gateway hosts of an sg-/qg- port.
 std::vector<std::string> homes(const PortRow& p) {
@@ -356,24 +350,24 @@ void L2Node::prepare() {
   });
   // Every binding's l2pop entry once, by network in port order; a router interface's port
   // entry once for all the hosts it is bound on (its bindings, "<port>@<host>", are
-  // neighbours in id order; each is compared with the last).
+  // neighbours in id order: each one's content is compared with the last one's).
   interface_ports_.clear();
   interface_ports_.reserve(bound_.size() / 2);
-  const std::pair<const std::string, PortRow>* last = nullptr;
+  std::optional<view::Port> last_port;
   ViewEntry last_entry;
-  for (const auto& binding : bound_) {
-    const auto& [id, p] = binding;
-    auto net = in_.networks.find(p.network_id);
-    if (!distributed(p) || net == in_.networks.end()) continue;
-    if (!last || !same_port_entry(last->first, last->second, id, p)) last_entry = ViewEntry::of(port_json(id, p, net->second));
-    interface_ports_.emplace(&p, last_entry);
-    last = &binding;
-  }
   size_t order = 0;
   for (const auto& [id, p] : bound_) {
+    if (distributed(p)) {
+      auto net = in_.networks.find(p.network_id);
+      if (net == in_.networks.end()) continue;
+      auto port = port_of(id, p, net->second);
+      if (port != last_port) last_entry = ViewEntry::of(view::encode(port)), last_port = std::move(port);
+      interface_ports_.emplace(&p, last_entry);
+      continue;
+    }
     auto h = in_.hosts.find(p.bound_host());
     auto shared = shared_.find(p.network_id);
-    if (h == in_.hosts.end() || shared == shared_.end() || distributed(p)) continue;
+    if (h == in_.hosts.end() || shared == shared_.end()) continue;
     shared->second.l2pop.push_back(Shared{&h->first, EntryId(id), ViewEntry::of(l2pop_json(p, h->second)), order++});
   }
 }
