@@ -39,6 +39,35 @@ class SharedText {
     return r ? std::string_view(r->text(), r->size) : std::string_view();
   }
   explicit operator bool() const { return rep() != nullptr; }
+
+  // References counted in bulk (the planner's boot hands one entry to thousands of views
+  // from two threads: one count per handle would have both threads write the same cache
+  // line for every item). add_refs(n) reserves n references; adopt() makes a handle that
+  // takes one of them over without touching the count; drop_refs(n) gives back those not
+  // taken. The caller's own handle must live until then (so no count reaches zero early).
+  void add_refs(uint32_t n) const {
+    if (auto* r = rep(); r && n) r->refs.fetch_add(n, std::memory_order_relaxed);
+  }
+  void drop_refs(uint32_t n) const {
+    if (auto* r = rep(); r && n) r->refs.fetch_sub(n, std::memory_order_acq_rel);
+  }
+  // Of `reserved` references, `taken` were adopted: the rest given back (or the shortfall
+  // added, which a caller that reserved enough never needs).
+  void settle_refs(uint32_t reserved, uint32_t taken) const {
+    if (taken <= reserved) drop_refs(reserved - taken);
+    else add_refs(taken - reserved);
+  }
+  // Handles of this block now (checks and tests: who holds an entry is known elsewhere).
+  uint32_t use_count() const {
+    auto* r = rep();
+    return r ? r->refs.load(std::memory_order_relaxed) : 0;
+  }
+  template <class Handle>
+  Handle adopt() const {
+    Handle out;
+    static_cast<SharedText&>(out).bits_ = bits_ & ~kTagMask;
+    return out;
+  }
   // Which block: equal for copies of one text (to do work once per shared text).
   const void* block() const { return rep(); }
 

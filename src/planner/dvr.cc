@@ -256,13 +256,18 @@ void DvrNode::load(L2Node& l2) {
   cache_mode_ = CacheMode::filling;
   interface_cache_.clear();
   dvr_hosts_cache_.clear();
+  shared_arp_.clear();
   for (const auto& [r, hosts] : given_) {
     interfaces(r);
     dvr_hosts(r);
     for (const auto& pid : topo_.router_subnet_ports(r)) {
       view::ArpId id{r, pid};
-      if (auto a = arp_entry("", id, true))
-        shared_arp_[r].push_back({EntryId(id.str()), ViewEntry::of(*a)});
+      if (auto a = arp_entry("", id, true)) {
+        auto& shared = shared_arp_[r];
+        shared.reserved = static_cast<uint32_t>(hosts.size());
+        auto& [arp_id, entry] = shared.entries.emplace_back(EntryId(id.str()), ViewEntry::of(*a));
+        arp_id.add_refs(shared.reserved), entry.add_refs(shared.reserved);
+      }
     }
   }
   cache_mode_ = CacheMode::frozen;
@@ -279,12 +284,17 @@ void DvrNode::build(const std::string& host, SharedView& out) const {
     auto e = router_entry(host, r);
     if (!e) continue;
     out.add(Kind::router, EntryId(r), ViewEntry::of(*e));
-    if (auto a = shared_arp_.find(r); a != shared_arp_.end())
-      for (const auto& [id, entry] : a->second) out.add(Kind::arp, id, entry);
+    if (auto a = shared_arp_.find(r); a != shared_arp_.end()) {
+      a->second.taken.fetch_add(1, std::memory_order_relaxed);
+      for (const auto& [id, entry] : a->second.entries) out.add(Kind::arp, id.adopt<EntryId>(), entry.adopt<ViewEntry>());
+    }
   }
 }
 
 void DvrNode::finish() {
+  // Each host given the router built it at most once: what was not taken is given back.
+  for (const auto& [r, shared] : shared_arp_)
+    for (const auto& [id, entry] : shared.entries) id.settle_refs(shared.reserved, shared.taken), entry.settle_refs(shared.reserved, shared.taken);
   shared_arp_.clear();
   host_routers_.clear();
   end_refresh();

@@ -6,6 +6,8 @@
 // It also binds each router interface, for L2, on every DVR host of its router, and keeps
 // which hosts were given each router's entries, so that hosts leaving get deletions.
 #pragma once
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -79,7 +81,14 @@ class DvrNode {
   mutable std::map<std::string, std::vector<view::RouterPort>> interface_cache_;
   mutable std::map<std::string, std::set<std::string>> dvr_hosts_cache_;
   std::map<std::string, std::set<std::string>> host_routers_;  // bulk: host -> routers it has
-  std::map<std::string, std::vector<std::pair<EntryId, ViewEntry>>> shared_arp_;  // bulk: router -> its ARP entries
+  // Bulk: a router's ARP entries, their references counted once per entry (as L2's shared
+  // entries: one reserved per host given the router, those not taken given back at finish()).
+  struct SharedArp {
+    std::vector<std::pair<EntryId, ViewEntry>> entries;
+    uint32_t reserved = 0;
+    mutable std::atomic<uint32_t> taken{0};
+  };
+  std::map<std::string, SharedArp> shared_arp_;  // router -> its ARP entries
 };
 
 }  // namespace nt::planner

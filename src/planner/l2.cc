@@ -335,7 +335,7 @@ void L2Node::prepare() {
   // Every network's entry once; the host views share them.
   for (const auto& [id, net] : in_.networks)
     if (network_hosts_.count(id))
-      shared_[id].network = Shared{nullptr, EntryId(id), ViewEntry::of(network_json(net))};
+      shared_[id].network.emplace(nullptr, EntryId(id), ViewEntry::of(network_json(net)));
   // Every (network, host) flood entry once, on a thread of its own: it writes only the
   // flood lists of networks that have their entry already (a network with hosts does).
   std::jthread floods([this] {
@@ -344,8 +344,8 @@ void L2Node::prepare() {
       if (shared == shared_.end()) continue;
       for (const auto& [host, count] : hosts)
         if (auto h = in_.hosts.find(host); h != in_.hosts.end() && !h->second.local_ip.empty())
-          shared->second.flood.push_back(Shared{&h->first, EntryId(net + "|" + host),
-                                                ViewEntry::of(view::encode(view::Flood{net, h->second.local_ip}))});
+          shared->second.flood.emplace_back(&h->first, EntryId(net + "|" + host),
+                                            ViewEntry::of(view::encode(view::Flood{net, h->second.local_ip})));
     }
   });
   // Every binding's l2pop entry once, by network in port order; a router interface's port
@@ -368,7 +368,35 @@ void L2Node::prepare() {
     auto h = in_.hosts.find(p.bound_host());
     auto shared = shared_.find(p.network_id);
     if (h == in_.hosts.end() || shared == shared_.end()) continue;
-    shared->second.l2pop.push_back(Shared{&h->first, EntryId(id), ViewEntry::of(l2pop_json(p, h->second)), order++});
+    shared->second.l2pop.emplace_back(&h->first, EntryId(id), ViewEntry::of(l2pop_json(p, h->second)), order++);
+  }
+  floods.join();
+  reserve_refs();
+}
+
+void L2Node::reserve_refs() {
+  for (auto& [net, shared] : shared_) {
+    auto hosts = network_hosts_.find(net);
+    shared.reserved = hosts == network_hosts_.end() ? 0 : static_cast<uint32_t>(hosts->second.size());
+    shared.visits = 0;
+    auto reserve = [&](const Shared& item) { item.id.add_refs(shared.reserved), item.entry.add_refs(shared.reserved); };
+    if (shared.network) reserve(*shared.network);
+    for (const auto& item : shared.flood) reserve(item);
+    for (const auto& item : shared.l2pop) reserve(item);
+  }
+}
+
+// What each entry's holders took of its reserve: every host that visited the network but
+// the one that skipped it (never more than reserved: each host of the network builds once).
+void L2Node::settle_refs() {
+  for (auto& [net, shared] : shared_) {
+    auto settle = [&](const Shared& item) {
+      uint32_t taken = shared.visits - item.skipped;
+      item.id.settle_refs(shared.reserved, taken), item.entry.settle_refs(shared.reserved, taken);
+    };
+    if (shared.network) settle(*shared.network);
+    for (const auto& item : shared.flood) settle(item);
+    for (const auto& item : shared.l2pop) settle(item);
   }
 }
 
@@ -386,28 +414,35 @@ void L2Node::build(const std::string& host, SharedView& out) const {
   auto me = in_.hosts.find(host);
   const std::string* self = me == in_.hosts.end() ? nullptr : &me->first;
   std::vector<std::pair<size_t, const Shared*>> remote;  // l2pop entries by their place in id order
+  std::vector<const SharedOfNetwork*> networks;  // the host's, each looked up once
   size_t more = 0, l2pops = 0;
   for (const auto& [net, count] : host_networks_.at(host))
-    if (auto items = shared_.find(net); items != shared_.end())
+    if (auto items = shared_.find(net); items != shared_.end() && items->second.network) {
+      networks.push_back(&items->second);
       more += 1 + items->second.flood.size() + items->second.l2pop.size(), l2pops += items->second.l2pop.size();
+    }
   out.reserve(more);
   remote.reserve(l2pops);
-  for (const auto& [net, count] : host_networks_.at(host)) {
-    auto items = shared_.find(net);
-    if (items == shared_.end() || !items->second.network) continue;
-    const auto& shared = items->second;
-    out.add(Kind::network, shared.network->id, shared.network->entry);
+  for (const auto* of_network : networks) {
+    const auto& shared = *of_network;
+    shared.visits.fetch_add(1, std::memory_order_relaxed);
+    out.add(Kind::network, shared.network->id.adopt<EntryId>(), shared.network->entry.adopt<ViewEntry>());
     for (const auto& item : shared.flood)
-      if (item.host != self) out.add(Kind::flood, item.id, item.entry);
+      if (item.host != self) out.add(Kind::flood, item.id.adopt<EntryId>(), item.entry.adopt<ViewEntry>());
+      else item.skipped.fetch_add(1, std::memory_order_relaxed);
     for (const auto& item : shared.l2pop)
       if (item.host != self) remote.emplace_back(item.order, &item);
+      else item.skipped.fetch_add(1, std::memory_order_relaxed);
   }
   // Added in key order: the view need not sort them (ids are unique). Sorted by the place
   // kept beside the pointer: no item read per comparison.
   std::sort(remote.begin(), remote.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [order, item] : remote) out.add(Kind::l2pop, item->id, item->entry);
+  for (const auto& [order, item] : remote) out.add(Kind::l2pop, item->id.adopt<EntryId>(), item->entry.adopt<ViewEntry>());
 }
 
-void L2Node::finish() { shared_.clear(), interface_ports_.clear(); }
+void L2Node::finish() {
+  settle_refs();
+  shared_.clear(), interface_ports_.clear();
+}
 
 }  // namespace nt::planner

@@ -10,6 +10,8 @@
 // A router's sg-/qg- port is also bound, as a port entry, on its standby gateway hosts
 // (warm for gateway HA); its l2pop entry names every gateway host's VTEP as a candidate.
 #pragma once
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,16 +103,26 @@ class L2Node {
   std::map<std::string, std::map<std::string, int>> network_hosts_;   // network -> host -> bindings
   std::set<std::string> known_networks_;                              // networks that exist, as last seen
   // Bulk only: the entries that are the same on every host that has them, built once.
+  // Their references are counted in bulk (SharedText::add_refs): prepare() reserves one per
+  // host of the network, build() adopts them, finish() gives back those not taken (a host
+  // skips the entries of its own VTEP and ports, and counts that here).
   struct Shared {
     const std::string* host;  // l2pop: where the port is bound; flood: whose VTEP it is
     EntryId id;
     ViewEntry entry;
     size_t order = 0;  // l2pop: the port's place in id order
+    mutable std::atomic<uint32_t> skipped{0};
+    Shared(const std::string* h, EntryId i, ViewEntry e, size_t o = 0) : host(h), id(std::move(i)), entry(std::move(e)), order(o) {}
+    Shared(Shared&& o) noexcept : host(o.host), id(std::move(o.id)), entry(std::move(o.entry)), order(o.order), skipped(o.skipped.load()) {}
   };
   struct SharedOfNetwork {
     std::optional<Shared> network;
     std::vector<Shared> l2pop, flood;  // l2pop by port id, flood by host
+    uint32_t reserved = 0;                    // references reserved for each entry
+    mutable std::atomic<uint32_t> visits{0};  // hosts that built the network's entries
   };
+  void reserve_refs();
+  void settle_refs();
   std::map<std::string, SharedOfNetwork> shared_;
   // Bulk only: router interface bindings' port entries, one per interface (the same on
   // each of its hosts), by the binding's row.

@@ -329,6 +329,34 @@ TEST(PlannerOracle, IncrementalEqualsRecomputeAfterEveryStep) {
   }
 }
 
+// The boot counts the references of the entries many views share in bulk (reserved, then
+// adopted, then settled): after it, the count of each shared id and entry is exactly the
+// number of view items holding it (none leaked, none missing, which would free an entry
+// views still hold). L2's and DVR's shared kinds; the other kinds may be held elsewhere too.
+void expect_counts_are_handles(const Planner& planner) {
+  std::map<const void*, std::pair<uint32_t, uint32_t>> held;  // block -> (handles seen, its count)
+  auto see = [&](const SharedText& text) {
+    auto& [seen, count] = held[text.block()];
+    ++seen, count = text.use_count();
+  };
+  size_t shared = 0;
+  for (const auto& host : planner.hosts_with_views())
+    for (auto it = planner.shared_view(host).begin(); it != planner.shared_view(host).end(); ++it) {
+      auto kind = it.item().kind();
+      using view::Kind;
+      if (kind != Kind::network && kind != Kind::flood && kind != Kind::l2pop && kind != Kind::arp) continue;
+      see(it.item().id), see(it.item().entry);
+      ++shared;
+    }
+  EXPECT_GT(shared, 100u);
+  size_t many = 0;
+  for (const auto& [block, seen_count] : held) {
+    EXPECT_EQ(seen_count.first, seen_count.second);
+    many += seen_count.first > 1;
+  }
+  EXPECT_GT(many, 10u);  // entries that several views share
+}
+
 TEST(PlannerOracle, BulkLoadEqualsIncremental) {
   for (unsigned seed : {4u, 5u}) {
     Planner planner;
@@ -345,6 +373,7 @@ TEST(PlannerOracle, BulkLoadEqualsIncremental) {
     bulk->rebuild(778);
     EXPECT_EQ(bulk->hosts_with_views(), planner.hosts_with_views());
     for (const auto& host : planner.hosts_with_views()) EXPECT_EQ(bulk->view(host), planner.view(host)) << host;
+    expect_counts_are_handles(*bulk);
   }
 }
 
@@ -384,6 +413,7 @@ TEST(PlannerOracle, ChangesOnABulkLoadedCloudOfManyChunksEqualRecompute) {
   p.load("ports", "rif0", interface(0));
   p.load("ports", "rif1", interface(1));
   p.rebuild(1);
+  expect_counts_are_handles(p);
   std::map<std::string, WireView> replayed;
   for (const auto& h : p.hosts_with_views()) replayed[h] = p.view(h);
   size_t most = 0;
