@@ -355,7 +355,7 @@ void L2Node::prepare() {
   interface_ports_.reserve(bound_.size() / 2);
   std::optional<view::Port> last_port;
   ViewEntry last_entry;
-  size_t order = 0;
+  uint32_t order = 0;
   for (const auto& [id, p] : bound_) {
     if (distributed(p)) {
       auto net = in_.networks.find(p.network_id);
@@ -372,6 +372,11 @@ void L2Node::prepare() {
   }
   floods.join();
   reserve_refs();
+  // Hashed for the workers, who look every network of every host up (a search of the
+  // sorted map is a dozen cache misses on its nodes).
+  shared_by_name_.clear();
+  shared_by_name_.reserve(shared_.size());
+  for (const auto& [net, shared] : shared_) shared_by_name_.emplace(net, &shared);
 }
 
 void L2Node::reserve_refs() {
@@ -404,7 +409,9 @@ void L2Node::build(const std::string& host, SharedView& out) const {
   auto mine = ports_by_host_.find(host);
   if (mine == ports_by_host_.end()) return;
   for (const auto& [id, row] : mine->second) {
-    if (auto shared = interface_ports_.find(row); shared != interface_ports_.end()) {
+    // (Only a router interface can have a shared entry: the others skip the lookup.)
+    auto shared = distributed(*row) ? interface_ports_.find(row) : interface_ports_.end();
+    if (shared != interface_ports_.end()) {
       if (home_of(*row, host)) out.add(Kind::port, EntryId(id), shared->second);
     } else if (auto e = port_entry(host, id, *row)) {
       out.add(Kind::port, EntryId(id), ViewEntry::of(*e));
@@ -413,13 +420,14 @@ void L2Node::build(const std::string& host, SharedView& out) const {
   // The shared entries name hosts by their key in in_.hosts: compared as pointers.
   auto me = in_.hosts.find(host);
   const std::string* self = me == in_.hosts.end() ? nullptr : &me->first;
-  std::vector<std::pair<size_t, const Shared*>> remote;  // l2pop entries by their place in id order
+  std::vector<std::pair<uint32_t, const Shared*>> remote;  // l2pop entries by their place in id order
   std::vector<const SharedOfNetwork*> networks;  // the host's, each looked up once
   size_t more = 0, l2pops = 0;
   for (const auto& [net, count] : host_networks_.at(host))
-    if (auto items = shared_.find(net); items != shared_.end() && items->second.network) {
-      networks.push_back(&items->second);
-      more += 1 + items->second.flood.size() + items->second.l2pop.size(), l2pops += items->second.l2pop.size();
+    if (auto items = shared_by_name_.find(net); items != shared_by_name_.end() && items->second->network) {
+      const auto& shared = *items->second;
+      networks.push_back(&shared);
+      more += 1 + shared.flood.size() + shared.l2pop.size(), l2pops += shared.l2pop.size();
     }
   out.reserve(more);
   remote.reserve(l2pops);
@@ -442,7 +450,7 @@ void L2Node::build(const std::string& host, SharedView& out) const {
 
 void L2Node::finish() {
   settle_refs();
-  shared_.clear(), interface_ports_.clear();
+  shared_by_name_.clear(), shared_.clear(), interface_ports_.clear();
 }
 
 }  // namespace nt::planner

@@ -110,9 +110,9 @@ class L2Node {
     const std::string* host;  // l2pop: where the port is bound; flood: whose VTEP it is
     EntryId id;
     ViewEntry entry;
-    size_t order = 0;  // l2pop: the port's place in id order
+    uint32_t order = 0;  // l2pop: the port's place in id order
     mutable std::atomic<uint32_t> skipped{0};
-    Shared(const std::string* h, EntryId i, ViewEntry e, size_t o = 0) : host(h), id(std::move(i)), entry(std::move(e)), order(o) {}
+    Shared(const std::string* h, EntryId i, ViewEntry e, uint32_t o = 0) : host(h), id(std::move(i)), entry(std::move(e)), order(o) {}
     Shared(Shared&& o) noexcept : host(o.host), id(std::move(o.id)), entry(std::move(o.entry)), order(o.order), skipped(o.skipped.load()) {}
   };
   struct SharedOfNetwork {
@@ -124,6 +124,7 @@ class L2Node {
   void reserve_refs();
   void settle_refs();
   std::map<std::string, SharedOfNetwork> shared_;
+  std::unordered_map<std::string_view, const SharedOfNetwork*> shared_by_name_;  // the same, hashed
   // Bulk only: router interface bindings' port entries, one per interface (the same on
   // each of its hosts), by the binding's row.
   std::unordered_map<const PortRow*, ViewEntry> interface_ports_;
