@@ -216,6 +216,39 @@ TEST(SharedView, SealSortsAndKeepsTheFirstOfEqualKeys) {
   EXPECT_EQ(m.at({"l2pop", "p0000"}), 7);
 }
 
+// The boot's usual case: each kind added in order, the kinds interleaved (a host's network
+// entry, its floods, the next network...), over many chunks: each item placed straight in
+// its chunk. The same view as a map of the keys, chunked as a sorted seal leaves them; one
+// item out of order, or one key twice, anywhere: still the map's view.
+TEST(SharedView, SealOfKindsEachInOrderPlacesItemsWhereTheyBelong) {
+  auto build = [](int misplaced, bool repeat) {
+    SharedView view;
+    std::map<ViewKey, int> expected;
+    const Kind kinds[] = {Kind::network, Kind::flood, Kind::l2pop, Kind::arp};
+    for (int i = 0; i < 1000; ++i) {
+      Kind kind = kinds[i % 4];
+      char id[16];
+      std::snprintf(id, sizeof id, "id%05d", i == misplaced ? 99999 - i : i);
+      view.add(kind, EntryId(id), object(i));
+      expected.emplace(ViewKey{SharedView::kind_string(kind), id}, i);
+    }
+    if (repeat) view.add(Kind::flood, EntryId("id00001"), object(-1));  // a second key: dropped
+    view.seal();
+    EXPECT_EQ(view.size(), 1000u);
+    EXPECT_EQ(as_map(view), expected);
+    std::vector<ViewKey> order;
+    for (const auto& [k, n] : expected) order.push_back(k);
+    EXPECT_EQ(keys_in_order(view), order);
+    EXPECT_LE(view.reserved(), view.size() + view.size() / 8);
+    view.put(Kind::arp, EntryId("id00000x"), object(7));  // changes after the seal land in order
+    expected.emplace(ViewKey{"arp", "id00000x"}, 7);
+    EXPECT_EQ(as_map(view), expected);
+  };
+  build(-1, false);
+  build(500, false);
+  build(-1, true);
+}
+
 TEST(SharedView, LowerBoundWalksAPrefix) {
   SharedView view;
   for (const char* id : {"r1|a", "r1|b", "r2|a", "r10|a"}) view.put(Kind::arp, EntryId(id), object(0));
