@@ -18,7 +18,7 @@ using view::Kind;
 // that the first few inserts after the boot (a change touches one or two items of a chunk)
 // do not reallocate and copy the chunk (4% more memory for the views).
 constexpr size_t kMaxChunk = 256, kSealChunk = 192, kSealRoom = 8;
-constexpr size_t kMaxKinds = SharedView::kMaxKinds;
+constexpr size_t kMaxKinds = 64;
 // Up to this many changes of one chunk are made in place, more are merged (apply()).
 constexpr size_t kInPlace = 4;
 // seal()'s scratch up to this many items (a host's view, 1 MB) is kept for the next seal.
@@ -292,43 +292,12 @@ void SharedView::add(Kind kind, EntryId id, ViewEntry entry) {
   added_.push_back(Item(kind, std::move(id), std::move(entry)));
 }
 
-// The usual bulk case, an empty view and each kind added in order without repeats: every
-// item is moved once, straight to its place in the chunks (where it lands is known from the
-// kinds' counts), not grouped in a scratch first and then cut. False (and the items
-// unmoved) if some kind is out of order.
-bool SharedView::seal_in_place(const std::array<size_t, kMaxKinds + 1>& start) {
-  // In order: each item after the last one of its kind (a key compare per item, no move).
-  std::array<const Item*, kMaxKinds> last{};
-  for (const auto& i : added_) {
-    auto& prev = last[static_cast<size_t>(i.rank())];
-    if (prev && !before(*prev, i)) return false;
-    prev = &i;
-  }
-  size_t total = added_.size();
-  std::vector<std::vector<Item>> chunks((total + kSealChunk - 1) / kSealChunk);
-  for (size_t c = 0; c < chunks.size(); ++c) {
-    auto size = std::min(kSealChunk, total - c * kSealChunk);
-    chunks[c].reserve(size + kSealRoom);  // as cut() leaves them
-    chunks[c].resize(size);
-  }
-  auto next = start;
-  for (auto& i : added_) {
-    auto at = next[static_cast<size_t>(i.rank())]++;
-    chunks[at / kSealChunk][at % kSealChunk] = std::move(i);
-  }
-  added_ = {};
-  chunks_ = std::move(chunks);
-  size_ = total;
-  return true;
-}
-
 // The nodes add each kind mostly in order already: grouped by kind (a counting sort), each
 // group sorted only if it is not, equal keys dropped but the first.
 void SharedView::seal() {
   std::array<size_t, kMaxKinds + 1> start{};
   for (const auto& i : added_) ++start[i.rank() + 1];
   for (size_t r = 1; r <= kMaxKinds; ++r) start[r] += start[r - 1];
-  if (chunks_.empty() && seal_in_place(start)) return;
   // The grouped items go to a scratch kept by the thread: a rebuild seals thousands of
   // views on each thread, and a fresh vector each time is fresh pages each time.
   // Emptied on the way out (it holds no entry between seals); a big one is let go.

@@ -9,7 +9,6 @@
 // Order: by kind name, then id, as a std::map<ViewKey, ...> would iterate.
 #pragma once
 #include <boost/json.hpp>
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +25,6 @@ namespace nt {
 
 class SharedView {
  public:
-  static constexpr size_t kMaxKinds = 64;  // kinds' ranks a view has room for
   // 16 bytes: the kind is kept in the id handle's tag, as its rank (kind_rank()).
   struct Item {
     EntryId id;
@@ -111,7 +109,6 @@ class SharedView {
   static view::Kind kind_of_rank(int rank);
 
  private:
-  bool seal_in_place(const std::array<size_t, kMaxKinds + 1>& start);
   void apply_in_place(std::vector<Change>& changes, size_t begin, size_t end);
   void apply_merged(std::vector<Change>& changes, size_t begin, size_t end);
 
