@@ -256,6 +256,7 @@ void DvrNode::load(L2Node& l2) {
   cache_mode_ = CacheMode::filling;
   interface_cache_.clear();
   dvr_hosts_cache_.clear();
+  settle_arp_refs();  // (a rebuild that threw before finish(): its reserve given back)
   shared_arp_.clear();
   for (const auto& [r, hosts] : given_) {
     interfaces(r);
@@ -291,10 +292,14 @@ void DvrNode::build(const std::string& host, SharedView& out) const {
   }
 }
 
-void DvrNode::finish() {
-  // Each host given the router built it at most once: what was not taken is given back.
+// Each host given the router built it at most once: what was not taken is given back.
+void DvrNode::settle_arp_refs() {
   for (const auto& [r, shared] : shared_arp_)
     for (const auto& [id, entry] : shared.entries) id.settle_refs(shared.reserved, shared.taken), entry.settle_refs(shared.reserved, shared.taken);
+}
+
+void DvrNode::finish() {
+  settle_arp_refs();
   shared_arp_.clear();
   host_routers_.clear();
   end_refresh();

@@ -68,6 +68,7 @@ class DvrNode {
   const std::vector<view::RouterPort>& interfaces(const std::string& router) const;
   const std::set<std::string>& dvr_hosts(const std::string& router) const;
   void sync_bindings(const std::string& router, L2Node& l2, Keys& keys);
+  void settle_arp_refs();
   void add_arp_keys(Keys& keys, const std::string& host, const std::string& router) const;
 
   const Inputs& in_;

@@ -331,7 +331,8 @@ void L2Node::load(const std::string& id, PortRow&& port) {
 void L2Node::prepare() {
   known_networks_.clear();
   for (const auto& [id, net] : in_.networks) known_networks_.insert(id);
-  shared_.clear();
+  settle_refs();  // (a rebuild that threw before finish(): its views are gone, its reserve is not)
+  shared_by_name_.clear(), shared_.clear();
   // Every network's entry once; the host views share them.
   for (const auto& [id, net] : in_.networks)
     if (network_hosts_.count(id))
@@ -380,7 +381,8 @@ void L2Node::prepare() {
 }
 
 void L2Node::reserve_refs() {
-  for (auto& [net, shared] : shared_) {
+  for (auto& [net, of_network] : shared_) {
+    auto& shared = of_network;  // (a lambda cannot capture a structured binding in clang 14)
     auto hosts = network_hosts_.find(net);
     shared.reserved = hosts == network_hosts_.end() ? 0 : static_cast<uint32_t>(hosts->second.size());
     shared.visits = 0;
@@ -394,7 +396,8 @@ void L2Node::reserve_refs() {
 // What each entry's holders took of its reserve: every host that visited the network but
 // the one that skipped it (never more than reserved: each host of the network builds once).
 void L2Node::settle_refs() {
-  for (auto& [net, shared] : shared_) {
+  for (auto& [net, of_network] : shared_) {
+    auto& shared = of_network;
     auto settle = [&](const Shared& item) {
       uint32_t taken = shared.visits - item.skipped;
       item.id.settle_refs(shared.reserved, taken), item.entry.settle_refs(shared.reserved, taken);
