@@ -375,36 +375,28 @@ void L2Node::prepare() {
   reserve_refs();
   // Hashed for the workers, who look every network of every host up (a search of the
   // sorted map is a dozen cache misses on its nodes).
-  shared_by_name_.clear();
   shared_by_name_.reserve(shared_.size());
   for (const auto& [net, shared] : shared_) shared_by_name_.emplace(net, &shared);
 }
 
 void L2Node::reserve_refs() {
-  for (auto& [net, of_network] : shared_) {
-    auto& shared = of_network;  // (a lambda cannot capture a structured binding in clang 14)
+  for (auto& [net, shared] : shared_) {
     auto hosts = network_hosts_.find(net);
-    shared.reserved = hosts == network_hosts_.end() ? 0 : static_cast<uint32_t>(hosts->second.size());
-    shared.visits = 0;
-    auto reserve = [&](const Shared& item) { item.id.add_refs(shared.reserved), item.entry.add_refs(shared.reserved); };
-    if (shared.network) reserve(*shared.network);
-    for (const auto& item : shared.flood) reserve(item);
-    for (const auto& item : shared.l2pop) reserve(item);
+    uint32_t reserved = hosts == network_hosts_.end() ? 0 : static_cast<uint32_t>(hosts->second.size());
+    shared.reserved = reserved;
+    shared.each([reserved](const Shared& item) { item.id.add_refs(reserved), item.entry.add_refs(reserved); });
   }
 }
 
 // What each entry's holders took of its reserve: every host that visited the network but
 // the one that skipped it (never more than reserved: each host of the network builds once).
 void L2Node::settle_refs() {
-  for (auto& [net, of_network] : shared_) {
-    auto& shared = of_network;
-    auto settle = [&](const Shared& item) {
-      uint32_t taken = shared.visits - item.skipped;
-      item.id.settle_refs(shared.reserved, taken), item.entry.settle_refs(shared.reserved, taken);
-    };
-    if (shared.network) settle(*shared.network);
-    for (const auto& item : shared.flood) settle(item);
-    for (const auto& item : shared.l2pop) settle(item);
+  for (const auto& [net, shared] : shared_) {
+    uint32_t reserved = shared.reserved, visits = shared.visits;
+    shared.each([reserved, visits](const Shared& item) {
+      uint32_t taken = visits - item.skipped;
+      item.id.settle_refs(reserved, taken), item.entry.settle_refs(reserved, taken);
+    });
   }
 }
 

@@ -120,6 +120,12 @@ class L2Node {
     std::vector<Shared> l2pop, flood;  // l2pop by port id, flood by host
     uint32_t reserved = 0;                    // references reserved for each entry
     mutable std::atomic<uint32_t> visits{0};  // hosts that built the network's entries
+    template <class F>
+    void each(F f) const {  // every entry of the network
+      if (network) f(*network);
+      for (const auto& item : flood) f(item);
+      for (const auto& item : l2pop) f(item);
+    }
   };
   void reserve_refs();
   void settle_refs();

@@ -217,9 +217,9 @@ TEST(SharedView, SealSortsAndKeepsTheFirstOfEqualKeys) {
 }
 
 // The boot's usual case: each kind added in order, the kinds interleaved (a host's network
-// entry, its floods, the next network...), over many chunks: each item placed straight in
-// its chunk. The same view as a map of the keys, chunked as a sorted seal leaves them; one
-// item out of order, or one key twice, anywhere: still the map's view.
+// entry, its floods, the next network...), over many chunks. The same view as a map of the
+// keys, chunked as a sorted seal leaves them; one item out of order, or one key twice,
+// anywhere: still the map's view.
 TEST(SharedView, SealOfKindsEachInOrderPlacesItemsWhereTheyBelong) {
   auto build = [](int misplaced, bool repeat) {
     SharedView view;
