@@ -1,6 +1,8 @@
 #include "channel/view_digest.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <initializer_list>
 
 namespace nt::view {
 namespace {
@@ -12,6 +14,30 @@ uint64_t fnv1a(uint64_t h, std::string_view bytes) {
   return h;
 }
 
+// One entry's hash with its id and its JSON text each given in pieces (FNV-1a runs byte
+// by byte, so pieces hash as the text they join into).
+uint64_t entry_hash(std::string_view kind, std::initializer_list<std::string_view> id,
+                    std::initializer_list<std::string_view> serialized) {
+  // The separators keep ("ab","c") and ("a","bc") apart.
+  uint64_t h = fnv1a(kFnvOffset, kind);
+  h = fnv1a(h, std::string_view("\0", 1));
+  for (auto piece : id) h = fnv1a(h, piece);
+  h = fnv1a(h, std::string_view("\0", 1));
+  for (auto piece : serialized) h = fnv1a(h, piece);
+  return h;
+}
+
+// Whether a JSON string's serialization is the text itself in quotes (no escape): printable
+// ASCII but the quote and the backslash. Any other byte takes the serializer's way.
+bool verbatim_in_json(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+}
+
+template <class Entry>
+void add_each(Digest& d, Kind kind, const std::map<std::string, Entry>& entries) {
+  for (const auto& [id, e] : entries) d.add(kind_name(kind), id, encode(e));
+}
+
 }  // namespace
 
 void Digest::add(std::string_view kind, std::string_view id, const boost::json::object& obj) {
@@ -19,12 +45,14 @@ void Digest::add(std::string_view kind, std::string_view id, const boost::json::
 }
 
 void Digest::add_text(std::string_view kind, std::string_view id, std::string_view serialized) {
-  // The separators keep ("ab","c") and ("a","bc") apart.
-  uint64_t h = fnv1a(kFnvOffset, kind);
-  h = fnv1a(h, std::string_view("\0", 1));
-  h = fnv1a(h, id);
-  h = fnv1a(h, std::string_view("\0", 1));
-  sum_ += fnv1a(h, serialized);
+  sum_ += entry_hash(kind, {id}, {serialized});
+}
+
+// What add() would hash for encode(SgMember{ip}): {"ip":"<ip>"}.
+void Digest::add_member(std::string_view group, std::string_view ip) {
+  if (!verbatim_in_json(ip))
+    return add(kind_name(Kind::sgmember), std::string(group) + "|" + std::string(ip), encode(SgMember{std::string(ip)}));
+  sum_ += entry_hash(kind_name(Kind::sgmember), {group, "|", ip}, {"{\"ip\":\"", ip, "\"}"});
 }
 
 std::string Digest::to_hex(uint64_t digest) {
@@ -44,9 +72,24 @@ std::optional<uint64_t> Digest::parse(std::string_view hex) {
   return v;
 }
 
+// Every entry as entries(view) lists it, without the list: an agent computes this at each
+// reconnect, and a view is mostly remote groups' members (thousands per host).
 uint64_t digest_of(const HostView& view) {
   Digest d;
-  for (const auto& [kind, id, obj] : entries(view)) d.add(kind_name(kind), id, obj);
+  add_each(d, Kind::network, view.networks);
+  add_each(d, Kind::port, view.ports);
+  add_each(d, Kind::l2pop, view.l2pop);
+  add_each(d, Kind::router, view.routers);
+  add_each(d, Kind::arp, view.arp);
+  add_each(d, Kind::snat, view.snat);
+  add_each(d, Kind::fip, view.fips);
+  add_each(d, Kind::dhcp, view.dhcp);
+  add_each(d, Kind::portsec, view.portsec);
+  add_each(d, Kind::secgroup, view.secgroups);
+  for (const auto& [group, members] : view.sgmembers)
+    for (const auto& ip : members.ips) d.add_member(group, ip);
+  add_each(d, Kind::addrgroup, view.addrgroups);
+  add_each(d, Kind::flood, view.flood);
   return d.value();
 }
 

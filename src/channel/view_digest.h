@@ -22,6 +22,9 @@ class Digest {
   void add(std::string_view kind, std::string_view id, const boost::json::object& obj);
   // The same, for an entry already serialized (the planner's ViewEntry).
   void add_text(std::string_view kind, std::string_view id, std::string_view serialized);
+  // A remote group's member (kind sgmember, id "<group>|<ip>"), without building its id or
+  // JSON: the same sum as add() of them.
+  void add_member(std::string_view group, std::string_view ip);
   uint64_t value() const { return sum_; }
   std::string hex() const { return to_hex(sum_); }
   static std::string to_hex(uint64_t digest);  // 16 lowercase hex digits

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "channel/entries.h"
+#include "channel/view_digest.h"
 #include "common/names.h"
 
 namespace nt::view {
@@ -89,6 +90,36 @@ TEST(ViewEntries, GroupMembersAreOneEntryPerAddress) {
   erase(v, "sgmember", "g2|10.0.0.5");  // unknown: nothing
   erase(v, "sgmember", "g1|10.0.0.5");
   EXPECT_TRUE(v.sgmembers.empty());
+}
+
+// An agent's view digest (sent at each reconnect) is the sum over the entries as they
+// travel: its members are hashed without building their ids and JSON, and must come out the
+// same, also for addresses the JSON serializer escapes.
+TEST(ViewEntries, DigestIsTheSumOfTheEntriesAsTheyTravel) {
+  HostView v;
+  v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, devname::bridge("n1")};
+  v.flood["n1|h2"] = Flood{"n1", "192.0.2.2"};
+  v.ports["p1"] = Port{"n1", "fa:16:3e:00:00:01", {"10.0.0.5"}, devname::tap("p1"), true, 1450};
+  v.l2pop["p2"] = L2pop{"n1", "fa:16:3e:00:00:02", {"10.0.0.6"}, "192.0.2.2"};
+  v.routers["r1"] = sample_router();
+  v.sgmembers["g1"] = GroupMembers{{"10.0.0.5", "10.0.0.6", "fd00::5"}};
+  v.sgmembers["g2"] = GroupMembers{{"10.0.0.5", "a\"quote", "back\\slash", "tab\there", "caf\xc3\xa9", "del\x7f"}};
+  auto as_they_travel = [](const HostView& view) {
+    Digest d;
+    for (const auto& [kind, id, obj] : entries(view)) d.add_text(kind_name(kind), id, json::serialize(obj));
+    return d.value();
+  };
+  EXPECT_EQ(digest_of(v), as_they_travel(v));
+  auto fewer = v;
+  fewer.sgmembers["g1"].ips.erase("10.0.0.6");
+  EXPECT_NE(digest_of(fewer), digest_of(v));
+  EXPECT_EQ(digest_of(fewer), as_they_travel(fewer));
+  auto moved = v;  // the same address in another group is another entry
+  moved.sgmembers["g1"].ips.erase("10.0.0.5");
+  moved.sgmembers["g3"].ips.insert("10.0.0.5");
+  EXPECT_NE(digest_of(moved), digest_of(v));
+  EXPECT_EQ(digest_of(moved), as_they_travel(moved));
+  EXPECT_EQ(digest_of(HostView{}), 0u);
 }
 
 TEST(ViewEntries, KindsHaveOneNameEach) {
