@@ -188,19 +188,8 @@ void erase(HostView& view, std::string_view kind, const std::string& id) {
 
 std::vector<std::tuple<Kind, std::string, json::object>> entries(const HostView& view) {
   std::vector<std::tuple<Kind, std::string, json::object>> out;
-  list(out, Kind::network, view.networks);
-  list(out, Kind::port, view.ports);
-  list(out, Kind::l2pop, view.l2pop);
-  list(out, Kind::router, view.routers);
-  list(out, Kind::arp, view.arp);
-  list(out, Kind::snat, view.snat);
-  list(out, Kind::fip, view.fips);
-  list(out, Kind::dhcp, view.dhcp);
-  list(out, Kind::portsec, view.portsec);
-  list(out, Kind::secgroup, view.secgroups);
-  list_members(out, view);
-  list(out, Kind::addrgroup, view.addrgroups);
-  list(out, Kind::flood, view.flood);
+  visit_kinds(view, [&out](Kind kind, const auto& by_id) { list(out, kind, by_id); },
+              [&out, &view](const auto&) { list_members(out, view); });
   return out;
 }
 

@@ -304,6 +304,27 @@ struct HostView {
   bool empty() const;
 };
 
+// Walks the view kind by kind, in the order entries() lists them: typed(kind, map) for
+// each kind kept as entries by id, members(view.sgmembers) for the remote groups' members
+// (an sgmember entry per address). The one list of the view's kinds, for entries() and
+// the view's digest.
+template <class Typed, class Members>
+void visit_kinds(const HostView& view, Typed&& typed, Members&& members) {
+  typed(Kind::network, view.networks);
+  typed(Kind::port, view.ports);
+  typed(Kind::l2pop, view.l2pop);
+  typed(Kind::router, view.routers);
+  typed(Kind::arp, view.arp);
+  typed(Kind::snat, view.snat);
+  typed(Kind::fip, view.fips);
+  typed(Kind::dhcp, view.dhcp);
+  typed(Kind::portsec, view.portsec);
+  typed(Kind::secgroup, view.secgroups);
+  members(view.sgmembers);
+  typed(Kind::addrgroup, view.addrgroups);
+  typed(Kind::flood, view.flood);
+}
+
 template <class Entry>
 boost::json::object encode(const Entry& e) {
   return boost::json::value_from(e).as_object();

@@ -33,11 +33,6 @@ bool verbatim_in_json(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
 }
 
-template <class Entry>
-void add_each(Digest& d, Kind kind, const std::map<std::string, Entry>& entries) {
-  for (const auto& [id, e] : entries) d.add(kind_name(kind), id, encode(e));
-}
-
 }  // namespace
 
 void Digest::add(std::string_view kind, std::string_view id, const boost::json::object& obj) {
@@ -76,20 +71,15 @@ std::optional<uint64_t> Digest::parse(std::string_view hex) {
 // reconnect, and a view is mostly remote groups' members (thousands per host).
 uint64_t digest_of(const HostView& view) {
   Digest d;
-  add_each(d, Kind::network, view.networks);
-  add_each(d, Kind::port, view.ports);
-  add_each(d, Kind::l2pop, view.l2pop);
-  add_each(d, Kind::router, view.routers);
-  add_each(d, Kind::arp, view.arp);
-  add_each(d, Kind::snat, view.snat);
-  add_each(d, Kind::fip, view.fips);
-  add_each(d, Kind::dhcp, view.dhcp);
-  add_each(d, Kind::portsec, view.portsec);
-  add_each(d, Kind::secgroup, view.secgroups);
-  for (const auto& [group, members] : view.sgmembers)
-    for (const auto& ip : members.ips) d.add_member(group, ip);
-  add_each(d, Kind::addrgroup, view.addrgroups);
-  add_each(d, Kind::flood, view.flood);
+  visit_kinds(
+      view,
+      [&d](Kind kind, const auto& by_id) {
+        for (const auto& [id, e] : by_id) d.add(kind_name(kind), id, encode(e));
+      },
+      [&d](const std::map<std::string, GroupMembers>& groups) {
+        for (const auto& [group, members] : groups)
+          for (const auto& ip : members.ips) d.add_member(group, ip);
+      });
   return d.value();
 }
 
