@@ -21,9 +21,9 @@ Router sample_router() {
   r.floating_ips.push_back({"f1", "203.0.113.5", "10.0.0.5"});
   return r;
 }
-}  // namespace
 
-TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
+// A view with entries of many kinds, members of a remote group among them.
+HostView sample_view() {
   HostView v;
   v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, devname::bridge("n1")};
   v.flood["n1|h2"] = Flood{"n1", "192.0.2.2"};
@@ -38,6 +38,12 @@ TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
   v.snat["r1"] = s;
   v.fips["pub"] = Fip{"pub", devname::bridge("pub"), 1500, std::nullopt, {{"r1", {"203.0.113.5"}}}};
   v.sgmembers["g1"] = GroupMembers{{"10.0.0.5", "10.0.0.6", "fd00::5"}};
+  return v;
+}
+}  // namespace
+
+TEST(ViewEntries, EveryKindRoundTripsThroughItsJson) {
+  auto v = sample_view();
   HostView decoded;
   for (const auto& [kind, id, obj] : entries(v)) {
     auto text = json::serialize(obj);  // through text, as on the wire
@@ -96,13 +102,7 @@ TEST(ViewEntries, GroupMembersAreOneEntryPerAddress) {
 // travel: its members are hashed without building their ids and JSON, and must come out the
 // same, also for addresses the JSON serializer escapes.
 TEST(ViewEntries, DigestIsTheSumOfTheEntriesAsTheyTravel) {
-  HostView v;
-  v.networks["n1"] = Network{"vxlan", std::nullopt, 100, 1450, devname::bridge("n1")};
-  v.flood["n1|h2"] = Flood{"n1", "192.0.2.2"};
-  v.ports["p1"] = Port{"n1", "fa:16:3e:00:00:01", {"10.0.0.5"}, devname::tap("p1"), true, 1450};
-  v.l2pop["p2"] = L2pop{"n1", "fa:16:3e:00:00:02", {"10.0.0.6"}, "192.0.2.2"};
-  v.routers["r1"] = sample_router();
-  v.sgmembers["g1"] = GroupMembers{{"10.0.0.5", "10.0.0.6", "fd00::5"}};
+  auto v = sample_view();
   v.sgmembers["g2"] = GroupMembers{{"10.0.0.5", "a\"quote", "back\\slash", "tab\there", "caf\xc3\xa9", "del\x7f"}};
   auto as_they_travel = [](const HostView& view) {
     Digest d;
